@@ -1,0 +1,135 @@
+//! Validated settings: the command line's strings turned into a classifier, a filter
+//! and bounds in seconds, with errors a person can act on.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+use crate::classify::Classifier;
+use crate::cli::InputArgs;
+use crate::filter::Filter;
+use crate::pipeline::Settings;
+
+/// Environment variable that fixes "now" for relative times (`--since 24h`), for
+/// reproducible runs and tests. RFC 3339.
+pub const NOW_VAR: &str = "VPCE_AUDIT_NOW";
+
+/// Builds the settings for `args` with windows of `interval` seconds.
+pub fn settings(args: &InputArgs, interval: i64) -> anyhow::Result<Settings> {
+    let now = now()?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| parse_time(s, now).map_err(|e| anyhow::anyhow!("--since {s:?}: {e}")))
+        .transpose()?;
+    let until = args
+        .until
+        .as_deref()
+        .map(|s| parse_time(s, now).map_err(|e| anyhow::anyhow!("--until {s:?}: {e}")))
+        .transpose()?;
+    if let (Some(s), Some(u)) = (since, until) {
+        anyhow::ensure!(s < u, "--since must be before --until");
+    }
+    Ok(Settings {
+        classifier: Classifier::new(&args.vpc_cidr),
+        filter: Filter {
+            buckets: args.bucket.iter().map(|b| b.as_bytes().to_vec()).collect(),
+            since,
+            until,
+            operations: args
+                .operation
+                .iter()
+                .map(|o| o.as_bytes().to_vec())
+                .collect(),
+        },
+        interval,
+    })
+}
+
+fn now() -> anyhow::Result<i64> {
+    match std::env::var(NOW_VAR) {
+        Ok(v) => DateTime::parse_from_rfc3339(&v)
+            .map(|t| t.timestamp())
+            .map_err(|e| anyhow::anyhow!("{NOW_VAR}={v:?} is not an RFC 3339 time: {e}")),
+        Err(_) => Ok(Utc::now().timestamp()),
+    }
+}
+
+/// Parses a time bound: RFC 3339, a date or date-time taken as UTC, or a duration
+/// (`90s`, `30m`, `24h`, `7d`, `2w`) before `now`.
+pub fn parse_time(s: &str, now: i64) -> Result<i64, String> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp());
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
+            return Ok(t.and_utc().timestamp());
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc()
+            .timestamp());
+    }
+    if let Some(ago) = parse_duration(s) {
+        return Ok(now - ago);
+    }
+    Err(
+        "expected RFC 3339 (2022-05-09T10:00:00Z), a date (2022-05-09) or a duration (24h, 7d)"
+            .into(),
+    )
+}
+
+fn parse_duration(s: &str) -> Option<i64> {
+    let unit = match s.as_bytes().last()? {
+        b's' => 1,
+        b'm' => 60,
+        b'h' => 3600,
+        b'd' => 86_400,
+        b'w' => 604_800,
+        _ => return None,
+    };
+    let n: i64 = s[..s.len() - 1].parse().ok().filter(|n| *n >= 0)?;
+    n.checked_mul(unit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_652_090_400; // 2022-05-09T10:00:00Z
+
+    #[test]
+    fn absolute_times() {
+        assert_eq!(parse_time("2022-05-09T10:00:00Z", 0), Ok(NOW));
+        assert_eq!(parse_time("2022-05-09T19:00:00+09:00", 0), Ok(NOW));
+        assert_eq!(parse_time("2022-05-09 10:00", 0), Ok(NOW));
+        assert_eq!(parse_time("2022-05-09", 0), Ok(NOW - 10 * 3600));
+    }
+
+    #[test]
+    fn relative_times_count_back_from_now() {
+        assert_eq!(parse_time("24h", NOW), Ok(NOW - 86_400));
+        assert_eq!(parse_time("7d", NOW), Ok(NOW - 7 * 86_400));
+        assert_eq!(parse_time("30m", NOW), Ok(NOW - 1800));
+    }
+
+    #[test]
+    fn nonsense_is_refused() {
+        for bad in [
+            "yesterday",
+            "2022-13-01",
+            "-5h",
+            "h",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_time(bad, NOW).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Making untrusted log bytes safe for the place they are shown.
+//!
+//! Keys, referers and user agents are chosen by whoever sent the request. Before such a
+//! value reaches a terminal (tables, error messages) its control characters and invalid
+//! UTF-8 are written as visible escapes; before it reaches a spreadsheet cell, a leading
+//! formula character is neutralised. JSON and HTML have their own escaping in their
+//! writers; this module only decides how raw bytes become text.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// Text for a terminal: UTF-8 kept, but every control character (C0, DEL, C1) and
+/// every invalid byte shown as `\xNN` (or `\u{NN}` for C1), and a backslash doubled
+/// only when it could be mistaken for such an escape.
+pub fn terminal(bytes: &[u8]) -> Cow<'_, str> {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        if !s.chars().any(needs_terminal_escape) {
+            return Cow::Borrowed(s);
+        }
+    }
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if needs_terminal_escape(c) {
+                if (c as u32) < 0x80 {
+                    let _ = write!(out, "\\x{:02x}", c as u32);
+                } else {
+                    let _ = write!(out, "\\u{{{:x}}}", c as u32);
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn needs_terminal_escape(c: char) -> bool {
+    c.is_control()
+        // Bidirectional overrides can make a key read differently from what it is.
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Like [`terminal`], cut to at most `max` characters with an ellipsis, for quoting a
+/// bad value inside an error message.
+pub fn snippet(bytes: &[u8], max: usize) -> String {
+    let text = terminal(bytes);
+    if text.chars().count() <= max {
+        return text.into_owned();
+    }
+    let mut cut: String = text.chars().take(max).collect();
+    cut.push('…');
+    cut
+}
+
+/// Text for JSON and CSV: valid UTF-8 kept as is, invalid bytes replaced by U+FFFD
+/// (the documented, lossy replacement; everything else is escaped by the writer).
+pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
+}
+
+/// A CSV cell that a spreadsheet will not run as a formula: a value beginning with
+/// `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'` (OWASP's advice).
+pub fn csv_cell(text: &str) -> Cow<'_, str> {
+    match text.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{text}")),
+        _ => Cow::Borrowed(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_borrowed_unchanged() {
+        assert!(matches!(terminal(b"Mozilla/5.0 (X11)"), Cow::Borrowed(_)));
+        assert_eq!(terminal("ключ/файл.txt".as_bytes()), "ключ/файл.txt");
+    }
+
+    #[test]
+    fn controls_and_invalid_bytes_are_visible_escapes() {
+        assert_eq!(terminal(b"a\x1b[2Jb"), "a\\x1b[2Jb");
+        assert_eq!(terminal(b"x\ry\x08\x7f"), "x\\x0dy\\x08\\x7f");
+        assert_eq!(terminal(b"\xff\xfeok"), "\\xff\\xfeok");
+        assert_eq!(terminal("a\u{9b}31m".as_bytes()), "a\\u{9b}31m");
+        assert_eq!(terminal("evil\u{202e}txt".as_bytes()), "evil\\u{202e}txt");
+    }
+
+    #[test]
+    fn snippets_are_cut_with_an_ellipsis() {
+        assert_eq!(snippet(b"abcdef", 3), "abc…");
+        assert_eq!(snippet(b"abc", 3), "abc");
+    }
+
+    #[test]
+    fn formula_starts_are_neutralised() {
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        for start in ["+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(csv_cell(start).starts_with('\''), "{start:?}");
+        }
+        assert_eq!(csv_cell("normal"), "normal");
+        assert_eq!(csv_cell(""), "");
+    }
+}

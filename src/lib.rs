@@ -1,0 +1,24 @@
+//! vpce-audit: prove from S3 server access logs that traffic to a bucket came through
+//! a gateway VPC endpoint (a private source IP), not over the public internet.
+//!
+//! The modules follow the data flow:
+//! [`source`] → [`decode`] → [`lines`] → [`parse`] ([`record`]) → [`classify`] →
+//! [`filter`] → [`aggregate`] → [`report`], driven by [`pipeline`]; [`cli`],
+//! [`config`] and [`app`] are the command line around it.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+
+pub mod aggregate;
+pub mod classify;
+pub mod decode;
+pub mod filter;
+pub mod lines;
+pub mod parse;
+pub mod pipeline;
+pub mod record;
+pub mod report;
+pub mod source;
+
+pub mod escape;

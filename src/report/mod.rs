@@ -1,0 +1,486 @@
+//! The audit report: the stable, documented model that every output format renders.
+//!
+//! [`Report::build`] turns an [`Aggregate`] and the run's [`Tally`] into plain data:
+//! per bucket a verdict, a timeline, the transitions between the VPC endpoint and the
+//! internet per requester, and a per-account breakdown. The JSON output is this model
+//! serialised as is; table and CSV show the same numbers.
+
+pub mod csv;
+pub mod json;
+pub mod requests;
+pub mod table;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::aggregate::{Aggregate, BucketStats, Cell, Counts, IpSet, Seen};
+use crate::classify::Class;
+use crate::escape;
+use crate::pipeline::{Rejection, Settings, Tally};
+
+/// The whole report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub summary: Summary,
+    pub buckets: Vec<BucketReport>,
+    /// The first rejected lines (up to 1000; `summary.rejected` counts all).
+    pub rejections: Vec<Rejection>,
+    /// Inputs that could not be read, fully or at all.
+    pub errors: Vec<ErrorEntry>,
+}
+
+/// Run-wide numbers. `lines == parsed + rejected` always holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub tool: &'static str,
+    pub version: &'static str,
+    pub inputs: u64,
+    pub input_errors: usize,
+    pub bytes: u64,
+    pub lines: u64,
+    pub parsed: u64,
+    pub rejected: u64,
+    /// Parsed records that passed `--bucket/--since/--until/--operation`.
+    pub matched: u64,
+    pub blank_lines: u64,
+    pub interval: String,
+    pub interval_seconds: i64,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    /// Time of the earliest and latest matched request.
+    pub first: Option<String>,
+    pub last: Option<String>,
+    pub private_ranges: Vec<String>,
+    pub buckets: usize,
+    pub requests: u64,
+    pub private: u64,
+    pub public: u64,
+    pub public_denied: u64,
+    pub internal: u64,
+}
+
+/// What a bucket's traffic says about its network path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Requests came through the VPC endpoint; no public request was let through.
+    PrivateOnly,
+    /// Both: some requests came through the endpoint, some over the internet.
+    Mixed,
+    /// Public requests were let through and none came through the endpoint.
+    PublicOnly,
+    /// Public requests were all denied (HTTP 403), none came through the endpoint.
+    DeniedOnly,
+    /// Only S3's own requests (no remote IP).
+    InternalOnly,
+}
+
+impl Verdict {
+    fn of(c: &Counts) -> Self {
+        match (c.private > 0, c.public_allowed() > 0) {
+            (true, true) => Verdict::Mixed,
+            (false, true) => Verdict::PublicOnly,
+            (true, false) => Verdict::PrivateOnly,
+            (false, false) if c.public_denied > 0 => Verdict::DeniedOnly,
+            (false, false) => Verdict::InternalOnly,
+        }
+    }
+
+    /// The name used in every output format.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::PrivateOnly => "private-only",
+            Verdict::Mixed => "mixed",
+            Verdict::PublicOnly => "public-only",
+            Verdict::DeniedOnly => "denied-only",
+            Verdict::InternalOnly => "internal-only",
+        }
+    }
+}
+
+/// One bucket.
+#[derive(Clone, Debug, Serialize)]
+pub struct BucketReport {
+    pub bucket: String,
+    pub verdict: Verdict,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub requests: u64,
+    pub private: u64,
+    pub public: u64,
+    pub public_denied: u64,
+    pub public_allowed: u64,
+    pub internal: u64,
+    pub bytes_sent: u64,
+    pub distinct_private_ips: usize,
+    pub distinct_public_ips: usize,
+    pub timeline: Vec<Point>,
+    pub transitions: Vec<Transition>,
+    pub accounts: Vec<Account>,
+}
+
+/// One window of a bucket's timeline; windows without requests are left out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Point {
+    /// Window start, RFC 3339 UTC.
+    pub start: String,
+    pub requests: u64,
+    pub private: u64,
+    pub public: u64,
+    pub internal: u64,
+    pub public_denied: u64,
+    pub public_allowed: u64,
+    pub distinct_private_ips: usize,
+    pub distinct_public_ips: usize,
+    pub bytes_sent: u64,
+}
+
+/// A requester's traffic switching between the VPC endpoint and the internet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Transition {
+    pub requester: String,
+    pub account: String,
+    pub from: Class,
+    pub to: Class,
+    /// The first request on the new network (see README for the precision).
+    pub at: String,
+    pub remote_ip: String,
+}
+
+/// The requests of one AWS account (or anonymous, or an AWS service) to a bucket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Account {
+    pub account: String,
+    pub requesters: usize,
+    pub requests: u64,
+    pub private: u64,
+    pub public: u64,
+    pub public_denied: u64,
+    pub internal: u64,
+}
+
+/// One input that failed.
+#[derive(Clone, Debug, Serialize)]
+pub struct ErrorEntry {
+    pub source: String,
+    pub message: String,
+}
+
+/// Context that is not in the aggregate: the interval's name and the filter bounds.
+#[derive(Clone, Debug)]
+pub struct Context<'a> {
+    pub settings: &'a Settings,
+    pub interval_name: &'a str,
+}
+
+impl Report {
+    /// Builds the report of a finished run.
+    pub fn build(agg: &Aggregate, tally: &Tally, ctx: &Context<'_>) -> Report {
+        let buckets: Vec<BucketReport> = agg
+            .buckets()
+            .into_iter()
+            .map(|(name, stats)| bucket_report(name, stats))
+            .collect();
+        let mut totals = Counts::default();
+        for (_, stats) in agg.buckets() {
+            totals.requests += stats.counts.requests;
+            totals.private += stats.counts.private;
+            totals.public += stats.counts.public;
+            totals.public_denied += stats.counts.public_denied;
+            totals.internal += stats.counts.internal;
+        }
+        let first = agg.buckets().iter().map(|(_, s)| s.first).min();
+        let last = agg.buckets().iter().map(|(_, s)| s.last).max();
+        let filter = &ctx.settings.filter;
+        let summary = Summary {
+            tool: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+            inputs: tally.inputs,
+            input_errors: tally.errors.len(),
+            bytes: tally.bytes,
+            lines: tally.lines,
+            parsed: tally.parsed,
+            rejected: tally.rejected,
+            matched: tally.matched,
+            blank_lines: tally.blank,
+            interval: ctx.interval_name.to_string(),
+            interval_seconds: agg.interval(),
+            since: filter.since.map(rfc3339),
+            until: filter.until.map(rfc3339),
+            first: first.map(rfc3339),
+            last: last.map(rfc3339),
+            private_ranges: ctx
+                .settings
+                .classifier
+                .ranges()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            buckets: buckets.len(),
+            requests: totals.requests,
+            private: totals.private,
+            public: totals.public,
+            public_denied: totals.public_denied,
+            internal: totals.internal,
+        };
+        Report {
+            summary,
+            buckets,
+            rejections: tally.rejections.clone(),
+            errors: tally
+                .errors
+                .iter()
+                .map(|e| ErrorEntry {
+                    source: e.source_name.clone(),
+                    message: e.message.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Seconds since the epoch as RFC 3339 UTC (`2019-02-06T00:00:38Z`).
+pub fn rfc3339(secs: i64) -> String {
+    match DateTime::<Utc>::from_timestamp(secs, 0) {
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        None => secs.to_string(),
+    }
+}
+
+fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
+    let mut all_private = IpSet::default();
+    let mut all_public = IpSet::default();
+    let timeline = stats
+        .windows
+        .iter()
+        .map(|(&start, w)| {
+            all_private.extend(&w.private_ips);
+            all_public.extend(&w.public_ips);
+            Point {
+                start: rfc3339(start),
+                requests: w.counts.requests,
+                private: w.counts.private,
+                public: w.counts.public,
+                internal: w.counts.internal,
+                public_denied: w.counts.public_denied,
+                public_allowed: w.counts.public_allowed(),
+                distinct_private_ips: w.private_ips.len(),
+                distinct_public_ips: w.public_ips.len(),
+                bytes_sent: w.counts.bytes_sent,
+            }
+        })
+        .collect();
+
+    let mut transitions = Vec::new();
+    let mut accounts: BTreeMap<String, Account> = BTreeMap::new();
+    for (who, r) in &stats.requesters {
+        let requester = escape::lossy(who).into_owned();
+        let account = account_of(&requester);
+        transitions_of(&requester, &account, &r.cells, &mut transitions);
+        let entry = accounts.entry(account.clone()).or_insert_with(|| Account {
+            account,
+            requesters: 0,
+            requests: 0,
+            private: 0,
+            public: 0,
+            public_denied: 0,
+            internal: 0,
+        });
+        entry.requesters += 1;
+        entry.requests += r.counts.requests;
+        entry.private += r.counts.private;
+        entry.public += r.counts.public;
+        entry.public_denied += r.counts.public_denied;
+        entry.internal += r.counts.internal;
+    }
+    transitions.sort_by(|a, b| (&a.at, &a.requester).cmp(&(&b.at, &b.requester)));
+    let mut accounts: Vec<Account> = accounts.into_values().collect();
+    accounts.sort_by(|a, b| {
+        b.requests
+            .cmp(&a.requests)
+            .then_with(|| a.account.cmp(&b.account))
+    });
+
+    BucketReport {
+        bucket: escape::lossy(name).into_owned(),
+        verdict: Verdict::of(&stats.counts),
+        first_seen: rfc3339(stats.first),
+        last_seen: rfc3339(stats.last),
+        requests: stats.counts.requests,
+        private: stats.counts.private,
+        public: stats.counts.public,
+        public_denied: stats.counts.public_denied,
+        public_allowed: stats.counts.public_allowed(),
+        internal: stats.counts.internal,
+        bytes_sent: stats.counts.bytes_sent,
+        distinct_private_ips: all_private.len(),
+        distinct_public_ips: all_public.len(),
+        timeline,
+        transitions,
+        accounts,
+    }
+}
+
+/// The account a requester belongs to: the account id of an IAM/STS ARN, `anonymous`
+/// for `-`, otherwise the requester itself (canonical user id, AWS service principal).
+pub fn account_of(requester: &str) -> String {
+    if requester == "-" {
+        return "anonymous".to_string();
+    }
+    if requester.starts_with("arn:") {
+        if let Some(id) = requester.split(':').nth(4).filter(|id| !id.is_empty()) {
+            return id.to_string();
+        }
+    }
+    requester.to_string()
+}
+
+/// Walks a requester's windows in time order and records every switch between the
+/// private and the public network. Within a window, the networks are ordered by their
+/// first request; when a window ends on the other network than its last switch, the
+/// switch back is dated by the last request in that window.
+fn transitions_of(
+    requester: &str,
+    account: &str,
+    cells: &BTreeMap<i64, Cell>,
+    out: &mut Vec<Transition>,
+) {
+    let mut state: Option<Class> = None;
+    let mut emit = |state: &mut Option<Class>, to: Class, (at, ip): (i64, IpAddr)| {
+        if let Some(from) = *state {
+            if from != to {
+                out.push(Transition {
+                    requester: requester.to_string(),
+                    account: account.to_string(),
+                    from,
+                    to,
+                    at: rfc3339(at),
+                    remote_ip: ip.to_string(),
+                });
+            }
+        }
+        *state = Some(to);
+    };
+    for cell in cells.values() {
+        let mut parts: Vec<(Class, Seen)> =
+            [(Class::Private, cell.private), (Class::Public, cell.public)]
+                .into_iter()
+                .filter_map(|(class, seen)| seen.map(|s| (class, s)))
+                .collect();
+        parts.sort_by_key(|(_, s)| s.first);
+        for &(class, seen) in &parts {
+            emit(&mut state, class, seen.first);
+        }
+        if let [(_, a), (b_class, b)] = parts[..] {
+            if a.last > b.last {
+                let (a_class, _) = parts[0];
+                emit(&mut state, a_class, a.last);
+            } else {
+                state = Some(b_class);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(first: i64, last: i64, ip: &str) -> Option<Seen> {
+        let ip: IpAddr = ip.parse().unwrap();
+        Some(Seen {
+            first: (first, ip),
+            last: (last, ip),
+        })
+    }
+
+    #[test]
+    fn accounts_come_from_arns() {
+        assert_eq!(
+            account_of("arn:aws:iam::123456789012:user/alice"),
+            "123456789012"
+        );
+        assert_eq!(
+            account_of("arn:aws:sts::111122223333:assumed-role/r/s"),
+            "111122223333"
+        );
+        assert_eq!(account_of("arn:aws-cn:iam::100:user/x"), "100");
+        assert_eq!(account_of("-"), "anonymous");
+        assert_eq!(
+            account_of("svc:cloudfront.amazonaws.com"),
+            "svc:cloudfront.amazonaws.com"
+        );
+        assert_eq!(account_of("AmazonS3"), "AmazonS3");
+    }
+
+    #[test]
+    fn verdicts_judge_traffic_that_got_through() {
+        let c = |private, public, public_denied, internal| Counts {
+            requests: private + public + internal,
+            private,
+            public,
+            public_denied,
+            internal,
+            bytes_sent: 0,
+        };
+        assert_eq!(Verdict::of(&c(5, 0, 0, 1)), Verdict::PrivateOnly);
+        assert_eq!(Verdict::of(&c(5, 2, 2, 0)), Verdict::PrivateOnly);
+        assert_eq!(Verdict::of(&c(5, 2, 1, 0)), Verdict::Mixed);
+        assert_eq!(Verdict::of(&c(0, 2, 0, 0)), Verdict::PublicOnly);
+        assert_eq!(Verdict::of(&c(0, 2, 2, 0)), Verdict::DeniedOnly);
+        assert_eq!(Verdict::of(&c(0, 0, 0, 3)), Verdict::InternalOnly);
+    }
+
+    #[test]
+    fn transitions_follow_the_seed_experiment() {
+        // 10:00 private; 10:32 endpoint deleted, public until 10:40; 10:50 back private.
+        let h = 36_000;
+        let mut cells = BTreeMap::new();
+        cells.insert(
+            h,
+            Cell {
+                private: seen(h + 300, h + 3000, "10.0.1.5"),
+                public: seen(h + 1920, h + 2400, "52.79.54.241"),
+            },
+        );
+        cells.insert(
+            h + 3600,
+            Cell {
+                private: None,
+                public: seen(h + 3700, h + 3800, "52.79.54.241"),
+            },
+        );
+        let mut out = Vec::new();
+        transitions_of("role", "1", &cells, &mut out);
+        let got: Vec<_> = out
+            .iter()
+            .map(|t| (t.from, t.to, t.at.as_str(), t.remote_ip.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    Class::Private,
+                    Class::Public,
+                    "1970-01-01T10:32:00Z",
+                    "52.79.54.241"
+                ),
+                (
+                    Class::Public,
+                    Class::Private,
+                    "1970-01-01T10:50:00Z",
+                    "10.0.1.5"
+                ),
+                (
+                    Class::Private,
+                    Class::Public,
+                    "1970-01-01T11:01:40Z",
+                    "52.79.54.241"
+                ),
+            ]
+        );
+    }
+}

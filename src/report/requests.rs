@@ -1,0 +1,197 @@
+//! `vpce-audit requests`: one output row per matched request, like the Athena `SELECT`
+//! auditors run today, as `table`, `csv` or `ndjson`.
+//!
+//! Rows are written as they are parsed; the table is printed in pages, so a listing of
+//! millions of requests never sits in memory.
+
+use std::io::{self, Write};
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+use super::rfc3339;
+use super::table::{header, new_table};
+use crate::classify::Class;
+use crate::escape;
+use crate::record::{Field, Record, Value};
+
+/// Output formats of the listing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    /// Paged terminal table of the main columns.
+    Table,
+    /// Every field plus `class`, `source` and `line`; `-` fields are empty cells.
+    Csv,
+    /// One JSON object per line: every field in snake_case plus `class`, `source`
+    /// and `line` (where the request is in the input).
+    Ndjson,
+}
+
+const TABLE_PAGE: usize = 500;
+const TRAILER: [&str; 3] = ["class", "source", "line"];
+const TABLE_COLUMNS: [Field; 7] = [
+    Field::Time,
+    Field::Bucket,
+    Field::RemoteIp,
+    Field::Requester,
+    Field::Operation,
+    Field::Key,
+    Field::HttpStatus,
+];
+
+/// Streams requests to `out` in one format.
+pub struct RequestWriter<W: Write> {
+    format: ListFormat,
+    out: Option<W>,
+    csv: Option<::csv::Writer<W>>,
+    page: Vec<Vec<String>>,
+    fit: bool,
+    protect_csv: bool,
+}
+
+impl<W: Write> RequestWriter<W> {
+    /// A writer; `fit` wraps the table to the terminal, `protect_csv` neutralises
+    /// spreadsheet formulas in CSV cells.
+    pub fn new(format: ListFormat, out: W, fit: bool, protect_csv: bool) -> Self {
+        let (out, csv) = match format {
+            ListFormat::Csv => (None, Some(::csv::Writer::from_writer(out))),
+            _ => (Some(out), None),
+        };
+        let mut w = RequestWriter {
+            format,
+            out,
+            csv,
+            page: Vec::new(),
+            fit,
+            protect_csv,
+        };
+        if let Some(csv) = w.csv.as_mut() {
+            let names = Field::ALL.iter().map(|f| f.key()).chain(TRAILER);
+            // The header cannot fail to encode; a write error shows on the next row.
+            let _ = csv.write_record(names);
+        }
+        w
+    }
+
+    /// Writes one request, found at `line` of `source`.
+    pub fn write(
+        &mut self,
+        r: &Record<'_>,
+        class: Class,
+        source: &str,
+        line: u64,
+    ) -> io::Result<()> {
+        match self.format {
+            ListFormat::Ndjson => {
+                let out = self.out.as_mut().expect("ndjson writes to out");
+                let json = JsonRecord {
+                    record: r,
+                    class,
+                    source,
+                    line,
+                };
+                serde_json::to_writer(&mut *out, &json)?;
+                out.write_all(b"\n")
+            }
+            ListFormat::Csv => {
+                let protect = self.protect_csv;
+                let cell = |text: &str| -> String {
+                    if protect {
+                        escape::csv_cell(text).into_owned()
+                    } else {
+                        text.to_string()
+                    }
+                };
+                let csv = self.csv.as_mut().expect("csv has a writer");
+                for field in Field::ALL {
+                    csv.write_field(cell(&plain(r.get(field))))?;
+                }
+                csv.write_field(class.name())?;
+                csv.write_field(cell(source))?;
+                csv.write_field(line.to_string())?;
+                csv.write_record(None::<&[u8]>)?;
+                Ok(())
+            }
+            ListFormat::Table => {
+                let mut row: Vec<String> = TABLE_COLUMNS
+                    .iter()
+                    .map(|&f| match r.get(f) {
+                        Value::Text(t) => escape::terminal(t).into_owned(),
+                        v => plain(v),
+                    })
+                    .collect();
+                row.insert(3, class.name().to_string());
+                self.page.push(row);
+                if self.page.len() == TABLE_PAGE {
+                    self.flush_page()?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn flush_page(&mut self) -> io::Result<()> {
+        if self.page.is_empty() {
+            return Ok(());
+        }
+        let mut t = new_table(self.fit);
+        let mut names: Vec<&str> = TABLE_COLUMNS.iter().map(|f| f.key()).collect();
+        names.insert(3, "class");
+        t.set_header(header(&names));
+        for row in self.page.drain(..) {
+            t.add_row(row);
+        }
+        let out = self.out.as_mut().expect("table writes to out");
+        writeln!(out, "{t}")
+    }
+
+    /// Writes what is buffered and flushes the output.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.flush_page()?;
+        if let Some(csv) = self.csv.as_mut() {
+            csv.flush()?;
+        }
+        if let Some(out) = self.out.as_mut() {
+            out.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// A value as plain text: `-` fields empty, times in RFC 3339, invalid UTF-8 replaced.
+fn plain(v: Value<'_>) -> String {
+    match v {
+        Value::Missing => String::new(),
+        Value::Text(t) => escape::lossy(t).into_owned(),
+        Value::Number(n) => n.to_string(),
+        Value::Time(t) => rfc3339(t),
+        Value::Ip(ip) => ip.to_string(),
+    }
+}
+
+/// A record as a JSON object: `-` is `null`, numbers are numbers.
+struct JsonRecord<'r, 'a> {
+    record: &'r Record<'a>,
+    class: Class,
+    source: &'r str,
+    line: u64,
+}
+
+impl Serialize for JsonRecord<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(Field::ALL.len() + TRAILER.len()))?;
+        for field in Field::ALL {
+            match self.record.get(field) {
+                Value::Missing => map.serialize_entry(field.key(), &None::<()>)?,
+                Value::Text(t) => map.serialize_entry(field.key(), &escape::lossy(t))?,
+                Value::Number(n) => map.serialize_entry(field.key(), &n)?,
+                Value::Time(t) => map.serialize_entry(field.key(), &rfc3339(t))?,
+                Value::Ip(ip) => map.serialize_entry(field.key(), &ip.to_string())?,
+            }
+        }
+        map.serialize_entry("class", &self.class)?;
+        map.serialize_entry("source", self.source)?;
+        map.serialize_entry("line", &self.line)?;
+        map.end()
+    }
+}

@@ -1,0 +1,164 @@
+//! `--format table`: the report for a person at a terminal.
+//!
+//! Every value that came from a log passes through [`escape::terminal`], so a key or
+//! user agent cannot move the cursor, clear the screen or hide text.
+
+use std::io::{self, Write};
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+
+use super::{BucketReport, Report};
+use crate::escape;
+
+/// Writes the summary, the bucket overview and each bucket's details.
+pub fn write(report: &Report, out: &mut dyn Write, fit: bool) -> io::Result<()> {
+    let s = &report.summary;
+    writeln!(
+        out,
+        "{} {}: {} input(s), {} lines: {} parsed, {} rejected; {} matched requests",
+        s.tool, s.version, s.inputs, s.lines, s.parsed, s.rejected, s.matched
+    )?;
+    if let (Some(first), Some(last)) = (&s.first, &s.last) {
+        writeln!(out, "time range {first} .. {last}, interval {}", s.interval)?;
+    }
+    if report.buckets.is_empty() {
+        writeln!(out, "no requests matched")?;
+        return Ok(());
+    }
+    writeln!(out)?;
+    let mut overview = new_table(fit);
+    overview.set_header(header(&[
+        "bucket",
+        "verdict",
+        "requests",
+        "private",
+        "public allowed",
+        "public denied",
+        "internal",
+        "private IPs",
+        "public IPs",
+        "first seen",
+        "last seen",
+    ]));
+    for b in &report.buckets {
+        overview.add_row(vec![
+            Cell::new(escape::terminal(b.bucket.as_bytes())),
+            Cell::new(b.verdict.name()),
+            num(b.requests),
+            num(b.private),
+            num(b.public_allowed),
+            num(b.public_denied),
+            num(b.internal),
+            num(b.distinct_private_ips as u64),
+            num(b.distinct_public_ips as u64),
+            Cell::new(&b.first_seen),
+            Cell::new(&b.last_seen),
+        ]);
+    }
+    writeln!(out, "{overview}")?;
+    for b in &report.buckets {
+        write_bucket(b, out, fit)?;
+    }
+    Ok(())
+}
+
+fn write_bucket(b: &BucketReport, out: &mut dyn Write, fit: bool) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(
+        out,
+        "bucket {}: {}",
+        escape::terminal(b.bucket.as_bytes()),
+        b.verdict.name()
+    )?;
+    let mut timeline = new_table(fit);
+    timeline.set_header(header(&[
+        "window start",
+        "requests",
+        "private",
+        "public allowed",
+        "public denied",
+        "internal",
+        "private IPs",
+        "public IPs",
+        "bytes sent",
+    ]));
+    for p in &b.timeline {
+        timeline.add_row(vec![
+            Cell::new(&p.start),
+            num(p.requests),
+            num(p.private),
+            num(p.public_allowed),
+            num(p.public_denied),
+            num(p.internal),
+            num(p.distinct_private_ips as u64),
+            num(p.distinct_public_ips as u64),
+            num(p.bytes_sent),
+        ]);
+    }
+    writeln!(out, "{timeline}")?;
+
+    if !b.transitions.is_empty() {
+        writeln!(
+            out,
+            "transitions between the VPC endpoint and the internet:"
+        )?;
+        let mut t = new_table(fit);
+        t.set_header(header(&["at", "requester", "from", "to", "remote IP"]));
+        for tr in &b.transitions {
+            t.add_row(vec![
+                Cell::new(&tr.at),
+                Cell::new(escape::terminal(tr.requester.as_bytes())),
+                Cell::new(tr.from.name()),
+                Cell::new(tr.to.name()),
+                Cell::new(&tr.remote_ip),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+
+    writeln!(out, "requests per account:")?;
+    let mut a = new_table(fit);
+    a.set_header(header(&[
+        "account",
+        "requesters",
+        "requests",
+        "private",
+        "public",
+        "public denied",
+        "internal",
+    ]));
+    for acc in &b.accounts {
+        a.add_row(vec![
+            Cell::new(escape::terminal(acc.account.as_bytes())),
+            num(acc.requesters as u64),
+            num(acc.requests),
+            num(acc.private),
+            num(acc.public),
+            num(acc.public_denied),
+            num(acc.internal),
+        ]);
+    }
+    writeln!(out, "{a}")
+}
+
+/// A table in the house style; `fit` wraps it to the terminal's width.
+pub fn new_table(fit: bool) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_content_arrangement(if fit {
+        ContentArrangement::Dynamic
+    } else {
+        ContentArrangement::Disabled
+    });
+    t
+}
+
+/// Header cells.
+pub fn header(names: &[&str]) -> Vec<Cell> {
+    names.iter().map(|n| Cell::new(*n)).collect()
+}
+
+fn num(n: u64) -> Cell {
+    Cell::new(n).set_alignment(CellAlignment::Right)
+}
