@@ -388,11 +388,7 @@ fn status_follows(after: &[u8]) -> bool {
 
 /// Does the text after a closing quote start like a user-agent (`"…` or a bare `-`)?
 fn user_agent_follows(after: &[u8]) -> bool {
-    match skip_spaces(after) {
-        [b'"', ..] => true,
-        [b'-'] | [b'-', b' ', ..] => true,
-        _ => false,
-    }
+    matches!(skip_spaces(after), [b'"', ..] | [b'-'] | [b'-', b' ', ..])
 }
 
 fn skip_spaces(i: &[u8]) -> &[u8] {
