@@ -147,6 +147,8 @@ pub struct BucketStats {
     pub windows: BTreeMap<i64, Window>,
     /// Per requester (`-` for anonymous requests).
     pub requesters: Map<Box<[u8]>, RequesterStats>,
+    /// Requests per public address, for the top talkers over the internet.
+    pub public_ips: Map<IpAddr, u64>,
 }
 
 impl BucketStats {
@@ -166,6 +168,9 @@ impl BucketStats {
             mine.counts.merge(&w.counts);
             mine.private_ips.extend(w.private_ips);
             mine.public_ips.extend(w.public_ips);
+        }
+        for (ip, n) in o.public_ips {
+            *self.public_ips.entry(ip).or_default() += n;
         }
         for (who, r) in o.requesters {
             let mine = self.requesters.entry(who).or_default();
@@ -231,6 +236,7 @@ impl Aggregate {
             }
             (Class::Public, Some(ip)) => {
                 window.public_ips.insert(ip);
+                *stats.public_ips.entry(ip).or_default() += 1;
             }
             _ => {}
         }

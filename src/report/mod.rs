@@ -117,9 +117,33 @@ pub struct BucketReport {
     pub bytes_sent: u64,
     pub distinct_private_ips: usize,
     pub distinct_public_ips: usize,
+    /// The public addresses with the most requests (at most [`TOP`]).
+    pub top_public_ips: Vec<Talker>,
+    /// The requesters with the most requests (at most [`TOP`]).
+    pub top_requesters: Vec<Talker>,
     pub timeline: Vec<Point>,
     pub transitions: Vec<Transition>,
     pub accounts: Vec<Account>,
+}
+
+/// How many entries the top lists keep.
+pub const TOP: usize = 10;
+
+/// A public address or a requester, with its number of requests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Talker {
+    pub name: String,
+    pub requests: u64,
+}
+
+fn top(mut all: Vec<Talker>) -> Vec<Talker> {
+    all.sort_by(|a, b| {
+        b.requests
+            .cmp(&a.requests)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    all.truncate(TOP);
+    all
 }
 
 /// One window of a bucket's timeline; windows without requests are left out.
@@ -276,8 +300,13 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
 
     let mut transitions = Vec::new();
     let mut accounts: BTreeMap<String, Account> = BTreeMap::new();
+    let mut requesters = Vec::with_capacity(stats.requesters.len());
     for (who, r) in &stats.requesters {
         let requester = escape::lossy(who).into_owned();
+        requesters.push(Talker {
+            name: requester.clone(),
+            requests: r.counts.requests,
+        });
         let account = account_of(&requester);
         transitions_of(&requester, &account, &r.cells, &mut transitions);
         let entry = accounts.entry(account.clone()).or_insert_with(|| Account {
@@ -318,6 +347,15 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
         bytes_sent: stats.counts.bytes_sent,
         distinct_private_ips: all_private.len(),
         distinct_public_ips: all_public.len(),
+        top_public_ips: top(stats
+            .public_ips
+            .iter()
+            .map(|(ip, &requests)| Talker {
+                name: ip.to_string(),
+                requests,
+            })
+            .collect()),
+        top_requesters: top(requesters),
         timeline,
         transitions,
         accounts,
