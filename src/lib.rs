@@ -22,3 +22,4 @@ pub mod report;
 pub mod source;
 
 pub mod escape;
+pub mod synth;
