@@ -491,8 +491,7 @@ fn chart(index: usize, b: &BucketReport, interval: i64, out: &mut dyn Write) -> 
     // Value axis with grid lines.
     let (step, top) = y_scale(series.max_total());
     let y_of = |v: f64| TOP + PLOT_H - v / top as f64 * PLOT_H;
-    let mut v = 0;
-    while v <= top {
+    for v in (0..=top / step).map(|k| k * step) {
         let y = y_of(v as f64);
         writeln!(
             out,
@@ -503,7 +502,6 @@ fn chart(index: usize, b: &BucketReport, interval: i64, out: &mut dyn Write) -> 
             y + 3.5,
             n(v)
         )?;
-        v += step;
     }
     writeln!(
         out,
@@ -552,7 +550,10 @@ fn chart(index: usize, b: &BucketReport, interval: i64, out: &mut dyn Write) -> 
             writeln!(out)?;
         }
         last_day = Some(day);
-        t += tick;
+        let Some(next) = t.checked_add(tick) else {
+            break;
+        };
+        t = next;
     }
     writeln!(
         out,
@@ -847,7 +848,7 @@ fn y_scale(max: u64) -> (u64, u64) {
     (step, max.div_ceil(step).max(1).saturating_mul(step))
 }
 
-/// The time axis step: the shortest round step that gives at most 8 ticks.
+/// The time axis step: the shortest round step that cuts the span into at most 8.
 fn x_step(span: i64) -> i64 {
     const STEPS: [i64; 19] = [
         60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400, 172_800, 604_800,
@@ -965,3 +966,242 @@ tr.to-public td:nth-child(3){color:#991b1b;font-weight:600}
 footer{color:var(--muted);font-size:12px;margin:24px 0 8px;border-top:1px solid var(--line);padding-top:8px}
 @media print{body{max-width:none;padding:0}details.bucket{break-inside:avoid-page}figure.chart{break-inside:avoid}.cmd{background:none;color:var(--ink);border:1px solid var(--line)}}
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{rfc3339, Account, Point, Summary};
+
+    const T0: i64 = 1_652_090_400; // 2022-05-09T10:00:00Z
+
+    fn bucket(name: &str, windows: i64, interval: i64) -> BucketReport {
+        let timeline: Vec<Point> = (0..windows)
+            .map(|i| Point {
+                start: rfc3339(T0 + i * interval),
+                requests: 3,
+                private: 1,
+                public: 2,
+                internal: 0,
+                public_denied: (i % 2) as u64,
+                public_allowed: 2 - (i % 2) as u64,
+                distinct_private_ips: 1,
+                distinct_public_ips: 1,
+                bytes_sent: 10,
+            })
+            .collect();
+        let transitions = (0..windows.min(200))
+            .map(|i| Transition {
+                requester: "arn:aws:sts::111122223333:assumed-role/r/s".into(),
+                account: "111122223333".into(),
+                from: if i % 2 == 0 {
+                    Class::Private
+                } else {
+                    Class::Public
+                },
+                to: if i % 2 == 0 {
+                    Class::Public
+                } else {
+                    Class::Private
+                },
+                at: rfc3339(T0 + i * interval + 30),
+                remote_ip: if i % 2 == 0 {
+                    "52.79.54.241"
+                } else {
+                    "10.0.1.5"
+                }
+                .into(),
+            })
+            .collect();
+        let n = windows as u64;
+        BucketReport {
+            bucket: name.into(),
+            verdict: Verdict::Mixed,
+            first_seen: rfc3339(T0),
+            last_seen: rfc3339(T0 + windows * interval - 1),
+            requests: 3 * n,
+            private: n,
+            public: 2 * n,
+            public_denied: n / 2,
+            public_allowed: 2 * n - n / 2,
+            internal: 0,
+            bytes_sent: 10 * n,
+            distinct_private_ips: 1,
+            distinct_public_ips: 1,
+            top_public_ips: vec![Talker {
+                name: "52.79.54.241".into(),
+                requests: 2 * n,
+            }],
+            top_requesters: vec![Talker {
+                name: "arn:aws:sts::111122223333:assumed-role/r/s".into(),
+                requests: 3 * n,
+            }],
+            timeline,
+            transitions,
+            accounts: (0..300)
+                .map(|i| Account {
+                    account: format!("{:012}", i),
+                    requesters: 1,
+                    requests: 1,
+                    private: 1,
+                    public: 0,
+                    public_denied: 0,
+                    internal: 0,
+                })
+                .collect(),
+        }
+    }
+
+    fn report(buckets: Vec<BucketReport>, interval: i64) -> Report {
+        Report {
+            summary: Summary {
+                tool: "vpce-audit",
+                version: "0.1.0",
+                inputs: 1,
+                input_errors: 0,
+                bytes: 0,
+                lines: 0,
+                parsed: 0,
+                rejected: 0,
+                matched: 0,
+                blank_lines: 0,
+                interval: duration_name(interval),
+                interval_seconds: interval,
+                since: None,
+                until: None,
+                first: Some(rfc3339(T0)),
+                last: Some(rfc3339(T0 + 1)),
+                private_ranges: vec!["10.0.0.0/8".into()],
+                buckets: buckets.len(),
+                requests: 0,
+                private: 0,
+                public: 0,
+                public_denied: 0,
+                internal: 0,
+            },
+            buckets,
+            rejections: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn render(report: &Report) -> String {
+        let invocation = Invocation {
+            command_line: "vpce-audit --format html logs/".into(),
+            inputs: vec!["logs/".into()],
+        };
+        let mut out = Vec::new();
+        write(report, &invocation, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn escaping_covers_text_and_attributes() {
+        assert_eq!(
+            Esc("<script>alert(1)</script>").to_string(),
+            "&lt;script&gt;alert(1)&lt;/script&gt;"
+        );
+        assert_eq!(
+            Esc("\"><img src=x onerror=alert(1)>").to_string(),
+            "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"
+        );
+        assert_eq!(Esc("a&b 'c'").to_string(), "a&amp;b &#39;c&#39;");
+        assert_eq!(Esc("&lt;").to_string(), "&amp;lt;");
+        assert_eq!(
+            Esc("x\u{1b}[2J\u{202e}y").to_string(),
+            "x\\x1b[2J\\u{202e}y"
+        );
+        assert_eq!(Esc("ключ/файл").to_string(), "ключ/файл");
+    }
+
+    #[test]
+    fn command_lines_are_shell_quoted() {
+        let args = [
+            "vpce-audit",
+            "--format",
+            "html",
+            "my logs/",
+            "it's",
+            "",
+            "a=b,c",
+        ];
+        assert_eq!(
+            command_line(args.iter().map(OsString::from)),
+            r"vpce-audit --format html 'my logs/' 'it'\''s' '' a=b,c"
+        );
+    }
+
+    #[test]
+    fn axes_use_round_numbers() {
+        assert_eq!(y_scale(13), (5, 15));
+        assert_eq!(y_scale(1), (1, 1));
+        assert_eq!(y_scale(0), (1, 1));
+        assert_eq!(y_scale(98_765), (50_000, 100_000));
+        assert!(y_scale(u64::MAX).1 >= u64::MAX / 2);
+        assert_eq!(x_step(7200), 900);
+        assert_eq!(x_step(3600), 600);
+        assert_eq!(x_step(86_400 * 30), 604_800);
+        assert!(x_step(i64::MAX) > 0);
+        assert_eq!(n(0), "0");
+        assert_eq!(n(1234567), "1,234,567");
+        assert_eq!(bytes(725_686), "725.7 kB");
+    }
+
+    fn count(haystack: &str, needle: &str) -> usize {
+        haystack.matches(needle).count()
+    }
+
+    #[test]
+    fn ten_thousand_windows_make_a_page_of_bounded_size() {
+        let one = render(&report(vec![bucket("b", 1, 60)], 60));
+        let many = render(&report(vec![bucket("b", 10_000, 60)], 60));
+        assert!(many.len() < 150_000, "{} bytes", many.len());
+        assert!(count(&many, "<g><title>") <= MAX_BARS);
+        assert_eq!(count(&many, "<g class=\"mark"), MAX_MARKS);
+        assert!(many.contains(&format!("The first {MAX_MARKS} transitions are marked.")));
+        assert!(many
+            .contains("10,000 windows with requests; adjacent 1m windows merged into bars of 2h"));
+        assert_eq!(count(&many, "<td><code>00000"), MAX_ROWS);
+        assert!(many.contains("200 more accounts are not shown"));
+        // One window: one bar with one rect per non-empty series.
+        assert_eq!(count(&one, "<g><title>"), 1);
+        assert_eq!(count(&one, "<rect class=\"bar "), 2);
+        assert!(one.len() < 60_000);
+    }
+
+    #[test]
+    fn two_hundred_buckets_get_a_table_of_contents_and_closed_sections() {
+        let mut buckets: Vec<BucketReport> = (0..200)
+            .map(|i| bucket(&format!("bkt-{i:03}"), 3, 3600))
+            .collect();
+        for b in &mut buckets[1..] {
+            b.verdict = Verdict::PrivateOnly;
+        }
+        let html = render(&report(buckets, 3600));
+        assert_eq!(count(&html, "<a href=\"#b"), 200);
+        assert!(html.contains("<a href=\"#b200\">bkt-199</a>"));
+        assert_eq!(count(&html, "<details class=\"bucket\""), 200);
+        assert_eq!(count(&html, "<details class=\"bucket\" id=\"b1\" open>"), 1);
+        assert_eq!(
+            count(&html, " open>"),
+            1,
+            "only the mixed bucket starts open"
+        );
+        assert_eq!(count(&html, "<svg class=\"timeline\""), 200);
+        let few = render(&report(
+            vec![bucket("a", 3, 3600), bucket("b", 3, 3600)],
+            3600,
+        ));
+        assert_eq!(count(&few, " open>"), 2);
+    }
+
+    #[test]
+    fn a_page_loads_nothing() {
+        let html = render(&report(vec![bucket("b", 50, 300)], 300));
+        assert!(html.contains("default-src 'none'"));
+        for fetch in [
+            "http:", "https:", "<script", "<link", "src=", "url(", "@import",
+        ] {
+            assert!(!html.contains(fetch), "{fetch}");
+        }
+    }
+}
