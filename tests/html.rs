@@ -217,6 +217,18 @@ fn sample_logs_render_in_a_real_browser() {
         let n = pixels.iter().filter(|p| **p == rgb).count();
         assert!(n > 3000, "{class}: {n} pixels of {rgb:?}");
     }
+
+    let pdf = dir.path().join("report.pdf");
+    browse(
+        &page,
+        &[
+            &format!("--print-to-pdf={}", pdf.display()),
+            "--no-pdf-header-footer",
+        ],
+    );
+    let pdf = fs::read(&pdf).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert!(pdf.len() > 20_000, "{} bytes of PDF", pdf.len());
 }
 
 /// Log fields chosen by an attacker stay text: escaped in the file, and no element

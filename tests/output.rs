@@ -51,5 +51,8 @@ fn an_unwritable_output_is_an_input_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("creating") && err.contains("report.html"), "{err}");
+    assert!(
+        err.contains("creating") && err.contains("report.html"),
+        "{err}"
+    );
 }

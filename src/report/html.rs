@@ -718,8 +718,8 @@ fn transitions(b: &BucketReport, out: &mut dyn Write) -> io::Result<()> {
     for (k, tr) in b.transitions.iter().take(MAX_ROWS).enumerate() {
         writeln!(
             out,
-            "<tr class=\"{}\"><td class=\"n\">{}</td><td>{}</td><td>{} → {}</td>\
-             <td><code>{}</code></td><td><code>{}</code></td><td><code>{}</code></td></tr>",
+            "<tr class=\"{}\"><td class=\"n\">{}</td><td class=\"nw\">{}</td><td class=\"nw\">{} → {}</td>\
+             <td class=\"nw\"><code>{}</code></td><td><code>{}</code></td><td class=\"nw\"><code>{}</code></td></tr>",
             if tr.to == Class::Public {
                 "to-public"
             } else {
@@ -913,7 +913,8 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","DejaV
 h1{font-size:24px;margin:0 0 4px}
 h2{font-size:18px;margin:0;display:inline}
 h3{font-size:15px;margin:18px 0 6px}
-code{font:12.5px/1.3 ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;word-break:break-all}
+code{font:12.5px/1.3 ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;overflow-wrap:anywhere}
+.nw,.nw code{white-space:nowrap}
 .lead{color:var(--muted);margin:0 0 10px}
 dl.summary{display:grid;grid-template-columns:max-content 1fr;gap:3px 14px;margin:0 0 12px;padding:10px 14px;background:#f9fafb;border:1px solid var(--line);border-radius:6px}
 dl.summary dt{font-weight:600}
@@ -964,7 +965,7 @@ figcaption .note{margin-left:58px}
 tr.to-public td:nth-child(3){color:#991b1b;font-weight:600}
 .pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(360px,1fr));gap:0 24px}
 footer{color:var(--muted);font-size:12px;margin:24px 0 8px;border-top:1px solid var(--line);padding-top:8px}
-@media print{body{max-width:none;padding:0}details.bucket{break-inside:avoid-page}figure.chart{break-inside:avoid}.cmd{background:none;color:var(--ink);border:1px solid var(--line)}}
+@media print{body{max-width:none;padding:0}figure.chart,tr{break-inside:avoid}.cmd{background:none;color:var(--ink);border:1px solid var(--line)}}
 "#;
 
 #[cfg(test)]
