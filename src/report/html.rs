@@ -601,7 +601,7 @@ fn chart(index: usize, b: &BucketReport, interval: i64, out: &mut dyn Write) -> 
 
     // Transition markers, labelled where there is room.
     let same_day = format_time(start, "%F") == format_time(end - 1, "%F");
-    let mut rows: [Vec<(f64, f64)>; 3] = Default::default();
+    let mut labels = LabelRows::default();
     for (k, tr) in b.transitions.iter().take(MAX_MARKS).enumerate() {
         let Some(at) = window_start(&tr.at) else {
             continue;
@@ -609,30 +609,15 @@ fn chart(index: usize, b: &BucketReport, interval: i64, out: &mut dyn Write) -> 
         let x = x_of(at.clamp(start, end));
         let long = format!("[{}] {}", k + 1, transition_label(tr, same_day));
         let short = format!("[{}]", k + 1);
-        let placed = [&long, &short].into_iter().find_map(|text| {
-            let w = text.chars().count() as f64 * CHAR_W;
-            let (x0, anchor) = if x + 3.0 + w <= WIDTH {
-                (x + 3.0, "start")
-            } else {
-                (x - 3.0, "end")
-            };
-            let span = if anchor == "start" {
-                (x0, x0 + w)
-            } else {
-                (x0 - w, x0)
-            };
-            let row = rows
-                .iter()
-                .position(|r| r.iter().all(|&(a, b)| span.1 + 4.0 < a || b + 4.0 < span.0))?;
-            rows[row].push(span);
-            Some((text, x0, anchor, row))
-        });
+        let placed = [&long, &short]
+            .into_iter()
+            .find_map(|text| labels.place(x, text).map(|p| (text, p)));
         let to = if tr.to == Class::Public {
             "to-public"
         } else {
             "to-private"
         };
-        let y1 = placed.map_or(TOP, |(_, _, _, row)| LABEL_ROWS[row] + 3.0);
+        let y1 = placed.map_or(TOP, |(_, label)| label.y + 3.0);
         write!(
             out,
             "<g class=\"mark {to}\"><title>{} {}</title><line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{y1}\" y2=\"{}\"/>",
@@ -640,11 +625,13 @@ fn chart(index: usize, b: &BucketReport, interval: i64, out: &mut dyn Write) -> 
             Esc(&tr.requester),
             TOP + PLOT_H
         )?;
-        if let Some((text, x0, anchor, row)) = placed {
+        if let Some((text, label)) = placed {
             write!(
                 out,
-                "<text x=\"{x0:.1}\" y=\"{}\" text-anchor=\"{anchor}\">{}</text>",
-                LABEL_ROWS[row],
+                "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"{}\">{}</text>",
+                label.x,
+                label.y,
+                label.anchor,
                 Esc(text)
             )?;
         }
@@ -687,6 +674,43 @@ fn chart(index: usize, b: &BucketReport, interval: i64, out: &mut dyn Write) -> 
             String::new()
         }
     )
+}
+
+/// Where a marker's label goes: its anchor point and side.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Label {
+    x: f64,
+    y: f64,
+    anchor: &'static str,
+}
+
+/// The rows of marker labels above the plot, filled left to right without overlap.
+#[derive(Default)]
+struct LabelRows {
+    taken: [Vec<(f64, f64)>; LABEL_ROWS.len()],
+}
+
+impl LabelRows {
+    /// Places `text` next to a marker at `x` (right of it, or left near the edge) in
+    /// the first row where it overlaps nothing; `None` when no row has room.
+    fn place(&mut self, x: f64, text: &str) -> Option<Label> {
+        let w = text.chars().count() as f64 * CHAR_W;
+        let (from, to, label_x, anchor) = if x + 3.0 + w <= WIDTH {
+            (x + 3.0, x + 3.0 + w, x + 3.0, "start")
+        } else {
+            (x - 3.0 - w, x - 3.0, x - 3.0, "end")
+        };
+        let row = self
+            .taken
+            .iter()
+            .position(|r| r.iter().all(|&(a, b)| to + 4.0 < a || b + 4.0 < from))?;
+        self.taken[row].push((from, to));
+        Some(Label {
+            x: label_x,
+            y: LABEL_ROWS[row],
+            anchor,
+        })
+    }
 }
 
 fn transition_label(tr: &Transition, same_day: bool) -> String {
@@ -1145,6 +1169,25 @@ mod tests {
         assert_eq!(n(0), "0");
         assert_eq!(n(1234567), "1,234,567");
         assert_eq!(bytes(725_686), "725.7 kB");
+    }
+
+    #[test]
+    fn marker_labels_never_overlap() {
+        let mut rows = LabelRows::default();
+        let long = "x".repeat(40);
+        let placed: Vec<Option<Label>> = (0..4).map(|_| rows.place(100.0, &long)).collect();
+        let ys: Vec<f64> = placed.iter().flatten().map(|l| l.y).collect();
+        assert_eq!(ys, LABEL_ROWS);
+        assert_eq!(placed[3], None, "three rows are full");
+        assert_eq!(
+            rows.place(WIDTH - 10.0, "[9]"),
+            Some(Label {
+                x: WIDTH - 13.0,
+                y: LABEL_ROWS[0],
+                anchor: "end"
+            }),
+            "near the right edge a label goes left of its marker"
+        );
     }
 
     fn count(haystack: &str, needle: &str) -> usize {
