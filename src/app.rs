@@ -1,6 +1,7 @@
 //! The edge of the program: runs a parsed command line, prints what went wrong on
 //! stderr and decides the exit status.
 
+use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -69,12 +70,24 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     };
     let report = Report::build(&agg, &tally, &ctx);
     let stdout = io::stdout();
-    let fit = stdout.is_terminal();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let fit = args.output.is_none() && stdout.is_terminal();
+    let mut out: io::BufWriter<Box<dyn Write>> = io::BufWriter::new(match &args.output {
+        Some(path) => {
+            Box::new(File::create(path).with_context(|| format!("creating {}", path.display()))?)
+        }
+        None => Box::new(stdout.lock()),
+    });
     match args.format {
         ReportFormat::Table => report::table::write(&report, &mut out, fit)?,
         ReportFormat::Json => report::json::write(&report, &mut out)?,
         ReportFormat::Csv => report::csv::write(&report, &mut out, !args.input.raw_csv)?,
+        ReportFormat::Html => {
+            let invocation = report::html::Invocation {
+                command_line: report::html::command_line(std::env::args_os()),
+                inputs: args.input.inputs.clone(),
+            };
+            report::html::write(&report, &invocation, &mut out)?
+        }
     }
     out.flush()?;
     Ok(finish(&tally, &args.input))

@@ -1,6 +1,8 @@
 //! The command line as the user types it (clap derive). [`crate::config`] turns it
 //! into validated settings.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ipnet::IpNet;
 
@@ -11,6 +13,7 @@ Examples:
   vpce-audit logs/                              per-bucket timeline of the logs in logs/
   vpce-audit --since 2022-05-09 --interval 5m logs/
   vpce-audit --format json logs/ > audit.json   the JSON contract for scripts
+  vpce-audit --format html -o audit.html logs/  one page with charts, for the audit file
   zcat old/*.gz | vpce-audit -                  read standard input
   vpce-audit requests --format ndjson logs/     every request, one JSON object a line
 
@@ -114,6 +117,10 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
+
+    /// Write the report to FILE instead of standard output (replacing FILE).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `vpce-audit requests`.
@@ -175,6 +182,8 @@ pub enum ReportFormat {
     Json,
     /// One row per bucket and window.
     Csv,
+    /// One self-contained page with a timeline chart per bucket, for an audit file.
+    Html,
 }
 
 #[cfg(test)]

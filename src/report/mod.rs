@@ -6,8 +6,10 @@
 //! serialised as is; table and CSV show the same numbers.
 
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod requests;
+pub mod series;
 pub mod table;
 
 use std::collections::BTreeMap;
