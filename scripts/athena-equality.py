@@ -14,6 +14,9 @@
    bucket and window by window, for several intervals and filters; and written as
    Athena writes its CSV, `vpce-audit report --from-athena` must render the same
    buckets, timelines and verdicts.
+3. When `java` is installed, scripts/RegexSerDeCheck.java applies the DDL's expression
+   with java.util.regex, as Hive's RegexSerDe in Athena does, and every line must be
+   matched and split into the same 27 groups as RE2 (DuckDB) does.
 
 Run by scripts/test.sh inside the venv it creates (pinned wheels). Prints
 `N passed, M failed` last and exits 1 on any failure.
@@ -28,6 +31,7 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -255,6 +259,37 @@ def generate(root, seed=7):
 
 # ---------------------------------------------------------------- the checks
 
+def java_agrees(con, ddl, work):
+    """Java's regex engine (Athena's RegexSerDe) and RE2 (DuckDB) read every line of
+    db.logs alike: same lines matched, same groups (Java's null is RE2's '')."""
+    regex = ddl_regex(ddl)
+    lines = [r[0] for r in con.execute("SELECT line FROM lines").fetchall()]
+    with open(os.path.join(work, "regex"), "w", encoding="utf-8") as f:
+        f.write(regex)
+    with open(os.path.join(work, "lines.hex"), "w") as f:
+        f.write("".join(l.encode().hex() + "\n" for l in lines))
+    out = subprocess.run(["java", os.path.join(ROOT, "scripts", "RegexSerDeCheck.java"),
+                          os.path.join(work, "regex"), os.path.join(work, "lines.hex")],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise Failures(f"java: {out.stderr}")
+    java = out.stdout.split("\n")[:len(lines)]
+    lit = "'" + regex.replace("'", "''") + "'"
+    names = "[" + ", ".join(f"'g{i}'" for i in range(1, 28)) + "]"
+    re2 = con.execute(f"SELECT regexp_full_match(line, {lit}), regexp_extract(line, {lit}, {names})"
+                      " FROM lines").fetchall()
+    matched = 0
+    for line, j, (ok, groups) in zip(lines, java, re2):
+        if (j != "-") != ok:
+            raise Failures(f"java {'matches' if j != '-' else 'refuses'}, RE2 does not: {line!r}")
+        if ok:
+            matched += 1
+            jg = ["" if g == "~" else bytes.fromhex(g).decode() for g in j.split(" ")]
+            if jg != [groups[f"g{i}"] for i in range(1, 28)]:
+                raise Failures(f"groups differ on {line!r}:\n  java {jg}\n  re2 {list(groups.values())}")
+    return f"{len(lines)} lines, {matched} matched"
+
+
 def check_trino(sql):
     parse_statement(sql)  # raises on a syntax error
     r = trino_sql_validator.validate(sql)
@@ -449,6 +484,11 @@ def main():
         for label, layout, inputs, root, configs in suites:
             n = load_table(con, ddls[layout], inputs, root)
             print(f"--    {label}: {n} lines in db.logs ({layout} layout)")
+            if shutil.which("java"):
+                outcome(f"{label}: Java's regex engine reads the lines as RE2 does",
+                        lambda: java_agrees(con, ddls[layout], work))
+            else:
+                print(f"skip  {label}: no java to compare the RegexSerDe engine with RE2")
             for flags in configs:
                 outcome(f"{label} {' '.join(flags) or '(defaults)'}",
                         lambda: case(args.bin, con, label, layout, flags, inputs, work))
