@@ -50,6 +50,8 @@ pub enum Command {
     Report(ReportArgs),
     /// List every matched request with its class, like an Athena SELECT.
     Requests(RequestsArgs),
+    /// Scale out on Amazon Athena: print the table DDL and the audit query.
+    Athena(crate::athena::args::AthenaArgs),
     /// Print a shell completion script, e.g. `vpce-audit completions bash`.
     Completions {
         /// The shell to write completions for.
@@ -121,6 +123,11 @@ pub struct ReportArgs {
     /// Write the report to FILE instead of standard output (replacing FILE).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// INPUT is the CSV result of `vpce-audit athena query` run on Athena (one file or
+    /// -), not logs; the query already applied the filters and the interval.
+    #[arg(long, conflicts_with_all = ["bucket", "since", "until", "operation", "vpc_cidr", "interval"])]
+    pub from_athena: bool,
 }
 
 /// `vpce-audit requests`.

@@ -1096,6 +1096,7 @@ mod tests {
                 until: None,
                 first: Some(rfc3339(T0)),
                 last: Some(rfc3339(T0 + 1)),
+                not_available: Vec::new(),
                 private_ranges: vec!["10.0.0.0/8".into()],
                 buckets: buckets.len(),
                 requests: 0,

@@ -62,6 +62,11 @@ pub struct Summary {
     pub public: u64,
     pub public_denied: u64,
     pub internal: u64,
+    /// Parts of the report the engine that scanned the logs could not compute (Athena's
+    /// aggregated rows have no per-requester detail, see README); absent when the
+    /// report is complete.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_available: Vec<&'static str>,
 }
 
 /// What a bucket's traffic says about its network path.
@@ -81,7 +86,8 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    fn of(c: &Counts) -> Self {
+    /// The verdict on a bucket's counts.
+    pub fn of(c: &Counts) -> Self {
         match (c.private > 0, c.public_allowed() > 0) {
             (true, true) => Verdict::Mixed,
             (false, true) => Verdict::PublicOnly,
@@ -254,6 +260,7 @@ impl Report {
             public: totals.public,
             public_denied: totals.public_denied,
             internal: totals.internal,
+            not_available: Vec::new(),
         };
         Report {
             summary,

@@ -20,6 +20,13 @@ pub fn write(report: &Report, out: &mut dyn Write, fit: bool) -> io::Result<()> 
         "{} {}: {} input(s), {} lines: {} parsed, {} rejected; {} matched requests",
         s.tool, s.version, s.inputs, s.lines, s.parsed, s.rejected, s.matched
     )?;
+    if !s.not_available.is_empty() {
+        writeln!(
+            out,
+            "not available from aggregated results: {}",
+            s.not_available.join(", ")
+        )?;
+    }
     if let (Some(first), Some(last)) = (&s.first, &s.last) {
         writeln!(out, "time range {first} .. {last}, interval {}", s.interval)?;
     }
