@@ -156,10 +156,8 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
     let fit = stdout.is_terminal();
     let out = io::BufWriter::with_capacity(256 * 1024, stdout.lock());
     let mut writer = RequestWriter::new(args.format, out, fit, !args.input.raw_csv);
-    let mut tally = Tally {
-        errors: expand_errors,
-        ..Tally::default()
-    };
+    let mut tally = Tally::default();
+    tally.errors = expand_errors;
     let mut failure = None;
     for input in &inputs {
         let name = input.name();

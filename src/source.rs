@@ -29,6 +29,17 @@ impl Input {
         }
     }
 
+    /// Opens a regular file for reading at any offset; standard input is not one.
+    pub fn open_file(&self) -> io::Result<File> {
+        match self {
+            Input::Stdin => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "standard input cannot be read in pieces",
+            )),
+            Input::File(path) => File::open(path),
+        }
+    }
+
     /// The name used in messages: the path as given, or `<stdin>`.
     pub fn name(&self) -> String {
         match self {
