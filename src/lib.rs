@@ -21,4 +21,8 @@ pub mod record;
 pub mod report;
 pub mod source;
 
+pub mod bucket_policy;
+pub mod rules;
+pub mod wildcard;
+
 pub mod escape;
