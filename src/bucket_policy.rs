@@ -58,6 +58,16 @@ pub enum Level {
     Bucket,
 }
 
+impl Level {
+    /// The name used in every output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Object => "object",
+            Level::Bucket => "bucket",
+        }
+    }
+}
+
 /// How well requests from outside the allowed network are denied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -133,6 +143,20 @@ pub enum GapKind {
     WrongOperator,
     /// Endpoints allowed by one statement are denied by another.
     NoEndpointLeft,
+}
+
+impl GapKind {
+    /// The name used in every output.
+    pub fn name(self) -> &'static str {
+        match self {
+            GapKind::ActionNotCovered => "action-not-covered",
+            GapKind::ActionPartial => "action-partial",
+            GapKind::AllowOnly => "allow-only",
+            GapKind::WrongKey => "wrong-key",
+            GapKind::WrongOperator => "wrong-operator",
+            GapKind::NoEndpointLeft => "no-endpoint-left",
+        }
+    }
 }
 
 /// One gap, with the statement it comes from and what it means.
@@ -478,9 +502,11 @@ fn statement(v: &Value, index: usize, gaps: &mut Vec<Gap>) -> Result<Statement, 
         }
         (Some(p), None) => Set::Only(principals(p, "Principal", &name)?),
         (None, Some(p)) => Set::AllExcept(principals(p, "NotPrincipal", &name)?),
-        (None, None) => return Err(shape(format!(
+        (None, None) => {
+            return Err(shape(format!(
             "statement {name}: a bucket policy statement needs \"Principal\" or \"NotPrincipal\""
-        ))),
+        )))
+        }
     };
     let action = either(obj, "Action", "NotAction", &name, true)?;
     let resource = either(obj, "Resource", "NotResource", &name, false)?;

@@ -22,7 +22,9 @@ pub mod report;
 pub mod source;
 
 pub mod bucket_policy;
+pub mod check;
 pub mod rules;
+pub mod state;
 pub mod wildcard;
 
 pub mod escape;

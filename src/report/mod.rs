@@ -5,8 +5,10 @@
 //! internet per requester, and a per-account breakdown. The JSON output is this model
 //! serialised as is; table and CSV show the same numbers.
 
+pub mod check;
 pub mod csv;
 pub mod json;
+pub mod policy;
 pub mod requests;
 pub mod table;
 
