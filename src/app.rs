@@ -131,7 +131,11 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
 
 fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let settings = config::settings(&args.input, 3600)?;
-    let rules = Rules::new(rules_spec(args)?).context("compliance rules")?;
+    let spec = rules_spec(args)?;
+    if spec.buckets.is_empty() && args.bucket_policy.is_none() {
+        anyhow::bail!("no rules: give --require-private BUCKET, a --policy file with [[bucket]] tables, or --bucket-policy FILE");
+    }
+    let rules = Rules::new(spec).context("compliance rules")?;
     let policy = match &args.bucket_policy {
         Some(path) => Some(read_policy(&path.display().to_string(), None)?),
         None => None,

@@ -96,7 +96,8 @@ impl Enforcement {
 pub struct Analysis {
     /// The bucket the policy protects (given, or read from its `Resource`s).
     pub bucket: Option<String>,
-    /// The weakest status over [`ACTIONS`]: `enforced` only if every one is.
+    /// `enforced` if every reported action is, `not-enforced` if none is even in
+    /// part, `partial` otherwise.
     pub status: Enforcement,
     /// Number of statements.
     pub statements: usize,
@@ -165,8 +166,8 @@ pub struct Gap {
     pub kind: GapKind,
     /// Sid or `#N`; empty for gaps of the policy as a whole.
     pub statement: String,
-    /// The action concerned, for action gaps.
-    pub action: Option<String>,
+    /// The actions concerned; empty for gaps of a statement as a whole.
+    pub actions: Vec<String>,
     pub message: String,
 }
 
@@ -266,21 +267,34 @@ pub fn analyze(json: &str, bucket: Option<&str>) -> Result<Analysis, PolicyError
             }
         }
     }
+    let mut action_gaps = Vec::new();
     for (action, level) in names {
         actions.push(action_report(
             &parsed,
             &action,
             level,
             bucket.as_deref(),
-            &mut gaps,
+            &mut action_gaps,
         ));
     }
+    // One gap per reason, listing every action it concerns.
+    for g in action_gaps {
+        let same = gaps
+            .iter_mut()
+            .find(|x| x.kind == g.kind && x.statement == g.statement && x.message == g.message);
+        match same {
+            Some(x) => x.actions.extend(g.actions),
+            None => gaps.push(g),
+        }
+    }
     allow_only_gaps(&parsed, &actions, &mut gaps);
-    let status = actions
-        .iter()
-        .map(|a| a.status)
-        .min()
-        .unwrap_or(Enforcement::NotEnforced);
+    let status = if actions.iter().all(|a| a.status == Enforcement::Enforced) {
+        Enforcement::Enforced
+    } else if actions.iter().all(|a| a.status == Enforcement::NotEnforced) {
+        Enforcement::NotEnforced
+    } else {
+        Enforcement::Partial
+    };
     Ok(Analysis {
         bucket,
         status,
@@ -561,7 +575,7 @@ fn judge_conditions(s: &mut Statement, gaps: &mut Vec<Gap>) {
         gaps.push(Gap {
             kind,
             statement: s.name.clone(),
-            action: None,
+            actions: Vec::new(),
             message,
         })
     };
@@ -796,11 +810,15 @@ fn action_report(
     {
         gaps.push(Gap {
             kind: GapKind::NoEndpointLeft,
-            statement: used.iter().map(|(s, _)| s.name.as_str()).collect::<Vec<_>>().join(", "),
-            action: Some(action.to_string()),
-            message: format!(
-                "{action}: the denying statements allow different endpoints, so no endpoint can perform it"
-            ),
+            statement: used
+                .iter()
+                .map(|(s, _)| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            actions: vec![action.to_string()],
+            message:
+                "the denying statements allow different endpoints, so no endpoint can perform it"
+                    .to_string(),
         });
     }
     match status {
@@ -812,17 +830,17 @@ fn action_report(
                 .map(|(s, _)| s.name.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
-            action: Some(action.to_string()),
+            actions: vec![action.to_string()],
             message: format!(
-                "{action} is denied outside the endpoint only in part: {}",
+                "denied outside the endpoint only in part: {}",
                 reasons.join("; ")
             ),
         }),
         Enforcement::NotEnforced => gaps.push(Gap {
             kind: GapKind::ActionNotCovered,
             statement: String::new(),
-            action: Some(action.to_string()),
-            message: format!("{action} is not denied for requests from outside the VPC endpoint"),
+            actions: vec![action.to_string()],
+            message: "not denied for requests from outside the VPC endpoint".to_string(),
         }),
     }
     ActionReport {
@@ -860,11 +878,8 @@ fn allow_only_gaps(statements: &[Statement], actions: &[ActionReport], gaps: &mu
             gaps.push(Gap {
                 kind: GapKind::AllowOnly,
                 statement: s.name.clone(),
-                action: None,
-                message: format!(
-                    "an Allow with a VPC endpoint condition only grants access; it does not deny {} from the internet to principals that another policy allows (add a Deny with StringNotEquals aws:SourceVpce)",
-                    open.join(", ")
-                ),
+                actions: open.iter().map(|a| a.to_string()).collect(),
+                message: "an Allow with a VPC endpoint condition only grants access; it denies nothing from the internet to principals that another policy allows (add a Deny with StringNotEquals aws:SourceVpce)".to_string(),
             });
         }
     }
@@ -925,7 +940,7 @@ mod tests {
         assert_eq!(status(&a, "s3:GetObject"), Enforcement::Enforced);
         assert_eq!(status(&a, "s3:GetBucketPolicy"), Enforcement::NotEnforced);
         assert_eq!(status(&a, "s3:PutObject"), Enforcement::NotEnforced);
-        assert_eq!(a.status, Enforcement::NotEnforced);
+        assert_eq!(a.status, Enforcement::Partial);
     }
 
     #[test]

@@ -227,14 +227,9 @@ impl Matchers {
 }
 
 impl Rules {
-    /// Validates `spec`: there must be at least one bucket rule, and every CIDR must
-    /// parse.
+    /// Validates `spec`: every CIDR must parse and every name be non-empty. An empty
+    /// rule set is valid (a `check` that only cross-checks a bucket policy).
     pub fn new(spec: RulesSpec) -> Result<Self, RulesError> {
-        if spec.buckets.is_empty() {
-            return Err(RulesError::Invalid(
-                "no bucket rules: give --require-private BUCKET or a --policy file with [[bucket]] tables".into(),
-            ));
-        }
         let g = &spec.exceptions;
         let global = Matchers::new(&g.public_cidrs, &g.requesters, &g.operations)?;
         let mut rules = Vec::with_capacity(spec.buckets.len());
@@ -283,7 +278,7 @@ impl Rules {
         self.rules.len()
     }
 
-    /// Never true: [`Rules::new`] refuses an empty rule set.
+    /// Are there no rules?
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }
@@ -429,7 +424,6 @@ allow_internal = false
     fn mistakes_are_refused() {
         assert!(RulesSpec::from_toml("[[bucket]]\nnmae = \"x\"").is_err());
         assert!(RulesSpec::from_toml("[[bucket]]\nname = \"x\"\nrequire = \"public\"").is_err());
-        assert!(Rules::new(RulesSpec::default()).is_err());
         let bad = RulesSpec::from_toml(
             "[exceptions]\npublic_cidrs = [\"office\"]\n[[bucket]]\nname = \"x\"",
         )

@@ -44,16 +44,18 @@ pub fn write_table(a: &Analysis, out: &mut dyn Write, fit: bool) -> io::Result<(
             _ => "NOT denied for some actions",
         }
     )?;
+    let show_vpcs = a.actions.iter().any(|r| !r.vpcs.is_empty());
+    let show_ips = a.actions.iter().any(|r| !r.vpc_source_ips.is_empty());
+    let mut names = vec!["action", "level", "status", "allowed endpoints"];
+    if show_vpcs {
+        names.push("allowed VPCs");
+    }
+    if show_ips {
+        names.push("allowed VPC source IPs");
+    }
+    names.push("denied by");
     let mut table = new_table(fit);
-    table.set_header(header(&[
-        "action",
-        "level",
-        "status",
-        "allowed endpoints",
-        "allowed VPCs",
-        "allowed VPC source IPs",
-        "denied by",
-    ]));
+    table.set_header(header(&names));
     let list = |v: &[String]| -> String {
         if v.is_empty() {
             "-".to_string()
@@ -67,15 +69,20 @@ pub fn write_table(a: &Analysis, out: &mut dyn Write, fit: bool) -> io::Result<(
         } else {
             list(&r.endpoints)
         };
-        table.add_row(vec![
+        let mut row = vec![
             Cell::new(t(&r.action)),
             Cell::new(r.level.name()),
             Cell::new(r.status.name()),
             Cell::new(endpoints),
-            Cell::new(list(&r.vpcs)),
-            Cell::new(list(&r.vpc_source_ips)),
-            Cell::new(list(&r.statements)),
-        ]);
+        ];
+        if show_vpcs {
+            row.push(Cell::new(list(&r.vpcs)));
+        }
+        if show_ips {
+            row.push(Cell::new(list(&r.vpc_source_ips)));
+        }
+        row.push(Cell::new(list(&r.statements)));
+        table.add_row(row);
     }
     writeln!(out, "{table}")?;
     if a.gaps.is_empty() {
@@ -84,7 +91,12 @@ pub fn write_table(a: &Analysis, out: &mut dyn Write, fit: bool) -> io::Result<(
     }
     writeln!(out, "gaps:")?;
     for g in &a.gaps {
-        write!(out, "  - [{}] {}", g.kind.name(), t(&g.message))?;
+        write!(out, "  - [{}] ", g.kind.name())?;
+        if !g.actions.is_empty() {
+            let names: Vec<String> = g.actions.iter().map(|a| t(a)).collect();
+            write!(out, "{}: ", names.join(", "))?;
+        }
+        write!(out, "{}", t(&g.message))?;
         if !g.statement.is_empty() {
             write!(out, " (statement {})", t(&g.statement))?;
         }
