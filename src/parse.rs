@@ -66,7 +66,9 @@ impl fmt::Display for ParseError {
                     Problem::NotQuoted(v) => {
                         write!(f, "expected a quoted value or '-', found '{v}'")
                     }
-                    Problem::Unterminated => f.write_str("the opening quote is never closed"),
+                    Problem::Unterminated => {
+                        f.write_str("no closing quote followed by the fields that come next")
+                    }
                 }
             }
         }
@@ -148,7 +150,7 @@ fn record(i: &[u8]) -> Res<'_, Record<'_>> {
     let (i, v) = token(i, Field::Key)?;
     r.key = dash(v);
     let (i, ()) = separator(i, Field::RequestUri)?;
-    let (i, v) = quoted(i, Field::RequestUri, status_follows)?;
+    let (i, v) = quoted(i, Field::RequestUri, after_request_uri)?;
     r.request_uri = v;
     let (i, v) = token(i, Field::HttpStatus)?;
     r.http_status = status(v)?;
@@ -163,7 +165,7 @@ fn record(i: &[u8]) -> Res<'_, Record<'_>> {
     let (i, v) = token(i, Field::TurnAroundTime)?;
     r.turn_around_time = number(v, Field::TurnAroundTime)?;
     let (i, ()) = separator(i, Field::Referer)?;
-    let (i, v) = quoted(i, Field::Referer, user_agent_follows)?;
+    let (i, v) = quoted(i, Field::Referer, after_referer)?;
     r.referer = v;
     let (i, ()) = separator(i, Field::UserAgent)?;
     let (mut i, v) = user_agent(i)?;
@@ -378,17 +380,52 @@ fn number(v: &[u8], field: Field) -> Result<Option<u64>, nom::Err<Failure>> {
     }
 }
 
-/// Does the text after a closing quote start like `<spaces><status> `?
-fn status_follows(after: &[u8]) -> bool {
-    let rest = skip_spaces(after);
-    let end = memchr(b' ', rest).unwrap_or(rest.len());
-    let tok = &rest[..end];
-    tok == b"-" || (tok.len() == 3 && tok.iter().all(u8::is_ascii_digit))
+/// How well the text after a candidate closing quote of the request-URI fits the
+/// fields that follow it: status, error code, four numbers, then the referer.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Fit {
+    /// Not like the fields after a request-URI.
+    None,
+    /// Everything fits but one field: that field is what is wrong.
+    ButOne,
+    /// Everything fits.
+    Full,
 }
 
-/// Does the text after a closing quote start like a user-agent (`"…` or a bare `-`)?
-fn user_agent_follows(after: &[u8]) -> bool {
-    matches!(skip_spaces(after), [b'"', ..] | [b'-'] | [b'-', b' ', ..])
+fn after_request_uri(after: &[u8]) -> Fit {
+    let mut rest = after;
+    // The next token, or `None` at the end of the line (a truncated record fits as far
+    // as it goes: the parser then reports the truncation).
+    let mut next = || {
+        rest = skip_spaces(rest);
+        if rest.is_empty() {
+            return None;
+        }
+        let end = memchr(b' ', rest).unwrap_or(rest.len());
+        let (tok, tail) = rest.split_at(end);
+        rest = tail;
+        Some(tok)
+    };
+    let is_status = |t: &[u8]| t == b"-" || (t.len() == 3 && t.iter().all(u8::is_ascii_digit));
+    let is_number = |t: &[u8]| t == b"-" || t.iter().all(u8::is_ascii_digit);
+    let mut misfits = usize::from(!next().is_none_or(is_status));
+    let _error_code = next();
+    misfits += (0..4).filter(|_| !next().is_none_or(is_number)).count();
+    misfits += usize::from(!next().is_none_or(|referer| referer[0] == b'"' || referer == b"-"));
+    match misfits {
+        0 => Fit::Full,
+        1 => Fit::ButOne,
+        _ => Fit::None,
+    }
+}
+
+/// Does the text after a closing quote of the referer start like a user-agent (`"…`
+/// or a bare `-`)?
+fn after_referer(after: &[u8]) -> Fit {
+    match skip_spaces(after) {
+        [b'"', ..] | [b'-'] | [b'-', b' ', ..] => Fit::Full,
+        _ => Fit::None,
+    }
 }
 
 fn skip_spaces(i: &[u8]) -> &[u8] {
@@ -398,13 +435,10 @@ fn skip_spaces(i: &[u8]) -> &[u8] {
 
 /// A quoted field or a bare `-`. Inner quotes are not escaped in S3 logs, so the
 /// closing quote is the first quote followed by a space (or the end of the line)
-/// after which `ends_here` recognises the next field; failing that, the first quote
-/// followed by a space, so that the next field reports what is wrong.
-fn quoted<'a>(
-    i: &'a [u8],
-    field: Field,
-    ends_here: fn(&[u8]) -> bool,
-) -> Res<'a, Option<&'a [u8]>> {
+/// after which `fit` fully recognises the fields that follow; failing that, the first
+/// one after which they fit but for one field, so that this field reports what is
+/// wrong; failing that, the quote is unterminated.
+fn quoted<'a>(i: &'a [u8], field: Field, fit: fn(&[u8]) -> Fit) -> Res<'a, Option<&'a [u8]>> {
     if let Some(rest) = bare_dash(i) {
         return Ok((rest, None));
     }
@@ -418,10 +452,13 @@ fn quoted<'a>(
         if !(after.is_empty() || after[0] == b' ') {
             continue;
         }
-        if ends_here(after) {
-            return Ok((after, dash(&i[1..q])));
+        match fit(after) {
+            Fit::Full => return Ok((after, dash(&i[1..q]))),
+            Fit::ButOne => {
+                fallback.get_or_insert(q);
+            }
+            Fit::None => {}
         }
-        fallback.get_or_insert(q);
     }
     match fallback {
         Some(q) => Ok((&i[q + 1..], dash(&i[1..q]))),
