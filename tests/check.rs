@@ -3,8 +3,10 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
+
+mod common;
+use common::vpce;
 
 const ROLE: &str = "arn:aws:sts::111122223333:assumed-role/ec2-s3-reader/i-0a1b2c3d4e5f67890";
 
@@ -35,15 +37,9 @@ fn get(time: &str, bucket: &str, ip: &str, status: u16) -> String {
     )
 }
 
-fn vpce_audit() -> Command {
-    let mut cmd = Command::cargo_bin("vpce-audit").unwrap();
-    cmd.env_remove("VPCE_AUDIT_NOW");
-    cmd
-}
-
 /// Runs `check ARGS --format json`; returns the exit status and the report.
 fn check_json(args: &[&str]) -> (i32, Value) {
-    let out = vpce_audit()
+    let out = vpce()
         .arg("check")
         .args(args)
         .args(["--format", "json"])
@@ -130,7 +126,7 @@ fn exit_0_when_only_the_endpoint_and_s3_itself_were_used() {
     assert_eq!(r["violations"][0]["remote_ip"], Value::Null);
 
     // The table says PASS.
-    vpce_audit()
+    vpce()
         .args([
             "check",
             "--require-private",
@@ -178,7 +174,7 @@ fn bucket_patterns_match_and_a_rule_that_matches_nothing_is_noted() {
     assert_eq!(r["rules"][0]["bucket"], "shared-*");
     assert_eq!(r["rules"][0]["requests"], 20);
     assert_eq!(r["rules"][1]["requests"], 0);
-    vpce_audit()
+    vpce()
         .args([
             "check",
             "--require-private",
@@ -334,7 +330,7 @@ name = "shared-*"
 
     // A typo in the policy file is a usage error, with the key named.
     write(&policy, "[[bucket]]\nnmae = \"x\"\n");
-    vpce_audit()
+    vpce()
         .args([
             "check",
             "--policy",
@@ -360,12 +356,12 @@ fn usage_and_input_errors_exit_2() {
     );
     assert_eq!(r["summary"]["result"], "error");
     assert_eq!(r["summary"]["violations"], 5);
-    vpce_audit()
+    vpce()
         .args(["check", "testdata/logs"])
         .assert()
         .code(2)
         .stderr(predicates::str::contains("no rules"));
-    vpce_audit()
+    vpce()
         .args([
             "check",
             "--require-private",
@@ -377,7 +373,7 @@ fn usage_and_input_errors_exit_2() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("\"office\" is not a CIDR"));
-    vpce_audit()
+    vpce()
         .args([
             "check",
             "--require-private",
@@ -412,7 +408,7 @@ fn rejected_lines_fail_only_under_strict() {
 #[test]
 fn relative_windows_count_back_from_an_injected_now() {
     let run = |now: &str, since: &str| -> Value {
-        let out = vpce_audit()
+        let out = vpce()
             .env("VPCE_AUDIT_NOW", now)
             .args([
                 "check",
@@ -562,7 +558,7 @@ fn incremental_runs_never_double_count_or_miss() {
     let mut text = fs::read_to_string(&first).unwrap();
     text.push_str(&get("10:59:00", "secure", "52.1.2.3", 200));
     write(&first, &text);
-    let out = vpce_audit()
+    let out = vpce()
         .args([
             "check",
             "--require-private",
@@ -588,7 +584,7 @@ fn a_corrupt_or_foreign_state_is_refused_and_left_alone() {
     )
     .unwrap();
     let s = state.to_str().unwrap();
-    vpce_audit()
+    vpce()
         .args([
             "check",
             "--require-private",
@@ -604,7 +600,7 @@ fn a_corrupt_or_foreign_state_is_refused_and_left_alone() {
 
     // A good state written under other rules is refused too.
     fs::remove_file(&state).unwrap();
-    vpce_audit()
+    vpce()
         .args([
             "check",
             "--require-private",
@@ -615,7 +611,7 @@ fn a_corrupt_or_foreign_state_is_refused_and_left_alone() {
         ])
         .assert()
         .code(1);
-    vpce_audit()
+    vpce()
         .args([
             "check",
             "--require-private",
@@ -629,7 +625,7 @@ fn a_corrupt_or_foreign_state_is_refused_and_left_alone() {
         .stderr(predicates::str::contains("other rules or settings"));
 
     // Standard input cannot be remembered.
-    vpce_audit()
+    vpce()
         .args([
             "check",
             "--require-private",
@@ -742,7 +738,7 @@ fn log_values_are_escaped_in_tables_and_csv() {
         ),
     );
     let path = log.to_str().unwrap();
-    let out = vpce_audit()
+    let out = vpce()
         .args([
             "check",
             "--require-private",
@@ -757,7 +753,7 @@ fn log_values_are_escaped_in_tables_and_csv() {
     let csv = String::from_utf8(out.stdout).unwrap();
     assert!(csv.starts_with("kind,time,bucket,remote_ip,class,requester,operation,key,status,source,line,action,statement\n"));
     assert!(csv.contains(",'=HYPERLINK("), "{csv}");
-    let out = vpce_audit()
+    let out = vpce()
         .args([
             "check",
             "--require-private",
@@ -772,7 +768,7 @@ fn log_values_are_escaped_in_tables_and_csv() {
     assert!(String::from_utf8(out.stdout)
         .unwrap()
         .contains(",=HYPERLINK(1)"));
-    let out = vpce_audit()
+    let out = vpce()
         .args(["check", "--require-private", "secure", path])
         .output()
         .unwrap();

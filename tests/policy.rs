@@ -1,13 +1,14 @@
 //! End-to-end tests of `vpce-audit policy` on the real-shaped bucket policies in
 //! testdata/policies/.
 
-use assert_cmd::Command;
 use predicates::str::contains;
 use serde_json::Value;
 
+mod common;
+use common::vpce;
+
 fn analyse(file: &str) -> (i32, Value) {
-    let out = Command::cargo_bin("vpce-audit")
-        .unwrap()
+    let out = vpce()
         .args([
             "policy",
             "--format",
@@ -64,8 +65,7 @@ fn get_bucket_policy_output_reads_like_the_file() {
     assert_eq!((code, r["status"].as_str()), (0, Some("enforced")));
     // And from standard input, as in `aws s3api get-bucket-policy ... | vpce-audit policy -`.
     let text = std::fs::read_to_string("testdata/policies/get-bucket-policy.json").unwrap();
-    Command::cargo_bin("vpce-audit")
-        .unwrap()
+    vpce()
         .args(["policy", "-"])
         .write_stdin(text)
         .assert()
@@ -139,8 +139,7 @@ fn an_allow_with_source_vpce_denies_nothing() {
         allow["actions"],
         serde_json::json!(["s3:GetObject", "s3:PutObject", "s3:ListBucket"])
     );
-    Command::cargo_bin("vpce-audit")
-        .unwrap()
+    vpce()
         .args(["policy", "testdata/policies/allow-vpce-only.json"])
         .assert()
         .code(1)
@@ -150,20 +149,17 @@ fn an_allow_with_source_vpce_denies_nothing() {
 
 #[test]
 fn unreadable_policies_exit_2() {
-    Command::cargo_bin("vpce-audit")
-        .unwrap()
+    vpce()
         .args(["policy", "testdata/policies/missing.json"])
         .assert()
         .code(2);
-    Command::cargo_bin("vpce-audit")
-        .unwrap()
+    vpce()
         .args(["policy", "-"])
         .write_stdin("{\"Statement\": [{\"Effect\": \"Deny\"}]}")
         .assert()
         .code(2)
         .stderr(contains("Principal"));
-    Command::cargo_bin("vpce-audit")
-        .unwrap()
+    vpce()
         .args(["policy", "-"])
         .write_stdin("not json")
         .assert()
@@ -175,8 +171,7 @@ fn unreadable_policies_exit_2() {
 fn policy_text_is_escaped_in_the_table() {
     let policy = r#"{"Statement": {"Sid": "evil\u001b[2J", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
         "Resource": "arn:aws:s3:::b/*", "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-\u001b]0;x"}}}}"#;
-    let out = Command::cargo_bin("vpce-audit")
-        .unwrap()
+    let out = vpce()
         .args(["policy", "-"])
         .write_stdin(policy)
         .output()
