@@ -143,7 +143,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     if args.state.is_some() && args.input.inputs.iter().any(|i| i == "-") {
         anyhow::bail!("--state cannot remember standard input; give files or directories");
     }
-    let fingerprint = check::fingerprint(&rules, &settings);
+    let fingerprint = check::fingerprint(&rules, &settings, policy.as_ref());
     let state = match &args.state {
         Some(path) => Some(State::load(path, &fingerprint)?),
         None => None,

@@ -108,6 +108,8 @@ pub struct Analysis {
     pub gaps: Vec<Gap>,
     #[serde(skip)]
     parsed: Vec<Statement>,
+    #[serde(skip)]
+    document: Value,
 }
 
 /// One action's verdict.
@@ -302,6 +304,7 @@ pub fn analyze(json: &str, bucket: Option<&str>) -> Result<Analysis, PolicyError
         actions,
         gaps,
         parsed,
+        document: doc,
     })
 }
 
@@ -315,6 +318,12 @@ pub struct Claim {
 }
 
 impl Analysis {
+    /// The policy document as parsed (unwrapped from `{"Policy": ...}`); as a JSON
+    /// value it is equal for policies that differ only in layout.
+    pub fn document(&self) -> &Value {
+        &self.document
+    }
+
     /// If a statement of this policy denies `operation` (an access log operation such
     /// as `REST.GET.OBJECT`) on `bucket`/`key` by `requester` unconditionally when
     /// the request is not through an allowed endpoint, returns which. Statements

@@ -278,8 +278,13 @@ fn flagged(r: &Record<'_>, class: Class, source: &str, line: u64) -> Flagged {
 }
 
 /// What the counters of an incremental state depend on: the rules, the private
-/// ranges and the bucket and operation filters (not the time window, which moves).
-pub fn fingerprint(rules: &Rules, settings: &Settings) -> serde_json::Value {
+/// ranges, the bucket and operation filters and the cross-checked bucket policy (not
+/// the time window, which moves).
+pub fn fingerprint(
+    rules: &Rules,
+    settings: &Settings,
+    policy: Option<&Analysis>,
+) -> serde_json::Value {
     let text = |list: &[Vec<u8>]| -> Vec<String> {
         list.iter().map(|b| escape::lossy(b).into_owned()).collect()
     };
@@ -288,6 +293,7 @@ pub fn fingerprint(rules: &Rules, settings: &Settings) -> serde_json::Value {
         "private_ranges": settings.classifier.ranges().iter().map(ToString::to_string).collect::<Vec<_>>(),
         "buckets": text(&settings.filter.buckets),
         "operations": text(&settings.filter.operations),
+        "bucket_policy": policy.map(Analysis::document),
     })
 }
 

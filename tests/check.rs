@@ -624,6 +624,27 @@ fn a_corrupt_or_foreign_state_is_refused_and_left_alone() {
         .code(2)
         .stderr(predicates::str::contains("other rules or settings"));
 
+    // So is one written while cross-checking another bucket policy; the same policy in
+    // another layout (the get-bucket-policy wrapper) is the same policy.
+    fs::remove_file(&state).unwrap();
+    let with = |policy: &str| {
+        vpce()
+            .args([
+                "check",
+                "--require-private",
+                "shared-data-prod",
+                "--state",
+                s,
+            ])
+            .args(["--bucket-policy", policy, "testdata/logs"])
+            .assert()
+    };
+    with("testdata/policies/enforced.json").code(1);
+    with("testdata/policies/get-bucket-policy.json").code(0);
+    with("testdata/policies/seed.json")
+        .code(2)
+        .stderr(predicates::str::contains("other rules or settings"));
+
     // Standard input cannot be remembered.
     vpce()
         .args([
