@@ -1,12 +1,15 @@
 //! The edge of the program: runs a parsed command line, prints what went wrong on
 //! stderr and decides the exit status.
 
+use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{CommandFactory, Parser};
 
+use crate::athena::args::{AthenaArgs, AthenaCommand};
+use crate::athena::sql::Query;
 use crate::check::Checker;
 use crate::cli::{
     CheckArgs, Cli, Command, InputArgs, PolicyArgs, ReportArgs, ReportFormat, RequestsArgs,
@@ -18,7 +21,7 @@ use crate::report::requests::RequestWriter;
 use crate::report::{self, Context, Report};
 use crate::rules::{BucketRule, Rules, RulesSpec};
 use crate::state::State;
-use crate::{bucket_policy, check, config, escape, source};
+use crate::{athena, bucket_policy, check, config, decode, escape, source};
 
 /// Exit status: success.
 pub const EXIT_OK: u8 = 0;
@@ -59,6 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         None => report(&cli.report),
         Some(Command::Report(args)) => report(&args),
         Some(Command::Requests(args)) => requests(&args),
+        Some(Command::Athena(args)) => athena(&args),
         Some(Command::Check(args)) => check(&args),
         Some(Command::Policy(args)) => policy(&args),
         Some(Command::Completions { shell }) => {
@@ -69,6 +73,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn report(args: &ReportArgs) -> anyhow::Result<u8> {
+    if args.from_athena {
+        return report_from_athena(args);
+    }
     let settings = config::settings(&args.input, args.interval.seconds())?;
     let (inputs, expand_errors) = source::expand(&args.input.inputs);
     let pool = thread_pool(args.input.threads)?;
@@ -79,16 +86,78 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         interval_name: args.interval.name(),
     };
     let report = Report::build(&agg, &tally, &ctx);
+    write_report(&report, args)?;
+    Ok(finish(&tally, &args.input))
+}
+
+/// Writes a report in the format and to the place `args` ask for.
+fn write_report(report: &Report, args: &ReportArgs) -> anyhow::Result<()> {
     let stdout = io::stdout();
-    let fit = stdout.is_terminal();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let fit = args.output.is_none() && stdout.is_terminal();
+    let mut out: io::BufWriter<Box<dyn Write>> = io::BufWriter::new(match &args.output {
+        Some(path) => {
+            Box::new(File::create(path).with_context(|| format!("creating {}", path.display()))?)
+        }
+        None => Box::new(stdout.lock()),
+    });
     match args.format {
-        ReportFormat::Table => report::table::write(&report, &mut out, fit)?,
-        ReportFormat::Json => report::json::write(&report, &mut out)?,
-        ReportFormat::Csv => report::csv::write(&report, &mut out, !args.input.raw_csv)?,
+        ReportFormat::Table => report::table::write(report, &mut out, fit)?,
+        ReportFormat::Json => report::json::write(report, &mut out)?,
+        ReportFormat::Csv => report::csv::write(report, &mut out, !args.input.raw_csv)?,
+        ReportFormat::Html => {
+            let invocation = report::html::Invocation {
+                command_line: report::html::command_line(std::env::args_os()),
+                inputs: args.input.inputs.clone(),
+            };
+            report::html::write(report, &invocation, &mut out)?
+        }
     }
     out.flush()?;
-    Ok(finish(&tally, &args.input))
+    Ok(())
+}
+
+/// `report --from-athena`: the report of an Athena result CSV.
+fn report_from_athena(args: &ReportArgs) -> anyhow::Result<u8> {
+    let [input] = &args.input.inputs[..] else {
+        anyhow::bail!("--from-athena reads one result CSV (or - for standard input)");
+    };
+    let reader: Box<dyn io::Read> = if input == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(input).with_context(|| format!("opening {input}"))?)
+    };
+    let report = athena::results::read(decode::decoded(reader)?)
+        .with_context(|| format!("reading {input}"))?;
+    write_report(&report, args)?;
+    let s = &report.summary;
+    if s.rejected > 0 {
+        eprintln!(
+            "vpce-audit: {} of {} lines rejected on Athena (blank lines included); list them with \
+             SELECT \"$path\" FROM <table> WHERE requestdatetime IS NULL",
+            s.rejected, s.lines
+        );
+    }
+    Ok(if args.input.strict && s.rejected > 0 {
+        EXIT_ERROR
+    } else {
+        EXIT_OK
+    })
+}
+
+/// `athena ddl` and `athena query`: print the SQL.
+fn athena(args: &AthenaArgs) -> anyhow::Result<u8> {
+    let sql = match &args.command {
+        AthenaCommand::Ddl(a) => a.ddl()?.render(),
+        AthenaCommand::Query(a) => {
+            let table = a.table.table()?;
+            let settings = a.settings()?;
+            Query::new(&table, &settings, a.dialect).timeline()
+        }
+    };
+    let mut out = io::stdout().lock();
+    out.write_all(sql.as_bytes())?;
+    out.flush()?;
+    Ok(EXIT_OK)
 }
 
 fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {

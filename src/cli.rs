@@ -15,6 +15,7 @@ Examples:
   vpce-audit logs/                              per-bucket timeline of the logs in logs/
   vpce-audit --since 2022-05-09 --interval 5m logs/
   vpce-audit --format json logs/ > audit.json   the JSON contract for scripts
+  vpce-audit --format html -o audit.html logs/  one page with charts, for the audit file
   zcat old/*.gz | vpce-audit -                  read standard input
   vpce-audit requests --format ndjson logs/     every request, one JSON object a line
 
@@ -51,6 +52,8 @@ pub enum Command {
     Report(ReportArgs),
     /// List every matched request with its class, like an Athena SELECT.
     Requests(RequestsArgs),
+    /// Scale out on Amazon Athena: print the table DDL and the audit query.
+    Athena(crate::athena::args::AthenaArgs),
     /// Fail (exit 1) when a bucket that must be private was reached over the internet:
     /// for cron, CI and scheduled jobs.
     #[command(after_help = CHECK_HELP)]
@@ -125,6 +128,15 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
+
+    /// Write the report to FILE instead of standard output (replacing FILE).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// INPUT is the CSV result of `vpce-audit athena query` run on Athena (one file or
+    /// -), not logs; the query already applied the filters and the interval.
+    #[arg(long, conflicts_with_all = ["bucket", "since", "until", "operation", "vpc_cidr", "interval"])]
+    pub from_athena: bool,
 }
 
 /// `vpce-audit requests`.
@@ -281,6 +293,8 @@ pub enum ReportFormat {
     Json,
     /// One row per bucket and window.
     Csv,
+    /// One self-contained page with a timeline chart per bucket, for an audit file.
+    Html,
 }
 
 #[cfg(test)]

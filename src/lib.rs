@@ -4,13 +4,15 @@
 //! The modules follow the data flow:
 //! [`source`] → [`decode`] → [`lines`] → [`parse`] ([`record`]) → [`classify`] →
 //! [`filter`] → [`aggregate`] → [`report`], driven by [`pipeline`]; [`cli`],
-//! [`config`] and [`app`] are the command line around it.
+//! [`config`] and [`app`] are the command line around it. [`athena`] writes the same
+//! audit as SQL for Amazon Athena and reads its results back.
 
 pub mod app;
 pub mod cli;
 pub mod config;
 
 pub mod aggregate;
+pub mod athena;
 pub mod classify;
 pub mod decode;
 pub mod filter;
@@ -28,3 +30,4 @@ pub mod state;
 pub mod wildcard;
 
 pub mod escape;
+pub mod synth;
