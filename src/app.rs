@@ -10,14 +10,23 @@ use clap::{CommandFactory, Parser};
 
 use crate::athena::args::{AthenaArgs, AthenaCommand};
 use crate::athena::sql::Query;
-use crate::cli::{Cli, Command, InputArgs, ReportArgs, ReportFormat, RequestsArgs};
+use crate::check::Checker;
+use crate::cli::{
+    CheckArgs, Cli, Command, InputArgs, PolicyArgs, ReportArgs, ReportFormat, RequestsArgs,
+};
 use crate::pipeline::{self, Tally};
+use crate::report::check::{CheckContext, CheckFormat, CheckReport};
+use crate::report::policy::PolicyFormat;
 use crate::report::requests::RequestWriter;
 use crate::report::{self, Context, Report};
-use crate::{athena, config, decode, escape, source};
+use crate::rules::{BucketRule, Rules, RulesSpec};
+use crate::state::State;
+use crate::{athena, bucket_policy, check, config, decode, escape, source};
 
 /// Exit status: success.
 pub const EXIT_OK: u8 = 0;
+/// Exit status: violations or contradictions found (`check`), gaps found (`policy`).
+pub const EXIT_FINDINGS: u8 = 1;
 /// Exit status: usage or input error.
 pub const EXIT_ERROR: u8 = 2;
 
@@ -54,6 +63,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Report(args)) => report(&args),
         Some(Command::Requests(args)) => requests(&args),
         Some(Command::Athena(args)) => athena(&args),
+        Some(Command::Check(args)) => check(&args),
+        Some(Command::Policy(args)) => policy(&args),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "vpce-audit", &mut io::stdout());
             Ok(EXIT_OK)
@@ -183,6 +194,134 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
     }
     writer.finish().context("writing the request listing")?;
     Ok(finish(&tally, &args.input))
+}
+
+fn check(args: &CheckArgs) -> anyhow::Result<u8> {
+    let settings = config::settings(&args.input, 3600)?;
+    let spec = rules_spec(args)?;
+    if spec.buckets.is_empty() && args.bucket_policy.is_none() {
+        anyhow::bail!("no rules: give --require-private BUCKET, a --policy file with [[bucket]] tables, or --bucket-policy FILE");
+    }
+    let rules = Rules::new(spec).context("compliance rules")?;
+    let policy = match &args.bucket_policy {
+        Some(path) => Some(read_policy(&path.display().to_string(), None)?),
+        None => None,
+    };
+    if args.state.is_some() && args.input.inputs.iter().any(|i| i == "-") {
+        anyhow::bail!("--state cannot remember standard input; give files or directories");
+    }
+    let fingerprint = check::fingerprint(&rules, &settings, policy.as_ref());
+    let state = match &args.state {
+        Some(path) => Some(State::load(path, &fingerprint)?),
+        None => None,
+    };
+    let (inputs, expand_errors) = source::expand(&args.input.inputs);
+    let checker = Checker {
+        settings: &settings,
+        rules: &rules,
+        policy: policy.as_ref(),
+    };
+    let pool = thread_pool(args.input.threads)?;
+    let mut run = pool.install(|| check::run(&checker, &inputs, state.as_ref()));
+    run.tally.errors.splice(0..0, expand_errors);
+    let totals = run.findings.totals();
+    let code = if finish(&run.tally, &args.input) == EXIT_ERROR {
+        EXIT_ERROR
+    } else if totals.violations > 0 || totals.contradictions > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    };
+    let next = state.as_ref().map(|s| {
+        let mut next = s.clone();
+        next.record(
+            &run.read,
+            &run.findings.buckets,
+            report::rfc3339(config::now_or_env()),
+        );
+        next
+    });
+    let ctx = CheckContext {
+        settings: &settings,
+        rules: &rules,
+        policy: policy.as_ref(),
+        state: args.state.as_deref().zip(state.as_ref()),
+        exit_code: code,
+    };
+    let report = CheckReport::build(run, &ctx);
+    let stdout = io::stdout();
+    let fit = stdout.is_terminal();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match args.format {
+        CheckFormat::Table => report::check::write_table(&report, &mut out, fit)?,
+        CheckFormat::Json => report::check::write_json(&report, &mut out)?,
+        CheckFormat::Csv => report::check::write_csv(&report, &mut out, !args.input.raw_csv)?,
+    }
+    out.flush()?;
+    // Only after the report is out: a run whose findings nobody saw is not recorded.
+    if let (Some(path), Some(next)) = (&args.state, next) {
+        if code != EXIT_ERROR {
+            next.save(path)?;
+        }
+    }
+    Ok(code)
+}
+
+/// The rules: the --policy file's, then one per --require-private, with the
+/// exception flags added to the global exceptions.
+fn rules_spec(args: &CheckArgs) -> anyhow::Result<RulesSpec> {
+    let mut spec = match &args.policy {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading --policy {}", path.display()))?;
+            RulesSpec::from_toml(&text).with_context(|| format!("--policy {}", path.display()))?
+        }
+        None => RulesSpec::default(),
+    };
+    spec.buckets
+        .extend(args.require_private.iter().map(|b| BucketRule::private(b)));
+    spec.exceptions
+        .public_cidrs
+        .extend(args.allow_cidr.iter().cloned());
+    spec.exceptions
+        .requesters
+        .extend(args.allow_requester.iter().cloned());
+    spec.exceptions
+        .operations
+        .extend(args.ignore_operation.iter().cloned());
+    spec.count_blocked |= args.count_blocked;
+    if args.forbid_internal {
+        for b in &mut spec.buckets {
+            b.allow_internal = false;
+        }
+    }
+    Ok(spec)
+}
+
+fn read_policy(file: &str, bucket: Option<&str>) -> anyhow::Result<bucket_policy::Analysis> {
+    let text = if file == "-" {
+        io::read_to_string(io::stdin()).context("reading the bucket policy from standard input")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading bucket policy {file}"))?
+    };
+    bucket_policy::analyze(&text, bucket).with_context(|| format!("bucket policy {file}"))
+}
+
+fn policy(args: &PolicyArgs) -> anyhow::Result<u8> {
+    let analysis = read_policy(&args.file, args.bucket.as_deref())?;
+    let stdout = io::stdout();
+    let fit = stdout.is_terminal();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match args.format {
+        PolicyFormat::Table => report::policy::write_table(&analysis, &mut out, fit)?,
+        PolicyFormat::Json => report::policy::write_json(&analysis, &mut out)?,
+    }
+    out.flush()?;
+    Ok(if analysis.gaps.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FINDINGS
+    })
 }
 
 fn thread_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {

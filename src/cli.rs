@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ipnet::IpNet;
 
+use crate::report::check::CheckFormat;
+use crate::report::policy::PolicyFormat;
 use crate::report::requests::ListFormat;
 
 const AFTER_HELP: &str = "\
@@ -52,6 +54,13 @@ pub enum Command {
     Requests(RequestsArgs),
     /// Scale out on Amazon Athena: print the table DDL and the audit query.
     Athena(crate::athena::args::AthenaArgs),
+    /// Fail (exit 1) when a bucket that must be private was reached over the internet:
+    /// for cron, CI and scheduled jobs.
+    #[command(after_help = CHECK_HELP)]
+    Check(CheckArgs),
+    /// Analyse a bucket policy: which actions are denied outside the VPC endpoint.
+    #[command(after_help = POLICY_HELP)]
+    Policy(PolicyArgs),
     /// Print a shell completion script, e.g. `vpce-audit completions bash`.
     Completions {
         /// The shell to write completions for.
@@ -139,6 +148,101 @@ pub struct RequestsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
+}
+
+const CHECK_HELP: &str = "\
+Examples:
+  vpce-audit check --require-private 'shared-data-*' logs/
+  vpce-audit check --policy vpce-policy.toml --since 24h --format json logs/
+  vpce-audit check --policy vpce-policy.toml --state /var/lib/vpce-audit/state.json logs/
+  vpce-audit check --require-private shared-data-prod --bucket-policy policy.json logs/
+
+A violation is a request from a public address to a bucket that must be private that was
+not denied. Public requests answered with HTTP 403 are blocked attempts: listed apart, not
+violations (unless --count-blocked). With --bucket-policy, succeeded public requests that the
+policy says are denied are contradictions, which also fail the check.
+
+Exit status: 0 no violations or contradictions, 1 violations or contradictions found,
+2 usage or input error (unreadable input, bad rules, corrupt state; any rejected line with
+--strict). With --state, only log objects not seen before are read, the exit status judges
+those, and the state is written only when the status is 0 or 1.";
+
+const POLICY_HELP: &str = "\
+Examples:
+  vpce-audit policy policy.json
+  aws s3api get-bucket-policy --bucket shared-data-prod | vpce-audit policy -
+
+Exit status: 0 every action is denied outside the allowed endpoints, 1 gaps found,
+2 the policy could not be read.";
+
+/// `vpce-audit check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Compliance rules file (TOML): buckets that must be private, exceptions.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
+    /// This bucket must only be reached through the VPC endpoint; `*` and `?` are
+    /// wildcards (repeatable; checked after the --policy file's rules).
+    #[arg(long, value_name = "BUCKET")]
+    pub require_private: Vec<String>,
+
+    /// Public requests from this range are allowed, e.g. an office range or a NAT
+    /// gateway's egress address (repeatable; applies to every rule).
+    #[arg(long, value_name = "CIDR")]
+    pub allow_cidr: Vec<String>,
+
+    /// Requests by this account id or requester ARN (wildcards allowed) are allowed
+    /// from anywhere (repeatable; applies to every rule).
+    #[arg(long, value_name = "ARN|ACCOUNT")]
+    pub allow_requester: Vec<String>,
+
+    /// This operation is never a violation, e.g. REST.GET.BUCKETPOLICY (repeatable,
+    /// wildcards allowed; applies to every rule).
+    #[arg(long, value_name = "OP")]
+    pub ignore_operation: Vec<String>,
+
+    /// Count blocked attempts (public requests denied with HTTP 403) as violations.
+    #[arg(long)]
+    pub count_blocked: bool,
+
+    /// Requests without a remote IP (S3 itself) are violations too, for every rule.
+    #[arg(long)]
+    pub forbid_internal: bool,
+
+    /// Cross-check against this bucket policy (JSON): succeeded public requests that
+    /// it says are denied are contradictions.
+    #[arg(long, value_name = "FILE")]
+    pub bucket_policy: Option<PathBuf>,
+
+    /// Incremental runs: remember processed log objects and per-bucket counters in
+    /// FILE; read only new objects. Written only after a run that exits 0 or 1.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
+    pub format: CheckFormat,
+}
+
+/// `vpce-audit policy`.
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// The bucket policy JSON (as written, or as `aws s3api get-bucket-policy` prints
+    /// it), or `-` for standard input.
+    #[arg(value_name = "FILE")]
+    pub file: String,
+
+    /// The bucket the policy belongs to (default: the first bucket in a Resource).
+    #[arg(long, value_name = "NAME")]
+    pub bucket: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PolicyFormat::Table)]
+    pub format: PolicyFormat,
 }
 
 /// Timeline window lengths.

@@ -68,6 +68,11 @@ pub fn select(sel: &Selection<'_>, interval: i64) -> anyhow::Result<Settings> {
     })
 }
 
+/// Now, in seconds since the epoch: [`NOW_VAR`] if set and valid, else the clock.
+pub fn now_or_env() -> i64 {
+    now().unwrap_or_else(|_| Utc::now().timestamp())
+}
+
 fn now() -> anyhow::Result<i64> {
     match std::env::var(NOW_VAR) {
         Ok(v) => DateTime::parse_from_rfc3339(&v)

@@ -23,5 +23,11 @@ pub mod record;
 pub mod report;
 pub mod source;
 
+pub mod bucket_policy;
+pub mod check;
+pub mod rules;
+pub mod state;
+pub mod wildcard;
+
 pub mod escape;
 pub mod synth;

@@ -5,9 +5,11 @@
 //! internet per requester, and a per-account breakdown. The JSON output is this model
 //! serialised as is; table and CSV show the same numbers.
 
+pub mod check;
 pub mod csv;
 pub mod html;
 pub mod json;
+pub mod policy;
 pub mod requests;
 pub mod series;
 pub mod table;
