@@ -430,7 +430,7 @@ mod tests {
         for i in 0..300 {
             match i % 37 {
                 5 => text.push_str("rejected line\n"),
-                9 => text.push_str("\n"),
+                9 => text.push('\n'),
                 _ => {
                     text.push_str(&GOOD.replace("10.0.0.1", &format!("10.0.{}.1", i % 7)));
                     text.push('\n');
