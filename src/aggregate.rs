@@ -349,16 +349,22 @@ impl BucketStats {
 /// The identity whose network path is audited: an assumed-role ARN without its session
 /// name (sessions come and go, the role stays), any other requester as it is.
 pub fn principal(requester: &[u8]) -> &[u8] {
-    const ASSUMED: &[u8] = b":assumed-role/";
-    if requester.starts_with(b"arn:") {
-        if let Some(at) = memchr::memmem::find(requester, ASSUMED) {
-            let role_start = at + ASSUMED.len();
-            if let Some(slash) = memchr::memchr(b'/', &requester[role_start..]) {
-                return &requester[..role_start + slash];
-            }
-        }
+    const ASSUMED: &[u8] = b"assumed-role/";
+    if !requester.starts_with(b"arn:") {
+        return requester;
     }
-    requester
+    // arn:partition:service:region:account:resource — the resource follows the 5th colon.
+    let Some(resource) = memchr::memchr_iter(b':', requester).nth(4).map(|c| c + 1) else {
+        return requester;
+    };
+    if !requester[resource..].starts_with(ASSUMED) {
+        return requester;
+    }
+    let role = resource + ASSUMED.len();
+    match memchr::memchr(b'/', &requester[role..]) {
+        Some(slash) => &requester[..role + slash],
+        None => requester,
+    }
 }
 
 /// The aggregate of any number of records.

@@ -19,7 +19,7 @@ use crate::classify::{Class, Classifier};
 use crate::decode::decoded;
 use crate::filter::Filter;
 use crate::lines::{for_each_line, Line, MAX_LINE};
-use crate::parse::{parse_line, trim_end};
+use crate::parse::{trim_end, LineParser};
 use crate::record::Record;
 use crate::source::{describe, Input, InputError};
 
@@ -207,7 +207,12 @@ fn aggregate_in_pieces(inputs: &[Input], settings: &Settings, piece: u64) -> (Ag
             };
             match &unit.range {
                 None => {
-                    scan_whole(unit.input, id, settings, &mut tally, add);
+                    let span = Span {
+                        unit: id,
+                        budget: u64::MAX,
+                        required_only: true,
+                    };
+                    scan_whole(unit.input, span, settings, &mut tally, add);
                 }
                 Some(range) => scan_piece(unit.input, range, id, settings, &mut tally, add),
             }
@@ -230,12 +235,12 @@ pub fn scan_input(
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
 ) -> bool {
-    scan_whole(input, 0, settings, tally, each)
+    scan_whole(input, Span::WHOLE, settings, tally, each)
 }
 
 fn scan_whole(
     input: &Input,
-    unit: usize,
+    span: Span,
     settings: &Settings,
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
@@ -249,10 +254,10 @@ fn scan_whole(
         }
     };
     tally.inputs += 1;
-    scan_lines(&name, reader, unit, u64::MAX, settings, tally, each)
+    scan_lines(&name, reader, span, settings, tally, each)
 }
 
-/// Reads the lines of a plain file that start inside `range`.
+/// Reads the lines of a plain file that start inside `range`, as work unit `unit`.
 fn scan_piece(
     input: &Input,
     range: &Range<u64>,
@@ -272,8 +277,12 @@ fn scan_piece(
             if range.start == 0 {
                 tally.inputs += 1;
             }
-            let budget = range.end.saturating_sub(start);
-            scan_lines(&name, file, unit, budget, settings, tally, each);
+            let span = Span {
+                unit,
+                budget: range.end.saturating_sub(start),
+                required_only: true,
+            };
+            scan_lines(&name, file, span, settings, tally, each);
         }
         Err(e) if range.start == 0 => tally.errors.push(InputError::new(name, describe(&e))),
         Err(e) => {
@@ -312,16 +321,34 @@ pub fn scan<R: Read>(
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
 ) -> bool {
-    scan_lines(name, reader, 0, u64::MAX, settings, tally, each)
+    scan_lines(name, reader, Span::WHOLE, settings, tally, each)
 }
 
-/// The worker loop over the lines of `reader` that start in its first `budget` bytes.
-/// Line numbers count from the start of `reader`, as part of work unit `unit`.
+/// Which lines of a stream are read, and how much of each.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    /// The work unit; line numbers count from the start of the stream.
+    unit: usize,
+    /// Only lines that start in the stream's first `budget` bytes are read.
+    budget: u64,
+    /// Read only the 17 required fields of a record (see [`LineParser::required_only`]).
+    required_only: bool,
+}
+
+impl Span {
+    /// Every line and every field of a whole input.
+    const WHOLE: Span = Span {
+        unit: 0,
+        budget: u64::MAX,
+        required_only: false,
+    };
+}
+
+/// The worker loop over the lines of `reader` in `span`.
 fn scan_lines<R: Read>(
     name: &str,
     reader: R,
-    unit: usize,
-    budget: u64,
+    span: Span,
     settings: &Settings,
     tally: &mut Tally,
     mut each: impl FnMut(&Record<'_>, Class, u64) -> bool,
@@ -329,6 +356,16 @@ fn scan_lines<R: Read>(
     let mut go_on = true;
     let mut offset = 0u64;
     let mut last_line = 0;
+    let Span {
+        unit,
+        budget,
+        required_only,
+    } = span;
+    let mut parser = if required_only {
+        LineParser::required_only()
+    } else {
+        LineParser::new()
+    };
     let result = for_each_line(reader, |line_no, line| {
         if offset >= budget {
             return false;
@@ -355,7 +392,7 @@ fn scan_lines<R: Read>(
             return true;
         }
         tally.lines += 1;
-        match parse_line(text) {
+        match parser.parse(text) {
             Ok(record) => {
                 tally.parsed += 1;
                 if settings.filter.matches(&record) {
