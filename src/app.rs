@@ -59,15 +59,16 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 
 fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     let settings = config::settings(&args.input, args.interval.seconds())?;
-    let (inputs, expand_errors) = source::expand(&args.input.inputs);
+    let expanded = source::expand(&args.input, &settings.filter);
     let pool = thread_pool(args.input.threads)?;
-    let (agg, mut tally) = pool.install(|| pipeline::aggregate(&inputs, &settings));
-    tally.errors.splice(0..0, expand_errors);
+    let (agg, mut tally) = pool.install(|| pipeline::aggregate(&expanded.inputs, &settings));
+    tally.errors.splice(0..0, expanded.errors.iter().cloned());
     let ctx = Context {
         settings: &settings,
         interval_name: args.interval.name(),
     };
-    let report = Report::build(&agg, &tally, &ctx);
+    let mut report = Report::build(&agg, &tally, &ctx);
+    report.summary.s3 = expanded.s3_counts();
     let stdout = io::stdout();
     let fit = stdout.is_terminal();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -77,22 +78,22 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         ReportFormat::Csv => report::csv::write(&report, &mut out, !args.input.raw_csv)?,
     }
     out.flush()?;
-    Ok(finish(&tally, &args.input))
+    Ok(finish(&tally, &args.input, &expanded))
 }
 
 fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
     let settings = config::settings(&args.input, 3600)?;
-    let (inputs, expand_errors) = source::expand(&args.input.inputs);
+    let expanded = source::expand(&args.input, &settings.filter);
     let stdout = io::stdout();
     let fit = stdout.is_terminal();
     let out = io::BufWriter::with_capacity(256 * 1024, stdout.lock());
     let mut writer = RequestWriter::new(args.format, out, fit, !args.input.raw_csv);
     let mut tally = Tally {
-        errors: expand_errors,
+        errors: expanded.errors.clone(),
         ..Tally::default()
     };
     let mut failure = None;
-    for input in &inputs {
+    for input in &expanded.inputs {
         let name = input.name();
         let go_on =
             pipeline::scan_input(
@@ -115,7 +116,7 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
         return Err(e).context("writing the request listing");
     }
     writer.finish().context("writing the request listing")?;
-    Ok(finish(&tally, &args.input))
+    Ok(finish(&tally, &args.input, &expanded))
 }
 
 fn thread_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
@@ -125,9 +126,13 @@ fn thread_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
         .context("starting worker threads")
 }
 
-/// Prints input errors and the first rejected lines on stderr; returns the exit status.
-fn finish(tally: &Tally, args: &InputArgs) -> u8 {
+/// Prints input errors, the first rejected lines and what was read from S3 on stderr;
+/// returns the exit status.
+fn finish(tally: &Tally, args: &InputArgs, expanded: &source::Expanded) -> u8 {
     let mut err = io::stderr().lock();
+    if let Some(counts) = expanded.s3_counts() {
+        let _ = writeln!(err, "vpce-audit: {counts}");
+    }
     for e in &tally.errors {
         let _ = writeln!(
             err,

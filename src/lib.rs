@@ -4,7 +4,8 @@
 //! The modules follow the data flow:
 //! [`source`] → [`decode`] → [`lines`] → [`parse`] ([`record`]) → [`classify`] →
 //! [`filter`] → [`aggregate`] → [`report`], driven by [`pipeline`]; [`cli`],
-//! [`config`] and [`app`] are the command line around it.
+//! [`config`] and [`app`] are the command line around it. With the `s3` feature,
+//! `s3` reads inputs straight from a log bucket.
 
 pub mod app;
 pub mod cli;
@@ -19,6 +20,8 @@ pub mod parse;
 pub mod pipeline;
 pub mod record;
 pub mod report;
+#[cfg(feature = "s3")]
+pub mod s3;
 pub mod source;
 
 pub mod escape;

@@ -20,6 +20,7 @@ use crate::aggregate::{Aggregate, BucketStats, Cell, Counts, IpSet, Seen};
 use crate::classify::Class;
 use crate::escape;
 use crate::pipeline::{Rejection, Settings, Tally};
+use crate::source::S3Counts;
 
 /// The whole report.
 #[derive(Clone, Debug, Serialize)]
@@ -60,6 +61,9 @@ pub struct Summary {
     pub public: u64,
     pub public_denied: u64,
     pub internal: u64,
+    /// Objects listed, skipped and read when inputs came from S3 (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Counts>,
 }
 
 /// What a bucket's traffic says about its network path.
@@ -249,6 +253,7 @@ impl Report {
             public: totals.public,
             public_denied: totals.public_denied,
             internal: totals.internal,
+            s3: None,
         };
         Report {
             summary,
