@@ -426,6 +426,7 @@ fn partitioned_layout_lists_only_the_days_and_source_bucket_asked() {
 }
 
 /// Runs the binary on a large object and returns (exit code, stdout, max RSS in KiB).
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also reports its rusage
 fn run_measured(args: &[&str]) -> (i32, Vec<u8>, i64) {
     let s = server();
     let out_path = tempfile::NamedTempFile::new().unwrap();
