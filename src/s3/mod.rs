@@ -215,7 +215,13 @@ impl Session {
             self.concurrency,
             &self.progress,
         );
-        let listing = self.runtime().block_on(lister.run(&location.prefix))?;
+        let listing = match self.runtime().block_on(lister.run(&location.prefix)) {
+            Ok(listing) => listing,
+            Err(e) => {
+                self.progress.to_read(0, 0);
+                return Err(e);
+            }
+        };
         self.counters
             .listed
             .fetch_add(listing.listed, Ordering::Relaxed);
