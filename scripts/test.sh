@@ -8,6 +8,27 @@ cd "$(dirname "$0")/.."
 # use, started on 127.0.0.1 and stopped when this script exits.
 source scripts/seaweedfs.sh
 
+# The HTML report tests open the page in a real headless browser (tests/html.rs).
+if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
+    echo "installing chromium for the HTML report tests" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq >/dev/null
+    $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
 cargo test --all-targets
 # The build without the `s3` feature (no tokio, no AWS SDK) works and passes too.
 cargo test --no-default-features --all-targets
+
+# The Athena equality test: Trino's grammar and DuckDB, pinned, in a venv of its own
+# under target/ (ignored by git); created once, then reused.
+venv=target/athena-venv
+if ! "$venv/bin/python" -c 'import duckdb, trino_query_parser, trino_sql_validator' 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check \
+        duckdb==2.0.1 trino-query-parser==0.422.7 antlr4-python3-runtime==4.13.0 \
+        trino-sql-validator==0.23.0
+fi
+"$venv/bin/python" scripts/athena-equality.py --bin target/debug/vpce-audit

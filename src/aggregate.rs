@@ -7,10 +7,17 @@
 //! in UTC. Per requester, the first and last private and public request of each window
 //! is kept: enough to tell when a requester switched between the VPC endpoint and the
 //! internet, without keeping every request.
+//!
+//! Memory is bounded whatever the input: distinct addresses are counted exactly up to
+//! [`EXACT_DISTINCT`] per window and class, then estimated (HyperLogLog, about 1.6 %
+//! error); at most [`TRACKED_PUBLIC_IPS`] public addresses and [`TRACKED_REQUESTERS`]
+//! requesters are tracked one by one per bucket. Going past a limit is flagged in the
+//! report.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 
+use cardinality_estimator::CardinalityEstimator;
 use foldhash::fast::RandomState;
 
 use crate::classify::Class;
@@ -18,8 +25,14 @@ use crate::record::Record;
 
 type Map<K, V> = HashMap<K, V, RandomState>;
 
-/// The distinct addresses seen in one window.
-pub type IpSet = HashSet<IpAddr, RandomState>;
+/// Distinct addresses counted exactly per window and class before estimating.
+pub const EXACT_DISTINCT: usize = 1024;
+/// Public addresses whose requests are counted one by one per bucket.
+pub const TRACKED_PUBLIC_IPS: usize = 100_000;
+/// Requesters (principals) tracked one by one per bucket; the rest are pooled.
+pub const TRACKED_REQUESTERS: usize = 10_000;
+/// The name under which requesters beyond [`TRACKED_REQUESTERS`] are pooled.
+pub const OTHER_REQUESTERS: &[u8] = b"(other requesters)";
 
 /// Counters shared by windows, buckets and requesters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -35,19 +48,17 @@ pub struct Counts {
 
 impl Counts {
     #[inline]
-    fn add(&mut self, class: Class, status: Option<u16>, bytes: Option<u64>) {
+    fn add(&mut self, class: Class, denied: bool, bytes: u64) {
         self.requests += 1;
         match class {
             Class::Private => self.private += 1,
             Class::Public => {
                 self.public += 1;
-                if status == Some(403) {
-                    self.public_denied += 1;
-                }
+                self.public_denied += u64::from(denied);
             }
             Class::Internal => self.internal += 1,
         }
-        self.bytes_sent += bytes.unwrap_or(0);
+        self.bytes_sent += bytes;
     }
 
     fn merge(&mut self, o: &Counts) {
@@ -65,12 +76,86 @@ impl Counts {
     }
 }
 
+/// A count of distinct addresses: exact up to [`EXACT_DISTINCT`], estimated beyond.
+#[derive(Clone, Debug)]
+pub enum Distinct {
+    Exact(HashSet<IpAddr, RandomState>),
+    Estimated(Box<CardinalityEstimator<IpAddr>>),
+}
+
+impl Default for Distinct {
+    fn default() -> Self {
+        Distinct::Exact(HashSet::default())
+    }
+}
+
+impl Distinct {
+    /// Counts one address.
+    #[inline]
+    pub fn insert(&mut self, ip: IpAddr) {
+        match self {
+            Distinct::Exact(set) => {
+                if set.insert(ip) && set.len() > EXACT_DISTINCT {
+                    self.estimate_from_now_on();
+                }
+            }
+            Distinct::Estimated(sketch) => sketch.insert(&ip),
+        }
+    }
+
+    fn estimate_from_now_on(&mut self) {
+        if let Distinct::Exact(set) = self {
+            let mut sketch = Box::new(CardinalityEstimator::new());
+            for ip in set.iter() {
+                sketch.insert(ip);
+            }
+            *self = Distinct::Estimated(sketch);
+        }
+    }
+
+    /// Adds every address of `other`.
+    pub fn merge(&mut self, other: &Distinct) {
+        match (&mut *self, other) {
+            (Distinct::Exact(mine), Distinct::Exact(theirs)) => {
+                mine.extend(theirs.iter().copied());
+                if mine.len() > EXACT_DISTINCT {
+                    self.estimate_from_now_on();
+                }
+            }
+            (Distinct::Estimated(mine), Distinct::Exact(theirs)) => {
+                for ip in theirs {
+                    mine.insert(ip);
+                }
+            }
+            (_, Distinct::Estimated(theirs)) => {
+                self.estimate_from_now_on();
+                if let Distinct::Estimated(mine) = self {
+                    mine.merge(theirs);
+                }
+            }
+        }
+    }
+
+    /// The number of distinct addresses (an estimate if not [`Distinct::is_exact`]).
+    pub fn count(&self) -> usize {
+        match self {
+            Distinct::Exact(set) => set.len(),
+            Distinct::Estimated(sketch) => sketch.estimate(),
+        }
+    }
+
+    /// Is [`Distinct::count`] exact?
+    pub fn is_exact(&self) -> bool {
+        matches!(self, Distinct::Exact(_))
+    }
+}
+
 /// One time window of one bucket.
 #[derive(Clone, Debug, Default)]
 pub struct Window {
     pub counts: Counts,
-    pub private_ips: IpSet,
-    pub public_ips: IpSet,
+    pub private_ips: Distinct,
+    pub public_ips: Distinct,
 }
 
 /// The earliest and latest request of one class in a window, with their addresses.
@@ -81,13 +166,6 @@ pub struct Seen {
 }
 
 impl Seen {
-    fn new(time: i64, ip: IpAddr) -> Self {
-        Seen {
-            first: (time, ip),
-            last: (time, ip),
-        }
-    }
-
     fn extend(&mut self, o: &Seen) {
         self.first = self.first.min(o.first);
         self.last = self.last.max(o.last);
@@ -102,16 +180,28 @@ pub struct Cell {
 }
 
 impl Cell {
+    #[inline]
     fn add(&mut self, class: Class, time: i64, ip: IpAddr) {
         let slot = match class {
             Class::Private => &mut self.private,
             Class::Public => &mut self.public,
             Class::Internal => return,
         };
-        let seen = Seen::new(time, ip);
         match slot {
-            Some(s) => s.extend(&seen),
-            None => *slot = Some(seen),
+            Some(s) => {
+                if (time, ip) < s.first {
+                    s.first = (time, ip);
+                }
+                if (time, ip) > s.last {
+                    s.last = (time, ip);
+                }
+            }
+            None => {
+                *slot = Some(Seen {
+                    first: (time, ip),
+                    last: (time, ip),
+                })
+            }
         }
     }
 
@@ -144,14 +234,73 @@ pub struct BucketStats {
     pub first: i64,
     pub last: i64,
     /// Per window start (seconds since the epoch, a multiple of the interval).
-    pub windows: BTreeMap<i64, Window>,
-    /// Per requester (`-` for anonymous requests).
+    pub windows: Map<i64, Window>,
+    /// Per requester principal (see [`principal`]); `-` for anonymous requests.
     pub requesters: Map<Box<[u8]>, RequesterStats>,
     /// Requests per public address, for the top talkers over the internet.
     pub public_ips: Map<IpAddr, u64>,
+    /// Public requests from addresses beyond [`TRACKED_PUBLIC_IPS`].
+    pub untracked_public: u64,
 }
 
 impl BucketStats {
+    fn new(time: i64) -> Self {
+        BucketStats {
+            first: time,
+            last: time,
+            ..BucketStats::default()
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, r: &Record<'_>, class: Class, start: i64) {
+        let denied = r.http_status == Some(403);
+        let bytes = r.bytes_sent.unwrap_or(0);
+        self.counts.add(class, denied, bytes);
+        self.first = self.first.min(r.time);
+        self.last = self.last.max(r.time);
+
+        let window = self.windows.entry(start).or_default();
+        window.counts.add(class, denied, bytes);
+        match (class, r.remote_ip) {
+            (Class::Private, Some(ip)) => window.private_ips.insert(ip),
+            (Class::Public, Some(ip)) => {
+                window.public_ips.insert(ip);
+                self.count_public(ip, 1);
+            }
+            _ => {}
+        }
+
+        let who = principal(r.requester.unwrap_or(b"-"));
+        let stats = match self.requesters.get_mut(who) {
+            Some(stats) => stats,
+            None => {
+                let key = if self.requesters.len() < TRACKED_REQUESTERS {
+                    who
+                } else {
+                    OTHER_REQUESTERS
+                };
+                self.requesters.entry(key.into()).or_default()
+            }
+        };
+        stats.counts.add(class, denied, bytes);
+        if let (Some(ip), Class::Private | Class::Public) = (r.remote_ip, class) {
+            stats.cells.entry(start).or_default().add(class, r.time, ip);
+        }
+    }
+
+    #[inline]
+    fn count_public(&mut self, ip: IpAddr, n: u64) {
+        let room = self.public_ips.len() < TRACKED_PUBLIC_IPS;
+        match self.public_ips.get_mut(&ip) {
+            Some(count) => *count += n,
+            None if room => {
+                self.public_ips.insert(ip, n);
+            }
+            None => self.untracked_public += n,
+        }
+    }
+
     fn merge(&mut self, o: BucketStats) {
         if o.counts.requests == 0 {
             return;
@@ -166,20 +315,50 @@ impl BucketStats {
         for (start, w) in o.windows {
             let mine = self.windows.entry(start).or_default();
             mine.counts.merge(&w.counts);
-            mine.private_ips.extend(w.private_ips);
-            mine.public_ips.extend(w.public_ips);
+            mine.private_ips.merge(&w.private_ips);
+            mine.public_ips.merge(&w.public_ips);
         }
+        self.untracked_public += o.untracked_public;
         for (ip, n) in o.public_ips {
-            *self.public_ips.entry(ip).or_default() += n;
+            self.count_public(ip, n);
         }
         for (who, r) in o.requesters {
-            let mine = self.requesters.entry(who).or_default();
+            let key = if self.requesters.contains_key(&who)
+                || self.requesters.len() < TRACKED_REQUESTERS
+            {
+                who
+            } else {
+                OTHER_REQUESTERS.into()
+            };
+            let mine = self.requesters.entry(key).or_default();
             mine.counts.merge(&r.counts);
             for (start, cell) in r.cells {
                 mine.cells.entry(start).or_default().merge(&cell);
             }
         }
     }
+
+    /// The windows in time order.
+    pub fn timeline(&self) -> Vec<(i64, &Window)> {
+        let mut all: Vec<_> = self.windows.iter().map(|(k, v)| (*k, v)).collect();
+        all.sort_unstable_by_key(|(k, _)| *k);
+        all
+    }
+}
+
+/// The identity whose network path is audited: an assumed-role ARN without its session
+/// name (sessions come and go, the role stays), any other requester as it is.
+pub fn principal(requester: &[u8]) -> &[u8] {
+    const ASSUMED: &[u8] = b":assumed-role/";
+    if requester.starts_with(b"arn:") {
+        if let Some(at) = memchr::memmem::find(requester, ASSUMED) {
+            let role_start = at + ASSUMED.len();
+            if let Some(slash) = memchr::memchr(b'/', &requester[role_start..]) {
+                return &requester[..role_start + slash];
+            }
+        }
+    }
+    requester
 }
 
 /// The aggregate of any number of records.
@@ -215,40 +394,13 @@ impl Aggregate {
     pub fn add(&mut self, r: &Record<'_>, class: Class) {
         let bucket = r.bucket.unwrap_or(b"-");
         let start = self.window_start(r.time);
-        if !self.buckets.contains_key(bucket) {
-            let first = BucketStats {
-                first: r.time,
-                last: r.time,
-                ..BucketStats::default()
-            };
-            self.buckets.insert(bucket.into(), first);
-        }
-        let stats = self.buckets.get_mut(bucket).expect("inserted above");
-        stats.counts.add(class, r.http_status, r.bytes_sent);
-        stats.first = stats.first.min(r.time);
-        stats.last = stats.last.max(r.time);
-
-        let window = stats.windows.entry(start).or_default();
-        window.counts.add(class, r.http_status, r.bytes_sent);
-        match (class, r.remote_ip) {
-            (Class::Private, Some(ip)) => {
-                window.private_ips.insert(ip);
+        match self.buckets.get_mut(bucket) {
+            Some(stats) => stats.add(r, class, start),
+            None => {
+                let mut stats = BucketStats::new(r.time);
+                stats.add(r, class, start);
+                self.buckets.insert(bucket.into(), stats);
             }
-            (Class::Public, Some(ip)) => {
-                window.public_ips.insert(ip);
-                *stats.public_ips.entry(ip).or_default() += 1;
-            }
-            _ => {}
-        }
-
-        let requester = r.requester.unwrap_or(b"-");
-        let who = match stats.requesters.get_mut(requester) {
-            Some(who) => who,
-            None => stats.requesters.entry(requester.into()).or_default(),
-        };
-        who.counts.add(class, r.http_status, r.bytes_sent);
-        if let Some(ip) = r.remote_ip {
-            who.cells.entry(start).or_default().add(class, r.time, ip);
         }
     }
 
@@ -283,7 +435,7 @@ mod tests {
             bucket: Some(bucket.as_bytes()),
             time,
             remote_ip: ip.map(|s| s.parse().unwrap()),
-            requester: Some(b"arn:aws:sts::111122223333:assumed-role/r/i"),
+            requester: Some(b"arn:aws:sts::111122223333:assumed-role/r/i-1"),
             http_status: Some(status),
             bytes_sent: Some(10),
             ..Record::default()
@@ -339,9 +491,10 @@ mod tests {
         );
         assert_eq!(stats.counts.bytes_sent, 50);
         let w0 = &stats.windows[&0];
-        assert_eq!((w0.private_ips.len(), w0.public_ips.len()), (1, 2));
+        assert_eq!((w0.private_ips.count(), w0.public_ips.count()), (1, 2));
         assert_eq!(stats.windows[&3600].counts.internal, 1);
         assert_eq!((stats.first, stats.last), (0, 3600));
+        assert_eq!(stats.public_ips.len(), 2);
     }
 
     #[test]
@@ -364,14 +517,14 @@ mod tests {
                 assert_eq!(s1.counts, s2.counts);
                 assert_eq!((s1.first, s1.last), (s2.first, s2.last));
                 let w1: Vec<_> = s1
-                    .windows
+                    .timeline()
                     .iter()
-                    .map(|(k, w)| (*k, w.counts, w.private_ips.len()))
+                    .map(|(k, w)| (*k, w.counts, w.private_ips.count()))
                     .collect();
                 let w2: Vec<_> = s2
-                    .windows
+                    .timeline()
                     .iter()
-                    .map(|(k, w)| (*k, w.counts, w.private_ips.len()))
+                    .map(|(k, w)| (*k, w.counts, w.private_ips.count()))
                     .collect();
                 assert_eq!(w1, w2);
                 let r1: Vec<_> = s1
@@ -387,5 +540,56 @@ mod tests {
                 assert_eq!(r1, r2);
             }
         }
+    }
+
+    #[test]
+    fn distinct_counts_are_exact_then_estimated() {
+        let ip = |i: u32| IpAddr::from((0x3400_0000u32 + i).to_be_bytes());
+        let mut d = Distinct::default();
+        for i in 0..EXACT_DISTINCT as u32 {
+            d.insert(ip(i));
+            d.insert(ip(i));
+        }
+        assert!(d.is_exact());
+        assert_eq!(d.count(), EXACT_DISTINCT);
+        let mut big = Distinct::default();
+        for i in 0..50_000 {
+            big.insert(ip(i));
+        }
+        assert!(!big.is_exact());
+        let estimate = big.count() as f64;
+        assert!((estimate - 50_000.0).abs() / 50_000.0 < 0.05, "{estimate}");
+        // Merging halves gives the same estimate as counting the whole.
+        let (mut a, mut b) = (Distinct::default(), Distinct::default());
+        for i in 0..50_000 {
+            if i % 2 == 0 {
+                a.insert(ip(i))
+            } else {
+                b.insert(ip(i))
+            }
+        }
+        a.merge(&b);
+        assert_eq!(a.count(), big.count());
+        let mut small = Distinct::default();
+        small.insert(ip(1));
+        small.merge(&big);
+        assert_eq!(small.count(), big.count());
+    }
+
+    #[test]
+    fn sessions_of_a_role_are_one_principal() {
+        assert_eq!(
+            principal(b"arn:aws:sts::111122223333:assumed-role/reader/i-0abc"),
+            b"arn:aws:sts::111122223333:assumed-role/reader"
+        );
+        assert_eq!(
+            principal(b"arn:aws:iam::1:user/alice"),
+            b"arn:aws:iam::1:user/alice"
+        );
+        assert_eq!(
+            principal(b"arn:aws:sts::1:assumed-role/no-session"),
+            b"arn:aws:sts::1:assumed-role/no-session"
+        );
+        assert_eq!(principal(b"-"), b"-");
     }
 }

@@ -1,20 +1,34 @@
 //! The edge of the program: runs a parsed command line, prints what went wrong on
 //! stderr and decides the exit status.
 
+use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{CommandFactory, Parser};
 
-use crate::cli::{Cli, Command, InputArgs, ReportArgs, ReportFormat, RequestsArgs};
+use crate::athena::args::{AthenaArgs, AthenaCommand};
+use crate::athena::sql::Query;
+use crate::check::Checker;
+use crate::cli::{
+    CheckArgs, Cli, Command, InputArgs, PolicyArgs, ReportArgs, ReportFormat, RequestsArgs, S3Args,
+};
 use crate::pipeline::{self, Tally};
+use crate::report::check::{CheckContext, CheckFormat, CheckReport};
+use crate::report::policy::PolicyFormat;
 use crate::report::requests::RequestWriter;
 use crate::report::{self, Context, Report};
-use crate::{config, escape, source};
+use crate::rules::{BucketRule, Rules, RulesSpec};
+#[cfg(feature = "s3")]
+use crate::s3;
+use crate::state::State;
+use crate::{athena, bucket_policy, check, config, decode, escape, source};
 
 /// Exit status: success.
 pub const EXIT_OK: u8 = 0;
+/// Exit status: violations or contradictions found (`check`), gaps found (`policy`).
+pub const EXIT_FINDINGS: u8 = 1;
 /// Exit status: usage or input error.
 pub const EXIT_ERROR: u8 = 2;
 
@@ -50,6 +64,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         None => report(&cli.report),
         Some(Command::Report(args)) => report(&args),
         Some(Command::Requests(args)) => requests(&args),
+        Some(Command::Athena(args)) => athena(&args),
+        Some(Command::Check(args)) => check(&args),
+        Some(Command::Policy(args)) => policy(&args),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "vpce-audit", &mut io::stdout());
             Ok(EXIT_OK)
@@ -58,6 +75,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn report(args: &ReportArgs) -> anyhow::Result<u8> {
+    if args.from_athena {
+        return report_from_athena(args);
+    }
     let settings = config::settings(&args.input, args.interval.seconds())?;
     let expanded = source::expand(&args.input, &settings.filter);
     let pool = thread_pool(args.input.threads)?;
@@ -69,16 +89,78 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     };
     let mut report = Report::build(&agg, &tally, &ctx);
     report.summary.s3 = expanded.s3_counts();
+    write_report(&report, args)?;
+    Ok(finish(&tally, &args.input, &expanded))
+}
+
+/// Writes a report in the format and to the place `args` ask for.
+fn write_report(report: &Report, args: &ReportArgs) -> anyhow::Result<()> {
     let stdout = io::stdout();
-    let fit = stdout.is_terminal();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let fit = args.output.is_none() && stdout.is_terminal();
+    let mut out: io::BufWriter<Box<dyn Write>> = io::BufWriter::new(match &args.output {
+        Some(path) => {
+            Box::new(File::create(path).with_context(|| format!("creating {}", path.display()))?)
+        }
+        None => Box::new(stdout.lock()),
+    });
     match args.format {
-        ReportFormat::Table => report::table::write(&report, &mut out, fit)?,
-        ReportFormat::Json => report::json::write(&report, &mut out)?,
-        ReportFormat::Csv => report::csv::write(&report, &mut out, !args.input.raw_csv)?,
+        ReportFormat::Table => report::table::write(report, &mut out, fit)?,
+        ReportFormat::Json => report::json::write(report, &mut out)?,
+        ReportFormat::Csv => report::csv::write(report, &mut out, !args.input.raw_csv)?,
+        ReportFormat::Html => {
+            let invocation = report::html::Invocation {
+                command_line: report::html::command_line(std::env::args_os()),
+                inputs: args.input.inputs.clone(),
+            };
+            report::html::write(report, &invocation, &mut out)?
+        }
     }
     out.flush()?;
-    Ok(finish(&tally, &args.input, &expanded))
+    Ok(())
+}
+
+/// `report --from-athena`: the report of an Athena result CSV.
+fn report_from_athena(args: &ReportArgs) -> anyhow::Result<u8> {
+    let [input] = &args.input.inputs[..] else {
+        anyhow::bail!("--from-athena reads one result CSV (or - for standard input)");
+    };
+    let reader: Box<dyn io::Read> = if input == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(input).with_context(|| format!("opening {input}"))?)
+    };
+    let report = athena::results::read(decode::decoded(reader)?)
+        .with_context(|| format!("reading {input}"))?;
+    write_report(&report, args)?;
+    let s = &report.summary;
+    if s.rejected > 0 {
+        eprintln!(
+            "vpce-audit: {} of {} lines rejected on Athena (blank lines included); list them with \
+             SELECT \"$path\" FROM <table> WHERE requestdatetime IS NULL",
+            s.rejected, s.lines
+        );
+    }
+    Ok(if args.input.strict && s.rejected > 0 {
+        EXIT_ERROR
+    } else {
+        EXIT_OK
+    })
+}
+
+/// `athena ddl` and `athena query`: print the SQL.
+fn athena(args: &AthenaArgs) -> anyhow::Result<u8> {
+    let sql = match &args.command {
+        AthenaCommand::Ddl(a) => a.ddl()?.render(),
+        AthenaCommand::Query(a) => {
+            let table = a.table.table()?;
+            let settings = a.settings()?;
+            Query::new(&table, &settings, a.dialect).timeline()
+        }
+    };
+    let mut out = io::stdout().lock();
+    out.write_all(sql.as_bytes())?;
+    out.flush()?;
+    Ok(EXIT_OK)
 }
 
 fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
@@ -88,10 +170,8 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
     let fit = stdout.is_terminal();
     let out = io::BufWriter::with_capacity(256 * 1024, stdout.lock());
     let mut writer = RequestWriter::new(args.format, out, fit, !args.input.raw_csv);
-    let mut tally = Tally {
-        errors: expanded.errors.clone(),
-        ..Tally::default()
-    };
+    let mut tally = Tally::default();
+    tally.errors = expanded.errors.clone();
     let mut failure = None;
     for input in &expanded.inputs {
         let name = input.name();
@@ -117,6 +197,174 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
     }
     writer.finish().context("writing the request listing")?;
     Ok(finish(&tally, &args.input, &expanded))
+}
+
+fn check(args: &CheckArgs) -> anyhow::Result<u8> {
+    let settings = config::settings(&args.input, 3600)?;
+    let spec = rules_spec(args)?;
+    if spec.buckets.is_empty() && args.bucket_policy.is_none() {
+        anyhow::bail!("no rules: give --require-private BUCKET, a --policy file with [[bucket]] tables, or --bucket-policy FILE");
+    }
+    let rules = Rules::new(spec).context("compliance rules")?;
+    let policy = match &args.bucket_policy {
+        Some(path) => Some(read_policy(
+            &path.display().to_string(),
+            None,
+            &args.input.s3,
+        )?),
+        None => None,
+    };
+    if args.state.is_some() && args.input.inputs.iter().any(|i| i == "-") {
+        anyhow::bail!("--state cannot remember standard input; give files or directories");
+    }
+    let fingerprint = check::fingerprint(&rules, &settings, policy.as_ref());
+    let state = match &args.state {
+        Some(path) => Some(State::load(path, &fingerprint)?),
+        None => None,
+    };
+    let expanded = source::expand(&args.input, &settings.filter);
+    let checker = Checker {
+        settings: &settings,
+        rules: &rules,
+        policy: policy.as_ref(),
+    };
+    let pool = thread_pool(args.input.threads)?;
+    let mut run = pool.install(|| check::run(&checker, &expanded.inputs, state.as_ref()));
+    run.tally
+        .errors
+        .splice(0..0, expanded.errors.iter().cloned());
+    let totals = run.findings.totals();
+    let code = if finish(&run.tally, &args.input, &expanded) == EXIT_ERROR {
+        EXIT_ERROR
+    } else if totals.violations > 0 || totals.contradictions > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    };
+    let next = state.as_ref().map(|s| {
+        let mut next = s.clone();
+        next.record(
+            &run.read,
+            &run.findings.buckets,
+            report::rfc3339(config::now_or_env()),
+        );
+        next
+    });
+    let ctx = CheckContext {
+        settings: &settings,
+        rules: &rules,
+        policy: policy.as_ref(),
+        state: args.state.as_deref().zip(state.as_ref()),
+        exit_code: code,
+    };
+    let report = CheckReport::build(run, &ctx);
+    let stdout = io::stdout();
+    let fit = stdout.is_terminal();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match args.format {
+        CheckFormat::Table => report::check::write_table(&report, &mut out, fit)?,
+        CheckFormat::Json => report::check::write_json(&report, &mut out)?,
+        CheckFormat::Csv => report::check::write_csv(&report, &mut out, !args.input.raw_csv)?,
+    }
+    out.flush()?;
+    // Only after the report is out: a run whose findings nobody saw is not recorded.
+    if let (Some(path), Some(next)) = (&args.state, next) {
+        if code != EXIT_ERROR {
+            next.save(path)?;
+        }
+    }
+    Ok(code)
+}
+
+/// The rules: the --policy file's, then one per --require-private, with the
+/// exception flags added to the global exceptions.
+fn rules_spec(args: &CheckArgs) -> anyhow::Result<RulesSpec> {
+    let mut spec = match &args.policy {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading --policy {}", path.display()))?;
+            RulesSpec::from_toml(&text).with_context(|| format!("--policy {}", path.display()))?
+        }
+        None => RulesSpec::default(),
+    };
+    spec.buckets
+        .extend(args.require_private.iter().map(|b| BucketRule::private(b)));
+    spec.exceptions
+        .public_cidrs
+        .extend(args.allow_cidr.iter().cloned());
+    spec.exceptions
+        .requesters
+        .extend(args.allow_requester.iter().cloned());
+    spec.exceptions
+        .operations
+        .extend(args.ignore_operation.iter().cloned());
+    spec.count_blocked |= args.count_blocked;
+    if args.forbid_internal {
+        for b in &mut spec.buckets {
+            b.allow_internal = false;
+        }
+    }
+    Ok(spec)
+}
+
+fn read_policy(
+    file: &str,
+    bucket: Option<&str>,
+    s3: &S3Args,
+) -> anyhow::Result<bucket_policy::Analysis> {
+    let (text, bucket) = if file.starts_with("s3://") {
+        let (text, of) = fetch_policy(file, s3)?;
+        (text, Some(bucket.map_or(of, str::to_string)))
+    } else if file == "-" {
+        let text = io::read_to_string(io::stdin())
+            .context("reading the bucket policy from standard input")?;
+        (text, bucket.map(str::to_string))
+    } else {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading bucket policy {file}"))?;
+        (text, bucket.map(str::to_string))
+    };
+    bucket_policy::analyze(&text, bucket.as_deref())
+        .with_context(|| format!("bucket policy {file}"))
+}
+
+/// The policy of the bucket at `url` (GetBucketPolicy) and the bucket's name.
+#[cfg(feature = "s3")]
+fn fetch_policy(url: &str, args: &S3Args) -> anyhow::Result<(String, String)> {
+    let location = s3::Location::parse(url).with_context(|| url.to_string())?;
+    let session = s3::Session::connect(&s3::Options::from(args))?;
+    let policy = session
+        .bucket_policy(&location.bucket)
+        .with_context(|| format!("fetching the policy of {url}"))?;
+    let policy = policy.with_context(|| {
+        format!(
+            "bucket {} has no bucket policy: nothing in it requires the VPC endpoint",
+            location.bucket
+        )
+    })?;
+    Ok((policy, location.bucket))
+}
+
+#[cfg(not(feature = "s3"))]
+fn fetch_policy(url: &str, _args: &S3Args) -> anyhow::Result<(String, String)> {
+    anyhow::bail!("{url}: this vpce-audit was built without S3 support (cargo feature `s3`)")
+}
+
+fn policy(args: &PolicyArgs) -> anyhow::Result<u8> {
+    let analysis = read_policy(&args.file, args.bucket.as_deref(), &args.s3)?;
+    let stdout = io::stdout();
+    let fit = stdout.is_terminal();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match args.format {
+        PolicyFormat::Table => report::policy::write_table(&analysis, &mut out, fit)?,
+        PolicyFormat::Json => report::policy::write_json(&analysis, &mut out)?,
+    }
+    out.flush()?;
+    Ok(if analysis.gaps.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FINDINGS
+    })
 }
 
 fn thread_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {

@@ -1,9 +1,13 @@
 //! The command line as the user types it (clap derive). [`crate::config`] turns it
 //! into validated settings.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ipnet::IpNet;
 
+use crate::report::check::CheckFormat;
+use crate::report::policy::PolicyFormat;
 use crate::report::requests::ListFormat;
 
 const AFTER_HELP: &str = "\
@@ -11,6 +15,7 @@ Examples:
   vpce-audit logs/                              per-bucket timeline of the logs in logs/
   vpce-audit --since 2022-05-09 --interval 5m logs/
   vpce-audit --format json logs/ > audit.json   the JSON contract for scripts
+  vpce-audit --format html -o audit.html logs/  one page with charts, for the audit file
   zcat old/*.gz | vpce-audit -                  read standard input
   vpce-audit --since 7d s3://my-log-bucket/logs/ read the log bucket directly
   vpce-audit requests --format ndjson logs/     every request, one JSON object a line
@@ -48,6 +53,15 @@ pub enum Command {
     Report(ReportArgs),
     /// List every matched request with its class, like an Athena SELECT.
     Requests(RequestsArgs),
+    /// Scale out on Amazon Athena: print the table DDL and the audit query.
+    Athena(crate::athena::args::AthenaArgs),
+    /// Fail (exit 1) when a bucket that must be private was reached over the internet:
+    /// for cron, CI and scheduled jobs.
+    #[command(after_help = CHECK_HELP)]
+    Check(CheckArgs),
+    /// Analyse a bucket policy: which actions are denied outside the VPC endpoint.
+    #[command(after_help = POLICY_HELP)]
+    Policy(PolicyArgs),
     /// Print a shell completion script, e.g. `vpce-audit completions bash`.
     Completions {
         /// The shell to write completions for.
@@ -103,7 +117,6 @@ pub struct InputArgs {
     pub raw_csv: bool,
 
     /// How to reach S3 for `s3://` inputs.
-    #[cfg(feature = "s3")]
     #[command(flatten)]
     pub s3: S3Args,
 }
@@ -140,6 +153,11 @@ pub struct S3Args {
     pub s3_concurrency: u16,
 }
 
+/// A build without the `s3` feature has no S3 flags.
+#[cfg(not(feature = "s3"))]
+#[derive(Debug, Clone, Default, Args)]
+pub struct S3Args {}
+
 /// `vpce-audit report`.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
@@ -153,6 +171,15 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
+
+    /// Write the report to FILE instead of standard output (replacing FILE).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// INPUT is the CSV result of `vpce-audit athena query` run on Athena (one file or
+    /// -), not logs; the query already applied the filters and the interval.
+    #[arg(long, conflicts_with_all = ["bucket", "since", "until", "operation", "vpc_cidr", "interval"])]
+    pub from_athena: bool,
 }
 
 /// `vpce-audit requests`.
@@ -164,6 +191,106 @@ pub struct RequestsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
+}
+
+const CHECK_HELP: &str = "\
+Examples:
+  vpce-audit check --require-private 'shared-data-*' logs/
+  vpce-audit check --policy vpce-policy.toml --since 24h --format json logs/
+  vpce-audit check --policy vpce-policy.toml --state /var/lib/vpce-audit/state.json logs/
+  vpce-audit check --require-private shared-data-prod --bucket-policy policy.json logs/
+
+A violation is a request from a public address to a bucket that must be private that was
+not denied. Public requests answered with HTTP 403 are blocked attempts: listed apart, not
+violations (unless --count-blocked). With --bucket-policy, succeeded public requests that the
+policy says are denied are contradictions, which also fail the check.
+
+Exit status: 0 no violations or contradictions, 1 violations or contradictions found,
+2 usage or input error (unreadable input, bad rules, corrupt state; any rejected line with
+--strict). With --state, only log objects not seen before are read, the exit status judges
+those, and the state is written only when the status is 0 or 1.";
+
+const POLICY_HELP: &str = "\
+Examples:
+  vpce-audit policy policy.json
+  aws s3api get-bucket-policy --bucket shared-data-prod | vpce-audit policy -
+
+Exit status: 0 every action is denied outside the allowed endpoints, 1 gaps found,
+2 the policy could not be read.";
+
+/// `vpce-audit check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Compliance rules file (TOML): buckets that must be private, exceptions.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
+    /// This bucket must only be reached through the VPC endpoint; `*` and `?` are
+    /// wildcards (repeatable; checked after the --policy file's rules).
+    #[arg(long, value_name = "BUCKET")]
+    pub require_private: Vec<String>,
+
+    /// Public requests from this range are allowed, e.g. an office range or a NAT
+    /// gateway's egress address (repeatable; applies to every rule).
+    #[arg(long, value_name = "CIDR")]
+    pub allow_cidr: Vec<String>,
+
+    /// Requests by this account id or requester ARN (wildcards allowed) are allowed
+    /// from anywhere (repeatable; applies to every rule).
+    #[arg(long, value_name = "ARN|ACCOUNT")]
+    pub allow_requester: Vec<String>,
+
+    /// This operation is never a violation, e.g. REST.GET.BUCKETPOLICY (repeatable,
+    /// wildcards allowed; applies to every rule).
+    #[arg(long, value_name = "OP")]
+    pub ignore_operation: Vec<String>,
+
+    /// Count blocked attempts (public requests denied with HTTP 403) as violations.
+    #[arg(long)]
+    pub count_blocked: bool,
+
+    /// Requests without a remote IP (S3 itself) are violations too, for every rule.
+    #[arg(long)]
+    pub forbid_internal: bool,
+
+    /// Cross-check against this bucket policy (a JSON file, or `s3://bucket` to fetch
+    /// it): succeeded public requests that it says are denied are contradictions.
+    #[arg(long, value_name = "FILE")]
+    pub bucket_policy: Option<PathBuf>,
+
+    /// Incremental runs: remember processed log objects and per-bucket counters in
+    /// FILE; read only new objects. Written only after a run that exits 0 or 1.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
+    pub format: CheckFormat,
+}
+
+/// `vpce-audit policy`.
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// The bucket policy JSON (as written, or as `aws s3api get-bucket-policy` prints
+    /// it), `-` for standard input, or `s3://bucket` to fetch it with GetBucketPolicy.
+    #[arg(value_name = "FILE")]
+    pub file: String,
+
+    /// The bucket the policy belongs to (default: the bucket of an `s3://` FILE, else
+    /// the first bucket in a Resource).
+    #[arg(long, value_name = "NAME")]
+    pub bucket: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PolicyFormat::Table)]
+    pub format: PolicyFormat,
+
+    /// How to reach S3 for an `s3://` FILE.
+    #[command(flatten)]
+    pub s3: S3Args,
 }
 
 /// Timeline window lengths.
@@ -214,6 +341,8 @@ pub enum ReportFormat {
     Json,
     /// One row per bucket and window.
     Csv,
+    /// One self-contained page with a timeline chart per bucket, for an audit file.
+    Html,
 }
 
 #[cfg(test)]

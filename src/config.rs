@@ -2,6 +2,7 @@
 //! and bounds in seconds, with errors a person can act on.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use ipnet::IpNet;
 
 use crate::classify::Classifier;
 use crate::cli::InputArgs;
@@ -14,27 +15,50 @@ pub const NOW_VAR: &str = "VPCE_AUDIT_NOW";
 
 /// Builds the settings for `args` with windows of `interval` seconds.
 pub fn settings(args: &InputArgs, interval: i64) -> anyhow::Result<Settings> {
+    select(
+        &Selection {
+            bucket: &args.bucket,
+            since: args.since.as_deref(),
+            until: args.until.as_deref(),
+            operation: &args.operation,
+            vpc_cidr: &args.vpc_cidr,
+        },
+        interval,
+    )
+}
+
+/// The flags that choose and classify requests, as typed, whichever subcommand
+/// carries them (`report` and `requests` for logs, `athena query` for SQL).
+#[derive(Clone, Copy, Debug)]
+pub struct Selection<'a> {
+    pub bucket: &'a [String],
+    pub since: Option<&'a str>,
+    pub until: Option<&'a str>,
+    pub operation: &'a [String],
+    pub vpc_cidr: &'a [IpNet],
+}
+
+/// Builds the settings for a selection with windows of `interval` seconds.
+pub fn select(sel: &Selection<'_>, interval: i64) -> anyhow::Result<Settings> {
     let now = now()?;
-    let since = args
+    let since = sel
         .since
-        .as_deref()
         .map(|s| parse_time(s, now).map_err(|e| anyhow::anyhow!("--since {s:?}: {e}")))
         .transpose()?;
-    let until = args
+    let until = sel
         .until
-        .as_deref()
         .map(|s| parse_time(s, now).map_err(|e| anyhow::anyhow!("--until {s:?}: {e}")))
         .transpose()?;
     if let (Some(s), Some(u)) = (since, until) {
         anyhow::ensure!(s < u, "--since must be before --until");
     }
     Ok(Settings {
-        classifier: Classifier::new(&args.vpc_cidr),
+        classifier: Classifier::new(sel.vpc_cidr),
         filter: Filter {
-            buckets: args.bucket.iter().map(|b| b.as_bytes().to_vec()).collect(),
+            buckets: sel.bucket.iter().map(|b| b.as_bytes().to_vec()).collect(),
             since,
             until,
-            operations: args
+            operations: sel
                 .operation
                 .iter()
                 .map(|o| o.as_bytes().to_vec())
@@ -42,6 +66,11 @@ pub fn settings(args: &InputArgs, interval: i64) -> anyhow::Result<Settings> {
         },
         interval,
     })
+}
+
+/// Now, in seconds since the epoch: [`NOW_VAR`] if set and valid, else the clock.
+pub fn now_or_env() -> i64 {
+    now().unwrap_or_else(|_| Utc::now().timestamp())
 }
 
 fn now() -> anyhow::Result<i64> {

@@ -4,7 +4,8 @@
 //! The modules follow the data flow:
 //! [`source`] → [`decode`] → [`lines`] → [`parse`] ([`record`]) → [`classify`] →
 //! [`filter`] → [`aggregate`] → [`report`], driven by [`pipeline`]; [`cli`],
-//! [`config`] and [`app`] are the command line around it. With the `s3` feature,
+//! [`config`] and [`app`] are the command line around it. [`athena`] writes the same
+//! audit as SQL for Amazon Athena and reads its results back. With the `s3` feature,
 //! `s3` reads inputs straight from a log bucket.
 
 pub mod app;
@@ -12,6 +13,7 @@ pub mod cli;
 pub mod config;
 
 pub mod aggregate;
+pub mod athena;
 pub mod classify;
 pub mod decode;
 pub mod filter;
@@ -24,4 +26,11 @@ pub mod report;
 pub mod s3;
 pub mod source;
 
+pub mod bucket_policy;
+pub mod check;
+pub mod rules;
+pub mod state;
+pub mod wildcard;
+
 pub mod escape;
+pub mod synth;

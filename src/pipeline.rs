@@ -1,11 +1,16 @@
 //! The worker loop: input → decode → lines → parse → classify → filter → aggregate,
 //! with exact accounting of every line.
 //!
-//! Inputs are processed in parallel (one worker per input, on rayon's pool); each
-//! worker fills its own [`Aggregate`] and [`Tally`], and partial results merge in
-//! input order, so rejections are listed in the order a person reads the files.
+//! Inputs are processed in parallel on rayon's pool: one work unit per input, and a
+//! large uncompressed file is cut into pieces at line boundaries so that one file
+//! keeps every core busy. Each worker fills its own [`Aggregate`] and [`Tally`];
+//! partial results merge in input order, so rejections are listed in the order a
+//! person reads the files, with their line numbers in the whole file.
 
-use std::io::Read;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::ops::Range;
+use std::path::Path;
 
 use rayon::prelude::*;
 
@@ -30,12 +35,25 @@ pub struct Settings {
     pub interval: i64,
 }
 
+/// A large plain file is read in pieces of this size, in parallel.
+pub const PIECE: u64 = 32 * 1024 * 1024;
+
 /// A line that is not a record, with where it is and why.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Eq, serde::Serialize)]
 pub struct Rejection {
     pub source: String,
     pub line: u64,
     pub reason: String,
+    /// The work unit the line was found in, while `line` counts from its start.
+    #[serde(skip)]
+    unit: usize,
+}
+
+/// Rejections are equal when they say the same thing about the same line.
+impl PartialEq for Rejection {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.source, self.line, &self.reason) == (&other.source, other.line, &other.reason)
+    }
 }
 
 /// The accounting of a run: `lines == parsed + rejected`, always.
@@ -59,6 +77,8 @@ pub struct Tally {
     pub rejections: Vec<Rejection>,
     /// Inputs that could not be read, fully or at all.
     pub errors: Vec<InputError>,
+    /// Lines (blank ones included) of each work unit, to number lines across pieces.
+    unit_lines: Vec<(usize, u64)>,
 }
 
 impl Tally {
@@ -75,45 +95,149 @@ impl Tally {
         self.rejections
             .extend(other.rejections.into_iter().take(room));
         self.errors.extend(other.errors);
+        self.unit_lines.extend(other.unit_lines);
     }
 
-    fn reject(&mut self, source: &str, line: u64, reason: String) {
+    fn reject(&mut self, source: &str, unit: usize, line: u64, reason: String) {
         self.rejected += 1;
         if self.rejections.len() < KEPT_REJECTIONS {
             self.rejections.push(Rejection {
                 source: source.to_string(),
                 line,
                 reason,
+                unit,
             });
         }
     }
+
+    /// Turns line numbers counted from the start of a piece into line numbers in the
+    /// whole file.
+    fn number_lines(&mut self, units: &[Unit<'_>]) {
+        let mut lines = vec![0; units.len()];
+        for &(unit, n) in &self.unit_lines {
+            lines[unit] = n;
+        }
+        let mut offsets = vec![0; units.len()];
+        for (i, unit) in units.iter().enumerate().skip(1) {
+            if unit.continues_previous {
+                offsets[i] = offsets[i - 1] + lines[i - 1];
+            }
+        }
+        for r in &mut self.rejections {
+            r.line += offsets[r.unit];
+        }
+        self.unit_lines.clear();
+    }
+}
+
+/// A piece of work: a whole input, or a byte range of a large plain file.
+#[derive(Debug)]
+struct Unit<'a> {
+    input: &'a Input,
+    range: Option<Range<u64>>,
+    /// Is this the next piece of the same file as the unit before it?
+    continues_previous: bool,
+}
+
+/// Cuts the inputs into work units: whole inputs, and uncompressed files larger than
+/// two pieces in pieces of `piece` bytes.
+fn plan(inputs: &[Input], piece: u64) -> Vec<Unit<'_>> {
+    let mut units = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let size = match input {
+            Input::File(path) => splittable_size(path, piece),
+            Input::Stdin => None,
+            #[cfg(feature = "s3")]
+            Input::S3(_) => None,
+        };
+        match size {
+            Some(size) => {
+                let mut start = 0;
+                while start < size {
+                    let end = (start + piece).min(size);
+                    units.push(Unit {
+                        input,
+                        range: Some(start..end),
+                        continues_previous: start > 0,
+                    });
+                    start = end;
+                }
+            }
+            None => units.push(Unit {
+                input,
+                range: None,
+                continues_previous: false,
+            }),
+        }
+    }
+    units
+}
+
+/// The size of a file worth reading in pieces: larger than two pieces and not gzip.
+fn splittable_size(path: &Path, piece: u64) -> Option<u64> {
+    let size = std::fs::metadata(path).ok()?.len();
+    if size <= piece.saturating_mul(2) {
+        return None;
+    }
+    let mut head = [0u8; 2];
+    File::open(path).ok()?.read_exact(&mut head).ok()?;
+    (head != [0x1f, 0x8b]).then_some(size)
 }
 
 /// Reads every input and returns the aggregate of the records that pass the filter,
 /// with the accounting of all lines. Runs on the current rayon pool.
 pub fn aggregate(inputs: &[Input], settings: &Settings) -> (Aggregate, Tally) {
+    let piece = if rayon::current_num_threads() > 1 {
+        PIECE
+    } else {
+        u64::MAX
+    };
+    aggregate_in_pieces(inputs, settings, piece)
+}
+
+fn aggregate_in_pieces(inputs: &[Input], settings: &Settings, piece: u64) -> (Aggregate, Tally) {
+    let units = plan(inputs, piece);
     let empty = || (Aggregate::new(settings.interval), Tally::default());
-    inputs
+    let (agg, mut tally) = units
         .par_iter()
+        .enumerate()
         .with_max_len(1)
-        .fold(empty, |(mut agg, mut tally), input| {
-            scan_input(input, settings, &mut tally, |record, class, _| {
+        .fold(empty, |(mut agg, mut tally), (id, unit)| {
+            let add = |record: &Record<'_>, class, _| {
                 agg.add(record, class);
                 true
-            });
+            };
+            match &unit.range {
+                None => {
+                    scan_whole(unit.input, id, settings, &mut tally, add);
+                }
+                Some(range) => scan_piece(unit.input, range, id, settings, &mut tally, add),
+            }
             (agg, tally)
         })
         .reduce(empty, |(mut agg, mut tally), (other_agg, other_tally)| {
             agg.merge(other_agg);
             tally.merge(other_tally);
             (agg, tally)
-        })
+        });
+    tally.number_lines(&units);
+    (agg, tally)
 }
 
 /// Reads one input, calling `each(record, class, line_number)` for every record that
 /// passes the filter, until `each` returns `false`. Returns `false` if it was stopped.
 pub fn scan_input(
     input: &Input,
+    settings: &Settings,
+    tally: &mut Tally,
+    each: impl FnMut(&Record<'_>, Class, u64) -> bool,
+) -> bool {
+    scan_whole(input, 0, settings, tally, each)
+}
+
+fn scan_whole(
+    input: &Input,
+    unit: usize,
     settings: &Settings,
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
@@ -127,7 +251,59 @@ pub fn scan_input(
         }
     };
     tally.inputs += 1;
-    scan(&name, reader, settings, tally, each)
+    scan_lines(&name, reader, unit, u64::MAX, settings, tally, each)
+}
+
+/// Reads the lines of a plain file that start inside `range`.
+fn scan_piece(
+    input: &Input,
+    range: &Range<u64>,
+    unit: usize,
+    settings: &Settings,
+    tally: &mut Tally,
+    each: impl FnMut(&Record<'_>, Class, u64) -> bool,
+) {
+    let name = input.name();
+    let opened = input.open_file().and_then(|mut file| {
+        let start = first_line_start(&mut file, range.start)?;
+        file.seek(SeekFrom::Start(start))?;
+        Ok((file, start))
+    });
+    match opened {
+        Ok((file, start)) => {
+            if range.start == 0 {
+                tally.inputs += 1;
+            }
+            let budget = range.end.saturating_sub(start);
+            scan_lines(&name, file, unit, budget, settings, tally, each);
+        }
+        Err(e) if range.start == 0 => tally.errors.push(InputError::new(name, describe(&e))),
+        Err(e) => {
+            let message = format!("read failed at byte {}: {}", range.start, describe(&e));
+            tally.errors.push(InputError::new(name, message));
+        }
+    }
+}
+
+/// The offset of the first line that starts at or after `at`: `at` itself if a line
+/// ends just before it, otherwise just past the next newline (or the end of the file).
+fn first_line_start(file: &mut File, at: u64) -> io::Result<u64> {
+    if at == 0 {
+        return Ok(0);
+    }
+    file.seek(SeekFrom::Start(at - 1))?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut pos = at - 1;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(pos);
+        }
+        if let Some(i) = memchr::memchr(b'\n', &buf[..n]) {
+            return Ok(pos + i as u64 + 1);
+        }
+        pos += n as u64;
+    }
 }
 
 /// Like [`scan_input`] for an already decoded stream named `name`.
@@ -136,19 +312,43 @@ pub fn scan<R: Read>(
     reader: R,
     settings: &Settings,
     tally: &mut Tally,
+    each: impl FnMut(&Record<'_>, Class, u64) -> bool,
+) -> bool {
+    scan_lines(name, reader, 0, u64::MAX, settings, tally, each)
+}
+
+/// The worker loop over the lines of `reader` that start in its first `budget` bytes.
+/// Line numbers count from the start of `reader`, as part of work unit `unit`.
+fn scan_lines<R: Read>(
+    name: &str,
+    reader: R,
+    unit: usize,
+    budget: u64,
+    settings: &Settings,
+    tally: &mut Tally,
     mut each: impl FnMut(&Record<'_>, Class, u64) -> bool,
 ) -> bool {
     let mut go_on = true;
+    let mut offset = 0u64;
+    let mut last_line = 0;
     let result = for_each_line(reader, |line_no, line| {
+        if offset >= budget {
+            return false;
+        }
+        last_line = line_no;
         let text = match line {
-            Line::Text(text) => trim_end(text),
+            Line::Text(text) => {
+                offset += text.len() as u64 + 1;
+                trim_end(text)
+            }
             Line::TooLong(len) => {
+                offset += len + 1;
                 tally.lines += 1;
                 let reason = format!(
                     "line of {len} bytes is longer than the {} KiB limit for a record",
                     MAX_LINE / 1024
                 );
-                tally.reject(name, line_no, reason);
+                tally.reject(name, unit, line_no, reason);
                 return true;
             }
         };
@@ -166,13 +366,16 @@ pub fn scan<R: Read>(
                     go_on = each(&record, class, line_no);
                 }
             }
-            Err(e) => tally.reject(name, line_no, e.to_string()),
+            Err(e) => tally.reject(name, unit, line_no, e.to_string()),
         }
         go_on
     });
+    tally.unit_lines.push((unit, last_line));
     match result {
-        Ok(bytes) => tally.bytes += bytes,
+        // A last line without a newline was counted one byte long.
+        Ok(read) => tally.bytes += offset.min(read),
         Err((e, last_line)) => {
+            tally.bytes += offset;
             let message = format!("read failed after line {last_line}: {}", describe(&e));
             tally.errors.push(InputError::new(name, message));
         }
@@ -219,6 +422,41 @@ mod tests {
         assert_eq!(tally.rejections[0].line, 4);
         assert_eq!(tally.rejections[1].line, 6);
         assert_eq!(tally.rejections[0].source, "mem");
+    }
+
+    #[test]
+    fn pieces_give_the_same_result_and_line_numbers_as_whole_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let mut text = String::new();
+        for i in 0..300 {
+            match i % 37 {
+                5 => text.push_str("rejected line\n"),
+                9 => text.push('\n'),
+                _ => {
+                    text.push_str(&GOOD.replace("10.0.0.1", &format!("10.0.{}.1", i % 7)));
+                    text.push('\n');
+                }
+            }
+        }
+        text.push_str("last line without newline");
+        std::fs::write(&path, &text).unwrap();
+        let inputs = [Input::File(path.clone()), Input::File(path)];
+        let (whole_agg, whole) = aggregate_in_pieces(&inputs, &settings(), u64::MAX);
+        assert_eq!(whole.rejections.len(), 2 * 9);
+        assert_eq!(whole.rejections[0].line, 6);
+        assert_eq!(whole.rejections[8].line, 301);
+        for piece in [1, 7, 100, 333, 4096] {
+            let (agg, tally) = aggregate_in_pieces(&inputs, &settings(), piece);
+            assert_eq!(tally, whole, "piece {piece}");
+            let counts = |a: &Aggregate| {
+                a.buckets()
+                    .iter()
+                    .map(|(_, s)| s.counts)
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(counts(&agg), counts(&whole_agg), "piece {piece}");
+        }
     }
 
     #[test]

@@ -43,6 +43,22 @@ impl Input {
         }
     }
 
+    /// Opens a regular file for reading at any offset; standard input is not one.
+    pub fn open_file(&self) -> io::Result<File> {
+        match self {
+            Input::Stdin => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "standard input cannot be read in pieces",
+            )),
+            Input::File(path) => File::open(path),
+            #[cfg(feature = "s3")]
+            Input::S3(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "an S3 object is streamed, not read in pieces",
+            )),
+        }
+    }
+
     /// The name used in messages: the path as given, `<stdin>`, or `s3://bucket/key`.
     pub fn name(&self) -> String {
         match self {

@@ -53,7 +53,8 @@ fn sample_logs_tell_the_seed_story() {
         shared["top_public_ips"][0],
         json!({"name": "52.79.54.241", "requests": 8})
     );
-    let role = "arn:aws:sts::111122223333:assumed-role/ec2-s3-reader/i-0a1b2c3d4e5f67890";
+    // Sessions of an assumed role are one principal: the role.
+    let role = "arn:aws:sts::111122223333:assumed-role/ec2-s3-reader";
     assert_eq!(
         shared["transitions"],
         json!([

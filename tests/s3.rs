@@ -557,6 +557,82 @@ fn access_denied_names_the_key_and_the_missing_permission() {
         "vpce-1a2b3c4d"
     );
     assert_eq!(session.bucket_policy(&open).unwrap(), None);
+
+    // `vpce-audit policy s3://bucket` analyses what GetBucketPolicy returns.
+    let out = vpce_s3("policy")
+        .args(["--format", "json", &format!("s3://{locked}")])
+        .output()
+        .unwrap();
+    let analysis: Value = serde_json::from_slice(&out.stdout).expect("policy JSON");
+    assert_eq!(analysis["bucket"], locked.as_str());
+    let get = analysis["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "s3:GetObject")
+        .expect("s3:GetObject analysed");
+    assert_eq!(get["status"], "enforced");
+    assert_eq!(get["endpoints"][0], "vpce-1a2b3c4d");
+    vpce_s3("policy")
+        .arg(format!("s3://{open}"))
+        .assert()
+        .code(2)
+        .stderr(contains(format!("bucket {open} has no bucket policy")));
+}
+
+#[test]
+fn check_remembers_s3_objects_by_etag() {
+    let b = new_bucket("state");
+    let violation = |t: i64| record("secure", t, "52.1.2.3").into_bytes();
+    put_all(
+        &b,
+        vec![(
+            format!("logs/{}-A", stamp(MAY_1_2022)),
+            violation(MAY_1_2022),
+        )],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let url = format!("s3://{b}/logs/");
+    let run = |code: i32| -> Value {
+        let out = vpce_s3("check")
+            .args(["--format", "json", "--require-private", "secure", "--state"])
+            .arg(&state)
+            .arg(&url)
+            .assert()
+            .code(code)
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice(&out).unwrap()
+    };
+    let first = run(1);
+    assert_eq!(first["summary"]["inputs"], 1);
+    assert_eq!(first["summary"]["violations"], 1);
+    let again = run(0);
+    assert_eq!(
+        (
+            again["summary"]["inputs"].as_u64(),
+            again["summary"]["inputs_skipped"].as_u64()
+        ),
+        (Some(0), Some(1))
+    );
+    let later = MAY_1_2022 + HOUR;
+    put_all(
+        &b,
+        vec![(format!("logs/{}-B", stamp(later)), violation(later))],
+    );
+    let third = run(1);
+    assert_eq!(
+        (
+            third["summary"]["inputs"].as_u64(),
+            third["summary"]["inputs_skipped"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    let saved = std::fs::read_to_string(&state).unwrap();
+    assert!(saved.contains(&format!("s3://{b}/logs/")), "{saved}");
+    assert!(saved.contains("etag:"), "{saved}");
 }
 
 #[test]

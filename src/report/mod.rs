@@ -5,9 +5,13 @@
 //! internet per requester, and a per-account breakdown. The JSON output is this model
 //! serialised as is; table and CSV show the same numbers.
 
+pub mod check;
 pub mod csv;
+pub mod html;
 pub mod json;
+pub mod policy;
 pub mod requests;
+pub mod series;
 pub mod table;
 
 use std::collections::BTreeMap;
@@ -16,7 +20,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::aggregate::{Aggregate, BucketStats, Cell, Counts, IpSet, Seen};
+use crate::aggregate::{Aggregate, BucketStats, Cell, Counts, Distinct, Seen, OTHER_REQUESTERS};
 use crate::classify::Class;
 use crate::escape;
 use crate::pipeline::{Rejection, Settings, Tally};
@@ -64,6 +68,11 @@ pub struct Summary {
     /// Objects listed, skipped and read when inputs came from S3 (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s3: Option<S3Counts>,
+    /// Parts of the report the engine that scanned the logs could not compute (Athena's
+    /// aggregated rows have no per-requester detail, see README); absent when the
+    /// report is complete.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_available: Vec<&'static str>,
 }
 
 /// What a bucket's traffic says about its network path.
@@ -83,7 +92,8 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    fn of(c: &Counts) -> Self {
+    /// The verdict on a bucket's counts.
+    pub fn of(c: &Counts) -> Self {
         match (c.private > 0, c.public_allowed() > 0) {
             (true, true) => Verdict::Mixed,
             (false, true) => Verdict::PublicOnly,
@@ -125,6 +135,9 @@ pub struct BucketReport {
     pub top_public_ips: Vec<Talker>,
     /// The requesters with the most requests (at most [`TOP`]).
     pub top_requesters: Vec<Talker>,
+    /// What is estimated rather than counted in this bucket, past the documented
+    /// limits: `distinct_ips`, `top_public_ips`, `requesters`. Usually empty.
+    pub approximations: Vec<&'static str>,
     pub timeline: Vec<Point>,
     pub transitions: Vec<Transition>,
     pub accounts: Vec<Account>,
@@ -254,6 +267,7 @@ impl Report {
             public_denied: totals.public_denied,
             internal: totals.internal,
             s3: None,
+            not_available: Vec::new(),
         };
         Report {
             summary,
@@ -280,14 +294,16 @@ pub fn rfc3339(secs: i64) -> String {
 }
 
 fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
-    let mut all_private = IpSet::default();
-    let mut all_public = IpSet::default();
+    let mut all_private = Distinct::default();
+    let mut all_public = Distinct::default();
+    let mut exact = true;
     let timeline = stats
-        .windows
-        .iter()
-        .map(|(&start, w)| {
-            all_private.extend(&w.private_ips);
-            all_public.extend(&w.public_ips);
+        .timeline()
+        .into_iter()
+        .map(|(start, w)| {
+            all_private.merge(&w.private_ips);
+            all_public.merge(&w.public_ips);
+            exact &= w.private_ips.is_exact() && w.public_ips.is_exact();
             Point {
                 start: rfc3339(start),
                 requests: w.counts.requests,
@@ -296,12 +312,23 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
                 internal: w.counts.internal,
                 public_denied: w.counts.public_denied,
                 public_allowed: w.counts.public_allowed(),
-                distinct_private_ips: w.private_ips.len(),
-                distinct_public_ips: w.public_ips.len(),
+                distinct_private_ips: w.private_ips.count(),
+                distinct_public_ips: w.public_ips.count(),
                 bytes_sent: w.counts.bytes_sent,
             }
         })
         .collect();
+    exact &= all_private.is_exact() && all_public.is_exact();
+    let mut approximations = Vec::new();
+    if !exact {
+        approximations.push("distinct_ips");
+    }
+    if stats.untracked_public > 0 {
+        approximations.push("top_public_ips");
+    }
+    if stats.requesters.contains_key(OTHER_REQUESTERS) {
+        approximations.push("requesters");
+    }
 
     let mut transitions = Vec::new();
     let mut accounts: BTreeMap<String, Account> = BTreeMap::new();
@@ -350,8 +377,8 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
         public_allowed: stats.counts.public_allowed(),
         internal: stats.counts.internal,
         bytes_sent: stats.counts.bytes_sent,
-        distinct_private_ips: all_private.len(),
-        distinct_public_ips: all_public.len(),
+        distinct_private_ips: all_private.count(),
+        distinct_public_ips: all_public.count(),
         top_public_ips: top(stats
             .public_ips
             .iter()
@@ -361,6 +388,7 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
             })
             .collect()),
         top_requesters: top(requesters),
+        approximations,
         timeline,
         transitions,
         accounts,

@@ -8,7 +8,8 @@ use std::io::{self, Write};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
-use super::{BucketReport, Report};
+use super::series::{duration_name, Series};
+use super::{rfc3339, BucketReport, Report};
 use crate::escape;
 
 /// Writes the summary, the bucket overview and each bucket's details.
@@ -19,6 +20,13 @@ pub fn write(report: &Report, out: &mut dyn Write, fit: bool) -> io::Result<()> 
         "{} {}: {} input(s), {} lines: {} parsed, {} rejected; {} matched requests",
         s.tool, s.version, s.inputs, s.lines, s.parsed, s.rejected, s.matched
     )?;
+    if !s.not_available.is_empty() {
+        writeln!(
+            out,
+            "not available from aggregated results: {}",
+            s.not_available.join(", ")
+        )?;
+    }
     if let (Some(first), Some(last)) = (&s.first, &s.last) {
         writeln!(out, "time range {first} .. {last}, interval {}", s.interval)?;
     }
@@ -58,12 +66,12 @@ pub fn write(report: &Report, out: &mut dyn Write, fit: bool) -> io::Result<()> 
     }
     writeln!(out, "{overview}")?;
     for b in &report.buckets {
-        write_bucket(b, out, fit)?;
+        write_bucket(b, s.interval_seconds, out, fit)?;
     }
     Ok(())
 }
 
-fn write_bucket(b: &BucketReport, out: &mut dyn Write, fit: bool) -> io::Result<()> {
+fn write_bucket(b: &BucketReport, interval: i64, out: &mut dyn Write, fit: bool) -> io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
@@ -71,6 +79,7 @@ fn write_bucket(b: &BucketReport, out: &mut dyn Write, fit: bool) -> io::Result<
         escape::terminal(b.bucket.as_bytes()),
         b.verdict.name()
     )?;
+    write_sparklines(b, interval, out)?;
     let mut timeline = new_table(fit);
     timeline.set_header(header(&[
         "window start",
@@ -142,6 +151,60 @@ fn write_bucket(b: &BucketReport, out: &mut dyn Write, fit: bool) -> io::Result<
     writeln!(out, "{a}")
 }
 
+/// Most marks in a sparkline; more windows are merged.
+pub const SPARK_WIDTH: usize = 60;
+
+/// The bucket's private / public mix over time, one mark per slot, on one scale:
+/// `·` for none, `▁` to `█` for a few to the most.
+fn write_sparklines(b: &BucketReport, interval: i64, out: &mut dyn Write) -> io::Result<()> {
+    let series = Series::of(&b.timeline, interval, SPARK_WIDTH);
+    if series.slots.is_empty() {
+        return Ok(());
+    }
+    let mut rows: Vec<(&str, Vec<u64>)> = vec![
+        ("private", series.slots.iter().map(|s| s.private).collect()),
+        (
+            "public allowed",
+            series.slots.iter().map(|s| s.public_allowed).collect(),
+        ),
+    ];
+    if b.public_denied > 0 {
+        rows.push((
+            "public denied",
+            series.slots.iter().map(|s| s.public_denied).collect(),
+        ));
+    }
+    let max = rows.iter().flat_map(|(_, v)| v).copied().max().unwrap_or(0);
+    for (name, values) in &rows {
+        writeln!(out, "  {name:<16}{}", sparkline(values, max))?;
+    }
+    writeln!(
+        out,
+        "  {:<16}{} .. {}, one mark per {}",
+        "",
+        rfc3339(series.start),
+        rfc3339(series.end()),
+        duration_name(series.slot_seconds)
+    )
+}
+
+/// One mark per value, scaled to `max`: `·` for zero, so a single request still
+/// shows as `▁`.
+pub fn sparkline(values: &[u64], max: u64) -> String {
+    const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    values
+        .iter()
+        .map(|&v| {
+            if v == 0 || max == 0 {
+                '·'
+            } else {
+                let level = (u128::from(v) * 8 - 1) / u128::from(max);
+                LEVELS[level.min(7) as usize]
+            }
+        })
+        .collect()
+}
+
 /// A table in the house style; `fit` wraps it to the terminal's width.
 pub fn new_table(fit: bool) -> Table {
     let mut t = Table::new();
@@ -161,4 +224,16 @@ pub fn header(names: &[&str]) -> Vec<Cell> {
 
 fn num(n: u64) -> Cell {
     Cell::new(n).set_alignment(CellAlignment::Right)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparklines_scale_to_the_largest_value_and_keep_single_requests() {
+        assert_eq!(sparkline(&[0, 1, 50, 100], 100), "·▁▄█");
+        assert_eq!(sparkline(&[1, 2], 2), "▄█");
+        assert_eq!(sparkline(&[0, 0], 0), "··");
+    }
 }

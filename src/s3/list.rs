@@ -133,6 +133,7 @@ fn day_prefixes(prefix: &str, years: &[i32], scope: &Scope) -> Vec<String> {
 pub(super) struct Listed {
     pub key: String,
     pub size: u64,
+    pub etag: String,
 }
 
 /// The outcome of listing one `s3://` input.
@@ -380,6 +381,7 @@ fn objects_of(page: &aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output
             (!key.ends_with('/')).then(|| Listed {
                 key: key.to_string(),
                 size: o.size().unwrap_or(0).max(0) as u64,
+                etag: o.e_tag().unwrap_or_default().to_string(),
             })
         })
         .collect()

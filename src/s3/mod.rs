@@ -242,6 +242,7 @@ impl Session {
                     bucket: bucket.clone(),
                     key,
                     size: o.size,
+                    etag: o.etag,
                 }
             })
             .collect())
@@ -292,6 +293,7 @@ pub struct Object {
     bucket: Arc<str>,
     key: Arc<str>,
     size: u64,
+    etag: String,
 }
 
 impl Object {
@@ -308,6 +310,11 @@ impl Object {
     /// The size in bytes as listed.
     pub fn size(&self) -> u64 {
         self.size
+    }
+
+    /// The ETag as listed: changes when the content does.
+    pub fn etag(&self) -> &str {
+        &self.etag
     }
 
     /// `s3://bucket/key`.

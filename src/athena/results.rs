@@ -1,0 +1,418 @@
+//! `vpce-audit report --from-athena`: the CSV Athena writes for the timeline query of
+//! [`super::sql`], turned back into a [`Report`] that every format renders.
+//!
+//! Athena writes a header and quotes every value; NULL is an empty unquoted field.
+//! The rows are checked against each other (windows add up to their bucket, buckets
+//! to the total), so a truncated or edited file is an error, not a wrong verdict.
+//!
+//! Aggregated rows carry the timeline, the per-bucket totals, distinct addresses and
+//! the line accounting, but not what needs single requests: top addresses and
+//! requesters, transitions, per-account breakdown, rejected lines with their reasons,
+//! bytes read and blank lines. Those parts are left empty (or zero) and listed in
+//! `summary.not_available`.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use clap::ValueEnum;
+
+use super::sql::RESULT_COLUMNS;
+use super::{AthenaError, Position};
+use crate::aggregate::Counts;
+use crate::cli::Interval;
+use crate::escape;
+use crate::report::{rfc3339, BucketReport, Point, Report, Summary, Verdict};
+
+/// The parts of the report aggregated rows cannot give.
+pub const NOT_AVAILABLE: [&str; 8] = [
+    "summary.bytes",
+    "summary.blank_lines",
+    "rejections",
+    "buckets[].top_public_ips",
+    "buckets[].top_requesters",
+    "buckets[].transitions",
+    "buckets[].accounts",
+    "summary.input_errors",
+];
+
+/// One result row, by column.
+struct Row<'r> {
+    record: &'r csv::ByteRecord,
+    index: &'r [usize; RESULT_COLUMNS.len()],
+    line: u64,
+}
+
+impl Row<'_> {
+    fn text(&self, column: &str) -> &[u8] {
+        let i = RESULT_COLUMNS
+            .iter()
+            .position(|c| *c == column)
+            .expect("a result column");
+        self.record.get(self.index[i]).unwrap_or_default()
+    }
+
+    fn fail<T>(&self, problem: String) -> Result<T, AthenaError> {
+        Err(AthenaError::Results {
+            at: Position::Line(self.line),
+            problem,
+        })
+    }
+
+    fn int(&self, column: &str) -> Result<Option<i64>, AthenaError> {
+        let v = self.text(column);
+        if v.is_empty() {
+            return Ok(None);
+        }
+        match std::str::from_utf8(v).ok().and_then(|s| s.parse().ok()) {
+            Some(n) => Ok(Some(n)),
+            None => self.fail(format!(
+                "{column} '{}' is not an integer",
+                escape::snippet(v, 40)
+            )),
+        }
+    }
+
+    fn count(&self, column: &str) -> Result<u64, AthenaError> {
+        match self.int(column)? {
+            Some(n) if n >= 0 => Ok(n as u64),
+            Some(n) => self.fail(format!("{column} is negative ({n})")),
+            None => self.fail(format!("{column} is empty")),
+        }
+    }
+
+    fn epoch(&self, column: &str) -> Result<i64, AthenaError> {
+        match self.int(column)? {
+            Some(n) => Ok(n),
+            None => self.fail(format!("{column} is empty")),
+        }
+    }
+
+    fn counts(&self) -> Result<Counts, AthenaError> {
+        let c = Counts {
+            requests: self.count("requests")?,
+            private: self.count("private")?,
+            public: self.count("public")?,
+            internal: self.count("internal")?,
+            public_denied: self.count("public_denied")?,
+            bytes_sent: self.count("bytes_sent")?,
+        };
+        if c.private + c.public + c.internal != c.requests || c.public_denied > c.public {
+            return self.fail(format!(
+                "requests {} is not private {} + public {} + internal {} (or more denied than public)",
+                c.requests, c.private, c.public, c.internal
+            ));
+        }
+        Ok(c)
+    }
+}
+
+struct BucketRows {
+    name: String,
+    total: Option<(Counts, usize, usize, i64, i64)>,
+    windows: BTreeMap<i64, (Counts, usize, usize)>,
+}
+
+struct Total {
+    counts: Counts,
+    lines: u64,
+    rejected: u64,
+    inputs: u64,
+    interval: i64,
+    since: Option<i64>,
+    until: Option<i64>,
+    first: Option<i64>,
+    last: Option<i64>,
+    ranges: Vec<String>,
+}
+
+/// Reads the CSV of `vpce-audit athena query` and builds the report.
+pub fn read<R: Read>(reader: R) -> Result<Report, AthenaError> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(reader);
+    let header = csv.byte_headers()?.clone();
+    let mut index = [0usize; RESULT_COLUMNS.len()];
+    for (slot, name) in index.iter_mut().zip(RESULT_COLUMNS) {
+        *slot = header
+            .iter()
+            .position(|h| h == name.as_bytes())
+            .ok_or_else(|| AthenaError::Results {
+                at: Position::Line(1),
+                problem: format!("no column '{name}': not the result of `vpce-audit athena query`"),
+            })?;
+    }
+
+    let mut buckets: BTreeMap<Vec<u8>, BucketRows> = BTreeMap::new();
+    let mut total: Option<Total> = None;
+    let mut record = csv::ByteRecord::new();
+    while csv.read_byte_record(&mut record)? {
+        let row = Row {
+            record: &record,
+            index: &index,
+            line: record.position().map_or(0, |p| p.line()),
+        };
+        let kind = row.text("kind");
+        if kind == b"total" {
+            if total.is_some() {
+                return row.fail("a second 'total' row".into());
+            }
+            let interval = row.epoch("interval_seconds")?;
+            if interval <= 0 {
+                return row.fail(format!("interval_seconds {interval} is not positive"));
+            }
+            total = Some(Total {
+                counts: row.counts()?,
+                lines: row.count("lines")?,
+                rejected: row.count("rejected")?,
+                inputs: row.count("inputs")?,
+                interval,
+                since: row.int("since_epoch")?,
+                until: row.int("until_epoch")?,
+                first: row.int("first_epoch")?,
+                last: row.int("last_epoch")?,
+                ranges: String::from_utf8_lossy(row.text("private_ranges"))
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect(),
+            });
+            continue;
+        }
+        let name = row.text("bucket").to_vec();
+        let entry = buckets.entry(name.clone()).or_insert_with(|| BucketRows {
+            name: escape::lossy(&name).into_owned(),
+            total: None,
+            windows: BTreeMap::new(),
+        });
+        let ips = (
+            row.count("distinct_private_ips")? as usize,
+            row.count("distinct_public_ips")? as usize,
+        );
+        match kind {
+            b"bucket" => {
+                if entry.total.is_some() {
+                    return row.fail(format!("a second 'bucket' row for {:?}", entry.name));
+                }
+                entry.total = Some((
+                    row.counts()?,
+                    ips.0,
+                    ips.1,
+                    row.epoch("first_epoch")?,
+                    row.epoch("last_epoch")?,
+                ));
+            }
+            b"window" => {
+                let start = row.epoch("window_epoch")?;
+                let counts = row.counts()?;
+                if entry
+                    .windows
+                    .insert(start, (counts, ips.0, ips.1))
+                    .is_some()
+                {
+                    return row.fail(format!("window {} twice", rfc3339(start)));
+                }
+            }
+            other => {
+                return row.fail(format!(
+                    "kind '{}' is none of window, bucket, total",
+                    escape::snippet(other, 20)
+                ))
+            }
+        }
+    }
+    let Some(total) = total else {
+        return Err(AthenaError::Results {
+            at: Position::File,
+            problem: "no 'total' row: not the complete result of `vpce-audit athena query`".into(),
+        });
+    };
+    build(total, buckets.into_values().collect())
+}
+
+fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> {
+    let fail = |problem: String| {
+        Err(AthenaError::Results {
+            at: Position::File,
+            problem,
+        })
+    };
+    let mut sum = Counts::default();
+    let mut reports = Vec::with_capacity(buckets.len());
+    for b in buckets {
+        let Some((counts, private_ips, public_ips, first, last)) = b.total else {
+            return fail(format!(
+                "bucket {:?} has windows but no 'bucket' row",
+                b.name
+            ));
+        };
+        let mut windows = Counts::default();
+        let mut timeline = Vec::with_capacity(b.windows.len());
+        for (&start, (c, private, public)) in &b.windows {
+            if start.rem_euclid(total.interval) != 0 {
+                return fail(format!(
+                    "bucket {:?}: window {start} is not a multiple of the {} s interval",
+                    b.name, total.interval
+                ));
+            }
+            add(&mut windows, c);
+            timeline.push(Point {
+                start: rfc3339(start),
+                requests: c.requests,
+                private: c.private,
+                public: c.public,
+                internal: c.internal,
+                public_denied: c.public_denied,
+                public_allowed: c.public_allowed(),
+                distinct_private_ips: *private,
+                distinct_public_ips: *public,
+                bytes_sent: c.bytes_sent,
+            });
+        }
+        if windows != counts {
+            return fail(format!(
+                "bucket {:?}: its windows add up to {} requests, its 'bucket' row says {}",
+                b.name, windows.requests, counts.requests
+            ));
+        }
+        add(&mut sum, &counts);
+        reports.push(BucketReport {
+            bucket: b.name,
+            verdict: Verdict::of(&counts),
+            first_seen: rfc3339(first),
+            last_seen: rfc3339(last),
+            requests: counts.requests,
+            private: counts.private,
+            public: counts.public,
+            public_denied: counts.public_denied,
+            public_allowed: counts.public_allowed(),
+            internal: counts.internal,
+            bytes_sent: counts.bytes_sent,
+            distinct_private_ips: private_ips,
+            distinct_public_ips: public_ips,
+            top_public_ips: Vec::new(),
+            top_requesters: Vec::new(),
+            approximations: Vec::new(),
+            timeline,
+            transitions: Vec::new(),
+            accounts: Vec::new(),
+        });
+    }
+    if sum != total.counts {
+        return fail(format!(
+            "the buckets add up to {} requests, the 'total' row says {}",
+            sum.requests, total.counts.requests
+        ));
+    }
+    if total.rejected > total.lines || total.counts.requests > total.lines - total.rejected {
+        return fail(format!(
+            "{} lines cannot hold {} rejected and {} matched",
+            total.lines, total.rejected, total.counts.requests
+        ));
+    }
+    let interval = Interval::value_variants()
+        .iter()
+        .find(|i| i.seconds() == total.interval)
+        .map_or_else(|| format!("{}s", total.interval), |i| i.name().to_string());
+    let c = &total.counts;
+    let summary = Summary {
+        tool: env!("CARGO_PKG_NAME"),
+        version: env!("CARGO_PKG_VERSION"),
+        inputs: total.inputs,
+        input_errors: 0,
+        bytes: 0,
+        lines: total.lines,
+        parsed: total.lines - total.rejected,
+        rejected: total.rejected,
+        matched: c.requests,
+        blank_lines: 0,
+        interval,
+        interval_seconds: total.interval,
+        since: total.since.map(rfc3339),
+        until: total.until.map(rfc3339),
+        first: total.first.map(rfc3339),
+        last: total.last.map(rfc3339),
+        private_ranges: total.ranges,
+        buckets: reports.len(),
+        requests: c.requests,
+        private: c.private,
+        public: c.public,
+        public_denied: c.public_denied,
+        internal: c.internal,
+        not_available: NOT_AVAILABLE.to_vec(),
+        s3: None,
+    };
+    Ok(Report {
+        summary,
+        buckets: reports,
+        rejections: Vec::new(),
+        errors: Vec::new(),
+    })
+}
+
+fn add(to: &mut Counts, c: &Counts) {
+    to.requests += c.requests;
+    to.private += c.private;
+    to.public += c.public;
+    to.internal += c.internal;
+    to.public_denied += c.public_denied;
+    to.bytes_sent += c.bytes_sent;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "\"kind\",\"bucket\",\"window_start\",\"window_epoch\",\"requests\",\"private\",\"public\",\"internal\",\"public_denied\",\"public_allowed\",\"distinct_private_ips\",\"distinct_public_ips\",\"bytes_sent\",\"first_epoch\",\"last_epoch\",\"lines\",\"rejected\",\"inputs\",\"interval_seconds\",\"since_epoch\",\"until_epoch\",\"private_ranges\"\n";
+
+    fn csv(rows: &[&str]) -> String {
+        let mut s = HEADER.to_string();
+        for r in rows {
+            s.push_str(r);
+            s.push('\n');
+        }
+        s
+    }
+
+    const TOTAL: &str = "\"total\",,,,\"5\",\"3\",\"2\",\"0\",\"1\",\"1\",\"2\",\"1\",\"50\",\"0\",\"3700\",\"7\",\"1\",\"2\",\"3600\",,,\"10.0.0.0/8 fc00::/7\"";
+    const BUCKET: &str = "\"bucket\",\"b\",,,\"5\",\"3\",\"2\",\"0\",\"1\",\"1\",\"2\",\"1\",\"50\",\"0\",\"3700\",,,,,,,";
+    const W0: &str = "\"window\",\"b\",\"1970-01-01T00:00:00Z\",\"0\",\"3\",\"2\",\"1\",\"0\",\"1\",\"0\",\"1\",\"1\",\"30\",\"0\",\"10\",,,,,,,";
+    const W1: &str = "\"window\",\"b\",\"1970-01-01T01:00:00Z\",\"3600\",\"2\",\"1\",\"1\",\"0\",\"0\",\"1\",\"1\",\"1\",\"20\",\"3600\",\"3700\",,,,,,,";
+
+    #[test]
+    fn rows_become_the_report_model() {
+        let r = read(csv(&[TOTAL, BUCKET, W0, W1]).as_bytes()).unwrap();
+        assert_eq!(r.summary.lines, 7);
+        assert_eq!((r.summary.parsed, r.summary.rejected), (6, 1));
+        assert_eq!(r.summary.interval, "1h");
+        assert_eq!(r.summary.private_ranges, ["10.0.0.0/8", "fc00::/7"]);
+        assert_eq!(r.summary.first.as_deref(), Some("1970-01-01T00:00:00Z"));
+        let b = &r.buckets[0];
+        assert_eq!(b.verdict, Verdict::Mixed);
+        assert_eq!((b.public_allowed, b.distinct_private_ips), (1, 2));
+        assert_eq!(b.timeline.len(), 2);
+        assert_eq!(b.timeline[1].start, "1970-01-01T01:00:00Z");
+        assert_eq!(b.timeline[0].public_allowed, 0);
+        assert!(r.summary.not_available.contains(&"buckets[].transitions"));
+    }
+
+    #[test]
+    fn rows_that_do_not_add_up_are_refused() {
+        let e = read(csv(&[TOTAL, BUCKET, W0]).as_bytes()).unwrap_err();
+        assert!(
+            e.to_string().contains("windows add up to 3 requests"),
+            "{e}"
+        );
+        let e = read(csv(&[BUCKET, W0, W1]).as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("no 'total' row"), "{e}");
+        let e = read(csv(&[TOTAL, W0, W1]).as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("no 'bucket' row"), "{e}");
+        let bad = W1.replace("\"2\",\"1\",\"1\",\"0\"", "\"2\",\"1\",\"x\",\"0\"");
+        let e = read(csv(&[TOTAL, BUCKET, W0, &bad]).as_bytes()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Athena results, line 5: public 'x' is not an integer"
+        );
+        let e = read("a,b\n1,2\n".as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("no column 'kind'"), "{e}");
+    }
+}

@@ -1,0 +1,503 @@
+//! `vpce-audit athena query`: the audit as one SQL query over the table of
+//! [`super::ddl`], generated from the same [`Settings`] as the local report.
+//!
+//! One code path writes the query for two dialects: Trino (Athena) and DuckDB (the
+//! equality test runs it over the same files as the local report and compares the
+//! results window by window). Everything is plain SQL both engines read alike — time
+//! parsing is integer arithmetic on the text, IPv4 ranges are integer intervals —
+//! except three small [`Dialect`] hooks: integer division, formatting an epoch as
+//! RFC 3339, and the IPv6 branch of the CIDR test (Trino's `IPADDRESS` type and
+//! `contains`; on DuckDB, whose `inet` extension is not bundled, the address expanded
+//! to 32 hex digits and compared by prefix).
+//!
+//! The query is a chain of common table expressions. `classified` has one row per
+//! log line with `ok` (the line is a record), `matched` (it passes the filter) and
+//! `class` (`private`, `public`, `internal`): the extension point for other audits
+//! over the same rows (see [`Query::with_classified`]). The timeline groups it once
+//! with `GROUPING SETS`, so Athena reads the logs once.
+
+use std::fmt::Write as _;
+
+use clap::ValueEnum;
+use ipnet::IpNet;
+
+use super::{literal, Layout, Table};
+use crate::pipeline::Settings;
+use crate::report::rfc3339;
+
+/// The SQL dialect to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Dialect {
+    /// Amazon Athena engine 3 (Trino).
+    Trino,
+    /// DuckDB, for the equality test and for auditing a local copy with SQL.
+    Duckdb,
+}
+
+/// The columns of the timeline query's result, in order: what
+/// [`super::results`] reads back.
+pub const RESULT_COLUMNS: [&str; 22] = [
+    "kind",
+    "bucket",
+    "window_start",
+    "window_epoch",
+    "requests",
+    "private",
+    "public",
+    "internal",
+    "public_denied",
+    "public_allowed",
+    "distinct_private_ips",
+    "distinct_public_ips",
+    "bytes_sent",
+    "first_epoch",
+    "last_epoch",
+    "lines",
+    "rejected",
+    "inputs",
+    "interval_seconds",
+    "since_epoch",
+    "until_epoch",
+    "private_ranges",
+];
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Strict dotted quad (no leading zeros), as [`crate::parse::ipv4`] accepts it.
+const IPV4_RE: &str = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}";
+
+impl Dialect {
+    /// Integer division of non-negative operands.
+    fn idiv(self, a: &str, b: &str) -> String {
+        match self {
+            Dialect::Trino => format!("{a} / {b}"),
+            Dialect::Duckdb => format!("{a} // {b}"),
+        }
+    }
+
+    /// An epoch in seconds as `2022-05-09T10:00:00Z`.
+    fn utc_text(self, epoch: &str) -> String {
+        match self {
+            Dialect::Trino => format!(
+                "format_datetime(from_unixtime({epoch}, 'UTC'), 'yyyy-MM-dd''T''HH:mm:ss''Z''')"
+            ),
+            Dialect::Duckdb => {
+                format!("strftime(make_timestamp({epoch} * 1000000), '%Y-%m-%dT%H:%M:%SZ')")
+            }
+        }
+    }
+
+    /// Common table expressions the dialect needs before `checked` (reading `timed`);
+    /// returns the name of the last one.
+    fn ipv6_ctes(self, out: &mut String) -> &'static str {
+        match self {
+            Dialect::Trino => "timed",
+            Dialect::Duckdb => {
+                let v4 = "regexp_extract(ip, '[^:]*$')";
+                let octets: Vec<String> = (1..=4)
+                    .map(|i| format!("CAST(split_part({v4}, '.', {i}) AS INTEGER)"))
+                    .collect();
+                let _ = write!(
+                    out,
+                    "v6_text AS (\n  -- IPv6 without an embedded dotted quad, lower case\n  SELECT *,\n    CASE\n      WHEN strpos(ip, ':') = 0 THEN NULL\n      WHEN strpos(ip, '.') = 0 THEN lower(ip)\n      WHEN regexp_full_match({v4}, '{IPV4_RE}')\n        THEN lower(regexp_extract(ip, '^.*:')) || printf('%02x%02x:%02x%02x', {})\n    END AS v6\n  FROM timed\n),\n",
+                    octets.join(", ")
+                );
+                let groups = |x: &str| {
+                    format!(
+                        "CASE WHEN {x} = '' THEN 0 ELSE length({x}) - length(replace({x}, ':', '')) + 1 END"
+                    )
+                };
+                let head = "split_part(v6, '::', 1)";
+                let tail = "split_part(v6, '::', 2)";
+                let _ = write!(
+                    out,
+                    "v6_full AS (\n  -- '::' expanded to the zero groups it stands for (at least one)\n  SELECT *,\n    CASE\n      WHEN v6 IS NULL THEN NULL\n      WHEN strpos(v6, '::') = 0 THEN v6\n      WHEN strpos(substr(v6, strpos(v6, '::') + 1), '::') > 0 THEN NULL\n      ELSE concat_ws(':', NULLIF({head}, ''),\n        rtrim(repeat('0:', 8 - ({}) - ({})), ':'),\n        NULLIF({tail}, ''))\n    END AS v6_groups\n  FROM v6_text\n),\n",
+                    groups(head),
+                    groups(tail)
+                );
+                "v6_full"
+            }
+        }
+    }
+
+    /// The IPv6 column of `checked`: NULL unless `ip` is a valid IPv6 address.
+    fn ipv6_value(self) -> String {
+        match self {
+            Dialect::Trino => {
+                "CASE WHEN strpos(ip, ':') > 0 THEN TRY_CAST(ip AS IPADDRESS) END".to_string()
+            }
+            Dialect::Duckdb => {
+                let hex: Vec<String> = (1..=8)
+                    .map(|i| format!("lpad(split_part(v6_groups, ':', {i}), 4, '0')"))
+                    .collect();
+                format!(
+                    "CASE WHEN regexp_full_match(v6_groups, '(?:[0-9a-f]{{1,4}}:){{7}}[0-9a-f]{{1,4}}')\n      THEN {} END",
+                    hex.join("\n        || ")
+                )
+            }
+        }
+    }
+
+    /// Is the valid IPv6 address `ip6` in one of `ranges`? IPv4 ranges also hold their
+    /// IPv4-mapped addresses (`::ffff:10.1.2.3`), as in [`crate::classify`].
+    fn ipv6_private(self, ranges: &[IpNet]) -> Vec<String> {
+        match self {
+            Dialect::Trino => ranges
+                .iter()
+                .map(|net| format!("contains({}, ip6)", literal(&net.to_string())))
+                .collect(),
+            Dialect::Duckdb => ranges
+                .iter()
+                .map(|net| {
+                    let (hex, len) = match net {
+                        IpNet::V4(n) => (
+                            format!("00000000000000000000ffff{:08x}", u32::from(n.network())),
+                            96 + u32::from(n.prefix_len()),
+                        ),
+                        IpNet::V6(n) => (
+                            format!("{:032x}", u128::from(n.network())),
+                            u32::from(n.prefix_len()),
+                        ),
+                    };
+                    hex_prefix("ip6", &hex, len, net)
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `column` (32 lowercase hex digits) starts with the first `len` bits of `hex`.
+fn hex_prefix(column: &str, hex: &str, len: u32, net: &IpNet) -> String {
+    let full = (len / 4) as usize;
+    let rest = len % 4;
+    let mut test = Vec::new();
+    if full > 0 {
+        test.push(format!("substr({column}, 1, {full}) = '{}'", &hex[..full]));
+    }
+    if rest > 0 {
+        let nibble = u32::from_str_radix(&hex[full..=full], 16).expect("hex digit");
+        let span = 1 << (4 - rest);
+        let lo = nibble & !(span - 1) & 0xf;
+        test.push(format!(
+            "strpos('0123456789abcdef', substr({column}, {}, 1)) - 1 BETWEEN {lo} AND {}",
+            full + 1,
+            lo + span - 1
+        ));
+    }
+    if test.is_empty() {
+        test.push(format!("{column} IS NOT NULL"));
+    }
+    format!("({}) -- {net}", test.join(" AND "))
+}
+
+/// A query over one table with one configuration.
+#[derive(Clone, Debug)]
+pub struct Query<'a> {
+    table: &'a Table,
+    settings: &'a Settings,
+    dialect: Dialect,
+}
+
+impl<'a> Query<'a> {
+    /// The audit of `settings` over `table`, written for `dialect`.
+    pub fn new(table: &'a Table, settings: &'a Settings, dialect: Dialect) -> Self {
+        Query {
+            table,
+            settings,
+            dialect,
+        }
+    }
+
+    /// `WITH … classified AS (…)` followed by `rest`: more common table expressions
+    /// (starting with `,`) and the final `SELECT` over the classified rows (columns `path`, `bucket`, `requester`, `operation`, `key`, `ip`, `status`,
+    /// `bytes`, `t` in epoch seconds, `ok`, `matched`, `class`).
+    pub fn with_classified(&self, rest: &str) -> String {
+        let d = self.dialect;
+        let mut q = String::from("WITH\n");
+        self.source_rows(&mut q);
+        let yy = "yy";
+        let month_days = "CASE WHEN mo = 2 THEN CASE WHEN y % 4 = 0 AND (y % 100 <> 0 OR y % 400 = 0) THEN 29 ELSE 28 END WHEN mo IN (4, 6, 9, 11) THEN 30 ELSE 31 END";
+        let era = d.idiv(yy, "400");
+        let yoe = format!("({yy} % 400)");
+        let days = format!(
+            "({era}) * 146097 + {yoe} * 365 + {} - {} + {} + d - 1 - 865565",
+            d.idiv(&yoe, "4"),
+            d.idiv(&yoe, "100"),
+            d.idiv("(153 * ((mo + 9) % 12) + 2)", "5"),
+        );
+        let _ = write!(
+            q,
+            "civil AS (\n  -- the year shifted to start in March and by one 400-year era, so that\n  -- every operand of the day arithmetic below is non-negative\n  SELECT *, y - CASE WHEN mo <= 2 THEN 1 ELSE 0 END + 400 AS yy\n  FROM source_rows\n),\ntimed AS (\n  -- seconds since the epoch, UTC; NULL unless a real date and time\n  SELECT *,\n    CASE WHEN y IS NOT NULL AND mo IS NOT NULL\n        AND d BETWEEN 1 AND {month_days}\n        AND hh <= 23 AND mi <= 59 AND ss <= 60 AND oh <= 23 AND om <= 59\n      THEN ({days}) * 86400 + hh * 3600 + mi * 60 + ss\n        - CASE osign WHEN '-' THEN -1 ELSE 1 END * (oh * 3600 + om * 60)\n    END AS t\n  FROM civil\n),\n"
+        );
+        let before_checked = d.ipv6_ctes(&mut q);
+        let octet = |i: u32| format!("TRY_CAST(split_part(ip, '.', {i}) AS BIGINT)");
+        let _ = write!(
+            q,
+            "checked AS (\n  SELECT *,\n    CASE WHEN ip <> '-' AND strpos(ip, ':') = 0\n      THEN {} * 16777216 + {} * 65536 + {} * 256 + {}\n    END AS ip4,\n    {} AS ip6\n  FROM {before_checked}\n),\n",
+            octet(1),
+            octet(2),
+            octet(3),
+            octet(4),
+            d.ipv6_value()
+        );
+        let ranges = self.settings.classifier.ranges();
+        let mut private: Vec<String> = ranges
+            .iter()
+            .filter_map(|net| match net {
+                IpNet::V4(n) => Some(format!(
+                    "ip4 BETWEEN {} AND {} -- {net}",
+                    u32::from(n.network()),
+                    u32::from(n.broadcast())
+                )),
+                IpNet::V6(_) => None,
+            })
+            .collect();
+        let v6: Vec<IpNet> = ranges
+            .iter()
+            .filter(|n| matches!(n, IpNet::V6(_)))
+            .chain(ranges.iter().filter(|n| matches!(n, IpNet::V4(_))))
+            .copied()
+            .collect();
+        private.extend(d.ipv6_private(&v6));
+        let _ = write!(
+            q,
+            "classified AS (\n  SELECT path, bucket, requester, operation, key, ip, status, bytes, t, ok,\n    coalesce(ok AND {}, false) AS matched,\n    CASE\n      WHEN ip = '-' THEN 'internal'\n      WHEN {}\n        THEN 'private'\n      ELSE 'public'\n    END AS class\n  FROM (\n    SELECT *,\n      coalesce(t IS NOT NULL AND (ip = '-' OR ip4 IS NOT NULL OR ip6 IS NOT NULL), false) AS ok\n    FROM checked\n  ) AS rows_checked\n)",
+            self.filter(),
+            private.join("\n        OR ")
+        );
+        q.push_str(rest);
+        q
+    }
+
+    /// The per-bucket timeline, one row per bucket and window (`kind = 'window'`), per
+    /// bucket (`'bucket'`, distinct addresses over all windows) and one `'total'` row
+    /// with the line accounting and the configuration; columns [`RESULT_COLUMNS`].
+    pub fn timeline(&self) -> String {
+        let d = self.dialect;
+        let iv = self.settings.interval;
+        let filter = &self.settings.filter;
+        let when = |cond: &str| format!("sum(CASE WHEN matched{cond} THEN 1 ELSE 0 END)");
+        let distinct = |class: &str| {
+            format!("count(DISTINCT CASE WHEN matched AND class = '{class}' THEN ip END)")
+        };
+        let epoch = |v: Option<i64>| {
+            v.map_or_else(
+                || "CAST(NULL AS BIGINT)".to_string(),
+                |e| format!("{e} /* {} */", rfc3339(e)),
+            )
+        };
+        let ranges: Vec<String> = self
+            .settings
+            .classifier
+            .ranges()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let total = |expr: &str| format!("CASE WHEN level = 3 THEN {expr} END");
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            ",\nkeyed AS (\n  SELECT *,\n    CASE WHEN matched THEN bucket END AS k_bucket,\n    CASE WHEN matched THEN t - ((t % {iv}) + {iv}) % {iv} END AS k_window\n  FROM classified\n),\ngrouped AS (\n  SELECT\n    grouping(k_bucket, k_window) AS level,\n    k_bucket,\n    k_window,\n    count(*) AS all_rows,\n    sum(CASE WHEN ok THEN 0 ELSE 1 END) AS not_ok,\n    count(DISTINCT path) AS paths,\n    {} AS requests,\n    {} AS private,\n    {} AS public,\n    {} AS internal,\n    {} AS public_denied,\n    {} AS distinct_private_ips,\n    {} AS distinct_public_ips,\n    sum(CASE WHEN matched THEN coalesce(bytes, 0) ELSE 0 END) AS bytes_sent,\n    min(CASE WHEN matched THEN t END) AS first_epoch,\n    max(CASE WHEN matched THEN t END) AS last_epoch\n  FROM keyed\n  GROUP BY GROUPING SETS ((k_bucket, k_window), (k_bucket), ())\n)\n",
+            when(""),
+            when(" AND class = 'private'"),
+            when(" AND class = 'public'"),
+            when(" AND class = 'internal'"),
+            when(" AND class = 'public' AND status = '403'"),
+            distinct("private"),
+            distinct("public"),
+        );
+        let _ = write!(
+            s,
+            "SELECT\n  CASE level WHEN 0 THEN 'window' WHEN 1 THEN 'bucket' ELSE 'total' END AS kind,\n  k_bucket AS bucket,\n  {} AS window_start,\n  k_window AS window_epoch,\n  coalesce(requests, 0) AS requests,\n  coalesce(private, 0) AS private,\n  coalesce(public, 0) AS public,\n  coalesce(internal, 0) AS internal,\n  coalesce(public_denied, 0) AS public_denied,\n  coalesce(public, 0) - coalesce(public_denied, 0) AS public_allowed,\n  distinct_private_ips,\n  distinct_public_ips,\n  coalesce(bytes_sent, 0) AS bytes_sent,\n  first_epoch,\n  last_epoch,\n  {} AS lines,\n  {} AS rejected,\n  {} AS inputs,\n  {} AS interval_seconds,\n  {} AS since_epoch,\n  {} AS until_epoch,\n  {} AS private_ranges\nFROM grouped\nWHERE level = 3 OR k_bucket IS NOT NULL\nORDER BY level DESC, k_bucket, k_window\n",
+            d.utc_text("k_window"),
+            total("all_rows"),
+            total("coalesce(not_ok, 0)"),
+            total("paths"),
+            total(&iv.to_string()),
+            total(&epoch(filter.since)),
+            total(&epoch(filter.until)),
+            total(&literal(&ranges.join(" "))),
+        );
+        self.with_classified(&s)
+    }
+
+    fn source_rows(&self, q: &mut String) {
+        let field = |from: u32, len: u32| {
+            format!("TRY_CAST(substr(requestdatetime, {from}, {len}) AS BIGINT)")
+        };
+        let months: Vec<String> = MONTHS
+            .iter()
+            .enumerate()
+            .map(|(i, m)| format!("WHEN '{m}' THEN {}", i + 1))
+            .collect();
+        let _ = write!(
+            q,
+            "source_rows AS (\n  -- one row per log line; a line the table's regular expression rejects has\n  -- every column NULL\n  SELECT\n    \"$path\" AS path,\n    bucket_name AS bucket,\n    requester,\n    operation,\n    \"key\" AS key,\n    remoteip AS ip,\n    httpstatus AS status,\n    bytessent AS bytes,\n    -- requestdatetime is like 06/Feb/2019:00:00:38 +0000\n    {} AS y,\n    CASE substr(requestdatetime, 4, 3) {} END AS mo,\n    {} AS d,\n    {} AS hh,\n    {} AS mi,\n    {} AS ss,\n    substr(requestdatetime, 22, 1) AS osign,\n    {} AS oh,\n    {} AS om\n  FROM {}\n",
+            field(8, 4),
+            months.join(" "),
+            field(1, 2),
+            field(13, 2),
+            field(16, 2),
+            field(19, 2),
+            field(23, 2),
+            field(25, 2),
+            self.table.quoted(),
+        );
+        let pruning = self.pruning();
+        if !pruning.is_empty() {
+            let _ = writeln!(
+                q,
+                "  -- partition projection: only these prefixes are listed and read\n  WHERE {}",
+                pruning.join("\n    AND ")
+            );
+        }
+        q.push_str("),\n");
+    }
+
+    /// Partition predicates: the days around `--since/--until` (a log object may hold
+    /// requests of the day before its key's date, and offsets move dates) and the
+    /// `--bucket` prefixes. Only for the partitioned layout.
+    fn pruning(&self) -> Vec<String> {
+        if self.table.layout != Layout::Partitioned {
+            return Vec::new();
+        }
+        let filter = &self.settings.filter;
+        let day = |secs: i64| {
+            chrono::DateTime::from_timestamp(secs, 0)
+                .map(|t| t.format("%Y/%m/%d").to_string())
+                .unwrap_or_default()
+        };
+        let mut p = Vec::new();
+        if let Some(since) = filter.since {
+            p.push(format!("dt >= '{}'", day(since.saturating_sub(86_400))));
+        }
+        if let Some(until) = filter.until {
+            p.push(format!("dt <= '{}'", day(until.saturating_add(86_400 - 1))));
+        }
+        if !filter.buckets.is_empty() {
+            p.push(format!("source_bucket IN ({})", in_list(&filter.buckets)));
+        }
+        p
+    }
+
+    /// The record filter of [`crate::filter::Filter`] on a checked row.
+    fn filter(&self) -> String {
+        let f = &self.settings.filter;
+        let mut parts = Vec::new();
+        if let Some(since) = f.since {
+            parts.push(format!("t >= {since} /* {} */", rfc3339(since)));
+        }
+        if let Some(until) = f.until {
+            parts.push(format!("t < {until} /* {} */", rfc3339(until)));
+        }
+        if !f.buckets.is_empty() {
+            parts.push(format!("bucket IN ({})", in_list(&f.buckets)));
+        }
+        if !f.operations.is_empty() {
+            parts.push(format!("operation IN ({})", in_list(&f.operations)));
+        }
+        if parts.is_empty() {
+            "true".to_string()
+        } else {
+            parts.join(" AND ")
+        }
+    }
+}
+
+fn in_list(values: &[Vec<u8>]) -> String {
+    values
+        .iter()
+        .map(|v| literal(&String::from_utf8_lossy(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::Classifier;
+    use crate::filter::Filter;
+
+    fn settings(extra: &[&str], filter: Filter) -> Settings {
+        let extra: Vec<IpNet> = extra.iter().map(|s| s.parse().unwrap()).collect();
+        Settings {
+            classifier: Classifier::new(&extra),
+            filter,
+            interval: 300,
+        }
+    }
+
+    #[test]
+    fn ipv4_ranges_are_integer_intervals_in_both_dialects() {
+        let t = Table::new("db", "logs", Layout::Simple).unwrap();
+        let s = settings(&["198.19.0.0/16"], Filter::default());
+        for d in [Dialect::Trino, Dialect::Duckdb] {
+            let q = Query::new(&t, &s, d).timeline();
+            assert!(q.contains("ip4 BETWEEN 167772160 AND 184549375 -- 10.0.0.0/8"));
+            assert!(q.contains("ip4 BETWEEN 3323133952 AND 3323199487 -- 198.19.0.0/16"));
+            assert!(q.contains("t - ((t % 300) + 300) % 300"));
+            assert!(q.contains("FROM \"db\".\"logs\"\n),"), "no pruning: {q}");
+        }
+    }
+
+    #[test]
+    fn ipv6_branch_per_dialect() {
+        let t = Table::new("db", "logs", Layout::Simple).unwrap();
+        let s = settings(&["2600:1f18:abcd::/48"], Filter::default());
+        let trino = Query::new(&t, &s, Dialect::Trino).timeline();
+        assert!(trino.contains("contains('fc00::/7', ip6)"));
+        assert!(trino.contains("contains('2600:1f18:abcd::/48', ip6)"));
+        assert!(trino.contains("contains('10.0.0.0/8', ip6)"), "mapped IPv4");
+        assert!(trino.contains("TRY_CAST(ip AS IPADDRESS)"));
+        let duck = Query::new(&t, &s, Dialect::Duckdb).timeline();
+        // fc00::/7: the nibble f, then c (1100) with its last bit free.
+        assert!(duck.contains(
+            "(substr(ip6, 1, 1) = 'f' AND strpos('0123456789abcdef', substr(ip6, 2, 1)) - 1 BETWEEN 12 AND 13) -- fc00::/7"
+        ));
+        assert!(duck.contains("(substr(ip6, 1, 12) = '26001f18abcd') -- 2600:1f18:abcd::/48"));
+        assert!(duck.contains("(substr(ip6, 1, 26) = '00000000000000000000ffff0a') -- 10.0.0.0/8"));
+        assert!(!duck.contains("IPADDRESS"));
+    }
+
+    #[test]
+    fn hex_prefixes_cover_exactly_the_range() {
+        let net: IpNet = "100.64.0.0/10".parse().unwrap();
+        // 96 + 10 bits: 26 nibbles, then the top two bits of 0x4 (0100) fixed.
+        assert_eq!(
+            hex_prefix("c", "00000000000000000000ffff64400000", 106, &net),
+            "(substr(c, 1, 26) = '00000000000000000000ffff64' AND strpos('0123456789abcdef', substr(c, 27, 1)) - 1 BETWEEN 4 AND 7) -- 100.64.0.0/10"
+        );
+    }
+
+    #[test]
+    fn filters_and_partition_pruning() {
+        let t = Table::new("db", "logs", Layout::Partitioned).unwrap();
+        let f = Filter {
+            buckets: vec![b"a'b".to_vec()],
+            since: Some(1_652_054_400), // 2022-05-09T00:00:00Z
+            until: Some(1_652_140_800), // 2022-05-10T00:00:00Z
+            operations: vec![b"REST.GET.OBJECT".to_vec()],
+        };
+        let s = settings(&[], f);
+        let q = Query::new(&t, &s, Dialect::Trino).timeline();
+        assert!(q.contains("WHERE dt >= '2022/05/08'\n    AND dt <= '2022/05/10'\n    AND source_bucket IN ('a''b')"));
+        assert!(q.contains(
+            "coalesce(ok AND t >= 1652054400 /* 2022-05-09T00:00:00Z */ AND t < 1652140800 /* 2022-05-10T00:00:00Z */ AND bucket IN ('a''b') AND operation IN ('REST.GET.OBJECT'), false) AS matched"
+        ));
+        assert!(q.contains("THEN 1652054400 /* 2022-05-09T00:00:00Z */ END AS since_epoch"));
+    }
+
+    #[test]
+    fn trino_divides_integers_with_a_slash_duckdb_with_two() {
+        let t = Table::new("db", "logs", Layout::Simple).unwrap();
+        let s = settings(&[], Filter::default());
+        assert!(Query::new(&t, &s, Dialect::Trino)
+            .timeline()
+            .contains("(yy % 400) / 4"));
+        assert!(Query::new(&t, &s, Dialect::Duckdb)
+            .timeline()
+            .contains("(yy % 400) // 4"));
+    }
+}

@@ -1,0 +1,498 @@
+//! The compliance check behind `vpce-audit check`: every request to a bucket under a
+//! rule is judged ([`crate::rules`]), counted per bucket, and the violating ones are
+//! kept with where they are in the input. With a bucket policy, public requests that
+//! succeeded although the policy says they are denied are kept as contradictions.
+//!
+//! Counting is exact and unbounded; the detailed lists keep the first
+//! [`KEPT_FINDINGS`] entries each, in input order (the counters say how many there
+//! were in all). Inputs are read in parallel like [`crate::pipeline::aggregate`]; the
+//! partial results merge in input order, so the output is deterministic.
+//!
+//! [`run`] adds the incremental part: with a [`State`], inputs processed by earlier
+//! runs are skipped, and inputs that changed since are errors.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::bucket_policy::Analysis;
+use crate::classify::Class;
+use crate::escape;
+use crate::pipeline::{scan_input, Settings, Tally};
+use crate::record::Record;
+use crate::report::rfc3339;
+use crate::rules::{Judgement, Rules};
+use crate::source::{describe, Input, InputError};
+use crate::state::{identify, Known, ObjectId, State};
+
+/// How many violations (and, separately, contradictions) are listed in detail; all
+/// are counted.
+pub const KEPT_FINDINGS: usize = 100_000;
+
+/// Per-bucket counters, for one run or (in a state) summed over runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Counters {
+    /// Requests that passed the filter.
+    pub requests: u64,
+    pub private: u64,
+    pub public: u64,
+    pub internal: u64,
+    /// Requests from outside the endpoint that an exception allows.
+    pub excepted: u64,
+    /// Requests from outside the endpoint that were denied (HTTP 403).
+    pub blocked: u64,
+    pub violations: u64,
+    /// Succeeded public requests that the bucket policy says are denied.
+    pub contradictions: u64,
+    /// Time of the earliest and latest violation, seconds since the epoch.
+    pub first_violation: Option<i64>,
+    pub last_violation: Option<i64>,
+}
+
+impl Counters {
+    /// Adds `o`.
+    pub fn merge(&mut self, o: &Counters) {
+        self.requests += o.requests;
+        self.private += o.private;
+        self.public += o.public;
+        self.internal += o.internal;
+        self.excepted += o.excepted;
+        self.blocked += o.blocked;
+        self.violations += o.violations;
+        self.contradictions += o.contradictions;
+        self.first_violation = min_some(self.first_violation, o.first_violation);
+        self.last_violation = self.last_violation.max(o.last_violation);
+    }
+}
+
+fn min_some(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// One flagged request, with where it is in the input. Text fields are the log's
+/// bytes as UTF-8 (invalid bytes replaced); `None` is a `-` in the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Flagged {
+    pub time: String,
+    pub bucket: String,
+    pub remote_ip: Option<String>,
+    pub class: Class,
+    pub requester: Option<String>,
+    pub operation: Option<String>,
+    pub key: Option<String>,
+    pub status: Option<u16>,
+    /// The input it was read from.
+    pub source: String,
+    /// Its line number there.
+    pub line: u64,
+    /// For contradictions: the IAM action the policy denies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// For contradictions: the statement that should have denied it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement: Option<String>,
+}
+
+/// What a check found in some inputs.
+#[derive(Clone, Debug, Default)]
+pub struct Findings {
+    /// Buckets under a rule or the bucket policy, with their counters.
+    pub buckets: BTreeMap<String, Counters>,
+    /// The first [`KEPT_FINDINGS`] violations, in input order.
+    pub violations: Vec<Flagged>,
+    /// The first [`KEPT_FINDINGS`] contradictions, in input order.
+    pub contradictions: Vec<Flagged>,
+}
+
+impl Findings {
+    /// Adds `other`, whose inputs come after these.
+    pub fn merge(&mut self, other: Findings) {
+        for (name, c) in other.buckets {
+            self.buckets.entry(name).or_default().merge(&c);
+        }
+        let room = KEPT_FINDINGS.saturating_sub(self.violations.len());
+        self.violations
+            .extend(other.violations.into_iter().take(room));
+        let room = KEPT_FINDINGS.saturating_sub(self.contradictions.len());
+        self.contradictions
+            .extend(other.contradictions.into_iter().take(room));
+    }
+
+    /// The counters of all buckets added up.
+    pub fn totals(&self) -> Counters {
+        let mut t = Counters::default();
+        for c in self.buckets.values() {
+            t.merge(c);
+        }
+        t
+    }
+}
+
+/// Judges requests: the rules, and optionally a bucket policy to cross-check.
+#[derive(Clone, Copy, Debug)]
+pub struct Checker<'a> {
+    pub settings: &'a Settings,
+    pub rules: &'a Rules,
+    pub policy: Option<&'a Analysis>,
+}
+
+/// One worker's findings and its cache of bucket → rule.
+#[derive(Default)]
+struct Partial {
+    findings: Findings,
+    tally: Tally,
+    rule_of: HashMap<Vec<u8>, Option<usize>>,
+}
+
+impl Checker<'_> {
+    /// Reads `inputs` (in parallel on the current rayon pool) and returns what they
+    /// hold, with the accounting of every line.
+    pub fn scan(&self, inputs: &[Input]) -> (Findings, Tally) {
+        let p = inputs
+            .par_iter()
+            .with_max_len(1)
+            .fold(Partial::default, |mut p, input| {
+                let name = input.name();
+                let Partial {
+                    findings,
+                    tally,
+                    rule_of,
+                } = &mut p;
+                scan_input(input, self.settings, tally, |r, class, line| {
+                    self.observe(findings, rule_of, r, class, &name, line);
+                    true
+                });
+                p
+            })
+            .reduce(Partial::default, |mut a, b| {
+                a.findings.merge(b.findings);
+                a.tally.merge(b.tally);
+                a
+            });
+        (p.findings, p.tally)
+    }
+
+    fn observe(
+        &self,
+        f: &mut Findings,
+        rule_of: &mut HashMap<Vec<u8>, Option<usize>>,
+        r: &Record<'_>,
+        class: Class,
+        source: &str,
+        line: u64,
+    ) {
+        let Some(bucket_bytes) = r.bucket else {
+            return;
+        };
+        let rule = match rule_of.get(bucket_bytes) {
+            Some(&rule) => rule,
+            None => {
+                let rule = self.rules.rule_for(&escape::lossy(bucket_bytes));
+                rule_of.insert(bucket_bytes.to_vec(), rule);
+                rule
+            }
+        };
+        let bucket = escape::lossy(bucket_bytes);
+        let under_policy = self
+            .policy
+            .is_some_and(|p| p.bucket.as_deref().is_none_or(|b| b == bucket));
+        if rule.is_none() && !under_policy {
+            return;
+        }
+        let claim = match self.policy {
+            Some(policy)
+                if under_policy && class == Class::Public && r.http_status != Some(403) =>
+            {
+                let key = r.key.map(escape::lossy);
+                let op = r.operation.map(escape::lossy);
+                let who = r.requester.map(escape::lossy);
+                op.and_then(|op| policy.claim(&bucket, key.as_deref(), &op, who.as_deref()))
+            }
+            _ => None,
+        };
+        let judgement = rule.map_or(Judgement::Unchecked, |i| self.rules.judge(i, r, class));
+        let c = match f.buckets.get_mut(&*bucket) {
+            Some(c) => c,
+            None => f.buckets.entry(bucket.to_string()).or_default(),
+        };
+        c.requests += 1;
+        match class {
+            Class::Private => c.private += 1,
+            Class::Public => c.public += 1,
+            Class::Internal => c.internal += 1,
+        }
+        let violation = match judgement {
+            Judgement::Excepted => {
+                c.excepted += 1;
+                false
+            }
+            Judgement::Blocked => {
+                c.blocked += 1;
+                self.rules.count_blocked()
+            }
+            Judgement::Violation => true,
+            Judgement::Unchecked | Judgement::Compliant => false,
+        };
+        if violation {
+            c.violations += 1;
+            c.first_violation = min_some(c.first_violation, Some(r.time));
+            c.last_violation = c.last_violation.max(Some(r.time));
+            if f.violations.len() < KEPT_FINDINGS {
+                f.violations.push(flagged(r, class, source, line));
+            }
+        }
+        if let Some(claim) = claim {
+            c.contradictions += 1;
+            if f.contradictions.len() < KEPT_FINDINGS {
+                f.contradictions.push(Flagged {
+                    action: Some(claim.action),
+                    statement: Some(claim.statement),
+                    ..flagged(r, class, source, line)
+                });
+            }
+        }
+    }
+}
+
+fn flagged(r: &Record<'_>, class: Class, source: &str, line: u64) -> Flagged {
+    let text = |v: Option<&[u8]>| v.map(|b| escape::lossy(b).into_owned());
+    Flagged {
+        time: rfc3339(r.time),
+        bucket: text(r.bucket).unwrap_or_default(),
+        remote_ip: r.remote_ip.map(|ip| ip.to_string()),
+        class,
+        requester: text(r.requester),
+        operation: text(r.operation),
+        key: text(r.key),
+        status: r.http_status,
+        source: source.to_string(),
+        line,
+        action: None,
+        statement: None,
+    }
+}
+
+/// What the counters of an incremental state depend on: the rules, the private
+/// ranges, the bucket and operation filters and the cross-checked bucket policy (not
+/// the time window, which moves).
+pub fn fingerprint(
+    rules: &Rules,
+    settings: &Settings,
+    policy: Option<&Analysis>,
+) -> serde_json::Value {
+    let text = |list: &[Vec<u8>]| -> Vec<String> {
+        list.iter().map(|b| escape::lossy(b).into_owned()).collect()
+    };
+    serde_json::json!({
+        "rules": rules.spec(),
+        "private_ranges": settings.classifier.ranges().iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "buckets": text(&settings.filter.buckets),
+        "operations": text(&settings.filter.operations),
+        "bucket_policy": policy.map(Analysis::document),
+    })
+}
+
+/// The result of [`run`].
+#[derive(Debug)]
+pub struct Run {
+    /// What the inputs read in this run hold.
+    pub findings: Findings,
+    /// Accounting of this run's lines and errors.
+    pub tally: Tally,
+    /// Inputs skipped because the state had them.
+    pub skipped: u64,
+    /// The identities of the inputs read, for the state.
+    pub read: Vec<ObjectId>,
+}
+
+/// Checks `inputs`; with a `state`, only those it does not know. An input the state
+/// knows with another size or version, an input that changes while it is read, and
+/// standard input (which cannot be remembered) are input errors.
+pub fn run(checker: &Checker<'_>, inputs: &[Input], state: Option<&State>) -> Run {
+    let Some(state) = state else {
+        let (findings, tally) = checker.scan(inputs);
+        return Run {
+            findings,
+            tally,
+            skipped: 0,
+            read: Vec::new(),
+        };
+    };
+    let mut errors = Vec::new();
+    let mut todo = Vec::new();
+    let mut read = Vec::new();
+    let mut skipped = 0;
+    let mut ids = HashSet::new();
+    for input in inputs {
+        match identify(input) {
+            Ok(Some(id)) => {
+                if !ids.insert(id.id.clone()) {
+                    continue;
+                }
+                match state.lookup(&id) {
+                    Known::Processed => skipped += 1,
+                    Known::New => {
+                        todo.push(input.clone());
+                        read.push(id);
+                    }
+                    Known::Changed(was) => errors.push(InputError::new(
+                        input.name(),
+                        format!(
+                            "changed since it was processed (was {} bytes, {}; now {} bytes, {}); log objects do not change, so it is not read again: check it, then start a new state file",
+                            was.size, was.version, id.size, id.version
+                        ),
+                    )),
+                }
+            }
+            Ok(None) => errors.push(InputError::new(
+                input.name(),
+                "standard input cannot be remembered in a --state file; give files",
+            )),
+            Err(e) => errors.push(InputError::new(input.name(), describe(&e))),
+        }
+    }
+    let (findings, mut tally) = checker.scan(&todo);
+    for (input, before) in todo.iter().zip(&read) {
+        if !matches!(identify(input), Ok(Some(after)) if after == *before) {
+            tally.errors.push(InputError::new(
+                input.name(),
+                "changed while it was being read; run again",
+            ));
+        }
+    }
+    tally.errors.splice(0..0, errors);
+    Run {
+        findings,
+        tally,
+        skipped,
+        read,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::Classifier;
+    use crate::filter::Filter;
+    use crate::pipeline::scan;
+    use crate::rules::{BucketRule, RulesSpec};
+
+    fn line(bucket: &str, ip: &str, op: &str, status: u16) -> String {
+        format!("o {bucket} [06/Feb/2019:00:00:38 +0000] {ip} arn:aws:iam::1:user/u I {op} k \"GET /k HTTP/1.1\" {status} - 1 1 1 1 \"-\" \"ua\"\n")
+    }
+
+    fn check(text: &str, spec: RulesSpec, policy: Option<&Analysis>) -> Findings {
+        let settings = Settings {
+            classifier: Classifier::new(&[]),
+            filter: Filter::default(),
+            interval: 3600,
+        };
+        let rules = Rules::new(spec).unwrap();
+        let checker = Checker {
+            settings: &settings,
+            rules: &rules,
+            policy,
+        };
+        let mut f = Findings::default();
+        let mut cache = HashMap::new();
+        let mut tally = Tally::default();
+        scan("mem", text.as_bytes(), &settings, &mut tally, |r, c, n| {
+            checker.observe(&mut f, &mut cache, r, c, "mem", n);
+            true
+        });
+        f
+    }
+
+    #[test]
+    fn violations_blocked_attempts_and_unchecked_buckets() {
+        let text = [
+            line("secure", "10.0.0.1", "REST.GET.OBJECT", 200),
+            line("secure", "52.1.2.3", "REST.GET.OBJECT", 200),
+            line("secure", "52.1.2.3", "REST.GET.OBJECT", 403),
+            line("secure", "-", "S3.EXPIRE.OBJECT", 200),
+            line("open", "52.1.2.3", "REST.GET.OBJECT", 200),
+        ]
+        .concat();
+        let spec = RulesSpec {
+            buckets: vec![BucketRule::private("sec*")],
+            ..RulesSpec::default()
+        };
+        let f = check(&text, spec.clone(), None);
+        assert_eq!(f.buckets.keys().collect::<Vec<_>>(), ["secure"]);
+        let c = f.buckets["secure"];
+        assert_eq!((c.requests, c.private, c.public, c.internal), (4, 1, 2, 1));
+        assert_eq!((c.violations, c.blocked, c.excepted), (1, 1, 0));
+        assert_eq!(f.violations.len(), 1);
+        assert_eq!(
+            (f.violations[0].line, f.violations[0].status),
+            (2, Some(200))
+        );
+        assert_eq!(f.violations[0].source, "mem");
+
+        let counting = RulesSpec {
+            count_blocked: true,
+            ..spec
+        };
+        let f = check(&text, counting, None);
+        assert_eq!(
+            (f.buckets["secure"].violations, f.buckets["secure"].blocked),
+            (2, 1)
+        );
+        assert_eq!(f.violations[1].status, Some(403));
+    }
+
+    #[test]
+    fn succeeded_public_requests_contradict_an_enforced_policy() {
+        let policy = crate::bucket_policy::analyze(
+            r#"{"Statement": {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::secure/*",
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}}"#,
+            None,
+        )
+        .unwrap();
+        let text = [
+            line("secure", "52.1.2.3", "REST.GET.OBJECT", 200),
+            line("secure", "52.1.2.3", "REST.GET.OBJECT", 403),
+            line("secure", "52.1.2.3", "REST.PUT.OBJECT", 200),
+            line("secure", "10.0.0.1", "REST.GET.OBJECT", 200),
+            line("elsewhere", "52.1.2.3", "REST.GET.OBJECT", 200),
+        ]
+        .concat();
+        let spec = RulesSpec {
+            buckets: vec![BucketRule::private("nothing-matches")],
+            ..RulesSpec::default()
+        };
+        let f = check(&text, spec, Some(&policy));
+        assert_eq!(f.buckets.keys().collect::<Vec<_>>(), ["secure"]);
+        assert_eq!(f.buckets["secure"].contradictions, 1);
+        assert_eq!(f.buckets["secure"].violations, 0);
+        let c = &f.contradictions[0];
+        assert_eq!((c.line, c.action.as_deref()), (1, Some("s3:GetObject")));
+    }
+
+    #[test]
+    fn counters_merge_with_first_and_last_times() {
+        let mut a = Counters {
+            violations: 1,
+            first_violation: Some(50),
+            last_violation: Some(50),
+            ..Counters::default()
+        };
+        a.merge(&Counters {
+            violations: 2,
+            first_violation: Some(10),
+            last_violation: Some(90),
+            ..Counters::default()
+        });
+        a.merge(&Counters::default());
+        assert_eq!(
+            (a.violations, a.first_violation, a.last_violation),
+            (3, Some(10), Some(90))
+        );
+    }
+}

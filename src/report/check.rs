@@ -1,0 +1,498 @@
+//! The report of `vpce-audit check`: a summary, the rules, per-bucket counters and the
+//! flagged requests, as `table`, `json` or `csv`.
+//!
+//! With `--state`, every bucket has two sets of counters: `total`, summed over all
+//! runs recorded in the state plus this one, and `this_run`, for the log objects read
+//! now. The listed violations and contradictions, and the exit status, are this run's
+//! only: an hourly job reports each violation once.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use comfy_table::{Cell, CellAlignment};
+use serde::Serialize;
+
+use super::table::{header, new_table};
+use super::{rfc3339, ErrorEntry};
+use crate::bucket_policy::{Analysis, Enforcement};
+use crate::check::{Counters, Flagged, Run, KEPT_FINDINGS};
+use crate::escape;
+use crate::pipeline::{Rejection, Settings};
+use crate::rules::{Require, Rules};
+use crate::state::State;
+
+/// Output formats of `check`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckFormat {
+    /// Summary, per-bucket counters and flagged requests for a terminal.
+    Table,
+    /// The whole report: `summary`, `rules`, `buckets`, `violations`,
+    /// `contradictions`, `bucket_policy`, `rejections`, `errors`.
+    Json,
+    /// One row per flagged request (violations, then contradictions), with a `kind`.
+    Csv,
+}
+
+/// The check report.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    pub summary: CheckSummary,
+    pub rules: Vec<RuleSummary>,
+    pub buckets: Vec<BucketSummary>,
+    /// This run's violations, in input order (the first 100 000; the summary counts
+    /// all).
+    pub violations: Vec<Flagged>,
+    /// This run's contradictions with the bucket policy, likewise.
+    pub contradictions: Vec<Flagged>,
+    pub bucket_policy: Option<PolicyBrief>,
+    /// The first rejected lines (up to 1000; `summary.rejected` counts all).
+    pub rejections: Vec<Rejection>,
+    pub errors: Vec<ErrorEntry>,
+}
+
+/// Run-wide numbers; the request counters are this run's.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckSummary {
+    pub tool: &'static str,
+    pub version: &'static str,
+    /// `pass` (exit 0), `fail` (exit 1) or `error` (exit 2).
+    pub result: &'static str,
+    pub exit_code: u8,
+    /// Inputs read in this run.
+    pub inputs: u64,
+    /// Inputs skipped because the state already had them.
+    pub inputs_skipped: u64,
+    pub input_errors: usize,
+    pub lines: u64,
+    pub parsed: u64,
+    pub rejected: u64,
+    pub matched: u64,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    /// Requests to buckets under a rule or the bucket policy.
+    pub requests: u64,
+    pub violations: u64,
+    pub blocked: u64,
+    pub excepted: u64,
+    pub contradictions: u64,
+    pub violations_listed: usize,
+    pub contradictions_listed: usize,
+    pub state: Option<StateSummary>,
+}
+
+/// The incremental state, after this run.
+#[derive(Clone, Debug, Serialize)]
+pub struct StateSummary {
+    pub path: String,
+    /// Runs recorded, this one included.
+    pub runs: u64,
+    /// Log objects known, this run's included.
+    pub objects: usize,
+}
+
+/// One rule and how much traffic it matched (over all runs with a state).
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleSummary {
+    pub bucket: String,
+    pub require: Require,
+    pub buckets: usize,
+    pub requests: u64,
+}
+
+/// One bucket's counters.
+#[derive(Clone, Debug, Serialize)]
+pub struct BucketSummary {
+    pub bucket: String,
+    /// The pattern of the rule that covers it; `null` if only the bucket policy does.
+    pub rule: Option<String>,
+    pub total: Counts,
+    pub this_run: Counts,
+}
+
+/// [`Counters`] with times in RFC 3339.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub requests: u64,
+    pub private: u64,
+    pub public: u64,
+    pub internal: u64,
+    pub excepted: u64,
+    pub blocked: u64,
+    pub violations: u64,
+    pub contradictions: u64,
+    pub first_violation: Option<String>,
+    pub last_violation: Option<String>,
+}
+
+impl From<&Counters> for Counts {
+    fn from(c: &Counters) -> Self {
+        Counts {
+            requests: c.requests,
+            private: c.private,
+            public: c.public,
+            internal: c.internal,
+            excepted: c.excepted,
+            blocked: c.blocked,
+            violations: c.violations,
+            contradictions: c.contradictions,
+            first_violation: c.first_violation.map(rfc3339),
+            last_violation: c.last_violation.map(rfc3339),
+        }
+    }
+}
+
+/// The cross-checked bucket policy in brief (`vpce-audit policy` has the details).
+#[derive(Clone, Debug, Serialize)]
+pub struct PolicyBrief {
+    pub bucket: Option<String>,
+    pub status: Enforcement,
+    pub gaps: usize,
+}
+
+/// What the report needs besides the run.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckContext<'a> {
+    pub settings: &'a Settings,
+    pub rules: &'a Rules,
+    pub policy: Option<&'a Analysis>,
+    /// The state as loaded before this run, and where it lives.
+    pub state: Option<(&'a Path, &'a State)>,
+    pub exit_code: u8,
+}
+
+impl CheckReport {
+    /// Builds the report of a finished run.
+    pub fn build(run: Run, ctx: &CheckContext<'_>) -> CheckReport {
+        let mut totals = ctx
+            .state
+            .map(|(_, s)| s.buckets.clone())
+            .unwrap_or_default();
+        for (name, c) in &run.findings.buckets {
+            totals.entry(name.clone()).or_default().merge(c);
+        }
+        let buckets: Vec<BucketSummary> = totals
+            .iter()
+            .map(|(name, total)| BucketSummary {
+                bucket: name.clone(),
+                rule: ctx
+                    .rules
+                    .rule_for(name)
+                    .map(|i| ctx.rules.describe(i).0.to_string()),
+                total: total.into(),
+                this_run: run
+                    .findings
+                    .buckets
+                    .get(name)
+                    .map(Counts::from)
+                    .unwrap_or_default(),
+            })
+            .collect();
+        let mut rules: Vec<RuleSummary> = (0..ctx.rules.len())
+            .map(|i| {
+                let (pattern, require) = ctx.rules.describe(i);
+                RuleSummary {
+                    bucket: pattern.to_string(),
+                    require,
+                    buckets: 0,
+                    requests: 0,
+                }
+            })
+            .collect();
+        for (name, c) in &totals {
+            if let Some(i) = ctx.rules.rule_for(name) {
+                rules[i].buckets += 1;
+                rules[i].requests += c.requests;
+            }
+        }
+        let now = run.findings.totals();
+        let tally = &run.tally;
+        let filter = &ctx.settings.filter;
+        let summary = CheckSummary {
+            tool: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+            result: match ctx.exit_code {
+                0 => "pass",
+                1 => "fail",
+                _ => "error",
+            },
+            exit_code: ctx.exit_code,
+            inputs: tally.inputs,
+            inputs_skipped: run.skipped,
+            input_errors: tally.errors.len(),
+            lines: tally.lines,
+            parsed: tally.parsed,
+            rejected: tally.rejected,
+            matched: tally.matched,
+            since: filter.since.map(rfc3339),
+            until: filter.until.map(rfc3339),
+            requests: now.requests,
+            violations: now.violations,
+            blocked: now.blocked,
+            excepted: now.excepted,
+            contradictions: now.contradictions,
+            violations_listed: run.findings.violations.len(),
+            contradictions_listed: run.findings.contradictions.len(),
+            state: ctx.state.map(|(path, s)| StateSummary {
+                path: path.display().to_string(),
+                runs: s.runs + 1,
+                objects: s.objects.len() + run.read.len(),
+            }),
+        };
+        CheckReport {
+            summary,
+            rules,
+            buckets,
+            violations: run.findings.violations,
+            contradictions: run.findings.contradictions,
+            bucket_policy: ctx.policy.map(|p| PolicyBrief {
+                bucket: p.bucket.clone(),
+                status: p.status,
+                gaps: p.gaps.len(),
+            }),
+            rejections: run.tally.rejections,
+            errors: run
+                .tally
+                .errors
+                .into_iter()
+                .map(|e| ErrorEntry {
+                    source: e.source_name,
+                    message: e.message,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Writes the report as one JSON document followed by a newline.
+pub fn write_json(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    out.write_all(b"\n")
+}
+
+/// The CSV header.
+pub const CSV_HEADER: [&str; 13] = [
+    "kind",
+    "time",
+    "bucket",
+    "remote_ip",
+    "class",
+    "requester",
+    "operation",
+    "key",
+    "status",
+    "source",
+    "line",
+    "action",
+    "statement",
+];
+
+/// Writes one row per violation, then per contradiction. With `protect`, cells a
+/// spreadsheet would run as a formula are neutralised.
+pub fn write_csv(report: &CheckReport, out: &mut dyn Write, protect: bool) -> io::Result<()> {
+    let cell = |text: &str| -> String {
+        if protect {
+            escape::csv_cell(text).into_owned()
+        } else {
+            text.to_string()
+        }
+    };
+    let opt = |v: &Option<String>| cell(v.as_deref().unwrap_or(""));
+    let mut w = ::csv::Writer::from_writer(out);
+    w.write_record(CSV_HEADER)?;
+    let rows = report
+        .violations
+        .iter()
+        .map(|f| ("violation", f))
+        .chain(report.contradictions.iter().map(|f| ("contradiction", f)));
+    for (kind, f) in rows {
+        w.write_record([
+            kind.to_string(),
+            f.time.clone(),
+            cell(&f.bucket),
+            opt(&f.remote_ip),
+            f.class.name().to_string(),
+            opt(&f.requester),
+            opt(&f.operation),
+            opt(&f.key),
+            f.status.map(|s| s.to_string()).unwrap_or_default(),
+            cell(&f.source),
+            f.line.to_string(),
+            opt(&f.action),
+            opt(&f.statement),
+        ])?;
+    }
+    w.flush()
+}
+
+/// Writes the report for a terminal; every value from a log is escaped.
+pub fn write_table(report: &CheckReport, out: &mut dyn Write, fit: bool) -> io::Result<()> {
+    let s = &report.summary;
+    let verdict = match s.result {
+        "pass" => "PASS".to_string(),
+        "fail" => format!(
+            "FAIL: {} violation(s), {} contradiction(s)",
+            s.violations, s.contradictions
+        ),
+        _ => "ERROR: the check could not read everything (see stderr)".to_string(),
+    };
+    writeln!(out, "{} check: {verdict}", s.tool)?;
+    write!(
+        out,
+        "{} input(s) read, {} lines: {} parsed, {} rejected; {} requests checked, {} blocked attempt(s), {} excepted",
+        s.inputs, s.lines, s.parsed, s.rejected, s.requests, s.blocked, s.excepted
+    )?;
+    if let Some(st) = &s.state {
+        write!(
+            out,
+            "\nstate {}: run {}, {} input(s) skipped as already processed, {} known",
+            escape::terminal(st.path.as_bytes()),
+            st.runs,
+            s.inputs_skipped,
+            st.objects
+        )?;
+    }
+    writeln!(out)?;
+    if let Some(p) = &report.bucket_policy {
+        writeln!(
+            out,
+            "bucket policy{}: {}, {} gap(s) (details: vpce-audit policy)",
+            p.bucket
+                .as_deref()
+                .map(|b| format!(" of {}", escape::terminal(b.as_bytes())))
+                .unwrap_or_default(),
+            p.status.name(),
+            p.gaps
+        )?;
+    }
+    for r in report.rules.iter().filter(|r| r.requests == 0) {
+        writeln!(
+            out,
+            "note: rule {} matched no requests (a typo in the bucket name passes silently)",
+            escape::terminal(r.bucket.as_bytes())
+        )?;
+    }
+    if report.buckets.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    let incremental = s.state.is_some();
+    let mut t = new_table(fit);
+    let mut names = vec![
+        "bucket",
+        "rule",
+        "requests",
+        "private",
+        "public",
+        "internal",
+        "excepted",
+        "blocked",
+        "violations",
+    ];
+    if incremental {
+        names.push("new violations");
+    }
+    if report.bucket_policy.is_some() {
+        names.push("contradictions");
+    }
+    names.extend(["first violation", "last violation"]);
+    t.set_header(header(&names));
+    for b in &report.buckets {
+        let c = &b.total;
+        let mut row = vec![
+            Cell::new(escape::terminal(b.bucket.as_bytes())),
+            Cell::new(escape::terminal(
+                b.rule.as_deref().unwrap_or("-").as_bytes(),
+            )),
+            num(c.requests),
+            num(c.private),
+            num(c.public),
+            num(c.internal),
+            num(c.excepted),
+            num(c.blocked),
+            num(c.violations),
+        ];
+        if incremental {
+            row.push(num(b.this_run.violations));
+        }
+        if report.bucket_policy.is_some() {
+            row.push(num(c.contradictions));
+        }
+        row.push(Cell::new(c.first_violation.as_deref().unwrap_or("-")));
+        row.push(Cell::new(c.last_violation.as_deref().unwrap_or("-")));
+        t.add_row(row);
+    }
+    if incremental {
+        writeln!(out, "per bucket, over all runs in the state:")?;
+    }
+    writeln!(out, "{t}")?;
+    flagged_table(out, fit, "violations", &report.violations, s.violations)?;
+    flagged_table(
+        out,
+        fit,
+        "contradictions (succeeded public requests the bucket policy says are denied)",
+        &report.contradictions,
+        s.contradictions,
+    )
+}
+
+fn flagged_table(
+    out: &mut dyn Write,
+    fit: bool,
+    title: &str,
+    list: &[Flagged],
+    total: u64,
+) -> io::Result<()> {
+    if list.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    if total as usize > list.len() {
+        writeln!(out, "{title}, the first {KEPT_FINDINGS} of {total}:")?;
+    } else {
+        writeln!(out, "{title}:")?;
+    }
+    let with_action = list.iter().any(|f| f.action.is_some());
+    let mut t = new_table(fit);
+    let mut names = vec![
+        "time",
+        "bucket",
+        "remote IP",
+        "requester",
+        "operation",
+        "key",
+        "status",
+        "source",
+    ];
+    if with_action {
+        names.extend(["action", "statement"]);
+    }
+    t.set_header(header(&names));
+    let text = |v: &Option<String>| -> String {
+        v.as_deref().map_or_else(
+            || "-".to_string(),
+            |s| escape::terminal(s.as_bytes()).into_owned(),
+        )
+    };
+    for f in list {
+        let mut row = vec![
+            f.time.clone(),
+            escape::terminal(f.bucket.as_bytes()).into_owned(),
+            f.remote_ip.clone().unwrap_or_else(|| "-".into()),
+            text(&f.requester),
+            text(&f.operation),
+            text(&f.key),
+            f.status.map_or_else(|| "-".into(), |s| s.to_string()),
+            format!("{}:{}", escape::terminal(f.source.as_bytes()), f.line),
+        ];
+        if with_action {
+            row.push(text(&f.action));
+            row.push(text(&f.statement));
+        }
+        t.add_row(row);
+    }
+    writeln!(out, "{t}")
+}
+
+fn num(n: u64) -> Cell {
+    Cell::new(n).set_alignment(CellAlignment::Right)
+}

@@ -1,0 +1,290 @@
+//! End-to-end tests of `report --format html`: the real binary writes the page, and a
+//! real headless Chromium opens it, dumps its DOM and takes a screenshot.
+//!
+//! Chromium is the Debian package `chromium` (scripts/test.sh installs it); set
+//! `CHROMIUM` to use another binary. A missing browser fails these tests.
+
+use std::fs;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
+
+/// Longest a browser run may take before the test fails instead of hanging.
+const BROWSER_TIMEOUT: &str = "120";
+
+fn vpce_audit() -> Command {
+    Command::cargo_bin("vpce-audit").unwrap()
+}
+
+fn chromium() -> PathBuf {
+    let path = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    assert!(
+        path.exists(),
+        "{} not found: run scripts/test.sh, which installs the Debian package chromium",
+        path.display()
+    );
+    path
+}
+
+/// Runs headless Chromium on the file `page` with `extra` arguments and a fresh
+/// profile, under `timeout` so a hung browser fails the test.
+fn browse(page: &Path, extra: &[&str]) -> Output {
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", page.canonicalize().unwrap().display());
+    let output = Command::new("timeout")
+        .args(["--kill-after=10", BROWSER_TIMEOUT])
+        .arg(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(url)
+        .output()
+        .expect("starting chromium");
+    assert!(
+        output.status.success(),
+        "chromium failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// The page's DOM after loading, and the browser's log.
+fn dump_dom(page: &Path) -> (String, String) {
+    let out = browse(page, &["--dump-dom"]);
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Console messages in Chromium's log: script errors, refused loads (the page's
+/// Content-Security-Policy forbids every fetch, and each attempt is logged).
+fn console_messages(log: &str) -> Vec<&str> {
+    log.lines().filter(|l| l.contains(":CONSOLE")).collect()
+}
+
+/// Decodes a PNG into (width, height, RGB pixels).
+fn decode_png(path: &Path) -> (u32, u32, Vec<[u8; 3]>) {
+    let mut decoder = png::Decoder::new(BufReader::new(fs::File::open(path).unwrap()));
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let pixels = buf[..info.buffer_size()]
+        .chunks_exact(channels)
+        .map(|p| match channels {
+            1 | 2 => [p[0]; 3],
+            _ => [p[0], p[1], p[2]],
+        })
+        .collect();
+    (info.width, info.height, pixels)
+}
+
+/// The part of the DOM of each bucket's section, keyed by bucket name.
+fn sections(dom: &str) -> Vec<&str> {
+    dom.split("<details class=\"bucket\"").skip(1).collect()
+}
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+/// Renders the sample logs, opens the page in Chromium and checks what it shows
+/// against the JSON report of the same run.
+#[test]
+fn sample_logs_render_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let status = vpce_audit()
+        .args(["report", "--interval", "5m", "--format", "html", "-o"])
+        .arg(&page)
+        .arg("testdata/logs")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let json = vpce_audit()
+        .args([
+            "report",
+            "--interval",
+            "5m",
+            "--format",
+            "json",
+            "testdata/logs",
+        ])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let buckets = json["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), 2);
+
+    let html = fs::read_to_string(&page).unwrap();
+    for fetch in [
+        "http:", "https:", "<script", "<link", "<img", "src=", "url(", "@import",
+    ] {
+        assert!(!html.contains(fetch), "the page would fetch: {fetch}");
+    }
+    assert!(html.contains("report --interval 5m --format html -o"));
+
+    let (dom, log) = dump_dom(&page);
+    assert!(dom.contains("<h1>VPC endpoint audit</h1>"), "{dom}");
+    assert!(dom.trim_end().ends_with("</html>"));
+    assert!(console_messages(&log).is_empty(), "{log}");
+    assert!(dom.contains("26 read: 26 parsed, <span class=\"ok\">0 rejected</span>"));
+    assert!(dom.contains("vpce-audit 0.1.0"));
+    assert!(dom.contains("<code>testdata/logs</code> (4 files read"));
+    assert_eq!(count(&dom, "<a href=\"#b"), 2);
+
+    let sections = sections(&dom);
+    assert_eq!(sections.len(), buckets.len());
+    for (section, bucket) in sections.iter().zip(buckets) {
+        let name = bucket["bucket"].as_str().unwrap();
+        assert!(section.contains(&format!("<h2>{name}</h2>")), "{name}");
+        let verdict = bucket["verdict"].as_str().unwrap();
+        assert!(section.contains(&format!("class=\"verdict v-{verdict}\"")));
+        // Windows of 5 minutes over two hours: one bar per window, one rect per
+        // class with requests in that window.
+        let timeline = bucket["timeline"].as_array().unwrap();
+        let bars: usize = timeline
+            .iter()
+            .map(|p| {
+                ["private", "public_allowed", "public_denied", "internal"]
+                    .iter()
+                    .filter(|k| p[**k].as_u64().unwrap() > 0)
+                    .count()
+            })
+            .sum();
+        assert_eq!(count(section, "<svg class=\"timeline\""), 1, "{name}");
+        assert_eq!(count(section, "<rect class=\"bar "), bars, "{name}");
+        assert_eq!(count(section, "<g><title>"), timeline.len(), "{name}");
+        assert_eq!(
+            count(section, "<rect class=\"bar denied\""),
+            timeline
+                .iter()
+                .filter(|p| p["public_denied"].as_u64().unwrap() > 0)
+                .count()
+        );
+        assert_eq!(count(section, "<ul class=\"legend\">"), 1);
+        assert_eq!(count(section, "<li><span class=\"sw "), 4);
+        assert!(section.contains("class=\"xlab\""));
+        assert!(section.contains(">10:00</text>"), "time axis of {name}");
+        assert!(section.contains(">2022-05-09</text>"));
+        let marks = bucket["transitions"].as_array().unwrap().len();
+        assert_eq!(count(section, "<g class=\"mark "), marks, "{name}");
+    }
+    let shared = sections[0];
+    assert!(shared.contains("[1] public traffic starts 10:32 from 52.79.54.241</text>"));
+    assert!(shared.contains("[2] back on the endpoint 11:21 from 10.0.12.34</text>"));
+    assert!(shared.contains("<td><code>52.79.54.241</code></td><td class=\"n\">8</td>"));
+    assert!(shared.contains("<td><code>111122223333</code></td><td class=\"n\">1</td>"));
+    assert!(shared.contains("Mixed: 12 requests came through the VPC endpoint"));
+
+    let shot = dir.path().join("report.png");
+    browse(
+        &page,
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1280,2000",
+        ],
+    );
+    assert!(fs::metadata(&shot).unwrap().len() > 50_000);
+    let (width, height, pixels) = decode_png(&shot);
+    assert_eq!((width, height), (1280, 2000));
+    // Each class shows in its own colour, in more than the legend's swatches.
+    for (class, rgb) in [
+        ("private", [0x25, 0x63, 0xeb]),
+        ("public let through", [0xdc, 0x26, 0x26]),
+        ("public denied", [0xf5, 0x9e, 0x0b]),
+        ("internal", [0x9c, 0xa3, 0xaf]),
+    ] {
+        let n = pixels.iter().filter(|p| **p == rgb).count();
+        assert!(n > 3000, "{class}: {n} pixels of {rgb:?}");
+    }
+
+    let pdf = dir.path().join("report.pdf");
+    browse(
+        &page,
+        &[
+            &format!("--print-to-pdf={}", pdf.display()),
+            "--no-pdf-header-footer",
+        ],
+    );
+    let pdf = fs::read(&pdf).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert!(pdf.len() > 20_000, "{} bytes of PDF", pdf.len());
+}
+
+/// Log fields chosen by an attacker stay text: escaped in the file, and no element
+/// in the browser's DOM.
+#[test]
+fn hostile_log_fields_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = "\"><img src=x onerror=alert(1)>";
+    let log = dir.path().join(format!("{img}.log"));
+    let lines = [
+        // Bucket, key and referer a script; requester and user agent an image.
+        r#"o <script>alert(1)</script> [09/May/2022:10:00:00 +0000] 10.0.0.5 "><img/src=x/onerror=alert(1)> R1 REST.GET.OBJECT <script>alert(1)</script> "GET /k HTTP/1.1" 200 - 1 1 1 1 "<script>alert(1)</script>" ""><img src=x onerror=alert(1)>" -"#,
+        // The same requester over the internet: a transition marker names it.
+        r#"o <script>alert(1)</script> [09/May/2022:10:20:00 +0000] 52.79.54.241 "><img/src=x/onerror=alert(1)> R2 REST.GET.OBJECT "><img/src=x/onerror=alert(1)> "GET /"><img src=x onerror=alert(1)> HTTP/1.1" 200 - 1 1 1 1 ""><img src=x onerror=alert(1)>" "<script>alert(1)</script>" -"#,
+        // Rejected: the reason quotes the bad remote IP.
+        r#"o bkt [09/May/2022:10:30:00 +0000] <script>alert(1)</script> - R3 REST.GET.OBJECT k "GET /k HTTP/1.1" 200 - 1 1 1 1 "-" "ua" -"#,
+    ];
+    fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let page = dir.path().join("report.html");
+    let run = vpce_audit()
+        .args(["report", "--format", "html", "-o"])
+        .arg(&page)
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("1 of 3 lines rejected"));
+
+    let html = fs::read_to_string(&page).unwrap();
+    let lower = html.to_lowercase();
+    for tag in ["<script", "<img", "<link", "http:", "https:"] {
+        assert!(!lower.contains(tag), "{tag} in the page");
+    }
+    let script = "&lt;script&gt;alert(1)&lt;/script&gt;";
+    assert!(html.contains(&format!("<h2>{script}</h2>")), "bucket name");
+    assert!(html.contains(&format!("<a href=\"#b1\">{script}</a>")));
+    assert!(html.contains(&format!("&#39;{script}&#39; is not an IP address")));
+    let requester = "&quot;&gt;&lt;img/src=x/onerror=alert(1)&gt;";
+    assert!(html.contains(&format!("<td><code>{requester}</code></td>")));
+    assert!(html.contains(&format!(
+        "<title>[1] public traffic starts 10:20 from 52.79.54.241 {requester}</title>"
+    )));
+    let file = "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;.log";
+    assert!(html.contains(file), "input name in the command line");
+    assert!(html.contains("<title>VPC endpoint audit: 1 bucket(s),"));
+
+    let (dom, log) = dump_dom(&page);
+    assert!(dom.contains("<h1>VPC endpoint audit</h1>"));
+    assert!(console_messages(&log).is_empty(), "{log}");
+    let dom_lower = dom.to_lowercase();
+    assert!(
+        !dom_lower.contains("<script"),
+        "a script element in the DOM"
+    );
+    assert!(!dom_lower.contains("<img"), "an image element in the DOM");
+    assert!(dom.contains(&format!("<h2>{script}</h2>")));
+    // A serialised DOM writes a quote in text as is.
+    assert!(dom.contains("<td><code>\"&gt;&lt;img/src=x/onerror=alert(1)&gt;</code></td>"));
+}
