@@ -12,7 +12,7 @@ use crate::athena::args::{AthenaArgs, AthenaCommand};
 use crate::athena::sql::Query;
 use crate::check::Checker;
 use crate::cli::{
-    CheckArgs, Cli, Command, InputArgs, PolicyArgs, ReportArgs, ReportFormat, RequestsArgs,
+    CheckArgs, Cli, Command, InputArgs, PolicyArgs, ReportArgs, ReportFormat, RequestsArgs, S3Args,
 };
 use crate::pipeline::{self, Tally};
 use crate::report::check::{CheckContext, CheckFormat, CheckReport};
@@ -20,6 +20,8 @@ use crate::report::policy::PolicyFormat;
 use crate::report::requests::RequestWriter;
 use crate::report::{self, Context, Report};
 use crate::rules::{BucketRule, Rules, RulesSpec};
+#[cfg(feature = "s3")]
+use crate::s3;
 use crate::state::State;
 use crate::{athena, bucket_policy, check, config, decode, escape, source};
 
@@ -77,17 +79,18 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         return report_from_athena(args);
     }
     let settings = config::settings(&args.input, args.interval.seconds())?;
-    let (inputs, expand_errors) = source::expand(&args.input.inputs);
+    let expanded = source::expand(&args.input, &settings.filter);
     let pool = thread_pool(args.input.threads)?;
-    let (agg, mut tally) = pool.install(|| pipeline::aggregate(&inputs, &settings));
-    tally.errors.splice(0..0, expand_errors);
+    let (agg, mut tally) = pool.install(|| pipeline::aggregate(&expanded.inputs, &settings));
+    tally.errors.splice(0..0, expanded.errors.iter().cloned());
     let ctx = Context {
         settings: &settings,
         interval_name: args.interval.name(),
     };
-    let report = Report::build(&agg, &tally, &ctx);
+    let mut report = Report::build(&agg, &tally, &ctx);
+    report.summary.s3 = expanded.s3_counts();
     write_report(&report, args)?;
-    Ok(finish(&tally, &args.input))
+    Ok(finish(&tally, &args.input, &expanded))
 }
 
 /// Writes a report in the format and to the place `args` ask for.
@@ -162,15 +165,15 @@ fn athena(args: &AthenaArgs) -> anyhow::Result<u8> {
 
 fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
     let settings = config::settings(&args.input, 3600)?;
-    let (inputs, expand_errors) = source::expand(&args.input.inputs);
+    let expanded = source::expand(&args.input, &settings.filter);
     let stdout = io::stdout();
     let fit = stdout.is_terminal();
     let out = io::BufWriter::with_capacity(256 * 1024, stdout.lock());
     let mut writer = RequestWriter::new(args.format, out, fit, !args.input.raw_csv);
     let mut tally = Tally::default();
-    tally.errors = expand_errors;
+    tally.errors = expanded.errors.clone();
     let mut failure = None;
-    for input in &inputs {
+    for input in &expanded.inputs {
         let name = input.name();
         let go_on =
             pipeline::scan_input(
@@ -193,7 +196,7 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
         return Err(e).context("writing the request listing");
     }
     writer.finish().context("writing the request listing")?;
-    Ok(finish(&tally, &args.input))
+    Ok(finish(&tally, &args.input, &expanded))
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<u8> {
@@ -204,7 +207,11 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     }
     let rules = Rules::new(spec).context("compliance rules")?;
     let policy = match &args.bucket_policy {
-        Some(path) => Some(read_policy(&path.display().to_string(), None)?),
+        Some(path) => Some(read_policy(
+            &path.display().to_string(),
+            None,
+            &args.input.s3,
+        )?),
         None => None,
     };
     if args.state.is_some() && args.input.inputs.iter().any(|i| i == "-") {
@@ -215,17 +222,19 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         Some(path) => Some(State::load(path, &fingerprint)?),
         None => None,
     };
-    let (inputs, expand_errors) = source::expand(&args.input.inputs);
+    let expanded = source::expand(&args.input, &settings.filter);
     let checker = Checker {
         settings: &settings,
         rules: &rules,
         policy: policy.as_ref(),
     };
     let pool = thread_pool(args.input.threads)?;
-    let mut run = pool.install(|| check::run(&checker, &inputs, state.as_ref()));
-    run.tally.errors.splice(0..0, expand_errors);
+    let mut run = pool.install(|| check::run(&checker, &expanded.inputs, state.as_ref()));
+    run.tally
+        .errors
+        .splice(0..0, expanded.errors.iter().cloned());
     let totals = run.findings.totals();
-    let code = if finish(&run.tally, &args.input) == EXIT_ERROR {
+    let code = if finish(&run.tally, &args.input, &expanded) == EXIT_ERROR {
         EXIT_ERROR
     } else if totals.violations > 0 || totals.contradictions > 0 {
         EXIT_FINDINGS
@@ -298,17 +307,51 @@ fn rules_spec(args: &CheckArgs) -> anyhow::Result<RulesSpec> {
     Ok(spec)
 }
 
-fn read_policy(file: &str, bucket: Option<&str>) -> anyhow::Result<bucket_policy::Analysis> {
-    let text = if file == "-" {
-        io::read_to_string(io::stdin()).context("reading the bucket policy from standard input")?
+fn read_policy(
+    file: &str,
+    bucket: Option<&str>,
+    s3: &S3Args,
+) -> anyhow::Result<bucket_policy::Analysis> {
+    let (text, bucket) = if file.starts_with("s3://") {
+        let (text, of) = fetch_policy(file, s3)?;
+        (text, Some(bucket.map_or(of, str::to_string)))
+    } else if file == "-" {
+        let text = io::read_to_string(io::stdin())
+            .context("reading the bucket policy from standard input")?;
+        (text, bucket.map(str::to_string))
     } else {
-        std::fs::read_to_string(file).with_context(|| format!("reading bucket policy {file}"))?
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading bucket policy {file}"))?;
+        (text, bucket.map(str::to_string))
     };
-    bucket_policy::analyze(&text, bucket).with_context(|| format!("bucket policy {file}"))
+    bucket_policy::analyze(&text, bucket.as_deref())
+        .with_context(|| format!("bucket policy {file}"))
+}
+
+/// The policy of the bucket at `url` (GetBucketPolicy) and the bucket's name.
+#[cfg(feature = "s3")]
+fn fetch_policy(url: &str, args: &S3Args) -> anyhow::Result<(String, String)> {
+    let location = s3::Location::parse(url).with_context(|| url.to_string())?;
+    let session = s3::Session::connect(&s3::Options::from(args))?;
+    let policy = session
+        .bucket_policy(&location.bucket)
+        .with_context(|| format!("fetching the policy of {url}"))?;
+    let policy = policy.with_context(|| {
+        format!(
+            "bucket {} has no bucket policy: nothing in it requires the VPC endpoint",
+            location.bucket
+        )
+    })?;
+    Ok((policy, location.bucket))
+}
+
+#[cfg(not(feature = "s3"))]
+fn fetch_policy(url: &str, _args: &S3Args) -> anyhow::Result<(String, String)> {
+    anyhow::bail!("{url}: this vpce-audit was built without S3 support (cargo feature `s3`)")
 }
 
 fn policy(args: &PolicyArgs) -> anyhow::Result<u8> {
-    let analysis = read_policy(&args.file, args.bucket.as_deref())?;
+    let analysis = read_policy(&args.file, args.bucket.as_deref(), &args.s3)?;
     let stdout = io::stdout();
     let fit = stdout.is_terminal();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -331,9 +374,13 @@ fn thread_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
         .context("starting worker threads")
 }
 
-/// Prints input errors and the first rejected lines on stderr; returns the exit status.
-fn finish(tally: &Tally, args: &InputArgs) -> u8 {
+/// Prints input errors, the first rejected lines and what was read from S3 on stderr;
+/// returns the exit status.
+fn finish(tally: &Tally, args: &InputArgs, expanded: &source::Expanded) -> u8 {
     let mut err = io::stderr().lock();
+    if let Some(counts) = expanded.s3_counts() {
+        let _ = writeln!(err, "vpce-audit: {counts}");
+    }
     for e in &tally.errors {
         let _ = writeln!(
             err,

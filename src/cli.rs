@@ -17,6 +17,7 @@ Examples:
   vpce-audit --format json logs/ > audit.json   the JSON contract for scripts
   vpce-audit --format html -o audit.html logs/  one page with charts, for the audit file
   zcat old/*.gz | vpce-audit -                  read standard input
+  vpce-audit --since 7d s3://my-log-bucket/logs/ read the log bucket directly
   vpce-audit requests --format ndjson logs/     every request, one JSON object a line
 
 Private (VPC endpoint) addresses: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10,
@@ -71,8 +72,9 @@ pub enum Command {
 /// What to read and which requests to look at; shared by every subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
-    /// Log files or directories (read recursively, hidden entries skipped), or `-` for
-    /// standard input. Gzip is recognised by its content, whatever the file name.
+    /// Log files or directories (read recursively, hidden entries skipped), `-` for
+    /// standard input, or `s3://bucket/prefix` to read the log bucket directly. Gzip is
+    /// recognised by its content, whatever the name.
     #[arg(value_name = "INPUT", required = true)]
     pub inputs: Vec<String>,
 
@@ -113,7 +115,48 @@ pub struct InputArgs {
     /// Do not neutralise spreadsheet formulas (=, +, -, @) at the start of CSV cells.
     #[arg(long)]
     pub raw_csv: bool,
+
+    /// How to reach S3 for `s3://` inputs.
+    #[command(flatten)]
+    pub s3: S3Args,
 }
+
+/// Where and as whom `s3://` inputs are read; the flags mean what they mean in the AWS
+/// CLI, and credentials come from the standard chain (environment, profile, SSO, web
+/// identity, container and instance roles).
+#[cfg(feature = "s3")]
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "S3 inputs")]
+pub struct S3Args {
+    /// Named profile from ~/.aws/config (default: $AWS_PROFILE, then `default`).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Region of the log bucket (default: $AWS_REGION, the profile's region, then
+    /// us-east-1).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Send S3 requests to this URL, e.g. an S3-compatible store; implies
+    /// --force-path-style.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Address buckets as https://host/bucket rather than https://bucket.host.
+    #[arg(long)]
+    pub force_path_style: bool,
+
+    /// How many S3 objects are downloaded at once (each streams through a small
+    /// bounded buffer, so memory stays flat whatever the object sizes).
+    #[arg(long, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub s3_concurrency: u16,
+}
+
+/// A build without the `s3` feature has no S3 flags.
+#[cfg(not(feature = "s3"))]
+#[derive(Debug, Clone, Default, Args)]
+pub struct S3Args {}
 
 /// `vpce-audit report`.
 #[derive(Debug, Clone, Args)]
@@ -213,8 +256,8 @@ pub struct CheckArgs {
     #[arg(long)]
     pub forbid_internal: bool,
 
-    /// Cross-check against this bucket policy (JSON): succeeded public requests that
-    /// it says are denied are contradictions.
+    /// Cross-check against this bucket policy (a JSON file, or `s3://bucket` to fetch
+    /// it): succeeded public requests that it says are denied are contradictions.
     #[arg(long, value_name = "FILE")]
     pub bucket_policy: Option<PathBuf>,
 
@@ -232,17 +275,22 @@ pub struct CheckArgs {
 #[derive(Debug, Clone, Args)]
 pub struct PolicyArgs {
     /// The bucket policy JSON (as written, or as `aws s3api get-bucket-policy` prints
-    /// it), or `-` for standard input.
+    /// it), `-` for standard input, or `s3://bucket` to fetch it with GetBucketPolicy.
     #[arg(value_name = "FILE")]
     pub file: String,
 
-    /// The bucket the policy belongs to (default: the first bucket in a Resource).
+    /// The bucket the policy belongs to (default: the bucket of an `s3://` FILE, else
+    /// the first bucket in a Resource).
     #[arg(long, value_name = "NAME")]
     pub bucket: Option<String>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = PolicyFormat::Table)]
     pub format: PolicyFormat,
+
+    /// How to reach S3 for an `s3://` FILE.
+    #[command(flatten)]
+    pub s3: S3Args,
 }
 
 /// Timeline window lengths.

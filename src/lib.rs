@@ -5,7 +5,8 @@
 //! [`source`] → [`decode`] → [`lines`] → [`parse`] ([`record`]) → [`classify`] →
 //! [`filter`] → [`aggregate`] → [`report`], driven by [`pipeline`]; [`cli`],
 //! [`config`] and [`app`] are the command line around it. [`athena`] writes the same
-//! audit as SQL for Amazon Athena and reads its results back.
+//! audit as SQL for Amazon Athena and reads its results back. With the `s3` feature,
+//! `s3` reads inputs straight from a log bucket.
 
 pub mod app;
 pub mod cli;
@@ -21,6 +22,8 @@ pub mod parse;
 pub mod pipeline;
 pub mod record;
 pub mod report;
+#[cfg(feature = "s3")]
+pub mod s3;
 pub mod source;
 
 pub mod bucket_policy;

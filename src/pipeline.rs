@@ -147,6 +147,8 @@ fn plan(inputs: &[Input], piece: u64) -> Vec<Unit<'_>> {
         let size = match input {
             Input::File(path) => splittable_size(path, piece),
             Input::Stdin => None,
+            #[cfg(feature = "s3")]
+            Input::S3(_) => None,
         };
         match size {
             Some(size) => {

@@ -1,15 +1,24 @@
-//! Where log bytes come from: files, directories walked recursively, or stdin.
+//! Where log bytes come from: files, directories walked recursively, stdin, or
+//! `s3://bucket/prefix` (the [`crate::s3`] module, with the `s3` feature).
 //!
 //! Directories are walked in name order so every run reads inputs in the same order;
 //! hidden files and folders (names starting with `.`) are skipped; symbolic links are
-//! followed, and a link that loops back is reported instead of walked forever.
+//! followed, and a link that loops back is reported instead of walked forever. S3
+//! prefixes are listed in key order, pruned by the time in the object names.
 
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
+#[cfg(feature = "s3")]
+use std::sync::Arc;
 
 use walkdir::WalkDir;
+
+use crate::cli::InputArgs;
+use crate::filter::Filter;
+#[cfg(feature = "s3")]
+use crate::s3;
 
 /// One input stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,6 +27,9 @@ pub enum Input {
     Stdin,
     /// A regular file.
     File(PathBuf),
+    /// An object in S3.
+    #[cfg(feature = "s3")]
+    S3(s3::Object),
 }
 
 impl Input {
@@ -26,6 +38,8 @@ impl Input {
         match self {
             Input::Stdin => Ok(Box::new(io::stdin())),
             Input::File(path) => Ok(Box::new(File::open(path)?)),
+            #[cfg(feature = "s3")]
+            Input::S3(object) => object.open().map_err(io::Error::other),
         }
     }
 
@@ -37,14 +51,21 @@ impl Input {
                 "standard input cannot be read in pieces",
             )),
             Input::File(path) => File::open(path),
+            #[cfg(feature = "s3")]
+            Input::S3(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "an S3 object is streamed, not read in pieces",
+            )),
         }
     }
 
-    /// The name used in messages: the path as given, or `<stdin>`.
+    /// The name used in messages: the path as given, `<stdin>`, or `s3://bucket/key`.
     pub fn name(&self) -> String {
         match self {
             Input::Stdin => "<stdin>".to_string(),
             Input::File(path) => path.display().to_string(),
+            #[cfg(feature = "s3")]
+            Input::S3(object) => object.url(),
         }
     }
 }
@@ -75,29 +96,120 @@ impl InputError {
     }
 }
 
-/// Expands command-line arguments into inputs, in order. Directories become the files
-/// below them; problems (missing paths, unreadable folders, link loops) are returned
-/// beside the inputs that could be found.
-pub fn expand(args: &[String]) -> (Vec<Input>, Vec<InputError>) {
-    let mut inputs = Vec::new();
-    let mut errors = Vec::new();
-    for arg in args {
+/// What happened to the objects of `s3://` inputs: the `s3` object of the JSON summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct S3Counts {
+    /// Objects the listings returned.
+    pub objects_listed: u64,
+    /// Listed objects not read because the time in their name is outside
+    /// `--since/--until` (widened for delivery lag).
+    pub objects_skipped: u64,
+    /// Objects read to the end.
+    pub objects_read: u64,
+    /// Bytes downloaded, as stored (compressed or not).
+    pub bytes_read: u64,
+}
+
+impl fmt::Display for S3Counts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "s3: {} objects listed, {} skipped by the time in their name, {} read ({} bytes)",
+            self.objects_listed, self.objects_skipped, self.objects_read, self.bytes_read
+        )
+    }
+}
+
+/// The inputs a command line names, with the problems met while finding them.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    /// Every input, in command-line order.
+    pub inputs: Vec<Input>,
+    /// Arguments (or parts of them) that could not be found, walked or listed.
+    pub errors: Vec<InputError>,
+    #[cfg(feature = "s3")]
+    session: Option<Arc<s3::Session>>,
+}
+
+impl Expanded {
+    /// Objects listed, skipped and read, if any input was an `s3://` URL; read it
+    /// after the run.
+    pub fn s3_counts(&self) -> Option<S3Counts> {
+        #[cfg(feature = "s3")]
+        {
+            self.session.as_ref().map(|s| s.counts())
+        }
+        #[cfg(not(feature = "s3"))]
+        {
+            None
+        }
+    }
+}
+
+/// Expands the command line's INPUTs into inputs, in order. Directories become the
+/// files below them; `s3://bucket/prefix` becomes the objects listed there, pruned by
+/// the `--since/--until/--bucket` of `filter`; problems (missing paths, unreadable
+/// folders, link loops, S3 errors) are returned beside the inputs that could be found.
+pub fn expand(args: &InputArgs, filter: &Filter) -> Expanded {
+    let mut out = Expanded::default();
+    for arg in &args.inputs {
+        if arg.starts_with("s3://") {
+            expand_s3(arg, args, filter, &mut out);
+            continue;
+        }
         if arg == "-" {
-            if inputs.contains(&Input::Stdin) {
-                errors.push(InputError::new("-", "standard input can be read only once"));
+            if out.inputs.contains(&Input::Stdin) {
+                out.errors
+                    .push(InputError::new("-", "standard input can be read only once"));
             } else {
-                inputs.push(Input::Stdin);
+                out.inputs.push(Input::Stdin);
             }
             continue;
         }
         let path = PathBuf::from(arg);
         match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => walk(path, &mut inputs, &mut errors),
-            Ok(_) => inputs.push(Input::File(path)),
-            Err(e) => errors.push(InputError::new(arg, describe(&e))),
+            Ok(meta) if meta.is_dir() => walk(path, &mut out.inputs, &mut out.errors),
+            Ok(_) => out.inputs.push(Input::File(path)),
+            Err(e) => out.errors.push(InputError::new(arg, describe(&e))),
         }
     }
-    (inputs, errors)
+    out
+}
+
+#[cfg(feature = "s3")]
+fn expand_s3(arg: &str, args: &InputArgs, filter: &Filter, out: &mut Expanded) {
+    let location = match s3::Location::parse(arg) {
+        Ok(l) => l,
+        Err(e) => return out.errors.push(InputError::new(arg, e.to_string())),
+    };
+    let session = match &out.session {
+        Some(s) => Arc::clone(s),
+        None => match s3::Session::connect(&s3::Options::from(&args.s3)) {
+            Ok(s) => Arc::clone(out.session.insert(s)),
+            Err(e) => return out.errors.push(InputError::new(arg, e.to_string())),
+        },
+    };
+    let scope = s3::Scope {
+        since: filter.since,
+        until: filter.until,
+        buckets: filter
+            .buckets
+            .iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect(),
+    };
+    match session.list(&location, &scope) {
+        Ok(objects) => out.inputs.extend(objects.into_iter().map(Input::S3)),
+        Err(e) => out.errors.push(InputError::new(arg, e.to_string())),
+    }
+}
+
+#[cfg(not(feature = "s3"))]
+fn expand_s3(arg: &str, _args: &InputArgs, _filter: &Filter, out: &mut Expanded) {
+    out.errors.push(InputError::new(
+        arg,
+        "this vpce-audit was built without S3 support (cargo feature `s3`)",
+    ));
 }
 
 fn walk(root: PathBuf, inputs: &mut Vec<Input>, errors: &mut Vec<InputError>) {
@@ -145,6 +257,15 @@ pub fn describe(e: &io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    fn expand_args(inputs: &[&str]) -> Expanded {
+        let cli = crate::cli::Cli::try_parse_from(
+            std::iter::once("vpce-audit").chain(inputs.iter().copied()),
+        )
+        .unwrap();
+        expand(&cli.report.input, &Filter::default())
+    }
 
     #[test]
     fn directories_are_walked_in_order_without_hidden_entries() {
@@ -162,13 +283,15 @@ mod tests {
         ] {
             std::fs::write(root.join(f), "").unwrap();
         }
-        let (inputs, errors) = expand(&[root.display().to_string()]);
-        assert!(errors.is_empty());
-        let names: Vec<_> = inputs
+        let expanded = expand_args(&[&root.display().to_string()]);
+        assert!(expanded.errors.is_empty());
+        assert_eq!(expanded.s3_counts(), None);
+        let names: Vec<_> = expanded
+            .inputs
             .iter()
             .map(|i| match i {
                 Input::File(p) => p.strip_prefix(root).unwrap().display().to_string(),
-                Input::Stdin => "-".into(),
+                other => other.name(),
             })
             .collect();
         assert_eq!(names, ["a/z.log", "b/1.log", "b/2.log", "c.log"]);
@@ -176,12 +299,31 @@ mod tests {
 
     #[test]
     fn missing_paths_and_repeated_stdin_are_errors() {
-        let (inputs, errors) = expand(&["-".into(), "/no/such/path".into(), "-".into()]);
+        let Expanded { inputs, errors, .. } = expand_args(&["-", "/no/such/path", "-"]);
         assert_eq!(inputs, vec![Input::Stdin]);
         assert_eq!(
             errors[0].to_string(),
             "/no/such/path: no such file or directory"
         );
         assert_eq!(errors[1].message, "standard input can be read only once");
+    }
+
+    #[cfg(feature = "s3")]
+    #[test]
+    fn a_malformed_s3_url_is_an_input_error() {
+        let expanded = expand_args(&["s3://", "-"]);
+        assert_eq!(expanded.inputs, vec![Input::Stdin]);
+        assert_eq!(expanded.errors[0].source_name, "s3://");
+        assert!(expanded.errors[0].message.starts_with("no bucket name"));
+    }
+
+    #[cfg(not(feature = "s3"))]
+    #[test]
+    fn s3_urls_need_the_s3_feature() {
+        let expanded = expand_args(&["s3://logs/x", "-"]);
+        assert_eq!(expanded.inputs, vec![Input::Stdin]);
+        assert_eq!(expanded.errors[0].source_name, "s3://logs/x");
+        assert!(expanded.errors[0].message.contains("without S3 support"));
+        assert_eq!(expanded.s3_counts(), None);
     }
 }

@@ -75,6 +75,12 @@ pub fn identify(input: &Input) -> io::Result<Option<ObjectId>> {
                 version: format!("mtime:{}.{:09}", mtime.as_secs(), mtime.subsec_nanos()),
             }))
         }
+        #[cfg(feature = "s3")]
+        Input::S3(object) => Ok(Some(ObjectId {
+            id: object.url(),
+            size: object.size(),
+            version: format!("etag:{}", object.etag()),
+        })),
     }
 }
 

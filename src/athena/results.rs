@@ -339,6 +339,7 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
         public_denied: c.public_denied,
         internal: c.internal,
         not_available: NOT_AVAILABLE.to_vec(),
+        s3: None,
     };
     Ok(Report {
         summary,

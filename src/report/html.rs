@@ -899,7 +899,7 @@ fn n(v: u64) -> String {
     let digits = v.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -1096,6 +1096,7 @@ mod tests {
                 until: None,
                 first: Some(rfc3339(T0)),
                 last: Some(rfc3339(T0 + 1)),
+                s3: None,
                 not_available: Vec::new(),
                 private_ranges: vec!["10.0.0.0/8".into()],
                 buckets: buckets.len(),

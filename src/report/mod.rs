@@ -24,6 +24,7 @@ use crate::aggregate::{Aggregate, BucketStats, Cell, Counts, Distinct, Seen, OTH
 use crate::classify::Class;
 use crate::escape;
 use crate::pipeline::{Rejection, Settings, Tally};
+use crate::source::S3Counts;
 
 /// The whole report.
 #[derive(Clone, Debug, Serialize)]
@@ -64,6 +65,9 @@ pub struct Summary {
     pub public: u64,
     pub public_denied: u64,
     pub internal: u64,
+    /// Objects listed, skipped and read when inputs came from S3 (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Counts>,
     /// Parts of the report the engine that scanned the logs could not compute (Athena's
     /// aggregated rows have no per-requester detail, see README); absent when the
     /// report is complete.
@@ -262,6 +266,7 @@ impl Report {
             public: totals.public,
             public_denied: totals.public_denied,
             internal: totals.internal,
+            s3: None,
             not_available: Vec::new(),
         };
         Report {
