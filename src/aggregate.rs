@@ -14,7 +14,7 @@
 //! requesters are tracked one by one per bucket. Going past a limit is flagged in the
 //! report.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use cardinality_estimator::CardinalityEstimator;
@@ -77,15 +77,33 @@ impl Counts {
 }
 
 /// A count of distinct addresses: exact up to [`EXACT_DISTINCT`], estimated beyond.
+///
+/// Exact sets are sorted vectors (4 bytes an IPv4 address, 16 an IPv6 one), so the many
+/// small windows of a long timeline stay small in memory.
 #[derive(Clone, Debug)]
 pub enum Distinct {
-    Exact(HashSet<IpAddr, RandomState>),
+    Exact { v4: Vec<u32>, v6: Vec<u128> },
     Estimated(Box<CardinalityEstimator<IpAddr>>),
 }
 
 impl Default for Distinct {
     fn default() -> Self {
-        Distinct::Exact(HashSet::default())
+        Distinct::Exact {
+            v4: Vec::new(),
+            v6: Vec::new(),
+        }
+    }
+}
+
+/// Inserts `x` into the sorted `set`; `true` if it was not there.
+#[inline]
+fn insert_sorted<T: Ord>(set: &mut Vec<T>, x: T) -> bool {
+    match set.binary_search(&x) {
+        Ok(_) => false,
+        Err(at) => {
+            set.insert(at, x);
+            true
+        }
     }
 }
 
@@ -94,8 +112,12 @@ impl Distinct {
     #[inline]
     pub fn insert(&mut self, ip: IpAddr) {
         match self {
-            Distinct::Exact(set) => {
-                if set.insert(ip) && set.len() > EXACT_DISTINCT {
+            Distinct::Exact { v4, v6 } => {
+                let new = match ip {
+                    IpAddr::V4(a) => insert_sorted(v4, u32::from(a)),
+                    IpAddr::V6(a) => insert_sorted(v6, u128::from(a)),
+                };
+                if new && v4.len() + v6.len() > EXACT_DISTINCT {
                     self.estimate_from_now_on();
                 }
             }
@@ -103,11 +125,21 @@ impl Distinct {
         }
     }
 
+    fn addresses<'a>(v4: &'a [u32], v6: &'a [u128]) -> impl Iterator<Item = IpAddr> + 'a {
+        let v4 = v4
+            .iter()
+            .map(|&a| IpAddr::from(std::net::Ipv4Addr::from(a)));
+        v4.chain(
+            v6.iter()
+                .map(|&a| IpAddr::from(std::net::Ipv6Addr::from(a))),
+        )
+    }
+
     fn estimate_from_now_on(&mut self) {
-        if let Distinct::Exact(set) = self {
+        if let Distinct::Exact { v4, v6 } = self {
             let mut sketch = Box::new(CardinalityEstimator::new());
-            for ip in set.iter() {
-                sketch.insert(ip);
+            for ip in Self::addresses(v4, v6) {
+                sketch.insert(&ip);
             }
             *self = Distinct::Estimated(sketch);
         }
@@ -116,15 +148,20 @@ impl Distinct {
     /// Adds every address of `other`.
     pub fn merge(&mut self, other: &Distinct) {
         match (&mut *self, other) {
-            (Distinct::Exact(mine), Distinct::Exact(theirs)) => {
-                mine.extend(theirs.iter().copied());
-                if mine.len() > EXACT_DISTINCT {
+            (Distinct::Exact { v4, v6 }, Distinct::Exact { v4: o4, v6: o6 }) => {
+                v4.extend_from_slice(o4);
+                v4.sort_unstable();
+                v4.dedup();
+                v6.extend_from_slice(o6);
+                v6.sort_unstable();
+                v6.dedup();
+                if v4.len() + v6.len() > EXACT_DISTINCT {
                     self.estimate_from_now_on();
                 }
             }
-            (Distinct::Estimated(mine), Distinct::Exact(theirs)) => {
-                for ip in theirs {
-                    mine.insert(ip);
+            (Distinct::Estimated(mine), Distinct::Exact { v4, v6 }) => {
+                for ip in Self::addresses(v4, v6) {
+                    mine.insert(&ip);
                 }
             }
             (_, Distinct::Estimated(theirs)) => {
@@ -139,14 +176,14 @@ impl Distinct {
     /// The number of distinct addresses (an estimate if not [`Distinct::is_exact`]).
     pub fn count(&self) -> usize {
         match self {
-            Distinct::Exact(set) => set.len(),
+            Distinct::Exact { v4, v6 } => v4.len() + v6.len(),
             Distinct::Estimated(sketch) => sketch.estimate(),
         }
     }
 
     /// Is [`Distinct::count`] exact?
     pub fn is_exact(&self) -> bool {
-        matches!(self, Distinct::Exact(_))
+        matches!(self, Distinct::Exact { .. })
     }
 }
 

@@ -108,7 +108,8 @@ pub fn trim_end(line: &[u8]) -> &[u8] {
 /// Parses lines one after the other, reusing its index of the line's spaces and quotes.
 #[derive(Clone, Debug, Default)]
 pub struct LineParser {
-    /// Offsets of the spaces and quotes; only the first `count` of a line are valid.
+    /// The spaces and quotes: offset << 1, plus 1 for a quote. Only the first `count`
+    /// of a line are valid.
     marks: Vec<u32>,
     /// Stop after the user-agent: the later fields are left `None`.
     required_only: bool,
@@ -131,10 +132,11 @@ impl LineParser {
     }
 
     /// Parses one line (without its `\n`; a trailing CR and blanks are ignored). Lines
-    /// longer than 4 GiB are not records (the line splitter stops at 64 KiB).
+    /// of 2 GiB or more are not records (the line splitter stops at 64 KiB).
+    #[inline]
     pub fn parse<'a>(&mut self, line: &'a [u8]) -> Result<Record<'a>, ParseError> {
         let line = trim_end(line);
-        if u32::try_from(line.len()).is_err() {
+        if line.len() >= 1 << 31 {
             return Err(ParseError::Truncated { fields: 0 });
         }
         // Without the later fields, nothing after the last quote (the user-agent's
@@ -158,18 +160,30 @@ impl LineParser {
     }
 }
 
-/// Writes the offsets of every space and quote of `line`, in order, to the start of
-/// `marks` (at least `line.len()` long); returns how many there are.
+/// Writes every space and quote of `line`, in order, to the start of `marks` (at least
+/// `line.len()` long) as `offset << 1 | is_quote`; returns how many there are.
 fn index_marks(line: &[u8], marks: &mut [u32]) -> usize {
     #[cfg(target_arch = "x86_64")]
     let (done, mut count) = sse2::index_marks(line, marks);
     #[cfg(not(target_arch = "x86_64"))]
     let (done, mut count) = (0, 0);
     for p in memchr2_iter(b' ', b'"', &line[done..]) {
-        marks[count] = (done + p) as u32;
+        marks[count] = ((done + p) as u32) << 1 | u32::from(line[done + p] == b'"');
         count += 1;
     }
     count
+}
+
+/// The offset of a mark.
+#[inline]
+fn at(mark: u32) -> usize {
+    (mark >> 1) as usize
+}
+
+/// Is the mark a quote (rather than a space)?
+#[inline]
+fn is_quote(mark: u32) -> bool {
+    mark & 1 == 1
 }
 
 /// The line index with SSE2 (always present on x86_64): 16 bytes compared at once,
@@ -178,7 +192,7 @@ fn index_marks(line: &[u8], marks: &mut [u32]) -> usize {
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
     };
 
     /// Indexes the whole 16-byte blocks of `line`; returns how many bytes it covered and
@@ -194,11 +208,13 @@ mod sse2 {
             let quote = _mm_set1_epi8(b'"' as i8);
             for (i, block) in blocks.enumerate() {
                 let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
-                let hits = _mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(v, quote));
-                let mut mask = _mm_movemask_epi8(hits) as u32;
+                let quotes = _mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)) as u32;
+                let spaces = _mm_movemask_epi8(_mm_cmpeq_epi8(v, space)) as u32;
+                let mut mask = quotes | spaces;
                 let base = (i * 16) as u32;
                 while mask != 0 {
-                    marks[count] = base + mask.trailing_zeros();
+                    let bit = mask.trailing_zeros();
+                    marks[count] = (base + bit) << 1 | (quotes >> bit & 1);
                     count += 1;
                     mask &= mask - 1;
                 }
@@ -312,11 +328,11 @@ impl<'l, 'm> Cursor<'l, 'm> {
     fn token(&mut self) -> &'l [u8] {
         let start = self.pos;
         let mut mark = self.mark;
-        while mark < self.marks.len() && self.line[self.marks[mark] as usize] != b' ' {
+        while mark < self.marks.len() && is_quote(self.marks[mark]) {
             mark += 1;
         }
         let end = match self.marks.get(mark) {
-            Some(&m) => m as usize,
+            Some(&m) => at(m),
             None => memchr(b' ', &self.line[start..]).map_or(self.line.len(), |p| start + p),
         };
         self.pos = end;
@@ -371,9 +387,9 @@ impl<'l, 'm> Cursor<'l, 'm> {
             ));
         }
         let mut fallback = None;
-        for (i, &q) in self.marks.iter().enumerate().skip(self.mark + 1) {
-            let q = q as usize;
-            if !self.closes_field(q) {
+        for (i, &m) in self.marks.iter().enumerate().skip(self.mark + 1) {
+            let q = at(m);
+            if !is_quote(m) || !self.closes_field(q) {
                 continue;
             }
             let after = Cursor {
@@ -401,9 +417,9 @@ impl<'l, 'm> Cursor<'l, 'm> {
         }
     }
 
-    /// Is the mark at `q` a quote that ends a field (followed by a space or the end)?
+    /// Does the quote at `q` end a field (followed by a space or the end of the line)?
     fn closes_field(&self, q: usize) -> bool {
-        self.line[q] == b'"' && self.line.get(q + 1).is_none_or(|&c| c == b' ')
+        self.line.get(q + 1).is_none_or(|&c| c == b' ')
     }
 
     /// The user-agent: a bare `-`, or quoted up to the last quote of the line that ends
@@ -424,10 +440,10 @@ impl<'l, 'm> Cursor<'l, 'm> {
             .get(self.mark + 1..)
             .unwrap_or_default()
             .iter()
-            .rposition(|&q| self.closes_field(q as usize));
+            .rposition(|&m| is_quote(m) && self.closes_field(at(m)));
         match close {
             Some(i) => {
-                let q = self.marks[self.mark + 1 + i] as usize;
+                let q = at(self.marks[self.mark + 1 + i]);
                 self.pos = q + 1;
                 self.mark += 2 + i;
                 Ok(dash(&self.line[start + 1..q]))
