@@ -173,6 +173,36 @@ impl Distinct {
         }
     }
 
+    /// The addresses of all `sets` together.
+    pub fn union<'a>(sets: impl IntoIterator<Item = &'a Distinct>) -> Distinct {
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        let mut sketch: Option<Box<CardinalityEstimator<IpAddr>>> = None;
+        for set in sets {
+            match set {
+                Distinct::Exact { v4: a, v6: b } => {
+                    v4.extend_from_slice(a);
+                    v6.extend_from_slice(b);
+                }
+                Distinct::Estimated(theirs) => match &mut sketch {
+                    Some(mine) => mine.merge(theirs),
+                    None => sketch = Some(theirs.clone()),
+                },
+            }
+        }
+        v4.sort_unstable();
+        v4.dedup();
+        v6.sort_unstable();
+        v6.dedup();
+        let mut union = Distinct::Exact { v4, v6 };
+        if union.count() > EXACT_DISTINCT {
+            union.estimate_from_now_on();
+        }
+        if let Some(sketch) = sketch {
+            union.merge(&Distinct::Estimated(sketch));
+        }
+        union
+    }
+
     /// The number of distinct addresses (an estimate if not [`Distinct::is_exact`]).
     pub fn count(&self) -> usize {
         match self {
@@ -391,7 +421,8 @@ pub fn principal(requester: &[u8]) -> &[u8] {
         return requester;
     }
     // arn:partition:service:region:account:resource — the resource follows the 5th colon.
-    let Some(resource) = memchr::memchr_iter(b':', requester).nth(4).map(|c| c + 1) else {
+    let mut colons = requester.iter().enumerate().filter(|(_, &c)| c == b':');
+    let Some(resource) = colons.nth(4).map(|(at, _)| at + 1) else {
         return requester;
     };
     if !requester[resource..].starts_with(ASSUMED) {

@@ -1,8 +1,8 @@
 //! The line parser: one S3 server access log line in, one borrowed [`Record`] out.
 //!
-//! Nothing is copied or allocated per line. A [`LineParser`] first indexes the line: one
-//! SIMD pass (memchr) records where its spaces and quotes are, in a buffer reused from
-//! line to line. Fields are then cut at those marks, and each value is read by a nom
+//! Nothing is copied or allocated per line. Fields are cut at the next space, found 16
+//! bytes at a time (SSE2, inlined: most fields are shorter than one call to memchr costs)
+//! or, for quoted fields, at quotes found with memchr; each value is then read by a nom
 //! parser (time, IP, status, numbers). The grammar follows what S3 really writes, not
 //! what its documentation promises:
 //!
@@ -19,7 +19,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
-use memchr::{memchr, memchr2_iter, memrchr};
+use memchr::{memchr_iter, memrchr_iter};
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take};
 use nom::character::complete::{one_of, u64 as decimal};
@@ -105,12 +105,9 @@ pub fn trim_end(line: &[u8]) -> &[u8] {
     &line[..end]
 }
 
-/// Parses lines one after the other, reusing its index of the line's spaces and quotes.
-#[derive(Clone, Debug, Default)]
+/// Parses lines one after the other.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct LineParser {
-    /// The spaces and quotes: offset << 1, plus 1 for a quote. Only the first `count`
-    /// of a line are valid.
-    marks: Vec<u32>,
     /// Stop after the user-agent: the later fields are left `None`.
     required_only: bool,
 }
@@ -126,115 +123,76 @@ impl LineParser {
     /// report needs, with less work per line.
     pub fn required_only() -> Self {
         LineParser {
-            marks: Vec::new(),
             required_only: true,
         }
     }
 
-    /// Parses one line (without its `\n`; a trailing CR and blanks are ignored). Lines
-    /// of 2 GiB or more are not records (the line splitter stops at 64 KiB).
+    /// Parses one line (without its `\n`; a trailing CR and blanks are ignored).
     #[inline]
     pub fn parse<'a>(&mut self, line: &'a [u8]) -> Result<Record<'a>, ParseError> {
-        let line = trim_end(line);
-        if line.len() >= 1 << 31 {
-            return Err(ParseError::Truncated { fields: 0 });
-        }
-        // Without the later fields, nothing after the last quote (the user-agent's
-        // closing one) needs indexing.
-        let indexed = match memrchr(b'"', line) {
-            Some(q) if self.required_only => &line[..=q],
-            _ => line,
-        };
-        if self.marks.len() < indexed.len() {
-            self.marks.resize(indexed.len(), 0);
-        }
-        let count = index_marks(indexed, &mut self.marks);
         Cursor {
-            line,
-            marks: &self.marks[..count],
+            line: trim_end(line),
             pos: 0,
-            mark: 0,
             required_only: self.required_only,
         }
         .record()
     }
 }
 
-/// Writes every space and quote of `line`, in order, to the start of `marks` (at least
-/// `line.len()` long) as `offset << 1 | is_quote`; returns how many there are.
-fn index_marks(line: &[u8], marks: &mut [u32]) -> usize {
+/// The offset of the first space at or after `from`, or the length of `line`.
+#[inline]
+fn next_space(line: &[u8], from: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
-    let (done, mut count) = sse2::index_marks(line, marks);
-    #[cfg(not(target_arch = "x86_64"))]
-    let (done, mut count) = (0, 0);
-    for p in memchr2_iter(b' ', b'"', &line[done..]) {
-        marks[count] = ((done + p) as u32) << 1 | u32::from(line[done + p] == b'"');
-        count += 1;
+    {
+        sse2::next_space(line, from)
     }
-    count
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        memchr::memchr(b' ', &line[from..]).map_or(line.len(), |p| from + p)
+    }
 }
 
-/// The offset of a mark.
-#[inline]
-fn at(mark: u32) -> usize {
-    (mark >> 1) as usize
-}
-
-/// Is the mark a quote (rather than a space)?
-#[inline]
-fn is_quote(mark: u32) -> bool {
-    mark & 1 == 1
-}
-
-/// The line index with SSE2 (always present on x86_64): 16 bytes compared at once,
-/// the matches read off a bit mask. memchr finds one byte fast, but handing out ~60
-/// marks a line one call at a time costs more than finding them.
+/// The search for the next space with SSE2, which every x86_64 processor has: 16 bytes
+/// compared at once, inlined into the parser. Fields are mostly short, and for them a
+/// call to memchr (with its runtime dispatch and setup) costs more than the search.
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
     };
 
-    /// Indexes the whole 16-byte blocks of `line`; returns how many bytes it covered and
-    /// how many marks it wrote.
-    pub(super) fn index_marks(line: &[u8], marks: &mut [u32]) -> (usize, usize) {
-        let blocks = line.chunks_exact(16);
-        let covered = line.len() - blocks.remainder().len();
-        let mut count = 0;
-        // SAFETY: SSE2 is part of the x86_64 baseline; every load reads exactly the
-        // 16 bytes of one `chunks_exact(16)` block, which are in bounds.
-        unsafe {
-            let space = _mm_set1_epi8(b' ' as i8);
-            let quote = _mm_set1_epi8(b'"' as i8);
-            for (i, block) in blocks.enumerate() {
+    #[inline]
+    pub(super) fn next_space(line: &[u8], from: usize) -> usize {
+        let mut at = from;
+        while at + 16 <= line.len() {
+            let block = &line[at..at + 16];
+            // SAFETY: SSE2 is part of the x86_64 baseline, and the load reads exactly
+            // the 16 bytes of `block`, which are in bounds.
+            let mask = unsafe {
                 let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
-                let quotes = _mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)) as u32;
-                let spaces = _mm_movemask_epi8(_mm_cmpeq_epi8(v, space)) as u32;
-                let mut mask = quotes | spaces;
-                let base = (i * 16) as u32;
-                while mask != 0 {
-                    let bit = mask.trailing_zeros();
-                    marks[count] = (base + bit) << 1 | (quotes >> bit & 1);
-                    count += 1;
-                    mask &= mask - 1;
-                }
+                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)))
+            };
+            if mask != 0 {
+                return at + mask.trailing_zeros() as usize;
             }
+            at += 16;
         }
-        (covered, count)
+        line[at..]
+            .iter()
+            .position(|&c| c == b' ')
+            .map_or(line.len(), |p| at + p)
     }
 }
 
-/// A position in an indexed line: the byte offset and the first mark at or after it.
+/// A position in a line.
 #[derive(Clone, Copy)]
-struct Cursor<'l, 'm> {
+struct Cursor<'l> {
     line: &'l [u8],
-    marks: &'m [u32],
     pos: usize,
-    mark: usize,
     required_only: bool,
 }
 
-impl<'l, 'm> Cursor<'l, 'm> {
+impl<'l> Cursor<'l> {
     fn record(mut self) -> Result<Record<'l>, ParseError> {
         let mut r = Record::default();
         let v = self.token();
@@ -297,11 +255,10 @@ impl<'l, 'm> Cursor<'l, 'm> {
         &self.line[self.pos.min(self.line.len())..]
     }
 
-    /// Steps over a run of spaces; each is a mark, so the mark index keeps step.
+    /// Steps over a run of spaces.
     fn skip_spaces(&mut self) {
         while self.line.get(self.pos) == Some(&b' ') {
             self.pos += 1;
-            self.mark += 1;
         }
     }
 
@@ -323,21 +280,12 @@ impl<'l, 'm> Cursor<'l, 'm> {
         Ok(())
     }
 
-    /// Everything up to the next space (quotes included) or the end of the line. Past
-    /// the last mark (the index may stop early) the space is searched for directly.
+    /// Everything up to the next space (quotes included) or the end of the line.
+    #[inline]
     fn token(&mut self) -> &'l [u8] {
         let start = self.pos;
-        let mut mark = self.mark;
-        while mark < self.marks.len() && is_quote(self.marks[mark]) {
-            mark += 1;
-        }
-        let end = match self.marks.get(mark) {
-            Some(&m) => at(m),
-            None => memchr(b' ', &self.line[start..]).map_or(self.line.len(), |p| start + p),
-        };
-        self.pos = end;
-        self.mark = mark;
-        &self.line[start..end]
+        self.pos = next_space(self.line, start);
+        &self.line[start..self.pos]
     }
 
     /// A separator, then one unquoted field.
@@ -351,9 +299,7 @@ impl<'l, 'm> Cursor<'l, 'm> {
         let rest = self.rest();
         match timestamp(rest) {
             Ok((after, time)) => {
-                // The time holds one space (before the offset), so one mark.
                 self.pos = self.line.len() - after.len();
-                self.mark += 1;
                 Ok(time)
             }
             Err(_) => {
@@ -374,7 +320,7 @@ impl<'l, 'm> Cursor<'l, 'm> {
     fn quoted(
         &mut self,
         field: Field,
-        fit: fn(Cursor<'l, 'm>) -> Fit,
+        fit: fn(Cursor<'l>) -> Fit,
     ) -> Result<Option<&'l [u8]>, ParseError> {
         if self.bare_dash() {
             return Ok(None);
@@ -387,14 +333,12 @@ impl<'l, 'm> Cursor<'l, 'm> {
             ));
         }
         let mut fallback = None;
-        for (i, &m) in self.marks.iter().enumerate().skip(self.mark + 1) {
-            let q = at(m);
-            if !is_quote(m) || !self.closes_field(q) {
+        for q in memchr_iter(b'"', &self.line[start + 1..]).map(|q| start + 1 + q) {
+            if !self.closes_field(q) {
                 continue;
             }
             let after = Cursor {
                 pos: q + 1,
-                mark: i + 1,
                 ..*self
             };
             match fit(after) {
@@ -435,17 +379,12 @@ impl<'l, 'm> Cursor<'l, 'm> {
                 Problem::NotQuoted(shown(self.clone().token())),
             ));
         }
-        let close = self
-            .marks
-            .get(self.mark + 1..)
-            .unwrap_or_default()
-            .iter()
-            .rposition(|&m| is_quote(m) && self.closes_field(at(m)));
+        let close = memrchr_iter(b'"', &self.line[start + 1..])
+            .map(|q| start + 1 + q)
+            .find(|&q| self.closes_field(q));
         match close {
-            Some(i) => {
-                let q = at(self.marks[self.mark + 1 + i]);
+            Some(q) => {
                 self.pos = q + 1;
-                self.mark += 2 + i;
                 Ok(dash(&self.line[start + 1..q]))
             }
             None => Err(invalid(Field::UserAgent, Problem::Unterminated)),

@@ -294,31 +294,29 @@ pub fn rfc3339(secs: i64) -> String {
 }
 
 fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
-    let mut all_private = Distinct::default();
-    let mut all_public = Distinct::default();
-    let mut exact = true;
-    let timeline = stats
-        .timeline()
+    let windows = stats.timeline();
+    let all_private = Distinct::union(windows.iter().map(|(_, w)| &w.private_ips));
+    let all_public = Distinct::union(windows.iter().map(|(_, w)| &w.public_ips));
+    let exact = all_private.is_exact()
+        && all_public.is_exact()
+        && windows
+            .iter()
+            .all(|(_, w)| w.private_ips.is_exact() && w.public_ips.is_exact());
+    let timeline = windows
         .into_iter()
-        .map(|(start, w)| {
-            all_private.merge(&w.private_ips);
-            all_public.merge(&w.public_ips);
-            exact &= w.private_ips.is_exact() && w.public_ips.is_exact();
-            Point {
-                start: rfc3339(start),
-                requests: w.counts.requests,
-                private: w.counts.private,
-                public: w.counts.public,
-                internal: w.counts.internal,
-                public_denied: w.counts.public_denied,
-                public_allowed: w.counts.public_allowed(),
-                distinct_private_ips: w.private_ips.count(),
-                distinct_public_ips: w.public_ips.count(),
-                bytes_sent: w.counts.bytes_sent,
-            }
+        .map(|(start, w)| Point {
+            start: rfc3339(start),
+            requests: w.counts.requests,
+            private: w.counts.private,
+            public: w.counts.public,
+            internal: w.counts.internal,
+            public_denied: w.counts.public_denied,
+            public_allowed: w.counts.public_allowed(),
+            distinct_private_ips: w.private_ips.count(),
+            distinct_public_ips: w.public_ips.count(),
+            bytes_sent: w.counts.bytes_sent,
         })
         .collect();
-    exact &= all_private.is_exact() && all_public.is_exact();
     let mut approximations = Vec::new();
     if !exact {
         approximations.push("distinct_ips");
