@@ -282,7 +282,7 @@ target("vs DuckDB read_csv (best correct option), 2 threads",
        ratio(find("DuckDB read_csv", 2)), 5)
 for r in rows:
     if r["name"].startswith("vpce-audit") and r["rss"] is not None:
-        label = f"peak RSS, {r['name']} {r['threads']} thread(s), {r['size'] / 1e9:.1f} GB"
+        label = f"peak RSS, {r['name']} {r['threads']} thread(s), {r['size'] / 1e9:.2f} GB"
         target(label, r["rss"], 100, " MiB", higher=False)
     if r["name"].startswith("vpce-audit") and r["count"] is not None and r["count"] != r["lines"]:
         print(f"| records read by {r['name']} {r['threads']} thread(s) | {r['count']:,} | {r['lines']:,} | MISS |")
