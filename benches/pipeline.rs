@@ -1,1 +1,140 @@
-fn main() {}
+//! Throughput of the hot path on ~40 MB of synthetic logs held in memory, in bytes per
+//! second, beside the two baselines of `benches/baselines/mod.rs`:
+//!
+//! * `parse/full` and `parse/required_only`: [`LineParser`] over every line;
+//! * `parse_classify`: the same, then [`Classifier::classify`] on the remote IP;
+//! * `pipeline`: [`pipeline::scan`] into an [`Aggregate`], then [`Report::build`];
+//! * `baseline/scan`: split every line on spaces and count the fields;
+//! * `baseline/tokenize`: the naive tokenizer, requests per bucket and hour.
+//!
+//! One thread each; `benches/compare.sh` measures whole runs on a 1.5 GB file with 1
+//! and 2 threads. `cargo bench --bench pipeline --no-default-features` (a few minutes).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+
+use vpce_audit::aggregate::Aggregate;
+use vpce_audit::classify::{Class, Classifier};
+use vpce_audit::filter::Filter;
+use vpce_audit::parse::LineParser;
+use vpce_audit::pipeline::{self, Settings, Tally};
+use vpce_audit::report::{Context, Report};
+use vpce_audit::synth;
+
+mod baselines;
+
+/// Lines generated: about 40 MB at the generator's ~700 bytes per line.
+const LINES: u64 = 57_000;
+const SEED: u64 = 1;
+
+/// Calls `each` with every line of `buf`, without its newline.
+#[inline]
+fn for_each_line(buf: &[u8], mut each: impl FnMut(&[u8])) {
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', buf) {
+        each(&buf[start..end]);
+        start = end + 1;
+    }
+    if start < buf.len() {
+        each(&buf[start..]);
+    }
+}
+
+fn settings() -> Settings {
+    Settings {
+        classifier: Classifier::new(&[]),
+        filter: Filter::default(),
+        interval: 3600,
+    }
+}
+
+fn group<'c>(c: &'c mut Criterion, name: &str, bytes: usize) -> BenchmarkGroup<'c, WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.throughput(Throughput::Bytes(bytes as u64))
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    g
+}
+
+fn benches(c: &mut Criterion) {
+    let mut buf = Vec::with_capacity(48 << 20);
+    synth::write_logs(&mut buf, SEED, LINES).expect("writing to memory");
+    let buf = &buf[..];
+    let settings = settings();
+
+    let mut g = group(c, "parse", buf.len());
+    for (name, make) in [
+        ("full", LineParser::new as fn() -> LineParser),
+        ("required_only", LineParser::required_only),
+    ] {
+        g.bench_function(name, |b| {
+            let mut parser = make();
+            b.iter(|| {
+                let mut parsed = 0u64;
+                for_each_line(buf, |line| parsed += u64::from(parser.parse(line).is_ok()));
+                assert_eq!(parsed, LINES, "every generated line is a record");
+                parsed
+            })
+        });
+    }
+    g.finish();
+
+    let mut g = group(c, "parse_classify", buf.len());
+    g.bench_function("required_only", |b| {
+        let mut parser = LineParser::required_only();
+        b.iter(|| {
+            let mut private = 0u64;
+            for_each_line(buf, |line| {
+                if let Ok(record) = parser.parse(line) {
+                    let class = settings.classifier.classify(record.remote_ip);
+                    private += u64::from(class == Class::Private);
+                }
+            });
+            black_box(private)
+        })
+    });
+    g.finish();
+
+    let mut g = group(c, "pipeline", buf.len());
+    g.bench_function("scan_aggregate_report", |b| {
+        let ctx = Context {
+            settings: &settings,
+            interval_name: "1h",
+        };
+        b.iter(|| {
+            let mut agg = Aggregate::new(settings.interval);
+            let mut tally = Tally::default();
+            pipeline::scan("bench", buf, &settings, &mut tally, |record, class, _| {
+                agg.add(record, class);
+                true
+            });
+            assert_eq!(tally.parsed, LINES, "every generated line is a record");
+            Report::build(&agg, &tally, &ctx)
+        })
+    });
+    g.finish();
+
+    let mut g = group(c, "baseline", buf.len());
+    g.bench_function("scan", |b| {
+        b.iter(|| {
+            let mut fields = 0usize;
+            for_each_line(buf, |line| fields += baselines::scan(line));
+            fields
+        })
+    });
+    g.bench_function("tokenize", |b| {
+        b.iter(|| {
+            let mut groups = baselines::Groups::new();
+            for_each_line(buf, |line| baselines::tokenize(line, &mut groups));
+            groups
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(pipeline_benches, benches);
+criterion_main!(pipeline_benches);

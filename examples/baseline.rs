@@ -1,17 +1,16 @@
-//! The two reference points of `benches/compare.sh`, on the same file as vpce-audit:
+//! The two reference points of `benches/compare.sh` (see `benches/baselines/mod.rs`),
+//! run on the same file as vpce-audit, the file cut into one piece per thread:
 //!
-//! * `scan`: split every line on spaces with memchr and count the fields — the ceiling
-//!   for anything that touches every byte;
-//! * `tokenize`: a naive quote- and bracket-aware tokenizer that splits each line into
-//!   fields, parses the remote IP and counts requests per bucket and hour, with no other
-//!   validation.
+//! * `scan`: split every line on spaces with memchr and count the fields;
+//! * `tokenize`: the naive tokenizer, requests per bucket and hour.
 //!
 //! `cargo run --release --example baseline -- scan|tokenize THREADS FILE`
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::net::IpAddr;
+
+#[path = "../benches/baselines/mod.rs"]
+mod baselines;
 
 const BLOCK: usize = 4 << 20;
 
@@ -37,8 +36,13 @@ fn main() -> io::Result<()> {
             .collect()
     });
     let lines: u64 = results.iter().map(|r| r.0).sum();
-    let groups: usize = results.iter().map(|r| r.1).sum();
-    println!("{mode}: {lines} lines, {groups} (bucket, hour) groups");
+    let counted: usize = results.iter().map(|r| r.1).sum();
+    let what = if mode == "scan" {
+        "fields"
+    } else {
+        "(bucket, hour) groups summed over threads"
+    };
+    println!("{mode}: {lines} lines, {counted} {what}");
     Ok(())
 }
 
@@ -62,7 +66,7 @@ fn run(mode: &str, path: &str, start: u64, end: u64) -> io::Result<(u64, usize)>
     let mut filled = 0;
     let mut lines = 0u64;
     let mut fields = 0usize;
-    let mut groups: HashMap<(Vec<u8>, i64), u64> = HashMap::new();
+    let mut groups = baselines::Groups::new();
     'outer: loop {
         let n = file.read(&mut buf[filled..])?;
         let data = filled + n;
@@ -75,9 +79,9 @@ fn run(mode: &str, path: &str, start: u64, end: u64) -> io::Result<(u64, usize)>
             pos += i as u64 + 1;
             lines += 1;
             if mode == "scan" {
-                fields += memchr::memchr_iter(b' ', line).count() + 1;
+                fields += baselines::scan(line);
             } else {
-                tokenize(line, &mut groups);
+                baselines::tokenize(line, &mut groups);
             }
             s += i + 1;
         }
@@ -88,36 +92,4 @@ fn run(mode: &str, path: &str, start: u64, end: u64) -> io::Result<(u64, usize)>
         filled = data - s;
     }
     Ok((lines, if mode == "scan" { fields } else { groups.len() }))
-}
-
-fn tokenize(line: &[u8], groups: &mut HashMap<(Vec<u8>, i64), u64>) {
-    let mut fields: [&[u8]; 32] = [&[]; 32];
-    let mut n = 0;
-    let mut i = 0;
-    while i < line.len() && n < fields.len() {
-        let (open, close) = match line[i] {
-            b'"' => (1, b'"'),
-            b'[' => (1, b']'),
-            _ => (0, b' '),
-        };
-        let from = i + open;
-        let to = memchr::memchr(close, &line[from..]).map_or(line.len(), |p| from + p);
-        fields[n] = &line[from..to];
-        n += 1;
-        i = to + open + 1;
-    }
-    if n < 4 {
-        return;
-    }
-    let ip: Option<IpAddr> = std::str::from_utf8(fields[3])
-        .ok()
-        .and_then(|s| s.parse().ok());
-    let time = fields[2];
-    let hour = if time.len() >= 14 {
-        i64::from(time[12] - b'0') * 10 + i64::from(time[13] - b'0')
-    } else {
-        0
-    };
-    let key = (fields[1].to_vec(), hour + i64::from(ip.is_some()) * 100);
-    *groups.entry(key).or_default() += 1;
 }

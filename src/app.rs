@@ -23,7 +23,7 @@ use crate::rules::{BucketRule, Rules, RulesSpec};
 #[cfg(feature = "s3")]
 use crate::s3;
 use crate::state::State;
-use crate::{athena, bucket_policy, check, config, decode, escape, source};
+use crate::{athena, bucket_policy, check, config, decode, escape, progress, source};
 
 /// Exit status: success.
 pub const EXIT_OK: u8 = 0;
@@ -60,6 +60,14 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    let input = match &cli.command {
+        None => Some(&cli.report.input),
+        Some(Command::Report(args)) => Some(&args.input),
+        Some(Command::Requests(args)) => Some(&args.input),
+        Some(Command::Check(args)) => Some(&args.input),
+        _ => None,
+    };
+    progress::set_quiet(input.is_some_and(|i| i.quiet));
     match cli.command {
         None => report(&cli.report),
         Some(Command::Report(args)) => report(&args),
@@ -81,7 +89,9 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     let settings = config::settings(&args.input, args.interval.seconds())?;
     let expanded = source::expand(&args.input, &settings.filter);
     let pool = thread_pool(args.input.threads)?;
+    let bar = progress::Bar::start(&expanded.inputs);
     let (agg, mut tally) = pool.install(|| pipeline::aggregate(&expanded.inputs, &settings));
+    drop(bar);
     tally.errors.splice(0..0, expanded.errors.iter().cloned());
     let ctx = Context {
         settings: &settings,
@@ -168,6 +178,10 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
     let expanded = source::expand(&args.input, &settings.filter);
     let stdout = io::stdout();
     let fit = stdout.is_terminal();
+    // The listing streams while the logs are read: no bar when it goes to the terminal.
+    let bar = (!fit)
+        .then(|| progress::Bar::start(&expanded.inputs))
+        .flatten();
     let out = io::BufWriter::with_capacity(256 * 1024, stdout.lock());
     let mut writer = RequestWriter::new(args.format, out, fit, !args.input.raw_csv);
     let mut tally = Tally::default();
@@ -192,6 +206,7 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
             break;
         }
     }
+    drop(bar);
     if let Some(e) = failure {
         return Err(e).context("writing the request listing");
     }
@@ -229,7 +244,9 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         policy: policy.as_ref(),
     };
     let pool = thread_pool(args.input.threads)?;
+    let bar = progress::Bar::start(&expanded.inputs);
     let mut run = pool.install(|| check::run(&checker, &expanded.inputs, state.as_ref()));
+    drop(bar);
     run.tally
         .errors
         .splice(0..0, expanded.errors.iter().cloned());

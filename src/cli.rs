@@ -108,6 +108,12 @@ pub struct InputArgs {
     #[arg(long)]
     pub strict: bool,
 
+    /// Show no progress bar. One is drawn on stderr only when it is a terminal, the
+    /// input is large (64 MiB of files, or standard input) and the run lasts over a
+    /// second; it is cleared before the report is written.
+    #[arg(short, long)]
+    pub quiet: bool,
+
     /// How many rejected lines to print on stderr (all are counted).
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub show_rejects: usize,

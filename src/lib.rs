@@ -3,7 +3,8 @@
 //!
 //! The modules follow the data flow:
 //! [`source`] → [`decode`] → [`lines`] → [`parse`] ([`record`]) → [`classify`] →
-//! [`filter`] → [`aggregate`] → [`report`], driven by [`pipeline`]; [`cli`],
+//! [`filter`] → [`aggregate`] → [`report`], driven by [`pipeline`] (shown by
+//! [`progress`]); [`cli`],
 //! [`config`] and [`app`] are the command line around it. [`athena`] writes the same
 //! audit as SQL for Amazon Athena and reads its results back. With the `s3` feature,
 //! `s3` reads inputs straight from a log bucket.
@@ -20,6 +21,7 @@ pub mod filter;
 pub mod lines;
 pub mod parse;
 pub mod pipeline;
+pub mod progress;
 pub mod record;
 pub mod report;
 #[cfg(feature = "s3")]

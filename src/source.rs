@@ -17,6 +17,7 @@ use walkdir::WalkDir;
 
 use crate::cli::InputArgs;
 use crate::filter::Filter;
+use crate::progress;
 #[cfg(feature = "s3")]
 use crate::s3;
 
@@ -36,8 +37,8 @@ impl Input {
     /// Opens the raw (possibly compressed) byte stream.
     pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
         match self {
-            Input::Stdin => Ok(Box::new(io::stdin())),
-            Input::File(path) => Ok(Box::new(File::open(path)?)),
+            Input::Stdin => Ok(Box::new(progress::counted(io::stdin()))),
+            Input::File(path) => Ok(Box::new(progress::counted(File::open(path)?))),
             #[cfg(feature = "s3")]
             Input::S3(object) => object.open().map_err(io::Error::other),
         }

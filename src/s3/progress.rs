@@ -1,8 +1,8 @@
 //! Progress of S3 inputs on stderr: objects and bytes done out of those listed. Drawn
-//! only when stderr is a terminal, so logs and pipes stay clean, and cleared whenever
+//! only when stderr is a terminal and `--quiet` was not given
+//! ([`crate::progress::enabled`]), so logs and pipes stay clean, and cleared whenever
 //! nothing is pending, so it never mixes with the report.
 
-use std::io::{self, IsTerminal};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -50,9 +50,7 @@ impl Progress {
     /// A display on stderr if it is a terminal, otherwise nothing.
     pub fn on_stderr() -> Self {
         Progress {
-            shared: io::stderr()
-                .is_terminal()
-                .then(|| Arc::new(Mutex::new(Shared::default()))),
+            shared: crate::progress::enabled().then(|| Arc::new(Mutex::new(Shared::default()))),
         }
     }
 

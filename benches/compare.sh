@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# vpce-audit against the two baselines and the tools auditors use today, on the same
+# synthetic logs, in one run; prints one Markdown table and PASS/MISS per target of
+# issue 8. From a clean clone: `benches/compare.sh` (about 10 minutes on 2 cores).
+#
+# Environment:
+#   BENCH_LINES=2200000  lines generated (2.2M lines ≈ 1.55 GB); smaller for a quick run
+#   BENCH_SEED=1         generator seed
+#   BENCH_RUNS=3         runs of each fast command (vpce-audit, baselines, DuckDB CSV);
+#                        the median is shown
+#   BENCH_SLOW_PART=10   the slow tools (GoAccess, DuckDB with the Athena regex, Python
+#                        re) read the first 1/N of the lines, once; 1 = the whole file
+#   BENCH_BIG=1          also pipe the file 7 times (≈ 10 GB) into `vpce-audit -` to show
+#                        that peak memory does not grow with the input
+#
+# Installs what is missing: GNU time and GoAccess from Debian, DuckDB from PyPI into a
+# venv under target/. Data is cached in target/bench-data/, keyed by lines and seed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+LINES=${BENCH_LINES:-2200000}
+SEED=${BENCH_SEED:-1}
+RUNS=${BENCH_RUNS:-3}
+SLOW_PART=${BENCH_SLOW_PART:-10}
+BIG=${BENCH_BIG:-0}
+DUCKDB_VERSION=2.0.1
+
+say() { echo "compare: $*" >&2; }
+
+# --- tools -------------------------------------------------------------------------
+apt_install() {
+    local SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    say "installing $* from Debian"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+[ -x /usr/bin/time ] || apt_install time
+command -v goaccess >/dev/null || apt_install goaccess || say "GoAccess unavailable, skipped"
+
+venv=target/bench-venv
+if ! "$venv/bin/python" -c 'import duckdb' 2>/dev/null; then
+    say "installing duckdb==$DUCKDB_VERSION into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "duckdb==$DUCKDB_VERSION"
+fi
+PY="$venv/bin/python"
+
+# Built without the `s3` feature: the AWS SDK in this LTO release build alone would
+# take 10+ minutes on 2 cores, and S3 plays no part in reading a local file.
+say "building release binaries"
+cargo build --release --quiet --no-default-features \
+    --bin vpce-audit --example generate --example baseline
+BIN=target/release/vpce-audit
+BASELINE=target/release/examples/baseline
+
+# --- data --------------------------------------------------------------------------
+data=target/bench-data
+mkdir -p "$data"
+file="$data/s3-access-$LINES-seed$SEED.log"
+if [ ! -s "$file" ]; then
+    say "generating $LINES lines into $file"
+    target/release/examples/generate "$LINES" "$SEED" >"$file.tmp"
+    mv "$file.tmp" "$file"
+fi
+slow_lines=$((LINES / SLOW_PART))
+slow_file="$file"
+if [ "$SLOW_PART" -gt 1 ]; then
+    slow_file="$data/s3-access-$LINES-seed$SEED-first$slow_lines.log"
+    [ -s "$slow_file" ] || head -n "$slow_lines" "$file" >"$slow_file"
+fi
+bytes=$(stat -c %s "$file")
+slow_bytes=$(stat -c %s "$slow_file")
+# Warm the page cache: every tool reads from memory, none from disk.
+cat "$file" "$slow_file" >/dev/null
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+results="$tmp/results.tsv"
+
+# The competitors written in Python: the regular expression AWS documents for the
+# Athena table of S3 server access logs (RegexSerDe), applied by DuckDB and by Python's
+# re, and DuckDB's CSV reader with the timestamp split in two columns ("[date" and
+# "+0000]"). Each counts requests per bucket, hour and internal-or-not, and prints the
+# number of lines it could read as records.
+cat >"$tmp/competitors.py" <<'PYTHON'
+import re
+import sys
+
+ATHENA_REGEX = (
+    r'([^ ]*) ([^ ]*) \[(.*?)\] ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ("[^"]*"|-) '
+    r'(-|[0-9]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ("[^"]*"|-) ([^ ]*)'
+    r'(?: ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*))?.*$'
+)
+
+mode, path, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if mode == "python-re":
+    regex = re.compile(ATHENA_REGEX.encode())
+    groups = {}
+    with open(path, "rb") as f:
+        for line in f:
+            m = regex.match(line)
+            if m:
+                key = (m.group(2), m.group(3)[:14], m.group(4) == b"-")
+                groups[key] = groups.get(key, 0) + 1
+    print(f"{sum(groups.values())} lines read as records, {len(groups)} groups")
+    sys.exit(0)
+
+import duckdb
+
+con = duckdb.connect()
+con.execute(f"SET threads = {threads}")
+if mode == "duckdb-regex":
+    # One line per row: a delimiter that never occurs, no quoting.
+    sql = f"""
+        WITH lines AS (
+            SELECT regexp_extract(line, '{ATHENA_REGEX}', ['owner', 'bucket', 'time', 'ip']) AS r
+            FROM read_csv('{path}', columns = {{'line': 'VARCHAR'}}, header = false,
+                          auto_detect = false, delim = '\x01', quote = '', escape = '')
+        )
+        SELECT sum(n), count(*) FROM (
+            SELECT r.bucket, substr(r.time, 1, 14), r.ip = '-', count(*) AS n
+            FROM lines WHERE r.bucket <> '' GROUP BY ALL)"""
+else:
+    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(28))
+    sql = f"""
+        SELECT sum(n), count(*) FROM (
+            SELECT c1, substr(c2, 2, 14), c4 = '-', count(*) AS n
+            FROM read_csv('{path}', columns = {{{columns}}}, header = false,
+                          auto_detect = false, delim = ' ', quote = '"', escape = '"',
+                          strict_mode = false, null_padding = true)
+            GROUP BY ALL)"""
+records, groups = con.execute(sql).fetchone()
+print(f"{records or 0} lines read as records, {groups} groups")
+PYTHON
+
+# measure NAME THREADS PART RUNS COUNTER COMMAND...: runs COMMAND (stdout to
+# $tmp/out), RUNS times under GNU time, and appends the median wall time, the largest
+# peak RSS and the record count that COUNTER reads from the output to $results.
+measure() {
+    local name=$1 threads=$2 part=$3 runs=$4 counter=$5
+    shift 5
+    local times=() rss=0 start end r
+    say "$name ($threads thread(s), $runs run(s))"
+    for ((i = 0; i < runs; i++)); do
+        start=$EPOCHREALTIME
+        if ! /usr/bin/time -v -o "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err"; then
+            say "$name failed:"
+            tail -n 5 "$tmp/err" >&2
+            printf '%s\t%s\t%s\tfailed\t-\t-\n' "$name" "$threads" "$part" >>"$results"
+            return
+        fi
+        end=$EPOCHREALTIME
+        times+=("$(awk "BEGIN {print $end - $start}")")
+        r=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tmp/time")
+        if ((r > rss)); then rss=$r; fi
+    done
+    local median
+    median=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$threads" "$part" \
+        "$($counter)" "$median" "$rss" >>"$results"
+}
+
+audit_count() { "$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["summary"]["parsed"])' "$tmp/report.json"; }
+first_number() { grep -oE '[0-9]+' "$tmp/out" | head -n 1; }
+baseline_count() { awk '{print $2}' "$tmp/out"; }
+goaccess_count() { "$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["general"]["valid_requests"])' "$tmp/goaccess.json"; }
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+for t in 1 2; do
+    measure "vpce-audit" "$t" full "$RUNS" audit_count \
+        "$BIN" --threads "$t" --format json --output "$tmp/report.json" "$file"
+done
+measure "baseline scan (memchr split)" 2 full "$RUNS" baseline_count "$BASELINE" scan 2 "$file"
+for t in 1 2; do
+    measure "baseline naive tokenizer" "$t" full "$RUNS" baseline_count \
+        "$BASELINE" tokenize "$t" "$file"
+done
+for t in 1 2; do
+    measure "DuckDB read_csv, split timestamp" "$t" full "$RUNS" first_number \
+        "$PY" "$tmp/competitors.py" duckdb-csv "$file" "$t"
+done
+if command -v goaccess >/dev/null; then
+    measure "GoAccess $(goaccess --version | grep -oE '[0-9]+\.[0-9.]*[0-9]' | head -n 1) AWSS3" \
+        1 slow 1 goaccess_count \
+        goaccess "$slow_file" --log-format=AWSS3 --no-global-config -o "$tmp/goaccess.json"
+fi
+for t in 1 2; do
+    measure "DuckDB + Athena regex" "$t" slow 1 first_number \
+        "$PY" "$tmp/competitors.py" duckdb-regex "$slow_file" "$t"
+done
+measure "Python re + Athena regex" 1 slow 1 first_number \
+    "$PY" "$tmp/competitors.py" python-re "$slow_file" 1
+if [ "$BIG" = 1 ]; then
+    copies=7
+    args=()
+    for ((i = 0; i < copies; i++)); do args+=("$file"); done
+    cat >"$tmp/big.sh" <<EOF
+set -o pipefail
+cat ${args[*]} | "$BIN" --threads 2 --format json --output "$tmp/report.json" -
+EOF
+    measure "vpce-audit, stdin ×$copies" 2 big 1 audit_count bash "$tmp/big.sh"
+fi
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- the table -----------------------------------------------------------------------
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+mem=$(free -g | awk '/^Mem:/ {print $2 " GiB"}')
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git status --porcelain 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
+cat <<EOF
+
+## vpce-audit throughput comparison
+
+- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $commit$dirty
+- machine: $(nproc) cores ($cpu), $mem memory; load average before $load_before, after $load_after (shared machine: the figures are noisy)
+- data: \`examples/generate $LINES $SEED\`: $bytes bytes, $LINES lines; the slow tools read the first $slow_lines lines ($slow_bytes bytes) once, and their MB/s is for that part; the others: median of $RUNS runs on the whole file, warm page cache
+- command: \`BENCH_LINES=$LINES BENCH_SEED=$SEED BENCH_RUNS=$RUNS BENCH_SLOW_PART=$SLOW_PART BENCH_BIG=$BIG benches/compare.sh\`
+
+EOF
+"$PY" - "$results" "$bytes" "$LINES" "$slow_bytes" "$slow_lines" <<'PYTHON'
+import sys
+
+path, full_bytes, full_lines, slow_bytes, slow_lines = sys.argv[1], *map(int, sys.argv[2:])
+rows = []
+for line in open(path):
+    name, threads, part, count, seconds, rss_kb = line.rstrip("\n").split("\t")
+    size, lines = {"full": (full_bytes, full_lines), "slow": (slow_bytes, slow_lines),
+                   "big": (7 * full_bytes, 7 * full_lines)}[part]
+    failed = count == "failed"
+    rows.append({
+        "name": name, "threads": int(threads), "part": part, "size": size,
+        "lines": lines, "count": None if failed else int(count),
+        "mbs": None if failed else size / 1e6 / float(seconds),
+        "seconds": None if failed else float(seconds),
+        "rss": None if failed else int(rss_kb) / 1024,
+    })
+
+def find(name, threads):
+    return next((r for r in rows if r["name"].startswith(name) and r["threads"] == threads
+                 and r["mbs"] is not None), None)
+
+audit2 = find("vpce-audit", 2)
+print("| tool | threads | input | records read / lines | MB/s | lines/s | peak RSS (MiB) | vpce-audit 2 threads is this many times as fast |")
+print("|---|---:|---|---:|---:|---:|---:|---:|")
+for r in rows:
+    part = {"full": f"{r['size'] / 1e9:.2f} GB", "slow": f"first {r['size'] / 1e6:.0f} MB",
+            "big": f"{r['size'] / 1e9:.1f} GB via stdin"}[r["part"]]
+    if r["mbs"] is None:
+        print(f"| {r['name']} | {r['threads']} | {part} | failed | | | | |")
+        continue
+    records = f"{r['count']:,} / {r['lines']:,}"
+    if r["count"] != r["lines"] and not r["name"].startswith("baseline"):
+        records += f" ({100 * (r['lines'] - r['count']) / r['lines']:.1f}% lost)"
+    ratio = f"{audit2['mbs'] / r['mbs']:.2f}×" if audit2 and r is not audit2 else ""
+    print(f"| {r['name']} | {r['threads']} | {part} | {records} | {r['mbs']:,.0f} | "
+          f"{r['lines'] / r['seconds']:,.0f} | {r['rss']:.0f} | {ratio} |")
+
+print()
+print("| target (issue 8) | measured | goal | |")
+print("|---|---:|---:|---|")
+def target(what, value, goal, unit="×", higher=True):
+    if value is None:
+        print(f"| {what} | not measured | {goal}{unit} | MISS |")
+        return
+    ok = value >= goal if higher else value < goal
+    fmt = f"{value:.2f}" if unit == "×" else f"{value:,.0f}"
+    sign = "≥" if higher else "<"
+    print(f"| {what} | {fmt}{unit} | {sign} {goal:,}{unit} | {'PASS' if ok else 'MISS'} |")
+
+def ratio(other):
+    return audit2["mbs"] / other["mbs"] if audit2 and other else None
+
+audit1 = find("vpce-audit", 1)
+target("vpce-audit 2 threads, MB/s", audit2 and audit2["mbs"], 2000, " MB/s")
+target("vpce-audit 1 thread (per core), MB/s", audit1 and audit1["mbs"], 1000, " MB/s")
+target("vs bare scan, 2 threads", ratio(find("baseline scan", 2)), 0.3)
+target("vs naive tokenizer, 2 threads", ratio(find("baseline naive tokenizer", 2)), 1)
+target("vs GoAccess", ratio(find("GoAccess", 1)), 40)
+target("vs DuckDB + Athena regex, 2 threads", ratio(find("DuckDB + Athena regex", 2)), 40)
+target("vs DuckDB read_csv (best correct option), 2 threads",
+       ratio(find("DuckDB read_csv", 2)), 5)
+for r in rows:
+    if r["name"].startswith("vpce-audit") and r["rss"] is not None:
+        label = f"peak RSS, {r['name']} {r['threads']} thread(s), {r['size'] / 1e9:.2f} GB"
+        target(label, r["rss"], 100, " MiB", higher=False)
+    if r["name"].startswith("vpce-audit") and r["count"] is not None and r["count"] != r["lines"]:
+        print(f"| records read by {r['name']} {r['threads']} thread(s) | {r['count']:,} | {r['lines']:,} | MISS |")
+PYTHON

@@ -1,0 +1,57 @@
+//! End-to-end: the progress bar never reaches a stderr that is not a terminal, and
+//! `--quiet` (`-q`) is accepted by every command that reads logs without changing what
+//! it writes.
+
+mod common;
+
+use common::{testdata, vpce};
+
+#[test]
+fn a_large_input_leaves_a_non_terminal_stderr_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("large.log");
+    let mut logs = Vec::new();
+    // About 66 MiB: over the size that gets a bar on a terminal.
+    vpce_audit::synth::write_logs(&mut logs, 7, 98_000).unwrap();
+    assert!(logs.len() as u64 >= vpce_audit::progress::LARGE);
+    std::fs::write(&path, &logs).unwrap();
+    let path = path.to_str().unwrap();
+    for threads in ["1", "2"] {
+        let out = vpce()
+            .args(["report", "--format", "json", "--threads", threads, path])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        assert!(
+            out.stderr.is_empty(),
+            "stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["summary"]["parsed"], 98_000);
+    }
+}
+
+#[test]
+fn quiet_is_accepted_and_changes_nothing_but_progress() {
+    let logs = testdata("logs");
+    let logs = logs.to_str().unwrap();
+    for command in [
+        &["report", "--format", "json", logs][..],
+        &["requests", "--format", "ndjson", logs],
+        &["check", "--require-private", "shared-data-*", logs],
+    ] {
+        let plain = vpce().args(command).output().unwrap();
+        for flag in ["--quiet", "-q"] {
+            let quiet = vpce().args(command).arg(flag).output().unwrap();
+            assert_eq!(
+                quiet.status.code(),
+                plain.status.code(),
+                "{command:?} {flag}"
+            );
+            assert_eq!(quiet.stdout, plain.stdout, "{command:?} {flag}");
+            assert_eq!(quiet.stderr, plain.stderr, "{command:?} {flag}");
+        }
+    }
+}
