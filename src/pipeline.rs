@@ -284,7 +284,14 @@ fn scan_piece(
                 budget: range.end.saturating_sub(start),
                 required_only: true,
             };
-            scan_lines(&name, file, span, settings, tally, each);
+            scan_lines(
+                &name,
+                crate::progress::counted(file),
+                span,
+                settings,
+                tally,
+                each,
+            );
         }
         Err(e) if range.start == 0 => tally.errors.push(InputError::new(name, describe(&e))),
         Err(e) => {
