@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -103,16 +104,23 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     Ok(finish(&tally, &args.input, &expanded))
 }
 
-/// Writes a report in the format and to the place `args` ask for.
-fn write_report(report: &Report, args: &ReportArgs) -> anyhow::Result<()> {
+/// Where a command writes: `path` (created or replaced) or standard output, and
+/// whether that is a terminal to fit tables to.
+fn output(path: Option<&Path>) -> anyhow::Result<(io::BufWriter<Box<dyn Write>>, bool)> {
     let stdout = io::stdout();
-    let fit = args.output.is_none() && stdout.is_terminal();
-    let mut out: io::BufWriter<Box<dyn Write>> = io::BufWriter::new(match &args.output {
+    let fit = path.is_none() && stdout.is_terminal();
+    let out: Box<dyn Write> = match path {
         Some(path) => {
             Box::new(File::create(path).with_context(|| format!("creating {}", path.display()))?)
         }
         None => Box::new(stdout.lock()),
-    });
+    };
+    Ok((io::BufWriter::new(out), fit))
+}
+
+/// Writes a report in the format and to the place `args` ask for.
+fn write_report(report: &Report, args: &ReportArgs) -> anyhow::Result<()> {
+    let (mut out, fit) = output(args.output.as_deref())?;
     match args.format {
         ReportFormat::Table => report::table::write(report, &mut out, fit)?,
         ReportFormat::Json => report::json::write(report, &mut out)?,
@@ -215,7 +223,7 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<u8> {
-    let settings = config::settings(&args.input, 3600)?;
+    let settings = config::settings(&args.input, args.interval.seconds())?;
     let spec = rules_spec(args)?;
     if spec.buckets.is_empty() && args.bucket_policy.is_none() {
         anyhow::bail!("no rules: give --require-private BUCKET, a --policy file with [[bucket]] tables, or --bucket-policy FILE");
@@ -242,6 +250,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         settings: &settings,
         rules: &rules,
         policy: policy.as_ref(),
+        aggregate: args.format == CheckFormat::Html,
     };
     let pool = thread_pool(args.input.threads)?;
     let bar = progress::Bar::start(&expanded.inputs);
@@ -274,14 +283,40 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         state: args.state.as_deref().zip(state.as_ref()),
         exit_code: code,
     };
+    // The charts of --format html: the checked requests as a report.
+    let traffic = run.findings.aggregate.take().map(|agg| {
+        let ctx = Context {
+            settings: &settings,
+            interval_name: args.interval.name(),
+        };
+        let mut traffic = Report::build(&agg, &run.tally, &ctx);
+        traffic.summary.s3 = expanded.s3_counts();
+        traffic
+    });
     let report = CheckReport::build(run, &ctx);
-    let stdout = io::stdout();
-    let fit = stdout.is_terminal();
-    let mut out = io::BufWriter::new(stdout.lock());
-    match args.format {
-        CheckFormat::Table => report::check::write_table(&report, &mut out, fit)?,
-        CheckFormat::Json => report::check::write_json(&report, &mut out)?,
-        CheckFormat::Csv => report::check::write_csv(&report, &mut out, !args.input.raw_csv)?,
+    let (mut out, fit) = output(args.output.as_deref())?;
+    match (args.format, &traffic) {
+        (CheckFormat::Table, _) => report::check::write_table(&report, &mut out, fit)?,
+        (CheckFormat::Json, _) => report::check::write_json(&report, &mut out)?,
+        (CheckFormat::Csv, _) => report::check::write_csv(&report, &mut out, !args.input.raw_csv)?,
+        (CheckFormat::Html, Some(traffic)) => {
+            let invocation = report::html::Invocation {
+                command_line: report::html::command_line(std::env::args_os()),
+                inputs: args.input.inputs.clone(),
+            };
+            let rules_file = args.policy.as_ref().map(|p| p.display().to_string());
+            let bucket_policy_file = args.bucket_policy.as_ref().map(|p| p.display().to_string());
+            let evidence = report::check_html::Evidence {
+                check: &report,
+                report: traffic,
+                invocation: &invocation,
+                rules: rules.spec(),
+                rules_file: rules_file.as_deref(),
+                bucket_policy_file: bucket_policy_file.as_deref(),
+            };
+            report::check_html::write(&evidence, &mut out)?
+        }
+        (CheckFormat::Html, None) => unreachable!("the checker aggregates for --format html"),
     }
     out.flush()?;
     // Only after the report is out: a run whose findings nobody saw is not recorded.

@@ -8,6 +8,9 @@
 //! were in all). Inputs are read in parallel like [`crate::pipeline::aggregate`]; the
 //! partial results merge in input order, so the output is deterministic.
 //!
+//! On request ([`Checker::aggregate`]) the same pass also aggregates the checked
+//! requests into timeline windows, for the charts of `check --format html`.
+//!
 //! [`run`] adds the incremental part: with a [`State`], inputs processed by earlier
 //! runs are skipped, and inputs that changed since are errors.
 
@@ -16,6 +19,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::aggregate::Aggregate;
 use crate::bucket_policy::Analysis;
 use crate::classify::Class;
 use crate::escape;
@@ -107,6 +111,9 @@ pub struct Findings {
     pub violations: Vec<Flagged>,
     /// The first [`KEPT_FINDINGS`] contradictions, in input order.
     pub contradictions: Vec<Flagged>,
+    /// The requests to the buckets above, in windows of the settings' interval, if
+    /// the checker was asked to aggregate them.
+    pub aggregate: Option<Aggregate>,
 }
 
 impl Findings {
@@ -121,6 +128,11 @@ impl Findings {
         let room = KEPT_FINDINGS.saturating_sub(self.contradictions.len());
         self.contradictions
             .extend(other.contradictions.into_iter().take(room));
+        match (&mut self.aggregate, other.aggregate) {
+            (Some(mine), Some(theirs)) => mine.merge(theirs),
+            (mine @ None, theirs) => *mine = theirs,
+            (Some(_), None) => {}
+        }
     }
 
     /// The counters of all buckets added up.
@@ -139,6 +151,8 @@ pub struct Checker<'a> {
     pub settings: &'a Settings,
     pub rules: &'a Rules,
     pub policy: Option<&'a Analysis>,
+    /// Also aggregate the checked requests ([`Findings::aggregate`]).
+    pub aggregate: bool,
 }
 
 /// One worker's findings and its cache of bucket → rule.
@@ -156,25 +170,36 @@ impl Checker<'_> {
         let p = inputs
             .par_iter()
             .with_max_len(1)
-            .fold(Partial::default, |mut p, input| {
-                let name = input.name();
-                let Partial {
-                    findings,
-                    tally,
-                    rule_of,
-                } = &mut p;
-                scan_input(input, self.settings, tally, |r, class, line| {
-                    self.observe(findings, rule_of, r, class, &name, line);
-                    true
-                });
-                p
-            })
+            .fold(
+                || self.partial(),
+                |mut p, input| {
+                    let name = input.name();
+                    let Partial {
+                        findings,
+                        tally,
+                        rule_of,
+                    } = &mut p;
+                    scan_input(input, self.settings, tally, |r, class, line| {
+                        self.observe(findings, rule_of, r, class, &name, line);
+                        true
+                    });
+                    p
+                },
+            )
             .reduce(Partial::default, |mut a, b| {
                 a.findings.merge(b.findings);
                 a.tally.merge(b.tally);
                 a
             });
         (p.findings, p.tally)
+    }
+
+    fn partial(&self) -> Partial {
+        let mut p = Partial::default();
+        if self.aggregate {
+            p.findings.aggregate = Some(Aggregate::new(self.settings.interval));
+        }
+        p
     }
 
     fn observe(
@@ -203,6 +228,9 @@ impl Checker<'_> {
             .is_some_and(|p| p.bucket.as_deref().is_none_or(|b| b == bucket));
         if rule.is_none() && !under_policy {
             return;
+        }
+        if let Some(agg) = &mut f.aggregate {
+            agg.add(r, class);
         }
         let claim = match self.policy {
             Some(policy)
@@ -397,8 +425,9 @@ mod tests {
             settings: &settings,
             rules: &rules,
             policy,
+            aggregate: true,
         };
-        let mut f = Findings::default();
+        let mut f = checker.partial().findings;
         let mut cache = HashMap::new();
         let mut tally = Tally::default();
         scan("mem", text.as_bytes(), &settings, &mut tally, |r, c, n| {
@@ -433,6 +462,28 @@ mod tests {
             (2, Some(200))
         );
         assert_eq!(f.violations[0].source, "mem");
+        // The aggregate for the charts holds the checked bucket only, every request.
+        let agg = f.aggregate.as_ref().unwrap();
+        let names: Vec<&[u8]> = agg.buckets().iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, [b"secure".as_slice()]);
+        let counts = agg.buckets()[0].1.counts;
+        assert_eq!(
+            (
+                counts.requests,
+                counts.private,
+                counts.public,
+                counts.public_denied
+            ),
+            (4, 1, 2, 1)
+        );
+
+        // Merging findings merges their aggregates, and one without takes the other's.
+        let mut merged = Findings::default();
+        merged.merge(f.clone());
+        merged.merge(f.clone());
+        let counts = merged.aggregate.as_ref().unwrap().buckets()[0].1.counts;
+        assert_eq!(counts.requests, 8);
+        assert_eq!(merged.buckets["secure"].requests, 8);
 
         let counting = RulesSpec {
             count_blocked: true,

@@ -205,6 +205,7 @@ Examples:
   vpce-audit check --policy vpce-policy.toml --since 24h --format json logs/
   vpce-audit check --policy vpce-policy.toml --state /var/lib/vpce-audit/state.json logs/
   vpce-audit check --require-private shared-data-prod --bucket-policy policy.json logs/
+  vpce-audit check --policy vpce-policy.toml --format html -o evidence.html logs/
 
 A violation is a request from a public address to a bucket that must be private that was
 not denied. Public requests answered with HTTP 403 are blocked attempts: listed apart, not
@@ -275,6 +276,15 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
     pub format: CheckFormat,
+
+    /// Write the check report to FILE instead of standard output (replacing FILE).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Length of a window in the timeline charts of --format html (windows are aligned
+    /// in UTC); the verdicts do not depend on it.
+    #[arg(long, value_enum, default_value_t = Interval::H1)]
+    pub interval: Interval,
 }
 
 /// `vpce-audit policy`.

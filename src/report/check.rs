@@ -31,6 +31,9 @@ pub enum CheckFormat {
     Json,
     /// One row per flagged request (violations, then contradictions), with a `kind`.
     Csv,
+    /// One self-contained page of evidence: verdicts, violations and, per bucket, the
+    /// timeline chart of `report --format html` (use with -o FILE).
+    Html,
 }
 
 /// The check report.

@@ -122,12 +122,17 @@ pub fn title(report: &Report) -> String {
 
 /// Opens the document: doctype, the no-fetch policy, the style sheet and `<body>`.
 pub fn begin(title: &str, out: &mut dyn Write) -> io::Result<()> {
+    begin_with(title, "", out)
+}
+
+/// [`begin`], with `css` (trusted, not from a log) added to the style sheet.
+pub fn begin_with(title: &str, css: &str, out: &mut dyn Write) -> io::Result<()> {
     write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"generator\" content=\"{} {}\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+         <meta name=\"generator\" content=\"{} {}\">\n<title>{}</title>\n<style>{CSS}{css}</style>\n</head>\n<body>\n",
         env!("CARGO_PKG_NAME"),
         env!("CARGO_PKG_VERSION"),
         Esc(title)
@@ -895,7 +900,7 @@ fn format_time(secs: i64, format: &str) -> String {
 }
 
 /// A count with thousands separators: `12,345`.
-fn n(v: u64) -> String {
+pub(crate) fn n(v: u64) -> String {
     let digits = v.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -907,7 +912,8 @@ fn n(v: u64) -> String {
     out
 }
 
-fn plural(v: u64, what: &str) -> String {
+/// `1 request`, `2 requests`.
+pub(crate) fn plural(v: u64, what: &str) -> String {
     format!("{} {what}{}", n(v), if v == 1 { "" } else { "s" })
 }
 

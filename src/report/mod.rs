@@ -6,6 +6,7 @@
 //! serialised as is; table and CSV show the same numbers.
 
 pub mod check;
+pub mod check_html;
 pub mod csv;
 pub mod html;
 pub mod json;

@@ -1,0 +1,679 @@
+//! `check --format html`: the compliance check as one self-contained page of evidence.
+//!
+//! The page is built from the pieces of [`super::html`], so it has the same
+//! guarantees: inline CSS and SVG only, a Content-Security-Policy that forbids every
+//! load, and every string that came from a log or a file name escaped with [`Esc`].
+//! A header says how the check was made and what it found (rules in force, state,
+//! cross-checked bucket policy); an overview lists each checked bucket with its
+//! compliance verdict; per bucket, a section holds the timeline chart of the report
+//! and then the violating requests, at most [`MAX_LISTED`] of them (the JSON and CSV
+//! outputs list them all).
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use super::check::{BucketSummary, CheckReport, Counts};
+use super::html::{self, n, plural, Esc, Invocation};
+use super::{BucketReport, Report};
+use crate::check::Flagged;
+use crate::rules::RulesSpec;
+
+/// Most violations (and, separately, contradictions) listed per bucket.
+pub const MAX_LISTED: usize = 500;
+
+/// Everything the page shows.
+#[derive(Clone, Copy, Debug)]
+pub struct Evidence<'a> {
+    /// The verdicts and flagged requests.
+    pub check: &'a CheckReport,
+    /// The checked requests of this run as a report, for the charts.
+    pub report: &'a Report,
+    /// The command line and inputs.
+    pub invocation: &'a Invocation,
+    /// The rules as written (flags merged in).
+    pub rules: &'a RulesSpec,
+    /// The `--policy` file, if the rules came from one.
+    pub rules_file: Option<&'a str>,
+    /// The `--bucket-policy` given, if any.
+    pub bucket_policy_file: Option<&'a str>,
+}
+
+/// Writes the whole page.
+pub fn write(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
+    html::begin_with(&title(e.check), CSS, out)?;
+    header(e, out)?;
+    overview(e.check, out)?;
+    let by_name: HashMap<&str, &BucketReport> = e
+        .report
+        .buckets
+        .iter()
+        .map(|b| (b.bucket.as_str(), b))
+        .collect();
+    let violations = by_bucket(&e.check.violations);
+    let contradictions = by_bucket(&e.check.contradictions);
+    let open_all = e.check.buckets.len() <= html::OPEN_ALL;
+    for (i, b) in e.check.buckets.iter().enumerate() {
+        let open = open_all || fails(&b.this_run);
+        match by_name.get(b.bucket.as_str()) {
+            Some(chart) => html::bucket_open(i, chart, open, out)?,
+            None => writeln!(
+                out,
+                "<details class=\"bucket\" id=\"b{}\"{}>\n<summary><h2>{}</h2> \
+                 <span class=\"counts\">no requests in this run</span></summary>\n\
+                 <div class=\"body\">",
+                i + 1,
+                if open { " open" } else { "" },
+                Esc(&b.bucket)
+            )?,
+        }
+        compliance(b, e.check.summary.state.is_some(), out)?;
+        if let Some(chart) = by_name.get(b.bucket.as_str()) {
+            writeln!(out, "<h3>Traffic in this run</h3>")?;
+            html::bucket_body(i, chart, e.report.summary.interval_seconds, out)?;
+        }
+        flagged(
+            "Violations",
+            "public requests let through to a bucket that must be reached through the VPC \
+             endpoint",
+            violations
+                .get(b.bucket.as_str())
+                .map_or(&[][..], Vec::as_slice),
+            b.this_run.violations,
+            out,
+        )?;
+        if b.this_run.contradictions > 0 {
+            flagged(
+                "Contradictions with the bucket policy",
+                "succeeded public requests that the bucket policy says are denied",
+                contradictions
+                    .get(b.bucket.as_str())
+                    .map_or(&[][..], Vec::as_slice),
+                b.this_run.contradictions,
+                out,
+            )?;
+        }
+        html::bucket_close(out)?;
+    }
+    html::rejections(e.report, out)?;
+    html::end(e.report, out)
+}
+
+/// The page title: the result and what was checked.
+pub fn title(check: &CheckReport) -> String {
+    format!(
+        "VPC endpoint compliance check: {}, {} bucket(s)",
+        result_name(&check.summary.result.to_uppercase()),
+        check.buckets.len()
+    )
+}
+
+fn result_name(result: &str) -> &str {
+    match result {
+        "PASS" => "PASS",
+        "FAIL" => "FAIL",
+        _ => "ERROR",
+    }
+}
+
+fn fails(c: &Counts) -> bool {
+    c.violations > 0 || c.contradictions > 0
+}
+
+/// The flagged requests of each bucket, in time order (stable: input order within a
+/// second).
+fn by_bucket(list: &[Flagged]) -> HashMap<&str, Vec<&Flagged>> {
+    let mut map: HashMap<&str, Vec<&Flagged>> = HashMap::new();
+    for f in list {
+        map.entry(f.bucket.as_str()).or_default().push(f);
+    }
+    for v in map.values_mut() {
+        v.sort_by(|a, b| a.time.cmp(&b.time));
+    }
+    map
+}
+
+fn header(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let s = &e.check.summary;
+    let r = &e.report.summary;
+    let result = s.result.to_uppercase();
+    writeln!(
+        out,
+        "<header>\n<h1>VPC endpoint compliance check {}</h1>",
+        result_badge(&result)
+    )?;
+    writeln!(
+        out,
+        "<p class=\"lead\">Whether requests to buckets that must only be reached through a \
+         VPC endpoint came over the internet, from the buckets' server access logs. A \
+         violation is a public request that was let through; a public request denied with \
+         HTTP 403 is a blocked attempt, evidence that a bucket policy works. All times are \
+         UTC.</p>"
+    )?;
+    writeln!(out, "<dl class=\"summary\">")?;
+    let outcome = match result_name(&result) {
+        "PASS" => "no violations, no contradictions".to_string(),
+        "FAIL" => format!(
+            "{}, {}",
+            plural(s.violations, "violation"),
+            plural(s.contradictions, "contradiction")
+        ),
+        _ => "the check could not read everything; its findings are incomplete".to_string(),
+    };
+    writeln!(
+        out,
+        "<dt>Result</dt><dd><span class=\"{}\">{}: {outcome}</span> (exit status {})</dd>",
+        if s.exit_code == 0 { "ok" } else { "warn" },
+        Esc(&result),
+        s.exit_code
+    )?;
+    writeln!(
+        out,
+        "<dt>Command</dt><dd><code class=\"cmd\">{}</code></dd>",
+        Esc(&e.invocation.command_line)
+    )?;
+    writeln!(
+        out,
+        "<dt>Tool</dt><dd>{} {}</dd>",
+        Esc(s.tool),
+        Esc(s.version)
+    )?;
+    write!(out, "<dt>Inputs</dt><dd>")?;
+    for (i, input) in e.invocation.inputs.iter().enumerate() {
+        if i > 0 {
+            write!(out, ", ")?;
+        }
+        write!(out, "<code>{}</code>", Esc(input))?;
+    }
+    write!(out, " ({} read", plural(s.inputs, "file"))?;
+    if s.inputs_skipped > 0 {
+        write!(
+            out,
+            ", {} skipped as already processed",
+            plural(s.inputs_skipped, "file")
+        )?;
+    }
+    if s.input_errors > 0 {
+        write!(
+            out,
+            ", <span class=\"warn\">{} failed</span>",
+            plural(s.input_errors as u64, "input")
+        )?;
+    }
+    writeln!(out, ")</dd>")?;
+    match (&r.first, &r.last) {
+        (Some(first), Some(last)) => writeln!(
+            out,
+            "<dt>Time range</dt><dd>{} to {} (first and last checked request)</dd>",
+            Esc(first),
+            Esc(last)
+        )?,
+        _ => writeln!(out, "<dt>Time range</dt><dd>no checked requests</dd>")?,
+    }
+    if s.since.is_some() || s.until.is_some() {
+        writeln!(
+            out,
+            "<dt>Filter</dt><dd>since {}, until {}</dd>",
+            Esc(s.since.as_deref().unwrap_or("the beginning")),
+            Esc(s.until.as_deref().unwrap_or("the end"))
+        )?;
+    }
+    writeln!(
+        out,
+        "<dt>Lines</dt><dd>{} read: {} parsed, <span class=\"{}\">{} rejected</span>; \
+         {} matched requests</dd>",
+        n(s.lines),
+        n(s.parsed),
+        if s.rejected > 0 { "warn" } else { "ok" },
+        n(s.rejected),
+        n(s.matched)
+    )?;
+    writeln!(
+        out,
+        "<dt>Checked</dt><dd>{} to buckets under a rule: {}, {} (HTTP 403), {}</dd>",
+        plural(s.requests, "request"),
+        plural(s.violations, "violation"),
+        plural(s.blocked, "blocked attempt"),
+        plural(s.excepted, "excepted request")
+    )?;
+    rules(e, out)?;
+    if let Some(st) = &s.state {
+        writeln!(
+            out,
+            "<dt>State</dt><dd><code>{}</code>: run {}, {} known; the counters in the \
+             overview are summed over all runs, the listed requests and the charts are this \
+             run's</dd>",
+            Esc(&st.path),
+            n(st.runs),
+            plural(st.objects as u64, "log object")
+        )?;
+    }
+    if let Some(p) = &e.check.bucket_policy {
+        write!(out, "<dt>Bucket policy</dt><dd>")?;
+        if let Some(file) = e.bucket_policy_file {
+            write!(out, "<code>{}</code>", Esc(file))?;
+        }
+        if let Some(bucket) = &p.bucket {
+            write!(out, " of <code>{}</code>", Esc(bucket))?;
+        }
+        writeln!(
+            out,
+            ": {}, {} (details: <code>vpce-audit policy</code>); <span class=\"{}\">{}</span> \
+             with the logs</dd>",
+            Esc(p.status.name()),
+            plural(p.gaps as u64, "gap"),
+            if s.contradictions > 0 { "warn" } else { "ok" },
+            plural(s.contradictions, "contradiction")
+        )?;
+    }
+    write!(out, "<dt>Private ranges</dt><dd>")?;
+    for (i, range) in r.private_ranges.iter().enumerate() {
+        if i > 0 {
+            write!(out, ", ")?;
+        }
+        write!(out, "<code>{}</code>", Esc(range))?;
+    }
+    writeln!(out, "</dd>\n</dl>")?;
+    if !e.check.errors.is_empty() {
+        writeln!(
+            out,
+            "<div class=\"errors\"><h2>Inputs that could not be read</h2><ul>"
+        )?;
+        for err in e.check.errors.iter().take(html::MAX_ROWS) {
+            writeln!(
+                out,
+                "<li><code>{}</code>: {}</li>",
+                Esc(&err.source),
+                Esc(&err.message)
+            )?;
+        }
+        if e.check.errors.len() > html::MAX_ROWS {
+            writeln!(
+                out,
+                "<li>{} more; see --format json</li>",
+                n((e.check.errors.len() - html::MAX_ROWS) as u64)
+            )?;
+        }
+        writeln!(out, "</ul></div>")?;
+    }
+    writeln!(out, "</header>")
+}
+
+/// The rules in force: where they came from, each bucket rule with its exceptions,
+/// the global exceptions.
+fn rules(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let spec = e.rules;
+    write!(out, "<dt>Rules</dt><dd>")?;
+    match e.rules_file {
+        Some(file) => write!(out, "from <code>{}</code>", Esc(file))?,
+        None => write!(out, "from the command line")?,
+    }
+    if spec.buckets.is_empty() {
+        write!(
+            out,
+            "; no bucket rules, only the bucket policy's claims are checked"
+        )?;
+    }
+    writeln!(
+        out,
+        "; blocked attempts {}",
+        if spec.count_blocked {
+            "count as violations (--count-blocked)"
+        } else {
+            "are not violations"
+        }
+    )?;
+    if !spec.buckets.is_empty() {
+        writeln!(
+            out,
+            "<table class=\"rules\"><thead><tr><th>bucket pattern</th><th>requires</th>\
+             <th>internal traffic</th><th>exceptions</th><th class=\"n\">buckets</th>\
+             <th class=\"n\">requests</th></tr></thead><tbody>"
+        )?;
+        for (rule, seen) in spec.buckets.iter().zip(&e.check.rules) {
+            writeln!(
+                out,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td>\
+                 <td class=\"n\">{}</td><td class=\"n{}\">{}</td></tr>",
+                Esc(&rule.name),
+                Esc(rule.require.name()),
+                if rule.allow_internal {
+                    "allowed"
+                } else {
+                    "forbidden"
+                },
+                exceptions(&rule.public_cidrs, &rule.requesters, &rule.operations),
+                n(seen.buckets as u64),
+                if seen.requests == 0 { " warn" } else { "" },
+                if seen.requests == 0 {
+                    "0: no request matched (a typo in the name passes silently)".to_string()
+                } else {
+                    n(seen.requests)
+                }
+            )?;
+        }
+        writeln!(out, "</tbody></table>")?;
+    }
+    let g = &spec.exceptions;
+    writeln!(
+        out,
+        "Exceptions for every rule: {}</dd>",
+        exceptions(&g.public_cidrs, &g.requesters, &g.operations)
+    )
+}
+
+fn exceptions(cidrs: &[String], requesters: &[String], operations: &[String]) -> String {
+    let mut parts = Vec::new();
+    for (what, list) in [
+        ("public ranges", cidrs),
+        ("requesters", requesters),
+        ("operations", operations),
+    ] {
+        if !list.is_empty() {
+            let items: Vec<String> = list
+                .iter()
+                .map(|v| format!("<code>{}</code>", Esc(v)))
+                .collect();
+            parts.push(format!("{what} {}", items.join(", ")));
+        }
+    }
+    if parts.is_empty() {
+        "none".to_string()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// One row per checked bucket with its compliance verdict and counters.
+fn overview(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "<nav>\n<h2>Buckets</h2>")?;
+    if check.buckets.is_empty() {
+        return writeln!(
+            out,
+            "<p>No request to a bucket under a rule was found.</p>\n</nav>\n<main>"
+        );
+    }
+    if check.buckets.len() > html::OPEN_ALL {
+        writeln!(
+            out,
+            "<p class=\"note\">Sections of buckets without findings start closed; click a \
+             name to open one.</p>"
+        )?;
+    }
+    let incremental = check.summary.state.is_some();
+    let policy = check.bucket_policy.is_some();
+    write!(
+        out,
+        "<table class=\"toc\">\n<thead><tr><th>bucket</th><th>rule</th><th>compliance</th>\
+         <th class=\"n\">requests</th><th class=\"n\">private</th><th class=\"n\">public</th>\
+         <th class=\"n\">internal</th><th class=\"n\">excepted</th>\
+         <th class=\"n\">blocked attempts</th><th class=\"n\">violations</th>"
+    )?;
+    if incremental {
+        write!(out, "<th class=\"n\">new violations</th>")?;
+    }
+    if policy {
+        write!(out, "<th class=\"n\">contradictions</th>")?;
+    }
+    writeln!(
+        out,
+        "<th>first violation</th><th>last violation</th></tr></thead>\n<tbody>"
+    )?;
+    for (i, b) in check.buckets.iter().enumerate() {
+        let c = &b.total;
+        write!(
+            out,
+            "<tr><td><a href=\"#b{}\">{}</a></td><td>{}</td><td>{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
+            i + 1,
+            Esc(&b.bucket),
+            rule_cell(b),
+            compliance_badge(b),
+            n(c.requests),
+            n(c.private),
+            n(c.public),
+            n(c.internal),
+            n(c.excepted),
+            n(c.blocked),
+            n(c.violations)
+        )?;
+        if incremental {
+            write!(out, "<td class=\"n\">{}</td>", n(b.this_run.violations))?;
+        }
+        if policy {
+            write!(out, "<td class=\"n\">{}</td>", n(c.contradictions))?;
+        }
+        writeln!(
+            out,
+            "<td class=\"nw\">{}</td><td class=\"nw\">{}</td></tr>",
+            Esc(c.first_violation.as_deref().unwrap_or("-")),
+            Esc(c.last_violation.as_deref().unwrap_or("-"))
+        )?;
+    }
+    writeln!(out, "</tbody>\n</table>\n</nav>\n<main>")
+}
+
+fn rule_cell(b: &BucketSummary) -> String {
+    match &b.rule {
+        Some(rule) => format!("<code>{}</code>", Esc(rule)),
+        None => "bucket policy only".to_string(),
+    }
+}
+
+fn result_badge(result: &str) -> String {
+    let name = result_name(result);
+    format!(
+        "<span class=\"result r-{}\">{name}</span>",
+        name.to_lowercase()
+    )
+}
+
+/// `fail` when this run found violations or contradictions in the bucket.
+fn compliance_badge(b: &BucketSummary) -> String {
+    result_badge(if fails(&b.this_run) { "FAIL" } else { "PASS" })
+}
+
+/// The bucket's verdict in words and its counters.
+fn compliance(b: &BucketSummary, incremental: bool, out: &mut dyn Write) -> io::Result<()> {
+    let c = &b.this_run;
+    let text = if c.violations > 0 {
+        format!(
+            "{} in this run: public requests let through, {} to {}.",
+            plural(c.violations, "violation"),
+            Esc(c.first_violation.as_deref().unwrap_or("-")),
+            Esc(c.last_violation.as_deref().unwrap_or("-"))
+        )
+    } else if c.contradictions > 0 {
+        "No violation of the rules, but succeeded public requests contradict the bucket \
+         policy."
+            .to_string()
+    } else if c.requests == 0 {
+        "No requests in this run.".to_string()
+    } else {
+        "Compliant in this run: no public request was let through.".to_string()
+    };
+    writeln!(
+        out,
+        "<p class=\"compliance\">{} {text} Rule: {}.{}</p>",
+        compliance_badge(b),
+        rule_cell(b),
+        if c.blocked > 0 {
+            format!(
+                " {} (public, denied with HTTP 403): the bucket policy turned {} away.",
+                plural(c.blocked, "blocked attempt"),
+                if c.blocked == 1 { "it" } else { "them" }
+            )
+        } else {
+            String::new()
+        }
+    )?;
+    let facts = |label: &str, c: &Counts| -> String {
+        format!(
+            "<dl class=\"facts\"><dt>{label}</dt><dd></dd><dt>requests</dt><dd>{}</dd>\
+             <dt>private</dt><dd>{}</dd><dt>public</dt><dd>{}</dd><dt>internal</dt><dd>{}</dd>\
+             <dt>excepted</dt><dd>{}</dd><dt>blocked attempts</dt><dd>{}</dd>\
+             <dt>violations</dt><dd>{}</dd><dt>contradictions</dt><dd>{}</dd></dl>",
+            n(c.requests),
+            n(c.private),
+            n(c.public),
+            n(c.internal),
+            n(c.excepted),
+            n(c.blocked),
+            n(c.violations),
+            n(c.contradictions)
+        )
+    };
+    writeln!(out, "{}", facts("this run", c))?;
+    if incremental {
+        writeln!(out, "{}", facts("all runs in the state", &b.total))?;
+    }
+    Ok(())
+}
+
+/// A table of flagged requests of one bucket: at most [`MAX_LISTED`] rows, then a note
+/// on how many more there are. `total` counts all, listed or not.
+fn flagged(
+    title: &str,
+    what: &str,
+    list: &[&Flagged],
+    total: u64,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(out, "<h3>{title}</h3>")?;
+    if list.is_empty() && total == 0 {
+        return writeln!(out, "<p class=\"note\">None in this run.</p>");
+    }
+    writeln!(
+        out,
+        "<p class=\"note\">{}: {what}, in time order.</p>",
+        plural(total, "request")
+    )?;
+    let with_action = list.iter().any(|f| f.action.is_some());
+    write!(
+        out,
+        "<table class=\"flagged\"><thead><tr><th>time</th><th>remote IP</th>\
+         <th>requester</th><th>operation</th><th>key</th><th class=\"n\">status</th>\
+         <th>source</th>"
+    )?;
+    if with_action {
+        write!(out, "<th>denied action</th><th>statement</th>")?;
+    }
+    writeln!(out, "</tr></thead><tbody>")?;
+    let text = |v: &Option<String>| -> String {
+        v.as_deref()
+            .map_or_else(|| "-".to_string(), |s| format!("<code>{}</code>", Esc(s)))
+    };
+    let shown = list.len().min(MAX_LISTED);
+    for f in &list[..shown] {
+        write!(
+            out,
+            "<tr><td class=\"nw\">{}</td><td class=\"nw\">{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td class=\"n\">{}</td><td><code>{}:{}</code></td>",
+            Esc(&f.time),
+            text(&f.remote_ip),
+            text(&f.requester),
+            text(&f.operation),
+            text(&f.key),
+            f.status.map_or_else(|| "-".to_string(), |s| s.to_string()),
+            Esc(&f.source),
+            f.line
+        )?;
+        if with_action {
+            write!(
+                out,
+                "<td>{}</td><td>{}</td>",
+                text(&f.action),
+                text(&f.statement)
+            )?;
+        }
+        writeln!(out, "</tr>")?;
+    }
+    writeln!(out, "</tbody></table>")?;
+    let more = total.saturating_sub(shown as u64);
+    if more > 0 {
+        writeln!(
+            out,
+            "<p class=\"note more\">{} more not shown here; see <code>--format json</code> or \
+             <code>--format csv</code>.</p>",
+            n(more)
+        )?;
+    }
+    Ok(())
+}
+
+const CSS: &str = r#"
+h1 .result{font-size:14px;vertical-align:4px;margin-left:6px}
+.result{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:700;color:#fff;vertical-align:middle}
+.r-pass{background:#15803d}.r-fail{background:#b91c1c}.r-error{background:#6b7280}
+.ok{color:#15803d;font-weight:600}
+.compliance{font-size:15px;margin:10px 0 4px}
+table.rules{margin:6px 0}
+table.flagged td{font-size:12.5px}
+td.warn{color:#b45309}
+table.toc td:nth-child(-n+2){white-space:nowrap}
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flag(bucket: &str, time: &str, line: u64) -> Flagged {
+        Flagged {
+            time: time.into(),
+            bucket: bucket.into(),
+            remote_ip: Some("52.79.54.241".into()),
+            class: crate::classify::Class::Public,
+            requester: Some("\"><img src=x onerror=alert(1)>".into()),
+            operation: Some("REST.GET.OBJECT".into()),
+            key: Some("<script>alert(1)</script>".into()),
+            status: Some(200),
+            source: "logs/a".into(),
+            line,
+            action: None,
+            statement: None,
+        }
+    }
+
+    fn table(list: &[Flagged], total: u64) -> String {
+        let refs: Vec<&Flagged> = list.iter().collect();
+        let mut out = Vec::new();
+        flagged("Violations", "public", &refs, total, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn long_lists_stop_with_a_pointer_to_the_full_outputs() {
+        let list: Vec<Flagged> = (0..MAX_LISTED as u64 + 7)
+            .map(|i| flag("b", "2022-05-09T10:32:00Z", i + 1))
+            .collect();
+        let html = table(&list, list.len() as u64 + 100);
+        assert_eq!(html.matches("<tr><td").count(), MAX_LISTED);
+        assert!(html.contains("107 more not shown here; see <code>--format json</code>"));
+        let short = table(&list[..3], 3);
+        assert_eq!(short.matches("<tr><td").count(), 3);
+        assert!(!short.contains("more not shown"));
+        assert!(table(&[], 0).contains("None in this run."));
+    }
+
+    #[test]
+    fn flagged_fields_are_escaped() {
+        let html = table(&[flag("b", "2022-05-09T10:32:00Z", 9)], 1);
+        assert!(!html.contains("<script") && !html.contains("<img"));
+        assert!(html.contains("<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>"));
+        assert!(html.contains("<code>&quot;&gt;&lt;img src=x onerror=alert(1)&gt;</code>"));
+        assert!(html.contains("<code>logs/a:9</code>"));
+    }
+
+    #[test]
+    fn flagged_requests_are_grouped_per_bucket_in_time_order() {
+        let list = [
+            flag("b", "2022-05-09T10:40:00Z", 1),
+            flag("a", "2022-05-09T10:35:00Z", 2),
+            flag("b", "2022-05-09T10:33:00Z", 3),
+        ];
+        let map = by_bucket(&list);
+        let lines = |b: &str| map[b].iter().map(|f| f.line).collect::<Vec<_>>();
+        assert_eq!(lines("b"), [3, 1]);
+        assert_eq!(lines("a"), [2]);
+    }
+}
