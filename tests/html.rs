@@ -288,3 +288,120 @@ fn hostile_log_fields_are_escaped() {
     // A serialised DOM writes a quote in text as is.
     assert!(dom.contains("<td><code>\"&gt;&lt;img/src=x/onerror=alert(1)&gt;</code></td>"));
 }
+
+/// `check --format html` on the sample logs plus one hostile violating request: the
+/// page opens cleanly in Chromium, lists exactly the violations the JSON output
+/// reports, charts the bucket, and keeps attacker-chosen fields as text.
+#[test]
+fn check_page_shows_violations_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = "\"><img src=x onerror=alert(1)>";
+    let hostile = dir.path().join(format!("{img}.log"));
+    // Let through from a public address at 10:58: a violation whose requester, key,
+    // referer and user agent are markup.
+    let line = r#"o shared-data-prod [09/May/2022:10:58:00 +0000] 52.1.2.3 "><img/src=x/onerror=alert(1)> R9 REST.GET.OBJECT <script>alert(1)</script> "GET /<script> HTTP/1.1" 200 - 1 1 1 1 "<script>alert(1)</script>" ""><img src=x onerror=alert(1)>" -"#;
+    fs::write(&hostile, format!("{line}\n")).unwrap();
+    let args = |format: &str| {
+        let mut cmd = vpce_audit();
+        cmd.args(["check", "--require-private", "shared-data-prod"])
+            .args(["--interval", "5m", "--format", format])
+            .arg("testdata/logs")
+            .arg(&hostile);
+        cmd
+    };
+    let json = args("json").output().unwrap();
+    assert_eq!(json.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let page = dir.path().join("check.html");
+    let run = args("html").arg("-o").arg(&page).output().unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "same exit status as --format json"
+    );
+    assert!(run.stdout.is_empty(), "the page goes to -o FILE");
+
+    let buckets = json["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), 1);
+    let counts = &buckets[0]["this_run"];
+    let violations = counts["violations"].as_u64().unwrap();
+    let blocked = counts["blocked"].as_u64().unwrap();
+    assert_eq!(
+        json["violations"].as_array().unwrap().len() as u64,
+        violations
+    );
+    assert!(violations > 0 && blocked > 0);
+
+    let html = fs::read_to_string(&page).unwrap();
+    let lower = html.to_lowercase();
+    for fetch in ["<script", "<img", "<link", "http:", "https:"] {
+        assert!(!lower.contains(fetch), "{fetch} in the page");
+    }
+
+    let (dom, log) = dump_dom(&page);
+    assert!(console_messages(&log).is_empty(), "{log}");
+    assert!(dom.trim_end().ends_with("</html>"));
+    assert!(dom.contains(
+        "<h1>VPC endpoint compliance check <span class=\"result r-fail\">FAIL</span></h1>"
+    ));
+    assert!(dom.contains(&format!("FAIL: {violations} violations, 0 contradictions")));
+    assert!(dom.contains("check --require-private shared-data-prod --interval 5m --format html"));
+    assert!(dom.contains("<code>shared-data-prod</code></td><td>private</td>"));
+    let dom_lower = dom.to_lowercase();
+    assert!(
+        !dom_lower.contains("<script"),
+        "a script element in the DOM"
+    );
+    assert!(!dom_lower.contains("<img"), "an image element in the DOM");
+
+    // The overview links to the bucket's section, which holds the chart and the table.
+    assert!(dom.contains("<a href=\"#b1\">shared-data-prod</a>"));
+    let sections = sections(&dom);
+    assert_eq!(sections.len(), 1);
+    let section = sections[0];
+    assert!(section.contains("<h2>shared-data-prod</h2>"));
+    assert_eq!(count(section, "<svg class=\"timeline\""), 1);
+    let timeline = report_windows(&["testdata/logs".as_ref(), hostile.as_path()]);
+    assert_eq!(count(section, "<g><title>"), timeline, "one bar per window");
+    assert!(count(section, "<rect class=\"bar allowed\"") > 0);
+    assert!(count(section, "<rect class=\"bar denied\"") > 0);
+    assert!(section.contains(&format!(
+        "{blocked} blocked attempts (public, denied with HTTP 403)"
+    )));
+
+    let table = section
+        .split("<table class=\"flagged\">")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .expect("a violations table");
+    assert_eq!(
+        count(table, "<tr>") as u64 - 1,
+        violations,
+        "rows besides the header"
+    );
+    assert!(!section.contains("more not shown"));
+    // Attacker-chosen fields are text in cells of the violation's row.
+    assert!(table.contains("<td><code>&lt;script&gt;alert(1)&lt;/script&gt;</code></td>"));
+    assert!(table.contains("<td><code>\"&gt;&lt;img/src=x/onerror=alert(1)&gt;</code></td>"));
+    assert!(table.contains(&format!(
+        "<code>{}:1</code>",
+        hostile
+            .display()
+            .to_string()
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    )));
+}
+
+/// How many 5-minute windows with requests `shared-data-prod` has in `inputs`,
+/// according to `report --format json`.
+fn report_windows(inputs: &[&Path]) -> usize {
+    let out = vpce_audit()
+        .args(["report", "--interval", "5m", "--format", "json"])
+        .args(["--bucket", "shared-data-prod"])
+        .args(inputs)
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    json["buckets"][0]["timeline"].as_array().unwrap().len()
+}
