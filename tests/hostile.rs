@@ -679,6 +679,7 @@ fn a_symlink_loop_is_reported_not_walked() {
 
 /// Runs the binary with `feed` writing its standard input, and returns its exit code,
 /// stdout and peak resident memory in KiB (from `wait4`, the kernel's own count).
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also reports its memory
 fn run_fed(
     args: &[&str],
     feed: impl FnOnce(&mut dyn Write) + Send + 'static,
