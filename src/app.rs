@@ -49,12 +49,20 @@ pub fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    fn csv_broken_pipe(csv: &::csv::Error) -> bool {
+        matches!(csv.kind(), ::csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe)
+    }
     e.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-            || c.downcast_ref::<::csv::Error>().is_some_and(|csv| {
-                matches!(csv.kind(), ::csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe)
-            })
+        c.downcast_ref::<io::Error>().is_some_and(|io| {
+            io.kind() == io::ErrorKind::BrokenPipe
+                // A CSV writer's error turned into an io::Error by `?` hides its own.
+                || io
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<::csv::Error>())
+                    .is_some_and(csv_broken_pipe)
+        }) || c
+            .downcast_ref::<::csv::Error>()
+            .is_some_and(csv_broken_pipe)
     })
 }
 
@@ -278,12 +286,18 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let stdout = io::stdout();
     let fit = stdout.is_terminal();
     let mut out = io::BufWriter::new(stdout.lock());
-    match args.format {
-        CheckFormat::Table => report::check::write_table(&report, &mut out, fit)?,
-        CheckFormat::Json => report::check::write_json(&report, &mut out)?,
-        CheckFormat::Csv => report::check::write_csv(&report, &mut out, !args.input.raw_csv)?,
+    let written = match args.format {
+        CheckFormat::Table => report::check::write_table(&report, &mut out, fit),
+        CheckFormat::Json => report::check::write_json(&report, &mut out),
+        CheckFormat::Csv => report::check::write_csv(&report, &mut out, !args.input.raw_csv),
     }
-    out.flush()?;
+    .and_then(|()| out.flush());
+    if let Err(e) = written {
+        let e = anyhow::Error::from(e);
+        // `check | head`: the findings still decide the exit status (a CI gate with
+        // pipefail must not pass), but the state is not saved, as not all were seen.
+        return if is_broken_pipe(&e) { Ok(code) } else { Err(e) };
+    }
     // Only after the report is out: a run whose findings nobody saw is not recorded.
     if let (Some(path), Some(next)) = (&args.state, next) {
         if code != EXIT_ERROR {
