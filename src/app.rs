@@ -94,7 +94,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     if args.from_athena {
         return report_from_athena(args);
     }
-    let settings = config::settings(&args.input, args.interval.seconds())?;
+    let settings = config::settings(&args.input.select, args.interval.seconds())?;
     let expanded = source::expand(&args.input, &settings.filter);
     let pool = thread_pool(args.input.threads)?;
     let bar = progress::Bar::start(&expanded.inputs);
@@ -182,7 +182,7 @@ fn athena(args: &AthenaArgs) -> anyhow::Result<u8> {
 }
 
 fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
-    let settings = config::settings(&args.input, 3600)?;
+    let settings = config::settings(&args.input.select, 3600)?;
     let expanded = source::expand(&args.input, &settings.filter);
     let stdout = io::stdout();
     let fit = stdout.is_terminal();
@@ -223,7 +223,7 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<u8> {
-    let settings = config::settings(&args.input, 3600)?;
+    let settings = config::settings(&args.input.select, 3600)?;
     let spec = rules_spec(args)?;
     if spec.buckets.is_empty() && args.bucket_policy.is_none() {
         anyhow::bail!("no rules: give --require-private BUCKET, a --policy file with [[bucket]] tables, or --bucket-policy FILE");
