@@ -436,7 +436,10 @@ fn arn_resource(arn: &[u8]) -> Option<usize> {
     // The common case without a scan: arn:aws:sts::<12-digit account>:…
     const STS: &[u8] = b"arn:aws:sts::";
     if arn.starts_with(STS) && arn.get(STS.len() + 12) == Some(&b':') {
-        return Some(STS.len() + 13);
+        let account = &arn[STS.len()..STS.len() + 12];
+        if account.iter().all(u8::is_ascii_digit) {
+            return Some(STS.len() + 13);
+        }
     }
     if !arn.starts_with(b"arn:") {
         return None;
