@@ -417,12 +417,7 @@ impl BucketStats {
 /// name (sessions come and go, the role stays), any other requester as it is.
 pub fn principal(requester: &[u8]) -> &[u8] {
     const ASSUMED: &[u8] = b"assumed-role/";
-    if !requester.starts_with(b"arn:") {
-        return requester;
-    }
-    // arn:partition:service:region:account:resource — the resource follows the 5th colon.
-    let mut colons = requester.iter().enumerate().filter(|(_, &c)| c == b':');
-    let Some(resource) = colons.nth(4).map(|(at, _)| at + 1) else {
+    let Some(resource) = arn_resource(requester) else {
         return requester;
     };
     if !requester[resource..].starts_with(ASSUMED) {
@@ -433,6 +428,24 @@ pub fn principal(requester: &[u8]) -> &[u8] {
         Some(slash) => &requester[..role + slash],
         None => requester,
     }
+}
+
+/// Where the resource part of an ARN (`arn:partition:service:region:account:resource`)
+/// starts: after the fifth colon.
+fn arn_resource(arn: &[u8]) -> Option<usize> {
+    // The common case without a scan: arn:aws:sts::<12-digit account>:…
+    const STS: &[u8] = b"arn:aws:sts::";
+    if arn.starts_with(STS) && arn.get(STS.len() + 12) == Some(&b':') {
+        let account = &arn[STS.len()..STS.len() + 12];
+        if account.iter().all(u8::is_ascii_digit) {
+            return Some(STS.len() + 13);
+        }
+    }
+    if !arn.starts_with(b"arn:") {
+        return None;
+    }
+    let mut colons = arn.iter().enumerate().filter(|(_, &c)| c == b':');
+    colons.nth(4).map(|(at, _)| at + 1)
 }
 
 /// The aggregate of any number of records.

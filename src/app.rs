@@ -50,12 +50,20 @@ pub fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    fn csv_broken_pipe(csv: &::csv::Error) -> bool {
+        matches!(csv.kind(), ::csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe)
+    }
     e.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-            || c.downcast_ref::<::csv::Error>().is_some_and(|csv| {
-                matches!(csv.kind(), ::csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe)
-            })
+        c.downcast_ref::<io::Error>().is_some_and(|io| {
+            io.kind() == io::ErrorKind::BrokenPipe
+                // A CSV writer's error turned into an io::Error by `?` hides its own.
+                || io
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<::csv::Error>())
+                    .is_some_and(csv_broken_pipe)
+        }) || c
+            .downcast_ref::<::csv::Error>()
+            .is_some_and(csv_broken_pipe)
     })
 }
 
@@ -87,7 +95,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     if args.from_athena {
         return report_from_athena(args);
     }
-    let settings = config::settings(&args.input, args.interval.seconds())?;
+    let settings = config::settings(&args.input.select, args.interval.seconds())?;
     let expanded = source::expand(&args.input, &settings.filter);
     let pool = thread_pool(args.input.threads)?;
     let bar = progress::Bar::start(&expanded.inputs);
@@ -182,7 +190,7 @@ fn athena(args: &AthenaArgs) -> anyhow::Result<u8> {
 }
 
 fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
-    let settings = config::settings(&args.input, 3600)?;
+    let settings = config::settings(&args.input.select, 3600)?;
     let expanded = source::expand(&args.input, &settings.filter);
     let stdout = io::stdout();
     let fit = stdout.is_terminal();
@@ -223,7 +231,7 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<u8> {
-    let settings = config::settings(&args.input, args.interval.seconds())?;
+    let settings = config::settings(&args.input.select, args.interval.seconds())?;
     let spec = rules_spec(args)?;
     if spec.buckets.is_empty() && args.bucket_policy.is_none() {
         anyhow::bail!("no rules: give --require-private BUCKET, a --policy file with [[bucket]] tables, or --bucket-policy FILE");
@@ -295,10 +303,10 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     });
     let report = CheckReport::build(run, &ctx);
     let (mut out, fit) = output(args.output.as_deref())?;
-    match (args.format, &traffic) {
-        (CheckFormat::Table, _) => report::check::write_table(&report, &mut out, fit)?,
-        (CheckFormat::Json, _) => report::check::write_json(&report, &mut out)?,
-        (CheckFormat::Csv, _) => report::check::write_csv(&report, &mut out, !args.input.raw_csv)?,
+    let written = match (args.format, &traffic) {
+        (CheckFormat::Table, _) => report::check::write_table(&report, &mut out, fit),
+        (CheckFormat::Json, _) => report::check::write_json(&report, &mut out),
+        (CheckFormat::Csv, _) => report::check::write_csv(&report, &mut out, !args.input.raw_csv),
         (CheckFormat::Html, Some(traffic)) => {
             let invocation = report::html::Invocation {
                 command_line: report::html::command_line(std::env::args_os()),
@@ -314,11 +322,17 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
                 rules_file: rules_file.as_deref(),
                 bucket_policy_file: bucket_policy_file.as_deref(),
             };
-            report::check_html::write(&evidence, &mut out)?
+            report::check_html::write(&evidence, &mut out)
         }
         (CheckFormat::Html, None) => unreachable!("the checker aggregates for --format html"),
     }
-    out.flush()?;
+    .and_then(|()| out.flush());
+    if let Err(e) = written {
+        let e = anyhow::Error::from(e);
+        // `check | head`: the findings still decide the exit status (a CI gate with
+        // pipefail must not pass), but the state is not saved, as not all were seen.
+        return if is_broken_pipe(&e) { Ok(code) } else { Err(e) };
+    }
     // Only after the report is out: a run whose findings nobody saw is not recorded.
     if let (Some(path), Some(next)) = (&args.state, next) {
         if code != EXIT_ERROR {

@@ -78,27 +78,9 @@ pub struct InputArgs {
     #[arg(value_name = "INPUT", required = true)]
     pub inputs: Vec<String>,
 
-    /// Only this bucket (repeat for several).
-    #[arg(long, value_name = "NAME")]
-    pub bucket: Vec<String>,
-
-    /// Only requests at or after this time: RFC 3339 (2022-05-09T10:00:00Z,
-    /// 2022-05-09T19:00:00+09:00), a date (2022-05-09, midnight UTC), or a duration
-    /// before now (30m, 24h, 7d).
-    #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
-
-    /// Only requests before this time (exclusive); same forms as --since.
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
-
-    /// Only this operation, e.g. REST.GET.OBJECT (repeat for several).
-    #[arg(long, value_name = "OP")]
-    pub operation: Vec<String>,
-
-    /// Also count this range as private (a VPC CIDR outside RFC 1918; repeatable).
-    #[arg(long, value_name = "CIDR")]
-    pub vpc_cidr: Vec<IpNet>,
+    /// Which requests to look at, and which addresses are private.
+    #[command(flatten)]
+    pub select: SelectArgs,
 
     /// Worker threads; 0 uses every core.
     #[arg(long, value_name = "N", default_value_t = 0)]
@@ -163,6 +145,33 @@ pub struct S3Args {
 #[cfg(not(feature = "s3"))]
 #[derive(Debug, Clone, Default, Args)]
 pub struct S3Args {}
+
+/// The flags that choose and classify requests, shared by every command that reads
+/// logs and by `athena query`, which turns them into SQL.
+#[derive(Debug, Clone, Args)]
+pub struct SelectArgs {
+    /// Only this bucket (repeat for several).
+    #[arg(long, value_name = "NAME")]
+    pub bucket: Vec<String>,
+
+    /// Only requests at or after this time: RFC 3339 (2022-05-09T10:00:00Z,
+    /// 2022-05-09T19:00:00+09:00), a date (2022-05-09, midnight UTC), or a duration
+    /// before now (30m, 24h, 7d).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Only requests before this time (exclusive); same forms as --since.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Only this operation, e.g. REST.GET.OBJECT (repeat for several).
+    #[arg(long, value_name = "OP")]
+    pub operation: Vec<String>,
+
+    /// Also count this range as private (a VPC CIDR outside RFC 1918; repeatable).
+    #[arg(long, value_name = "CIDR")]
+    pub vpc_cidr: Vec<IpNet>,
+}
 
 /// `vpce-audit report`.
 #[derive(Debug, Clone, Args)]

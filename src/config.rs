@@ -2,10 +2,9 @@
 //! and bounds in seconds, with errors a person can act on.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use ipnet::IpNet;
 
 use crate::classify::Classifier;
-use crate::cli::InputArgs;
+use crate::cli::SelectArgs;
 use crate::filter::Filter;
 use crate::pipeline::Settings;
 
@@ -13,47 +12,24 @@ use crate::pipeline::Settings;
 /// reproducible runs and tests. RFC 3339.
 pub const NOW_VAR: &str = "VPCE_AUDIT_NOW";
 
-/// Builds the settings for `args` with windows of `interval` seconds.
-pub fn settings(args: &InputArgs, interval: i64) -> anyhow::Result<Settings> {
-    select(
-        &Selection {
-            bucket: &args.bucket,
-            since: args.since.as_deref(),
-            until: args.until.as_deref(),
-            operation: &args.operation,
-            vpc_cidr: &args.vpc_cidr,
-        },
-        interval,
-    )
-}
-
-/// The flags that choose and classify requests, as typed, whichever subcommand
-/// carries them (`report` and `requests` for logs, `athena query` for SQL).
-#[derive(Clone, Copy, Debug)]
-pub struct Selection<'a> {
-    pub bucket: &'a [String],
-    pub since: Option<&'a str>,
-    pub until: Option<&'a str>,
-    pub operation: &'a [String],
-    pub vpc_cidr: &'a [IpNet],
-}
-
-/// Builds the settings for a selection with windows of `interval` seconds.
-pub fn select(sel: &Selection<'_>, interval: i64) -> anyhow::Result<Settings> {
+/// Builds the settings for the selection flags with windows of `interval` seconds.
+pub fn settings(sel: &SelectArgs, interval: i64) -> anyhow::Result<Settings> {
     let now = now()?;
     let since = sel
         .since
+        .as_deref()
         .map(|s| parse_time(s, now).map_err(|e| anyhow::anyhow!("--since {s:?}: {e}")))
         .transpose()?;
     let until = sel
         .until
+        .as_deref()
         .map(|s| parse_time(s, now).map_err(|e| anyhow::anyhow!("--until {s:?}: {e}")))
         .transpose()?;
     if let (Some(s), Some(u)) = (since, until) {
         anyhow::ensure!(s < u, "--since must be before --until");
     }
     Ok(Settings {
-        classifier: Classifier::new(sel.vpc_cidr),
+        classifier: Classifier::new(&sel.vpc_cidr),
         filter: Filter {
             buckets: sel.bucket.iter().map(|b| b.as_bytes().to_vec()).collect(),
             since,

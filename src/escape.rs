@@ -9,9 +9,10 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-/// Text for a terminal: UTF-8 kept, but every control character (C0, DEL, C1) and
-/// every invalid byte shown as `\xNN` (or `\u{NN}` for C1), and a backslash doubled
-/// only when it could be mistaken for such an escape.
+/// Text for a terminal: UTF-8 kept, but every control character (C0, DEL, C1), bidi
+/// override and invalid byte shown as `\xNN` (or `\u{NN}` above ASCII). Backslashes
+/// are kept as they are: a value holding the text `\x1b` reads like one holding ESC,
+/// but no raw control ever reaches the terminal.
 pub fn terminal(bytes: &[u8]) -> Cow<'_, str> {
     if let Ok(s) = std::str::from_utf8(bytes) {
         if !s.chars().any(needs_terminal_escape) {

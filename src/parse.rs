@@ -317,6 +317,11 @@ impl<'l> Cursor<'l> {
     /// after which `fit` fully recognises the fields that follow; failing that, the
     /// first one after which they fit but for one field, so that this field reports
     /// what is wrong; failing that, the quote is unterminated.
+    ///
+    /// The cost is linear in the rest of the line, whatever its quotes: a candidate is a
+    /// quote that ends a token, each candidate's look-ahead reads at most the seven
+    /// tokens after it, so each token is read by at most seven candidates
+    /// (`tests/parse_props.rs` parses 1 MB lines of quotes and spaces).
     fn quoted(
         &mut self,
         field: Field,

@@ -746,3 +746,44 @@ fn policy_of_a_missing_bucket_is_an_error() {
     assert_eq!(e.kind(), ErrorKind::NoSuchBucket);
     assert_eq!(e.to_string(), "bucket no-such-policy-bucket does not exist");
 }
+
+#[test]
+fn hostile_keys_are_escaped_in_messages() {
+    let b = new_bucket("hostile-keys");
+    // C1 CSI (U+009B, `ESC [` to many terminals) and a right-to-left override: both
+    // are valid in S3 keys and in the XML of a listing.
+    let lines = record("shared", MAY_1_2022, "10.0.0.1").repeat(2000);
+    let gz = gzip(lines.as_bytes());
+    put_all(
+        &b,
+        vec![
+            (
+                "logs/\u{9b}31m\u{202e}zg.gol".to_string(),
+                gz[..gz.len() / 2].to_vec(),
+            ),
+            ("logs/\u{202e}txt.log".to_string(), b"garbage\n".to_vec()),
+        ],
+    );
+    let url = format!("s3://{b}/logs/");
+    let (report, stderr) = s3_report(&[&url], 2);
+    assert!(
+        !stderr.contains(['\u{9b}', '\u{202e}']),
+        "raw controls on stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "vpce-audit: s3://{b}/logs/\\u{{9b}}31m\\u{{202e}}zg.gol: read failed after line "
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("s3://{b}/logs/\\u{{202e}}txt.log:1: rejected: ")),
+        "{stderr}"
+    );
+    // JSON carries the key as it is.
+    assert_eq!(
+        report["errors"][0]["source"],
+        format!("s3://{b}/logs/\u{9b}31m\u{202e}zg.gol")
+    );
+    assert_eq!(report["summary"]["rejected"], 1);
+}

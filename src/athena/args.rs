@@ -4,13 +4,13 @@
 //! [`Query`]: super::sql::Query
 
 use clap::{Args, Subcommand};
-use ipnet::IpNet;
 
 use super::ddl::{Ddl, Projection};
 use super::sql::Dialect;
 use super::{AthenaError, Layout, Table};
 use crate::cli::Interval;
-use crate::config::{self, Selection};
+use crate::cli::SelectArgs;
+use crate::config;
 use crate::pipeline::Settings;
 
 const AFTER_HELP: &str = "\
@@ -158,40 +158,15 @@ pub struct QueryArgs {
     #[arg(long, value_enum, default_value_t = Interval::H1)]
     pub interval: Interval,
 
-    /// Only this bucket (repeat for several).
-    #[arg(long, value_name = "NAME")]
-    pub bucket: Vec<String>,
-
-    /// Only requests at or after this time: RFC 3339, a date (midnight UTC), or a
-    /// duration before now (24h, 7d). Also limits the days Athena reads.
-    #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
-
-    /// Only requests before this time (exclusive); same forms as --since.
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
-
-    /// Only this operation, e.g. REST.GET.OBJECT (repeat for several).
-    #[arg(long, value_name = "OP")]
-    pub operation: Vec<String>,
-
-    /// Also count this range as private (a VPC CIDR outside RFC 1918; repeatable).
-    #[arg(long, value_name = "CIDR")]
-    pub vpc_cidr: Vec<IpNet>,
+    /// Which requests the query counts, as for `vpce-audit report`; --since and
+    /// --until also limit the days Athena reads.
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 impl QueryArgs {
     /// The same settings `vpce-audit report` builds from these flags.
     pub fn settings(&self) -> anyhow::Result<Settings> {
-        config::select(
-            &Selection {
-                bucket: &self.bucket,
-                since: self.since.as_deref(),
-                until: self.until.as_deref(),
-                operation: &self.operation,
-                vpc_cidr: &self.vpc_cidr,
-            },
-            self.interval.seconds(),
-        )
+        config::settings(&self.select, self.interval.seconds())
     }
 }

@@ -1,0 +1,281 @@
+//! What must hold for any input bytes: the checks shared by the fuzz targets and by the
+//! `cargo test` replay of their regression seeds (`tests/fuzz_regressions.rs`).
+//!
+//! * [`parse_line`]: both parsers return, without panicking, the same record (on the
+//!   17 required fields) or the same error; a reused parser gives what a fresh one does.
+//! * [`pipeline`]: every line is parsed or rejected (`lines == parsed + rejected`), and
+//!   every renderer of `report`, `requests` and `check` writes output that is safe where
+//!   it goes: terminal text without a raw control or bidi character, JSON that parses,
+//!   CSV that parses with every protected cell neutralised, HTML without raw controls.
+
+#![allow(dead_code)] // each fuzz target uses one of the two checks
+
+use std::io::Write as _;
+
+use vpce_audit::aggregate::Aggregate;
+use vpce_audit::bucket_policy;
+use vpce_audit::check::{self, Checker};
+use vpce_audit::classify::Classifier;
+use vpce_audit::decode;
+use vpce_audit::filter::Filter;
+use vpce_audit::parse::LineParser;
+use vpce_audit::pipeline::{self, Settings, Tally};
+use vpce_audit::record::Record;
+use vpce_audit::report::check::{CheckContext, CheckReport};
+use vpce_audit::report::requests::{ListFormat, RequestWriter};
+use vpce_audit::report::{self, Context, Report};
+use vpce_audit::rules::{BucketRule, Rules, RulesSpec};
+use vpce_audit::source::Input;
+
+/// The input's name in every message and output: hostile itself.
+const SOURCE: &str = "logs/\u{1b}[2J\u{202e}=evil.log";
+
+/// Parses `data` as one line with both parsers and compares them.
+pub fn parse_line(data: &[u8]) {
+    let mut full = LineParser::new();
+    let mut head = LineParser::required_only();
+    // A parser that has seen a longer line first: its reused index must not leak.
+    let mut reused = LineParser::new();
+    let _ = reused.parse(&[b' '; 300]);
+    let _ = reused.parse(b"a \"b\" \"c\" d \"e\"");
+    let f = full.parse(data);
+    assert_eq!(f, reused.parse(data), "a reused parser differs");
+    match (f, head.parse(data)) {
+        (Ok(mut f), Ok(h)) => {
+            for field in [
+                &h.version_id,
+                &h.host_id,
+                &h.signature_version,
+                &h.cipher_suite,
+                &h.authentication_type,
+                &h.host_header,
+                &h.tls_version,
+                &h.access_point_arn,
+                &h.acl_required,
+                &h.source_region,
+            ] {
+                assert_eq!(*field, None, "required_only read a later field");
+            }
+            clear_later_fields(&mut f);
+            assert_eq!(f, h, "required_only disagrees with the full parse");
+        }
+        (Err(f), Err(h)) => assert_eq!(f, h, "the parsers reject for other reasons"),
+        (f, h) => panic!("one parser accepts, the other rejects: {f:?} / {h:?}"),
+    }
+}
+
+fn clear_later_fields(r: &mut Record<'_>) {
+    r.version_id = None;
+    r.host_id = None;
+    r.signature_version = None;
+    r.cipher_suite = None;
+    r.authentication_type = None;
+    r.host_header = None;
+    r.tls_version = None;
+    r.access_point_arn = None;
+    r.acl_required = None;
+    r.source_region = None;
+}
+
+fn settings() -> Settings {
+    Settings {
+        classifier: Classifier::new(&[]),
+        filter: Filter::default(),
+        interval: 3600,
+    }
+}
+
+/// Runs `data` (plain or gzip) through the whole pipeline and every renderer.
+pub fn pipeline(data: &[u8]) {
+    let settings = settings();
+    let mut agg = Aggregate::new(settings.interval);
+    let mut tally = Tally::default();
+    let (mut table, mut csv, mut raw_csv, mut ndjson) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    {
+        let mut listings = [
+            RequestWriter::new(ListFormat::Table, &mut table, false, true),
+            RequestWriter::new(ListFormat::Csv, &mut csv, false, true),
+            RequestWriter::new(ListFormat::Csv, &mut raw_csv, false, false),
+            RequestWriter::new(ListFormat::Ndjson, &mut ndjson, false, true),
+        ];
+        let reader = decode::decoded(data).expect("a slice reads without error");
+        pipeline::scan(
+            SOURCE,
+            reader,
+            &settings,
+            &mut tally,
+            |record, class, line| {
+                agg.add(record, class);
+                for w in &mut listings {
+                    w.write(record, class, SOURCE, line)
+                        .expect("writing to memory");
+                }
+                true
+            },
+        );
+        for w in listings {
+            w.finish().expect("writing to memory");
+        }
+    }
+    assert_eq!(tally.lines, tally.parsed + tally.rejected, "accounting");
+    assert_eq!(
+        tally.matched, tally.parsed,
+        "no filter: every record matches"
+    );
+    assert!(tally.errors.len() <= 1, "one input, at most one error");
+    let records = usize::try_from(tally.matched).unwrap();
+
+    assert_terminal_safe(&table);
+    assert_eq!(csv_rows(&csv, true).len(), records + 1);
+    assert_eq!(csv_rows(&raw_csv, false).len(), records + 1);
+    let ndjson = std::str::from_utf8(&ndjson).expect("NDJSON is UTF-8");
+    assert_eq!(ndjson.lines().count(), records);
+    for line in ndjson.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("each line is JSON");
+        assert_eq!(v["source"], SOURCE);
+    }
+
+    let ctx = Context {
+        settings: &settings,
+        interval_name: "1h",
+    };
+    let report = Report::build(&agg, &tally, &ctx);
+    assert_eq!(
+        (
+            report.summary.lines,
+            report.summary.parsed,
+            report.summary.rejected
+        ),
+        (tally.lines, tally.parsed, tally.rejected)
+    );
+    render_report(&report);
+    check_run(data, &settings, &tally);
+}
+
+/// Every format of `report`.
+fn render_report(report: &Report) {
+    for fit in [false, true] {
+        let mut out = Vec::new();
+        report::table::write(report, &mut out, fit).expect("writing to memory");
+        assert_terminal_safe(&out);
+    }
+    let mut out = Vec::new();
+    report::json::write(report, &mut out).expect("writing to memory");
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("the report is JSON");
+    assert_eq!(v["summary"]["lines"], report.summary.lines);
+    for protect in [true, false] {
+        let mut out = Vec::new();
+        report::csv::write(report, &mut out, protect).expect("writing to memory");
+        let windows: usize = report.buckets.iter().map(|b| b.timeline.len()).sum();
+        assert_eq!(csv_rows(&out, protect).len(), windows + 1);
+    }
+    let invocation = report::html::Invocation {
+        command_line: report::html::command_line(["vpce-audit".into(), SOURCE.into()]),
+        inputs: vec![SOURCE.to_string()],
+    };
+    let mut out = Vec::new();
+    report::html::write(report, &invocation, &mut out).expect("writing to memory");
+    assert_html_safe(&out);
+}
+
+/// `check` over the same bytes, from a file, with a rule on every bucket and the
+/// seed story's bucket policy cross-checked; all three formats.
+fn check_run(data: &[u8], settings: &Settings, tally: &Tally) {
+    let mut file = tempfile::NamedTempFile::new().expect("a temporary file");
+    file.write_all(data).expect("writing the temporary file");
+    let rules = Rules::new(RulesSpec {
+        buckets: vec![BucketRule::private("*")],
+        ..RulesSpec::default()
+    })
+    .expect("valid rules");
+    let policy = bucket_policy::analyze(include_str!("../testdata/policies/seed.json"), None)
+        .expect("the seed policy is valid");
+    let checker = Checker {
+        settings,
+        rules: &rules,
+        policy: Some(&policy),
+        aggregate: true,
+    };
+    let run = check::run(&checker, &[Input::File(file.path().to_path_buf())], None);
+    assert_eq!(
+        (run.tally.lines, run.tally.parsed, run.tally.rejected),
+        (tally.lines, tally.parsed, tally.rejected),
+        "check reads the file as the report reads the bytes"
+    );
+    let charted: u64 = run.findings.aggregate.as_ref().map_or(0, |agg| {
+        agg.buckets().iter().map(|(_, s)| s.counts.requests).sum()
+    });
+    assert_eq!(
+        charted,
+        run.findings.totals().requests,
+        "the charts of check --format html count every checked request"
+    );
+    let ctx = CheckContext {
+        settings,
+        rules: &rules,
+        policy: Some(&policy),
+        state: None,
+        exit_code: 0,
+    };
+    let report = CheckReport::build(run, &ctx);
+    for fit in [false, true] {
+        let mut out = Vec::new();
+        report::check::write_table(&report, &mut out, fit).expect("writing to memory");
+        assert_terminal_safe(&out);
+    }
+    let mut out = Vec::new();
+    report::check::write_json(&report, &mut out).expect("writing to memory");
+    serde_json::from_slice::<serde_json::Value>(&out).expect("the check report is JSON");
+    let flagged = report.violations.len() + report.contradictions.len();
+    for protect in [true, false] {
+        let mut out = Vec::new();
+        report::check::write_csv(&report, &mut out, protect).expect("writing to memory");
+        assert_eq!(csv_rows(&out, protect).len(), flagged + 1);
+    }
+}
+
+/// Characters that must never reach a terminal raw: controls (but the newline that
+/// ends a line of output) and the bidirectional overrides and isolates.
+fn unsafe_for_terminal(c: char) -> bool {
+    (c.is_control() && c != '\n') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn assert_terminal_safe(out: &[u8]) {
+    let text = std::str::from_utf8(out).expect("terminal output is UTF-8");
+    if let Some(c) = text.chars().find(|&c| unsafe_for_terminal(c)) {
+        panic!("raw {c:?} in terminal output:\n{text}");
+    }
+}
+
+fn assert_html_safe(out: &[u8]) {
+    assert_terminal_safe(out);
+    let text = std::str::from_utf8(out).expect("HTML is UTF-8");
+    assert!(
+        !text.to_ascii_lowercase().contains("<script"),
+        "a script element"
+    );
+}
+
+/// The rows of a CSV document (header included); with `protected`, no cell may begin
+/// like a spreadsheet formula.
+fn csv_rows(out: &[u8], protected: bool) -> Vec<csv::StringRecord> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(out);
+    let rows: Vec<csv::StringRecord> = reader
+        .records()
+        .map(|r| r.expect("the CSV parses"))
+        .collect();
+    if protected {
+        for row in &rows {
+            for cell in row {
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "formula cell {cell:?}"
+                );
+            }
+        }
+    }
+    rows
+}
