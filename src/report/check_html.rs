@@ -209,24 +209,8 @@ fn header(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
         )?,
         _ => writeln!(out, "<dt>Time range</dt><dd>no checked requests</dd>")?,
     }
-    if s.since.is_some() || s.until.is_some() {
-        writeln!(
-            out,
-            "<dt>Filter</dt><dd>since {}, until {}</dd>",
-            Esc(s.since.as_deref().unwrap_or("the beginning")),
-            Esc(s.until.as_deref().unwrap_or("the end"))
-        )?;
-    }
-    writeln!(
-        out,
-        "<dt>Lines</dt><dd>{} read: {} parsed, <span class=\"{}\">{} rejected</span>; \
-         {} matched requests</dd>",
-        n(s.lines),
-        n(s.parsed),
-        if s.rejected > 0 { "warn" } else { "ok" },
-        n(s.rejected),
-        n(s.matched)
-    )?;
+    // The chart report is built from this run's accounting: the same lines.
+    html::filter_and_lines(r, None, out)?;
     writeln!(
         out,
         "<dt>Checked</dt><dd>{} to buckets under a rule: {}, {} (HTTP 403), {}</dd>",

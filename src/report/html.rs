@@ -25,7 +25,7 @@ use std::io::{self, Write};
 use chrono::{DateTime, Utc};
 
 use super::series::{duration_name, window_start, Series, Slot};
-use super::{BucketReport, Report, Talker, Transition, Verdict};
+use super::{BucketReport, Report, Summary, Talker, Transition, Verdict};
 use crate::classify::Class;
 use crate::escape;
 
@@ -189,25 +189,7 @@ pub fn header(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> 
         )?,
         _ => writeln!(out, "<dt>Time range</dt><dd>no requests matched</dd>")?,
     }
-    if s.since.is_some() || s.until.is_some() {
-        writeln!(
-            out,
-            "<dt>Filter</dt><dd>since {}, until {}</dd>",
-            Esc(s.since.as_deref().unwrap_or("the beginning")),
-            Esc(s.until.as_deref().unwrap_or("the end"))
-        )?;
-    }
-    writeln!(
-        out,
-        "<dt>Lines</dt><dd>{} read: {} parsed, <span class=\"{}\">{} rejected</span>; \
-         {} blank skipped; {} matched requests</dd>",
-        n(s.lines),
-        n(s.parsed),
-        if s.rejected > 0 { "warn" } else { "ok" },
-        n(s.rejected),
-        n(s.blank_lines),
-        n(s.matched)
-    )?;
+    filter_and_lines(s, Some(s.blank_lines), out)?;
     writeln!(
         out,
         "<dt>Requests</dt><dd>{}: {} private, {} public ({} of them denied), {} internal</dd>",
@@ -900,6 +882,34 @@ fn format_time(secs: i64, format: &str) -> String {
 }
 
 /// A count with thousands separators: `12,345`.
+/// The header rows for `--since/--until` (when given) and the accounting of lines;
+/// `blank` is shown when known.
+pub(crate) fn filter_and_lines(
+    s: &Summary,
+    blank: Option<u64>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if s.since.is_some() || s.until.is_some() {
+        writeln!(
+            out,
+            "<dt>Filter</dt><dd>since {}, until {}</dd>",
+            Esc(s.since.as_deref().unwrap_or("the beginning")),
+            Esc(s.until.as_deref().unwrap_or("the end"))
+        )?;
+    }
+    let blank = blank.map_or(String::new(), |b| format!("{} blank skipped; ", n(b)));
+    writeln!(
+        out,
+        "<dt>Lines</dt><dd>{} read: {} parsed, <span class=\"{}\">{} rejected</span>; \
+         {blank}{} matched requests</dd>",
+        n(s.lines),
+        n(s.parsed),
+        if s.rejected > 0 { "warn" } else { "ok" },
+        n(s.rejected),
+        n(s.matched)
+    )
+}
+
 pub(crate) fn n(v: u64) -> String {
     let digits = v.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
