@@ -249,14 +249,8 @@ fn header(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
             plural(s.contradictions, "contradiction")
         )?;
     }
-    write!(out, "<dt>Private ranges</dt><dd>")?;
-    for (i, range) in r.private_ranges.iter().enumerate() {
-        if i > 0 {
-            write!(out, ", ")?;
-        }
-        write!(out, "<code>{}</code>", Esc(range))?;
-    }
-    writeln!(out, "</dd>\n</dl>")?;
+    html::private_ranges_row(&r.private_ranges, out)?;
+    writeln!(out, "</dl>")?;
     if !e.check.errors.is_empty() {
         writeln!(
             out,

@@ -199,14 +199,8 @@ pub fn header(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> 
         n(s.public_denied),
         n(s.internal)
     )?;
-    write!(out, "<dt>Private ranges</dt><dd>")?;
-    for (i, range) in s.private_ranges.iter().enumerate() {
-        if i > 0 {
-            write!(out, ", ")?;
-        }
-        write!(out, "<code>{}</code>", Esc(range))?;
-    }
-    writeln!(out, "</dd>\n</dl>")?;
+    private_ranges_row(&s.private_ranges, out)?;
+    writeln!(out, "</dl>")?;
     if !report.errors.is_empty() {
         writeln!(
             out,
@@ -908,6 +902,18 @@ pub(crate) fn filter_and_lines(
         n(s.rejected),
         n(s.matched)
     )
+}
+
+/// The header row listing the ranges counted as private.
+pub(crate) fn private_ranges_row(ranges: &[String], out: &mut dyn Write) -> io::Result<()> {
+    write!(out, "<dt>Private ranges</dt><dd>")?;
+    for (i, range) in ranges.iter().enumerate() {
+        if i > 0 {
+            write!(out, ", ")?;
+        }
+        write!(out, "<code>{}</code>", Esc(range))?;
+    }
+    writeln!(out, "</dd>")
 }
 
 pub(crate) fn n(v: u64) -> String {
