@@ -19,11 +19,11 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
-use memchr::{memchr_iter, memrchr_iter};
+use memchr::memrchr_iter;
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take};
-use nom::character::complete::{one_of, u64 as decimal};
-use nom::combinator::{all_consuming, map, map_opt, value};
+use nom::character::complete::one_of;
+use nom::combinator::{all_consuming, map_opt, value};
 use nom::{IResult, Parser};
 
 use crate::escape;
@@ -106,10 +106,12 @@ pub fn trim_end(line: &[u8]) -> &[u8] {
 }
 
 /// Parses lines one after the other.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct LineParser {
     /// Stop after the user-agent: the later fields are left `None`.
     required_only: bool,
+    /// The date of the previous line: consecutive lines nearly always share it.
+    last_date: LastDate,
 }
 
 impl LineParser {
@@ -124,62 +126,75 @@ impl LineParser {
     pub fn required_only() -> Self {
         LineParser {
             required_only: true,
+            ..LineParser::default()
         }
     }
 
     /// Parses one line (without its `\n`; a trailing CR and blanks are ignored).
-    #[inline]
     pub fn parse<'a>(&mut self, line: &'a [u8]) -> Result<Record<'a>, ParseError> {
+        let mut record = Record::default();
+        self.parse_into(line, &mut record)?;
+        Ok(record)
+    }
+
+    /// Like [`LineParser::parse`], into a record the caller provides (the hot loop saves
+    /// moving a new record per line). On error, `record` holds some fields of the line.
+    #[inline]
+    pub fn parse_into<'a>(
+        &mut self,
+        line: &'a [u8],
+        record: &mut Record<'a>,
+    ) -> Result<(), ParseError> {
         Cursor {
             line: trim_end(line),
             pos: 0,
             required_only: self.required_only,
         }
-        .record()
+        .record(record, &mut self.last_date)
     }
 }
 
-/// The offset of the first space at or after `from`, or the length of `line`.
-#[inline]
-fn next_space(line: &[u8], from: usize) -> usize {
+/// The offset of the first `BYTE` at or after `from`, or the length of `line`.
+#[inline(always)]
+fn find<const BYTE: u8>(line: &[u8], from: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
-        sse2::next_space(line, from)
+        sse2::find::<BYTE>(line, from)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        memchr::memchr(b' ', &line[from..]).map_or(line.len(), |p| from + p)
+        memchr::memchr(BYTE, &line[from..]).map_or(line.len(), |p| from + p)
     }
 }
 
-/// The search for the next space with SSE2, which every x86_64 processor has: 16 bytes
-/// compared at once, inlined into the parser. Fields are mostly short, and for them a
-/// call to memchr (with its runtime dispatch and setup) costs more than the search.
+/// The search for the next space or quote with SSE2, which every x86_64 processor has:
+/// 16 bytes compared at once, inlined into the parser. Fields are mostly short, and for
+/// them a call to memchr (with its runtime dispatch and setup) costs more than the
+/// search.
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
     };
 
-    #[inline]
-    pub(super) fn next_space(line: &[u8], from: usize) -> usize {
+    #[inline(always)]
+    pub(super) fn find<const BYTE: u8>(line: &[u8], from: usize) -> usize {
         let mut at = from;
         while at + 16 <= line.len() {
-            let block = &line[at..at + 16];
-            // SAFETY: SSE2 is part of the x86_64 baseline, and the load reads exactly
-            // the 16 bytes of `block`, which are in bounds.
+            // SAFETY: SSE2 is part of the x86_64 baseline, and the load reads the 16
+            // bytes at `at`, which the loop condition keeps in bounds.
             let mask = unsafe {
-                let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
-                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)))
+                let v = _mm_loadu_si128(line.as_ptr().add(at).cast::<__m128i>());
+                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(BYTE as i8)))
             };
             if mask != 0 {
                 return at + mask.trailing_zeros() as usize;
             }
             at += 16;
         }
-        line[at..]
+        line[at.min(line.len())..]
             .iter()
-            .position(|&c| c == b' ')
+            .position(|&c| c == BYTE)
             .map_or(line.len(), |p| at + p)
     }
 }
@@ -193,8 +208,8 @@ struct Cursor<'l> {
 }
 
 impl<'l> Cursor<'l> {
-    fn record(mut self) -> Result<Record<'l>, ParseError> {
-        let mut r = Record::default();
+    /// Reads the line into `r`, writing every field on success.
+    fn record(mut self, r: &mut Record<'l>, last_date: &mut LastDate) -> Result<(), ParseError> {
         let v = self.token();
         if v.is_empty() {
             return Err(ParseError::Truncated { fields: 0 });
@@ -202,7 +217,7 @@ impl<'l> Cursor<'l> {
         r.bucket_owner = dash(v);
         r.bucket = dash(self.field(Field::Bucket)?);
         self.separator(Field::Time)?;
-        r.time = self.timestamp()?;
+        r.time = self.timestamp(last_date)?;
         r.remote_ip = remote_ip(self.field(Field::RemoteIp)?)?;
         r.requester = dash(self.field(Field::Requester)?);
         r.request_id = dash(self.field(Field::RequestId)?);
@@ -212,17 +227,14 @@ impl<'l> Cursor<'l> {
         r.request_uri = self.quoted(Field::RequestUri, Cursor::after_request_uri)?;
         r.http_status = status(self.field(Field::HttpStatus)?)?;
         r.error_code = dash(self.field(Field::ErrorCode)?);
-        r.bytes_sent = number(self.field(Field::BytesSent)?, Field::BytesSent)?;
-        r.object_size = number(self.field(Field::ObjectSize)?, Field::ObjectSize)?;
-        r.total_time = number(self.field(Field::TotalTime)?, Field::TotalTime)?;
-        r.turn_around_time = number(self.field(Field::TurnAroundTime)?, Field::TurnAroundTime)?;
+        r.bytes_sent = self.number(Field::BytesSent)?;
+        r.object_size = self.number(Field::ObjectSize)?;
+        r.total_time = self.number(Field::TotalTime)?;
+        r.turn_around_time = self.number(Field::TurnAroundTime)?;
         self.separator(Field::Referer)?;
         r.referer = self.quoted(Field::Referer, Cursor::after_referer)?;
         self.separator(Field::UserAgent)?;
         r.user_agent = self.user_agent()?;
-        if self.required_only {
-            return Ok(r);
-        }
 
         let optional: [&mut Option<&[u8]>; 10] = [
             &mut r.version_id,
@@ -237,14 +249,15 @@ impl<'l> Cursor<'l> {
             &mut r.source_region,
         ];
         for slot in optional {
-            if self.at_end() {
-                break;
-            }
-            self.skip_spaces();
-            *slot = dash(self.token());
+            *slot = if self.required_only || self.at_end() {
+                None
+            } else {
+                self.skip_spaces();
+                dash(self.token())
+            };
         }
         // Fields AWS adds after the 27th are not ours to judge: they are ignored.
-        Ok(r)
+        Ok(())
     }
 
     fn at_end(&self) -> bool {
@@ -284,19 +297,47 @@ impl<'l> Cursor<'l> {
     #[inline]
     fn token(&mut self) -> &'l [u8] {
         let start = self.pos;
-        self.pos = next_space(self.line, start);
+        self.pos = find::<b' '>(self.line, start);
         &self.line[start..self.pos]
     }
 
     /// A separator, then one unquoted field.
+    #[inline(always)]
     fn field(&mut self, field: Field) -> Result<&'l [u8], ParseError> {
+        // The common case: one space, then the field.
+        let start = self.pos + 1;
+        if self.line.get(self.pos) == Some(&b' ')
+            && self.line.get(start).is_some_and(|&c| c != b' ')
+        {
+            self.pos = find::<b' '>(self.line, start + 1);
+            return Ok(&self.line[start..self.pos]);
+        }
         self.separator(field)?;
         Ok(self.token())
     }
 
+    /// A separator, then a decimal number or `-`.
+    #[inline(always)]
+    fn number(&mut self, field: Field) -> Result<Option<u64>, ParseError> {
+        let v = self.field(field)?;
+        // Up to 8 digits, read as one word when the line goes on for 8 bytes from them.
+        let start = self.pos - v.len();
+        if let (1..=8, Some(word)) = (v.len(), self.line.get(start..start + 8)) {
+            let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+            if let Some(n) = eight_digits(word, v.len()) {
+                return Ok(Some(n));
+            }
+        }
+        number(v, field)
+    }
+
     /// `[06/Feb/2019:00:00:38 +0000]`, in seconds since the epoch, in UTC.
-    fn timestamp(&mut self) -> Result<i64, ParseError> {
+    fn timestamp(&mut self, last_date: &mut LastDate) -> Result<i64, ParseError> {
         let rest = self.rest();
+        if let Some(time) = utc_timestamp(rest, last_date) {
+            self.pos += UTC_TIMESTAMP_LEN;
+            return Ok(time);
+        }
         match timestamp(rest) {
             Ok((after, time)) => {
                 self.pos = self.line.len() - after.len();
@@ -322,10 +363,11 @@ impl<'l> Cursor<'l> {
     /// quote that ends a token, each candidate's look-ahead reads at most the seven
     /// tokens after it, so each token is read by at most seven candidates
     /// (`tests/parse_props.rs` parses 1 MB lines of quotes and spaces).
+    #[inline(always)]
     fn quoted(
         &mut self,
         field: Field,
-        fit: fn(Cursor<'l>) -> Fit,
+        fit: impl Fn(Cursor<'l>) -> Fit,
     ) -> Result<Option<&'l [u8]>, ParseError> {
         if self.bare_dash() {
             return Ok(None);
@@ -338,7 +380,12 @@ impl<'l> Cursor<'l> {
             ));
         }
         let mut fallback = None;
-        for q in memchr_iter(b'"', &self.line[start + 1..]).map(|q| start + 1 + q) {
+        let mut q = start;
+        loop {
+            q = find::<b'"'>(self.line, q + 1);
+            if q == self.line.len() {
+                break;
+            }
             if !self.closes_field(q) {
                 continue;
             }
@@ -489,41 +536,85 @@ fn month(i: &[u8]) -> Res<'_, i64> {
     .parse(i)
 }
 
+/// `06/Feb/2019`, in days since 1970-01-01; the day must exist.
+fn date(i: &[u8]) -> Res<'_, i64> {
+    let (rest, (day, _, month, _, year)) =
+        (digits::<2>, tag("/"), month, tag("/"), digits::<4>).parse(i)?;
+    if day < 1 || day > days_in_month(year, month) {
+        return Err(nom::Err::Error(()));
+    }
+    Ok((rest, days_from_civil(year, month, day)))
+}
+
+/// `00:00:38`, in seconds since midnight (a leap second is let through).
+fn clock(i: &[u8]) -> Res<'_, i64> {
+    let (rest, (hour, _, min, _, sec)) =
+        (digits::<2>, tag(":"), digits::<2>, tag(":"), digits::<2>).parse(i)?;
+    if hour > 23 || min > 59 || sec > 60 {
+        return Err(nom::Err::Error(()));
+    }
+    Ok((rest, hour * 3600 + min * 60 + sec))
+}
+
+/// `+0000`, `-0500`: the UTC offset in seconds.
+fn utc_offset(i: &[u8]) -> Res<'_, i64> {
+    let (rest, (sign, oh, om)) = (one_of("+-"), digits::<2>, digits::<2>).parse(i)?;
+    if oh > 23 || om > 59 {
+        return Err(nom::Err::Error(()));
+    }
+    let offset = oh * 3600 + om * 60;
+    Ok((rest, if sign == '-' { -offset } else { offset }))
+}
+
 /// `[06/Feb/2019:00:00:38 +0000]`, converted to seconds since the epoch, in UTC.
 fn timestamp(i: &[u8]) -> Res<'_, i64> {
-    let (rest, (_, day, _, month, _, year, _, hour, _, min, _, sec, _, sign, oh, om, _)) = (
+    let (rest, (_, days, _, clock, _, offset, _)) = (
         tag("["),
-        digits::<2>,
-        tag("/"),
-        month,
-        tag("/"),
-        digits::<4>,
+        date,
         tag(":"),
-        digits::<2>,
-        tag(":"),
-        digits::<2>,
-        tag(":"),
-        digits::<2>,
+        clock,
         tag(" "),
-        one_of("+-"),
-        digits::<2>,
-        digits::<2>,
+        utc_offset,
         tag("]"),
     )
         .parse(i)?;
-    let valid = day >= 1
-        && day <= days_in_month(year, month)
-        && hour <= 23
-        && min <= 59
-        && sec <= 60
-        && oh <= 23
-        && om <= 59;
-    if !valid {
-        return Err(nom::Err::Error(()));
+    Ok((rest, days * 86_400 + clock - offset))
+}
+
+/// The length of a timestamp: `[06/Feb/2019:00:00:38 +0000]`.
+const UTC_TIMESTAMP_LEN: usize = 28;
+
+/// The date text of the previous line and its [`date`], to skip re-reading it.
+#[derive(Clone, Debug, Default)]
+struct LastDate {
+    text: [u8; 11],
+    days: i64,
+}
+
+/// The fast path for the timestamps S3 writes, always in UTC (`+0000`): the date is
+/// usually the previous line's, and the clock is six digits at fixed places. Anything
+/// else (another offset, or an invalid value) is `None`, and [`timestamp`] decides.
+#[inline]
+fn utc_timestamp(i: &[u8], last: &mut LastDate) -> Option<i64> {
+    let t: &[u8; UTC_TIMESTAMP_LEN] = i.get(..UTC_TIMESTAMP_LEN)?.try_into().ok()?;
+    if t[0] != b'[' || t[12] != b':' || &t[21..] != b" +0000]" {
+        return None;
     }
-    let offset = (oh * 3600 + om * 60) * if sign == '-' { -1 } else { 1 };
-    let local = days_from_civil(year, month, day) * 86_400 + hour * 3600 + min * 60 + sec;
-    Ok((rest, local - offset))
+    let date_text = &t[1..12];
+    if date_text != last.text {
+        let (_, days) = all_consuming(date).parse(date_text).ok()?;
+        last.text.copy_from_slice(date_text);
+        last.days = days;
+    }
+    let two = |at: usize| {
+        let (a, b) = (t[at].wrapping_sub(b'0'), t[at + 1].wrapping_sub(b'0'));
+        (a < 10 && b < 10).then(|| i64::from(a * 10 + b))
+    };
+    let (hour, min, sec) = (two(13)?, two(16)?, two(19)?);
+    if t[15] != b':' || t[18] != b':' || hour > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    Some(last.days * 86_400 + hour * 3600 + min * 60 + sec)
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {
@@ -595,21 +686,57 @@ pub fn ipv4(v: &[u8]) -> Option<Ipv4Addr> {
 }
 
 fn status(v: &[u8]) -> Result<Option<u16>, ParseError> {
-    let code = map_opt(digits::<3>, |n| u16::try_from(n).ok());
-    all_consuming(alt((value(None, tag("-")), map(code, Some))))
-        .parse(v)
-        .map(|(_, s)| s)
-        .map_err(|_: nom::Err<()>| invalid(Field::HttpStatus, Problem::NotAStatus(shown(v))))
+    match *v {
+        [b'-'] => Ok(None),
+        [a, b, c] if v.iter().all(u8::is_ascii_digit) => Ok(Some(
+            u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'),
+        )),
+        _ => Err(invalid(Field::HttpStatus, Problem::NotAStatus(shown(v)))),
+    }
 }
 
 fn number(v: &[u8], field: Field) -> Result<Option<u64>, ParseError> {
     if v == b"-" {
         return Ok(None);
     }
-    all_consuming(decimal)
-        .parse(v)
-        .map(|(_, n)| Some(n))
-        .map_err(|_: nom::Err<()>| invalid(field, Problem::NotANumber(shown(v))))
+    decimal(v)
+        .map(Some)
+        .ok_or_else(|| invalid(field, Problem::NotANumber(shown(v))))
+}
+
+/// The number written by the first `len` (1 to 8) bytes of `word` (loaded little-endian,
+/// so the first byte is the lowest), if they are all digits: all eight are converted at
+/// once (SWAR), the unused bytes replaced by leading zeros.
+#[inline(always)]
+fn eight_digits(word: u64, len: usize) -> Option<u64> {
+    const ZEROS: u64 = u64::from_le_bytes([b'0'; 8]);
+    let unused = 8 * (8 - len as u32);
+    let word = (word << unused) | ZEROS.checked_shr(64 - unused).unwrap_or(0);
+    // Every byte in 0x30..=0x39: high nibble 3, and still 3 after adding 6.
+    let high = 0xF0F0_F0F0_F0F0_F0F0;
+    if word & high != ZEROS || word.wrapping_add(0x0606_0606_0606_0606) & high != ZEROS {
+        return None;
+    }
+    // Lemire's conversion: pairs of digits, then fours, then all eight.
+    let v = word - ZEROS;
+    let v = (v.wrapping_mul(10) + (v >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_FFFF_0000_FFFF;
+    Some((v.wrapping_mul(10_000) + (v >> 32)) & 0xFFFF_FFFF)
+}
+
+/// One or more decimal digits that fit a `u64`.
+#[inline]
+fn decimal(v: &[u8]) -> Option<u64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.iter().try_fold(0u64, |n, &c| {
+        let digit = c.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 #[cfg(test)]
@@ -786,6 +913,59 @@ mod tests {
             "1.1.1.1 ",
         ] {
             assert_eq!(ipv4(s.as_bytes()), s.parse().ok(), "{s}");
+        }
+    }
+
+    #[test]
+    fn eight_digits_agree_with_std() {
+        let mut values: Vec<String> = (0..2000u64).map(|n| (n * 7919).to_string()).collect();
+        values.extend(
+            [
+                "0", "00", "007", "99999999", "10000000", "12345678", "1", "9",
+            ]
+            .map(String::from),
+        );
+        values.extend(
+            ["1a", "a1", "12 4", "-1", "+1", "1.5", "/", ":", "12345678"].map(String::from),
+        );
+        for v in values {
+            for tail in [&b" \"-\" \"ua\""[..], b"99999999", b":::::::::"] {
+                let mut word = [0u8; 8];
+                let text = [v.as_bytes(), tail].concat();
+                word.copy_from_slice(&text[..8]);
+                let len = v.len().min(8);
+                let expected = v[..len]
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|_| v[..len].bytes().all(|c| c.is_ascii_digit()));
+                assert_eq!(
+                    eight_digits(u64::from_le_bytes(word), len),
+                    expected,
+                    "{v:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_of_every_length_parse() {
+        for digits in 1..=20 {
+            let v = "9".repeat(digits);
+            let fits = v.parse::<u64>().ok();
+            let l = line(&format!(
+                r#"1.2.3.4 - I O k "GET / HTTP/1.1" 200 - {v} - - - "-" "ua""#
+            ));
+            let parsed = parse_line(l.as_bytes());
+            assert_eq!(parsed.ok().and_then(|r| r.bytes_sent), fits, "{v}");
+            // At the end of the line, with fewer than 8 bytes after the number.
+            let l = line(&format!(
+                r#"1.2.3.4 - I O k "GET / HTTP/1.1" 200 - 1 2 3 {v}"#
+            ));
+            let expected = match fits {
+                Some(_) => ParseError::Truncated { fields: 15 },
+                None => invalid(Field::TurnAroundTime, Problem::NotANumber(v.clone())),
+            };
+            assert_eq!(parse_line(l.as_bytes()), Err(expected), "{v}");
         }
     }
 

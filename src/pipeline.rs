@@ -401,8 +401,9 @@ fn scan_lines<R: Read>(
             return true;
         }
         tally.lines += 1;
-        match parser.parse(text) {
-            Ok(record) => {
+        let mut record = Record::default();
+        match parser.parse_into(text, &mut record) {
+            Ok(()) => {
                 tally.parsed += 1;
                 if settings.filter.matches(&record) {
                     tally.matched += 1;
