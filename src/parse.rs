@@ -917,6 +917,46 @@ mod tests {
     }
 
     #[test]
+    fn the_utc_fast_path_agrees_with_the_grammar() {
+        let mut last = LastDate::default();
+        let days = [
+            "06/Feb/2019",
+            "29/Feb/2020",
+            "29/Feb/2019",
+            "31/Apr/2024",
+            "00/Jan/2024",
+        ];
+        let more = [
+            "31/Dec/1999",
+            "01/Jan/2000",
+            "1/Jan/2000x",
+            "01/Foo/2000",
+            "01/jan/2000",
+        ];
+        let clocks = [
+            "00:00:00",
+            "23:59:60",
+            "24:00:00",
+            "12:60:00",
+            "1:2:3:444",
+            "0a:00:00",
+        ];
+        let offsets = ["+0000", "-0000", "+0130", "-0500", "+2400", "0000x"];
+        for date in days.iter().chain(&more) {
+            for clock in clocks {
+                for offset in offsets {
+                    let text = format!("[{date}:{clock} {offset}] rest");
+                    let grammar = timestamp(text.as_bytes()).ok().map(|(_, t)| t);
+                    match utc_timestamp(text.as_bytes(), &mut last) {
+                        Some(fast) => assert_eq!(Some(fast), grammar, "{text}"),
+                        None => assert!(grammar.is_none() || offset != "+0000", "{text}"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn eight_digits_agree_with_std() {
         let mut values: Vec<String> = (0..2000u64).map(|n| (n * 7919).to_string()).collect();
         values.extend(
