@@ -255,6 +255,9 @@ impl Cell {
             Class::Internal => return,
         };
         match slot {
+            // Most records come later than the last one: one integer comparison each.
+            Some(s) if time > s.last.0 => s.last = (time, ip),
+            Some(s) if time < s.first.0 => s.first = (time, ip),
             Some(s) => {
                 if (time, ip) < s.first {
                     s.first = (time, ip);
@@ -352,7 +355,12 @@ impl BucketStats {
         };
         stats.counts.add(class, denied, bytes);
         if let (Some(ip), Class::Private | Class::Public) = (r.remote_ip, class) {
-            stats.cells.entry(start).or_default().add(class, r.time, ip);
+            // Records come roughly in time order: the window is nearly always the last.
+            let cell = match stats.cells.last_entry() {
+                Some(last) if *last.key() == start => last.into_mut(),
+                _ => stats.cells.entry(start).or_default(),
+            };
+            cell.add(class, r.time, ip);
         }
     }
 
