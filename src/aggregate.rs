@@ -428,12 +428,12 @@ pub fn principal(requester: &[u8]) -> &[u8] {
     let Some(resource) = arn_resource(requester) else {
         return requester;
     };
-    if !requester[resource..].starts_with(ASSUMED) {
+    let Some(role_and_session) = requester[resource..].strip_prefix(ASSUMED) else {
         return requester;
-    }
-    let role = resource + ASSUMED.len();
-    match memchr::memchr(b'/', &requester[role..]) {
-        Some(slash) => &requester[..role + slash],
+    };
+    // Role names are short: a plain scan beats setting up memchr.
+    match role_and_session.iter().position(|&c| c == b'/') {
+        Some(slash) => &requester[..resource + ASSUMED.len() + slash],
         None => requester,
     }
 }
@@ -442,10 +442,12 @@ pub fn principal(requester: &[u8]) -> &[u8] {
 /// starts: after the fifth colon.
 fn arn_resource(arn: &[u8]) -> Option<usize> {
     // The common case without a scan: arn:aws:sts::<12-digit account>:…
-    const STS: &[u8] = b"arn:aws:sts::";
-    if arn.starts_with(STS) && arn.get(STS.len() + 12) == Some(&b':') {
-        let account = &arn[STS.len()..STS.len() + 12];
-        if account.iter().all(u8::is_ascii_digit) {
+    const STS: &[u8; 13] = b"arn:aws:sts::";
+    if let Some((account, _)) = arn
+        .strip_prefix(STS)
+        .and_then(|rest| rest.split_first_chunk::<12>())
+    {
+        if arn.get(STS.len() + 12) == Some(&b':') && all_digits(account) {
             return Some(STS.len() + 13);
         }
     }
@@ -454,6 +456,22 @@ fn arn_resource(arn: &[u8]) -> Option<usize> {
     }
     let mut colons = arn.iter().enumerate().filter(|(_, &c)| c == b':');
     colons.nth(4).map(|(at, _)| at + 1)
+}
+
+/// Are all 12 bytes ASCII digits? Two overlapping 8-byte words, eight bytes at a time.
+#[inline]
+fn all_digits(b: &[u8; 12]) -> bool {
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const SIXES: u64 = 0x0606_0606_0606_0606;
+    let digits = |w: u64| {
+        // Every byte is 0x30..=0x3F, and adding 6 (no carry between bytes) keeps it
+        // below 0x40 only for 0x30..=0x39.
+        w & HIGH == ZEROS && w.wrapping_add(SIXES) & HIGH == ZEROS
+    };
+    let (head, _) = b.split_first_chunk::<8>().expect("12 > 8");
+    let (_, tail) = b.split_last_chunk::<8>().expect("12 > 8");
+    digits(u64::from_le_bytes(*head)) && digits(u64::from_le_bytes(*tail))
 }
 
 /// The aggregate of any number of records.
@@ -686,5 +704,22 @@ mod tests {
             b"arn:aws:sts::1:assumed-role/no-session"
         );
         assert_eq!(principal(b"-"), b"-");
+        assert_eq!(
+            principal(b"arn:aws:sts::11112222333x:assumed-role/reader/i-0abc"),
+            b"arn:aws:sts::11112222333x:assumed-role/reader"
+        );
+        assert_eq!(principal(b"arn:aws:sts::1111"), b"arn:aws:sts::1111");
+    }
+
+    #[test]
+    fn account_digits_are_checked_eight_bytes_at_a_time() {
+        assert!(all_digits(b"012345678999"));
+        for at in 0..12 {
+            for bad in [b'/', b':', b'?', b'a', b' ', 0x39 + 0x80, 0xB0, 0xFF, 0] {
+                let mut account = *b"111122223333";
+                account[at] = bad;
+                assert!(!all_digits(&account), "{at} {bad:#x}");
+            }
+        }
     }
 }
