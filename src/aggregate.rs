@@ -297,14 +297,29 @@ pub struct RequesterStats {
     pub cells: BTreeMap<i64, Cell>,
 }
 
+/// The window of the previous record: `[start, end)` and where it is stored.
+#[derive(Clone, Copy, Debug, Default)]
+struct Current {
+    start: i64,
+    end: i64,
+    at: usize,
+}
+
 /// Everything seen for one bucket.
 #[derive(Clone, Debug, Default)]
 pub struct BucketStats {
     pub counts: Counts,
     pub first: i64,
     pub last: i64,
-    /// Per window start (seconds since the epoch, a multiple of the interval).
-    pub windows: Map<i64, Window>,
+    /// The windows by start (seconds since the epoch, a multiple of the interval), in
+    /// order of first appearance; see [`BucketStats::timeline`].
+    windows: Vec<(i64, Window)>,
+    /// Where each window start is in `windows`.
+    window_index: Map<i64, usize>,
+    /// Records come roughly in time order, so most fall in the previous record's
+    /// window: checking its bounds skips the division and the lookup. Empty (`0..0`)
+    /// until the first record.
+    current: Current,
     /// Per requester principal (see [`principal`]); `-` for anonymous requests.
     pub requesters: Map<Box<[u8]>, RequesterStats>,
     /// Requests per public address, for the top talkers over the internet.
@@ -322,15 +337,39 @@ impl BucketStats {
         }
     }
 
+    /// The window holding `time`, and its start.
     #[inline]
-    fn add(&mut self, r: &Record<'_>, class: Class, start: i64) {
+    fn window_at(&mut self, time: i64, interval: i64) -> (i64, &mut Window) {
+        let current = self.current;
+        if !(current.start <= time && time < current.end) {
+            let start = window_start(time, interval);
+            self.current = Current {
+                start,
+                end: start.saturating_add(interval),
+                at: self.window_slot(start),
+            };
+        }
+        (self.current.start, &mut self.windows[self.current.at].1)
+    }
+
+    /// Where the window starting at `start` is in `windows`, adding it if new.
+    fn window_slot(&mut self, start: i64) -> usize {
+        let windows = &mut self.windows;
+        *self.window_index.entry(start).or_insert_with(|| {
+            windows.push((start, Window::default()));
+            windows.len() - 1
+        })
+    }
+
+    #[inline]
+    fn add(&mut self, r: &Record<'_>, class: Class, interval: i64) {
         let denied = r.http_status == Some(403);
         let bytes = r.bytes_sent.unwrap_or(0);
         self.counts.add(class, denied, bytes);
         self.first = self.first.min(r.time);
         self.last = self.last.max(r.time);
 
-        let window = self.windows.entry(start).or_default();
+        let (start, window) = self.window_at(r.time, interval);
         window.counts.add(class, denied, bytes);
         match (class, r.remote_ip) {
             (Class::Private, Some(ip)) => window.private_ips.insert(ip),
@@ -388,7 +427,8 @@ impl BucketStats {
         self.first = self.first.min(o.first);
         self.last = self.last.max(o.last);
         for (start, w) in o.windows {
-            let mine = self.windows.entry(start).or_default();
+            let at = self.window_slot(start);
+            let mine = &mut self.windows[at].1;
             mine.counts.merge(&w.counts);
             mine.private_ips.merge(&w.private_ips);
             mine.public_ips.merge(&w.public_ips);
@@ -474,11 +514,23 @@ fn all_digits(b: &[u8; 12]) -> bool {
     digits(u64::from_le_bytes(*head)) && digits(u64::from_le_bytes(*tail))
 }
 
+/// The start of the window of `interval` seconds holding `time`.
+#[inline]
+fn window_start(time: i64, interval: i64) -> i64 {
+    time.div_euclid(interval) * interval
+}
+
 /// The aggregate of any number of records.
 #[derive(Clone, Debug)]
 pub struct Aggregate {
     interval: i64,
-    buckets: Map<Box<[u8]>, BucketStats>,
+    /// The buckets with their names, in order of first appearance.
+    buckets: Vec<(Box<[u8]>, BucketStats)>,
+    /// Where each bucket name is in `buckets`.
+    index: Map<Box<[u8]>, usize>,
+    /// Where the previous record's bucket is in `buckets`: a log object holds the
+    /// records of one bucket, so comparing the name skips the hashing.
+    last: usize,
 }
 
 impl Aggregate {
@@ -487,7 +539,9 @@ impl Aggregate {
         assert!(interval > 0, "interval must be positive");
         Aggregate {
             interval,
-            buckets: Map::default(),
+            buckets: Vec::new(),
+            index: Map::default(),
+            last: 0,
         }
     }
 
@@ -499,32 +553,40 @@ impl Aggregate {
     /// The start of the window holding `time`.
     #[inline]
     pub fn window_start(&self, time: i64) -> i64 {
-        time.div_euclid(self.interval) * self.interval
+        window_start(time, self.interval)
     }
 
     /// Counts one record of the given class.
     #[inline]
     pub fn add(&mut self, r: &Record<'_>, class: Class) {
-        let bucket = r.bucket.unwrap_or(b"-");
-        let start = self.window_start(r.time);
-        match self.buckets.get_mut(bucket) {
-            Some(stats) => stats.add(r, class, start),
-            None => {
-                let mut stats = BucketStats::new(r.time);
-                stats.add(r, class, start);
-                self.buckets.insert(bucket.into(), stats);
-            }
+        let name = r.bucket.unwrap_or(b"-");
+        let at = match self.buckets.get(self.last) {
+            Some((last, _)) if **last == *name => self.last,
+            _ => self.bucket_slot(name, r.time),
+        };
+        self.last = at;
+        self.buckets[at].1.add(r, class, self.interval);
+    }
+
+    /// Where the bucket `name` is in `buckets`, adding it (first seen at `time`) if new.
+    fn bucket_slot(&mut self, name: &[u8], time: i64) -> usize {
+        if let Some(&at) = self.index.get(name) {
+            return at;
         }
+        self.buckets.push((name.into(), BucketStats::new(time)));
+        self.index.insert(name.into(), self.buckets.len() - 1);
+        self.buckets.len() - 1
     }
 
     /// Folds another aggregate (of the same interval) into this one.
     pub fn merge(&mut self, other: Aggregate) {
         debug_assert_eq!(self.interval, other.interval);
-        for (bucket, stats) in other.buckets {
-            match self.buckets.get_mut(&bucket) {
-                Some(mine) => mine.merge(stats),
+        for (name, stats) in other.buckets {
+            match self.index.get(&name) {
+                Some(&at) => self.buckets[at].1.merge(stats),
                 None => {
-                    self.buckets.insert(bucket, stats);
+                    self.index.insert(name.clone(), self.buckets.len());
+                    self.buckets.push((name, stats));
                 }
             }
         }
@@ -603,9 +665,12 @@ mod tests {
             (1, 1)
         );
         assert_eq!(stats.counts.bytes_sent, 50);
-        let w0 = &stats.windows[&0];
+        let timeline = stats.timeline();
+        let (s0, w0) = timeline[0];
+        assert_eq!(s0, 0);
         assert_eq!((w0.private_ips.count(), w0.public_ips.count()), (1, 2));
-        assert_eq!(stats.windows[&3600].counts.internal, 1);
+        assert_eq!(timeline[1].0, 3600);
+        assert_eq!(timeline[1].1.counts.internal, 1);
         assert_eq!((stats.first, stats.last), (0, 3600));
         assert_eq!(stats.public_ips.len(), 2);
     }
