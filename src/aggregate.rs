@@ -810,6 +810,127 @@ mod tests {
         }
     }
 
+    /// Everything an aggregate holds, in a canonical order.
+    fn snapshot(agg: &Aggregate) -> String {
+        fn members(d: &Distinct) -> Option<Vec<IpAddr>> {
+            match d {
+                Distinct::Exact { v4, v6 } => Some(Distinct::addresses(v4, v6).collect()),
+                Distinct::Estimated(_) => None,
+            }
+        }
+        let mut out = String::new();
+        for (name, s) in agg.buckets() {
+            let timeline: Vec<_> = s
+                .timeline()
+                .into_iter()
+                .map(|(start, w)| {
+                    let private = members(&w.private_ips);
+                    (start, w.counts, private, members(&w.public_ips))
+                })
+                .collect();
+            let mut requesters: Vec<_> = s
+                .requesters
+                .iter()
+                .map(|(who, r)| (who.clone(), r.counts, r.cells.clone()))
+                .collect();
+            requesters.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut public: Vec<_> = s.public_ips.iter().collect();
+            public.sort();
+            out += &format!(
+                "{name:?} {:?} {}..{} {timeline:?} {requesters:?} {public:?} {}\n",
+                s.counts, s.first, s.last, s.untracked_public
+            );
+        }
+        out
+    }
+
+    /// The aggregate of `records` without any of `add`'s shortcuts: each record in an
+    /// aggregate of its own, merged.
+    fn one_by_one(interval: i64, records: &[Record<'static>]) -> Aggregate {
+        let mut all = Aggregate::new(interval);
+        for r in records {
+            let mut one = Aggregate::new(interval);
+            add_all(&mut one, std::slice::from_ref(r));
+            all.merge(one);
+        }
+        all
+    }
+
+    #[test]
+    fn shortcuts_for_the_previous_bucket_window_and_cell_change_nothing() {
+        let who: [&'static [u8]; 3] = [
+            b"arn:aws:sts::111122223333:assumed-role/r/i-1",
+            b"arn:aws:sts::111122223333:assumed-role/r/i-2",
+            b"arn:aws:iam::111122223333:user/alice",
+        ];
+        // Alternating buckets, times out of order, on both sides of window boundaries
+        // and of zero, equal times from different addresses.
+        let times = [
+            0, -1, 3599, 3600, -3600, -3601, 3600, 7199, 100, 100, 100, 7200, 3599, -7201, 50, 50,
+            0, 86_399, 86_400, -86_401, 7200, 3601,
+        ];
+        let ips = ["10.0.0.2", "52.1.2.3", "10.0.0.1", "52.1.2.1", "0.0.0.0"];
+        let records: Vec<_> = times
+            .iter()
+            .enumerate()
+            .map(|(i, &time)| Record {
+                bucket: Some(if i % 5 < 3 { &b"a"[..] } else { &b"bb"[..] }),
+                time,
+                remote_ip: (i % 7 != 6).then(|| ips[i * 3 % ips.len()].parse().unwrap()),
+                requester: Some(who[i % 4 % 3]),
+                http_status: Some(if i % 4 == 0 { 403 } else { 200 }),
+                bytes_sent: Some(i as u64),
+                ..Record::default()
+            })
+            .chain(
+                // Same bucket, principal, class and second: the address decides.
+                [
+                    (7, "52.1.2.3"),
+                    (7, "52.1.2.1"),
+                    (7, "52.1.2.2"),
+                    (6, "52.1.2.0"),
+                ]
+                .map(|(time, ip)| Record {
+                    bucket: Some(b"a"),
+                    time,
+                    remote_ip: Some(ip.parse().unwrap()),
+                    requester: Some(who[0]),
+                    ..Record::default()
+                }),
+            )
+            .collect();
+        for interval in [60, 300, 3600, 86_400] {
+            let mut sequential = Aggregate::new(interval);
+            add_all(&mut sequential, &records);
+            let expected = snapshot(&one_by_one(interval, &records));
+            assert_eq!(snapshot(&sequential), expected, "interval {interval}");
+            let mut reversed: Vec<_> = records.clone();
+            reversed.reverse();
+            let mut backwards = Aggregate::new(interval);
+            add_all(&mut backwards, &reversed);
+            assert_eq!(snapshot(&backwards), expected, "interval {interval}");
+        }
+    }
+
+    #[test]
+    fn ipv4_sets_hold_each_address_once() {
+        let mut set = V4Set::default();
+        let mut naive = std::collections::BTreeSet::new();
+        // Addresses that share their low or high bits, 0.0.0.0 and 255.255.255.255.
+        for i in 0..3000u32 {
+            let a = match i % 4 {
+                0 => i << 20,
+                1 => i,
+                2 => u32::MAX - i % 17,
+                _ => 0,
+            };
+            assert_eq!(set.insert(a), naive.insert(a), "{a:#x}");
+            assert_eq!(set.len(), naive.len());
+        }
+        assert_eq!(set.sorted(), naive.into_iter().collect::<Vec<_>>());
+        assert!(set.slots.len() * 3 >= set.len * 4, "at most 3/4 full");
+    }
+
     #[test]
     fn distinct_counts_are_exact_then_estimated() {
         let ip = |i: u32| IpAddr::from((0x3400_0000u32 + i).to_be_bytes());
