@@ -78,20 +78,107 @@ impl Counts {
 
 /// A count of distinct addresses: exact up to [`EXACT_DISTINCT`], estimated beyond.
 ///
-/// Exact sets are sorted vectors (4 bytes an IPv4 address, 16 an IPv6 one), so the many
-/// small windows of a long timeline stay small in memory.
+/// Exact sets take 4 to 8 bytes an IPv4 address ([`V4Set`]) and 16 an IPv6 one (a
+/// sorted vector: IPv6 is rare in access logs), so the many small windows of a long
+/// timeline stay small in memory.
 #[derive(Clone, Debug)]
 pub enum Distinct {
-    Exact { v4: Vec<u32>, v6: Vec<u128> },
+    Exact { v4: V4Set, v6: Vec<u128> },
     Estimated(Box<CardinalityEstimator<IpAddr>>),
 }
 
 impl Default for Distinct {
     fn default() -> Self {
         Distinct::Exact {
-            v4: Vec::new(),
+            v4: V4Set::default(),
             v6: Vec::new(),
         }
+    }
+}
+
+/// A set of IPv4 addresses: a hash table with linear probing, at most 3/4 full, whose
+/// empty slots hold 0 (the address 0.0.0.0 is a flag of its own).
+///
+/// Probing stays within one table of at most `2 * EXACT_DISTINCT` slots, so even
+/// addresses chosen to collide cost a bounded scan.
+#[derive(Clone, Debug, Default)]
+pub struct V4Set {
+    /// A power of two many slots (or none).
+    slots: Vec<u32>,
+    /// The addresses in `slots`.
+    len: usize,
+    /// Is 0.0.0.0 in the set?
+    zero: bool,
+}
+
+impl V4Set {
+    /// The number of addresses.
+    pub fn len(&self) -> usize {
+        self.len + usize::from(self.zero)
+    }
+
+    /// Is the set empty?
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds `a`; `true` if it was not there.
+    #[inline]
+    pub fn insert(&mut self, a: u32) -> bool {
+        if a == 0 {
+            return !std::mem::replace(&mut self.zero, true);
+        }
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = Self::home(a, mask);
+        loop {
+            match self.slots[at] {
+                0 => {
+                    self.slots[at] = a;
+                    self.len += 1;
+                    return true;
+                }
+                b if b == a => return false,
+                _ => at = (at + 1) & mask,
+            }
+        }
+    }
+
+    /// The first slot to try for `a` (multiplicative hashing: the middle bits of the
+    /// product depend on every bit of the address).
+    #[inline]
+    fn home(a: u32, mask: usize) -> usize {
+        ((u64::from(a).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize) & mask
+    }
+
+    /// Doubles the table (4 slots at first).
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(4);
+        let old = std::mem::replace(&mut self.slots, vec![0; size]);
+        let mask = self.slots.len() - 1;
+        for a in old.into_iter().filter(|&a| a != 0) {
+            let mut at = Self::home(a, mask);
+            while self.slots[at] != 0 {
+                at = (at + 1) & mask;
+            }
+            self.slots[at] = a;
+        }
+    }
+
+    /// The addresses, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        let zero = self.zero.then_some(0);
+        zero.into_iter()
+            .chain(self.slots.iter().copied().filter(|&a| a != 0))
+    }
+
+    /// The addresses in ascending order.
+    pub fn sorted(&self) -> Vec<u32> {
+        let mut all: Vec<u32> = self.iter().collect();
+        all.sort_unstable();
+        all
     }
 }
 
@@ -114,7 +201,7 @@ impl Distinct {
         match self {
             Distinct::Exact { v4, v6 } => {
                 let new = match ip {
-                    IpAddr::V4(a) => insert_sorted(v4, u32::from(a)),
+                    IpAddr::V4(a) => v4.insert(u32::from(a)),
                     IpAddr::V6(a) => insert_sorted(v6, u128::from(a)),
                 };
                 if new && v4.len() + v6.len() > EXACT_DISTINCT {
@@ -125,10 +212,13 @@ impl Distinct {
         }
     }
 
-    fn addresses<'a>(v4: &'a [u32], v6: &'a [u128]) -> impl Iterator<Item = IpAddr> + 'a {
+    /// The addresses in ascending order: IPv4 first. The sketch's running sum depends
+    /// on the order of insertion, so addresses always enter it in this order.
+    fn addresses<'a>(v4: &'a V4Set, v6: &'a [u128]) -> impl Iterator<Item = IpAddr> + 'a {
         let v4 = v4
-            .iter()
-            .map(|&a| IpAddr::from(std::net::Ipv4Addr::from(a)));
+            .sorted()
+            .into_iter()
+            .map(|a| IpAddr::from(std::net::Ipv4Addr::from(a)));
         v4.chain(
             v6.iter()
                 .map(|&a| IpAddr::from(std::net::Ipv6Addr::from(a))),
@@ -149,9 +239,9 @@ impl Distinct {
     pub fn merge(&mut self, other: &Distinct) {
         match (&mut *self, other) {
             (Distinct::Exact { v4, v6 }, Distinct::Exact { v4: o4, v6: o6 }) => {
-                v4.extend_from_slice(o4);
-                v4.sort_unstable();
-                v4.dedup();
+                for a in o4.iter() {
+                    v4.insert(a);
+                }
                 v6.extend_from_slice(o6);
                 v6.sort_unstable();
                 v6.dedup();
@@ -175,12 +265,14 @@ impl Distinct {
 
     /// The addresses of all `sets` together.
     pub fn union<'a>(sets: impl IntoIterator<Item = &'a Distinct>) -> Distinct {
-        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        let (mut v4, mut v6) = (V4Set::default(), Vec::new());
         let mut sketch: Option<Box<CardinalityEstimator<IpAddr>>> = None;
         for set in sets {
             match set {
                 Distinct::Exact { v4: a, v6: b } => {
-                    v4.extend_from_slice(a);
+                    for a in a.iter() {
+                        v4.insert(a);
+                    }
                     v6.extend_from_slice(b);
                 }
                 Distinct::Estimated(theirs) => match &mut sketch {
@@ -189,8 +281,6 @@ impl Distinct {
                 },
             }
         }
-        v4.sort_unstable();
-        v4.dedup();
         v6.sort_unstable();
         v6.dedup();
         let mut union = Distinct::Exact { v4, v6 };
@@ -255,6 +345,9 @@ impl Cell {
             Class::Internal => return,
         };
         match slot {
+            // Most records come later than the last one: one integer comparison each.
+            Some(s) if time > s.last.0 => s.last = (time, ip),
+            Some(s) if time < s.first.0 => s.first = (time, ip),
             Some(s) => {
                 if (time, ip) < s.first {
                     s.first = (time, ip);
@@ -294,14 +387,29 @@ pub struct RequesterStats {
     pub cells: BTreeMap<i64, Cell>,
 }
 
+/// The window of the previous record: `[start, end)` and where it is stored.
+#[derive(Clone, Copy, Debug, Default)]
+struct Current {
+    start: i64,
+    end: i64,
+    at: usize,
+}
+
 /// Everything seen for one bucket.
 #[derive(Clone, Debug, Default)]
 pub struct BucketStats {
     pub counts: Counts,
     pub first: i64,
     pub last: i64,
-    /// Per window start (seconds since the epoch, a multiple of the interval).
-    pub windows: Map<i64, Window>,
+    /// The windows by start (seconds since the epoch, a multiple of the interval), in
+    /// order of first appearance; see [`BucketStats::timeline`].
+    windows: Vec<(i64, Window)>,
+    /// Where each window start is in `windows`.
+    window_index: Map<i64, usize>,
+    /// Records come roughly in time order, so most fall in the previous record's
+    /// window: checking its bounds skips the division and the lookup. Empty (`0..0`)
+    /// until the first record.
+    current: Current,
     /// Per requester principal (see [`principal`]); `-` for anonymous requests.
     pub requesters: Map<Box<[u8]>, RequesterStats>,
     /// Requests per public address, for the top talkers over the internet.
@@ -319,15 +427,39 @@ impl BucketStats {
         }
     }
 
+    /// The window holding `time`, and its start.
     #[inline]
-    fn add(&mut self, r: &Record<'_>, class: Class, start: i64) {
+    fn window_at(&mut self, time: i64, interval: i64) -> (i64, &mut Window) {
+        let current = self.current;
+        if !(current.start <= time && time < current.end) {
+            let start = window_start(time, interval);
+            self.current = Current {
+                start,
+                end: start.saturating_add(interval),
+                at: self.window_slot(start),
+            };
+        }
+        (self.current.start, &mut self.windows[self.current.at].1)
+    }
+
+    /// Where the window starting at `start` is in `windows`, adding it if new.
+    fn window_slot(&mut self, start: i64) -> usize {
+        let windows = &mut self.windows;
+        *self.window_index.entry(start).or_insert_with(|| {
+            windows.push((start, Window::default()));
+            windows.len() - 1
+        })
+    }
+
+    #[inline]
+    fn add(&mut self, r: &Record<'_>, class: Class, interval: i64) {
         let denied = r.http_status == Some(403);
         let bytes = r.bytes_sent.unwrap_or(0);
         self.counts.add(class, denied, bytes);
         self.first = self.first.min(r.time);
         self.last = self.last.max(r.time);
 
-        let window = self.windows.entry(start).or_default();
+        let (start, window) = self.window_at(r.time, interval);
         window.counts.add(class, denied, bytes);
         match (class, r.remote_ip) {
             (Class::Private, Some(ip)) => window.private_ips.insert(ip),
@@ -352,7 +484,12 @@ impl BucketStats {
         };
         stats.counts.add(class, denied, bytes);
         if let (Some(ip), Class::Private | Class::Public) = (r.remote_ip, class) {
-            stats.cells.entry(start).or_default().add(class, r.time, ip);
+            // Records come roughly in time order: the window is nearly always the last.
+            let cell = match stats.cells.last_entry() {
+                Some(last) if *last.key() == start => last.into_mut(),
+                _ => stats.cells.entry(start).or_default(),
+            };
+            cell.add(class, r.time, ip);
         }
     }
 
@@ -380,7 +517,8 @@ impl BucketStats {
         self.first = self.first.min(o.first);
         self.last = self.last.max(o.last);
         for (start, w) in o.windows {
-            let mine = self.windows.entry(start).or_default();
+            let at = self.window_slot(start);
+            let mine = &mut self.windows[at].1;
             mine.counts.merge(&w.counts);
             mine.private_ips.merge(&w.private_ips);
             mine.public_ips.merge(&w.public_ips);
@@ -420,12 +558,12 @@ pub fn principal(requester: &[u8]) -> &[u8] {
     let Some(resource) = arn_resource(requester) else {
         return requester;
     };
-    if !requester[resource..].starts_with(ASSUMED) {
+    let Some(role_and_session) = requester[resource..].strip_prefix(ASSUMED) else {
         return requester;
-    }
-    let role = resource + ASSUMED.len();
-    match memchr::memchr(b'/', &requester[role..]) {
-        Some(slash) => &requester[..role + slash],
+    };
+    // Role names are short: a plain scan beats setting up memchr.
+    match role_and_session.iter().position(|&c| c == b'/') {
+        Some(slash) => &requester[..resource + ASSUMED.len() + slash],
         None => requester,
     }
 }
@@ -434,10 +572,12 @@ pub fn principal(requester: &[u8]) -> &[u8] {
 /// starts: after the fifth colon.
 fn arn_resource(arn: &[u8]) -> Option<usize> {
     // The common case without a scan: arn:aws:sts::<12-digit account>:…
-    const STS: &[u8] = b"arn:aws:sts::";
-    if arn.starts_with(STS) && arn.get(STS.len() + 12) == Some(&b':') {
-        let account = &arn[STS.len()..STS.len() + 12];
-        if account.iter().all(u8::is_ascii_digit) {
+    const STS: &[u8; 13] = b"arn:aws:sts::";
+    if let Some((account, _)) = arn
+        .strip_prefix(STS)
+        .and_then(|rest| rest.split_first_chunk::<12>())
+    {
+        if arn.get(STS.len() + 12) == Some(&b':') && all_digits(account) {
             return Some(STS.len() + 13);
         }
     }
@@ -448,11 +588,39 @@ fn arn_resource(arn: &[u8]) -> Option<usize> {
     colons.nth(4).map(|(at, _)| at + 1)
 }
 
+/// Are all 12 bytes ASCII digits? Two overlapping 8-byte words, eight bytes at a time.
+#[inline]
+fn all_digits(b: &[u8; 12]) -> bool {
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const SIXES: u64 = 0x0606_0606_0606_0606;
+    let digits = |w: u64| {
+        // Every byte is 0x30..=0x3F, and adding 6 (no carry between bytes) keeps it
+        // below 0x40 only for 0x30..=0x39.
+        w & HIGH == ZEROS && w.wrapping_add(SIXES) & HIGH == ZEROS
+    };
+    let (head, _) = b.split_first_chunk::<8>().expect("12 > 8");
+    let (_, tail) = b.split_last_chunk::<8>().expect("12 > 8");
+    digits(u64::from_le_bytes(*head)) && digits(u64::from_le_bytes(*tail))
+}
+
+/// The start of the window of `interval` seconds holding `time`.
+#[inline]
+fn window_start(time: i64, interval: i64) -> i64 {
+    time.div_euclid(interval) * interval
+}
+
 /// The aggregate of any number of records.
 #[derive(Clone, Debug)]
 pub struct Aggregate {
     interval: i64,
-    buckets: Map<Box<[u8]>, BucketStats>,
+    /// The buckets with their names, in order of first appearance.
+    buckets: Vec<(Box<[u8]>, BucketStats)>,
+    /// Where each bucket name is in `buckets`.
+    index: Map<Box<[u8]>, usize>,
+    /// Where the previous record's bucket is in `buckets`: a log object holds the
+    /// records of one bucket, so comparing the name skips the hashing.
+    last: usize,
 }
 
 impl Aggregate {
@@ -461,7 +629,9 @@ impl Aggregate {
         assert!(interval > 0, "interval must be positive");
         Aggregate {
             interval,
-            buckets: Map::default(),
+            buckets: Vec::new(),
+            index: Map::default(),
+            last: 0,
         }
     }
 
@@ -473,32 +643,40 @@ impl Aggregate {
     /// The start of the window holding `time`.
     #[inline]
     pub fn window_start(&self, time: i64) -> i64 {
-        time.div_euclid(self.interval) * self.interval
+        window_start(time, self.interval)
     }
 
     /// Counts one record of the given class.
     #[inline]
     pub fn add(&mut self, r: &Record<'_>, class: Class) {
-        let bucket = r.bucket.unwrap_or(b"-");
-        let start = self.window_start(r.time);
-        match self.buckets.get_mut(bucket) {
-            Some(stats) => stats.add(r, class, start),
-            None => {
-                let mut stats = BucketStats::new(r.time);
-                stats.add(r, class, start);
-                self.buckets.insert(bucket.into(), stats);
-            }
+        let name = r.bucket.unwrap_or(b"-");
+        let at = match self.buckets.get(self.last) {
+            Some((last, _)) if **last == *name => self.last,
+            _ => self.bucket_slot(name, r.time),
+        };
+        self.last = at;
+        self.buckets[at].1.add(r, class, self.interval);
+    }
+
+    /// Where the bucket `name` is in `buckets`, adding it (first seen at `time`) if new.
+    fn bucket_slot(&mut self, name: &[u8], time: i64) -> usize {
+        if let Some(&at) = self.index.get(name) {
+            return at;
         }
+        self.buckets.push((name.into(), BucketStats::new(time)));
+        self.index.insert(name.into(), self.buckets.len() - 1);
+        self.buckets.len() - 1
     }
 
     /// Folds another aggregate (of the same interval) into this one.
     pub fn merge(&mut self, other: Aggregate) {
         debug_assert_eq!(self.interval, other.interval);
-        for (bucket, stats) in other.buckets {
-            match self.buckets.get_mut(&bucket) {
-                Some(mine) => mine.merge(stats),
+        for (name, stats) in other.buckets {
+            match self.index.get(&name) {
+                Some(&at) => self.buckets[at].1.merge(stats),
                 None => {
-                    self.buckets.insert(bucket, stats);
+                    self.index.insert(name.clone(), self.buckets.len());
+                    self.buckets.push((name, stats));
                 }
             }
         }
@@ -577,9 +755,12 @@ mod tests {
             (1, 1)
         );
         assert_eq!(stats.counts.bytes_sent, 50);
-        let w0 = &stats.windows[&0];
+        let timeline = stats.timeline();
+        let (s0, w0) = timeline[0];
+        assert_eq!(s0, 0);
         assert_eq!((w0.private_ips.count(), w0.public_ips.count()), (1, 2));
-        assert_eq!(stats.windows[&3600].counts.internal, 1);
+        assert_eq!(timeline[1].0, 3600);
+        assert_eq!(timeline[1].1.counts.internal, 1);
         assert_eq!((stats.first, stats.last), (0, 3600));
         assert_eq!(stats.public_ips.len(), 2);
     }
@@ -627,6 +808,127 @@ mod tests {
                 assert_eq!(r1, r2);
             }
         }
+    }
+
+    /// Everything an aggregate holds, in a canonical order.
+    fn snapshot(agg: &Aggregate) -> String {
+        fn members(d: &Distinct) -> Option<Vec<IpAddr>> {
+            match d {
+                Distinct::Exact { v4, v6 } => Some(Distinct::addresses(v4, v6).collect()),
+                Distinct::Estimated(_) => None,
+            }
+        }
+        let mut out = String::new();
+        for (name, s) in agg.buckets() {
+            let timeline: Vec<_> = s
+                .timeline()
+                .into_iter()
+                .map(|(start, w)| {
+                    let private = members(&w.private_ips);
+                    (start, w.counts, private, members(&w.public_ips))
+                })
+                .collect();
+            let mut requesters: Vec<_> = s
+                .requesters
+                .iter()
+                .map(|(who, r)| (who.clone(), r.counts, r.cells.clone()))
+                .collect();
+            requesters.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut public: Vec<_> = s.public_ips.iter().collect();
+            public.sort();
+            out += &format!(
+                "{name:?} {:?} {}..{} {timeline:?} {requesters:?} {public:?} {}\n",
+                s.counts, s.first, s.last, s.untracked_public
+            );
+        }
+        out
+    }
+
+    /// The aggregate of `records` without any of `add`'s shortcuts: each record in an
+    /// aggregate of its own, merged.
+    fn one_by_one(interval: i64, records: &[Record<'static>]) -> Aggregate {
+        let mut all = Aggregate::new(interval);
+        for r in records {
+            let mut one = Aggregate::new(interval);
+            add_all(&mut one, std::slice::from_ref(r));
+            all.merge(one);
+        }
+        all
+    }
+
+    #[test]
+    fn shortcuts_for_the_previous_bucket_window_and_cell_change_nothing() {
+        let who: [&'static [u8]; 3] = [
+            b"arn:aws:sts::111122223333:assumed-role/r/i-1",
+            b"arn:aws:sts::111122223333:assumed-role/r/i-2",
+            b"arn:aws:iam::111122223333:user/alice",
+        ];
+        // Alternating buckets, times out of order, on both sides of window boundaries
+        // and of zero, equal times from different addresses.
+        let times = [
+            0, -1, 3599, 3600, -3600, -3601, 3600, 7199, 100, 100, 100, 7200, 3599, -7201, 50, 50,
+            0, 86_399, 86_400, -86_401, 7200, 3601,
+        ];
+        let ips = ["10.0.0.2", "52.1.2.3", "10.0.0.1", "52.1.2.1", "0.0.0.0"];
+        let records: Vec<_> = times
+            .iter()
+            .enumerate()
+            .map(|(i, &time)| Record {
+                bucket: Some(if i % 5 < 3 { &b"a"[..] } else { &b"bb"[..] }),
+                time,
+                remote_ip: (i % 7 != 6).then(|| ips[i * 3 % ips.len()].parse().unwrap()),
+                requester: Some(who[i % 4 % 3]),
+                http_status: Some(if i % 4 == 0 { 403 } else { 200 }),
+                bytes_sent: Some(i as u64),
+                ..Record::default()
+            })
+            .chain(
+                // Same bucket, principal, class and second: the address decides.
+                [
+                    (7, "52.1.2.3"),
+                    (7, "52.1.2.1"),
+                    (7, "52.1.2.2"),
+                    (6, "52.1.2.0"),
+                ]
+                .map(|(time, ip)| Record {
+                    bucket: Some(b"a"),
+                    time,
+                    remote_ip: Some(ip.parse().unwrap()),
+                    requester: Some(who[0]),
+                    ..Record::default()
+                }),
+            )
+            .collect();
+        for interval in [60, 300, 3600, 86_400] {
+            let mut sequential = Aggregate::new(interval);
+            add_all(&mut sequential, &records);
+            let expected = snapshot(&one_by_one(interval, &records));
+            assert_eq!(snapshot(&sequential), expected, "interval {interval}");
+            let mut reversed: Vec<_> = records.clone();
+            reversed.reverse();
+            let mut backwards = Aggregate::new(interval);
+            add_all(&mut backwards, &reversed);
+            assert_eq!(snapshot(&backwards), expected, "interval {interval}");
+        }
+    }
+
+    #[test]
+    fn ipv4_sets_hold_each_address_once() {
+        let mut set = V4Set::default();
+        let mut naive = std::collections::BTreeSet::new();
+        // Addresses that share their low or high bits, 0.0.0.0 and 255.255.255.255.
+        for i in 0..3000u32 {
+            let a = match i % 4 {
+                0 => i << 20,
+                1 => i,
+                2 => u32::MAX - i % 17,
+                _ => 0,
+            };
+            assert_eq!(set.insert(a), naive.insert(a), "{a:#x}");
+            assert_eq!(set.len(), naive.len());
+        }
+        assert_eq!(set.sorted(), naive.into_iter().collect::<Vec<_>>());
+        assert!(set.slots.len() * 3 >= set.len * 4, "at most 3/4 full");
     }
 
     #[test]
@@ -678,5 +980,22 @@ mod tests {
             b"arn:aws:sts::1:assumed-role/no-session"
         );
         assert_eq!(principal(b"-"), b"-");
+        assert_eq!(
+            principal(b"arn:aws:sts::11112222333x:assumed-role/reader/i-0abc"),
+            b"arn:aws:sts::11112222333x:assumed-role/reader"
+        );
+        assert_eq!(principal(b"arn:aws:sts::1111"), b"arn:aws:sts::1111");
+    }
+
+    #[test]
+    fn account_digits_are_checked_eight_bytes_at_a_time() {
+        assert!(all_digits(b"012345678999"));
+        for at in 0..12 {
+            for bad in [b'/', b':', b'?', b'a', b' ', 0x39 + 0x80, 0xB0, 0xFF, 0] {
+                let mut account = *b"111122223333";
+                account[at] = bad;
+                assert!(!all_digits(&account), "{at} {bad:#x}");
+            }
+        }
     }
 }
