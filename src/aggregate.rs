@@ -78,107 +78,20 @@ impl Counts {
 
 /// A count of distinct addresses: exact up to [`EXACT_DISTINCT`], estimated beyond.
 ///
-/// Exact sets take 4 to 8 bytes an IPv4 address ([`V4Set`]) and 16 an IPv6 one (a
-/// sorted vector: IPv6 is rare in access logs), so the many small windows of a long
-/// timeline stay small in memory.
+/// Exact sets are sorted vectors (4 bytes an IPv4 address, 16 an IPv6 one), so the many
+/// small windows of a long timeline stay small in memory.
 #[derive(Clone, Debug)]
 pub enum Distinct {
-    Exact { v4: V4Set, v6: Vec<u128> },
+    Exact { v4: Vec<u32>, v6: Vec<u128> },
     Estimated(Box<CardinalityEstimator<IpAddr>>),
 }
 
 impl Default for Distinct {
     fn default() -> Self {
         Distinct::Exact {
-            v4: V4Set::default(),
+            v4: Vec::new(),
             v6: Vec::new(),
         }
-    }
-}
-
-/// A set of IPv4 addresses: a hash table with linear probing, at most 3/4 full, whose
-/// empty slots hold 0 (the address 0.0.0.0 is a flag of its own).
-///
-/// Probing stays within one table of at most `2 * EXACT_DISTINCT` slots, so even
-/// addresses chosen to collide cost a bounded scan.
-#[derive(Clone, Debug, Default)]
-pub struct V4Set {
-    /// A power of two many slots (or none).
-    slots: Vec<u32>,
-    /// The addresses in `slots`.
-    len: usize,
-    /// Is 0.0.0.0 in the set?
-    zero: bool,
-}
-
-impl V4Set {
-    /// The number of addresses.
-    pub fn len(&self) -> usize {
-        self.len + usize::from(self.zero)
-    }
-
-    /// Is the set empty?
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Adds `a`; `true` if it was not there.
-    #[inline]
-    pub fn insert(&mut self, a: u32) -> bool {
-        if a == 0 {
-            return !std::mem::replace(&mut self.zero, true);
-        }
-        if (self.len + 1) * 4 > self.slots.len() * 3 {
-            self.grow();
-        }
-        let mask = self.slots.len() - 1;
-        let mut at = Self::home(a, mask);
-        loop {
-            match self.slots[at] {
-                0 => {
-                    self.slots[at] = a;
-                    self.len += 1;
-                    return true;
-                }
-                b if b == a => return false,
-                _ => at = (at + 1) & mask,
-            }
-        }
-    }
-
-    /// The first slot to try for `a` (multiplicative hashing: the middle bits of the
-    /// product depend on every bit of the address).
-    #[inline]
-    fn home(a: u32, mask: usize) -> usize {
-        ((u64::from(a).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize) & mask
-    }
-
-    /// Doubles the table (4 slots at first).
-    fn grow(&mut self) {
-        let size = (self.slots.len() * 2).max(4);
-        let old = std::mem::replace(&mut self.slots, vec![0; size]);
-        let mask = self.slots.len() - 1;
-        for a in old.into_iter().filter(|&a| a != 0) {
-            let mut at = Self::home(a, mask);
-            while self.slots[at] != 0 {
-                at = (at + 1) & mask;
-            }
-            self.slots[at] = a;
-        }
-    }
-
-    /// The addresses, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        let zero = self.zero.then_some(0);
-        zero.into_iter()
-            .chain(self.slots.iter().copied().filter(|&a| a != 0))
-    }
-
-    /// The addresses in ascending order.
-    pub fn sorted(&self) -> Vec<u32> {
-        let mut all: Vec<u32> = self.iter().collect();
-        all.sort_unstable();
-        all
     }
 }
 
@@ -201,7 +114,7 @@ impl Distinct {
         match self {
             Distinct::Exact { v4, v6 } => {
                 let new = match ip {
-                    IpAddr::V4(a) => v4.insert(u32::from(a)),
+                    IpAddr::V4(a) => insert_sorted(v4, u32::from(a)),
                     IpAddr::V6(a) => insert_sorted(v6, u128::from(a)),
                 };
                 if new && v4.len() + v6.len() > EXACT_DISTINCT {
@@ -212,13 +125,10 @@ impl Distinct {
         }
     }
 
-    /// The addresses in ascending order: IPv4 first. The sketch's running sum depends
-    /// on the order of insertion, so addresses always enter it in this order.
-    fn addresses<'a>(v4: &'a V4Set, v6: &'a [u128]) -> impl Iterator<Item = IpAddr> + 'a {
+    fn addresses<'a>(v4: &'a [u32], v6: &'a [u128]) -> impl Iterator<Item = IpAddr> + 'a {
         let v4 = v4
-            .sorted()
-            .into_iter()
-            .map(|a| IpAddr::from(std::net::Ipv4Addr::from(a)));
+            .iter()
+            .map(|&a| IpAddr::from(std::net::Ipv4Addr::from(a)));
         v4.chain(
             v6.iter()
                 .map(|&a| IpAddr::from(std::net::Ipv6Addr::from(a))),
@@ -239,9 +149,9 @@ impl Distinct {
     pub fn merge(&mut self, other: &Distinct) {
         match (&mut *self, other) {
             (Distinct::Exact { v4, v6 }, Distinct::Exact { v4: o4, v6: o6 }) => {
-                for a in o4.iter() {
-                    v4.insert(a);
-                }
+                v4.extend_from_slice(o4);
+                v4.sort_unstable();
+                v4.dedup();
                 v6.extend_from_slice(o6);
                 v6.sort_unstable();
                 v6.dedup();
@@ -265,14 +175,12 @@ impl Distinct {
 
     /// The addresses of all `sets` together.
     pub fn union<'a>(sets: impl IntoIterator<Item = &'a Distinct>) -> Distinct {
-        let (mut v4, mut v6) = (V4Set::default(), Vec::new());
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
         let mut sketch: Option<Box<CardinalityEstimator<IpAddr>>> = None;
         for set in sets {
             match set {
                 Distinct::Exact { v4: a, v6: b } => {
-                    for a in a.iter() {
-                        v4.insert(a);
-                    }
+                    v4.extend_from_slice(a);
                     v6.extend_from_slice(b);
                 }
                 Distinct::Estimated(theirs) => match &mut sketch {
@@ -281,6 +189,8 @@ impl Distinct {
                 },
             }
         }
+        v4.sort_unstable();
+        v4.dedup();
         v6.sort_unstable();
         v6.dedup();
         let mut union = Distinct::Exact { v4, v6 };
