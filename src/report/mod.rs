@@ -164,6 +164,24 @@ fn top(mut all: Vec<Talker>) -> Vec<Talker> {
     all
 }
 
+/// [`top`] of addresses and their requests. Only the addresses that can make the list
+/// are written out as text: a bucket may have tens of thousands.
+fn top_addresses(counts: impl Iterator<Item = (IpAddr, u64)>) -> Vec<Talker> {
+    let mut all: Vec<(IpAddr, u64)> = counts.collect();
+    if all.len() > TOP {
+        all.select_nth_unstable_by(TOP - 1, |a, b| b.1.cmp(&a.1));
+        let least = all[TOP - 1].1;
+        all.retain(|&(_, requests)| requests >= least);
+    }
+    top(all
+        .into_iter()
+        .map(|(ip, requests)| Talker {
+            name: ip.to_string(),
+            requests,
+        })
+        .collect())
+}
+
 /// One window of a bucket's timeline; windows without requests are left out.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Point {
@@ -378,14 +396,7 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
         bytes_sent: stats.counts.bytes_sent,
         distinct_private_ips: all_private.count(),
         distinct_public_ips: all_public.count(),
-        top_public_ips: top(stats
-            .public_ips
-            .iter()
-            .map(|(ip, &requests)| Talker {
-                name: ip.to_string(),
-                requests,
-            })
-            .collect()),
+        top_public_ips: top_addresses(stats.public_ips.iter().map(|(&ip, &n)| (ip, n))),
         top_requesters: top(requesters),
         approximations,
         timeline,
@@ -458,6 +469,34 @@ fn transitions_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn top_addresses_name_only_the_contenders_and_agree_with_top() {
+        // Ties at the cut-off are broken by the address as text ("10.0.0.10" < "10.0.0.9").
+        for spread in [1, 3, 50] {
+            let counts: Vec<(IpAddr, u64)> = (0..300u32)
+                .map(|i| {
+                    (
+                        IpAddr::from([10, 0, (i / 256) as u8, i as u8]),
+                        u64::from(i * 7 % spread),
+                    )
+                })
+                .collect();
+            let everyone = counts
+                .iter()
+                .map(|(ip, requests)| Talker {
+                    name: ip.to_string(),
+                    requests: *requests,
+                })
+                .collect();
+            assert_eq!(
+                top_addresses(counts.iter().copied()),
+                top(everyone),
+                "{spread}"
+            );
+        }
+        assert!(top_addresses(std::iter::empty()).is_empty());
+    }
 
     fn seen(first: i64, last: i64, ip: &str) -> Option<Seen> {
         let ip: IpAddr = ip.parse().unwrap();
