@@ -81,8 +81,10 @@ results="$tmp/results.tsv"
 # The competitors written in Python: the regular expression AWS documents for the
 # Athena table of S3 server access logs (RegexSerDe), applied by DuckDB and by Python's
 # re, and DuckDB's CSV reader with the timestamp split in two columns ("[date" and
-# "+0000]"). Each counts requests per bucket, hour and internal-or-not, and prints the
-# number of lines it could read as records.
+# "+0000]"). Each answers the audit's question the way an auditor would write it: per
+# bucket and hour, the requests from private addresses (10/8, 172.16/12, 192.168/16,
+# 100.64/10, fc00::/7), from public ones, and from S3 itself (`-`), and how many were
+# denied (403); it prints the number of lines it could read as records.
 cat >"$tmp/competitors.py" <<'PYTHON'
 import re
 import sys
@@ -93,6 +95,14 @@ ATHENA_REGEX = (
     r'(?: ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*))?.*$'
 )
 
+# The address classes, as an auditor writes them: by text prefix and second octet.
+PRIVATE = re.compile(
+    rb"(?:10\.|192\.168\.|172\.(?:1[6-9]|2[0-9]|3[01])\.|100\.(?:6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\.|[fF][cCdD][0-9a-fA-F]{0,2}:)"
+)
+CLASS_SQL = """CASE WHEN {ip} = '-' THEN 'internal'
+    WHEN regexp_matches({ip}, '^(10\\.|192\\.168\\.|172\\.(1[6-9]|2[0-9]|3[01])\\.|100\\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\\.|[fF][cCdD][0-9a-fA-F]{{0,2}}:)')
+    THEN 'private' ELSE 'public' END"""
+
 mode, path, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
 if mode == "python-re":
     regex = re.compile(ATHENA_REGEX.encode())
@@ -101,9 +111,12 @@ if mode == "python-re":
         for line in f:
             m = regex.match(line)
             if m:
-                key = (m.group(2), m.group(3)[:14], m.group(4) == b"-")
-                groups[key] = groups.get(key, 0) + 1
-    print(f"{sum(groups.values())} lines read as records, {len(groups)} groups")
+                ip = m.group(4)
+                cls = "internal" if ip == b"-" else "private" if PRIVATE.match(ip) else "public"
+                key = (m.group(2), m.group(3)[:14], cls)
+                n, denied = groups.get(key, (0, 0))
+                groups[key] = (n + 1, denied + (m.group(10) == b"403"))
+    print(f"{sum(n for n, _ in groups.values())} lines read as records, {len(groups)} groups")
     sys.exit(0)
 
 import duckdb
@@ -114,18 +127,22 @@ if mode == "duckdb-regex":
     # One line per row: a delimiter that never occurs, no quoting.
     sql = f"""
         WITH lines AS (
-            SELECT regexp_extract(line, '{ATHENA_REGEX}', ['owner', 'bucket', 'time', 'ip']) AS r
+            SELECT regexp_extract(line, '{ATHENA_REGEX}',
+                                  ['owner', 'bucket', 'time', 'ip', 'requester', 'id',
+                                   'operation', 'key', 'uri', 'status']) AS r
             FROM read_csv('{path}', columns = {{'line': 'VARCHAR'}}, header = false,
                           auto_detect = false, delim = '\x01', quote = '', escape = '')
         )
         SELECT sum(n), count(*) FROM (
-            SELECT r.bucket, substr(r.time, 1, 14), r.ip = '-', count(*) AS n
+            SELECT r.bucket, substr(r.time, 1, 14), {CLASS_SQL.format(ip="r.ip")},
+                   count(*) AS n, count(*) FILTER (r.status = '403') AS denied
             FROM lines WHERE r.bucket <> '' GROUP BY ALL)"""
 else:
     columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(28))
     sql = f"""
         SELECT sum(n), count(*) FROM (
-            SELECT c1, substr(c2, 2, 14), c4 = '-', count(*) AS n
+            SELECT c1, substr(c2, 2, 14), {CLASS_SQL.format(ip="c4")},
+                   count(*) AS n, count(*) FILTER (c10 = '403') AS denied
             FROM read_csv('{path}', columns = {{{columns}}}, header = false,
                           auto_detect = false, delim = ' ', quote = '"', escape = '"',
                           strict_mode = false, null_padding = true)
