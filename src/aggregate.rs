@@ -293,8 +293,39 @@ impl Cell {
 #[derive(Clone, Debug, Default)]
 pub struct RequesterStats {
     pub counts: Counts,
-    /// Per window start; windows with only internal requests are absent.
-    pub cells: BTreeMap<i64, Cell>,
+    /// The cell of the latest record's window, kept at hand: records come roughly in
+    /// time order, so the next one nearly always falls in the same window.
+    latest: Option<(i64, Cell)>,
+    /// The cells of the other windows.
+    earlier: BTreeMap<i64, Cell>,
+}
+
+impl RequesterStats {
+    /// Notes a request of `class` from `ip` at `time`, in the window starting at `start`.
+    #[inline]
+    fn add_cell(&mut self, start: i64, class: Class, time: i64, ip: IpAddr) {
+        match &mut self.latest {
+            Some((at, cell)) if *at == start => cell.add(class, time, ip),
+            latest => {
+                if let Some((at, cell)) = latest.take() {
+                    self.earlier.entry(at).or_default().merge(&cell);
+                }
+                let mut cell = Cell::default();
+                cell.add(class, time, ip);
+                *latest = Some((start, cell));
+            }
+        }
+    }
+
+    /// What the requester did per window start; windows with only internal requests
+    /// are absent.
+    pub fn cells(&self) -> BTreeMap<i64, Cell> {
+        let mut all = self.earlier.clone();
+        if let Some((at, cell)) = &self.latest {
+            all.entry(*at).or_default().merge(cell);
+        }
+        all
+    }
 }
 
 /// The window of the previous record: `[start, end)` and where it is stored.
@@ -394,12 +425,7 @@ impl BucketStats {
         };
         stats.counts.add(class, denied, bytes);
         if let (Some(ip), Class::Private | Class::Public) = (r.remote_ip, class) {
-            // Records come roughly in time order: the window is nearly always the last.
-            let cell = match stats.cells.last_entry() {
-                Some(last) if *last.key() == start => last.into_mut(),
-                _ => stats.cells.entry(start).or_default(),
-            };
-            cell.add(class, r.time, ip);
+            stats.add_cell(start, class, r.time, ip);
         }
     }
 
@@ -447,8 +473,8 @@ impl BucketStats {
             };
             let mine = self.requesters.entry(key).or_default();
             mine.counts.merge(&r.counts);
-            for (start, cell) in r.cells {
-                mine.cells.entry(start).or_default().merge(&cell);
+            for (start, cell) in r.cells() {
+                mine.earlier.entry(start).or_default().merge(&cell);
             }
         }
     }
@@ -705,16 +731,8 @@ mod tests {
                     .map(|(k, w)| (*k, w.counts, w.private_ips.count()))
                     .collect();
                 assert_eq!(w1, w2);
-                let r1: Vec<_> = s1
-                    .requesters
-                    .values()
-                    .flat_map(|r| r.cells.clone())
-                    .collect();
-                let r2: Vec<_> = s2
-                    .requesters
-                    .values()
-                    .flat_map(|r| r.cells.clone())
-                    .collect();
+                let r1: Vec<_> = s1.requesters.values().flat_map(|r| r.cells()).collect();
+                let r2: Vec<_> = s2.requesters.values().flat_map(|r| r.cells()).collect();
                 assert_eq!(r1, r2);
             }
         }
@@ -741,7 +759,7 @@ mod tests {
             let mut requesters: Vec<_> = s
                 .requesters
                 .iter()
-                .map(|(who, r)| (who.clone(), r.counts, r.cells.clone()))
+                .map(|(who, r)| (who.clone(), r.counts, r.cells()))
                 .collect();
             requesters.sort_by(|a, b| a.0.cmp(&b.0));
             let mut public: Vec<_> = s.public_ips.iter().collect();

@@ -357,7 +357,7 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
             requests: r.counts.requests,
         });
         let account = account_of(&requester);
-        transitions_of(&requester, &account, &r.cells, &mut transitions);
+        transitions_of(&requester, &account, &r.cells(), &mut transitions);
         let entry = accounts.entry(account.clone()).or_insert_with(|| Account {
             account,
             requesters: 0,
