@@ -224,7 +224,7 @@ impl<'l> Cursor<'l> {
         r.operation = dash(self.field(Field::Operation)?);
         r.key = dash(self.field(Field::Key)?);
         self.separator(Field::RequestUri)?;
-        r.request_uri = self.quoted(Field::RequestUri, Cursor::after_request_uri)?;
+        r.request_uri = self.quoted(Field::RequestUri)?;
         r.http_status = status(self.field(Field::HttpStatus)?)?;
         r.error_code = dash(self.field(Field::ErrorCode)?);
         r.bytes_sent = self.number(Field::BytesSent)?;
@@ -232,7 +232,7 @@ impl<'l> Cursor<'l> {
         r.total_time = self.number(Field::TotalTime)?;
         r.turn_around_time = self.number(Field::TurnAroundTime)?;
         self.separator(Field::Referer)?;
-        r.referer = self.quoted(Field::Referer, Cursor::after_referer)?;
+        r.referer = self.quoted(Field::Referer)?;
         self.separator(Field::UserAgent)?;
         r.user_agent = self.user_agent()?;
 
@@ -248,8 +248,14 @@ impl<'l> Cursor<'l> {
             &mut r.acl_required,
             &mut r.source_region,
         ];
+        if self.required_only {
+            for slot in optional {
+                *slot = None;
+            }
+            return Ok(());
+        }
         for slot in optional {
-            *slot = if self.required_only || self.at_end() {
+            *slot = if self.at_end() {
                 None
             } else {
                 self.skip_spaces();
@@ -353,9 +359,10 @@ impl<'l> Cursor<'l> {
         }
     }
 
-    /// A quoted field or a bare `-`. Inner quotes are not escaped in S3 logs, so the
-    /// closing quote is the first quote followed by a space (or the end of the line)
-    /// after which `fit` fully recognises the fields that follow; failing that, the
+    /// The request-URI or the referer: a quoted field or a bare `-`. Inner quotes are not
+    /// escaped in S3 logs, so the closing quote is the first quote followed by a space
+    /// (or the end of the line) after which the fields that follow fit fully
+    /// ([`Cursor::after_request_uri`], [`Cursor::after_referer`]); failing that, the
     /// first one after which they fit but for one field, so that this field reports
     /// what is wrong; failing that, the quote is unterminated.
     ///
@@ -364,11 +371,7 @@ impl<'l> Cursor<'l> {
     /// tokens after it, so each token is read by at most seven candidates
     /// (`tests/parse_props.rs` parses 1 MB lines of quotes and spaces).
     #[inline(always)]
-    fn quoted(
-        &mut self,
-        field: Field,
-        fit: impl Fn(Cursor<'l>) -> Fit,
-    ) -> Result<Option<&'l [u8]>, ParseError> {
+    fn quoted(&mut self, field: Field) -> Result<Option<&'l [u8]>, ParseError> {
         if self.bare_dash() {
             return Ok(None);
         }
@@ -393,7 +396,11 @@ impl<'l> Cursor<'l> {
                 pos: q + 1,
                 ..*self
             };
-            match fit(after) {
+            let fit = match field {
+                Field::RequestUri => after.after_request_uri(),
+                _ => after.after_referer(),
+            };
+            match fit {
                 Fit::Full => {
                     *self = after;
                     return Ok(dash(&self.line[start + 1..q]));
@@ -420,6 +427,7 @@ impl<'l> Cursor<'l> {
 
     /// The user-agent: a bare `-`, or quoted up to the last quote of the line that ends
     /// a field (no later field is ever quoted, while user agents may contain `" `).
+    #[inline(always)]
     fn user_agent(&mut self) -> Result<Option<&'l [u8]>, ParseError> {
         if self.bare_dash() {
             return Ok(None);
@@ -444,6 +452,7 @@ impl<'l> Cursor<'l> {
     }
 
     /// A `-` standing alone as a field: consumed, and `true`.
+    #[inline(always)]
     fn bare_dash(&mut self) -> bool {
         let here = self.rest();
         if here == b"-" || here.starts_with(b"- ") {
@@ -459,6 +468,7 @@ impl<'l> Cursor<'l> {
     /// 3-digit status right after it is enough (a request line has no spaces inside its
     /// target, so nothing else looks like that). A line that ends early fits as far as
     /// it goes (the truncation is reported later).
+    #[inline(always)]
     fn after_request_uri(mut self) -> Fit {
         let mut next = || {
             self.skip_spaces();
@@ -483,6 +493,7 @@ impl<'l> Cursor<'l> {
 
     /// Does the text after a closing quote of the referer start like a user-agent
     /// (`"…` or a bare `-`)?
+    #[inline(always)]
     fn after_referer(mut self) -> Fit {
         self.skip_spaces();
         match self.rest() {
@@ -651,38 +662,35 @@ fn remote_ip(v: &[u8]) -> Result<Option<IpAddr>, ParseError> {
 }
 
 /// Dotted-quad IPv4 straight from bytes: four decimal octets, no leading zeros.
+#[inline]
 pub fn ipv4(v: &[u8]) -> Option<Ipv4Addr> {
     if v.len() < 7 || v.len() > 15 {
         return None;
     }
+    let digit = |at: usize| v.get(at).map(|c| c.wrapping_sub(b'0')).filter(|&d| d < 10);
     let mut octets = [0u8; 4];
-    let mut n = 0usize; // octets done
-    let mut value: u16 = 0;
-    let mut digits = 0;
-    for &c in v {
-        match c {
-            b'0'..=b'9' => {
-                // No leading zeros, at most three digits.
-                if digits == 3 || (digits == 1 && value == 0) {
-                    return None;
-                }
-                value = value * 10 + u16::from(c - b'0');
-                digits += 1;
+    let mut at = 0;
+    for (n, octet) in octets.iter_mut().enumerate() {
+        if n > 0 {
+            if v.get(at) != Some(&b'.') {
+                return None;
             }
-            b'.' if digits > 0 && n < 3 => {
-                octets[n] = u8::try_from(value).ok()?;
-                n += 1;
-                value = 0;
-                digits = 0;
-            }
-            _ => return None,
+            at += 1;
         }
+        let first = digit(at)?;
+        let mut value = u16::from(first);
+        at += 1;
+        // A leading 0 stands alone; otherwise up to two more digits.
+        if first != 0 {
+            for _ in 0..2 {
+                let Some(d) = digit(at) else { break };
+                value = value * 10 + u16::from(d);
+                at += 1;
+            }
+        }
+        *octet = u8::try_from(value).ok()?;
     }
-    if n != 3 || digits == 0 {
-        return None;
-    }
-    octets[3] = u8::try_from(value).ok()?;
-    Some(Ipv4Addr::from(octets))
+    (at == v.len()).then_some(Ipv4Addr::from(octets))
 }
 
 fn status(v: &[u8]) -> Result<Option<u16>, ParseError> {
