@@ -106,7 +106,10 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         settings: &settings,
         interval_name: args.interval.name(),
     };
-    let mut report = Report::build(&agg, &tally, &ctx);
+    let mut report = pool.install(|| Report::build(&agg, &tally, &ctx));
+    // Freeing the counters of a large run takes a while: a worker does it while the
+    // report is written.
+    pool.spawn(move || drop(agg));
     report.summary.s3 = expanded.s3_counts();
     write_report(&report, args)?;
     Ok(finish(&tally, &args.input, &expanded))

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::aggregate::{Aggregate, BucketStats, Cell, Counts, Distinct, Seen, OTHER_REQUESTERS};
@@ -239,9 +240,10 @@ pub struct Context<'a> {
 impl Report {
     /// Builds the report of a finished run.
     pub fn build(agg: &Aggregate, tally: &Tally, ctx: &Context<'_>) -> Report {
+        // Buckets are independent: each is reported on a worker of the current pool.
         let buckets: Vec<BucketReport> = agg
             .buckets()
-            .into_iter()
+            .into_par_iter()
             .map(|(name, stats)| bucket_report(name, stats))
             .collect();
         let mut totals = Counts::default();
