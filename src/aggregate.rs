@@ -19,6 +19,7 @@ use std::net::IpAddr;
 
 use cardinality_estimator::CardinalityEstimator;
 use foldhash::fast::RandomState;
+use rayon::prelude::*;
 
 use crate::classify::Class;
 use crate::record::Record;
@@ -320,11 +321,31 @@ impl RequesterStats {
     /// What the requester did per window start; windows with only internal requests
     /// are absent.
     pub fn cells(&self) -> BTreeMap<i64, Cell> {
-        let mut all = self.earlier.clone();
-        if let Some((at, cell)) = &self.latest {
-            all.entry(*at).or_default().merge(cell);
+        self.clone().into_cells()
+    }
+
+    fn into_cells(self) -> BTreeMap<i64, Cell> {
+        let mut all = self.earlier;
+        if let Some((at, cell)) = self.latest {
+            all.entry(at).or_default().merge(&cell);
         }
         all
+    }
+
+    /// Adds what `other` did. Pieces of a log mostly cover different windows: those
+    /// only one side has are moved over in one sorted pass, not inserted one by one.
+    fn merge(&mut self, other: RequesterStats) {
+        self.counts.merge(&other.counts);
+        let mut only_theirs = BTreeMap::new();
+        for (start, cell) in other.into_cells() {
+            match self.earlier.get_mut(&start) {
+                Some(mine) => mine.merge(&cell),
+                None => {
+                    only_theirs.insert(start, cell);
+                }
+            }
+        }
+        self.earlier.append(&mut only_theirs);
     }
 }
 
@@ -460,6 +481,8 @@ impl BucketStats {
             mine.public_ips.merge(&w.public_ips);
         }
         self.untracked_public += o.untracked_public;
+        let room = TRACKED_PUBLIC_IPS.saturating_sub(self.public_ips.len());
+        self.public_ips.reserve(o.public_ips.len().min(room));
         for (ip, n) in o.public_ips {
             self.count_public(ip, n);
         }
@@ -471,11 +494,7 @@ impl BucketStats {
             } else {
                 OTHER_REQUESTERS.into()
             };
-            let mine = self.requesters.entry(key).or_default();
-            mine.counts.merge(&r.counts);
-            for (start, cell) in r.cells() {
-                mine.earlier.entry(start).or_default().merge(&cell);
-            }
+            self.requesters.entry(key).or_default().merge(r);
         }
     }
 
@@ -607,15 +626,27 @@ impl Aggregate {
     /// Folds another aggregate (of the same interval) into this one.
     pub fn merge(&mut self, other: Aggregate) {
         debug_assert_eq!(self.interval, other.interval);
+        // Buckets seen on both sides merge in parallel: the last merge of a run waits
+        // for nothing else.
+        let mut theirs: Vec<Option<BucketStats>> = Vec::new();
+        theirs.resize_with(self.buckets.len(), || None);
         for (name, stats) in other.buckets {
             match self.index.get(&name) {
-                Some(&at) => self.buckets[at].1.merge(stats),
+                Some(&at) => theirs[at] = Some(stats),
                 None => {
                     self.index.insert(name.clone(), self.buckets.len());
                     self.buckets.push((name, stats));
                 }
             }
         }
+        self.buckets
+            .par_iter_mut()
+            .zip(theirs)
+            .for_each(|((_, mine), theirs)| {
+                if let Some(theirs) = theirs {
+                    mine.merge(theirs);
+                }
+            });
     }
 
     /// The buckets, sorted by name.
