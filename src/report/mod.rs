@@ -18,7 +18,7 @@ pub mod table;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -309,6 +309,8 @@ impl Report {
 /// Seconds since the epoch as RFC 3339 UTC (`2019-02-06T00:00:38Z`).
 pub fn rfc3339(secs: i64) -> String {
     match DateTime::<Utc>::from_timestamp(secs, 0) {
+        // The direct formatter: no format string to interpret for every window.
+        Some(t) if (0..=9999).contains(&t.year()) => t.to_rfc3339_opts(SecondsFormat::Secs, true),
         Some(t) => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         None => secs.to_string(),
     }
@@ -471,6 +473,30 @@ fn transitions_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_is_the_strftime_form() {
+        let year_zero = -62_167_219_200;
+        let after_9999 = 253_402_300_800;
+        for secs in [
+            0,
+            1_549_411_238,
+            -1,
+            year_zero,
+            year_zero - 1,
+            after_9999 - 1,
+            after_9999,
+        ] {
+            let t = DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
+            assert_eq!(
+                rfc3339(secs),
+                t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                "{secs}"
+            );
+        }
+        assert_eq!(rfc3339(1_549_411_238), "2019-02-06T00:00:38Z");
+        assert_eq!(rfc3339(i64::MAX), i64::MAX.to_string());
+    }
 
     #[test]
     fn top_addresses_name_only_the_contenders_and_agree_with_top() {
