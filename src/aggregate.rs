@@ -190,9 +190,11 @@ impl Distinct {
                 },
             }
         }
-        v4.sort_unstable();
+        // A bucket's windows together hold tens of thousands of addresses: a radix sort
+        // orders them several times faster than comparisons do.
+        radsort::sort(&mut v4);
         v4.dedup();
-        v6.sort_unstable();
+        radsort::sort(&mut v6);
         v6.dedup();
         let mut union = Distinct::Exact { v4, v6 };
         if union.count() > EXACT_DISTINCT {
