@@ -1018,6 +1018,34 @@ mod tests {
     }
 
     #[test]
+    fn ipv4_matches_std_on_generated_text() {
+        // Digits and dots in every arrangement up to 15 bytes, from a fixed-seed LCG.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) as usize
+        };
+        let mut valid = 0;
+        for _ in 0..200_000 {
+            let len = 7 + next() % 9;
+            let text: String = (0..len)
+                .map(|_| match next() % 13 {
+                    0..=2 => '.',
+                    n => char::from(b'0' + (n as u8 - 3)),
+                })
+                .collect();
+            assert_eq!(ipv4(text.as_bytes()), text.parse().ok(), "{text}");
+            valid += usize::from(ipv4(text.as_bytes()).is_some());
+        }
+        assert!(
+            valid > 500,
+            "only {valid} addresses among the generated texts"
+        );
+    }
+
+    #[test]
     fn civil_days() {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
