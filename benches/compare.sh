@@ -6,8 +6,8 @@
 # Environment:
 #   BENCH_LINES=2200000  lines generated (2.2M lines ≈ 1.55 GB); smaller for a quick run
 #   BENCH_SEED=1         generator seed
-#   BENCH_RUNS=3         runs of each fast command (vpce-audit, baselines, DuckDB CSV);
-#                        the median is shown
+#   BENCH_RUNS=5         rounds of the fast commands (vpce-audit, baselines, DuckDB CSV),
+#                        one run of each per round; the median is shown
 #   BENCH_SLOW_PART=10   the slow tools (GoAccess, DuckDB with the Athena regex, Python
 #                        re) read the first 1/N of the lines, once; 1 = the whole file
 #   BENCH_BIG=1          also pipe the file 7 times (≈ 10 GB) into `vpce-audit -` to show
@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 
 LINES=${BENCH_LINES:-2200000}
 SEED=${BENCH_SEED:-1}
-RUNS=${BENCH_RUNS:-3}
+RUNS=${BENCH_RUNS:-5}
 SLOW_PART=${BENCH_SLOW_PART:-10}
 BIG=${BENCH_BIG:-0}
 DUCKDB_VERSION=2.0.1
@@ -151,31 +151,72 @@ records, groups = con.execute(sql).fetchone()
 print(f"{records or 0} lines read as records, {groups} groups")
 PYTHON
 
-# measure NAME THREADS PART RUNS COUNTER COMMAND...: runs COMMAND (stdout to
-# $tmp/out), RUNS times under GNU time, and appends the median wall time, the largest
-# peak RSS and the record count that COUNTER reads from the output to $results.
+# measure NAME THREADS PART COUNTER COMMAND...: runs COMMAND once (stdout to $tmp/out)
+# under GNU time, and appends its wall time, peak RSS and the record count that COUNTER
+# reads from the output to $results. For the slow tools.
 measure() {
-    local name=$1 threads=$2 part=$3 runs=$4 counter=$5
-    shift 5
-    local times=() rss=0 start end r
-    say "$name ($threads thread(s), $runs run(s))"
-    for ((i = 0; i < runs; i++)); do
-        start=$EPOCHREALTIME
-        if ! /usr/bin/time -v -o "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err"; then
-            say "$name failed:"
-            tail -n 5 "$tmp/err" >&2
-            printf '%s\t%s\t%s\tfailed\t-\t-\n' "$name" "$threads" "$part" >>"$results"
-            return
-        fi
-        end=$EPOCHREALTIME
-        times+=("$(awk "BEGIN {print $end - $start}")")
-        r=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tmp/time")
-        if ((r > rss)); then rss=$r; fi
+    local name=$1 threads=$2 part=$3 counter=$4
+    shift 4
+    say "$name ($threads thread(s), 1 run)"
+    local start=$EPOCHREALTIME
+    if ! /usr/bin/time -v -o "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err"; then
+        say "$name failed:"
+        tail -n 5 "$tmp/err" >&2
+        printf '%s\t%s\t%s\tfailed\t-\t-\n' "$name" "$threads" "$part" >>"$results"
+        return
+    fi
+    local end=$EPOCHREALTIME
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$threads" "$part" "$($counter)" \
+        "$(awk "BEGIN {print $end - $start}")" \
+        "$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tmp/time")" >>"$results"
+}
+
+# fast NAME THREADS COUNTER COMMAND...: registers a command on the whole file for
+# run_fast, which runs the registered commands in RUNS rounds, one run of each per
+# round: a burst of load on this shared machine then slows every tool alike, not the
+# runs of one. It appends each command's median wall time, largest peak RSS and record
+# count to $results.
+fast_count=0
+fast() {
+    local name=$1 threads=$2 counter=$3
+    shift 3
+    printf '%s\t%s\t%s\n' "$name" "$threads" "$counter" >"$tmp/fast$fast_count.meta"
+    printf 'exec' >"$tmp/fast$fast_count.sh"
+    printf ' %q' "$@" >>"$tmp/fast$fast_count.sh"
+    fast_count=$((fast_count + 1))
+}
+run_fast() {
+    local round i name threads counter start end
+    for ((round = 1; round <= RUNS; round++)); do
+        for ((i = 0; i < fast_count; i++)); do
+            IFS=$'\t' read -r name threads counter <"$tmp/fast$i.meta"
+            [ -e "$tmp/fast$i.failed" ] && continue
+            say "round $round of $RUNS: $name ($threads thread(s))"
+            start=$EPOCHREALTIME
+            if ! /usr/bin/time -v -o "$tmp/time" bash "$tmp/fast$i.sh" >"$tmp/out" 2>"$tmp/err"; then
+                say "$name failed:"
+                tail -n 5 "$tmp/err" >&2
+                touch "$tmp/fast$i.failed"
+                continue
+            fi
+            end=$EPOCHREALTIME
+            awk "BEGIN {print $end - $start}" >>"$tmp/fast$i.times"
+            awk -F': ' '/Maximum resident set size/ {print $2}' "$tmp/time" >>"$tmp/fast$i.rss"
+            [ -s "$tmp/fast$i.count" ] || $counter >"$tmp/fast$i.count"
+        done
     done
-    local median
-    median=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$threads" "$part" \
-        "$($counter)" "$median" "$rss" >>"$results"
+    local median rss
+    for ((i = 0; i < fast_count; i++)); do
+        IFS=$'\t' read -r name threads counter <"$tmp/fast$i.meta"
+        if [ -e "$tmp/fast$i.failed" ]; then
+            printf '%s\t%s\tfull\tfailed\t-\t-\n' "$name" "$threads" >>"$results"
+            continue
+        fi
+        median=$(sort -g "$tmp/fast$i.times" | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
+        rss=$(sort -n "$tmp/fast$i.rss" | tail -n 1)
+        printf '%s\t%s\tfull\t%s\t%s\t%s\n' "$name" "$threads" \
+            "$(cat "$tmp/fast$i.count")" "$median" "$rss" >>"$results"
+    done
 }
 
 audit_count() { "$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["summary"]["parsed"])' "$tmp/report.json"; }
@@ -185,28 +226,28 @@ goaccess_count() { "$PY" -c 'import json, sys; print(json.load(open(sys.argv[1])
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for t in 1 2; do
-    measure "vpce-audit" "$t" full "$RUNS" audit_count \
+    fast "vpce-audit" "$t" audit_count \
         "$BIN" --threads "$t" --format json --output "$tmp/report.json" "$file"
 done
-measure "baseline scan (memchr split)" 2 full "$RUNS" baseline_count "$BASELINE" scan 2 "$file"
+fast "baseline scan (memchr split)" 2 baseline_count "$BASELINE" scan 2 "$file"
 for t in 1 2; do
-    measure "baseline naive tokenizer" "$t" full "$RUNS" baseline_count \
-        "$BASELINE" tokenize "$t" "$file"
+    fast "baseline naive tokenizer" "$t" baseline_count "$BASELINE" tokenize "$t" "$file"
 done
 for t in 1 2; do
-    measure "DuckDB read_csv, split timestamp" "$t" full "$RUNS" first_number \
+    fast "DuckDB read_csv, split timestamp" "$t" first_number \
         "$PY" "$tmp/competitors.py" duckdb-csv "$file" "$t"
 done
+run_fast
 if command -v goaccess >/dev/null; then
     measure "GoAccess $(goaccess --version | grep -oE '[0-9]+\.[0-9.]*[0-9]' | head -n 1) AWSS3" \
-        1 slow 1 goaccess_count \
+        1 slow goaccess_count \
         goaccess "$slow_file" --log-format=AWSS3 --no-global-config -o "$tmp/goaccess.json"
 fi
 for t in 1 2; do
-    measure "DuckDB + Athena regex" "$t" slow 1 first_number \
+    measure "DuckDB + Athena regex" "$t" slow first_number \
         "$PY" "$tmp/competitors.py" duckdb-regex "$slow_file" "$t"
 done
-measure "Python re + Athena regex" 1 slow 1 first_number \
+measure "Python re + Athena regex" 1 slow first_number \
     "$PY" "$tmp/competitors.py" python-re "$slow_file" 1
 if [ "$BIG" = 1 ]; then
     copies=7
@@ -216,7 +257,7 @@ if [ "$BIG" = 1 ]; then
 set -o pipefail
 cat ${args[*]} | "$BIN" --threads 2 --format json --output "$tmp/report.json" -
 EOF
-    measure "vpce-audit, stdin ×$copies" 2 big 1 audit_count bash "$tmp/big.sh"
+    measure "vpce-audit, stdin ×$copies" 2 big audit_count bash "$tmp/big.sh"
 fi
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -231,7 +272,7 @@ cat <<EOF
 
 - date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $commit$dirty
 - machine: $(nproc) cores ($cpu), $mem memory; load average before $load_before, after $load_after (shared machine: the figures are noisy)
-- data: \`examples/generate $LINES $SEED\`: $bytes bytes, $LINES lines; the slow tools read the first $slow_lines lines ($slow_bytes bytes) once, and their MB/s is for that part; the others: median of $RUNS runs on the whole file, warm page cache
+- data: \`examples/generate $LINES $SEED\`: $bytes bytes, $LINES lines; the slow tools read the first $slow_lines lines ($slow_bytes bytes) once, and their MB/s is for that part; the others: median of $RUNS rounds on the whole file (one run of each tool per round), warm page cache
 - command: \`BENCH_LINES=$LINES BENCH_SEED=$SEED BENCH_RUNS=$RUNS BENCH_SLOW_PART=$SLOW_PART BENCH_BIG=$BIG benches/compare.sh\`
 
 EOF
