@@ -1,10 +1,11 @@
 //! The line parser: one S3 server access log line in, one borrowed [`Record`] out.
 //!
-//! Nothing is copied or allocated per line. Fields are cut at the next space, found 16
-//! bytes at a time (SSE2, inlined: most fields are shorter than one call to memchr costs)
-//! or, for quoted fields, at quotes found with memchr; each value is then read by a nom
-//! parser (time, IP, status, numbers). The grammar follows what S3 really writes, not
-//! what its documentation promises:
+//! Nothing is copied or allocated per line. Fields are cut at the next space or quote,
+//! found 16 bytes at a time (SSE2, inlined: most fields are shorter than one call to
+//! memchr costs). The timestamp is read by a nom grammar, behind a fast path for the
+//! UTC timestamps S3 writes (the date of the previous line is kept); numbers of up to
+//! 8 digits are converted 8 bytes at once, IPv4 addresses straight from bytes. The
+//! grammar follows what S3 really writes, not what its documentation promises:
 //!
 //! * fields are separated by one or more spaces; the line may end in CR or blanks;
 //! * any field may be `-`, and quoted fields may appear as a bare `-`;
