@@ -22,6 +22,7 @@ use foldhash::fast::RandomState;
 use rayon::prelude::*;
 
 use crate::classify::Class;
+use crate::parse;
 use crate::record::Record;
 
 type Map<K, V> = HashMap<K, V, RandomState>;
@@ -548,17 +549,9 @@ fn arn_resource(arn: &[u8]) -> Option<usize> {
 /// Are all 12 bytes ASCII digits? Two overlapping 8-byte words, eight bytes at a time.
 #[inline]
 fn all_digits(b: &[u8; 12]) -> bool {
-    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
-    const ZEROS: u64 = 0x3030_3030_3030_3030;
-    const SIXES: u64 = 0x0606_0606_0606_0606;
-    let digits = |w: u64| {
-        // Every byte is 0x30..=0x3F, and adding 6 (no carry between bytes) keeps it
-        // below 0x40 only for 0x30..=0x39.
-        w & HIGH == ZEROS && w.wrapping_add(SIXES) & HIGH == ZEROS
-    };
     let (head, _) = b.split_first_chunk::<8>().expect("12 > 8");
     let (_, tail) = b.split_last_chunk::<8>().expect("12 > 8");
-    digits(u64::from_le_bytes(*head)) && digits(u64::from_le_bytes(*tail))
+    parse::all_digits(u64::from_le_bytes(*head)) && parse::all_digits(u64::from_le_bytes(*tail))
 }
 
 /// The start of the window of `interval` seconds holding `time`.

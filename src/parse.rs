@@ -721,9 +721,7 @@ fn eight_digits(word: u64, len: usize) -> Option<u64> {
     const ZEROS: u64 = u64::from_le_bytes([b'0'; 8]);
     let unused = 8 * (8 - len as u32);
     let word = (word << unused) | ZEROS.checked_shr(64 - unused).unwrap_or(0);
-    // Every byte in 0x30..=0x39: high nibble 3, and still 3 after adding 6.
-    let high = 0xF0F0_F0F0_F0F0_F0F0;
-    if word & high != ZEROS || word.wrapping_add(0x0606_0606_0606_0606) & high != ZEROS {
+    if !all_digits(word) {
         return None;
     }
     // Lemire's conversion: pairs of digits, then fours, then all eight.
@@ -731,6 +729,16 @@ fn eight_digits(word: u64, len: usize) -> Option<u64> {
     let v = (v.wrapping_mul(10) + (v >> 8)) & 0x00FF_00FF_00FF_00FF;
     let v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_FFFF_0000_FFFF;
     Some((v.wrapping_mul(10_000) + (v >> 32)) & 0xFFFF_FFFF)
+}
+
+/// Are the 8 bytes of `word` all ASCII digits? Each is 0x30..=0x39 when its high
+/// nibble is 3 and still is after adding 6 (no carry crosses bytes once the first
+/// test holds).
+#[inline(always)]
+pub(crate) fn all_digits(word: u64) -> bool {
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const ZEROS: u64 = u64::from_le_bytes([b'0'; 8]);
+    word & HIGH == ZEROS && word.wrapping_add(0x0606_0606_0606_0606) & HIGH == ZEROS
 }
 
 /// One or more decimal digits that fit a `u64`.
