@@ -329,9 +329,8 @@ impl<'l> Cursor<'l> {
         let v = self.field(field)?;
         // Up to 8 digits, read as one word when the line goes on for 8 bytes from them.
         let start = self.pos - v.len();
-        if let (1..=8, Some(word)) = (v.len(), self.line.get(start..start + 8)) {
-            let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-            if let Some(n) = eight_digits(word, v.len()) {
+        if let (1..=8, Some(word)) = (v.len(), self.line[start..].first_chunk::<8>()) {
+            if let Some(n) = eight_digits(u64::from_le_bytes(*word), v.len()) {
                 return Ok(Some(n));
             }
         }
