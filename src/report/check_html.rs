@@ -166,24 +166,7 @@ fn header(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
         Esc(&result),
         s.exit_code
     )?;
-    writeln!(
-        out,
-        "<dt>Command</dt><dd><code class=\"cmd\">{}</code></dd>",
-        Esc(&e.invocation.command_line)
-    )?;
-    writeln!(
-        out,
-        "<dt>Tool</dt><dd>{} {}</dd>",
-        Esc(s.tool),
-        Esc(s.version)
-    )?;
-    write!(out, "<dt>Inputs</dt><dd>")?;
-    for (i, input) in e.invocation.inputs.iter().enumerate() {
-        if i > 0 {
-            write!(out, ", ")?;
-        }
-        write!(out, "<code>{}</code>", Esc(input))?;
-    }
+    html::invocation_rows(e.invocation, r, out)?;
     write!(out, " ({} read", plural(s.inputs, "file"))?;
     if s.inputs_skipped > 0 {
         write!(

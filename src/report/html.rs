@@ -150,24 +150,7 @@ pub fn header(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> 
          server access logs. All times are UTC.</p>"
     )?;
     writeln!(out, "<dl class=\"summary\">")?;
-    writeln!(
-        out,
-        "<dt>Command</dt><dd><code class=\"cmd\">{}</code></dd>",
-        Esc(&invocation.command_line)
-    )?;
-    writeln!(
-        out,
-        "<dt>Tool</dt><dd>{} {}</dd>",
-        Esc(s.tool),
-        Esc(s.version)
-    )?;
-    write!(out, "<dt>Inputs</dt><dd>")?;
-    for (i, input) in invocation.inputs.iter().enumerate() {
-        if i > 0 {
-            write!(out, ", ")?;
-        }
-        write!(out, "<code>{}</code>", Esc(input))?;
-    }
+    invocation_rows(invocation, s, out)?;
     writeln!(
         out,
         " ({} read, {} decompressed{})</dd>",
@@ -875,7 +858,39 @@ fn format_time(secs: i64, format: &str) -> String {
         .unwrap_or_else(|| secs.to_string())
 }
 
-/// A count with thousands separators: `12,345`.
+/// The header rows naming the command line and the tool, and the opening of the inputs
+/// row with the inputs as given: the caller adds what was read and closes the row.
+pub(crate) fn invocation_rows(
+    invocation: &Invocation,
+    s: &Summary,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "<dt>Command</dt><dd><code class=\"cmd\">{}</code></dd>",
+        Esc(&invocation.command_line)
+    )?;
+    writeln!(
+        out,
+        "<dt>Tool</dt><dd>{} {}</dd>",
+        Esc(s.tool),
+        Esc(s.version)
+    )?;
+    write!(out, "<dt>Inputs</dt><dd>")?;
+    code_list(&invocation.inputs, out)
+}
+
+/// `items` as `<code>` elements separated by commas.
+fn code_list(items: &[String], out: &mut dyn Write) -> io::Result<()> {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            write!(out, ", ")?;
+        }
+        write!(out, "<code>{}</code>", Esc(item))?;
+    }
+    Ok(())
+}
+
 /// The header rows for `--since/--until` (when given) and the accounting of lines;
 /// `blank` is shown when known.
 pub(crate) fn filter_and_lines(
@@ -907,15 +922,11 @@ pub(crate) fn filter_and_lines(
 /// The header row listing the ranges counted as private.
 pub(crate) fn private_ranges_row(ranges: &[String], out: &mut dyn Write) -> io::Result<()> {
     write!(out, "<dt>Private ranges</dt><dd>")?;
-    for (i, range) in ranges.iter().enumerate() {
-        if i > 0 {
-            write!(out, ", ")?;
-        }
-        write!(out, "<code>{}</code>", Esc(range))?;
-    }
+    code_list(ranges, out)?;
     writeln!(out, "</dd>")
 }
 
+/// A count with thousands separators: `12,345`.
 pub(crate) fn n(v: u64) -> String {
     let digits = v.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
