@@ -300,7 +300,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
             settings: &settings,
             interval_name: args.interval.name(),
         };
-        let mut traffic = Report::build(&agg, &run.tally, &ctx);
+        let mut traffic = pool.install(|| Report::build(&agg, &run.tally, &ctx));
         traffic.summary.s3 = expanded.s3_counts();
         traffic
     });
