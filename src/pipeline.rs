@@ -3,14 +3,16 @@
 //!
 //! Inputs are processed in parallel on rayon's pool: one work unit per input, and a
 //! large uncompressed file is cut into pieces at line boundaries so that one file
-//! keeps every core busy. Each worker fills its own [`Aggregate`] and [`Tally`];
-//! partial results merge in input order, so rejections are listed in the order a
-//! person reads the files, with their line numbers in the whole file.
+//! keeps every core busy. Each worker takes the next unit until none is left and
+//! counts into one [`Aggregate`] of its own; the [`Tally`] of each unit merges in input
+//! order, so rejections are listed in the order a person reads the files, with their
+//! line numbers in the whole file.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -197,12 +199,19 @@ pub fn aggregate(inputs: &[Input], settings: &Settings) -> (Aggregate, Tally) {
 
 fn aggregate_in_pieces(inputs: &[Input], settings: &Settings, piece: u64) -> (Aggregate, Tally) {
     let units = plan(inputs, piece);
-    let empty = || (Aggregate::new(settings.interval), Tally::default());
-    let (agg, mut tally) = units
-        .par_iter()
-        .enumerate()
-        .with_max_len(1)
-        .fold(empty, |(mut agg, mut tally), (id, unit)| {
+    // Every worker takes the next unit until none is left, into an aggregate of its
+    // own: one per worker, not one per unit, so the maps are not rebuilt from empty
+    // and merged again for every piece. Tallies stay per unit and merge in input order.
+    let next = AtomicUsize::new(0);
+    let per_worker = rayon::broadcast(|_| {
+        let mut agg = Aggregate::new(settings.interval);
+        let mut tallies = Vec::new();
+        loop {
+            let id = next.fetch_add(1, Ordering::Relaxed);
+            let Some(unit) = units.get(id) else {
+                break;
+            };
+            let mut tally = Tally::default();
             let add = |record: &Record<'_>, class, _| {
                 agg.add(record, class);
                 true
@@ -218,13 +227,24 @@ fn aggregate_in_pieces(inputs: &[Input], settings: &Settings, piece: u64) -> (Ag
                 }
                 Some(range) => scan_piece(unit.input, range, id, settings, &mut tally, add),
             }
-            (agg, tally)
-        })
-        .reduce(empty, |(mut agg, mut tally), (other_agg, other_tally)| {
-            agg.merge(other_agg);
-            tally.merge(other_tally);
-            (agg, tally)
-        });
+            tallies.push((id, tally));
+        }
+        (agg, tallies)
+    });
+    let (aggs, tallies): (Vec<_>, Vec<_>) = per_worker.into_iter().unzip();
+    let agg = aggs.into_par_iter().reduce(
+        || Aggregate::new(settings.interval),
+        |mut a, b| {
+            a.merge(b);
+            a
+        },
+    );
+    let mut in_order: Vec<(usize, Tally)> = tallies.into_iter().flatten().collect();
+    in_order.sort_unstable_by_key(|(id, _)| *id);
+    let mut tally = Tally::default();
+    for (_, t) in in_order {
+        tally.merge(t);
+    }
     tally.number_lines(&units);
     (agg, tally)
 }
@@ -491,9 +511,14 @@ mod tests {
         assert_eq!(whole.rejections.len(), 2 * 9);
         assert_eq!(whole.rejections[0].line, 6);
         assert_eq!(whole.rejections[8].line, 301);
-        for piece in [1, 7, 100, 333, 4096] {
-            let (agg, tally) = aggregate_in_pieces(&inputs, &settings(), piece);
-            assert_eq!(tally, whole, "piece {piece}");
+        // Workers take pieces in turns: any number of them gives the same tally.
+        for (piece, threads) in [(1, 2), (7, 3), (100, 8), (333, 2), (4096, 1)] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let (agg, tally) = pool.install(|| aggregate_in_pieces(&inputs, &settings(), piece));
+            assert_eq!(tally, whole, "piece {piece}, {threads} threads");
             let counts = |a: &Aggregate| {
                 a.buckets()
                     .iter()
