@@ -400,7 +400,7 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
         bytes_sent: stats.counts.bytes_sent,
         distinct_private_ips: all_private.count(),
         distinct_public_ips: all_public.count(),
-        top_public_ips: top_addresses(stats.public_ips.iter().map(|(&ip, &n)| (ip, n))),
+        top_public_ips: top_addresses(stats.public_ips.iter()),
         top_requesters: top(requesters),
         approximations,
         timeline,
