@@ -126,7 +126,7 @@ fn output(path: Option<&Path>) -> anyhow::Result<(io::BufWriter<Box<dyn Write>>,
         }
         None => Box::new(stdout.lock()),
     };
-    Ok((io::BufWriter::new(out), fit))
+    Ok((io::BufWriter::with_capacity(256 * 1024, out), fit))
 }
 
 /// Writes a report in the format and to the place `args` ask for.

@@ -39,6 +39,8 @@ pub struct Settings {
 
 /// A large plain file is read in pieces of this size, in parallel.
 pub const PIECE: u64 = 32 * 1024 * 1024;
+/// The smallest of the pieces at the end of a file, which are cut smaller and smaller.
+const MIN_PIECE: u64 = 2 * 1024 * 1024;
 
 /// A line that is not a record, with where it is and why.
 #[derive(Clone, Debug, Eq, serde::Serialize)]
@@ -144,6 +146,7 @@ struct Unit<'a> {
 /// Cuts the inputs into work units: whole inputs, and uncompressed files larger than
 /// two pieces in pieces of `piece` bytes.
 fn plan(inputs: &[Input], piece: u64) -> Vec<Unit<'_>> {
+    let workers = rayon::current_num_threads() as u64;
     let mut units = Vec::with_capacity(inputs.len());
     for input in inputs {
         let size = match input {
@@ -156,7 +159,11 @@ fn plan(inputs: &[Input], piece: u64) -> Vec<Unit<'_>> {
             Some(size) => {
                 let mut start = 0;
                 while start < size {
-                    let end = (start + piece).min(size);
+                    // Toward the end of the file the pieces shrink, so that the
+                    // workers finish it together rather than one waiting on another's
+                    // last full piece.
+                    let shrunk = ((size - start) / (2 * workers)).max(MIN_PIECE);
+                    let end = (start + piece.min(shrunk)).min(size);
                     units.push(Unit {
                         input,
                         range: Some(start..end),
@@ -527,6 +534,28 @@ mod tests {
             };
             assert_eq!(counts(&agg), counts(&whole_agg), "piece {piece}");
         }
+    }
+
+    #[test]
+    fn a_file_ends_in_smaller_and_smaller_pieces() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        let size = 64 << 20;
+        File::create(&path).unwrap().set_len(size).unwrap();
+        let inputs = [Input::File(path)];
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let piece = 8 << 20;
+        let units = pool.install(|| plan(&inputs, piece));
+        let ranges: Vec<_> = units.iter().map(|u| u.range.clone().unwrap()).collect();
+        assert_eq!((ranges[0].start, ranges.last().unwrap().end), (0, size));
+        assert!(ranges.windows(2).all(|w| w[0].end == w[1].start));
+        let lens: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
+        assert!(lens.windows(2).all(|w| w[0] >= w[1]), "{lens:?}");
+        assert_eq!(lens[0], piece);
+        assert_eq!(lens[lens.len() - 2], MIN_PIECE, "{lens:?}");
     }
 
     #[test]
