@@ -84,6 +84,26 @@ pub fn for_each_line<R: Read>(
     }
 }
 
+/// Like [`for_each_line`] for bytes already in memory: the lines are slices of `data`,
+/// nothing is copied. Returns `data.len()`.
+pub fn for_each_line_in(data: &[u8], mut each: impl FnMut(u64, Line<'_>) -> bool) -> u64 {
+    let mut line_no = 0;
+    let mut start = 0;
+    while start < data.len() {
+        line_no += 1;
+        let end = memchr(b'\n', &data[start..]).map_or(data.len(), |pos| start + pos);
+        let line = match end - start {
+            len if len > MAX_LINE => Line::TooLong(len as u64),
+            _ => Line::Text(&data[start..end]),
+        };
+        if !each(line_no, line) {
+            break;
+        }
+        start = end + 1;
+    }
+    data.len() as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +120,33 @@ mod tests {
         })
         .unwrap();
         out
+    }
+
+    #[test]
+    fn lines_in_memory_are_the_lines_read_from_a_stream() {
+        let long = "y".repeat(MAX_LINE + 1);
+        for input in [
+            String::new(),
+            "\n".into(),
+            "a".into(),
+            "a\n\nb\r\nc".into(),
+            "a\n\n".into(),
+            format!("a\n{long}\nb\n"),
+            long.clone(),
+            "x".repeat(MAX_LINE) + "\n",
+        ] {
+            let mut seen = Vec::new();
+            let read = for_each_line_in(input.as_bytes(), |n, line| {
+                let shown = match line {
+                    Line::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                    Line::TooLong(len) => format!("<{len}>"),
+                };
+                seen.push((n, shown));
+                true
+            });
+            assert_eq!(seen, collect(input.as_bytes()), "{input:.20?}");
+            assert_eq!(read, input.len() as u64);
+        }
     }
 
     #[test]

@@ -3,16 +3,21 @@
 //!
 //! Inputs are processed in parallel on rayon's pool: one work unit per input, and a
 //! large uncompressed file is cut into pieces at line boundaries so that one file
-//! keeps every core busy. Each worker takes the next unit until none is left and
+//! keeps every core busy; a single stream that cannot be cut at byte offsets
+//! (standard input, a gzip file) is read by one thread and parsed by every worker in
+//! chunks of whole lines. Each worker takes the next unit until none is left and
 //! counts into one [`Aggregate`] of its own; the [`Tally`] of each unit merges in input
 //! order, so rejections are listed in the order a person reads the files, with their
 //! line numbers in the whole file.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, SyncSender};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -20,7 +25,7 @@ use crate::aggregate::Aggregate;
 use crate::classify::{Class, Classifier};
 use crate::decode::decoded;
 use crate::filter::Filter;
-use crate::lines::{for_each_line, Line, MAX_LINE};
+use crate::lines::{for_each_line, for_each_line_in, Line, MAX_LINE};
 use crate::parse::{trim_end, LineParser};
 use crate::record::Record;
 use crate::source::{describe, Input, InputError};
@@ -41,6 +46,9 @@ pub struct Settings {
 pub const PIECE: u64 = 32 * 1024 * 1024;
 /// The smallest of the pieces at the end of a file, which are cut smaller and smaller.
 const MIN_PIECE: u64 = 2 * 1024 * 1024;
+/// A stream that cannot be cut at byte offsets (standard input, a gzip file) is read by
+/// one thread and handed to the workers in chunks of whole lines of about this size.
+const CHUNK: usize = 1024 * 1024;
 
 /// A line that is not a record, with where it is and why.
 #[derive(Clone, Debug, Eq, serde::Serialize)]
@@ -196,12 +204,18 @@ fn splittable_size(path: &Path, piece: u64) -> Option<u64> {
 /// Reads every input and returns the aggregate of the records that pass the filter,
 /// with the accounting of all lines. Runs on the current rayon pool.
 pub fn aggregate(inputs: &[Input], settings: &Settings) -> (Aggregate, Tally) {
-    let piece = if rayon::current_num_threads() > 1 {
-        PIECE
-    } else {
-        u64::MAX
-    };
-    aggregate_in_pieces(inputs, settings, piece)
+    if rayon::current_num_threads() == 1 {
+        return aggregate_in_pieces(inputs, settings, u64::MAX);
+    }
+    match inputs {
+        [input] if !splittable(input) => aggregate_stream(input, settings, CHUNK),
+        _ => aggregate_in_pieces(inputs, settings, PIECE),
+    }
+}
+
+/// Can `input` be read in pieces at byte offsets?
+fn splittable(input: &Input) -> bool {
+    matches!(input, Input::File(path) if splittable_size(path, PIECE).is_some())
 }
 
 fn aggregate_in_pieces(inputs: &[Input], settings: &Settings, piece: u64) -> (Aggregate, Tally) {
@@ -239,13 +253,7 @@ fn aggregate_in_pieces(inputs: &[Input], settings: &Settings, piece: u64) -> (Ag
         (agg, tallies)
     });
     let (aggs, tallies): (Vec<_>, Vec<_>) = per_worker.into_iter().unzip();
-    let agg = aggs.into_par_iter().reduce(
-        || Aggregate::new(settings.interval),
-        |mut a, b| {
-            a.merge(b);
-            a
-        },
-    );
+    let agg = merge_all(aggs, settings);
     let mut in_order: Vec<(usize, Tally)> = tallies.into_iter().flatten().collect();
     in_order.sort_unstable_by_key(|(id, _)| *id);
     let mut tally = Tally::default();
@@ -254,6 +262,155 @@ fn aggregate_in_pieces(inputs: &[Input], settings: &Settings, piece: u64) -> (Ag
     }
     tally.number_lines(&units);
     (agg, tally)
+}
+
+/// Merges the workers' aggregates, in parallel.
+fn merge_all(aggs: Vec<Aggregate>, settings: &Settings) -> Aggregate {
+    aggs.into_par_iter().reduce(
+        || Aggregate::new(settings.interval),
+        |mut a, b| {
+            a.merge(b);
+            a
+        },
+    )
+}
+
+/// Lines of a stream on their way from the reader to a worker.
+enum Chunk {
+    /// Whole lines, each ending with `\n`.
+    Lines(Vec<u8>),
+    /// A line over [`MAX_LINE`] bytes long, and its length.
+    TooLong(u64),
+}
+
+/// Reads one stream on a thread of its own (decompressing it if need be) while every
+/// worker parses the chunks of lines it hands out, into an aggregate of its own. The
+/// chunks' tallies merge in stream order as they come, so memory stays bounded.
+fn aggregate_stream(input: &Input, settings: &Settings, chunk: usize) -> (Aggregate, Tally) {
+    let name = input.name();
+    // One chunk waiting per worker: the reader stays ahead, memory stays bounded.
+    let (send, receive) = mpsc::sync_channel(rayon::current_num_threads());
+    let receive = Mutex::new(receive);
+    let in_order = Mutex::new(InOrder::default());
+    let (aggs, read) = std::thread::scope(|s| {
+        let reader = s.spawn(|| read_chunks(input, chunk, send));
+        let aggs = rayon::broadcast(|_| {
+            let mut agg = Aggregate::new(settings.interval);
+            // The lock is held while waiting, so the next chunk goes to one worker.
+            while let Ok((seq, chunk)) = receive.lock().expect("no worker panicked").recv() {
+                let mut tally = Tally::default();
+                let lines = match chunk {
+                    Chunk::Lines(data) => {
+                        let span = Span {
+                            unit: 0,
+                            budget: u64::MAX,
+                            required_only: true,
+                        };
+                        let add = |record: &Record<'_>, class, _| {
+                            agg.add(record, class);
+                            true
+                        };
+                        scan_lines(&name, &data[..], span, settings, &mut tally, add);
+                        // The reader counts the stream's bytes.
+                        tally.bytes = 0;
+                        tally.unit_lines.pop().map_or(0, |(_, lines)| lines)
+                    }
+                    Chunk::TooLong(len) => {
+                        tally.lines += 1;
+                        tally.reject(&name, 0, 1, too_long(len));
+                        1
+                    }
+                };
+                in_order
+                    .lock()
+                    .expect("no worker panicked")
+                    .add(seq, tally, lines);
+            }
+            agg
+        });
+        (aggs, reader.join().expect("the reader does not panic"))
+    });
+    let mut tally = in_order.into_inner().expect("no worker panicked").done;
+    tally.merge(read);
+    (merge_all(aggs, settings), tally)
+}
+
+/// Reads `input` and sends its lines in chunks of about `chunk` bytes; returns the
+/// tally of what only the reader knows: the input, its bytes and any read error.
+fn read_chunks(input: &Input, chunk: usize, send: SyncSender<(usize, Chunk)>) -> Tally {
+    let mut tally = Tally::default();
+    let name = input.name();
+    let reader = match input.open().and_then(decoded) {
+        Ok(r) => r,
+        Err(e) => {
+            tally.errors.push(InputError::new(name, describe(&e)));
+            return tally;
+        }
+    };
+    tally.inputs += 1;
+    let mut seq = 0;
+    let mut send_next = |c: Chunk| {
+        seq += 1;
+        send.send((seq - 1, c)).is_ok()
+    };
+    let mut lines = Vec::with_capacity(chunk + MAX_LINE);
+    let mut offset = 0u64;
+    let result = for_each_line(reader, |_, line| match line {
+        Line::Text(text) => {
+            offset += text.len() as u64 + 1;
+            lines.extend_from_slice(text);
+            lines.push(b'\n');
+            lines.len() < chunk
+                || send_next(Chunk::Lines(std::mem::replace(
+                    &mut lines,
+                    Vec::with_capacity(chunk + MAX_LINE),
+                )))
+        }
+        Line::TooLong(len) => {
+            offset += len + 1;
+            (lines.is_empty() || send_next(Chunk::Lines(std::mem::take(&mut lines))))
+                && send_next(Chunk::TooLong(len))
+        }
+    });
+    if !lines.is_empty() {
+        send_next(Chunk::Lines(lines));
+    }
+    match result {
+        // A last line without a newline was counted one byte long.
+        Ok(read) => tally.bytes = offset.min(read),
+        Err((e, last_line)) => {
+            tally.bytes = offset;
+            let message = format!("read failed after line {last_line}: {}", describe(&e));
+            tally.errors.push(InputError::new(name, message));
+        }
+    }
+    tally
+}
+
+/// The chunks' tallies of a stream, merged in stream order whatever order they come in.
+#[derive(Default)]
+struct InOrder {
+    /// The next chunk to merge.
+    next: usize,
+    /// Chunks done ahead of their turn, with their number of lines.
+    waiting: BTreeMap<usize, (Tally, u64)>,
+    /// Lines of the chunks merged so far: the next chunk's line numbers start after.
+    lines_before: u64,
+    done: Tally,
+}
+
+impl InOrder {
+    fn add(&mut self, seq: usize, tally: Tally, lines: u64) {
+        self.waiting.insert(seq, (tally, lines));
+        while let Some((mut tally, lines)) = self.waiting.remove(&self.next) {
+            for r in &mut tally.rejections {
+                r.line += self.lines_before;
+            }
+            self.lines_before += lines;
+            self.done.merge(tally);
+            self.next += 1;
+        }
+    }
 }
 
 /// Reads one input, calling `each(record, class, line_number)` for every record that
@@ -283,7 +440,7 @@ fn scan_whole(
         }
     };
     tally.inputs += 1;
-    scan_lines(&name, reader, span, settings, tally, each)
+    scan_lines(&name, Stream(reader), span, settings, tally, each)
 }
 
 /// Reads the lines of a plain file that start inside `range`, as work unit `unit`.
@@ -313,7 +470,7 @@ fn scan_piece(
             };
             scan_lines(
                 &name,
-                crate::progress::counted(file),
+                Stream(crate::progress::counted(file)),
                 span,
                 settings,
                 tally,
@@ -357,7 +514,7 @@ pub fn scan<R: Read>(
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
 ) -> bool {
-    scan_lines(name, reader, Span::WHOLE, settings, tally, each)
+    scan_lines(name, Stream(reader), Span::WHOLE, settings, tally, each)
 }
 
 /// Which lines of a stream are read, and how much of each.
@@ -380,10 +537,40 @@ impl Span {
     };
 }
 
-/// The worker loop over the lines of `reader` in `span`.
-fn scan_lines<R: Read>(
+/// Why a line of `len` bytes is rejected unread.
+fn too_long(len: u64) -> String {
+    format!(
+        "line of {len} bytes is longer than the {} KiB limit for a record",
+        MAX_LINE / 1024
+    )
+}
+
+/// Where [`scan_lines`] takes its lines from: a stream read through a buffer, or bytes
+/// already in memory.
+trait LineSource {
+    /// Calls `each` for every line, as [`for_each_line`] does.
+    fn each_line(self, each: impl FnMut(u64, Line<'_>) -> bool) -> Result<u64, (io::Error, u64)>;
+}
+
+/// A stream, read through [`for_each_line`]'s buffer.
+struct Stream<R>(R);
+
+impl<R: Read> LineSource for Stream<R> {
+    fn each_line(self, each: impl FnMut(u64, Line<'_>) -> bool) -> Result<u64, (io::Error, u64)> {
+        for_each_line(self.0, each)
+    }
+}
+
+impl LineSource for &[u8] {
+    fn each_line(self, each: impl FnMut(u64, Line<'_>) -> bool) -> Result<u64, (io::Error, u64)> {
+        Ok(for_each_line_in(self, each))
+    }
+}
+
+/// The worker loop over the lines of `source` in `span`.
+fn scan_lines(
     name: &str,
-    reader: R,
+    source: impl LineSource,
     span: Span,
     settings: &Settings,
     tally: &mut Tally,
@@ -402,7 +589,7 @@ fn scan_lines<R: Read>(
     } else {
         LineParser::new()
     };
-    let result = for_each_line(reader, |line_no, line| {
+    let result = source.each_line(|line_no, line| {
         if offset >= budget {
             return false;
         }
@@ -415,11 +602,7 @@ fn scan_lines<R: Read>(
             Line::TooLong(len) => {
                 offset += len + 1;
                 tally.lines += 1;
-                let reason = format!(
-                    "line of {len} bytes is longer than the {} KiB limit for a record",
-                    MAX_LINE / 1024
-                );
-                tally.reject(name, unit, line_no, reason);
+                tally.reject(name, unit, line_no, too_long(len));
                 return true;
             }
         };
@@ -534,6 +717,72 @@ mod tests {
             };
             assert_eq!(counts(&agg), counts(&whole_agg), "piece {piece}");
         }
+    }
+
+    #[test]
+    fn a_stream_read_in_chunks_gives_the_result_of_one_worker() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::new();
+        for i in 0..400 {
+            match i % 53 {
+                5 => text.push_str("rejected line\n"),
+                9 => text.push_str("\r\n"),
+                17 => text.push_str(&format!("{}\n", "x".repeat(MAX_LINE + i))),
+                _ => {
+                    text.push_str(&GOOD.replace("10.0.0.1", &format!("10.0.{}.1", i % 7)));
+                    text.push_str(if i % 2 == 0 { "\n" } else { "\r\n" });
+                }
+            }
+        }
+        text.push_str("last line without newline");
+        let plain = dir.path().join("log");
+        std::fs::write(&plain, &text).unwrap();
+        let gzip = dir.path().join("log.gz");
+        let mut encoder = flate2::write::GzEncoder::new(
+            File::create(&gzip).unwrap(),
+            flate2::Compression::fast(),
+        );
+        io::Write::write_all(&mut encoder, text.as_bytes()).unwrap();
+        encoder.finish().unwrap();
+        // A gzip stream cut short: the read fails after some lines.
+        let cut = dir.path().join("cut.gz");
+        let whole = std::fs::read(&gzip).unwrap();
+        std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+        let counts = |a: &Aggregate| {
+            a.buckets()
+                .iter()
+                .map(|(_, s)| (s.counts, s.timeline().len()))
+                .collect::<Vec<_>>()
+        };
+        for (path, cut_short) in [(plain, false), (gzip, false), (cut, true)] {
+            let input = Input::File(path);
+            let (one_agg, one) =
+                aggregate_in_pieces(std::slice::from_ref(&input), &settings(), u64::MAX);
+            if cut_short {
+                assert_eq!(one.errors.len(), 1);
+                assert!(one.lines > 0 && one.lines < 400, "{}", one.lines);
+            } else {
+                assert_eq!((one.rejections.len(), one.errors.len()), (2 * 8 + 1, 0));
+            }
+            assert_eq!(one.lines, one.parsed + one.rejected);
+            for (chunk, threads) in [(1, 2), (700, 3), (5000, 2), (CHUNK, 4)] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let (agg, tally) = pool.install(|| aggregate_stream(&input, &settings(), chunk));
+                assert_eq!(tally, one, "chunk {chunk}, {threads} threads");
+                assert_eq!(counts(&agg), counts(&one_agg), "chunk {chunk}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_stream_that_cannot_be_opened_is_an_input_error() {
+        let input = Input::File("/nonexistent/vpce-audit-test".into());
+        let (agg, tally) = aggregate_stream(&input, &settings(), CHUNK);
+        assert_eq!((tally.inputs, tally.errors.len(), tally.lines), (0, 1, 0));
+        assert!(agg.buckets().is_empty());
     }
 
     #[test]
