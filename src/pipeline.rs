@@ -110,6 +110,35 @@ impl Tally {
         self.unit_lines.extend(other.unit_lines);
     }
 
+    /// Opens and decodes `input`, counting it, or notes why it cannot be read.
+    fn open(&mut self, input: &Input) -> Option<Box<dyn Read>> {
+        match input.open().and_then(decoded) {
+            Ok(reader) => {
+                self.inputs += 1;
+                Some(reader)
+            }
+            Err(e) => {
+                self.errors
+                    .push(InputError::new(input.name(), describe(&e)));
+                None
+            }
+        }
+    }
+
+    /// Counts the bytes of a stream whose lines took `offset` bytes (each with its
+    /// newline) once [`for_each_line`] returned `result`, and notes a read error.
+    fn end_of(&mut self, name: &str, offset: u64, result: Result<u64, (io::Error, u64)>) {
+        match result {
+            // A last line without a newline was counted one byte long.
+            Ok(read) => self.bytes += offset.min(read),
+            Err((e, last_line)) => {
+                self.bytes += offset;
+                let message = format!("read failed after line {last_line}: {}", describe(&e));
+                self.errors.push(InputError::new(name, message));
+            }
+        }
+    }
+
     fn reject(&mut self, source: &str, unit: usize, line: u64, reason: String) {
         self.rejected += 1;
         if self.rejections.len() < KEPT_REJECTIONS {
@@ -339,15 +368,9 @@ fn aggregate_stream(input: &Input, settings: &Settings, chunk: usize) -> (Aggreg
 /// tally of what only the reader knows: the input, its bytes and any read error.
 fn read_chunks(input: &Input, chunk: usize, send: SyncSender<(usize, Chunk)>) -> Tally {
     let mut tally = Tally::default();
-    let name = input.name();
-    let reader = match input.open().and_then(decoded) {
-        Ok(r) => r,
-        Err(e) => {
-            tally.errors.push(InputError::new(name, describe(&e)));
-            return tally;
-        }
+    let Some(reader) = tally.open(input) else {
+        return tally;
     };
-    tally.inputs += 1;
     let mut seq = 0;
     let mut send_next = |c: Chunk| {
         seq += 1;
@@ -375,15 +398,7 @@ fn read_chunks(input: &Input, chunk: usize, send: SyncSender<(usize, Chunk)>) ->
     if !lines.is_empty() {
         send_next(Chunk::Lines(lines));
     }
-    match result {
-        // A last line without a newline was counted one byte long.
-        Ok(read) => tally.bytes = offset.min(read),
-        Err((e, last_line)) => {
-            tally.bytes = offset;
-            let message = format!("read failed after line {last_line}: {}", describe(&e));
-            tally.errors.push(InputError::new(name, message));
-        }
-    }
+    tally.end_of(&input.name(), offset, result);
     tally
 }
 
@@ -431,16 +446,10 @@ fn scan_whole(
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
 ) -> bool {
-    let name = input.name();
-    let reader = match input.open().and_then(decoded) {
-        Ok(r) => r,
-        Err(e) => {
-            tally.errors.push(InputError::new(name, describe(&e)));
-            return true;
-        }
-    };
-    tally.inputs += 1;
-    scan_lines(&name, Stream(reader), span, settings, tally, each)
+    match tally.open(input) {
+        Some(reader) => scan_lines(&input.name(), Stream(reader), span, settings, tally, each),
+        None => true,
+    }
 }
 
 /// Reads the lines of a plain file that start inside `range`, as work unit `unit`.
@@ -626,15 +635,7 @@ fn scan_lines(
         go_on
     });
     tally.unit_lines.push((unit, last_line));
-    match result {
-        // A last line without a newline was counted one byte long.
-        Ok(read) => tally.bytes += offset.min(read),
-        Err((e, last_line)) => {
-            tally.bytes += offset;
-            let message = format!("read failed after line {last_line}: {}", describe(&e));
-            tally.errors.push(InputError::new(name, message));
-        }
-    }
+    tally.end_of(name, offset, result);
     go_on
 }
 
