@@ -376,22 +376,19 @@ fn read_chunks(input: &Input, chunk: usize, send: SyncSender<(usize, Chunk)>) ->
         seq += 1;
         send.send((seq - 1, c)).is_ok()
     };
-    let mut lines = Vec::with_capacity(chunk + MAX_LINE);
+    let fresh = || Vec::with_capacity(chunk + MAX_LINE);
+    let mut lines = fresh();
     let mut offset = 0u64;
     let result = for_each_line(reader, |_, line| match line {
         Line::Text(text) => {
             offset += text.len() as u64 + 1;
             lines.extend_from_slice(text);
             lines.push(b'\n');
-            lines.len() < chunk
-                || send_next(Chunk::Lines(std::mem::replace(
-                    &mut lines,
-                    Vec::with_capacity(chunk + MAX_LINE),
-                )))
+            lines.len() < chunk || send_next(Chunk::Lines(std::mem::replace(&mut lines, fresh())))
         }
         Line::TooLong(len) => {
             offset += len + 1;
-            (lines.is_empty() || send_next(Chunk::Lines(std::mem::take(&mut lines))))
+            (lines.is_empty() || send_next(Chunk::Lines(std::mem::replace(&mut lines, fresh()))))
                 && send_next(Chunk::TooLong(len))
         }
     });
@@ -651,6 +648,13 @@ mod tests {
         }
     }
 
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+    }
+
     const GOOD: &str = "o bkt [06/Feb/2019:00:00:38 +0000] 10.0.0.1 - I REST.GET.OBJECT k \"GET /k HTTP/1.1\" 200 - 1 1 1 1 \"-\" \"ua\"";
 
     #[test]
@@ -704,10 +708,7 @@ mod tests {
         assert_eq!(whole.rejections[8].line, 301);
         // Workers take pieces in turns: any number of them gives the same tally.
         for (piece, threads) in [(1, 2), (7, 3), (100, 8), (333, 2), (4096, 1)] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = pool(threads);
             let (agg, tally) = pool.install(|| aggregate_in_pieces(&inputs, &settings(), piece));
             assert_eq!(tally, whole, "piece {piece}, {threads} threads");
             let counts = |a: &Aggregate| {
@@ -767,10 +768,7 @@ mod tests {
             }
             assert_eq!(one.lines, one.parsed + one.rejected);
             for (chunk, threads) in [(1, 2), (700, 3), (5000, 2), (CHUNK, 4)] {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
+                let pool = pool(threads);
                 let (agg, tally) = pool.install(|| aggregate_stream(&input, &settings(), chunk));
                 assert_eq!(tally, one, "chunk {chunk}, {threads} threads");
                 assert_eq!(counts(&agg), counts(&one_agg), "chunk {chunk}");
@@ -793,10 +791,7 @@ mod tests {
         let size = 64 << 20;
         File::create(&path).unwrap().set_len(size).unwrap();
         let inputs = [Input::File(path)];
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
+        let pool = pool(2);
         let piece = 8 << 20;
         let units = pool.install(|| plan(&inputs, piece));
         let ranges: Vec<_> = units.iter().map(|u| u.range.clone().unwrap()).collect();
