@@ -342,6 +342,7 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
         s3: None,
     };
     Ok(Report {
+        schema_version: crate::report::SCHEMA_VERSION,
         summary,
         buckets: reports,
         rejections: Vec::new(),

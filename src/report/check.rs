@@ -39,6 +39,8 @@ pub enum CheckFormat {
 /// The check report.
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckReport {
+    /// [`super::SCHEMA_VERSION`].
+    pub schema_version: u32,
     pub summary: CheckSummary,
     pub rules: Vec<RuleSummary>,
     pub buckets: Vec<BucketSummary>,
@@ -242,6 +244,7 @@ impl CheckReport {
             }),
         };
         CheckReport {
+            schema_version: super::SCHEMA_VERSION,
             summary,
             rules,
             buckets,

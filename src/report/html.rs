@@ -1112,6 +1112,7 @@ mod tests {
 
     fn report(buckets: Vec<BucketReport>, interval: i64) -> Report {
         Report {
+            schema_version: crate::report::SCHEMA_VERSION,
             summary: Summary {
                 tool: "vpce-audit",
                 version: "0.1.0",

@@ -28,9 +28,15 @@ use crate::escape;
 use crate::pipeline::{Rejection, Settings, Tally};
 use crate::source::S3Counts;
 
+/// The version of the JSON documents' layout (`docs/json.md`): raised when a field
+/// changes meaning or goes away, not when one is added.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// The whole report.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
     pub summary: Summary,
     pub buckets: Vec<BucketReport>,
     /// The first rejected lines (up to 1000; `summary.rejected` counts all).
@@ -291,6 +297,7 @@ impl Report {
             not_available: Vec::new(),
         };
         Report {
+            schema_version: SCHEMA_VERSION,
             summary,
             buckets,
             rejections: tally.rejections.clone(),
