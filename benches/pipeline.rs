@@ -20,9 +20,11 @@ use vpce_audit::aggregate::Aggregate;
 use vpce_audit::classify::{Class, Classifier};
 use vpce_audit::filter::Filter;
 use vpce_audit::parse::LineParser;
-use vpce_audit::pipeline::{self, Settings, Tally};
-use vpce_audit::report::{Context, Report};
+use vpce_audit::pipeline;
+use vpce_audit::report::Report;
+use vpce_audit::settings::Settings;
 use vpce_audit::synth;
+use vpce_audit::tally::Tally;
 
 mod baselines;
 
@@ -101,10 +103,6 @@ fn benches(c: &mut Criterion) {
 
     let mut g = group(c, "pipeline", buf.len());
     g.bench_function("scan_aggregate_report", |b| {
-        let ctx = Context {
-            settings: &settings,
-            interval_name: "1h",
-        };
         b.iter(|| {
             let mut agg = Aggregate::new(settings.interval);
             let mut tally = Tally::default();
@@ -112,8 +110,11 @@ fn benches(c: &mut Criterion) {
                 agg.add(record, class);
                 true
             });
-            assert_eq!(tally.parsed, LINES, "every generated line is a record");
-            Report::build(&agg, &tally, &ctx)
+            assert_eq!(
+                tally.counts.parsed, LINES,
+                "every generated line is a record"
+            );
+            Report::build(&agg, &tally, &settings)
         })
     });
     g.finish();

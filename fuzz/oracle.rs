@@ -13,19 +13,20 @@
 use std::io::Write as _;
 
 use vpce_audit::aggregate::Aggregate;
-use vpce_audit::bucket_policy;
+use vpce_audit::check::bucket_policy;
+use vpce_audit::check::rules::{BucketRule, Rules, RulesSpec};
 use vpce_audit::check::{self, Checker};
 use vpce_audit::classify::Classifier;
-use vpce_audit::decode;
 use vpce_audit::filter::Filter;
+use vpce_audit::input::{decode, Input};
 use vpce_audit::parse::LineParser;
-use vpce_audit::pipeline::{self, Settings, Tally};
+use vpce_audit::pipeline;
 use vpce_audit::record::Record;
 use vpce_audit::report::check::{CheckContext, CheckReport};
-use vpce_audit::report::requests::{ListFormat, RequestWriter};
-use vpce_audit::report::{self, Context, Report};
-use vpce_audit::rules::{BucketRule, Rules, RulesSpec};
-use vpce_audit::source::Input;
+use vpce_audit::report::requests::RequestWriter;
+use vpce_audit::report::{self, Report};
+use vpce_audit::settings::Settings;
+use vpce_audit::tally::Tally;
 
 /// The input's name in every message and output: hostile itself.
 const SOURCE: &str = "logs/\u{1b}[2J\u{202e}=evil.log";
@@ -94,10 +95,10 @@ pub fn pipeline(data: &[u8]) {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     {
         let mut listings = [
-            RequestWriter::new(ListFormat::Table, &mut table, false, true),
-            RequestWriter::new(ListFormat::Csv, &mut csv, false, true),
-            RequestWriter::new(ListFormat::Csv, &mut raw_csv, false, false),
-            RequestWriter::new(ListFormat::Ndjson, &mut ndjson, false, true),
+            RequestWriter::table(&mut table, false),
+            RequestWriter::csv(&mut csv, true),
+            RequestWriter::csv(&mut raw_csv, false),
+            RequestWriter::ndjson(&mut ndjson),
         ];
         let reader = decode::decoded(data).expect("a slice reads without error");
         pipeline::scan(
@@ -118,13 +119,17 @@ pub fn pipeline(data: &[u8]) {
             w.finish().expect("writing to memory");
         }
     }
-    assert_eq!(tally.lines, tally.parsed + tally.rejected, "accounting");
     assert_eq!(
-        tally.matched, tally.parsed,
+        tally.counts.lines,
+        tally.counts.parsed + tally.counts.rejected,
+        "accounting"
+    );
+    assert_eq!(
+        tally.counts.matched, tally.counts.parsed,
         "no filter: every record matches"
     );
     assert!(tally.errors.len() <= 1, "one input, at most one error");
-    let records = usize::try_from(tally.matched).unwrap();
+    let records = usize::try_from(tally.counts.matched).unwrap();
 
     assert_terminal_safe(&table);
     assert_eq!(csv_rows(&csv, true).len(), records + 1);
@@ -136,18 +141,18 @@ pub fn pipeline(data: &[u8]) {
         assert_eq!(v["source"], SOURCE);
     }
 
-    let ctx = Context {
-        settings: &settings,
-        interval_name: "1h",
-    };
-    let report = Report::build(&agg, &tally, &ctx);
+    let report = Report::build(&agg, &tally, &settings);
     assert_eq!(
         (
             report.summary.lines,
             report.summary.parsed,
             report.summary.rejected
         ),
-        (tally.lines, tally.parsed, tally.rejected)
+        (
+            tally.counts.lines,
+            tally.counts.parsed,
+            tally.counts.rejected
+        )
     );
     render_report(&report);
     check_run(data, &settings, &tally);
@@ -175,7 +180,7 @@ fn render_report(report: &Report) {
         inputs: vec![SOURCE.to_string()],
     };
     let mut out = Vec::new();
-    report::html::write(report, &invocation, &mut out).expect("writing to memory");
+    report::html::audit::write(report, &invocation, &mut out).expect("writing to memory");
     assert_html_safe(&out);
 }
 
@@ -199,8 +204,16 @@ fn check_run(data: &[u8], settings: &Settings, tally: &Tally) {
     };
     let run = check::run(&checker, &[Input::File(file.path().to_path_buf())], None);
     assert_eq!(
-        (run.tally.lines, run.tally.parsed, run.tally.rejected),
-        (tally.lines, tally.parsed, tally.rejected),
+        (
+            run.tally.counts.lines,
+            run.tally.counts.parsed,
+            run.tally.counts.rejected
+        ),
+        (
+            tally.counts.lines,
+            tally.counts.parsed,
+            tally.counts.rejected
+        ),
         "check reads the file as the report reads the bytes"
     );
     let charted: u64 = run.findings.aggregate.as_ref().map_or(0, |agg| {

@@ -18,12 +18,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use cardinality_estimator::CardinalityEstimator;
+use derive_more::AddAssign;
 use foldhash::fast::RandomState;
 use rayon::prelude::*;
 
+use crate::arn::principal;
 use crate::classify::Class;
-use crate::parse;
 use crate::record::Record;
+use crate::time::window_start;
 
 type Map<K, V> = HashMap<K, V, RandomState>;
 
@@ -36,19 +38,25 @@ pub const TRACKED_REQUESTERS: usize = 10_000;
 /// The name under which requesters beyond [`TRACKED_REQUESTERS`] are pooled.
 pub const OTHER_REQUESTERS: &[u8] = b"(other requesters)";
 
-/// Counters shared by windows, buckets and requesters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counts {
+/// Requests by the network they came from: the counters of windows, buckets and
+/// requesters. Two add up with `+=`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, AddAssign)]
+pub struct Traffic {
+    /// All requests.
     pub requests: u64,
+    /// Through the VPC endpoint.
     pub private: u64,
+    /// Over the internet.
     pub public: u64,
+    /// S3's own requests (no remote IP).
     pub internal: u64,
     /// Public requests answered with HTTP 403: blocked attempts.
     pub public_denied: u64,
+    /// Bytes sent in responses.
     pub bytes_sent: u64,
 }
 
-impl Counts {
+impl Traffic {
     #[inline]
     fn add(&mut self, class: Class, denied: bool, bytes: u64) {
         self.requests += 1;
@@ -61,15 +69,6 @@ impl Counts {
             Class::Internal => self.internal += 1,
         }
         self.bytes_sent += bytes;
-    }
-
-    fn merge(&mut self, o: &Counts) {
-        self.requests += o.requests;
-        self.private += o.private;
-        self.public += o.public;
-        self.internal += o.internal;
-        self.public_denied += o.public_denied;
-        self.bytes_sent += o.bytes_sent;
     }
 
     /// Public requests that were not denied: traffic that really went over the internet.
@@ -219,20 +218,20 @@ impl Distinct {
 /// One time window of one bucket.
 #[derive(Clone, Debug, Default)]
 pub struct Window {
-    pub counts: Counts,
+    pub counts: Traffic,
     pub private_ips: Distinct,
     pub public_ips: Distinct,
 }
 
 /// The earliest and latest request of one class in a window, with their addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Seen {
+pub struct FirstLast {
     pub first: (i64, IpAddr),
     pub last: (i64, IpAddr),
 }
 
-impl Seen {
-    fn extend(&mut self, o: &Seen) {
+impl FirstLast {
+    fn extend(&mut self, o: &FirstLast) {
         self.first = self.first.min(o.first);
         self.last = self.last.max(o.last);
     }
@@ -241,8 +240,8 @@ impl Seen {
 /// What one requester did in one window: when it used which network.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Cell {
-    pub private: Option<Seen>,
-    pub public: Option<Seen>,
+    pub private: Option<FirstLast>,
+    pub public: Option<FirstLast>,
 }
 
 impl Cell {
@@ -266,7 +265,7 @@ impl Cell {
                 }
             }
             None => {
-                *slot = Some(Seen {
+                *slot = Some(FirstLast {
                     first: (time, ip),
                     last: (time, ip),
                 })
@@ -291,7 +290,7 @@ impl Cell {
 /// Everything one requester did to one bucket.
 #[derive(Clone, Debug, Default)]
 pub struct RequesterStats {
-    pub counts: Counts,
+    pub counts: Traffic,
     /// The cell of the latest record's window, kept at hand: records come roughly in
     /// time order, so the next one nearly always falls in the same window.
     latest: Option<(i64, Cell)>,
@@ -333,7 +332,7 @@ impl RequesterStats {
     /// Adds what `other` did. Pieces of a log mostly cover different windows: those
     /// only one side has are moved over in one sorted pass, not inserted one by one.
     fn merge(&mut self, other: RequesterStats) {
-        self.counts.merge(&other.counts);
+        self.counts += other.counts;
         let mut only_theirs = BTreeMap::new();
         for (start, cell) in other.into_cells() {
             match self.earlier.get_mut(&start) {
@@ -410,7 +409,7 @@ struct Current {
 /// Everything seen for one bucket.
 #[derive(Clone, Debug, Default)]
 pub struct BucketStats {
-    pub counts: Counts,
+    pub counts: Traffic,
     pub first: i64,
     pub last: i64,
     /// The windows by start (seconds since the epoch, a multiple of the interval), in
@@ -516,13 +515,13 @@ impl BucketStats {
             *self = o;
             return;
         }
-        self.counts.merge(&o.counts);
+        self.counts += o.counts;
         self.first = self.first.min(o.first);
         self.last = self.last.max(o.last);
         for (start, w) in o.windows {
             let at = self.window_slot(start);
             let mine = &mut self.windows[at].1;
-            mine.counts.merge(&w.counts);
+            mine.counts += w.counts;
             mine.private_ips.merge(&w.private_ips);
             mine.public_ips.merge(&w.public_ips);
         }
@@ -552,51 +551,6 @@ impl BucketStats {
     }
 }
 
-/// The identity whose network path is audited: an assumed-role ARN without its session
-/// name (sessions come and go, the role stays), any other requester as it is.
-pub fn principal(requester: &[u8]) -> &[u8] {
-    const ASSUMED: &[u8] = b"assumed-role/";
-    let Some(resource) = arn_resource(requester) else {
-        return requester;
-    };
-    let Some(role_and_session) = requester[resource..].strip_prefix(ASSUMED) else {
-        return requester;
-    };
-    // Role names are short: a plain scan beats setting up memchr.
-    match role_and_session.iter().position(|&c| c == b'/') {
-        Some(slash) => &requester[..resource + ASSUMED.len() + slash],
-        None => requester,
-    }
-}
-
-/// Where the resource part of an ARN (`arn:partition:service:region:account:resource`)
-/// starts: after the fifth colon.
-fn arn_resource(arn: &[u8]) -> Option<usize> {
-    // The common case without a scan: arn:aws:sts::<12-digit account>:…
-    const STS: &[u8; 13] = b"arn:aws:sts::";
-    if let Some((account, _)) = arn
-        .strip_prefix(STS)
-        .and_then(|rest| rest.split_first_chunk::<12>())
-    {
-        if arn.get(STS.len() + 12) == Some(&b':') && all_digits(account) {
-            return Some(STS.len() + 13);
-        }
-    }
-    if !arn.starts_with(b"arn:") {
-        return None;
-    }
-    let mut colons = arn.iter().enumerate().filter(|(_, &c)| c == b':');
-    colons.nth(4).map(|(at, _)| at + 1)
-}
-
-/// Are all 12 bytes ASCII digits? Two overlapping 8-byte words, eight bytes at a time.
-#[inline]
-fn all_digits(b: &[u8; 12]) -> bool {
-    let (head, _) = b.split_first_chunk::<8>().expect("12 > 8");
-    let (_, tail) = b.split_last_chunk::<8>().expect("12 > 8");
-    parse::all_digits(u64::from_le_bytes(*head)) && parse::all_digits(u64::from_le_bytes(*tail))
-}
-
 /// `a == b`, without a call to memcmp when both are 8 to 16 bytes long (most bucket
 /// names): records of several buckets interleave, and the check of the previous
 /// record's bucket then fails on most of them.
@@ -608,12 +562,6 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         8..=16 => word(a, 0) == word(b, 0) && word(a, a.len() - 8) == word(b, b.len() - 8),
         _ => a == b,
     }
-}
-
-/// The start of the window of `interval` seconds holding `time`.
-#[inline]
-fn window_start(time: i64, interval: i64) -> i64 {
-    time.div_euclid(interval) * interval
 }
 
 /// The aggregate of any number of records.
@@ -979,39 +927,5 @@ mod tests {
         small.insert(ip(1));
         small.merge(&big);
         assert_eq!(small.count(), big.count());
-    }
-
-    #[test]
-    fn sessions_of_a_role_are_one_principal() {
-        assert_eq!(
-            principal(b"arn:aws:sts::111122223333:assumed-role/reader/i-0abc"),
-            b"arn:aws:sts::111122223333:assumed-role/reader"
-        );
-        assert_eq!(
-            principal(b"arn:aws:iam::1:user/alice"),
-            b"arn:aws:iam::1:user/alice"
-        );
-        assert_eq!(
-            principal(b"arn:aws:sts::1:assumed-role/no-session"),
-            b"arn:aws:sts::1:assumed-role/no-session"
-        );
-        assert_eq!(principal(b"-"), b"-");
-        assert_eq!(
-            principal(b"arn:aws:sts::11112222333x:assumed-role/reader/i-0abc"),
-            b"arn:aws:sts::11112222333x:assumed-role/reader"
-        );
-        assert_eq!(principal(b"arn:aws:sts::1111"), b"arn:aws:sts::1111");
-    }
-
-    #[test]
-    fn account_digits_are_checked_eight_bytes_at_a_time() {
-        assert!(all_digits(b"012345678999"));
-        for at in 0..12 {
-            for bad in [b'/', b':', b'?', b'a', b' ', 0x39 + 0x80, 0xB0, 0xFF, 0] {
-                let mut account = *b"111122223333";
-                account[at] = bad;
-                assert!(!all_digits(&account), "{at} {bad:#x}");
-            }
-        }
     }
 }

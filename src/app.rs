@@ -9,22 +9,27 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{CommandFactory, Parser};
 
-use crate::athena::args::{AthenaArgs, AthenaCommand};
 use crate::athena::sql::Query;
-use crate::check::Checker;
+use crate::check::bucket_policy::{self, Analysis};
+use crate::check::rules::{BucketRule, Rules, RulesSpec};
+use crate::check::state::State;
+use crate::check::{self, Checker, Run};
 use crate::cli::{
-    CheckArgs, Cli, Command, InputArgs, PolicyArgs, ReportArgs, ReportFormat, RequestsArgs, S3Args,
+    AthenaArgs, AthenaCommand, CheckArgs, CheckFormat, Cli, Command, InputArgs, ListFormat,
+    PolicyArgs, PolicyFormat, ReportArgs, ReportFormat, RequestsArgs, S3Args,
 };
-use crate::pipeline::{self, Tally};
-use crate::report::check::{CheckContext, CheckFormat, CheckReport};
-use crate::report::policy::PolicyFormat;
+use crate::input::decode::decoded;
+use crate::input::{self, progress, Expanded};
+use crate::pipeline;
+use crate::report::check::{CheckContext, CheckReport};
+use crate::report::html::check::Evidence;
+use crate::report::html::Invocation;
 use crate::report::requests::RequestWriter;
-use crate::report::{self, Context, Report};
-use crate::rules::{BucketRule, Rules, RulesSpec};
-#[cfg(feature = "s3")]
-use crate::s3;
-use crate::state::State;
-use crate::{athena, bucket_policy, check, config, decode, escape, progress, source};
+use crate::report::{self, Report};
+use crate::settings::Settings;
+use crate::tally::{Tally, KEPT_REJECTIONS};
+use crate::time::rfc3339;
+use crate::{athena, config, escape};
 
 /// Exit status: success.
 pub const EXIT_OK: u8 = 0;
@@ -91,22 +96,23 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
+/// The inputs `args` name, expanded under `settings`.
+fn expand(args: &InputArgs, settings: &Settings) -> Expanded {
+    input::expand(&args.inputs, &config::input_options(args, settings))
+}
+
 fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     if args.from_athena {
         return report_from_athena(args);
     }
     let settings = config::settings(&args.input.select, args.interval.seconds())?;
-    let expanded = source::expand(&args.input, &settings.filter);
+    let expanded = expand(&args.input, &settings);
     let pool = thread_pool(args.input.threads)?;
-    let bar = progress::Bar::start(&expanded.inputs);
+    let bar = progress::Bar::start(expanded.local_size());
     let (agg, mut tally) = pool.install(|| pipeline::aggregate(&expanded.inputs, &settings));
     drop(bar);
     tally.errors.splice(0..0, expanded.errors.iter().cloned());
-    let ctx = Context {
-        settings: &settings,
-        interval_name: args.interval.name(),
-    };
-    let mut report = pool.install(|| Report::build(&agg, &tally, &ctx));
+    let mut report = pool.install(|| Report::build(&agg, &tally, &settings));
     // Freeing the counters of a large run takes a while: a worker does it while the
     // report is written.
     pool.spawn(move || drop(agg));
@@ -129,6 +135,14 @@ fn output(path: Option<&Path>) -> anyhow::Result<(io::BufWriter<Box<dyn Write>>,
     Ok((io::BufWriter::with_capacity(256 * 1024, out), fit))
 }
 
+/// How this run was made, for the header of an HTML page.
+fn invocation(args: &InputArgs) -> Invocation {
+    Invocation {
+        command_line: report::html::command_line(std::env::args_os()),
+        inputs: args.inputs.clone(),
+    }
+}
+
 /// Writes a report in the format and to the place `args` ask for.
 fn write_report(report: &Report, args: &ReportArgs) -> anyhow::Result<()> {
     let (mut out, fit) = output(args.output.as_deref())?;
@@ -137,11 +151,7 @@ fn write_report(report: &Report, args: &ReportArgs) -> anyhow::Result<()> {
         ReportFormat::Json => report::json::write(report, &mut out)?,
         ReportFormat::Csv => report::csv::write(report, &mut out, !args.input.raw_csv)?,
         ReportFormat::Html => {
-            let invocation = report::html::Invocation {
-                command_line: report::html::command_line(std::env::args_os()),
-                inputs: args.input.inputs.clone(),
-            };
-            report::html::write(report, &invocation, &mut out)?
+            report::html::audit::write(report, &invocation(&args.input), &mut out)?
         }
     }
     out.flush()?;
@@ -156,10 +166,10 @@ fn report_from_athena(args: &ReportArgs) -> anyhow::Result<u8> {
     let reader: Box<dyn io::Read> = if input == "-" {
         Box::new(io::stdin().lock())
     } else {
-        Box::new(std::fs::File::open(input).with_context(|| format!("opening {input}"))?)
+        Box::new(File::open(input).with_context(|| format!("opening {input}"))?)
     };
-    let report = athena::results::read(decode::decoded(reader)?)
-        .with_context(|| format!("reading {input}"))?;
+    let report =
+        athena::results::read(decoded(reader)?).with_context(|| format!("reading {input}"))?;
     write_report(&report, args)?;
     let s = &report.summary;
     if s.rejected > 0 {
@@ -179,10 +189,10 @@ fn report_from_athena(args: &ReportArgs) -> anyhow::Result<u8> {
 /// `athena ddl` and `athena query`: print the SQL.
 fn athena(args: &AthenaArgs) -> anyhow::Result<u8> {
     let sql = match &args.command {
-        AthenaCommand::Ddl(a) => a.ddl()?.render(),
+        AthenaCommand::Ddl(a) => config::athena_ddl(a)?.render(),
         AthenaCommand::Query(a) => {
-            let table = a.table.table()?;
-            let settings = a.settings()?;
+            let table = config::athena_table(&a.table)?;
+            let settings = config::settings(&a.select, a.interval.seconds())?;
             Query::new(&table, &settings, a.dialect).timeline()
         }
     };
@@ -194,17 +204,23 @@ fn athena(args: &AthenaArgs) -> anyhow::Result<u8> {
 
 fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
     let settings = config::settings(&args.input.select, 3600)?;
-    let expanded = source::expand(&args.input, &settings.filter);
+    let expanded = expand(&args.input, &settings);
     let stdout = io::stdout();
     let fit = stdout.is_terminal();
     // The listing streams while the logs are read: no bar when it goes to the terminal.
     let bar = (!fit)
-        .then(|| progress::Bar::start(&expanded.inputs))
+        .then(|| progress::Bar::start(expanded.local_size()))
         .flatten();
     let out = io::BufWriter::with_capacity(256 * 1024, stdout.lock());
-    let mut writer = RequestWriter::new(args.format, out, fit, !args.input.raw_csv);
-    let mut tally = Tally::default();
-    tally.errors = expanded.errors.clone();
+    let mut writer = match args.format {
+        ListFormat::Table => RequestWriter::table(out, fit),
+        ListFormat::Csv => RequestWriter::csv(out, !args.input.raw_csv),
+        ListFormat::Ndjson => RequestWriter::ndjson(out),
+    };
+    let mut tally = Tally {
+        errors: expanded.errors.clone(),
+        ..Tally::default()
+    };
     let mut failure = None;
     for input in &expanded.inputs {
         let name = input.name();
@@ -233,116 +249,145 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
     Ok(finish(&tally, &args.input, &expanded))
 }
 
+/// What `check` judges by: the settings, the compliance rules, the bucket policy to
+/// cross-check and the state of earlier runs.
+struct CheckSetup {
+    settings: Settings,
+    rules: Rules,
+    bucket_policy: Option<Analysis>,
+    state: Option<State>,
+}
+
+impl CheckSetup {
+    /// Reads and validates everything `check` needs before it reads a log.
+    fn load(args: &CheckArgs) -> anyhow::Result<CheckSetup> {
+        let settings = config::settings(&args.input.select, args.interval.seconds())?;
+        let spec = rules_spec(args)?;
+        if spec.buckets.is_empty() && args.bucket_policy.is_none() {
+            anyhow::bail!("no rules: give --require-private BUCKET, a --policy file with [[bucket]] tables, or --bucket-policy FILE");
+        }
+        let rules = Rules::new(spec).context("compliance rules")?;
+        let bucket_policy = match &args.bucket_policy {
+            Some(path) => Some(read_bucket_policy(
+                &path.display().to_string(),
+                None,
+                &args.input.s3,
+            )?),
+            None => None,
+        };
+        if args.state.is_some() && args.input.inputs.iter().any(|i| i == "-") {
+            anyhow::bail!("--state cannot remember standard input; give files or directories");
+        }
+        let fingerprint = check::fingerprint(&rules, &settings, bucket_policy.as_ref());
+        let state = match &args.state {
+            Some(path) => Some(State::load(path, &fingerprint)?),
+            None => None,
+        };
+        Ok(CheckSetup {
+            settings,
+            rules,
+            bucket_policy,
+            state,
+        })
+    }
+}
+
 fn check(args: &CheckArgs) -> anyhow::Result<u8> {
-    let settings = config::settings(&args.input.select, args.interval.seconds())?;
-    let spec = rules_spec(args)?;
-    if spec.buckets.is_empty() && args.bucket_policy.is_none() {
-        anyhow::bail!("no rules: give --require-private BUCKET, a --policy file with [[bucket]] tables, or --bucket-policy FILE");
-    }
-    let rules = Rules::new(spec).context("compliance rules")?;
-    let policy = match &args.bucket_policy {
-        Some(path) => Some(read_policy(
-            &path.display().to_string(),
-            None,
-            &args.input.s3,
-        )?),
-        None => None,
-    };
-    if args.state.is_some() && args.input.inputs.iter().any(|i| i == "-") {
-        anyhow::bail!("--state cannot remember standard input; give files or directories");
-    }
-    let fingerprint = check::fingerprint(&rules, &settings, policy.as_ref());
-    let state = match &args.state {
-        Some(path) => Some(State::load(path, &fingerprint)?),
-        None => None,
-    };
-    let expanded = source::expand(&args.input, &settings.filter);
+    let setup = CheckSetup::load(args)?;
+    let expanded = expand(&args.input, &setup.settings);
     let checker = Checker {
-        settings: &settings,
-        rules: &rules,
-        policy: policy.as_ref(),
+        settings: &setup.settings,
+        rules: &setup.rules,
+        policy: setup.bucket_policy.as_ref(),
         aggregate: args.format == CheckFormat::Html,
     };
     let pool = thread_pool(args.input.threads)?;
-    let bar = progress::Bar::start(&expanded.inputs);
-    let mut run = pool.install(|| check::run(&checker, &expanded.inputs, state.as_ref()));
+    let bar = progress::Bar::start(expanded.local_size());
+    let mut run = pool.install(|| check::run(&checker, &expanded.inputs, setup.state.as_ref()));
     drop(bar);
     run.tally
         .errors
         .splice(0..0, expanded.errors.iter().cloned());
-    let totals = run.findings.totals();
-    let code = if finish(&run.tally, &args.input, &expanded) == EXIT_ERROR {
-        EXIT_ERROR
-    } else if totals.violations > 0 || totals.contradictions > 0 {
-        EXIT_FINDINGS
-    } else {
-        EXIT_OK
-    };
-    let next = state.as_ref().map(|s| {
+    let code = check_status(&run, &args.input, &expanded);
+    let next_state = setup.state.as_ref().map(|s| {
         let mut next = s.clone();
         next.record(
             &run.read,
             &run.findings.buckets,
-            report::rfc3339(config::now_or_env()),
+            rfc3339(config::now_or_env()),
         );
         next
     });
-    let ctx = CheckContext {
-        settings: &settings,
-        rules: &rules,
-        policy: policy.as_ref(),
-        state: args.state.as_deref().zip(state.as_ref()),
-        exit_code: code,
-    };
     // The charts of --format html: the checked requests as a report.
     let traffic = run.findings.aggregate.take().map(|agg| {
-        let ctx = Context {
-            settings: &settings,
-            interval_name: args.interval.name(),
-        };
-        let mut traffic = pool.install(|| Report::build(&agg, &run.tally, &ctx));
+        let mut traffic = pool.install(|| Report::build(&agg, &run.tally, &setup.settings));
         traffic.summary.s3 = expanded.s3_counts();
         traffic
     });
+    let ctx = CheckContext {
+        settings: &setup.settings,
+        rules: &setup.rules,
+        policy: setup.bucket_policy.as_ref(),
+        state: args.state.as_deref().zip(setup.state.as_ref()),
+        exit_code: code,
+    };
     let report = CheckReport::build(run, &ctx);
-    let (mut out, fit) = output(args.output.as_deref())?;
-    let written = match (args.format, &traffic) {
-        (CheckFormat::Table, _) => report::check::write_table(&report, &mut out, fit),
-        (CheckFormat::Json, _) => report::check::write_json(&report, &mut out),
-        (CheckFormat::Csv, _) => report::check::write_csv(&report, &mut out, !args.input.raw_csv),
-        (CheckFormat::Html, Some(traffic)) => {
-            let invocation = report::html::Invocation {
-                command_line: report::html::command_line(std::env::args_os()),
-                inputs: args.input.inputs.clone(),
-            };
-            let rules_file = args.policy.as_ref().map(|p| p.display().to_string());
-            let bucket_policy_file = args.bucket_policy.as_ref().map(|p| p.display().to_string());
-            let evidence = report::check_html::Evidence {
-                check: &report,
-                report: traffic,
-                invocation: &invocation,
-                rules: rules.spec(),
-                rules_file: rules_file.as_deref(),
-                bucket_policy_file: bucket_policy_file.as_deref(),
-            };
-            report::check_html::write(&evidence, &mut out)
-        }
-        (CheckFormat::Html, None) => unreachable!("the checker aggregates for --format html"),
-    }
-    .and_then(|()| out.flush());
-    if let Err(e) = written {
-        let e = anyhow::Error::from(e);
+    if let Err(e) = write_check(args, &report, traffic.as_ref(), &setup.rules) {
         // `check | head`: the findings still decide the exit status (a CI gate with
         // pipefail must not pass), but the state is not saved, as not all were seen.
         return if is_broken_pipe(&e) { Ok(code) } else { Err(e) };
     }
     // Only after the report is out: a run whose findings nobody saw is not recorded.
-    if let (Some(path), Some(next)) = (&args.state, next) {
+    if let (Some(path), Some(next)) = (&args.state, next_state) {
         if code != EXIT_ERROR {
             next.save(path)?;
         }
     }
     Ok(code)
+}
+
+/// The exit status of a check: input errors first, then findings.
+fn check_status(run: &Run, args: &InputArgs, expanded: &Expanded) -> u8 {
+    let totals = run.findings.totals();
+    if finish(&run.tally, args, expanded) == EXIT_ERROR {
+        EXIT_ERROR
+    } else if totals.violations > 0 || totals.contradictions > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Writes the check report in the format and to the place `args` ask for; `traffic`
+/// is the checked requests as a report, for the charts of `--format html`.
+fn write_check(
+    args: &CheckArgs,
+    report: &CheckReport,
+    traffic: Option<&Report>,
+    rules: &Rules,
+) -> anyhow::Result<()> {
+    let (mut out, fit) = output(args.output.as_deref())?;
+    match (args.format, traffic) {
+        (CheckFormat::Table, _) => report::check::write_table(report, &mut out, fit)?,
+        (CheckFormat::Json, _) => report::check::write_json(report, &mut out)?,
+        (CheckFormat::Csv, _) => report::check::write_csv(report, &mut out, !args.input.raw_csv)?,
+        (CheckFormat::Html, Some(traffic)) => {
+            let rules_file = args.policy.as_ref().map(|p| p.display().to_string());
+            let bucket_policy_file = args.bucket_policy.as_ref().map(|p| p.display().to_string());
+            let evidence = Evidence {
+                check: report,
+                report: traffic,
+                invocation: &invocation(&args.input),
+                rules: rules.spec(),
+                rules_file: rules_file.as_deref(),
+                bucket_policy_file: bucket_policy_file.as_deref(),
+            };
+            report::html::check::write(&evidence, &mut out)?
+        }
+        (CheckFormat::Html, None) => unreachable!("the checker aggregates for --format html"),
+    }
+    out.flush()?;
+    Ok(())
 }
 
 /// The rules: the --policy file's, then one per --require-private, with the
@@ -376,13 +421,11 @@ fn rules_spec(args: &CheckArgs) -> anyhow::Result<RulesSpec> {
     Ok(spec)
 }
 
-fn read_policy(
-    file: &str,
-    bucket: Option<&str>,
-    s3: &S3Args,
-) -> anyhow::Result<bucket_policy::Analysis> {
+/// Reads and analyses the bucket policy in `file` (a path, `-`, or `s3://bucket` to
+/// fetch it), of `bucket` if given.
+fn read_bucket_policy(file: &str, bucket: Option<&str>, s3: &S3Args) -> anyhow::Result<Analysis> {
     let (text, bucket) = if file.starts_with("s3://") {
-        let (text, of) = fetch_policy(file, s3)?;
+        let (text, of) = fetch_bucket_policy(file, s3)?;
         (text, Some(bucket.map_or(of, str::to_string)))
     } else if file == "-" {
         let text = io::read_to_string(io::stdin())
@@ -399,9 +442,10 @@ fn read_policy(
 
 /// The policy of the bucket at `url` (GetBucketPolicy) and the bucket's name.
 #[cfg(feature = "s3")]
-fn fetch_policy(url: &str, args: &S3Args) -> anyhow::Result<(String, String)> {
+fn fetch_bucket_policy(url: &str, args: &S3Args) -> anyhow::Result<(String, String)> {
+    use crate::input::s3;
     let location = s3::Location::parse(url).with_context(|| url.to_string())?;
-    let session = s3::Session::connect(&s3::Options::from(args))?;
+    let session = s3::Session::connect(&config::s3_options(args))?;
     let policy = session
         .bucket_policy(&location.bucket)
         .with_context(|| format!("fetching the policy of {url}"))?;
@@ -415,12 +459,12 @@ fn fetch_policy(url: &str, args: &S3Args) -> anyhow::Result<(String, String)> {
 }
 
 #[cfg(not(feature = "s3"))]
-fn fetch_policy(url: &str, _args: &S3Args) -> anyhow::Result<(String, String)> {
+fn fetch_bucket_policy(url: &str, _args: &S3Args) -> anyhow::Result<(String, String)> {
     anyhow::bail!("{url}: this vpce-audit was built without S3 support (cargo feature `s3`)")
 }
 
 fn policy(args: &PolicyArgs) -> anyhow::Result<u8> {
-    let analysis = read_policy(&args.file, args.bucket.as_deref(), &args.s3)?;
+    let analysis = read_bucket_policy(&args.file, args.bucket.as_deref(), &args.s3)?;
     let stdout = io::stdout();
     let fit = stdout.is_terminal();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -445,7 +489,7 @@ fn thread_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
 
 /// Prints input errors, the first rejected lines and what was read from S3 on stderr;
 /// returns the exit status.
-fn finish(tally: &Tally, args: &InputArgs, expanded: &source::Expanded) -> u8 {
+fn finish(tally: &Tally, args: &InputArgs, expanded: &Expanded) -> u8 {
     let mut err = io::stderr().lock();
     if let Some(counts) = expanded.s3_counts() {
         let _ = writeln!(err, "vpce-audit: {counts}");
@@ -467,18 +511,16 @@ fn finish(tally: &Tally, args: &InputArgs, expanded: &source::Expanded) -> u8 {
             escape::terminal(r.reason.as_bytes())
         );
     }
-    if tally.rejected > 0 {
+    let counts = &tally.counts;
+    if counts.rejected > 0 {
         let shown = tally.rejections.len().min(args.show_rejects);
         let _ = writeln!(
             err,
             "vpce-audit: {} of {} lines rejected ({} shown above; --show-rejects N for more, --format json lists up to {})",
-            tally.rejected,
-            tally.lines,
-            shown,
-            pipeline::KEPT_REJECTIONS
+            counts.rejected, counts.lines, shown, KEPT_REJECTIONS
         );
     }
-    if !tally.errors.is_empty() || (args.strict && tally.rejected > 0) {
+    if !tally.errors.is_empty() || (args.strict && counts.rejected > 0) {
         EXIT_ERROR
     } else {
         EXIT_OK

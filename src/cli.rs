@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ipnet::IpNet;
 
-use crate::report::check::CheckFormat;
-use crate::report::policy::PolicyFormat;
-use crate::report::requests::ListFormat;
+use crate::athena::sql::Dialect;
+use crate::athena::Layout;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -54,7 +53,7 @@ pub enum Command {
     /// List every matched request with its class, like an Athena SELECT.
     Requests(RequestsArgs),
     /// Scale out on Amazon Athena: print the table DDL and the audit query.
-    Athena(crate::athena::args::AthenaArgs),
+    Athena(AthenaArgs),
     /// Fail (exit 1) when a bucket that must be private was reached over the internet:
     /// for cron, CI and scheduled jobs.
     #[command(after_help = CHECK_HELP)]
@@ -368,6 +367,143 @@ pub enum ReportFormat {
     Csv,
     /// One self-contained page with a timeline chart per bucket, for an audit file.
     Html,
+}
+
+/// Output formats of `requests`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Paged terminal table of the main columns.
+    Table,
+    /// Every field plus `class`, `source` and `line`; `-` fields are empty cells.
+    Csv,
+    /// One JSON object per line: every field in snake_case plus `class`, `source`
+    /// and `line` (where the request is in the input).
+    Ndjson,
+}
+
+/// Output formats of `check`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Summary, per-bucket counters and flagged requests for a terminal.
+    Table,
+    /// The whole report: `summary`, `rules`, `buckets`, `violations`,
+    /// `contradictions`, `bucket_policy`, `rejections`, `errors`.
+    Json,
+    /// One row per flagged request (violations, then contradictions), with a `kind`.
+    Csv,
+    /// One self-contained page of evidence: verdicts, violations and, per bucket, the
+    /// timeline chart of `report --format html` (use with -o FILE).
+    Html,
+}
+
+/// Output formats of `policy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PolicyFormat {
+    /// One row per action, then the gaps.
+    Table,
+    /// `bucket`, `status`, `statements`, `actions`, `gaps`.
+    Json,
+}
+
+const ATHENA_HELP: &str = "\
+The scale-out path, for logs too big for one machine:
+  1. vpce-audit athena ddl --location s3://LOG-BUCKET/PREFIX/ > table.sql
+     run table.sql once in the Athena console (or `aws athena start-query-execution`)
+  2. vpce-audit athena query --since 2024-03-01 --interval 1h > audit.sql
+     run audit.sql in Athena and download the result CSV
+  3. vpce-audit report --from-athena results.csv
+     the same tables, JSON and verdicts as a local run
+
+Athena bills per TB scanned: use --layout partitioned (S3's date-based log key format)
+and --since/--until so that partition projection reads only the days asked for.";
+
+/// `vpce-audit athena`.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = ATHENA_HELP)]
+pub struct AthenaArgs {
+    #[command(subcommand)]
+    pub command: AthenaCommand,
+}
+
+/// The `athena` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum AthenaCommand {
+    /// Print the CREATE EXTERNAL TABLE for the access logs under an S3 prefix.
+    Ddl(DdlArgs),
+    /// Print the SQL that computes the per-bucket timeline on Athena; feed its CSV
+    /// result to `vpce-audit report --from-athena`.
+    Query(QueryArgs),
+}
+
+/// Which table: shared by `ddl` and `query`, so that both name the same one.
+#[derive(Debug, Clone, Args)]
+pub struct TableArgs {
+    /// Glue database of the table.
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub database: String,
+
+    /// Table name.
+    #[arg(long, value_name = "NAME", default_value = "s3_access_logs")]
+    pub table: String,
+
+    /// The log object key format of the bucket's logging configuration: `simple`
+    /// (PREFIX + YYYY-mm-DD-HH-MM-SS-UniqueString; every query reads every object) or
+    /// `partitioned` (PREFIX + SourceAccountId/SourceRegion/SourceBucket/YYYY/MM/DD/…;
+    /// queries read only the days and buckets they ask for).
+    #[arg(long, value_enum, default_value_t = Layout::Simple)]
+    pub layout: Layout,
+}
+
+/// `vpce-audit athena ddl`.
+#[derive(Debug, Clone, Args)]
+pub struct DdlArgs {
+    #[command(flatten)]
+    pub table: TableArgs,
+
+    /// Where the logs are: the target bucket and prefix of the logging configuration,
+    /// e.g. s3://my-log-bucket/s3-access/.
+    #[arg(long, value_name = "S3_URI")]
+    pub location: String,
+
+    /// Partitioned layout: the source account ID(s) in the key (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub account: Vec<String>,
+
+    /// Partitioned layout: the source region(s) in the key (repeatable).
+    #[arg(long, value_name = "REGION")]
+    pub region: Vec<String>,
+
+    /// Partitioned layout: the source bucket(s) in the key (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub source_bucket: Vec<String>,
+
+    /// Partitioned layout: the first day of logs (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+
+    /// Partitioned layout: the last day of logs (YYYY-MM-DD), or NOW.
+    #[arg(long, value_name = "DATE", default_value = "NOW")]
+    pub to: String,
+}
+
+/// `vpce-audit athena query`.
+#[derive(Debug, Clone, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub table: TableArgs,
+
+    /// SQL dialect: trino for Athena, duckdb for running the same audit with DuckDB.
+    #[arg(long, value_enum, default_value_t = Dialect::Trino)]
+    pub dialect: Dialect,
+
+    /// Length of a timeline window; windows are aligned in UTC.
+    #[arg(long, value_enum, default_value_t = Interval::H1)]
+    pub interval: Interval,
+
+    /// Which requests the query counts, as for `vpce-audit report`; --since and
+    /// --until also limit the days Athena reads.
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 #[cfg(test)]

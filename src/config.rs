@@ -1,12 +1,18 @@
-//! Validated settings: the command line's strings turned into a classifier, a filter
-//! and bounds in seconds, with errors a person can act on.
+//! Validated settings: the command line's strings turned into what the layers below
+//! take (a classifier, a filter and bounds in seconds, how to reach S3, the Athena
+//! table), with errors a person can act on. The only reader of [`crate::cli`].
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
+use crate::athena::ddl::{Ddl, Projection};
+use crate::athena::{AthenaError, Layout, Table};
 use crate::classify::Classifier;
-use crate::cli::SelectArgs;
+#[cfg(feature = "s3")]
+use crate::cli::S3Args;
+use crate::cli::{DdlArgs, InputArgs, SelectArgs, TableArgs};
 use crate::filter::Filter;
-use crate::pipeline::Settings;
+use crate::input;
+use crate::settings::Settings;
 
 /// Environment variable that fixes "now" for relative times (`--since 24h`), for
 /// reproducible runs and tests. RFC 3339.
@@ -41,6 +47,90 @@ pub fn settings(sel: &SelectArgs, interval: i64) -> anyhow::Result<Settings> {
                 .collect(),
         },
         interval,
+    })
+}
+
+/// How to find the inputs of `args`: how to reach S3, and what a listing may leave out
+/// under `settings`' filter.
+pub fn input_options(args: &InputArgs, settings: &Settings) -> input::Options {
+    #[cfg(feature = "s3")]
+    {
+        let filter = &settings.filter;
+        input::Options {
+            s3: s3_options(&args.s3),
+            scope: input::s3::Scope {
+                since: filter.since,
+                until: filter.until,
+                buckets: filter
+                    .buckets
+                    .iter()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .collect(),
+            },
+        }
+    }
+    #[cfg(not(feature = "s3"))]
+    {
+        let _ = (args, settings);
+        input::Options::default()
+    }
+}
+
+/// How to reach S3: the AWS CLI's flags.
+#[cfg(feature = "s3")]
+pub fn s3_options(args: &S3Args) -> input::s3::Options {
+    input::s3::Options {
+        profile: args.profile.clone(),
+        region: args.region.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+        force_path_style: args.force_path_style,
+        concurrency: usize::from(args.s3_concurrency),
+    }
+}
+
+/// The Athena table `args` name.
+pub fn athena_table(args: &TableArgs) -> Result<Table, AthenaError> {
+    Table::new(&args.database, &args.table, args.layout)
+}
+
+/// The validated DDL of `athena ddl`.
+pub fn athena_ddl(args: &DdlArgs) -> Result<Ddl, AthenaError> {
+    let table = athena_table(&args.table)?;
+    let partition_flags = !args.account.is_empty()
+        || !args.region.is_empty()
+        || !args.source_bucket.is_empty()
+        || args.from.is_some();
+    if table.layout == Layout::Simple && partition_flags {
+        return Err(AthenaError::Partition(
+            "to be chosen for --account, --region, --source-bucket and --from",
+        ));
+    }
+    let projection = match (&args.from, table.layout) {
+        (Some(from), Layout::Partitioned) => Some(Projection {
+            accounts: args.account.clone(),
+            regions: args.region.clone(),
+            buckets: args.source_bucket.clone(),
+            from: date("--from", from, "")?,
+            to: if args.to.eq_ignore_ascii_case("now") {
+                None
+            } else {
+                Some(date("--to", &args.to, " or NOW")?)
+            },
+        }),
+        _ => None,
+    };
+    Ddl::new(table, &args.location, projection)
+}
+
+fn date(
+    flag: &'static str,
+    value: &str,
+    now: &'static str,
+) -> Result<chrono::NaiveDate, AthenaError> {
+    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| AthenaError::Date {
+        flag,
+        value: value.to_string(),
+        now,
     })
 }
 

@@ -1,38 +1,44 @@
 //! vpce-audit: prove from S3 server access logs that traffic to a bucket came through
 //! a gateway VPC endpoint (a private source IP), not over the public internet.
 //!
-//! The modules follow the data flow:
-//! [`source`] → [`decode`] → [`lines`] → [`parse`] ([`record`]) → [`classify`] →
-//! [`filter`] → [`aggregate`] → [`report`], driven by [`pipeline`] (shown by
-//! [`progress`]); [`cli`],
-//! [`config`] and [`app`] are the command line around it. [`athena`] writes the same
-//! audit as SQL for Amazon Athena and reads its results back. With the `s3` feature,
-//! `s3` reads inputs straight from a log bucket.
+//! The data flows [`input`] (files, folders, stdin, S3 objects; decompression; lines)
+//! → [`parse`] ([`record`]) → [`classify`] → [`filter`] → [`aggregate`], driven by
+//! [`pipeline`] under the run's [`settings`] and accounted for in a [`tally`]; the
+//! wings read what it yields: [`report`] renders it, [`check`] judges requests against
+//! compliance rules, [`athena`] writes the same audit as SQL and reads its results
+//! back. [`app`] runs the command line that [`cli`] defines and [`config`] validates.
+//!
+//! Modules are declared below from the top layer down: each imports only modules
+//! declared after it, so no import points up and none closes a cycle. [`arn`],
+//! [`escape`], [`time`] and [`synth`] are leaves any layer may use.
 
 pub mod app;
-pub mod cli;
 pub mod config;
 
-pub mod aggregate;
-pub mod athena;
-pub mod classify;
-pub mod decode;
-pub mod filter;
-pub mod lines;
-pub mod parse;
-pub mod pipeline;
-pub mod progress;
-pub mod record;
-pub mod report;
-#[cfg(feature = "s3")]
-pub mod s3;
-pub mod source;
+pub mod cli;
 
-pub mod bucket_policy;
+pub mod athena;
+pub mod report;
+
 pub mod check;
-pub mod rules;
-pub mod state;
-pub mod wildcard;
+
+pub mod pipeline;
+
+pub mod aggregate;
+pub mod settings;
+
+pub mod classify;
+pub mod filter;
+
+pub mod tally;
+
+pub mod input;
+
+pub mod arn;
+pub mod parse;
+
+pub mod record;
 
 pub mod escape;
 pub mod synth;
+pub mod time;

@@ -22,25 +22,14 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::aggregate::Aggregate;
-use crate::classify::{Class, Classifier};
-use crate::decode::decoded;
-use crate::filter::Filter;
-use crate::lines::{for_each_line, for_each_line_in, Line, MAX_LINE};
+use crate::classify::Class;
+use crate::input::decode::decoded;
+use crate::input::lines::{for_each_line, for_each_line_in, Line, MAX_LINE};
+use crate::input::{describe, progress, Input, InputError};
 use crate::parse::{trim_end, LineParser};
 use crate::record::Record;
-use crate::source::{describe, Input, InputError};
-
-/// How many rejected lines are kept with their reasons; all are counted.
-pub const KEPT_REJECTIONS: usize = 1000;
-
-/// What the audit looks for: the classifier, the filter and the window length.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    pub classifier: Classifier,
-    pub filter: Filter,
-    /// Window length in seconds.
-    pub interval: i64,
-}
+use crate::settings::Settings;
+use crate::tally::Tally;
 
 /// A large plain file is read in pieces of this size, in parallel.
 pub const PIECE: u64 = 32 * 1024 * 1024;
@@ -50,71 +39,14 @@ const MIN_PIECE: u64 = 2 * 1024 * 1024;
 /// one thread and handed to the workers in chunks of whole lines of about this size.
 const CHUNK: usize = 1024 * 1024;
 
-/// A line that is not a record, with where it is and why.
-#[derive(Clone, Debug, Eq, serde::Serialize)]
-pub struct Rejection {
-    pub source: String,
-    pub line: u64,
-    pub reason: String,
-    /// The work unit the line was found in, while `line` counts from its start.
-    #[serde(skip)]
-    unit: usize,
-}
-
-/// Rejections are equal when they say the same thing about the same line.
-impl PartialEq for Rejection {
-    fn eq(&self, other: &Self) -> bool {
-        (&self.source, self.line, &self.reason) == (&other.source, other.line, &other.reason)
-    }
-}
-
-/// The accounting of a run: `lines == parsed + rejected`, always.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Tally {
-    /// Non-blank lines read.
-    pub lines: u64,
-    /// Lines that are records.
-    pub parsed: u64,
-    /// Lines that are not.
-    pub rejected: u64,
-    /// Parsed records that passed the filter.
-    pub matched: u64,
-    /// Blank lines, skipped and not counted as lines.
-    pub blank: u64,
-    /// Decompressed bytes read.
-    pub bytes: u64,
-    /// Inputs opened.
-    pub inputs: u64,
-    /// The first [`KEPT_REJECTIONS`] rejected lines, in input order.
-    pub rejections: Vec<Rejection>,
-    /// Inputs that could not be read, fully or at all.
-    pub errors: Vec<InputError>,
-    /// Lines (blank ones included) of each work unit, to number lines across pieces.
-    unit_lines: Vec<(usize, u64)>,
-}
-
+/// The pipeline's part of the accounting: opening inputs, the end of a stream, line
+/// numbers across the pieces of a file.
 impl Tally {
-    /// Adds `other`, whose inputs come after this tally's.
-    pub fn merge(&mut self, other: Tally) {
-        self.lines += other.lines;
-        self.parsed += other.parsed;
-        self.rejected += other.rejected;
-        self.matched += other.matched;
-        self.blank += other.blank;
-        self.bytes += other.bytes;
-        self.inputs += other.inputs;
-        let room = KEPT_REJECTIONS.saturating_sub(self.rejections.len());
-        self.rejections
-            .extend(other.rejections.into_iter().take(room));
-        self.errors.extend(other.errors);
-        self.unit_lines.extend(other.unit_lines);
-    }
-
     /// Opens and decodes `input`, counting it, or notes why it cannot be read.
     fn open(&mut self, input: &Input) -> Option<Box<dyn Read>> {
         match input.open().and_then(decoded) {
             Ok(reader) => {
-                self.inputs += 1;
+                self.counts.inputs += 1;
                 Some(reader)
             }
             Err(e) => {
@@ -130,24 +62,12 @@ impl Tally {
     fn end_of(&mut self, name: &str, offset: u64, result: Result<u64, (io::Error, u64)>) {
         match result {
             // A last line without a newline was counted one byte long.
-            Ok(read) => self.bytes += offset.min(read),
+            Ok(read) => self.counts.bytes += offset.min(read),
             Err((e, last_line)) => {
-                self.bytes += offset;
+                self.counts.bytes += offset;
                 let message = format!("read failed after line {last_line}: {}", describe(&e));
                 self.errors.push(InputError::new(name, message));
             }
-        }
-    }
-
-    fn reject(&mut self, source: &str, unit: usize, line: u64, reason: String) {
-        self.rejected += 1;
-        if self.rejections.len() < KEPT_REJECTIONS {
-            self.rejections.push(Rejection {
-                source: source.to_string(),
-                line,
-                reason,
-                unit,
-            });
         }
     }
 
@@ -341,11 +261,11 @@ fn aggregate_stream(input: &Input, settings: &Settings, chunk: usize) -> (Aggreg
                         };
                         scan_lines(&name, &data[..], span, settings, &mut tally, add);
                         // The reader counts the stream's bytes.
-                        tally.bytes = 0;
+                        tally.counts.bytes = 0;
                         tally.unit_lines.pop().map_or(0, |(_, lines)| lines)
                     }
                     Chunk::TooLong(len) => {
-                        tally.lines += 1;
+                        tally.counts.lines += 1;
                         tally.reject(&name, 0, 1, too_long(len));
                         1
                     }
@@ -467,7 +387,7 @@ fn scan_piece(
     match opened {
         Ok((file, start)) => {
             if range.start == 0 {
-                tally.inputs += 1;
+                tally.counts.inputs += 1;
             }
             let span = Span {
                 unit,
@@ -476,7 +396,7 @@ fn scan_piece(
             };
             scan_lines(
                 &name,
-                Stream(crate::progress::counted(file)),
+                Stream(progress::counted(file)),
                 span,
                 settings,
                 tally,
@@ -607,22 +527,22 @@ fn scan_lines(
             }
             Line::TooLong(len) => {
                 offset += len + 1;
-                tally.lines += 1;
+                tally.counts.lines += 1;
                 tally.reject(name, unit, line_no, too_long(len));
                 return true;
             }
         };
         if text.is_empty() {
-            tally.blank += 1;
+            tally.counts.blank += 1;
             return true;
         }
-        tally.lines += 1;
+        tally.counts.lines += 1;
         let mut record = Record::default();
         match parser.parse_into(text, &mut record) {
             Ok(()) => {
-                tally.parsed += 1;
+                tally.counts.parsed += 1;
                 if settings.filter.matches(&record) {
-                    tally.matched += 1;
+                    tally.counts.matched += 1;
                     let class = settings.classifier.classify(record.remote_ip);
                     go_on = each(&record, class, line_no);
                 }
@@ -639,6 +559,8 @@ fn scan_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classify::Classifier;
+    use crate::filter::Filter;
 
     fn settings() -> Settings {
         Settings {
@@ -673,10 +595,18 @@ mod tests {
             },
         );
         assert_eq!(
-            (tally.lines, tally.parsed, tally.rejected, tally.blank),
+            (
+                tally.counts.lines,
+                tally.counts.parsed,
+                tally.counts.rejected,
+                tally.counts.blank
+            ),
             (4, 2, 2, 2)
         );
-        assert_eq!(tally.lines, tally.parsed + tally.rejected);
+        assert_eq!(
+            tally.counts.lines,
+            tally.counts.parsed + tally.counts.rejected
+        );
         assert_eq!(seen.iter().map(|s| s.2).collect::<Vec<_>>(), [1, 5]);
         assert_eq!(seen[0].1, Class::Private);
         assert_eq!(tally.rejections[0].line, 4);
@@ -762,11 +692,15 @@ mod tests {
                 aggregate_in_pieces(std::slice::from_ref(&input), &settings(), u64::MAX);
             if cut_short {
                 assert_eq!(one.errors.len(), 1);
-                assert!(one.lines > 0 && one.lines < 400, "{}", one.lines);
+                assert!(
+                    one.counts.lines > 0 && one.counts.lines < 400,
+                    "{}",
+                    one.counts.lines
+                );
             } else {
                 assert_eq!((one.rejections.len(), one.errors.len()), (2 * 8 + 1, 0));
             }
-            assert_eq!(one.lines, one.parsed + one.rejected);
+            assert_eq!(one.counts.lines, one.counts.parsed + one.counts.rejected);
             for (chunk, threads) in [(1, 2), (700, 3), (5000, 2), (CHUNK, 4)] {
                 let pool = pool(threads);
                 let (agg, tally) = pool.install(|| aggregate_stream(&input, &settings(), chunk));
@@ -780,7 +714,10 @@ mod tests {
     fn a_stream_that_cannot_be_opened_is_an_input_error() {
         let input = Input::File("/nonexistent/vpce-audit-test".into());
         let (agg, tally) = aggregate_stream(&input, &settings(), CHUNK);
-        assert_eq!((tally.inputs, tally.errors.len(), tally.lines), (0, 1, 0));
+        assert_eq!(
+            (tally.counts.inputs, tally.errors.len(), tally.counts.lines),
+            (0, 1, 0)
+        );
         assert!(agg.buckets().is_empty());
     }
 
@@ -811,6 +748,6 @@ mod tests {
         scan("mem", GOOD.as_bytes(), &s, &mut tally, |_, _, _| {
             panic!("filtered out")
         });
-        assert_eq!((tally.parsed, tally.matched), (1, 0));
+        assert_eq!((tally.counts.parsed, tally.counts.matched), (1, 0));
     }
 }

@@ -13,7 +13,7 @@ fn a_large_input_leaves_a_non_terminal_stderr_empty() {
     let mut logs = Vec::new();
     // About 66 MiB: over the size that gets a bar on a terminal.
     vpce_audit::synth::write_logs(&mut logs, 7, 98_000).unwrap();
-    assert!(logs.len() as u64 >= vpce_audit::progress::LARGE);
+    assert!(logs.len() as u64 >= vpce_audit::input::progress::LARGE);
     std::fs::write(&path, &logs).unwrap();
     let path = path.to_str().unwrap();
     for threads in ["1", "2"] {

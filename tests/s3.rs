@@ -18,7 +18,7 @@ use common::{bucket, testdata, vpce};
 use predicates::str::contains;
 use serde_json::Value;
 use tokio::runtime::Runtime;
-use vpce_audit::s3::{self, ErrorKind, Options, Session};
+use vpce_audit::input::s3::{self, ErrorKind, Options, Session};
 
 /// The test server, from the environment scripts/seaweedfs.sh exports.
 struct Server {
@@ -372,7 +372,7 @@ fn flat_layout_pages_past_1000_keys_and_prunes_by_key_time() {
 }
 
 fn stamp_rfc3339(time: i64) -> String {
-    vpce_audit::report::rfc3339(time)
+    vpce_audit::time::rfc3339(time)
 }
 
 #[test]

@@ -10,9 +10,8 @@
 //!   report, in Trino's dialect for Athena and in DuckDB's for the equality test;
 //! * [`results`]: Athena's CSV of that query turned back into a [`crate::report::Report`].
 //!
-//! [`Settings`]: crate::pipeline::Settings
+//! [`Settings`]: crate::settings::Settings
 
-pub mod args;
 pub mod ddl;
 pub mod results;
 pub mod sql;

@@ -14,14 +14,12 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use clap::ValueEnum;
-
 use super::sql::RESULT_COLUMNS;
 use super::{AthenaError, Position};
-use crate::aggregate::Counts;
-use crate::cli::Interval;
+use crate::aggregate::Traffic;
 use crate::escape;
-use crate::report::{rfc3339, BucketReport, Point, Report, Summary, Verdict};
+use crate::report::{BucketReport, Point, Report, Summary, Verdict};
+use crate::time::{duration_name, rfc3339};
 
 /// The parts of the report aggregated rows cannot give.
 pub const NOT_AVAILABLE: [&str; 8] = [
@@ -87,8 +85,8 @@ impl Row<'_> {
         }
     }
 
-    fn counts(&self) -> Result<Counts, AthenaError> {
-        let c = Counts {
+    fn counts(&self) -> Result<Traffic, AthenaError> {
+        let c = Traffic {
             requests: self.count("requests")?,
             private: self.count("private")?,
             public: self.count("public")?,
@@ -108,12 +106,12 @@ impl Row<'_> {
 
 struct BucketRows {
     name: String,
-    total: Option<(Counts, usize, usize, i64, i64)>,
-    windows: BTreeMap<i64, (Counts, usize, usize)>,
+    total: Option<(Traffic, usize, usize, i64, i64)>,
+    windows: BTreeMap<i64, (Traffic, usize, usize)>,
 }
 
 struct Total {
-    counts: Counts,
+    counts: Traffic,
     lines: u64,
     rejected: u64,
     inputs: u64,
@@ -236,7 +234,7 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
             problem,
         })
     };
-    let mut sum = Counts::default();
+    let mut sum = Traffic::default();
     let mut reports = Vec::with_capacity(buckets.len());
     for b in buckets {
         let Some((counts, private_ips, public_ips, first, last)) = b.total else {
@@ -245,7 +243,7 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
                 b.name
             ));
         };
-        let mut windows = Counts::default();
+        let mut windows = Traffic::default();
         let mut timeline = Vec::with_capacity(b.windows.len());
         for (&start, (c, private, public)) in &b.windows {
             if start.rem_euclid(total.interval) != 0 {
@@ -254,7 +252,7 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
                     b.name, total.interval
                 ));
             }
-            add(&mut windows, c);
+            windows += *c;
             timeline.push(Point {
                 start: rfc3339(start),
                 requests: c.requests,
@@ -274,7 +272,7 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
                 b.name, windows.requests, counts.requests
             ));
         }
-        add(&mut sum, &counts);
+        sum += counts;
         reports.push(BucketReport {
             bucket: b.name,
             verdict: Verdict::of(&counts),
@@ -309,10 +307,7 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
             total.lines, total.rejected, total.counts.requests
         ));
     }
-    let interval = Interval::value_variants()
-        .iter()
-        .find(|i| i.seconds() == total.interval)
-        .map_or_else(|| format!("{}s", total.interval), |i| i.name().to_string());
+    let interval = duration_name(total.interval);
     let c = &total.counts;
     let summary = Summary {
         tool: env!("CARGO_PKG_NAME"),
@@ -348,15 +343,6 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
         rejections: Vec::new(),
         errors: Vec::new(),
     })
-}
-
-fn add(to: &mut Counts, c: &Counts) {
-    to.requests += c.requests;
-    to.private += c.private;
-    to.public += c.public;
-    to.internal += c.internal;
-    to.public_denied += c.public_denied;
-    to.bytes_sent += c.bytes_sent;
 }
 
 #[cfg(test)]

@@ -22,8 +22,8 @@ use clap::ValueEnum;
 use ipnet::IpNet;
 
 use super::{literal, Layout, Table};
-use crate::pipeline::Settings;
-use crate::report::rfc3339;
+use crate::settings::Settings;
+use crate::time::rfc3339;
 
 /// The SQL dialect to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

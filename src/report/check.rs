@@ -13,28 +13,16 @@ use comfy_table::{Cell, CellAlignment};
 use serde::Serialize;
 
 use super::table::{header, new_table};
-use super::{rfc3339, ErrorEntry};
-use crate::bucket_policy::{Analysis, Enforcement};
-use crate::check::{Counters, Flagged, Run, KEPT_FINDINGS};
+use super::ErrorEntry;
+use crate::check::bucket_policy::{Analysis, Enforcement};
+use crate::check::counters::Counters;
+use crate::check::rules::{Require, Rules};
+use crate::check::state::State;
+use crate::check::{Flagged, Run, KEPT_FINDINGS};
 use crate::escape;
-use crate::pipeline::{Rejection, Settings};
-use crate::rules::{Require, Rules};
-use crate::state::State;
-
-/// Output formats of `check`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum CheckFormat {
-    /// Summary, per-bucket counters and flagged requests for a terminal.
-    Table,
-    /// The whole report: `summary`, `rules`, `buckets`, `violations`,
-    /// `contradictions`, `bucket_policy`, `rejections`, `errors`.
-    Json,
-    /// One row per flagged request (violations, then contradictions), with a `kind`.
-    Csv,
-    /// One self-contained page of evidence: verdicts, violations and, per bucket, the
-    /// timeline chart of `report --format html` (use with -o FILE).
-    Html,
-}
+use crate::settings::Settings;
+use crate::tally::Rejection;
+use crate::time::rfc3339;
 
 /// The check report.
 #[derive(Clone, Debug, Serialize)]
@@ -110,40 +98,8 @@ pub struct BucketSummary {
     pub bucket: String,
     /// The pattern of the rule that covers it; `null` if only the bucket policy does.
     pub rule: Option<String>,
-    pub total: Counts,
-    pub this_run: Counts,
-}
-
-/// [`Counters`] with times in RFC 3339.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    pub requests: u64,
-    pub private: u64,
-    pub public: u64,
-    pub internal: u64,
-    pub excepted: u64,
-    pub blocked: u64,
-    pub violations: u64,
-    pub contradictions: u64,
-    pub first_violation: Option<String>,
-    pub last_violation: Option<String>,
-}
-
-impl From<&Counters> for Counts {
-    fn from(c: &Counters) -> Self {
-        Counts {
-            requests: c.requests,
-            private: c.private,
-            public: c.public,
-            internal: c.internal,
-            excepted: c.excepted,
-            blocked: c.blocked,
-            violations: c.violations,
-            contradictions: c.contradictions,
-            first_violation: c.first_violation.map(rfc3339),
-            last_violation: c.last_violation.map(rfc3339),
-        }
-    }
+    pub total: Counters,
+    pub this_run: Counters,
 }
 
 /// The cross-checked bucket policy in brief (`vpce-audit policy` has the details).
@@ -173,7 +129,7 @@ impl CheckReport {
             .map(|(_, s)| s.buckets.clone())
             .unwrap_or_default();
         for (name, c) in &run.findings.buckets {
-            totals.entry(name.clone()).or_default().merge(c);
+            *totals.entry(name.clone()).or_default() += *c;
         }
         let buckets: Vec<BucketSummary> = totals
             .iter()
@@ -183,13 +139,8 @@ impl CheckReport {
                     .rules
                     .rule_for(name)
                     .map(|i| ctx.rules.describe(i).0.to_string()),
-                total: total.into(),
-                this_run: run
-                    .findings
-                    .buckets
-                    .get(name)
-                    .map(Counts::from)
-                    .unwrap_or_default(),
+                total: *total,
+                this_run: run.findings.buckets.get(name).copied().unwrap_or_default(),
             })
             .collect();
         let mut rules: Vec<RuleSummary> = (0..ctx.rules.len())
@@ -221,13 +172,13 @@ impl CheckReport {
                 _ => "error",
             },
             exit_code: ctx.exit_code,
-            inputs: tally.inputs,
+            inputs: tally.counts.inputs,
             inputs_skipped: run.skipped,
             input_errors: tally.errors.len(),
-            lines: tally.lines,
-            parsed: tally.parsed,
-            rejected: tally.rejected,
-            matched: tally.matched,
+            lines: tally.counts.lines,
+            parsed: tally.counts.parsed,
+            rejected: tally.counts.rejected,
+            matched: tally.counts.matched,
             since: filter.since.map(rfc3339),
             until: filter.until.map(rfc3339),
             requests: now.requests,
@@ -423,8 +374,8 @@ pub fn write_table(report: &CheckReport, out: &mut dyn Write, fit: bool) -> io::
         if report.bucket_policy.is_some() {
             row.push(num(c.contradictions));
         }
-        row.push(Cell::new(c.first_violation.as_deref().unwrap_or("-")));
-        row.push(Cell::new(c.last_violation.as_deref().unwrap_or("-")));
+        row.push(Cell::new(c.first_violation.0.map_or("-".into(), rfc3339)));
+        row.push(Cell::new(c.last_violation.0.map_or("-".into(), rfc3339)));
         t.add_row(row);
     }
     if incremental {

@@ -6,7 +6,6 @@
 //! serialised as is; table and CSV show the same numbers.
 
 pub mod check;
-pub mod check_html;
 pub mod csv;
 pub mod html;
 pub mod json;
@@ -18,15 +17,19 @@ pub mod table;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::aggregate::{Aggregate, BucketStats, Cell, Counts, Distinct, Seen, OTHER_REQUESTERS};
+use crate::aggregate::{
+    Aggregate, BucketStats, Cell, Distinct, FirstLast, Traffic, OTHER_REQUESTERS,
+};
+use crate::arn::account_of;
 use crate::classify::Class;
 use crate::escape;
-use crate::pipeline::{Rejection, Settings, Tally};
-use crate::source::S3Counts;
+use crate::input::S3Counts;
+use crate::settings::Settings;
+use crate::tally::{Rejection, Tally};
+use crate::time::{duration_name, rfc3339};
 
 /// The version of the JSON documents' layout (`docs/json.md`): raised when a field
 /// changes meaning or goes away, not when one is added.
@@ -101,7 +104,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// The verdict on a bucket's counts.
-    pub fn of(c: &Counts) -> Self {
+    pub fn of(c: &Traffic) -> Self {
         match (c.private > 0, c.public_allowed() > 0) {
             (true, true) => Verdict::Mixed,
             (false, true) => Verdict::PublicOnly,
@@ -236,23 +239,16 @@ pub struct ErrorEntry {
     pub message: String,
 }
 
-/// Context that is not in the aggregate: the interval's name and the filter bounds.
-#[derive(Clone, Debug)]
-pub struct Context<'a> {
-    pub settings: &'a Settings,
-    pub interval_name: &'a str,
-}
-
 impl Report {
-    /// Builds the report of a finished run.
-    pub fn build(agg: &Aggregate, tally: &Tally, ctx: &Context<'_>) -> Report {
+    /// Builds the report of a finished run under `settings`.
+    pub fn build(agg: &Aggregate, tally: &Tally, settings: &Settings) -> Report {
         // Buckets are independent: each is reported on a worker of the current pool.
         let buckets: Vec<BucketReport> = agg
             .buckets()
             .into_par_iter()
             .map(|(name, stats)| bucket_report(name, stats))
             .collect();
-        let mut totals = Counts::default();
+        let mut totals = Traffic::default();
         for (_, stats) in agg.buckets() {
             totals.requests += stats.counts.requests;
             totals.private += stats.counts.private;
@@ -262,26 +258,25 @@ impl Report {
         }
         let first = agg.buckets().iter().map(|(_, s)| s.first).min();
         let last = agg.buckets().iter().map(|(_, s)| s.last).max();
-        let filter = &ctx.settings.filter;
+        let filter = &settings.filter;
         let summary = Summary {
             tool: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
-            inputs: tally.inputs,
+            inputs: tally.counts.inputs,
             input_errors: tally.errors.len(),
-            bytes: tally.bytes,
-            lines: tally.lines,
-            parsed: tally.parsed,
-            rejected: tally.rejected,
-            matched: tally.matched,
-            blank_lines: tally.blank,
-            interval: ctx.interval_name.to_string(),
+            bytes: tally.counts.bytes,
+            lines: tally.counts.lines,
+            parsed: tally.counts.parsed,
+            rejected: tally.counts.rejected,
+            matched: tally.counts.matched,
+            blank_lines: tally.counts.blank,
+            interval: duration_name(agg.interval()),
             interval_seconds: agg.interval(),
             since: filter.since.map(rfc3339),
             until: filter.until.map(rfc3339),
             first: first.map(rfc3339),
             last: last.map(rfc3339),
-            private_ranges: ctx
-                .settings
+            private_ranges: settings
                 .classifier
                 .ranges()
                 .iter()
@@ -310,16 +305,6 @@ impl Report {
                 })
                 .collect(),
         }
-    }
-}
-
-/// Seconds since the epoch as RFC 3339 UTC (`2019-02-06T00:00:38Z`).
-pub fn rfc3339(secs: i64) -> String {
-    match DateTime::<Utc>::from_timestamp(secs, 0) {
-        // The direct formatter: no format string to interpret for every window.
-        Some(t) if (0..=9999).contains(&t.year()) => t.to_rfc3339_opts(SecondsFormat::Secs, true),
-        Some(t) => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        None => secs.to_string(),
     }
 }
 
@@ -416,20 +401,6 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
     }
 }
 
-/// The account a requester belongs to: the account id of an IAM/STS ARN, `anonymous`
-/// for `-`, otherwise the requester itself (canonical user id, AWS service principal).
-pub fn account_of(requester: &str) -> String {
-    if requester == "-" {
-        return "anonymous".to_string();
-    }
-    if requester.starts_with("arn:") {
-        if let Some(id) = requester.split(':').nth(4).filter(|id| !id.is_empty()) {
-            return id.to_string();
-        }
-    }
-    requester.to_string()
-}
-
 /// Walks a requester's windows in time order and records every switch between the
 /// private and the public network. Within a window, the networks are ordered by their
 /// first request; when a window ends on the other network than its last switch, the
@@ -457,7 +428,7 @@ fn transitions_of(
         *state = Some(to);
     };
     for cell in cells.values() {
-        let mut parts: Vec<(Class, Seen)> =
+        let mut parts: Vec<(Class, FirstLast)> =
             [(Class::Private, cell.private), (Class::Public, cell.public)]
                 .into_iter()
                 .filter_map(|(class, seen)| seen.map(|s| (class, s)))
@@ -480,30 +451,6 @@ fn transitions_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_is_the_strftime_form() {
-        let year_zero = -62_167_219_200;
-        let after_9999 = 253_402_300_800;
-        for secs in [
-            0,
-            1_549_411_238,
-            -1,
-            year_zero,
-            year_zero - 1,
-            after_9999 - 1,
-            after_9999,
-        ] {
-            let t = DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
-            assert_eq!(
-                rfc3339(secs),
-                t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                "{secs}"
-            );
-        }
-        assert_eq!(rfc3339(1_549_411_238), "2019-02-06T00:00:38Z");
-        assert_eq!(rfc3339(i64::MAX), i64::MAX.to_string());
-    }
 
     #[test]
     fn top_addresses_name_only_the_contenders_and_agree_with_top() {
@@ -533,36 +480,17 @@ mod tests {
         assert!(top_addresses(std::iter::empty()).is_empty());
     }
 
-    fn seen(first: i64, last: i64, ip: &str) -> Option<Seen> {
+    fn seen(first: i64, last: i64, ip: &str) -> Option<FirstLast> {
         let ip: IpAddr = ip.parse().unwrap();
-        Some(Seen {
+        Some(FirstLast {
             first: (first, ip),
             last: (last, ip),
         })
     }
 
     #[test]
-    fn accounts_come_from_arns() {
-        assert_eq!(
-            account_of("arn:aws:iam::123456789012:user/alice"),
-            "123456789012"
-        );
-        assert_eq!(
-            account_of("arn:aws:sts::111122223333:assumed-role/r/s"),
-            "111122223333"
-        );
-        assert_eq!(account_of("arn:aws-cn:iam::100:user/x"), "100");
-        assert_eq!(account_of("-"), "anonymous");
-        assert_eq!(
-            account_of("svc:cloudfront.amazonaws.com"),
-            "svc:cloudfront.amazonaws.com"
-        );
-        assert_eq!(account_of("AmazonS3"), "AmazonS3");
-    }
-
-    #[test]
     fn verdicts_judge_traffic_that_got_through() {
-        let c = |private, public, public_denied, internal| Counts {
+        let c = |private, public, public_denied, internal| Traffic {
             requests: private + public + internal,
             private,
             public,

@@ -9,17 +9,8 @@ use std::io::{self, Write};
 use comfy_table::Cell;
 
 use super::table::{header, new_table};
-use crate::bucket_policy::Analysis;
+use crate::check::bucket_policy::Analysis;
 use crate::escape;
-
-/// Output formats of `policy`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum PolicyFormat {
-    /// One row per action, then the gaps.
-    Table,
-    /// `bucket`, `status`, `statements`, `actions`, `gaps`.
-    Json,
-}
 
 /// Writes the analysis as one JSON document followed by a newline.
 pub fn write_json(a: &Analysis, out: &mut dyn Write) -> io::Result<()> {

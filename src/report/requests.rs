@@ -9,15 +9,15 @@ use std::io::{self, Write};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use super::rfc3339;
 use super::table::{header, new_table};
 use crate::classify::Class;
 use crate::escape;
 use crate::record::{Field, Record, Value};
+use crate::time::rfc3339;
 
-/// Output formats of the listing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ListFormat {
+/// The forms of the listing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Form {
     /// Paged terminal table of the main columns.
     Table,
     /// Every field plus `class`, `source` and `line`; `-` fields are empty cells.
@@ -41,7 +41,7 @@ const TABLE_COLUMNS: [Field; 7] = [
 
 /// Streams requests to `out` in one format.
 pub struct RequestWriter<W: Write> {
-    format: ListFormat,
+    form: Form,
     out: Option<W>,
     csv: Option<::csv::Writer<W>>,
     page: Vec<Vec<String>>,
@@ -50,15 +50,28 @@ pub struct RequestWriter<W: Write> {
 }
 
 impl<W: Write> RequestWriter<W> {
-    /// A writer; `fit` wraps the table to the terminal, `protect_csv` neutralises
-    /// spreadsheet formulas in CSV cells.
-    pub fn new(format: ListFormat, out: W, fit: bool, protect_csv: bool) -> Self {
-        let (out, csv) = match format {
-            ListFormat::Csv => (None, Some(::csv::Writer::from_writer(out))),
+    /// A paged terminal table of the main columns; `fit` wraps it to the terminal.
+    pub fn table(out: W, fit: bool) -> Self {
+        Self::new(Form::Table, out, fit, false)
+    }
+
+    /// CSV of every field; `protect` neutralises spreadsheet formulas in cells.
+    pub fn csv(out: W, protect: bool) -> Self {
+        Self::new(Form::Csv, out, false, protect)
+    }
+
+    /// One JSON object per line.
+    pub fn ndjson(out: W) -> Self {
+        Self::new(Form::Ndjson, out, false, false)
+    }
+
+    fn new(form: Form, out: W, fit: bool, protect_csv: bool) -> Self {
+        let (out, csv) = match form {
+            Form::Csv => (None, Some(::csv::Writer::from_writer(out))),
             _ => (Some(out), None),
         };
         let mut w = RequestWriter {
-            format,
+            form,
             out,
             csv,
             page: Vec::new(),
@@ -81,8 +94,8 @@ impl<W: Write> RequestWriter<W> {
         source: &str,
         line: u64,
     ) -> io::Result<()> {
-        match self.format {
-            ListFormat::Ndjson => {
+        match self.form {
+            Form::Ndjson => {
                 let out = self.out.as_mut().expect("ndjson writes to out");
                 let json = JsonRecord {
                     record: r,
@@ -93,7 +106,7 @@ impl<W: Write> RequestWriter<W> {
                 serde_json::to_writer(&mut *out, &json)?;
                 out.write_all(b"\n")
             }
-            ListFormat::Csv => {
+            Form::Csv => {
                 let protect = self.protect_csv;
                 let cell = |text: &str| -> String {
                     if protect {
@@ -112,7 +125,7 @@ impl<W: Write> RequestWriter<W> {
                 csv.write_record(None::<&[u8]>)?;
                 Ok(())
             }
-            ListFormat::Table => {
+            Form::Table => {
                 let mut row: Vec<String> = TABLE_COLUMNS
                     .iter()
                     .map(|&f| match r.get(f) {

@@ -9,9 +9,8 @@
 //! multiple of the interval, so the picture stays the same size for one window or a
 //! year of minutes.
 
-use chrono::DateTime;
-
 use super::Point;
+use crate::time::parse_rfc3339;
 
 /// Slot lengths tried, shortest first, before falling back to doubling.
 const ROUND: [i64; 18] = [
@@ -65,7 +64,7 @@ impl Series {
         let max_slots = max_slots.max(1) as i64;
         let times: Vec<(i64, &Point)> = timeline
             .iter()
-            .filter_map(|p| window_start(&p.start).map(|t| (t, p)))
+            .filter_map(|p| parse_rfc3339(&p.start).map(|t| (t, p)))
             .collect();
         let (Some(first), Some(last)) = (
             times.iter().map(|(t, _)| *t).min(),
@@ -116,36 +115,10 @@ impl Series {
     }
 }
 
-/// Seconds since the epoch of a window start as the report writes it (RFC 3339, or
-/// plain seconds for a time chrono cannot show).
-pub fn window_start(start: &str) -> Option<i64> {
-    DateTime::parse_from_rfc3339(start)
-        .map(|t| t.timestamp())
-        .ok()
-        .or_else(|| start.parse().ok())
-}
-
-/// A duration as a person says it: `90s`, `5m`, `1h`, `2d`, `1h30m`.
-pub fn duration_name(seconds: i64) -> String {
-    let units = [(86_400, 'd'), (3600, 'h'), (60, 'm'), (1, 's')];
-    let mut rest = seconds;
-    let mut out = String::new();
-    for (size, unit) in units {
-        if rest >= size {
-            out.push_str(&format!("{}{unit}", rest / size));
-            rest %= size;
-        }
-    }
-    if out.is_empty() {
-        out.push_str("0s");
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::rfc3339;
+    use crate::time::rfc3339;
 
     fn point(start: i64, private: u64, allowed: u64, denied: u64) -> Point {
         Point {
@@ -208,14 +181,5 @@ mod tests {
         let s = Series::of(&[point(T0, 1, 0, 0)], 300, 120);
         assert_eq!((s.slots.len(), s.slot_seconds), (1, 300));
         assert!(Series::of(&[], 300, 120).slots.is_empty());
-    }
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(duration_name(60), "1m");
-        assert_eq!(duration_name(7200), "2h");
-        assert_eq!(duration_name(5400), "1h30m");
-        assert_eq!(duration_name(86_400 * 7), "7d");
-        assert_eq!(duration_name(0), "0s");
     }
 }

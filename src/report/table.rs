@@ -8,9 +8,10 @@ use std::io::{self, Write};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
-use super::series::{duration_name, Series};
-use super::{rfc3339, BucketReport, Report};
+use super::series::Series;
+use super::{BucketReport, Report};
 use crate::escape;
+use crate::time::{duration_name, rfc3339};
 
 /// Writes the summary, the bucket overview and each bucket's details.
 pub fn write(report: &Report, out: &mut dyn Write, fit: bool) -> io::Result<()> {

@@ -1,5 +1,5 @@
 //! The compliance check behind `vpce-audit check`: every request to a bucket under a
-//! rule is judged ([`crate::rules`]), counted per bucket, and the violating ones are
+//! rule is judged ([`rules`]), counted per bucket, and the violating ones are
 //! kept with where they are in the input. With a bucket policy, public requests that
 //! succeeded although the policy says they are denied are kept as contradictions.
 //!
@@ -13,70 +13,40 @@
 //!
 //! [`run`] adds the incremental part: with a [`State`], inputs processed by earlier
 //! runs are skipped, and inputs that changed since are errors.
+//!
+//! Beside the checker: [`counters`] (per-bucket numbers, for a run and the state),
+//! [`rules`] (the compliance rules and the judgement of one request), [`state`] (the
+//! memory of incremental runs), [`bucket_policy`] (what a bucket policy denies) and
+//! [`wildcard`] (the IAM pattern language both files use).
+
+pub mod bucket_policy;
+pub mod counters;
+pub mod rules;
+pub mod state;
+pub mod wildcard;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::aggregate::Aggregate;
-use crate::bucket_policy::Analysis;
 use crate::classify::Class;
 use crate::escape;
-use crate::pipeline::{scan_input, Settings, Tally};
+use crate::input::{describe, Input, InputError};
+use crate::pipeline::scan_input;
 use crate::record::Record;
-use crate::report::rfc3339;
-use crate::rules::{Judgement, Rules};
-use crate::source::{describe, Input, InputError};
-use crate::state::{identify, Known, ObjectId, State};
+use crate::settings::Settings;
+use crate::tally::Tally;
+use crate::time::rfc3339;
+use bucket_policy::Analysis;
+use counters::{Counters, Earliest, Latest};
+use rules::{Judgement, Rules};
+use state::{identify, Known, ObjectId, State};
 
 /// How many violations (and, separately, contradictions) are listed in detail; all
 /// are counted.
 pub const KEPT_FINDINGS: usize = 100_000;
-
-/// Per-bucket counters, for one run or (in a state) summed over runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Counters {
-    /// Requests that passed the filter.
-    pub requests: u64,
-    pub private: u64,
-    pub public: u64,
-    pub internal: u64,
-    /// Requests from outside the endpoint that an exception allows.
-    pub excepted: u64,
-    /// Requests from outside the endpoint that were denied (HTTP 403).
-    pub blocked: u64,
-    pub violations: u64,
-    /// Succeeded public requests that the bucket policy says are denied.
-    pub contradictions: u64,
-    /// Time of the earliest and latest violation, seconds since the epoch.
-    pub first_violation: Option<i64>,
-    pub last_violation: Option<i64>,
-}
-
-impl Counters {
-    /// Adds `o`.
-    pub fn merge(&mut self, o: &Counters) {
-        self.requests += o.requests;
-        self.private += o.private;
-        self.public += o.public;
-        self.internal += o.internal;
-        self.excepted += o.excepted;
-        self.blocked += o.blocked;
-        self.violations += o.violations;
-        self.contradictions += o.contradictions;
-        self.first_violation = min_some(self.first_violation, o.first_violation);
-        self.last_violation = self.last_violation.max(o.last_violation);
-    }
-}
-
-fn min_some(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
 
 /// One flagged request, with where it is in the input. Text fields are the log's
 /// bytes as UTF-8 (invalid bytes replaced); `None` is a `-` in the log.
@@ -120,7 +90,7 @@ impl Findings {
     /// Adds `other`, whose inputs come after these.
     pub fn merge(&mut self, other: Findings) {
         for (name, c) in other.buckets {
-            self.buckets.entry(name).or_default().merge(&c);
+            *self.buckets.entry(name).or_default() += c;
         }
         let room = KEPT_FINDINGS.saturating_sub(self.violations.len());
         self.violations
@@ -139,7 +109,7 @@ impl Findings {
     pub fn totals(&self) -> Counters {
         let mut t = Counters::default();
         for c in self.buckets.values() {
-            t.merge(c);
+            t += *c;
         }
         t
     }
@@ -268,8 +238,8 @@ impl Checker<'_> {
         };
         if violation {
             c.violations += 1;
-            c.first_violation = min_some(c.first_violation, Some(r.time));
-            c.last_violation = c.last_violation.max(Some(r.time));
+            c.first_violation += Earliest(Some(r.time));
+            c.last_violation += Latest(Some(r.time));
             if f.violations.len() < KEPT_FINDINGS {
                 f.violations.push(flagged(r, class, source, line));
             }
@@ -408,7 +378,7 @@ mod tests {
     use crate::classify::Classifier;
     use crate::filter::Filter;
     use crate::pipeline::scan;
-    use crate::rules::{BucketRule, RulesSpec};
+    use rules::{BucketRule, RulesSpec};
 
     fn line(bucket: &str, ip: &str, op: &str, status: u16) -> String {
         format!("o {bucket} [06/Feb/2019:00:00:38 +0000] {ip} arn:aws:iam::1:user/u I {op} k \"GET /k HTTP/1.1\" {status} - 1 1 1 1 \"-\" \"ua\"\n")
@@ -499,7 +469,7 @@ mod tests {
 
     #[test]
     fn succeeded_public_requests_contradict_an_enforced_policy() {
-        let policy = crate::bucket_policy::analyze(
+        let policy = bucket_policy::analyze(
             r#"{"Statement": {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
                 "Resource": "arn:aws:s3:::secure/*",
                 "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}}"#,
@@ -524,26 +494,5 @@ mod tests {
         assert_eq!(f.buckets["secure"].violations, 0);
         let c = &f.contradictions[0];
         assert_eq!((c.line, c.action.as_deref()), (1, Some("s3:GetObject")));
-    }
-
-    #[test]
-    fn counters_merge_with_first_and_last_times() {
-        let mut a = Counters {
-            violations: 1,
-            first_violation: Some(50),
-            last_violation: Some(50),
-            ..Counters::default()
-        };
-        a.merge(&Counters {
-            violations: 2,
-            first_violation: Some(10),
-            last_violation: Some(90),
-            ..Counters::default()
-        });
-        a.merge(&Counters::default());
-        assert_eq!(
-            (a.violations, a.first_violation, a.last_violation),
-            (3, Some(10), Some(90))
-        );
     }
 }

@@ -23,8 +23,7 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_s3::Client;
 use tokio::runtime::Runtime;
 
-use crate::cli::S3Args;
-use crate::source::S3Counts;
+use super::S3Counts;
 
 pub use error::{Error, ErrorKind};
 pub use list::{key_time, Scope, MARGIN};
@@ -61,18 +60,6 @@ pub struct Options {
     pub concurrency: usize,
 }
 
-impl From<&S3Args> for Options {
-    fn from(args: &S3Args) -> Self {
-        Options {
-            profile: args.profile.clone(),
-            region: args.region.clone(),
-            endpoint_url: args.endpoint_url.clone(),
-            force_path_style: args.force_path_style,
-            concurrency: usize::from(args.s3_concurrency),
-        }
-    }
-}
-
 /// A parsed `s3://bucket/prefix` URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Location {
@@ -83,11 +70,6 @@ pub struct Location {
 }
 
 impl Location {
-    /// Does this command-line argument name S3?
-    pub fn is_s3(arg: &str) -> bool {
-        arg.starts_with("s3://")
-    }
-
     /// Parses `s3://bucket`, `s3://bucket/` or `s3://bucket/prefix`.
     pub fn parse(url: &str) -> Result<Location, Error> {
         let rest = url
@@ -371,6 +353,5 @@ mod tests {
             ErrorKind::Url
         );
         assert!(Location::parse("logs/x").is_err());
-        assert!(Location::is_s3("s3://b") && !Location::is_s3("./s3:/b"));
     }
 }

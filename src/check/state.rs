@@ -20,8 +20,8 @@ use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::Counters;
-use crate::source::{describe, Input};
+use super::counters::Counters;
+use crate::input::{describe, Input};
 
 /// Identifies the file format.
 pub const FORMAT: &str = "vpce-audit check state";
@@ -42,7 +42,7 @@ pub struct ObjectId {
 /// Size and version of a processed object.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Seen {
+pub struct Processed {
     pub size: u64,
     pub version: String,
 }
@@ -55,7 +55,7 @@ pub enum Known {
     /// Processed with the same size and version: skip it.
     Processed,
     /// Processed, but it has changed since.
-    Changed(Seen),
+    Changed(Processed),
 }
 
 /// The identity of an input, or `None` for standard input (which has none).
@@ -115,7 +115,7 @@ pub struct State {
     /// When the last successful run ended (RFC 3339).
     pub updated: Option<String>,
     /// Every object processed, by id.
-    pub objects: BTreeMap<String, Seen>,
+    pub objects: BTreeMap<String, Processed>,
     /// Per-bucket counters over all runs.
     pub buckets: BTreeMap<String, Counters>,
 }
@@ -198,17 +198,14 @@ impl State {
         for o in objects {
             self.objects.insert(
                 o.id.clone(),
-                Seen {
+                Processed {
                     size: o.size,
                     version: o.version.clone(),
                 },
             );
         }
         for (name, counters) in buckets {
-            self.buckets
-                .entry(name.clone())
-                .or_default()
-                .merge(counters);
+            *self.buckets.entry(name.clone()).or_default() += *counters;
         }
         self.runs += 1;
         self.updated = Some(at);
@@ -262,8 +259,8 @@ mod tests {
             Counters {
                 requests: 3,
                 violations: 1,
-                first_violation: Some(5),
-                last_violation: Some(5),
+                first_violation: crate::check::counters::Earliest(Some(5)),
+                last_violation: crate::check::counters::Latest(Some(5)),
                 ..Counters::default()
             },
         );

@@ -1,6 +1,6 @@
 //! `check --format html`: the compliance check as one self-contained page of evidence.
 //!
-//! The page is built from the pieces of [`super::html`], so it has the same
+//! The page is built from the pieces of [`super`] and [`super::audit`], so it has the same
 //! guarantees: inline CSS and SVG only, a Content-Security-Policy that forbids every
 //! load, and every string that came from a log or a file name escaped with [`Esc`].
 //! A header says how the check was made and what it found (rules in force, state,
@@ -12,11 +12,17 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use super::check::{BucketSummary, CheckReport, Counts};
-use super::html::{self, n, plural, Esc, Invocation};
-use super::{BucketReport, Report};
+use super::audit::{bucket_body, bucket_close, bucket_open, rejections};
+use super::{
+    begin_with, end, filter_and_lines, invocation_rows, plural, private_ranges_row, thousands, Esc,
+    Invocation, MAX_ROWS, OPEN_ALL,
+};
+use crate::check::counters::Counters;
+use crate::check::rules::RulesSpec;
 use crate::check::Flagged;
-use crate::rules::RulesSpec;
+use crate::report::check::{BucketSummary, CheckReport};
+use crate::report::{BucketReport, Report};
+use crate::time::rfc3339;
 
 /// Most violations (and, separately, contradictions) listed per bucket.
 pub const MAX_LISTED: usize = 500;
@@ -40,7 +46,7 @@ pub struct Evidence<'a> {
 
 /// Writes the whole page.
 pub fn write(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
-    html::begin_with(&title(e.check), CSS, out)?;
+    begin_with(&title(e.check), CSS, out)?;
     header(e, out)?;
     overview(e.check, out)?;
     let by_name: HashMap<&str, &BucketReport> = e
@@ -51,11 +57,11 @@ pub fn write(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
         .collect();
     let violations = by_bucket(&e.check.violations);
     let contradictions = by_bucket(&e.check.contradictions);
-    let open_all = e.check.buckets.len() <= html::OPEN_ALL;
+    let open_all = e.check.buckets.len() <= OPEN_ALL;
     for (i, b) in e.check.buckets.iter().enumerate() {
         let open = open_all || fails(&b.this_run);
         match by_name.get(b.bucket.as_str()) {
-            Some(chart) => html::bucket_open(i, chart, open, out)?,
+            Some(chart) => bucket_open(i, chart, open, out)?,
             None => writeln!(
                 out,
                 "<details class=\"bucket\" id=\"b{}\"{}>\n<summary><h2>{}</h2> \
@@ -69,7 +75,7 @@ pub fn write(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
         compliance(b, e.check.summary.state.is_some(), out)?;
         if let Some(chart) = by_name.get(b.bucket.as_str()) {
             writeln!(out, "<h3>Traffic in this run</h3>")?;
-            html::bucket_body(i, chart, e.report.summary.interval_seconds, out)?;
+            bucket_body(i, chart, e.report.summary.interval_seconds, out)?;
         }
         flagged(
             "Violations",
@@ -92,10 +98,10 @@ pub fn write(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
                 out,
             )?;
         }
-        html::bucket_close(out)?;
+        bucket_close(out)?;
     }
-    html::rejections(e.report, out)?;
-    html::end(e.report, out)
+    rejections(e.report, out)?;
+    end(e.report, out)
 }
 
 /// The page title: the result and what was checked.
@@ -115,7 +121,7 @@ fn result_name(result: &str) -> &str {
     }
 }
 
-fn fails(c: &Counts) -> bool {
+fn fails(c: &Counters) -> bool {
     c.violations > 0 || c.contradictions > 0
 }
 
@@ -166,7 +172,7 @@ fn header(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
         Esc(&result),
         s.exit_code
     )?;
-    html::invocation_rows(e.invocation, r, out)?;
+    invocation_rows(e.invocation, r, out)?;
     write!(out, " ({} read", plural(s.inputs, "file"))?;
     if s.inputs_skipped > 0 {
         write!(
@@ -193,7 +199,7 @@ fn header(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
         _ => writeln!(out, "<dt>Time range</dt><dd>no checked requests</dd>")?,
     }
     // The chart report is built from this run's accounting: the same lines.
-    html::filter_and_lines(r, None, out)?;
+    filter_and_lines(r, None, out)?;
     writeln!(
         out,
         "<dt>Checked</dt><dd>{} to buckets under a rule: {}, {} (HTTP 403), {}</dd>",
@@ -210,7 +216,7 @@ fn header(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
              overview are summed over all runs, the listed requests and the charts are this \
              run's</dd>",
             Esc(&st.path),
-            n(st.runs),
+            thousands(st.runs),
             plural(st.objects as u64, "log object")
         )?;
     }
@@ -232,14 +238,14 @@ fn header(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
             plural(s.contradictions, "contradiction")
         )?;
     }
-    html::private_ranges_row(&r.private_ranges, out)?;
+    private_ranges_row(&r.private_ranges, out)?;
     writeln!(out, "</dl>")?;
     if !e.check.errors.is_empty() {
         writeln!(
             out,
             "<div class=\"errors\"><h2>Inputs that could not be read</h2><ul>"
         )?;
-        for err in e.check.errors.iter().take(html::MAX_ROWS) {
+        for err in e.check.errors.iter().take(MAX_ROWS) {
             writeln!(
                 out,
                 "<li><code>{}</code>: {}</li>",
@@ -247,11 +253,11 @@ fn header(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
                 Esc(&err.message)
             )?;
         }
-        if e.check.errors.len() > html::MAX_ROWS {
+        if e.check.errors.len() > MAX_ROWS {
             writeln!(
                 out,
                 "<li>{} more; see --format json</li>",
-                n((e.check.errors.len() - html::MAX_ROWS) as u64)
+                thousands((e.check.errors.len() - MAX_ROWS) as u64)
             )?;
         }
         writeln!(out, "</ul></div>")?;
@@ -303,12 +309,12 @@ fn rules(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
                     "forbidden"
                 },
                 exceptions(&rule.public_cidrs, &rule.requesters, &rule.operations),
-                n(seen.buckets as u64),
+                thousands(seen.buckets as u64),
                 if seen.requests == 0 { " warn" } else { "" },
                 if seen.requests == 0 {
                     "0: no request matched (a typo in the name passes silently)".to_string()
                 } else {
-                    n(seen.requests)
+                    thousands(seen.requests)
                 }
             )?;
         }
@@ -353,7 +359,7 @@ fn overview(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             "<p>No request to a bucket under a rule was found.</p>\n</nav>\n<main>"
         );
     }
-    if check.buckets.len() > html::OPEN_ALL {
+    if check.buckets.len() > OPEN_ALL {
         writeln!(
             out,
             "<p class=\"note\">Sections of buckets without findings start closed; click a \
@@ -390,25 +396,29 @@ fn overview(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             Esc(&b.bucket),
             rule_cell(b),
             compliance_badge(b),
-            n(c.requests),
-            n(c.private),
-            n(c.public),
-            n(c.internal),
-            n(c.excepted),
-            n(c.blocked),
-            n(c.violations)
+            thousands(c.requests),
+            thousands(c.private),
+            thousands(c.public),
+            thousands(c.internal),
+            thousands(c.excepted),
+            thousands(c.blocked),
+            thousands(c.violations)
         )?;
         if incremental {
-            write!(out, "<td class=\"n\">{}</td>", n(b.this_run.violations))?;
+            write!(
+                out,
+                "<td class=\"n\">{}</td>",
+                thousands(b.this_run.violations)
+            )?;
         }
         if policy {
-            write!(out, "<td class=\"n\">{}</td>", n(c.contradictions))?;
+            write!(out, "<td class=\"n\">{}</td>", thousands(c.contradictions))?;
         }
         writeln!(
             out,
             "<td class=\"nw\">{}</td><td class=\"nw\">{}</td></tr>",
-            Esc(c.first_violation.as_deref().unwrap_or("-")),
-            Esc(c.last_violation.as_deref().unwrap_or("-"))
+            Esc(&c.first_violation.0.map_or("-".into(), rfc3339)),
+            Esc(&c.last_violation.0.map_or("-".into(), rfc3339))
         )?;
     }
     writeln!(out, "</tbody>\n</table>\n</nav>\n<main>")
@@ -441,8 +451,8 @@ fn compliance(b: &BucketSummary, incremental: bool, out: &mut dyn Write) -> io::
         format!(
             "{} in this run: public requests let through, {} to {}.",
             plural(c.violations, "violation"),
-            Esc(c.first_violation.as_deref().unwrap_or("-")),
-            Esc(c.last_violation.as_deref().unwrap_or("-"))
+            Esc(&c.first_violation.0.map_or("-".into(), rfc3339)),
+            Esc(&c.last_violation.0.map_or("-".into(), rfc3339))
         )
     } else if c.contradictions > 0 {
         "No violation of the rules, but succeeded public requests contradict the bucket \
@@ -468,20 +478,20 @@ fn compliance(b: &BucketSummary, incremental: bool, out: &mut dyn Write) -> io::
             String::new()
         }
     )?;
-    let facts = |label: &str, c: &Counts| -> String {
+    let facts = |label: &str, c: &Counters| -> String {
         format!(
             "<dl class=\"facts\"><dt>{label}</dt><dd></dd><dt>requests</dt><dd>{}</dd>\
              <dt>private</dt><dd>{}</dd><dt>public</dt><dd>{}</dd><dt>internal</dt><dd>{}</dd>\
              <dt>excepted</dt><dd>{}</dd><dt>blocked attempts</dt><dd>{}</dd>\
              <dt>violations</dt><dd>{}</dd><dt>contradictions</dt><dd>{}</dd></dl>",
-            n(c.requests),
-            n(c.private),
-            n(c.public),
-            n(c.internal),
-            n(c.excepted),
-            n(c.blocked),
-            n(c.violations),
-            n(c.contradictions)
+            thousands(c.requests),
+            thousands(c.private),
+            thousands(c.public),
+            thousands(c.internal),
+            thousands(c.excepted),
+            thousands(c.blocked),
+            thousands(c.violations),
+            thousands(c.contradictions)
         )
     };
     writeln!(out, "{}", facts("this run", c))?;
@@ -556,7 +566,7 @@ fn flagged(
             out,
             "<p class=\"note more\">{} more not shown here; see <code>--format json</code> or \
              <code>--format csv</code>.</p>",
-            n(more)
+            thousands(more)
         )?;
     }
     Ok(())

@@ -3,7 +3,7 @@
 //!
 //! Rules come from a policy file (`--policy vpce-policy.toml`, see README.md) and from
 //! flags (`--require-private`, `--allow-cidr`, ...). Bucket names are matched with
-//! IAM-style wildcards ([`crate::wildcard`]); the first rule whose pattern matches a
+//! IAM-style wildcards ([`super::wildcard`]); the first rule whose pattern matches a
 //! bucket decides, file rules before flag rules. [`Rules::judge`] sorts each request
 //! into compliant, excepted, blocked (HTTP 403) or violation.
 
@@ -12,11 +12,11 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use super::wildcard;
+use crate::arn::account_of;
 use crate::classify::Class;
 use crate::escape;
 use crate::record::Record;
-use crate::report::account_of;
-use crate::wildcard;
 
 /// The rules as written: the policy file's shape, with flags merged in. It is also
 /// what an incremental state remembers, to refuse counters made under other rules.

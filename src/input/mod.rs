@@ -1,5 +1,7 @@
 //! Where log bytes come from: files, directories walked recursively, stdin, or
-//! `s3://bucket/prefix` (the [`crate::s3`] module, with the `s3` feature).
+//! `s3://bucket/prefix` (the [`s3`] module, with the `s3` feature); then [`decode`]
+//! (gzip by its magic bytes) and [`lines`] (numbered lines from one reused buffer),
+//! with the [`progress`] of reading on stderr.
 //!
 //! Directories are walked in name order so every run reads inputs in the same order;
 //! hidden files and folders (names starting with `.`) are skipped; symbolic links are
@@ -15,11 +17,23 @@ use std::sync::Arc;
 
 use walkdir::WalkDir;
 
-use crate::cli::InputArgs;
-use crate::filter::Filter;
-use crate::progress;
+pub mod decode;
+pub mod lines;
+pub mod progress;
 #[cfg(feature = "s3")]
-use crate::s3;
+pub mod s3;
+
+/// How to find the inputs the command line names.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// How to reach S3 for `s3://` inputs.
+    #[cfg(feature = "s3")]
+    pub s3: s3::Options,
+    /// What the listing of `s3://` inputs may leave out: objects whose name dates them
+    /// outside `--since/--until`, folders of other `--bucket`s.
+    #[cfg(feature = "s3")]
+    pub scope: s3::Scope,
+}
 
 /// One input stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,6 +147,27 @@ pub struct Expanded {
 }
 
 impl Expanded {
+    /// The size of the local inputs, to size a progress bar: the files' sizes added
+    /// up, `Unknown` with standard input among them, `None` when an input is in S3
+    /// (which has a display of its own).
+    pub fn local_size(&self) -> Option<progress::Size> {
+        let mut total = 0u64;
+        let mut stdin = false;
+        for input in &self.inputs {
+            match input {
+                Input::File(path) => total += std::fs::metadata(path).map_or(0, |m| m.len()),
+                Input::Stdin => stdin = true,
+                #[cfg(feature = "s3")]
+                Input::S3(_) => return None,
+            }
+        }
+        Some(if stdin {
+            progress::Size::Unknown
+        } else {
+            progress::Size::Known(total)
+        })
+    }
+
     /// Objects listed, skipped and read, if any input was an `s3://` URL; read it
     /// after the run.
     pub fn s3_counts(&self) -> Option<S3Counts> {
@@ -149,13 +184,13 @@ impl Expanded {
 
 /// Expands the command line's INPUTs into inputs, in order. Directories become the
 /// files below them; `s3://bucket/prefix` becomes the objects listed there, pruned by
-/// the `--since/--until/--bucket` of `filter`; problems (missing paths, unreadable
-/// folders, link loops, S3 errors) are returned beside the inputs that could be found.
-pub fn expand(args: &InputArgs, filter: &Filter) -> Expanded {
+/// the options' scope; problems (missing paths, unreadable folders, link loops, S3
+/// errors) are returned beside the inputs that could be found.
+pub fn expand(args: &[String], options: &Options) -> Expanded {
     let mut out = Expanded::default();
-    for arg in &args.inputs {
+    for arg in args {
         if arg.starts_with("s3://") {
-            expand_s3(arg, args, filter, &mut out);
+            expand_s3(arg, options, &mut out);
             continue;
         }
         if arg == "-" {
@@ -178,35 +213,26 @@ pub fn expand(args: &InputArgs, filter: &Filter) -> Expanded {
 }
 
 #[cfg(feature = "s3")]
-fn expand_s3(arg: &str, args: &InputArgs, filter: &Filter, out: &mut Expanded) {
+fn expand_s3(arg: &str, options: &Options, out: &mut Expanded) {
     let location = match s3::Location::parse(arg) {
         Ok(l) => l,
         Err(e) => return out.errors.push(InputError::new(arg, e.to_string())),
     };
     let session = match &out.session {
         Some(s) => Arc::clone(s),
-        None => match s3::Session::connect(&s3::Options::from(&args.s3)) {
+        None => match s3::Session::connect(&options.s3) {
             Ok(s) => Arc::clone(out.session.insert(s)),
             Err(e) => return out.errors.push(InputError::new(arg, e.to_string())),
         },
     };
-    let scope = s3::Scope {
-        since: filter.since,
-        until: filter.until,
-        buckets: filter
-            .buckets
-            .iter()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .collect(),
-    };
-    match session.list(&location, &scope) {
+    match session.list(&location, &options.scope) {
         Ok(objects) => out.inputs.extend(objects.into_iter().map(Input::S3)),
         Err(e) => out.errors.push(InputError::new(arg, e.to_string())),
     }
 }
 
 #[cfg(not(feature = "s3"))]
-fn expand_s3(arg: &str, _args: &InputArgs, _filter: &Filter, out: &mut Expanded) {
+fn expand_s3(arg: &str, _options: &Options, out: &mut Expanded) {
     out.errors.push(InputError::new(
         arg,
         "this vpce-audit was built without S3 support (cargo feature `s3`)",
@@ -258,14 +284,10 @@ pub fn describe(e: &io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
 
     fn expand_args(inputs: &[&str]) -> Expanded {
-        let cli = crate::cli::Cli::try_parse_from(
-            std::iter::once("vpce-audit").chain(inputs.iter().copied()),
-        )
-        .unwrap();
-        expand(&cli.report.input, &Filter::default())
+        let args: Vec<String> = inputs.iter().map(|s| s.to_string()).collect();
+        expand(&args, &Options::default())
     }
 
     #[test]
@@ -296,6 +318,25 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["a/z.log", "b/1.log", "b/2.log", "c.log"]);
+    }
+
+    #[test]
+    fn the_local_size_adds_up_files_and_is_unknown_with_standard_input() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.log"), "x\n").unwrap();
+        std::fs::File::create(dir.path().join("b.log"))
+            .unwrap()
+            .set_len(1000)
+            .unwrap();
+        let root = dir.path().display().to_string();
+        let files = expand_args(&[&root]);
+        assert_eq!(files.local_size(), Some(progress::Size::Known(1002)));
+        let with_stdin = expand_args(&["-", &root]);
+        assert_eq!(with_stdin.local_size(), Some(progress::Size::Unknown));
+        assert_eq!(
+            expand_args(&[]).local_size(),
+            Some(progress::Size::Known(0))
+        );
     }
 
     #[test]

@@ -17,8 +17,6 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::source::Input;
-
 /// Local files adding up to less than this are read without a progress bar.
 pub const LARGE: u64 = 64 * 1024 * 1024;
 /// A run that ends sooner shows no progress bar at all.
@@ -66,30 +64,19 @@ impl<R: Read> Read for Counted<R> {
 
 /// How much local input a run reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Size {
+pub enum Size {
     /// Regular files only: their sizes added up.
     Known(u64),
     /// Standard input is among the inputs.
     Unknown,
 }
 
-/// The size worth a progress bar, if any: files adding up to [`LARGE`], or standard
-/// input; nothing when an input is in S3 (it has its own display).
-fn size(inputs: &[Input]) -> Option<Size> {
-    let mut total = 0u64;
-    let mut stdin = false;
-    for input in inputs {
-        match input {
-            Input::File(path) => total += std::fs::metadata(path).map_or(0, |m| m.len()),
-            Input::Stdin => stdin = true,
-            #[cfg(feature = "s3")]
-            Input::S3(_) => return None,
-        }
-    }
-    if stdin {
-        Some(Size::Unknown)
-    } else {
-        (total >= LARGE).then_some(Size::Known(total))
+/// Is a run of this size worth a progress bar: files adding up to [`LARGE`], or
+/// standard input?
+fn worth_a_bar(size: Size) -> bool {
+    match size {
+        Size::Known(total) => total >= LARGE,
+        Size::Unknown => true,
     }
 }
 
@@ -101,13 +88,15 @@ pub struct Bar {
 }
 
 impl Bar {
-    /// Starts the bar for reading `inputs`, or returns `None` when nothing is to be
-    /// shown (see the module documentation).
-    pub fn start(inputs: &[Input]) -> Option<Bar> {
+    /// Starts the bar for reading local inputs of `size` (`None`: inputs in S3, which
+    /// have their own display), or returns `None` when nothing is to be shown (see the
+    /// module documentation).
+    pub fn start(size: Option<Size>) -> Option<Bar> {
+        let size = size.filter(|&s| worth_a_bar(s))?;
         if !enabled() {
             return None;
         }
-        let mut display = Display::new(size(inputs)?, &READ, ProgressDrawTarget::stderr());
+        let mut display = Display::new(size, &READ, ProgressDrawTarget::stderr());
         let (stop, stopped) = mpsc::channel();
         let ticker = std::thread::Builder::new()
             .name("progress".to_string())
@@ -240,23 +229,12 @@ mod tests {
 
     #[test]
     fn only_large_files_or_standard_input_get_a_bar() {
-        let dir = tempfile::tempdir().unwrap();
-        let small = dir.path().join("small.log");
-        std::fs::write(&small, "x\n").unwrap();
-        let large = dir.path().join("large.log");
-        std::fs::File::create(&large)
-            .unwrap()
-            .set_len(LARGE)
-            .unwrap();
-        let file = |p: &std::path::Path| Input::File(p.to_path_buf());
-        assert_eq!(size(&[]), None);
-        assert_eq!(size(&[file(&small)]), None);
-        assert_eq!(
-            size(&[file(&small), file(&large)]),
-            Some(Size::Known(LARGE + 2))
-        );
-        assert_eq!(size(&[file(&small), Input::Stdin]), Some(Size::Unknown));
-        assert_eq!(size(&[file(&dir.path().join("missing"))]), None);
+        assert!(!worth_a_bar(Size::Known(0)));
+        assert!(!worth_a_bar(Size::Known(LARGE - 1)));
+        assert!(worth_a_bar(Size::Known(LARGE)));
+        assert!(worth_a_bar(Size::Unknown));
+        assert!(Bar::start(None).is_none());
+        assert!(Bar::start(Some(Size::Known(1))).is_none());
     }
 
     #[test]
@@ -265,11 +243,11 @@ mod tests {
         // unless a person runs the tests in one, which this test then skips checking.
         if !io::stderr().is_terminal() {
             assert!(!enabled());
-            assert!(Bar::start(&[Input::Stdin]).is_none());
+            assert!(Bar::start(Some(Size::Unknown)).is_none());
         }
         set_quiet(true);
         assert!(!enabled());
-        assert!(Bar::start(&[Input::Stdin]).is_none());
+        assert!(Bar::start(Some(Size::Unknown)).is_none());
         set_quiet(false);
     }
 }

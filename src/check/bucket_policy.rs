@@ -22,8 +22,8 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::report::account_of;
-use crate::wildcard;
+use super::wildcard;
+use crate::arn::account_of;
 
 /// S3 actions every analysis reports on, with the resource they act on.
 pub const ACTIONS: [(&str, Level); 21] = [

@@ -1,6 +1,6 @@
 //! Progress of S3 inputs on stderr: objects and bytes done out of those listed. Drawn
 //! only when stderr is a terminal and `--quiet` was not given
-//! ([`crate::progress::enabled`]), so logs and pipes stay clean, and cleared whenever
+//! ([`crate::input::progress::enabled`]), so logs and pipes stay clean, and cleared whenever
 //! nothing is pending, so it never mixes with the report.
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -50,7 +50,8 @@ impl Progress {
     /// A display on stderr if it is a terminal, otherwise nothing.
     pub fn on_stderr() -> Self {
         Progress {
-            shared: crate::progress::enabled().then(|| Arc::new(Mutex::new(Shared::default()))),
+            shared: crate::input::progress::enabled()
+                .then(|| Arc::new(Mutex::new(Shared::default()))),
         }
     }
 

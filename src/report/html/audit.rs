@@ -1,0 +1,605 @@
+//! `report --format html`: the audit report as one self-contained page.
+//!
+//! Per bucket it shows the verdict, the timeline chart with the transitions between
+//! the VPC endpoint and the internet marked on it, the top public addresses and
+//! requesters and the per-account breakdown; the header says how the report was made.
+//!
+//! The page is written in pieces ([`begin`](super::begin), [`header`], [`contents`],
+//! then per bucket [`bucket_open`], [`bucket_body`], [`bucket_close`], then
+//! [`rejections`] and [`end`](super::end)) so another page can add its own sections,
+//! for example findings inside a bucket's section, between the body and the close.
+
+use std::fmt::{self, Display};
+use std::io::{self, Write};
+
+use super::chart::{chart, Band, BANDS};
+use super::{
+    begin, bytes, end, filter_and_lines, invocation_rows, more, plural, private_ranges_row,
+    thousands, Esc, Invocation, MAX_ROWS, OPEN_ALL,
+};
+use crate::classify::Class;
+use crate::report::series::Slot;
+use crate::report::{BucketReport, Report, Talker, Verdict};
+
+/// Writes the whole report page.
+pub fn write(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> io::Result<()> {
+    begin(&title(report), out)?;
+    header(report, invocation, out)?;
+    contents(report, out)?;
+    let open_all = report.buckets.len() <= OPEN_ALL;
+    for (i, b) in report.buckets.iter().enumerate() {
+        bucket_open(i, b, open_all || needs_attention(b), out)?;
+        bucket_body(i, b, report.summary.interval_seconds, out)?;
+        bucket_close(out)?;
+    }
+    rejections(report, out)?;
+    end(report, out)
+}
+
+/// The page title: what was audited and when.
+pub fn title(report: &Report) -> String {
+    let s = &report.summary;
+    match (&s.first, &s.last) {
+        (Some(first), Some(last)) => format!(
+            "VPC endpoint audit: {} bucket(s), {first} to {last}",
+            s.buckets
+        ),
+        _ => "VPC endpoint audit: no requests matched".to_string(),
+    }
+}
+
+/// The summary header: command line, tool version, inputs, time range, line counts.
+pub fn header(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> io::Result<()> {
+    let s = &report.summary;
+    writeln!(out, "<header>\n<h1>VPC endpoint audit</h1>")?;
+    writeln!(
+        out,
+        "<p class=\"lead\">Which requests to these S3 buckets came through a VPC endpoint \
+         (private source address) and which came over the internet, from the buckets' \
+         server access logs. All times are UTC.</p>"
+    )?;
+    writeln!(out, "<dl class=\"summary\">")?;
+    invocation_rows(invocation, s, out)?;
+    writeln!(
+        out,
+        " ({} read, {} decompressed{})</dd>",
+        plural(s.inputs, "file"),
+        bytes(s.bytes),
+        if s.input_errors > 0 {
+            format!(", {} failed", plural(s.input_errors as u64, "input"))
+        } else {
+            String::new()
+        }
+    )?;
+    match (&s.first, &s.last) {
+        (Some(first), Some(last)) => writeln!(
+            out,
+            "<dt>Time range</dt><dd>{} to {} (first and last matched request), windows of {}</dd>",
+            Esc(first),
+            Esc(last),
+            Esc(&s.interval)
+        )?,
+        _ => writeln!(out, "<dt>Time range</dt><dd>no requests matched</dd>")?,
+    }
+    filter_and_lines(s, Some(s.blank_lines), out)?;
+    writeln!(
+        out,
+        "<dt>Requests</dt><dd>{}: {} private, {} public ({} of them denied), {} internal</dd>",
+        thousands(s.requests),
+        thousands(s.private),
+        thousands(s.public),
+        thousands(s.public_denied),
+        thousands(s.internal)
+    )?;
+    private_ranges_row(&s.private_ranges, out)?;
+    writeln!(out, "</dl>")?;
+    if !report.errors.is_empty() {
+        writeln!(
+            out,
+            "<div class=\"errors\"><h2>Inputs that could not be read</h2><ul>"
+        )?;
+        for e in report.errors.iter().take(MAX_ROWS) {
+            writeln!(
+                out,
+                "<li><code>{}</code>: {}</li>",
+                Esc(&e.source),
+                Esc(&e.message)
+            )?;
+        }
+        more(report.errors.len(), "input errors", out)?;
+        writeln!(out, "</ul></div>")?;
+    }
+    writeln!(out, "</header>")
+}
+
+/// The bucket overview: one row per bucket with its verdict, numbers, a bar of its
+/// traffic mix and a link to its section.
+pub fn contents(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "<nav>\n<h2>Buckets</h2>")?;
+    if report.buckets.is_empty() {
+        return writeln!(out, "<p>No requests matched.</p>\n</nav>");
+    }
+    if report.buckets.len() > OPEN_ALL {
+        writeln!(
+            out,
+            "<p class=\"note\">Sections of buckets without public traffic let through start \
+             closed; click a name to open one.</p>"
+        )?;
+    }
+    writeln!(
+        out,
+        "<table class=\"toc\">\n<thead><tr><th>bucket</th><th>verdict</th>\
+         <th class=\"n\">requests</th><th class=\"n\">private</th>\
+         <th class=\"n\">public let through</th><th class=\"n\">public denied</th>\
+         <th class=\"n\">internal</th><th>mix</th></tr></thead>\n<tbody>"
+    )?;
+    for (i, b) in report.buckets.iter().enumerate() {
+        writeln!(
+            out,
+            "<tr><td><a href=\"#b{}\">{}</a></td><td>{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td>{}</td></tr>",
+            i + 1,
+            Esc(&b.bucket),
+            badge(b.verdict),
+            thousands(b.requests),
+            thousands(b.private),
+            thousands(b.public_allowed),
+            thousands(b.public_denied),
+            thousands(b.internal),
+            MixBar(b)
+        )?;
+    }
+    writeln!(out, "</tbody>\n</table>\n</nav>\n<main>")
+}
+
+/// Opens bucket `index`'s section (collapsible; `open` decides how it starts).
+pub fn bucket_open(
+    index: usize,
+    b: &BucketReport,
+    open: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "<details class=\"bucket\" id=\"b{}\"{}>\n<summary><h2>{}</h2> {} \
+         <span class=\"counts\">{} requests</span></summary>\n<div class=\"body\">",
+        index + 1,
+        if open { " open" } else { "" },
+        Esc(&b.bucket),
+        badge(b.verdict),
+        thousands(b.requests)
+    )
+}
+
+/// A bucket's evidence: verdict, numbers, timeline chart, transitions, top public
+/// addresses and requesters, accounts. `interval` is the window length in seconds.
+pub fn bucket_body(
+    index: usize,
+    b: &BucketReport,
+    interval: i64,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(out, "<p class=\"verdict-text\">{}</p>", verdict_text(b))?;
+    writeln!(
+        out,
+        "<dl class=\"facts\"><dt>first request</dt><dd>{}</dd><dt>last request</dt><dd>{}</dd>\
+         <dt>private addresses</dt><dd>{}</dd><dt>public addresses</dt><dd>{}</dd>\
+         <dt>bytes sent</dt><dd>{}</dd></dl>",
+        Esc(&b.first_seen),
+        Esc(&b.last_seen),
+        thousands(b.distinct_private_ips as u64),
+        thousands(b.distinct_public_ips as u64),
+        bytes(b.bytes_sent)
+    )?;
+    chart(index, b, interval, out)?;
+    transitions(b, out)?;
+    writeln!(out, "<div class=\"pair\">")?;
+    talkers(
+        "Top public addresses",
+        "address",
+        &b.top_public_ips,
+        b.public,
+        "No request came from a public address.",
+        out,
+    )?;
+    talkers(
+        "Top requesters",
+        "requester",
+        &b.top_requesters,
+        b.requests,
+        "No requests.",
+        out,
+    )?;
+    writeln!(out, "</div>")?;
+    accounts(b, out)
+}
+
+/// Closes a bucket's section.
+pub fn bucket_close(out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "</div>\n</details>")
+}
+
+/// The first rejected lines with their reasons, in a closed section.
+pub fn rejections(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "</main>")?;
+    if report.rejections.is_empty() {
+        return Ok(());
+    }
+    let shown = report.rejections.len().min(MAX_ROWS);
+    writeln!(
+        out,
+        "<details class=\"rejections\">\n<summary><h2>Rejected lines</h2> \
+         <span class=\"counts\">{} rejected, first {} shown</span></summary>\n\
+         <table><thead><tr><th>input</th><th class=\"n\">line</th><th>reason</th></tr></thead><tbody>",
+        thousands(report.summary.rejected),
+        thousands(shown as u64)
+    )?;
+    for r in &report.rejections[..shown] {
+        writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td>{}</td></tr>",
+            Esc(&r.source),
+            r.line,
+            Esc(&r.reason)
+        )?;
+    }
+    writeln!(out, "</tbody></table>\n</details>")
+}
+
+fn needs_attention(b: &BucketReport) -> bool {
+    matches!(b.verdict, Verdict::Mixed | Verdict::PublicOnly)
+}
+
+fn badge(v: Verdict) -> String {
+    format!("<span class=\"verdict v-{0}\">{0}</span>", v.name())
+}
+
+fn verdict_text(b: &BucketReport) -> String {
+    match b.verdict {
+        Verdict::PrivateOnly if b.public_denied > 0 => format!(
+            "Every request that got through came through the VPC endpoint; {} from the \
+             internet {} denied (HTTP 403).",
+            plural(b.public_denied, "request"),
+            if b.public_denied == 1 { "was" } else { "were" }
+        ),
+        Verdict::PrivateOnly => {
+            "Every request with a remote address came through the VPC endpoint.".to_string()
+        }
+        Verdict::Mixed => format!(
+            "Mixed: {} came through the VPC endpoint, and {} from the internet {} let \
+             through.",
+            plural(b.private, "request"),
+            plural(b.public_allowed, "request"),
+            if b.public_allowed == 1 { "was" } else { "were" }
+        ),
+        Verdict::PublicOnly => format!(
+            "No request came through the VPC endpoint; {} from the internet {} let through.",
+            plural(b.public_allowed, "request"),
+            if b.public_allowed == 1 { "was" } else { "were" }
+        ),
+        Verdict::DeniedOnly => format!(
+            "No request came through the VPC endpoint; all {} from the internet were \
+             denied (HTTP 403).",
+            plural(b.public_denied, "request")
+        ),
+        Verdict::InternalOnly => {
+            "Only S3's own requests (no remote address): nothing to judge.".to_string()
+        }
+    }
+}
+
+fn transitions(b: &BucketReport, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "<h3>Transitions between the VPC endpoint and the internet</h3>"
+    )?;
+    if b.transitions.is_empty() {
+        return writeln!(
+            out,
+            "<p>None: no requester switched between private and public addresses.</p>"
+        );
+    }
+    writeln!(
+        out,
+        "<table class=\"transitions\"><thead><tr><th class=\"n\">#</th><th>at</th><th>change</th>\
+         <th>remote address</th><th>requester</th><th>account</th></tr></thead><tbody>"
+    )?;
+    for (k, tr) in b.transitions.iter().take(MAX_ROWS).enumerate() {
+        writeln!(
+            out,
+            "<tr class=\"{}\"><td class=\"n\">{}</td><td class=\"nw\">{}</td><td class=\"nw\">{} → {}</td>\
+             <td class=\"nw\"><code>{}</code></td><td><code>{}</code></td><td class=\"nw\"><code>{}</code></td></tr>",
+            if tr.to == Class::Public {
+                "to-public"
+            } else {
+                "to-private"
+            },
+            k + 1,
+            Esc(&tr.at),
+            tr.from.name(),
+            tr.to.name(),
+            Esc(&tr.remote_ip),
+            Esc(&tr.requester),
+            Esc(&tr.account)
+        )?;
+    }
+    writeln!(out, "</tbody></table>")?;
+    more(b.transitions.len(), "transitions", out)
+}
+
+fn talkers(
+    heading: &str,
+    what: &str,
+    list: &[Talker],
+    of: u64,
+    none: &str,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(out, "<section><h3>{heading}</h3>")?;
+    if list.is_empty() {
+        return writeln!(out, "<p>{none}</p></section>");
+    }
+    writeln!(
+        out,
+        "<table><thead><tr><th>{what}</th><th class=\"n\">requests</th><th class=\"n\">share</th></tr></thead><tbody>"
+    )?;
+    for t in list {
+        writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{:.1}%</td></tr>",
+            Esc(&t.name),
+            thousands(t.requests),
+            t.requests as f64 * 100.0 / of.max(1) as f64
+        )?;
+    }
+    writeln!(out, "</tbody></table></section>")
+}
+
+fn accounts(b: &BucketReport, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "<h3>Requests per account</h3>\n<table class=\"accounts\"><thead><tr><th>account</th>\
+         <th class=\"n\">requesters</th><th class=\"n\">requests</th><th class=\"n\">private</th>\
+         <th class=\"n\">public</th><th class=\"n\">public denied</th><th class=\"n\">internal</th>\
+         </tr></thead><tbody>"
+    )?;
+    for a in b.accounts.iter().take(MAX_ROWS) {
+        writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td></tr>",
+            Esc(&a.account),
+            thousands(a.requesters as u64),
+            thousands(a.requests),
+            thousands(a.private),
+            thousands(a.public),
+            thousands(a.public_denied),
+            thousands(a.internal)
+        )?;
+    }
+    writeln!(out, "</tbody></table>")?;
+    more(b.accounts.len(), "accounts", out)
+}
+
+/// A bar of a bucket's traffic mix for the overview table, in HTML.
+struct MixBar<'a>(&'a BucketReport);
+
+impl Display for MixBar<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        let total = b.requests.max(1) as f64;
+        f.write_str("<span class=\"mix\">")?;
+        let all = Slot {
+            private: b.private,
+            public_allowed: b.public_allowed,
+            public_denied: b.public_denied,
+            internal: b.internal,
+        };
+        for Band { class, value, .. } in BANDS {
+            let v = value(&all);
+            if v > 0 {
+                write!(
+                    f,
+                    "<span class=\"{class}\" style=\"width:{:.1}%\"></span>",
+                    v as f64 * 100.0 / total
+                )?;
+            }
+        }
+        f.write_str("</span>")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::html::chart::{MAX_BARS, MAX_MARKS};
+    use crate::report::{Account, Point, Summary, Transition};
+    use crate::time::{duration_name, rfc3339};
+
+    const T0: i64 = 1_652_090_400; // 2022-05-09T10:00:00Z
+
+    fn bucket(name: &str, windows: i64, interval: i64) -> BucketReport {
+        let timeline: Vec<Point> = (0..windows)
+            .map(|i| Point {
+                start: rfc3339(T0 + i * interval),
+                requests: 3,
+                private: 1,
+                public: 2,
+                internal: 0,
+                public_denied: (i % 2) as u64,
+                public_allowed: 2 - (i % 2) as u64,
+                distinct_private_ips: 1,
+                distinct_public_ips: 1,
+                bytes_sent: 10,
+            })
+            .collect();
+        let transitions = (0..windows.min(200))
+            .map(|i| Transition {
+                requester: "arn:aws:sts::111122223333:assumed-role/r/s".into(),
+                account: "111122223333".into(),
+                from: if i % 2 == 0 {
+                    Class::Private
+                } else {
+                    Class::Public
+                },
+                to: if i % 2 == 0 {
+                    Class::Public
+                } else {
+                    Class::Private
+                },
+                at: rfc3339(T0 + i * interval + 30),
+                remote_ip: if i % 2 == 0 {
+                    "52.79.54.241"
+                } else {
+                    "10.0.1.5"
+                }
+                .into(),
+            })
+            .collect();
+        let n = windows as u64;
+        BucketReport {
+            bucket: name.into(),
+            verdict: Verdict::Mixed,
+            first_seen: rfc3339(T0),
+            last_seen: rfc3339(T0 + windows * interval - 1),
+            requests: 3 * n,
+            private: n,
+            public: 2 * n,
+            public_denied: n / 2,
+            public_allowed: 2 * n - n / 2,
+            internal: 0,
+            bytes_sent: 10 * n,
+            distinct_private_ips: 1,
+            distinct_public_ips: 1,
+            top_public_ips: vec![Talker {
+                name: "52.79.54.241".into(),
+                requests: 2 * n,
+            }],
+            top_requesters: vec![Talker {
+                name: "arn:aws:sts::111122223333:assumed-role/r/s".into(),
+                requests: 3 * n,
+            }],
+            approximations: Vec::new(),
+            timeline,
+            transitions,
+            accounts: (0..300)
+                .map(|i| Account {
+                    account: format!("{:012}", i),
+                    requesters: 1,
+                    requests: 1,
+                    private: 1,
+                    public: 0,
+                    public_denied: 0,
+                    internal: 0,
+                })
+                .collect(),
+        }
+    }
+
+    fn report(buckets: Vec<BucketReport>, interval: i64) -> Report {
+        Report {
+            schema_version: crate::report::SCHEMA_VERSION,
+            summary: Summary {
+                tool: "vpce-audit",
+                version: "0.1.0",
+                inputs: 1,
+                input_errors: 0,
+                bytes: 0,
+                lines: 0,
+                parsed: 0,
+                rejected: 0,
+                matched: 0,
+                blank_lines: 0,
+                interval: duration_name(interval),
+                interval_seconds: interval,
+                since: None,
+                until: None,
+                first: Some(rfc3339(T0)),
+                last: Some(rfc3339(T0 + 1)),
+                s3: None,
+                not_available: Vec::new(),
+                private_ranges: vec!["10.0.0.0/8".into()],
+                buckets: buckets.len(),
+                requests: 0,
+                private: 0,
+                public: 0,
+                public_denied: 0,
+                internal: 0,
+            },
+            buckets,
+            rejections: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn render(report: &Report) -> String {
+        let invocation = Invocation {
+            command_line: "vpce-audit --format html logs/".into(),
+            inputs: vec!["logs/".into()],
+        };
+        let mut out = Vec::new();
+        write(report, &invocation, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn count(haystack: &str, needle: &str) -> usize {
+        haystack.matches(needle).count()
+    }
+
+    #[test]
+    fn ten_thousand_windows_make_a_page_of_bounded_size() {
+        let one = render(&report(vec![bucket("b", 1, 60)], 60));
+        let many = render(&report(vec![bucket("b", 10_000, 60)], 60));
+        assert!(many.len() < 150_000, "{} bytes", many.len());
+        assert!(count(&many, "<g><title>") <= MAX_BARS);
+        assert_eq!(count(&many, "<g class=\"mark"), MAX_MARKS);
+        assert!(many.contains(&format!("The first {MAX_MARKS} transitions are marked.")));
+        assert!(many
+            .contains("10,000 windows with requests; adjacent 1m windows merged into bars of 2h"));
+        assert_eq!(count(&many, "<td><code>00000"), MAX_ROWS);
+        assert!(many.contains("200 more accounts are not shown"));
+        // One window: one bar with one rect per non-empty series.
+        assert_eq!(count(&one, "<g><title>"), 1);
+        assert_eq!(count(&one, "<rect class=\"bar "), 2);
+        assert!(one.len() < 60_000);
+    }
+
+    #[test]
+    fn two_hundred_buckets_get_a_table_of_contents_and_closed_sections() {
+        let mut buckets: Vec<BucketReport> = (0..200)
+            .map(|i| bucket(&format!("bkt-{i:03}"), 3, 3600))
+            .collect();
+        for b in &mut buckets[1..] {
+            b.verdict = Verdict::PrivateOnly;
+        }
+        let html = render(&report(buckets, 3600));
+        assert_eq!(count(&html, "<a href=\"#b"), 200);
+        assert!(html.contains("<a href=\"#b200\">bkt-199</a>"));
+        assert_eq!(count(&html, "<details class=\"bucket\""), 200);
+        assert_eq!(count(&html, "<details class=\"bucket\" id=\"b1\" open>"), 1);
+        assert_eq!(
+            count(&html, " open>"),
+            1,
+            "only the mixed bucket starts open"
+        );
+        assert_eq!(count(&html, "<svg class=\"timeline\""), 200);
+        let few = render(&report(
+            vec![bucket("a", 3, 3600), bucket("b", 3, 3600)],
+            3600,
+        ));
+        assert_eq!(count(&few, " open>"), 2);
+    }
+
+    #[test]
+    fn a_page_loads_nothing() {
+        let html = render(&report(vec![bucket("b", 50, 300)], 300));
+        assert!(html.contains("default-src 'none'"));
+        for fetch in [
+            "http:", "https:", "<script", "<link", "src=", "url(", "@import",
+        ] {
+            assert!(!html.contains(fetch), "{fetch}");
+        }
+    }
+}

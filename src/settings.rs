@@ -1,0 +1,17 @@
+//! What a run looks for: which addresses are private, which records count, and the
+//! length of a timeline window. Built from the command line by [`crate::config`];
+//! every layer below reads it, none builds it.
+
+use crate::classify::Classifier;
+use crate::filter::Filter;
+
+/// What the audit looks for: the classifier, the filter and the window length.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Which remote addresses are private.
+    pub classifier: Classifier,
+    /// Which parsed records the audit counts.
+    pub filter: Filter,
+    /// Window length in seconds.
+    pub interval: i64,
+}

@@ -1,0 +1,88 @@
+//! The accounting of a run: every line read is either parsed or rejected (with where it
+//! is and why), and every input that could not be read is named. Tallies of parts of
+//! the input merge in input order.
+
+use derive_more::AddAssign;
+
+use crate::input::InputError;
+
+/// How many rejected lines are kept with their reasons; all are counted.
+pub const KEPT_REJECTIONS: usize = 1000;
+
+/// A line that is not a record, with where it is and why.
+#[derive(Clone, Debug, Eq, serde::Serialize)]
+pub struct Rejection {
+    /// The input's name.
+    pub source: String,
+    /// The line number in that input (1-based, blank lines included).
+    pub line: u64,
+    /// Why the line is not a record, for a person.
+    pub reason: String,
+    /// The work unit the line was found in, while `line` counts from its start.
+    #[serde(skip)]
+    pub(crate) unit: usize,
+}
+
+/// Rejections are equal when they say the same thing about the same line.
+impl PartialEq for Rejection {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.source, self.line, &self.reason) == (&other.source, other.line, &other.reason)
+    }
+}
+
+/// The numbers of a tally: `lines == parsed + rejected`, always.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, AddAssign)]
+pub struct LineCounts {
+    /// Non-blank lines read.
+    pub lines: u64,
+    /// Lines that are records.
+    pub parsed: u64,
+    /// Lines that are not.
+    pub rejected: u64,
+    /// Parsed records that passed the filter.
+    pub matched: u64,
+    /// Blank lines, skipped and not counted as lines.
+    pub blank: u64,
+    /// Decompressed bytes read.
+    pub bytes: u64,
+    /// Inputs opened.
+    pub inputs: u64,
+}
+
+/// The accounting of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// What was read, in numbers.
+    pub counts: LineCounts,
+    /// The first [`KEPT_REJECTIONS`] rejected lines, in input order.
+    pub rejections: Vec<Rejection>,
+    /// Inputs that could not be read, fully or at all.
+    pub errors: Vec<InputError>,
+    /// Lines (blank ones included) of each work unit, to number lines across pieces.
+    pub(crate) unit_lines: Vec<(usize, u64)>,
+}
+
+impl Tally {
+    /// Adds `other`, whose inputs come after this tally's.
+    pub fn merge(&mut self, other: Tally) {
+        self.counts += other.counts;
+        let room = KEPT_REJECTIONS.saturating_sub(self.rejections.len());
+        self.rejections
+            .extend(other.rejections.into_iter().take(room));
+        self.errors.extend(other.errors);
+        self.unit_lines.extend(other.unit_lines);
+    }
+
+    /// Counts a rejected line of work unit `unit`, keeping the first ones.
+    pub(crate) fn reject(&mut self, source: &str, unit: usize, line: u64, reason: String) {
+        self.counts.rejected += 1;
+        if self.rejections.len() < KEPT_REJECTIONS {
+            self.rejections.push(Rejection {
+                source: source.to_string(),
+                line,
+                reason,
+                unit,
+            });
+        }
+    }
+}
