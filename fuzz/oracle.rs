@@ -185,7 +185,7 @@ fn render_report(report: &Report) {
 }
 
 /// `check` over the same bytes, from a file, with a rule on every bucket and the
-/// seed story's bucket policy cross-checked; all three formats.
+/// blog post's bucket policy cross-checked; all three formats.
 fn check_run(data: &[u8], settings: &Settings, tally: &Tally) {
     let mut file = tempfile::NamedTempFile::new().expect("a temporary file");
     file.write_all(data).expect("writing the temporary file");
@@ -195,7 +195,7 @@ fn check_run(data: &[u8], settings: &Settings, tally: &Tally) {
     })
     .expect("valid rules");
     let policy = bucket_policy::analyze(include_str!("../testdata/policies/seed.json"), None)
-        .expect("the seed policy is valid");
+        .expect("the blog post's policy is valid");
     let checker = Checker {
         settings,
         rules: &rules,

@@ -73,7 +73,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 /// Runs one command line.
-pub fn run(cli: Cli) -> anyhow::Result<u8> {
+pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
     let input = match &cli.command {
         None => Some(&cli.report.input),
         Some(Command::Report(args)) => Some(&args.input),

@@ -343,17 +343,6 @@ impl Interval {
             Interval::D1 => 86_400,
         }
     }
-
-    /// The name as typed on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Interval::M1 => "1m",
-            Interval::M5 => "5m",
-            Interval::M15 => "15m",
-            Interval::H1 => "1h",
-            Interval::D1 => "1d",
-        }
-    }
 }
 
 /// Report output formats.

@@ -13,11 +13,11 @@
 //! [`escape`], [`time`] and [`synth`] are leaves any layer may use.
 
 pub mod app;
-pub mod config;
+pub(crate) mod config;
 
-pub mod cli;
+pub(crate) mod cli;
 
-pub mod athena;
+pub(crate) mod athena;
 pub mod report;
 
 pub mod check;
@@ -34,11 +34,11 @@ pub mod tally;
 
 pub mod input;
 
-pub mod arn;
+pub(crate) mod arn;
 pub mod parse;
 
 pub mod record;
 
-pub mod escape;
+pub(crate) mod escape;
 pub mod synth;
 pub mod time;

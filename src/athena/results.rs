@@ -85,6 +85,29 @@ impl Row<'_> {
         }
     }
 
+    /// The `total` row.
+    fn total(&self) -> Result<Total, AthenaError> {
+        let interval = self.epoch("interval_seconds")?;
+        if interval <= 0 {
+            return self.fail(format!("interval_seconds {interval} is not positive"));
+        }
+        Ok(Total {
+            counts: self.counts()?,
+            lines: self.count("lines")?,
+            rejected: self.count("rejected")?,
+            inputs: self.count("inputs")?,
+            interval,
+            since: self.int("since_epoch")?,
+            until: self.int("until_epoch")?,
+            first: self.int("first_epoch")?,
+            last: self.int("last_epoch")?,
+            ranges: String::from_utf8_lossy(self.text("private_ranges"))
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+        })
+    }
+
     fn counts(&self) -> Result<Traffic, AthenaError> {
         let c = Traffic {
             requests: self.count("requests")?,
@@ -104,12 +127,109 @@ impl Row<'_> {
     }
 }
 
+/// The rows of one bucket: its own and its windows'.
 struct BucketRows {
     name: String,
     total: Option<(Traffic, usize, usize, i64, i64)>,
     windows: BTreeMap<i64, (Traffic, usize, usize)>,
 }
 
+impl BucketRows {
+    /// Adds a `bucket` or `window` row.
+    fn add(&mut self, row: &Row<'_>) -> Result<(), AthenaError> {
+        let ips = (
+            row.count("distinct_private_ips")? as usize,
+            row.count("distinct_public_ips")? as usize,
+        );
+        match row.text("kind") {
+            b"bucket" => {
+                if self.total.is_some() {
+                    return row.fail(format!("a second 'bucket' row for {:?}", self.name));
+                }
+                self.total = Some((
+                    row.counts()?,
+                    ips.0,
+                    ips.1,
+                    row.epoch("first_epoch")?,
+                    row.epoch("last_epoch")?,
+                ));
+            }
+            b"window" => {
+                let start = row.epoch("window_epoch")?;
+                let counts = row.counts()?;
+                if self.windows.insert(start, (counts, ips.0, ips.1)).is_some() {
+                    return row.fail(format!("window {} twice", rfc3339(start)));
+                }
+            }
+            other => {
+                return row.fail(format!(
+                    "kind '{}' is none of window, bucket, total",
+                    escape::snippet(other, 20)
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// The bucket's part of the report and its traffic, once its windows are checked
+    /// against its row (windows of `interval` seconds).
+    fn report(self, interval: i64) -> Result<(BucketReport, Traffic), AthenaError> {
+        let fail = |problem: String| {
+            Err(AthenaError::Results {
+                at: Position::File,
+                problem,
+            })
+        };
+        let Some((counts, private_ips, public_ips, first, last)) = self.total else {
+            return fail(format!(
+                "bucket {:?} has windows but no 'bucket' row",
+                self.name
+            ));
+        };
+        let mut windows = Traffic::default();
+        let mut timeline = Vec::with_capacity(self.windows.len());
+        for (&start, (c, private, public)) in &self.windows {
+            if start.rem_euclid(interval) != 0 {
+                return fail(format!(
+                    "bucket {:?}: window {start} is not a multiple of the {interval} s interval",
+                    self.name
+                ));
+            }
+            windows += *c;
+            timeline.push(Point::new(start, c, *private, *public));
+        }
+        if windows != counts {
+            return fail(format!(
+                "bucket {:?}: its windows add up to {} requests, its 'bucket' row says {}",
+                self.name, windows.requests, counts.requests
+            ));
+        }
+        let report = BucketReport {
+            bucket: self.name,
+            verdict: Verdict::of(&counts),
+            first_seen: rfc3339(first),
+            last_seen: rfc3339(last),
+            requests: counts.requests,
+            private: counts.private,
+            public: counts.public,
+            public_denied: counts.public_denied,
+            public_allowed: counts.public_allowed(),
+            internal: counts.internal,
+            bytes_sent: counts.bytes_sent,
+            distinct_private_ips: private_ips,
+            distinct_public_ips: public_ips,
+            top_public_ips: Vec::new(),
+            top_requesters: Vec::new(),
+            approximations: Vec::new(),
+            timeline,
+            transitions: Vec::new(),
+            accounts: Vec::new(),
+        };
+        Ok((report, counts))
+    }
+}
+
+/// The `total` row.
 struct Total {
     counts: Traffic,
     lines: u64,
@@ -150,30 +270,11 @@ pub fn read<R: Read>(reader: R) -> Result<Report, AthenaError> {
             index: &index,
             line: record.position().map_or(0, |p| p.line()),
         };
-        let kind = row.text("kind");
-        if kind == b"total" {
+        if row.text("kind") == b"total" {
             if total.is_some() {
                 return row.fail("a second 'total' row".into());
             }
-            let interval = row.epoch("interval_seconds")?;
-            if interval <= 0 {
-                return row.fail(format!("interval_seconds {interval} is not positive"));
-            }
-            total = Some(Total {
-                counts: row.counts()?,
-                lines: row.count("lines")?,
-                rejected: row.count("rejected")?,
-                inputs: row.count("inputs")?,
-                interval,
-                since: row.int("since_epoch")?,
-                until: row.int("until_epoch")?,
-                first: row.int("first_epoch")?,
-                last: row.int("last_epoch")?,
-                ranges: String::from_utf8_lossy(row.text("private_ranges"))
-                    .split_whitespace()
-                    .map(str::to_string)
-                    .collect(),
-            });
+            total = Some(row.total()?);
             continue;
         }
         let name = row.text("bucket").to_vec();
@@ -182,41 +283,7 @@ pub fn read<R: Read>(reader: R) -> Result<Report, AthenaError> {
             total: None,
             windows: BTreeMap::new(),
         });
-        let ips = (
-            row.count("distinct_private_ips")? as usize,
-            row.count("distinct_public_ips")? as usize,
-        );
-        match kind {
-            b"bucket" => {
-                if entry.total.is_some() {
-                    return row.fail(format!("a second 'bucket' row for {:?}", entry.name));
-                }
-                entry.total = Some((
-                    row.counts()?,
-                    ips.0,
-                    ips.1,
-                    row.epoch("first_epoch")?,
-                    row.epoch("last_epoch")?,
-                ));
-            }
-            b"window" => {
-                let start = row.epoch("window_epoch")?;
-                let counts = row.counts()?;
-                if entry
-                    .windows
-                    .insert(start, (counts, ips.0, ips.1))
-                    .is_some()
-                {
-                    return row.fail(format!("window {} twice", rfc3339(start)));
-                }
-            }
-            other => {
-                return row.fail(format!(
-                    "kind '{}' is none of window, bucket, total",
-                    escape::snippet(other, 20)
-                ))
-            }
-        }
+        entry.add(&row)?;
     }
     let Some(total) = total else {
         return Err(AthenaError::Results {
@@ -237,63 +304,9 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
     let mut sum = Traffic::default();
     let mut reports = Vec::with_capacity(buckets.len());
     for b in buckets {
-        let Some((counts, private_ips, public_ips, first, last)) = b.total else {
-            return fail(format!(
-                "bucket {:?} has windows but no 'bucket' row",
-                b.name
-            ));
-        };
-        let mut windows = Traffic::default();
-        let mut timeline = Vec::with_capacity(b.windows.len());
-        for (&start, (c, private, public)) in &b.windows {
-            if start.rem_euclid(total.interval) != 0 {
-                return fail(format!(
-                    "bucket {:?}: window {start} is not a multiple of the {} s interval",
-                    b.name, total.interval
-                ));
-            }
-            windows += *c;
-            timeline.push(Point {
-                start: rfc3339(start),
-                requests: c.requests,
-                private: c.private,
-                public: c.public,
-                internal: c.internal,
-                public_denied: c.public_denied,
-                public_allowed: c.public_allowed(),
-                distinct_private_ips: *private,
-                distinct_public_ips: *public,
-                bytes_sent: c.bytes_sent,
-            });
-        }
-        if windows != counts {
-            return fail(format!(
-                "bucket {:?}: its windows add up to {} requests, its 'bucket' row says {}",
-                b.name, windows.requests, counts.requests
-            ));
-        }
+        let (report, counts) = b.report(total.interval)?;
         sum += counts;
-        reports.push(BucketReport {
-            bucket: b.name,
-            verdict: Verdict::of(&counts),
-            first_seen: rfc3339(first),
-            last_seen: rfc3339(last),
-            requests: counts.requests,
-            private: counts.private,
-            public: counts.public,
-            public_denied: counts.public_denied,
-            public_allowed: counts.public_allowed(),
-            internal: counts.internal,
-            bytes_sent: counts.bytes_sent,
-            distinct_private_ips: private_ips,
-            distinct_public_ips: public_ips,
-            top_public_ips: Vec::new(),
-            top_requesters: Vec::new(),
-            approximations: Vec::new(),
-            timeline,
-            transitions: Vec::new(),
-            accounts: Vec::new(),
-        });
+        reports.push(report);
     }
     if sum != total.counts {
         return fail(format!(

@@ -1,10 +1,10 @@
 //! Bucket policy analysis: does the policy deny requests that do not come through an
 //! allowed VPC endpoint, for which actions, and where are the gaps?
 //!
-//! The working pattern (the seed's first verification method) is a `Deny` for
-//! everyone with `StringNotEquals` (or `...IfExists`, `StringNotLike`) on
-//! `aws:SourceVpce`, `aws:SourceVpc`, or `NotIpAddress` on `aws:VpcSourceIp`: a
-//! request from the internet has no such key, the negated operator is then true, and
+//! The working pattern (the first verification method of the blog post that started
+//! this project) is a `Deny` for everyone with `StringNotEquals` (or `...IfExists`,
+//! `StringNotLike`) on `aws:SourceVpce`, `aws:SourceVpc`, or `NotIpAddress` on
+//! `aws:VpcSourceIp`: a request from the internet has no such key, the negated operator is then true, and
 //! the request gets HTTP 403. [`analyze`] takes the policy JSON as text (a file, or
 //! what `GetBucketPolicy` returns) and reports per S3 action whether that denial
 //! covers it, which endpoints, VPCs or addresses are allowed, and every gap found:
@@ -746,6 +746,95 @@ fn infer_bucket(statements: &[Statement]) -> Option<String> {
     })
 }
 
+/// How a denying statement narrows its denial of `action` on `bucket`: `None` if it
+/// does not deny it there at all, otherwise the reasons it denies it only in part
+/// (empty: it denies it for everyone on the whole bucket, unconditionally).
+fn narrowing(
+    s: &Statement,
+    action: &str,
+    level: Level,
+    bucket: Option<&str>,
+) -> Option<Vec<String>> {
+    if !covers_action(&s.action, action) {
+        return None;
+    }
+    let resources = resource_coverage(&s.resource, bucket, level);
+    if resources == Enforcement::NotEnforced {
+        return None;
+    }
+    let mut why = Vec::new();
+    if resources == Enforcement::Partial {
+        why.push("only part of the bucket's objects are in its Resource".to_string());
+    }
+    match &s.principal {
+        Set::Only(list) if !list.iter().any(|p| p == "*") => {
+            why.push(format!("it applies only to {}", list.join(", ")))
+        }
+        Set::AllExcept(list) => why.push(format!("NotPrincipal exempts {}", list.join(", "))),
+        Set::Only(_) => {}
+    }
+    if !s.extra.is_empty() {
+        why.push(format!(
+            "it applies only when also {}",
+            s.extra.join(" and ")
+        ));
+    }
+    Some(why)
+}
+
+/// What every statement that denies an action lets through: a request must satisfy
+/// all of them, so each list is the intersection of theirs.
+struct Allowed {
+    endpoints: Vec<String>,
+    vpcs: Vec<String>,
+    vpc_source_ips: Vec<String>,
+}
+
+impl Allowed {
+    fn of(used: &[(&Statement, &Network)]) -> Allowed {
+        let intersect = |pick: fn(&Network) -> &Option<BTreeSet<String>>| -> Vec<String> {
+            let mut acc: Option<BTreeSet<String>> = None;
+            for (_, n) in used {
+                if let Some(set) = pick(n) {
+                    acc = Some(match acc {
+                        Some(a) => a.intersection(set).cloned().collect(),
+                        None => set.clone(),
+                    });
+                }
+            }
+            acc.unwrap_or_default().into_iter().collect()
+        };
+        Allowed {
+            endpoints: intersect(|n| &n.vpce),
+            vpcs: intersect(|n| &n.vpc),
+            vpc_source_ips: intersect(|n| &n.vpc_source_ip),
+        }
+    }
+
+    /// The gap when several statements each allow endpoints (or VPCs) and no one
+    /// endpoint is allowed by all of them.
+    fn no_endpoint_left(&self, used: &[(&Statement, &Network)], action: &str) -> Option<Gap> {
+        let constrained = |pick: fn(&Network) -> &Option<BTreeSet<String>>| {
+            used.iter().filter(|(_, n)| pick(n).is_some()).count()
+        };
+        let none_left = (constrained(|n| &n.vpce) > 1 && self.endpoints.is_empty())
+            || (constrained(|n| &n.vpc) > 1 && self.vpcs.is_empty());
+        none_left.then(|| Gap {
+            kind: GapKind::NoEndpointLeft,
+            statement: used
+                .iter()
+                .map(|(s, _)| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            actions: vec![action.to_string()],
+            message:
+                "the denying statements allow different endpoints, so no endpoint can perform it"
+                    .to_string(),
+        })
+    }
+}
+
+/// The verdict on one action, with the gaps it adds.
 fn action_report(
     statements: &[Statement],
     action: &str,
@@ -758,35 +847,13 @@ fn action_report(
     let mut reasons = Vec::new();
     for s in statements {
         let Some(network) = &s.network else { continue };
-        if !covers_action(&s.action, action) {
-            continue;
-        }
-        let resources = resource_coverage(&s.resource, bucket, level);
-        if resources == Enforcement::NotEnforced {
-            continue;
-        }
-        let mut why = Vec::new();
-        if resources == Enforcement::Partial {
-            why.push("only part of the bucket's objects are in its Resource".to_string());
-        }
-        match &s.principal {
-            Set::Only(list) if !list.iter().any(|p| p == "*") => {
-                why.push(format!("it applies only to {}", list.join(", ")))
+        match narrowing(s, action, level, bucket) {
+            None => {}
+            Some(why) if why.is_empty() => full.push((s, network)),
+            Some(why) => {
+                reasons.push(format!("statement {}: {}", s.name, why.join("; ")));
+                partial.push((s, network));
             }
-            Set::AllExcept(list) => why.push(format!("NotPrincipal exempts {}", list.join(", "))),
-            Set::Only(_) => {}
-        }
-        if !s.extra.is_empty() {
-            why.push(format!(
-                "it applies only when also {}",
-                s.extra.join(" and ")
-            ));
-        }
-        if why.is_empty() {
-            full.push((s, network));
-        } else {
-            reasons.push(format!("statement {}: {}", s.name, why.join("; ")));
-            partial.push((s, network));
         }
     }
     let (status, used) = if !full.is_empty() {
@@ -796,39 +863,9 @@ fn action_report(
     } else {
         (Enforcement::NotEnforced, &full)
     };
-    let intersect = |pick: fn(&Network) -> &Option<BTreeSet<String>>| -> Vec<String> {
-        let mut acc: Option<BTreeSet<String>> = None;
-        for (_, n) in used.iter() {
-            if let Some(set) = pick(n) {
-                acc = Some(match acc {
-                    Some(a) => a.intersection(set).cloned().collect(),
-                    None => set.clone(),
-                });
-            }
-        }
-        acc.unwrap_or_default().into_iter().collect()
-    };
-    let endpoints = intersect(|n| &n.vpce);
-    let vpcs = intersect(|n| &n.vpc);
-    let vpc_source_ips = intersect(|n| &n.vpc_source_ip);
-    let constrained = |pick: fn(&Network) -> &Option<BTreeSet<String>>| {
-        used.iter().filter(|(_, n)| pick(n).is_some()).count()
-    };
-    if (constrained(|n| &n.vpce) > 1 && endpoints.is_empty())
-        || (constrained(|n| &n.vpc) > 1 && vpcs.is_empty())
-    {
-        gaps.push(Gap {
-            kind: GapKind::NoEndpointLeft,
-            statement: used
-                .iter()
-                .map(|(s, _)| s.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            actions: vec![action.to_string()],
-            message:
-                "the denying statements allow different endpoints, so no endpoint can perform it"
-                    .to_string(),
-        });
+    let allowed = Allowed::of(used);
+    if let Some(gap) = allowed.no_endpoint_left(used, action) {
+        gaps.push(gap);
     }
     match status {
         Enforcement::Enforced => {}
@@ -856,9 +893,9 @@ fn action_report(
         action: action.to_string(),
         level,
         status,
-        endpoints,
-        vpcs,
-        vpc_source_ips,
+        endpoints: allowed.endpoints,
+        vpcs: allowed.vpcs,
+        vpc_source_ips: allowed.vpc_source_ips,
         any_endpoint: used.iter().any(|(_, n)| n.any_endpoint),
         statements: used.iter().map(|(s, _)| s.name.clone()).collect(),
     }

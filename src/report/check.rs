@@ -283,6 +283,26 @@ pub fn write_csv(report: &CheckReport, out: &mut dyn Write, protect: bool) -> io
 
 /// Writes the report for a terminal; every value from a log is escaped.
 pub fn write_table(report: &CheckReport, out: &mut dyn Write, fit: bool) -> io::Result<()> {
+    write_summary(report, out)?;
+    if report.buckets.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    write_buckets(report, out, fit)?;
+    let s = &report.summary;
+    flagged_table(out, fit, "violations", &report.violations, s.violations)?;
+    flagged_table(
+        out,
+        fit,
+        "contradictions (succeeded public requests the bucket policy says are denied)",
+        &report.contradictions,
+        s.contradictions,
+    )
+}
+
+/// The result, what was read and checked, the state, the bucket policy and the rules
+/// that matched nothing.
+fn write_summary(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     let s = &report.summary;
     let verdict = match s.result {
         "pass" => "PASS".to_string(),
@@ -328,11 +348,12 @@ pub fn write_table(report: &CheckReport, out: &mut dyn Write, fit: bool) -> io::
             escape::terminal(r.bucket.as_bytes())
         )?;
     }
-    if report.buckets.is_empty() {
-        return Ok(());
-    }
-    writeln!(out)?;
-    let incremental = s.state.is_some();
+    Ok(())
+}
+
+/// The per-bucket counters (over all runs, with a state).
+fn write_buckets(report: &CheckReport, out: &mut dyn Write, fit: bool) -> io::Result<()> {
+    let incremental = report.summary.state.is_some();
     let mut t = new_table(fit);
     let mut names = vec![
         "bucket",
@@ -381,15 +402,7 @@ pub fn write_table(report: &CheckReport, out: &mut dyn Write, fit: bool) -> io::
     if incremental {
         writeln!(out, "per bucket, over all runs in the state:")?;
     }
-    writeln!(out, "{t}")?;
-    flagged_table(out, fit, "violations", &report.violations, s.violations)?;
-    flagged_table(
-        out,
-        fit,
-        "contradictions (succeeded public requests the bucket policy says are denied)",
-        &report.contradictions,
-        s.contradictions,
-    )
+    writeln!(out, "{t}")
 }
 
 fn flagged_table(

@@ -208,6 +208,30 @@ pub struct Point {
     pub bytes_sent: u64,
 }
 
+impl Point {
+    /// The window starting at `start` (seconds since the epoch) with this traffic and
+    /// these numbers of distinct private and public addresses.
+    pub fn new(
+        start: i64,
+        t: &Traffic,
+        distinct_private_ips: usize,
+        distinct_public_ips: usize,
+    ) -> Self {
+        Point {
+            start: rfc3339(start),
+            requests: t.requests,
+            private: t.private,
+            public: t.public,
+            internal: t.internal,
+            public_denied: t.public_denied,
+            public_allowed: t.public_allowed(),
+            distinct_private_ips,
+            distinct_public_ips,
+            bytes_sent: t.bytes_sent,
+        }
+    }
+}
+
 /// A requester's traffic switching between the VPC endpoint and the internet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Transition {
@@ -319,17 +343,13 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
             .all(|(_, w)| w.private_ips.is_exact() && w.public_ips.is_exact());
     let timeline = windows
         .into_iter()
-        .map(|(start, w)| Point {
-            start: rfc3339(start),
-            requests: w.counts.requests,
-            private: w.counts.private,
-            public: w.counts.public,
-            internal: w.counts.internal,
-            public_denied: w.counts.public_denied,
-            public_allowed: w.counts.public_allowed(),
-            distinct_private_ips: w.private_ips.count(),
-            distinct_public_ips: w.public_ips.count(),
-            bytes_sent: w.counts.bytes_sent,
+        .map(|(start, w)| {
+            Point::new(
+                start,
+                &w.counts,
+                w.private_ips.count(),
+                w.public_ips.count(),
+            )
         })
         .collect();
     let mut approximations = Vec::new();
@@ -507,7 +527,7 @@ mod tests {
     }
 
     #[test]
-    fn transitions_follow_the_seed_experiment() {
+    fn transitions_follow_the_blog_post_experiment() {
         // 10:00 private; 10:32 endpoint deleted, public until 10:40; 10:50 back private.
         let h = 36_000;
         let mut cells = BTreeMap::new();

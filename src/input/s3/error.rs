@@ -213,35 +213,46 @@ fn service(
                  lower --s3-concurrency{detail}"
             ),
         ),
-        _ => match status {
-            Some(403) => Error::new(
-                ErrorKind::AccessDenied,
-                format!(
-                    "access denied (HTTP 403): these credentials need {} on {}{detail}",
-                    action.permission(),
-                    action.arn()
-                ),
+        _ => by_status(action, code, said, &detail, status, region),
+    }
+}
+
+/// An error without a code this module knows, told by its HTTP status.
+fn by_status(
+    action: Action<'_>,
+    code: &str,
+    said: &str,
+    detail: &str,
+    status: Option<u16>,
+    region: Option<String>,
+) -> Error {
+    let bucket = action.bucket_name();
+    match status {
+        Some(403) => Error::new(
+            ErrorKind::AccessDenied,
+            format!(
+                "access denied (HTTP 403): these credentials need {} on {}{detail}",
+                action.permission(),
+                action.arn()
             ),
-            Some(404) if matches!(action, Action::Get(..)) => Error::new(
-                ErrorKind::NoSuchKey,
-                format!("{} does not exist (HTTP 404)", action.arn()),
+        ),
+        Some(404) if matches!(action, Action::Get(..)) => Error::new(
+            ErrorKind::NoSuchKey,
+            format!("{} does not exist (HTTP 404)", action.arn()),
+        ),
+        Some(404) => Error::new(
+            ErrorKind::NoSuchBucket,
+            format!("bucket {bucket} does not exist (HTTP 404)"),
+        ),
+        Some(301) => Error::new(
+            ErrorKind::WrongRegion,
+            format!(
+                "bucket {bucket} is in another region: pass {}",
+                region.map_or("its --region".to_string(), |r| format!("--region {r}"))
             ),
-            Some(404) => Error::new(
-                ErrorKind::NoSuchBucket,
-                format!("bucket {bucket} does not exist (HTTP 404)"),
-            ),
-            Some(301) => Error::new(
-                ErrorKind::WrongRegion,
-                format!(
-                    "bucket {bucket} is in another region: pass {}",
-                    region.map_or("its --region".to_string(), |r| format!("--region {r}"))
-                ),
-            ),
-            Some(s) if code.is_empty() => {
-                Error::new(ErrorKind::Other, format!("S3 answered HTTP {s}"))
-            }
-            _ => Error::new(ErrorKind::Other, format!("S3 error {code}: {said}")),
-        },
+        ),
+        Some(s) if code.is_empty() => Error::new(ErrorKind::Other, format!("S3 answered HTTP {s}")),
+        _ => Error::new(ErrorKind::Other, format!("S3 error {code}: {said}")),
     }
 }
 

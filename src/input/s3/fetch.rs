@@ -21,7 +21,7 @@ use tokio::task::AbortHandle;
 
 use super::error::{from_body, from_sdk, Action, Error, ErrorKind};
 use super::progress::Progress;
-use super::Counters;
+use super::ObjectCounts;
 
 /// Body chunks buffered per download (a chunk is what one socket read returned,
 /// typically 8–64 KiB).
@@ -196,11 +196,11 @@ pub(super) struct Body {
     chunk: Bytes,
     finished: bool,
     progress: Progress,
-    counters: Arc<Counters>,
+    counters: Arc<ObjectCounts>,
 }
 
 impl Body {
-    pub fn new(chunks: mpsc::Receiver<Chunk>, progress: Progress, counters: Arc<Counters>) -> Self {
+    pub fn new(chunks: mpsc::Receiver<Chunk>, progress: Progress, counters: Arc<ObjectCounts>) -> Self {
         Body {
             chunks,
             chunk: Bytes::new(),

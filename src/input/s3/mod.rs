@@ -97,14 +97,14 @@ impl fmt::Display for Location {
 
 /// Run-wide counts of listed, skipped and read objects.
 #[derive(Debug, Default)]
-pub(crate) struct Counters {
+pub(crate) struct ObjectCounts {
     listed: AtomicU64,
     skipped: AtomicU64,
     read: AtomicU64,
     bytes: AtomicU64,
 }
 
-impl Counters {
+impl ObjectCounts {
     fn add_read(&self) {
         self.read.fetch_add(1, Ordering::Relaxed);
     }
@@ -121,7 +121,7 @@ pub struct Session {
     concurrency: usize,
     fetcher: Fetcher,
     progress: Progress,
-    counters: Arc<Counters>,
+    counters: Arc<ObjectCounts>,
 }
 
 impl fmt::Debug for Session {

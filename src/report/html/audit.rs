@@ -14,8 +14,8 @@ use std::io::{self, Write};
 
 use super::chart::{chart, Band, BANDS};
 use super::{
-    begin, bytes, end, filter_and_lines, invocation_rows, more, plural, private_ranges_row,
-    thousands, Esc, Invocation, MAX_ROWS, OPEN_ALL,
+    begin, bytes, end, filter_and_lines, input_errors, invocation_rows, more, plural,
+    private_ranges_row, thousands, Esc, Invocation, MAX_ROWS, OPEN_ALL,
 };
 use crate::classify::Class;
 use crate::report::series::Slot;
@@ -93,22 +93,7 @@ pub fn header(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> 
     )?;
     private_ranges_row(&s.private_ranges, out)?;
     writeln!(out, "</dl>")?;
-    if !report.errors.is_empty() {
-        writeln!(
-            out,
-            "<div class=\"errors\"><h2>Inputs that could not be read</h2><ul>"
-        )?;
-        for e in report.errors.iter().take(MAX_ROWS) {
-            writeln!(
-                out,
-                "<li><code>{}</code>: {}</li>",
-                Esc(&e.source),
-                Esc(&e.message)
-            )?;
-        }
-        more(report.errors.len(), "input errors", out)?;
-        writeln!(out, "</ul></div>")?;
-    }
+    input_errors(&report.errors, out)?;
     writeln!(out, "</header>")
 }
 

@@ -79,7 +79,6 @@ pub(super) fn chart(
     if series.slots.is_empty() {
         return Ok(());
     }
-    let windows = b.timeline.len();
     let slot = duration_name(series.slot_seconds);
     writeln!(
         out,
@@ -89,12 +88,23 @@ pub(super) fn chart(
         index + 1,
         Esc(&b.bucket)
     )?;
+    let top = value_axis(series.max_total(), &slot, out)?;
+    let axis = TimeAxis {
+        start: series.start,
+        end: series.end(),
+    };
+    axis.draw(out)?;
+    bars(&series, top, out)?;
+    markers(b, &axis, out)?;
+    writeln!(out, "</svg>")?;
+    legend(b, &series, interval, &slot, out)
+}
 
-    // Value axis with grid lines.
-    let (step, top) = y_scale(series.max_total());
-    let y_of = |v: f64| TOP + PLOT_H - v / top as f64 * PLOT_H;
+/// The value axis with its grid lines, for bars up to `max`; returns the axis' top.
+fn value_axis(max: u64, slot: &str, out: &mut dyn Write) -> io::Result<u64> {
+    let (step, top) = y_scale(max);
     for v in (0..=top / step).map(|k| k * step) {
-        let y = y_of(v as f64);
+        let y = TOP + PLOT_H - v as f64 / top as f64 * PLOT_H;
         writeln!(
             out,
             "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
@@ -110,62 +120,81 @@ pub(super) fn chart(
         "<text class=\"ytitle\" transform=\"translate(13 {:.1}) rotate(-90)\">requests per {slot}</text>",
         TOP + PLOT_H / 2.0
     )?;
+    Ok(top)
+}
 
-    // Time axis.
-    let (start, end) = (series.start, series.end());
-    let span = (end - start).max(1) as f64;
-    let x_of = |t: i64| LEFT + (t - start) as f64 / span * PLOT_W;
-    let tick = x_step(end - start);
-    let mut t = start.div_euclid(tick) * tick;
-    if t < start {
-        t += tick;
+/// The time axis of a chart: from `start` to `end`, seconds since the epoch.
+struct TimeAxis {
+    start: i64,
+    end: i64,
+}
+
+impl TimeAxis {
+    /// Where `t` is on the plot.
+    fn x_of(&self, t: i64) -> f64 {
+        let span = (self.end - self.start).max(1) as f64;
+        LEFT + (t - self.start) as f64 / span * PLOT_W
     }
-    let mut last_day = None;
-    while t <= end {
-        let x = x_of(t);
-        let (day, time) = (format_time(t, "%Y-%m-%d"), format_time(t, "%H:%M"));
+
+    /// Do the start and end fall on the same day?
+    fn within_a_day(&self) -> bool {
+        format_time(self.start, "%F") == format_time(self.end - 1, "%F")
+    }
+
+    /// Draws the ticks, their times (and days) and the axis line.
+    fn draw(&self, out: &mut dyn Write) -> io::Result<()> {
+        let tick = x_step(self.end - self.start);
+        let mut t = self.start.div_euclid(tick) * tick;
+        if t < self.start {
+            t += tick;
+        }
         let base = TOP + PLOT_H;
-        write!(
-            out,
-            "<line class=\"tick\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{base}\" y2=\"{}\"/>",
-            base + 5.0
-        )?;
-        if tick >= 86_400 {
-            writeln!(
-                out,
-                "<text class=\"xlab\" x=\"{x:.1}\" y=\"{}\">{day}</text>",
-                base + 17.0
-            )?;
-        } else {
+        let mut last_day = None;
+        while t <= self.end {
+            let x = self.x_of(t);
+            let (day, time) = (format_time(t, "%Y-%m-%d"), format_time(t, "%H:%M"));
             write!(
                 out,
-                "<text class=\"xlab\" x=\"{x:.1}\" y=\"{}\">{time}</text>",
-                base + 17.0
+                "<line class=\"tick\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{base}\" y2=\"{}\"/>",
+                base + 5.0
             )?;
-            if last_day.as_ref() != Some(&day) {
+            if tick >= 86_400 {
+                writeln!(
+                    out,
+                    "<text class=\"xlab\" x=\"{x:.1}\" y=\"{}\">{day}</text>",
+                    base + 17.0
+                )?;
+            } else {
                 write!(
                     out,
-                    "<text class=\"xlab day\" x=\"{x:.1}\" y=\"{}\">{day}</text>",
-                    base + 31.0
+                    "<text class=\"xlab\" x=\"{x:.1}\" y=\"{}\">{time}</text>",
+                    base + 17.0
                 )?;
+                if last_day.as_ref() != Some(&day) {
+                    write!(
+                        out,
+                        "<text class=\"xlab day\" x=\"{x:.1}\" y=\"{}\">{day}</text>",
+                        base + 31.0
+                    )?;
+                }
+                writeln!(out)?;
             }
-            writeln!(out)?;
+            last_day = Some(day);
+            let Some(next) = t.checked_add(tick) else {
+                break;
+            };
+            t = next;
         }
-        last_day = Some(day);
-        let Some(next) = t.checked_add(tick) else {
-            break;
-        };
-        t = next;
+        writeln!(
+            out,
+            "<line class=\"axis\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{base}\" y2=\"{base}\"/>",
+            LEFT + PLOT_W
+        )
     }
-    writeln!(
-        out,
-        "<line class=\"axis\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/>",
-        LEFT + PLOT_W,
-        TOP + PLOT_H,
-        TOP + PLOT_H
-    )?;
+}
 
-    // Bars: one stacked group per slot with requests.
+/// One stacked group of bars per slot with requests, on a value axis up to `top`.
+fn bars(series: &Series, top: u64, out: &mut dyn Write) -> io::Result<()> {
     let slot_w = PLOT_W / series.slots.len() as f64;
     let bar_w = (slot_w - (slot_w * 0.1).max(1.0)).max(1.0);
     for (i, s) in series.slots.iter().enumerate() {
@@ -200,15 +229,18 @@ pub(super) fn chart(
         }
         writeln!(out, "</g>")?;
     }
+    Ok(())
+}
 
-    // Transition markers, labelled where there is room.
-    let same_day = format_time(start, "%F") == format_time(end - 1, "%F");
+/// The first [`MAX_MARKS`] transitions of `b` as markers, labelled where there is room.
+fn markers(b: &BucketReport, axis: &TimeAxis, out: &mut dyn Write) -> io::Result<()> {
+    let same_day = axis.within_a_day();
     let mut labels = LabelRows::default();
     for (k, tr) in b.transitions.iter().take(MAX_MARKS).enumerate() {
         let Some(at) = parse_rfc3339(&tr.at) else {
             continue;
         };
-        let x = x_of(at.clamp(start, end));
+        let x = axis.x_of(at.clamp(axis.start, axis.end));
         let long = format!("[{}] {}", k + 1, transition_label(tr, same_day));
         let short = format!("[{}]", k + 1);
         let placed = [&long, &short]
@@ -239,9 +271,17 @@ pub(super) fn chart(
         }
         writeln!(out, "</g>")?;
     }
-    writeln!(out, "</svg>")?;
+    Ok(())
+}
 
-    // Legend and what a bar is.
+/// The legend with each band's total, and what a bar is.
+fn legend(
+    b: &BucketReport,
+    series: &Series,
+    interval: i64,
+    slot: &str,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     write!(out, "<figcaption><ul class=\"legend\">")?;
     for Band { class, name, value } in BANDS {
         let total: u64 = series.slots.iter().map(value).sum();
@@ -269,7 +309,7 @@ pub(super) fn chart(
     writeln!(
         out,
         "</ul><p class=\"note\">Requests per {slot} (UTC), {} with requests{merged}.{}</p></figcaption>\n</figure>",
-        plural(windows as u64, "window"),
+        plural(b.timeline.len() as u64, "window"),
         if b.transitions.len() > MAX_MARKS {
             format!(" The first {MAX_MARKS} transitions are marked.")
         } else {

@@ -14,8 +14,8 @@ use std::io::{self, Write};
 
 use super::audit::{bucket_body, bucket_close, bucket_open, rejections};
 use super::{
-    begin_with, end, filter_and_lines, invocation_rows, plural, private_ranges_row, thousands, Esc,
-    Invocation, MAX_ROWS, OPEN_ALL,
+    begin_with, end, filter_and_lines, input_errors, invocation_rows, plural, private_ranges_row,
+    thousands, Esc, Invocation, OPEN_ALL,
 };
 use crate::check::counters::Counters;
 use crate::check::rules::RulesSpec;
@@ -156,39 +156,9 @@ fn header(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
          UTC.</p>"
     )?;
     writeln!(out, "<dl class=\"summary\">")?;
-    let outcome = match result_name(&result) {
-        "PASS" => "no violations, no contradictions".to_string(),
-        "FAIL" => format!(
-            "{}, {}",
-            plural(s.violations, "violation"),
-            plural(s.contradictions, "contradiction")
-        ),
-        _ => "the check could not read everything; its findings are incomplete".to_string(),
-    };
-    writeln!(
-        out,
-        "<dt>Result</dt><dd><span class=\"{}\">{}: {outcome}</span> (exit status {})</dd>",
-        if s.exit_code == 0 { "ok" } else { "warn" },
-        Esc(&result),
-        s.exit_code
-    )?;
+    result_row(e.check, &result, out)?;
     invocation_rows(e.invocation, r, out)?;
-    write!(out, " ({} read", plural(s.inputs, "file"))?;
-    if s.inputs_skipped > 0 {
-        write!(
-            out,
-            ", {} skipped as already processed",
-            plural(s.inputs_skipped, "file")
-        )?;
-    }
-    if s.input_errors > 0 {
-        write!(
-            out,
-            ", <span class=\"warn\">{} failed</span>",
-            plural(s.input_errors as u64, "input")
-        )?;
-    }
-    writeln!(out, ")</dd>")?;
+    inputs_read(e.check, out)?;
     match (&r.first, &r.last) {
         (Some(first), Some(last)) => writeln!(
             out,
@@ -209,60 +179,94 @@ fn header(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
         plural(s.excepted, "excepted request")
     )?;
     rules(e, out)?;
-    if let Some(st) = &s.state {
-        writeln!(
-            out,
-            "<dt>State</dt><dd><code>{}</code>: run {}, {} known; the counters in the \
-             overview are summed over all runs, the listed requests and the charts are this \
-             run's</dd>",
-            Esc(&st.path),
-            thousands(st.runs),
-            plural(st.objects as u64, "log object")
-        )?;
-    }
-    if let Some(p) = &e.check.bucket_policy {
-        write!(out, "<dt>Bucket policy</dt><dd>")?;
-        if let Some(file) = e.bucket_policy_file {
-            write!(out, "<code>{}</code>", Esc(file))?;
-        }
-        if let Some(bucket) = &p.bucket {
-            write!(out, " of <code>{}</code>", Esc(bucket))?;
-        }
-        writeln!(
-            out,
-            ": {}, {} (details: <code>vpce-audit policy</code>); <span class=\"{}\">{}</span> \
-             with the logs</dd>",
-            Esc(p.status.name()),
-            plural(p.gaps as u64, "gap"),
-            if s.contradictions > 0 { "warn" } else { "ok" },
-            plural(s.contradictions, "contradiction")
-        )?;
-    }
+    state_row(e.check, out)?;
+    bucket_policy_row(e, out)?;
     private_ranges_row(&r.private_ranges, out)?;
     writeln!(out, "</dl>")?;
-    if !e.check.errors.is_empty() {
-        writeln!(
-            out,
-            "<div class=\"errors\"><h2>Inputs that could not be read</h2><ul>"
-        )?;
-        for err in e.check.errors.iter().take(MAX_ROWS) {
-            writeln!(
-                out,
-                "<li><code>{}</code>: {}</li>",
-                Esc(&err.source),
-                Esc(&err.message)
-            )?;
-        }
-        if e.check.errors.len() > MAX_ROWS {
-            writeln!(
-                out,
-                "<li>{} more; see --format json</li>",
-                thousands((e.check.errors.len() - MAX_ROWS) as u64)
-            )?;
-        }
-        writeln!(out, "</ul></div>")?;
-    }
+    input_errors(&e.check.errors, out)?;
     writeln!(out, "</header>")
+}
+
+/// The header row with the result and the exit status.
+fn result_row(check: &CheckReport, result: &str, out: &mut dyn Write) -> io::Result<()> {
+    let s = &check.summary;
+    let outcome = match result_name(result) {
+        "PASS" => "no violations, no contradictions".to_string(),
+        "FAIL" => format!(
+            "{}, {}",
+            plural(s.violations, "violation"),
+            plural(s.contradictions, "contradiction")
+        ),
+        _ => "the check could not read everything; its findings are incomplete".to_string(),
+    };
+    writeln!(
+        out,
+        "<dt>Result</dt><dd><span class=\"{}\">{}: {outcome}</span> (exit status {})</dd>",
+        if s.exit_code == 0 { "ok" } else { "warn" },
+        Esc(result),
+        s.exit_code
+    )
+}
+
+/// The end of the inputs row: how many were read, skipped and failed.
+fn inputs_read(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+    let s = &check.summary;
+    write!(out, " ({} read", plural(s.inputs, "file"))?;
+    if s.inputs_skipped > 0 {
+        write!(
+            out,
+            ", {} skipped as already processed",
+            plural(s.inputs_skipped, "file")
+        )?;
+    }
+    if s.input_errors > 0 {
+        write!(
+            out,
+            ", <span class=\"warn\">{} failed</span>",
+            plural(s.input_errors as u64, "input")
+        )?;
+    }
+    writeln!(out, ")</dd>")
+}
+
+/// The header row of the incremental state, if there is one.
+fn state_row(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+    let Some(st) = &check.summary.state else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "<dt>State</dt><dd><code>{}</code>: run {}, {} known; the counters in the \
+         overview are summed over all runs, the listed requests and the charts are this \
+         run's</dd>",
+        Esc(&st.path),
+        thousands(st.runs),
+        plural(st.objects as u64, "log object")
+    )
+}
+
+/// The header row of the cross-checked bucket policy, if there is one.
+fn bucket_policy_row(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let Some(p) = &e.check.bucket_policy else {
+        return Ok(());
+    };
+    write!(out, "<dt>Bucket policy</dt><dd>")?;
+    if let Some(file) = e.bucket_policy_file {
+        write!(out, "<code>{}</code>", Esc(file))?;
+    }
+    if let Some(bucket) = &p.bucket {
+        write!(out, " of <code>{}</code>", Esc(bucket))?;
+    }
+    let contradictions = e.check.summary.contradictions;
+    writeln!(
+        out,
+        ": {}, {} (details: <code>vpce-audit policy</code>); <span class=\"{}\">{}</span> \
+         with the logs</dd>",
+        Esc(p.status.name()),
+        plural(p.gaps as u64, "gap"),
+        if contradictions > 0 { "warn" } else { "ok" },
+        plural(contradictions, "contradiction")
+    )
 }
 
 /// The rules in force: where they came from, each bucket rule with its exceptions,

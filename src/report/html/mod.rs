@@ -20,7 +20,7 @@ use std::ffi::OsString;
 use std::fmt::{self, Display};
 use std::io::{self, Write};
 
-use super::{Report, Summary};
+use super::{ErrorEntry, Report, Summary};
 use crate::escape;
 
 /// Most rows in one table.
@@ -111,6 +111,27 @@ pub fn end(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         Esc(report.summary.tool),
         Esc(report.summary.version)
     )
+}
+
+/// The inputs that could not be read, if any, in a box of their own.
+pub(crate) fn input_errors(errors: &[ErrorEntry], out: &mut dyn Write) -> io::Result<()> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "<div class=\"errors\"><h2>Inputs that could not be read</h2><ul>"
+    )?;
+    for e in errors.iter().take(MAX_ROWS) {
+        writeln!(
+            out,
+            "<li><code>{}</code>: {}</li>",
+            Esc(&e.source),
+            Esc(&e.message)
+        )?;
+    }
+    more(errors.len(), "input errors", out)?;
+    writeln!(out, "</ul></div>")
 }
 
 /// A note that a list was cut at [`MAX_ROWS`].
