@@ -271,8 +271,8 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 mem=$(awk '/^MemTotal:/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
 commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
-# Uncommitted changes other than to the page this run rewrites.
-dirty=$(git status --porcelain 2>/dev/null | grep -vF " $DOC" | grep -q . && echo " (with uncommitted changes)" || true)
+# Uncommitted changes to what is built or run here.
+dirty=$(git status --porcelain -- src examples benches Cargo.toml Cargo.lock 2>/dev/null | grep -q . && echo " (with uncommitted changes to the code)" || true)
 out="$tmp/results.md"
 {
 cat <<EOF
@@ -282,7 +282,7 @@ cat <<EOF
 - machine: $(nproc) cores ($cpu), $mem memory; load average before $load_before, after $load_after (on a shared machine the figures are noisy)
 - commit: $commit$dirty
 - command: \`BENCH_LINES=$LINES BENCH_SEED=$SEED BENCH_RUNS=$RUNS BENCH_SLOW_PART=$SLOW_PART BENCH_BIG=$BIG benches/compare.sh\`
-- data: \`examples/generate $LINES $SEED\`: $bytes bytes, $LINES lines; the slow tools read the first $slow_lines lines ($slow_bytes bytes) once, and their MB/s is for that part; the others: median of $RUNS rounds on the whole file (one run of each tool per round), warm page cache; MB = 10^6 bytes
+- data: \`examples/generate $LINES $SEED\`: $bytes bytes, $LINES lines; the slow tools read the first $slow_lines lines ($slow_bytes bytes) once, and their MB/s is for that part; the others: median of $RUNS round(s) on the whole file (one run of each tool per round), warm page cache; MB = 10^6 bytes
 
 EOF
 "$PY" - "$results" "$bytes" "$LINES" "$slow_bytes" "$slow_lines" <<'PYTHON'
