@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # vpce-audit against the two baselines and the tools auditors use today, on the same
-# synthetic logs, in one run; prints one Markdown table and PASS/MISS per target of
-# issue 8. From a clean clone: `benches/compare.sh` (about 10 minutes on 2 cores).
+# synthetic logs, in one run. Prints the results as Markdown and writes them into
+# docs/performance.md below its marker line (the text above the marker is kept as it
+# is). From a clean clone: `benches/compare.sh` (about 10 minutes on 2 cores).
 #
 # Environment:
 #   BENCH_LINES=2200000  lines generated (2.2M lines ≈ 1.55 GB); smaller for a quick run
@@ -12,6 +13,8 @@
 #                        re) read the first 1/N of the lines, once; 1 = the whole file
 #   BENCH_BIG=1          also pipe the file 7 times (≈ 10 GB) into `vpce-audit -` to show
 #                        that peak memory does not grow with the input
+#   BENCH_DOC=docs/performance.md
+#                        the page the results are written into; empty: print them only
 #
 # Installs what is missing: GNU time and GoAccess from Debian, DuckDB from PyPI into a
 # venv under target/. Data is cached in target/bench-data/, keyed by lines and seed.
@@ -23,6 +26,9 @@ SEED=${BENCH_SEED:-1}
 RUNS=${BENCH_RUNS:-5}
 SLOW_PART=${BENCH_SLOW_PART:-10}
 BIG=${BENCH_BIG:-0}
+DOC=${BENCH_DOC-docs/performance.md}
+# The line of $DOC that ends its hand-written part (kept); the results follow it.
+MARKER='<!-- Everything below this line is written by benches/compare.sh; edit above it. -->'
 DUCKDB_VERSION=2.0.1
 
 say() { echo "compare: $*" >&2; }
@@ -261,19 +267,22 @@ EOF
 fi
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# --- the table -----------------------------------------------------------------------
+# --- the results -------------------------------------------------------------------
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
-mem=$(free -g | awk '/^Mem:/ {print $2 " GiB"}')
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git status --porcelain 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
+mem=$(awk '/^MemTotal:/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+# Uncommitted changes to what is built or run here.
+dirty=$(git status --porcelain -- src examples benches Cargo.toml Cargo.lock 2>/dev/null | grep -q . && echo " (with uncommitted changes to the code)" || true)
+out="$tmp/results.md"
+{
 cat <<EOF
+## Results
 
-## vpce-audit throughput comparison
-
-- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $commit$dirty
-- machine: $(nproc) cores ($cpu), $mem memory; load average before $load_before, after $load_after (shared machine: the figures are noisy)
-- data: \`examples/generate $LINES $SEED\`: $bytes bytes, $LINES lines; the slow tools read the first $slow_lines lines ($slow_bytes bytes) once, and their MB/s is for that part; the others: median of $RUNS rounds on the whole file (one run of each tool per round), warm page cache
+- date: $(date -u '+%Y-%m-%d %H:%M UTC')
+- machine: $(nproc) cores ($cpu), $mem memory; load average before $load_before, after $load_after (on a shared machine the figures are noisy)
+- commit: $commit$dirty
 - command: \`BENCH_LINES=$LINES BENCH_SEED=$SEED BENCH_RUNS=$RUNS BENCH_SLOW_PART=$SLOW_PART BENCH_BIG=$BIG benches/compare.sh\`
+- data: \`examples/generate $LINES $SEED\`: $bytes bytes, $LINES lines; the slow tools read the first $slow_lines lines ($slow_bytes bytes) once, and their MB/s is for that part; the others: median of $RUNS round(s) on the whole file (one run of each tool per round), warm page cache; MB = 10^6 bytes
 
 EOF
 "$PY" - "$results" "$bytes" "$LINES" "$slow_bytes" "$slow_lines" <<'PYTHON'
@@ -315,16 +324,16 @@ for r in rows:
           f"{r['lines'] / r['seconds']:,.0f} | {r['rss']:.0f} | {ratio} |")
 
 print()
-print("| target (issue 8) | measured | goal | |")
+print("| what | measured | goal | met |")
 print("|---|---:|---:|---|")
 def target(what, value, goal, unit="×", higher=True):
+    sign = "≥" if higher else "<"
     if value is None:
-        print(f"| {what} | not measured | {goal}{unit} | MISS |")
+        print(f"| {what} | not measured | {sign} {goal:,}{unit} | |")
         return
     ok = value >= goal if higher else value < goal
     fmt = f"{value:.2f}" if unit == "×" else f"{value:,.0f}"
-    sign = "≥" if higher else "<"
-    print(f"| {what} | {fmt}{unit} | {sign} {goal:,}{unit} | {'PASS' if ok else 'MISS'} |")
+    print(f"| {what} | {fmt}{unit} | {sign} {goal:,}{unit} | {'yes' if ok else 'no'} |")
 
 def ratio(other):
     return audit2["mbs"] / other["mbs"] if audit2 and other else None
@@ -343,5 +352,22 @@ for r in rows:
         label = f"peak RSS, {r['name']} {r['threads']} thread(s), {r['size'] / 1e9:.2f} GB"
         target(label, r["rss"], 100, " MiB", higher=False)
     if r["name"].startswith("vpce-audit") and r["count"] is not None and r["count"] != r["lines"]:
-        print(f"| records read by {r['name']} {r['threads']} thread(s) | {r['count']:,} | {r['lines']:,} | MISS |")
+        print(f"| records read by {r['name']} {r['threads']} thread(s) | {r['count']:,} | {r['lines']:,} | no |")
 PYTHON
+} >"$out"
+
+echo
+cat "$out"
+if [ -n "$DOC" ]; then
+    # Keep the page up to its marker line; a page without one is replaced by a title,
+    # the marker and the results.
+    if [ -f "$DOC" ] && grep -qxF "$MARKER" "$DOC"; then
+        awk -v m="$MARKER" '{print} $0 == m {exit}' "$DOC" >"$tmp/doc.md"
+    else
+        printf '# Performance\n\n%s\n' "$MARKER" >"$tmp/doc.md"
+    fi
+    { echo; cat "$out"; } >>"$tmp/doc.md"
+    mkdir -p "$(dirname "$DOC")"
+    mv "$tmp/doc.md" "$DOC"
+    say "results written into $DOC"
+fi
