@@ -248,8 +248,9 @@ pub struct CheckArgs {
     #[arg(long, value_name = "BUCKET")]
     pub require_private: Vec<String>,
 
-    /// Public requests from this range are allowed, e.g. an office range or a NAT
-    /// gateway's egress address (repeatable; applies to every rule).
+    /// Public requests from this range are allowed, e.g. a partner's office range
+    /// (repeatable; applies to every rule). Never a NAT gateway's address: traffic
+    /// that leaves the endpoint through a NAT is the leak the check looks for.
     #[arg(long, value_name = "CIDR")]
     pub allow_cidr: Vec<String>,
 

@@ -1,7 +1,7 @@
 //! Compliance rules for `vpce-audit check`: which buckets must only be reached through
 //! the VPC endpoint, and which requests are exceptions.
 //!
-//! Rules come from a policy file (`--policy vpce-policy.toml`, see README.md) and from
+//! Rules come from a policy file (`--policy vpce-policy.toml`, see docs/check.md) and from
 //! flags (`--require-private`, `--allow-cidr`, ...). Bucket names are matched with
 //! IAM-style wildcards ([`super::wildcard`]); the first rule whose pattern matches a
 //! bucket decides, file rules before flag rules. [`Rules::judge`] sorts each request
@@ -38,8 +38,9 @@ pub struct RulesSpec {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Exceptions {
-    /// Public ranges that are allowed, e.g. an office range or a NAT gateway's
-    /// egress address (`203.0.113.0/24`, `198.51.100.7/32`).
+    /// Public ranges that are allowed, e.g. a partner's office range
+    /// (`203.0.113.0/24`, `198.51.100.7/32`); never a NAT gateway's address, which is
+    /// how traffic leaves the endpoint.
     #[serde(default)]
     pub public_cidrs: Vec<String>,
     /// Allowed requesters: a 12-digit account id, or an ARN (wildcards allowed, e.g.

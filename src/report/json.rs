@@ -1,5 +1,5 @@
 //! `--format json`: the report model, pretty-printed. This is the scripting contract
-//! documented in README.md.
+//! documented in docs/json.md.
 
 use std::io::{self, Write};
 

@@ -80,7 +80,7 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s3: Option<S3Counts>,
     /// Parts of the report the engine that scanned the logs could not compute (Athena's
-    /// aggregated rows have no per-requester detail, see README); absent when the
+    /// aggregated rows have no per-requester detail, see docs/athena.md); absent when the
     /// report is complete.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_available: Vec<&'static str>,
@@ -239,7 +239,7 @@ pub struct Transition {
     pub account: String,
     pub from: Class,
     pub to: Class,
-    /// The first request on the new network (see README for the precision).
+    /// The first request on the new network (see docs/report.md for the precision).
     pub at: String,
     pub remote_ip: String,
 }

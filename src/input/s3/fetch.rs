@@ -200,7 +200,11 @@ pub(super) struct Body {
 }
 
 impl Body {
-    pub fn new(chunks: mpsc::Receiver<Chunk>, progress: Progress, counters: Arc<ObjectCounts>) -> Self {
+    pub fn new(
+        chunks: mpsc::Receiver<Chunk>,
+        progress: Progress,
+        counters: Arc<ObjectCounts>,
+    ) -> Self {
         Body {
             chunks,
             chunk: Bytes::new(),
