@@ -3,8 +3,6 @@
 //! rather than skips, when that server is not there.
 #![cfg(feature = "s3")]
 
-mod common;
-
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -14,11 +12,12 @@ use std::sync::OnceLock;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
-use common::{bucket, testdata, vpce};
 use predicates::str::contains;
 use serde_json::Value;
 use tokio::runtime::Runtime;
 use vpce_audit::s3::{self, ErrorKind, Options, Session};
+
+use crate::util::{self, bucket, testdata, vpce};
 
 /// The test server, from the environment scripts/seaweedfs.sh exports.
 struct Server {
@@ -187,7 +186,7 @@ fn s3_report(args: &[&str], code: i32) -> (Value, String) {
 }
 
 fn local_report(args: &[&str]) -> Value {
-    common::report_json(args, 0)
+    util::report_json(args, 0)
 }
 
 /// The `summary.s3` counts: (listed, skipped, read).

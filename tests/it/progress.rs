@@ -2,9 +2,7 @@
 //! `--quiet` (`-q`) is accepted by every command that reads logs without changing what
 //! it writes.
 
-mod common;
-
-use common::{testdata, vpce};
+use crate::util::{testdata, vpce};
 
 #[test]
 fn a_large_input_leaves_a_non_terminal_stderr_empty() {

@@ -2,11 +2,10 @@
 //! (The equality of the generated SQL with the local report is proven by
 //! scripts/athena-equality.py, which runs the DuckDB dialect over the same logs.)
 
-mod common;
-
-use common::{report_json, testdata, vpce};
 use predicates::str::contains;
 use serde_json::Value;
+
+use crate::util::{report_json, testdata, vpce};
 
 fn stdout(args: &[&str]) -> String {
     let out = vpce()

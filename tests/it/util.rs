@@ -1,5 +1,4 @@
 //! Helpers shared by the end-to-end tests: run the real binary, read its output.
-#![allow(dead_code)] // each test crate uses its own subset
 
 use std::path::PathBuf;
 

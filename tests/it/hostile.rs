@@ -3,18 +3,17 @@
 //! nothing of it may reach a terminal, a spreadsheet, a JSON reader or a browser as
 //! anything but text, and no broken input may cost the rest of the run.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::vpce;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde_json::Value;
+
+use crate::util::{self, vpce};
 
 /// ESC[2J (clear screen), CR, backspace, BEL, the C1 CSI (U+009B) and a right-to-left
 /// override (U+202E): every way a value could rewrite what a terminal shows.
@@ -184,7 +183,7 @@ fn accounting_holds_on_mixed_good_and_bad_input() {
     .unwrap();
     let d = dir.path().to_str().unwrap();
 
-    let r = common::report_json(&[d], 0);
+    let r = util::report_json(&[d], 0);
     let s = &r["summary"];
     let counts = |s: &Value| {
         [
@@ -459,7 +458,7 @@ fn json_stays_valid_for_invalid_utf8() {
     }]);
     std::fs::write(&path, log).unwrap();
 
-    let r = common::report_json(&[dir.path().to_str().unwrap()], 0);
+    let r = util::report_json(&[dir.path().to_str().unwrap()], 0);
     assert_eq!(r["buckets"][0]["bucket"], "bkt\u{fffd}");
     assert_eq!(
         r["buckets"][0]["accounts"][0]["account"],
@@ -511,7 +510,7 @@ fn corrupt_gzip_is_named_counted_up_to_the_damage_and_the_rest_is_read() {
     std::fs::write(dir.path().join("c-fine.log"), good.repeat(7)).unwrap();
     let d = dir.path().to_str().unwrap();
 
-    let r = common::report_json(&[d], 2);
+    let r = util::report_json(&[d], 2);
     let errors = r["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 2);
     let mut got_to = Vec::new();
@@ -560,7 +559,7 @@ fn unreadable_inputs_are_named_and_the_rest_is_read() {
     // A file that opens but fails to read, for root as for anyone: reading address 0
     // of a process's memory is an I/O error.
     let mem = "/proc/self/mem";
-    let r = common::report_json(
+    let r = util::report_json(
         &[
             mem,
             dir.path().join("dangling.log").to_str().unwrap(),
@@ -609,7 +608,7 @@ fn empty_files_and_folders_give_a_clean_empty_report() {
     std::fs::write(dir.path().join("blank-lines.log"), b"\n\n \r\n").unwrap();
     std::fs::write(dir.path().join("empty.gz"), gzip(b"")).unwrap();
     let d = dir.path().to_str().unwrap();
-    let r = common::report_json(&[d], 0);
+    let r = util::report_json(&[d], 0);
     let s = &r["summary"];
     assert_eq!(
         (s["lines"].as_u64(), s["inputs"].as_u64()),
@@ -644,7 +643,7 @@ fn a_binary_file_is_rejected_line_by_line() {
         .collect();
     let path = dir.path().join("noise.bin");
     std::fs::write(&path, &noise).unwrap();
-    let r = common::report_json(&[path.to_str().unwrap()], 0);
+    let r = util::report_json(&[path.to_str().unwrap()], 0);
     let s = &r["summary"];
     let non_blank = noise
         .split(|&b| b == b'\n')
@@ -665,7 +664,7 @@ fn a_symlink_loop_is_reported_not_walked() {
     std::fs::create_dir_all(logs.join("sub")).unwrap();
     std::fs::write(logs.join("sub/a.log"), Rec::default().line()).unwrap();
     symlink(&logs, logs.join("sub/loop")).unwrap();
-    let r = common::report_json(&[logs.to_str().unwrap()], 2);
+    let r = util::report_json(&[logs.to_str().unwrap()], 2);
     assert_eq!(r["summary"]["parsed"], 1);
     assert_eq!(
         r["errors"][0]["message"],
@@ -852,7 +851,7 @@ fn a_closed_pipe_ends_every_long_output_quietly() {
 #[test]
 fn policy_text_is_escaped_too() {
     let dir = tempfile::tempdir().unwrap();
-    let policy = std::fs::read_to_string(common::testdata("policies/seed.json"))
+    let policy = std::fs::read_to_string(util::testdata("policies/seed.json"))
         .unwrap()
         .replace(
             "Access-to-specific-VPCE-only",
@@ -879,7 +878,7 @@ fn policy_text_is_escaped_too() {
 fn athena_results_are_escaped_like_logs() {
     let dir = tempfile::tempdir().unwrap();
     // The bucket name as Athena writes it: quoted, inner quotes doubled.
-    let results = std::fs::read_to_string(common::testdata("athena/seed-story-15m.csv"))
+    let results = std::fs::read_to_string(util::testdata("athena/seed-story-15m.csv"))
         .unwrap()
         .replace(
             "\"shared-data-prod\"",
@@ -905,7 +904,7 @@ fn athena_results_are_escaped_like_logs() {
     let (code, out, _) = run(args!["report", "--from-athena", "--format", "json", p]);
     assert_eq!(code, 0);
     let r: Value = serde_json::from_slice(&out).unwrap();
-    common::bucket(&r, hostile);
+    util::bucket(&r, hostile);
 
     let (code, out, _) = run(args!["report", "--from-athena", "--format", "html", p]);
     assert_eq!(code, 0);

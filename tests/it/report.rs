@@ -1,10 +1,9 @@
 //! End-to-end: `vpce-audit [report]` on the sample logs and the quirk fixtures.
 
-mod common;
-
-use common::{bucket, report_json, testdata, vpce};
 use predicates::str::contains;
 use serde_json::{json, Value};
+
+use crate::util::{bucket, report_json, testdata, vpce};
 
 fn timeline(b: &Value) -> Vec<(String, u64, u64, u64, u64, u64)> {
     b["timeline"]
