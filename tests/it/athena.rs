@@ -5,18 +5,7 @@
 use predicates::str::contains;
 use serde_json::Value;
 
-use crate::util::{report_json, testdata, vpce};
-
-fn stdout(args: &[&str]) -> String {
-    let out = vpce()
-        .args(args)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    String::from_utf8(out).unwrap()
-}
+use crate::util::{report_json, stdout, testdata, vpce};
 
 #[test]
 fn ddl_for_the_simple_layout_is_an_unpartitioned_regex_table() {

@@ -3,17 +3,15 @@
 //! nothing of it may reach a terminal, a spreadsheet, a JSON reader or a browser as
 //! anything but text, and no broken input may cost the rest of the run.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use serde_json::Value;
 
-use crate::util::{self, vpce};
+use crate::util::{self, gzip, vpce};
 
 /// ESC[2J (clear screen), CR, backspace, BEL, the C1 CSI (U+009B) and a right-to-left
 /// override (U+202E): every way a value could rewrite what a terminal shows.
@@ -70,12 +68,6 @@ impl Rec<'_> {
 
 fn lines(records: &[Rec<'_>]) -> Vec<u8> {
     records.iter().flat_map(Rec::line).collect()
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
-    enc.write_all(data).unwrap();
-    enc.finish().unwrap()
 }
 
 /// A file name made of raw bytes (Linux allows any but `/` and NUL).
@@ -677,36 +669,14 @@ fn a_symlink_loop_is_reported_not_walked() {
 }
 
 /// Runs the binary with `feed` writing its standard input, and returns its exit code,
-/// stdout and peak resident memory in KiB (from `wait4`, the kernel's own count).
-#[allow(clippy::zombie_processes)] // reaped by wait4, which also reports its memory
+/// stdout and peak resident memory in KiB ([`util::run_measured`]).
 fn run_fed(
     args: &[&str],
     feed: impl FnOnce(&mut dyn Write) + Send + 'static,
 ) -> (i32, Vec<u8>, u64) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vpce-audit"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || feed(&mut stdin));
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        stdout.read_to_end(&mut out).unwrap();
-        out
-    });
-    writer.join().unwrap();
-    let out = reader.join().unwrap();
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as libc::pid_t);
-    assert!(libc::WIFEXITED(status), "the child was killed: {status}");
-    (libc::WEXITSTATUS(status), out, usage.ru_maxrss as u64)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vpce-audit"));
+    cmd.args(args);
+    util::run_measured(cmd, Some(Box::new(feed)))
 }
 
 #[test]

@@ -9,15 +9,12 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
+
+use crate::util::vpce_command as vpce_audit;
 
 /// Longest a browser run may take before the test fails instead of hanging.
 const BROWSER_TIMEOUT: &str = "120";
-
-fn vpce_audit() -> Command {
-    Command::cargo_bin("vpce-audit").unwrap()
-}
 
 fn chromium() -> PathBuf {
     let path = std::env::var_os("CHROMIUM")

@@ -1,13 +1,8 @@
 //! End-to-end tests of `report -o/--output FILE`.
 
 use std::fs;
-use std::process::Command;
 
-use assert_cmd::cargo::CommandCargoExt;
-
-fn vpce_audit() -> Command {
-    Command::cargo_bin("vpce-audit").unwrap()
-}
+use crate::util::vpce_command as vpce_audit;
 
 #[test]
 fn every_format_can_go_to_a_file() {

@@ -4,9 +4,8 @@
 #![cfg(feature = "s3")]
 
 use std::io::Write;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
@@ -17,7 +16,7 @@ use serde_json::Value;
 use tokio::runtime::Runtime;
 use vpce_audit::s3::{self, ErrorKind, Options, Session};
 
-use crate::util::{self, bucket, testdata, vpce};
+use crate::util::{self, bucket, gzip, testdata, vpce, vpce_command};
 
 /// The test server, from the environment scripts/seaweedfs.sh exports.
 struct Server {
@@ -161,9 +160,7 @@ fn aws_env(cmd: &mut Command, access_key: &str, secret_key: &str) {
 /// `vpce-audit SUBCOMMAND --endpoint-url SERVER` with the test credentials.
 fn vpce_s3(subcommand: &str) -> assert_cmd::Command {
     let s = server();
-    let mut std_cmd = Command::new(env!("CARGO_BIN_EXE_vpce-audit"));
-    std_cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    std_cmd.env_remove("VPCE_AUDIT_NOW");
+    let mut std_cmd = vpce_command();
     aws_env(&mut std_cmd, &s.access_key, &s.secret_key);
     let mut cmd = assert_cmd::Command::from_std(std_cmd);
     cmd.args([subcommand, "--endpoint-url", &s.endpoint]);
@@ -222,12 +219,6 @@ fn record(bucket: &str, time: i64, ip: &str) -> String {
          1024 12 11 \"-\" \"aws-sdk-java/1.12\" - host-id SigV4 ECDHE-RSA-AES128-GCM-SHA256 \
          AuthHeader {bucket}.s3.amazonaws.com TLSv1.2 - -\n"
     )
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(data).unwrap();
-    enc.finish().unwrap()
 }
 
 fn stamp(time: i64) -> String {
@@ -425,31 +416,13 @@ fn partitioned_layout_lists_only_the_days_and_source_bucket_asked() {
 }
 
 /// Runs the binary on a large object and returns (exit code, stdout, max RSS in KiB).
-#[allow(clippy::zombie_processes)] // reaped by wait4, which also reports its rusage
-fn run_measured(args: &[&str]) -> (i32, Vec<u8>, i64) {
+fn run_measured(args: &[&str]) -> (i32, Vec<u8>, u64) {
     let s = server();
-    let out_path = tempfile::NamedTempFile::new().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vpce-audit"));
     aws_env(&mut cmd, &s.access_key, &s.secret_key);
     cmd.args(["report", "--format", "json", "--endpoint-url", &s.endpoint])
-        .args(args)
-        .stdout(Stdio::from(out_path.reopen().unwrap()))
-        .stderr(Stdio::null());
-    let child = cmd.spawn().unwrap();
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data, zeroed is a valid value; wait4 reaps our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid);
-    let code = std::process::ExitStatus::from_raw(status)
-        .code()
-        .unwrap_or(-1);
-    (
-        code,
-        std::fs::read(out_path.path()).unwrap(),
-        usage.ru_maxrss,
-    )
+        .args(args);
+    util::run_measured(cmd, None)
 }
 
 #[test]

@@ -1,15 +1,22 @@
 //! Helpers shared by the end-to-end tests: run the real binary, read its output.
 
+use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-/// The built `vpce-audit` binary, run from the crate root.
-pub fn vpce() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_vpce-audit"));
+/// The built `vpce-audit` binary, run from the crate root, as a [`std::process::Command`].
+pub fn vpce_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vpce-audit"));
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
     cmd.env_remove("VPCE_AUDIT_NOW");
     cmd
+}
+
+/// The built `vpce-audit` binary, run from the crate root.
+pub fn vpce() -> assert_cmd::Command {
+    assert_cmd::Command::from_std(vpce_command())
 }
 
 /// A path under `testdata/`.
@@ -17,6 +24,23 @@ pub fn testdata(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("testdata")
         .join(rel)
+}
+
+/// Runs `vpce-audit ARGS`, which must succeed, and returns its standard output.
+pub fn stdout(args: &[&str]) -> String {
+    let out = vpce()
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
+/// The document `report --format json` printed.
+pub fn report_doc(stdout: &[u8]) -> Value {
+    serde_json::from_slice(stdout).expect("report JSON parses")
 }
 
 /// Runs `vpce-audit report --format json ARGS` and returns the parsed document;
@@ -30,7 +54,21 @@ pub fn report_json(args: &[&str], code: i32) -> Value {
         .get_output()
         .stdout
         .clone();
-    serde_json::from_slice(&out).expect("report JSON parses")
+    report_doc(&out)
+}
+
+/// Runs `vpce-audit check ARGS --format json`; returns the exit status and the report
+/// (`null` when the run printed none).
+pub fn check_json(args: &[&str]) -> (i32, Value) {
+    let out = vpce()
+        .arg("check")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (code, json)
 }
 
 /// Runs `vpce-audit requests --format ndjson ARGS` and returns one value per line.
@@ -58,4 +96,53 @@ pub fn bucket<'a>(report: &'a Value, name: &str) -> &'a Value {
         .iter()
         .find(|b| b["bucket"] == name)
         .unwrap_or_else(|| panic!("bucket {name} in report"))
+}
+
+/// `data`, gzip-compressed.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+/// Writes a child's standard input from a thread of its own.
+pub type Feed = Box<dyn FnOnce(&mut dyn Write) + Send>;
+
+/// Runs `cmd` (its stderr discarded) with `feed` writing its standard input, or none,
+/// and returns its exit code, stdout and peak resident memory in KiB (from `wait4`, the
+/// kernel's own count). Panics if the child was killed.
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also reports its memory
+pub fn run_measured(mut cmd: Command, feed: Option<Feed>) -> (i32, Vec<u8>, u64) {
+    let mut child = cmd
+        .stdin(if feed.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let writer = feed.map(|feed| {
+        let mut stdin = child.stdin.take().unwrap();
+        std::thread::spawn(move || feed(&mut stdin))
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        stdout.read_to_end(&mut out).unwrap();
+        out
+    });
+    if let Some(writer) = writer {
+        writer.join().unwrap();
+    }
+    let out = reader.join().unwrap();
+    let mut status = 0;
+    // SAFETY: rusage is plain data, zeroed is a valid value; wait4 fills it for our own
+    // child, which it reaps.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t);
+    assert!(libc::WIFEXITED(status), "the child was killed: {status}");
+    (libc::WEXITSTATUS(status), out, usage.ru_maxrss as u64)
 }
