@@ -21,3 +21,4 @@ mod progress;
 mod report;
 mod requests;
 mod s3;
+mod schema;

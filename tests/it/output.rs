@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use crate::util::vpce_command as vpce_audit;
+use crate::util::{self, vpce_command as vpce_audit};
 
 #[test]
 fn every_format_can_go_to_a_file() {
@@ -13,6 +13,9 @@ fn every_format_can_go_to_a_file() {
             .output()
             .unwrap();
         assert!(stdout.status.success());
+        if format == "json" {
+            util::report_doc(&stdout.stdout);
+        }
         let path = dir.path().join(format!("report.{format}"));
         fs::write(&path, "old content that must be replaced").unwrap();
         let to_file = vpce_audit()

@@ -177,7 +177,7 @@ fn s3_report(args: &[&str], code: i32) -> (Value, String) {
         .get_output()
         .clone();
     (
-        serde_json::from_slice(&out.stdout).expect("report JSON parses"),
+        util::report_doc(&out.stdout),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
@@ -455,7 +455,7 @@ fn a_large_object_streams_in_flat_memory() {
 
     let (code, stdout, max_rss_kib) = run_measured(&[&format!("s3://{b}/")]);
     assert_eq!(code, 0);
-    let report: Value = serde_json::from_slice(&stdout).unwrap();
+    let report = util::report_doc(&stdout);
     assert_eq!(report["summary"]["lines"], lines);
     assert_eq!(report["summary"]["bytes"], size as u64);
     assert_eq!(report["summary"]["s3"]["bytes_read"], size as u64);
@@ -576,7 +576,7 @@ fn check_remembers_s3_objects_by_etag() {
             .get_output()
             .stdout
             .clone();
-        serde_json::from_slice(&out).unwrap()
+        util::check_doc(&out)
     };
     let first = run(1);
     assert_eq!(first["summary"]["inputs"], 1);

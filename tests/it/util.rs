@@ -3,6 +3,7 @@
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -38,9 +39,76 @@ pub fn stdout(args: &[&str]) -> String {
     String::from_utf8(out).unwrap()
 }
 
-/// The document `report --format json` printed.
+/// A JSON document the tool prints, and its JSON Schema in `docs/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Doc {
+    /// `report --format json`: `docs/report.schema.json`.
+    Report,
+    /// `check --format json`: `docs/check.schema.json`.
+    Check,
+}
+
+impl Doc {
+    /// The schema, as written in `docs/`.
+    pub fn schema(self) -> Value {
+        let name = match self {
+            Doc::Report => "report.schema.json",
+            Doc::Check => "check.schema.json",
+        };
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("docs")
+            .join(name);
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The schema compiled once (and checked against the draft 2020-12 meta-schema).
+    fn validator(self) -> &'static jsonschema::Validator {
+        static REPORT: OnceLock<jsonschema::Validator> = OnceLock::new();
+        static CHECK: OnceLock<jsonschema::Validator> = OnceLock::new();
+        let cell = match self {
+            Doc::Report => &REPORT,
+            Doc::Check => &CHECK,
+        };
+        cell.get_or_init(|| {
+            jsonschema::draft202012::new(&self.schema())
+                .unwrap_or_else(|e| panic!("the {self:?} schema is not a valid schema: {e}"))
+        })
+    }
+
+    /// Every way `doc` breaks the schema, one line each, at its place in the document;
+    /// empty when it conforms.
+    pub fn violations(self, doc: &Value) -> Vec<String> {
+        self.validator()
+            .iter_errors(doc)
+            .map(|e| format!("at '{}': {e}", e.instance_path()))
+            .collect()
+    }
+
+    /// Panics unless `doc` conforms to the schema.
+    pub fn assert_valid(self, doc: &Value) {
+        let violations = self.violations(doc);
+        assert!(
+            violations.is_empty(),
+            "the {self:?} JSON breaks its schema:\n{}",
+            violations.join("\n")
+        );
+    }
+}
+
+/// The document `report --format json` printed, validated against its schema.
 pub fn report_doc(stdout: &[u8]) -> Value {
-    serde_json::from_slice(stdout).expect("report JSON parses")
+    let doc = serde_json::from_slice(stdout).expect("report JSON parses");
+    Doc::Report.assert_valid(&doc);
+    doc
+}
+
+/// The document `check --format json` printed, validated against its schema.
+pub fn check_doc(stdout: &[u8]) -> Value {
+    let doc = serde_json::from_slice(stdout).expect("check JSON parses");
+    Doc::Check.assert_valid(&doc);
+    doc
 }
 
 /// Runs `vpce-audit report --format json ARGS` and returns the parsed document;
@@ -57,8 +125,8 @@ pub fn report_json(args: &[&str], code: i32) -> Value {
     report_doc(&out)
 }
 
-/// Runs `vpce-audit check ARGS --format json`; returns the exit status and the report
-/// (`null` when the run printed none).
+/// Runs `vpce-audit check ARGS --format json`; returns the exit status and the report,
+/// validated against its schema (`null` when the run printed nothing).
 pub fn check_json(args: &[&str]) -> (i32, Value) {
     let out = vpce()
         .arg("check")
@@ -67,7 +135,11 @@ pub fn check_json(args: &[&str]) -> (i32, Value) {
         .output()
         .unwrap();
     let code = out.status.code().unwrap();
-    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let json = if out.stdout.is_empty() {
+        Value::Null
+    } else {
+        check_doc(&out.stdout)
+    };
     (code, json)
 }
 
