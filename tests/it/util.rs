@@ -182,17 +182,47 @@ pub type Feed = Box<dyn FnOnce(&mut dyn Write) + Send>;
 
 /// Runs `cmd` (its stderr discarded) with `feed` writing its standard input, or none,
 /// and returns its exit code, stdout and peak resident memory in KiB (from `wait4`, the
-/// kernel's own count). Panics if the child was killed.
-#[allow(clippy::zombie_processes)] // reaped by wait4, which also reports its memory
-pub fn run_measured(mut cmd: Command, feed: Option<Feed>) -> (i32, Vec<u8>, u64) {
-    let mut child = cmd
+/// kernel's own count). Panics if it was killed.
+///
+/// The peak is the command's own. Linux counts in a process's peak the peak of the
+/// address space its exec replaced, and a child spawned from this process (Rust spawns
+/// with `posix_spawn`, which shares it until the exec) would carry this whole test
+/// process's peak, that is, what any test run beside it allocated. So `sh`, a small
+/// process, starts the command in the background and exits; this process, a child
+/// subreaper, inherits the orphan and reaps it.
+pub fn run_measured(cmd: Command, feed: Option<Feed>) -> (i32, Vec<u8>, u64) {
+    static SUBREAPER: OnceLock<()> = OnceLock::new();
+    SUBREAPER.get_or_init(|| {
+        // SAFETY: prctl(PR_SET_CHILD_SUBREAPER) takes plain integers.
+        let set = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        assert_eq!(set, 0, "{}", std::io::Error::last_os_error());
+    });
+    let mut sh = Command::new("/bin/sh");
+    // A background command's stdin is /dev/null unless redirected: it reads fd 3.
+    sh.args([
+        "-c",
+        r#"exec 3<&0; "$@" <&3 3<&- 2>/dev/null & echo $! >&2"#,
+        "sh",
+    ])
+    .arg(cmd.get_program())
+    .args(cmd.get_args());
+    for (name, value) in cmd.get_envs() {
+        match value {
+            Some(value) => sh.env(name, value),
+            None => sh.env_remove(name),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        sh.current_dir(dir);
+    }
+    let mut child = sh
         .stdin(if feed.is_some() {
             Stdio::piped()
         } else {
             Stdio::null()
         })
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let writer = feed.map(|feed| {
@@ -205,6 +235,20 @@ pub fn run_measured(mut cmd: Command, feed: Option<Feed>) -> (i32, Vec<u8>, u64)
         stdout.read_to_end(&mut out).unwrap();
         out
     });
+    let mut said = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    let sh_status = child.wait().unwrap();
+    assert!(sh_status.success(), "sh: {sh_status}: {said}");
+    let pid: libc::pid_t = said
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("sh gave no process id: {said:?}"));
+    // sh has exited: the command is this process's child now.
     if let Some(writer) = writer {
         writer.join().unwrap();
     }
@@ -213,8 +257,29 @@ pub fn run_measured(mut cmd: Command, feed: Option<Feed>) -> (i32, Vec<u8>, u64)
     // SAFETY: rusage is plain data, zeroed is a valid value; wait4 fills it for our own
     // child, which it reaps.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as libc::pid_t);
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "{}", std::io::Error::last_os_error());
     assert!(libc::WIFEXITED(status), "the child was killed: {status}");
     (libc::WEXITSTATUS(status), out, usage.ru_maxrss as u64)
+}
+
+#[test]
+fn a_measured_peak_is_the_commands_own() {
+    // 256 MiB resident in this process while the command runs: none of it is the
+    // command's (spawned straight from here, its peak would include all of it).
+    let mut held = vec![0u8; 256 << 20];
+    for page in held.chunks_mut(4096) {
+        page[0] = 1;
+    }
+    let (code, out, peak_kib) = run_measured(vpce_command(), None);
+    assert_eq!(code, 2, "no command: a usage error");
+    assert!(out.is_empty());
+    assert!(
+        peak_kib > 0 && peak_kib < 64 * 1024,
+        "peak RSS {peak_kib} KiB"
+    );
+    assert_eq!(
+        held.iter().step_by(4096).filter(|&&b| b == 1).count(),
+        1 << 16
+    );
 }
