@@ -4,11 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# tests/s3.rs reads from a real S3 server: SeaweedFS, installed into target/ on first
+# tests/it/s3.rs reads from a real S3 server: SeaweedFS, installed into target/ on first
 # use, started on 127.0.0.1 and stopped when this script exits.
 source scripts/seaweedfs.sh
 
-# The HTML report tests open the page in a real headless browser (tests/html.rs).
+# The HTML report tests open the page in a real headless browser (tests/it/html.rs).
 if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
     echo "installing chromium for the HTML report tests" >&2
     export DEBIAN_FRONTEND=noninteractive

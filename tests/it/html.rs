@@ -9,15 +9,10 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use assert_cmd::cargo::CommandCargoExt;
-use serde_json::Value;
+use crate::util::{self, vpce_command as vpce_audit};
 
 /// Longest a browser run may take before the test fails instead of hanging.
 const BROWSER_TIMEOUT: &str = "120";
-
-fn vpce_audit() -> Command {
-    Command::cargo_bin("vpce-audit").unwrap()
-}
 
 fn chromium() -> PathBuf {
     let path = std::env::var_os("CHROMIUM")
@@ -131,7 +126,7 @@ fn sample_logs_render_in_a_real_browser() {
         ])
         .output()
         .unwrap();
-    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let json = util::report_doc(&json.stdout);
     let buckets = json["buckets"].as_array().unwrap();
     assert_eq!(buckets.len(), 2);
 
@@ -311,7 +306,7 @@ fn check_page_shows_violations_in_a_real_browser() {
     };
     let json = args("json").output().unwrap();
     assert_eq!(json.status.code(), Some(1));
-    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let json = util::check_doc(&json.stdout);
     let page = dir.path().join("check.html");
     let run = args("html").arg("-o").arg(&page).output().unwrap();
     assert_eq!(
@@ -402,6 +397,6 @@ fn report_windows(inputs: &[&Path]) -> usize {
         .args(inputs)
         .output()
         .unwrap();
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = util::report_doc(&out.stdout);
     json["buckets"][0]["timeline"].as_array().unwrap().len()
 }

@@ -3,22 +3,20 @@
 //! rather than skips, when that server is not there.
 #![cfg(feature = "s3")]
 
-mod common;
-
 use std::io::Write;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
-use common::{bucket, testdata, vpce};
 use predicates::str::contains;
 use serde_json::Value;
 use tokio::runtime::Runtime;
 use vpce_audit::input::s3::{self, ErrorKind, Options, Session};
+
+use crate::util::{self, bucket, gzip, testdata, vpce, vpce_command};
 
 /// The test server, from the environment scripts/seaweedfs.sh exports.
 struct Server {
@@ -162,9 +160,7 @@ fn aws_env(cmd: &mut Command, access_key: &str, secret_key: &str) {
 /// `vpce-audit SUBCOMMAND --endpoint-url SERVER` with the test credentials.
 fn vpce_s3(subcommand: &str) -> assert_cmd::Command {
     let s = server();
-    let mut std_cmd = Command::new(env!("CARGO_BIN_EXE_vpce-audit"));
-    std_cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    std_cmd.env_remove("VPCE_AUDIT_NOW");
+    let mut std_cmd = vpce_command();
     aws_env(&mut std_cmd, &s.access_key, &s.secret_key);
     let mut cmd = assert_cmd::Command::from_std(std_cmd);
     cmd.args([subcommand, "--endpoint-url", &s.endpoint]);
@@ -181,13 +177,13 @@ fn s3_report(args: &[&str], code: i32) -> (Value, String) {
         .get_output()
         .clone();
     (
-        serde_json::from_slice(&out.stdout).expect("report JSON parses"),
+        util::report_doc(&out.stdout),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
 
 fn local_report(args: &[&str]) -> Value {
-    common::report_json(args, 0)
+    util::report_json(args, 0)
 }
 
 /// The `summary.s3` counts: (listed, skipped, read).
@@ -223,12 +219,6 @@ fn record(bucket: &str, time: i64, ip: &str) -> String {
          1024 12 11 \"-\" \"aws-sdk-java/1.12\" - host-id SigV4 ECDHE-RSA-AES128-GCM-SHA256 \
          AuthHeader {bucket}.s3.amazonaws.com TLSv1.2 - -\n"
     )
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(data).unwrap();
-    enc.finish().unwrap()
 }
 
 fn stamp(time: i64) -> String {
@@ -426,31 +416,13 @@ fn partitioned_layout_lists_only_the_days_and_source_bucket_asked() {
 }
 
 /// Runs the binary on a large object and returns (exit code, stdout, max RSS in KiB).
-#[allow(clippy::zombie_processes)] // reaped by wait4, which also reports its rusage
-fn run_measured(args: &[&str]) -> (i32, Vec<u8>, i64) {
+fn run_measured(args: &[&str]) -> (i32, Vec<u8>, u64) {
     let s = server();
-    let out_path = tempfile::NamedTempFile::new().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vpce-audit"));
     aws_env(&mut cmd, &s.access_key, &s.secret_key);
     cmd.args(["report", "--format", "json", "--endpoint-url", &s.endpoint])
-        .args(args)
-        .stdout(Stdio::from(out_path.reopen().unwrap()))
-        .stderr(Stdio::null());
-    let child = cmd.spawn().unwrap();
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data, zeroed is a valid value; wait4 reaps our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid);
-    let code = std::process::ExitStatus::from_raw(status)
-        .code()
-        .unwrap_or(-1);
-    (
-        code,
-        std::fs::read(out_path.path()).unwrap(),
-        usage.ru_maxrss,
-    )
+        .args(args);
+    util::run_measured(cmd, None)
 }
 
 #[test]
@@ -483,7 +455,7 @@ fn a_large_object_streams_in_flat_memory() {
 
     let (code, stdout, max_rss_kib) = run_measured(&[&format!("s3://{b}/")]);
     assert_eq!(code, 0);
-    let report: Value = serde_json::from_slice(&stdout).unwrap();
+    let report = util::report_doc(&stdout);
     assert_eq!(report["summary"]["lines"], lines);
     assert_eq!(report["summary"]["bytes"], size as u64);
     assert_eq!(report["summary"]["s3"]["bytes_read"], size as u64);
@@ -604,7 +576,7 @@ fn check_remembers_s3_objects_by_etag() {
             .get_output()
             .stdout
             .clone();
-        serde_json::from_slice(&out).unwrap()
+        util::check_doc(&out)
     };
     let first = run(1);
     assert_eq!(first["summary"]["inputs"], 1);

@@ -3,18 +3,15 @@
 //! nothing of it may reach a terminal, a spreadsheet, a JSON reader or a browser as
 //! anything but text, and no broken input may cost the rest of the run.
 
-mod common;
-
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::vpce;
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use serde_json::Value;
+
+use crate::util::{self, gzip, vpce};
 
 /// ESC[2J (clear screen), CR, backspace, BEL, the C1 CSI (U+009B) and a right-to-left
 /// override (U+202E): every way a value could rewrite what a terminal shows.
@@ -71,12 +68,6 @@ impl Rec<'_> {
 
 fn lines(records: &[Rec<'_>]) -> Vec<u8> {
     records.iter().flat_map(Rec::line).collect()
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
-    enc.write_all(data).unwrap();
-    enc.finish().unwrap()
 }
 
 /// A file name made of raw bytes (Linux allows any but `/` and NUL).
@@ -184,7 +175,7 @@ fn accounting_holds_on_mixed_good_and_bad_input() {
     .unwrap();
     let d = dir.path().to_str().unwrap();
 
-    let r = common::report_json(&[d], 0);
+    let r = util::report_json(&[d], 0);
     let s = &r["summary"];
     let counts = |s: &Value| {
         [
@@ -221,7 +212,7 @@ fn accounting_holds_on_mixed_good_and_bad_input() {
         d
     ]);
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
-    let c: Value = serde_json::from_slice(&out).unwrap();
+    let c = util::check_doc(&out);
     assert_eq!(
         [
             &c["summary"]["lines"],
@@ -459,7 +450,7 @@ fn json_stays_valid_for_invalid_utf8() {
     }]);
     std::fs::write(&path, log).unwrap();
 
-    let r = common::report_json(&[dir.path().to_str().unwrap()], 0);
+    let r = util::report_json(&[dir.path().to_str().unwrap()], 0);
     assert_eq!(r["buckets"][0]["bucket"], "bkt\u{fffd}");
     assert_eq!(
         r["buckets"][0]["accounts"][0]["account"],
@@ -489,7 +480,7 @@ fn json_stays_valid_for_invalid_utf8() {
         d
     ]);
     assert_eq!(code, 1);
-    let c: Value = serde_json::from_slice(&out).expect("check JSON parses");
+    let c = util::check_doc(&out);
     assert_eq!(c["violations"][0]["bucket"], "bkt\u{fffd}");
     assert_eq!(c["violations"][0]["requester"], "\u{fffd}\u{fffd}who");
 }
@@ -511,7 +502,7 @@ fn corrupt_gzip_is_named_counted_up_to_the_damage_and_the_rest_is_read() {
     std::fs::write(dir.path().join("c-fine.log"), good.repeat(7)).unwrap();
     let d = dir.path().to_str().unwrap();
 
-    let r = common::report_json(&[d], 2);
+    let r = util::report_json(&[d], 2);
     let errors = r["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 2);
     let mut got_to = Vec::new();
@@ -560,7 +551,7 @@ fn unreadable_inputs_are_named_and_the_rest_is_read() {
     // A file that opens but fails to read, for root as for anyone: reading address 0
     // of a process's memory is an I/O error.
     let mem = "/proc/self/mem";
-    let r = common::report_json(
+    let r = util::report_json(
         &[
             mem,
             dir.path().join("dangling.log").to_str().unwrap(),
@@ -609,7 +600,7 @@ fn empty_files_and_folders_give_a_clean_empty_report() {
     std::fs::write(dir.path().join("blank-lines.log"), b"\n\n \r\n").unwrap();
     std::fs::write(dir.path().join("empty.gz"), gzip(b"")).unwrap();
     let d = dir.path().to_str().unwrap();
-    let r = common::report_json(&[d], 0);
+    let r = util::report_json(&[d], 0);
     let s = &r["summary"];
     assert_eq!(
         (s["lines"].as_u64(), s["inputs"].as_u64()),
@@ -644,7 +635,7 @@ fn a_binary_file_is_rejected_line_by_line() {
         .collect();
     let path = dir.path().join("noise.bin");
     std::fs::write(&path, &noise).unwrap();
-    let r = common::report_json(&[path.to_str().unwrap()], 0);
+    let r = util::report_json(&[path.to_str().unwrap()], 0);
     let s = &r["summary"];
     let non_blank = noise
         .split(|&b| b == b'\n')
@@ -665,7 +656,7 @@ fn a_symlink_loop_is_reported_not_walked() {
     std::fs::create_dir_all(logs.join("sub")).unwrap();
     std::fs::write(logs.join("sub/a.log"), Rec::default().line()).unwrap();
     symlink(&logs, logs.join("sub/loop")).unwrap();
-    let r = common::report_json(&[logs.to_str().unwrap()], 2);
+    let r = util::report_json(&[logs.to_str().unwrap()], 2);
     assert_eq!(r["summary"]["parsed"], 1);
     assert_eq!(
         r["errors"][0]["message"],
@@ -678,36 +669,14 @@ fn a_symlink_loop_is_reported_not_walked() {
 }
 
 /// Runs the binary with `feed` writing its standard input, and returns its exit code,
-/// stdout and peak resident memory in KiB (from `wait4`, the kernel's own count).
-#[allow(clippy::zombie_processes)] // reaped by wait4, which also reports its memory
+/// stdout and peak resident memory in KiB ([`util::run_measured`]).
 fn run_fed(
     args: &[&str],
     feed: impl FnOnce(&mut dyn Write) + Send + 'static,
 ) -> (i32, Vec<u8>, u64) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vpce-audit"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || feed(&mut stdin));
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        stdout.read_to_end(&mut out).unwrap();
-        out
-    });
-    writer.join().unwrap();
-    let out = reader.join().unwrap();
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as libc::pid_t);
-    assert!(libc::WIFEXITED(status), "the child was killed: {status}");
-    (libc::WEXITSTATUS(status), out, usage.ru_maxrss as u64)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vpce-audit"));
+    cmd.args(args);
+    util::run_measured(cmd, Some(Box::new(feed)))
 }
 
 #[test]
@@ -722,7 +691,7 @@ fn a_100_mb_line_is_rejected_in_bounded_memory() {
         }
     });
     assert_eq!(code, 0);
-    let r: Value = serde_json::from_slice(&out).unwrap();
+    let r = util::report_doc(&out);
     let s = &r["summary"];
     assert_eq!(
         [&s["lines"], &s["parsed"], &s["rejected"]].map(|v| v.as_u64().unwrap()),
@@ -761,7 +730,7 @@ fn millions_of_distinct_addresses_fit_in_bounded_memory_and_are_flagged_approxim
         let _ = w.flush();
     });
     assert_eq!(code, 0);
-    let r: Value = serde_json::from_slice(&out).unwrap();
+    let r = util::report_doc(&out);
     let b = &r["buckets"][0];
     assert_eq!(b["requests"], N);
     assert_eq!(
@@ -852,7 +821,7 @@ fn a_closed_pipe_ends_every_long_output_quietly() {
 #[test]
 fn policy_text_is_escaped_too() {
     let dir = tempfile::tempdir().unwrap();
-    let policy = std::fs::read_to_string(common::testdata("policies/seed.json"))
+    let policy = std::fs::read_to_string(util::testdata("policies/seed.json"))
         .unwrap()
         .replace(
             "Access-to-specific-VPCE-only",
@@ -879,7 +848,7 @@ fn policy_text_is_escaped_too() {
 fn athena_results_are_escaped_like_logs() {
     let dir = tempfile::tempdir().unwrap();
     // The bucket name as Athena writes it: quoted, inner quotes doubled.
-    let results = std::fs::read_to_string(common::testdata("athena/seed-story-15m.csv"))
+    let results = std::fs::read_to_string(util::testdata("athena/seed-story-15m.csv"))
         .unwrap()
         .replace(
             "\"shared-data-prod\"",
@@ -904,8 +873,8 @@ fn athena_results_are_escaped_like_logs() {
 
     let (code, out, _) = run(args!["report", "--from-athena", "--format", "json", p]);
     assert_eq!(code, 0);
-    let r: Value = serde_json::from_slice(&out).unwrap();
-    common::bucket(&r, hostile);
+    let r = util::report_doc(&out);
+    util::bucket(&r, hostile);
 
     let (code, out, _) = run(args!["report", "--from-athena", "--format", "html", p]);
     assert_eq!(code, 0);

@@ -4,8 +4,7 @@
 use predicates::str::contains;
 use serde_json::Value;
 
-mod common;
-use common::vpce;
+use crate::util::vpce;
 
 fn analyse(file: &str) -> (i32, Value) {
     let out = vpce()

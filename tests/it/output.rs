@@ -1,13 +1,8 @@
 //! End-to-end tests of `report -o/--output FILE`.
 
 use std::fs;
-use std::process::Command;
 
-use assert_cmd::cargo::CommandCargoExt;
-
-fn vpce_audit() -> Command {
-    Command::cargo_bin("vpce-audit").unwrap()
-}
+use crate::util::{self, vpce_command as vpce_audit};
 
 #[test]
 fn every_format_can_go_to_a_file() {
@@ -18,6 +13,9 @@ fn every_format_can_go_to_a_file() {
             .output()
             .unwrap();
         assert!(stdout.status.success());
+        if format == "json" {
+            util::report_doc(&stdout.stdout);
+        }
         let path = dir.path().join(format!("report.{format}"));
         fs::write(&path, "old content that must be replaced").unwrap();
         let to_file = vpce_audit()

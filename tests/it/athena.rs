@@ -2,22 +2,10 @@
 //! (The equality of the generated SQL with the local report is proven by
 //! scripts/athena-equality.py, which runs the DuckDB dialect over the same logs.)
 
-mod common;
-
-use common::{report_json, testdata, vpce};
 use predicates::str::contains;
 use serde_json::Value;
 
-fn stdout(args: &[&str]) -> String {
-    let out = vpce()
-        .args(args)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    String::from_utf8(out).unwrap()
-}
+use crate::util::{report_json, stdout, testdata, vpce};
 
 #[test]
 fn ddl_for_the_simple_layout_is_an_unpartitioned_regex_table() {

@@ -3,10 +3,9 @@
 //! oracle (`fuzz/oracle.rs`) — no panic, the two line parsers agree, every line is
 //! parsed or rejected, and every output format stays safe.
 
-#[path = "../fuzz/oracle.rs"]
-mod oracle;
-
 use std::path::PathBuf;
+
+use crate::oracle;
 
 /// The seed files of one fuzz target, in name order.
 fn seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {

@@ -1,9 +1,6 @@
 //! Property tests of the line parser: every record S3 could write parses to exactly its
 //! fields, and no input at all makes it panic or disagree with itself.
 
-#[path = "../fuzz/oracle.rs"]
-mod oracle;
-
 use std::net::IpAddr;
 
 use chrono::{FixedOffset, NaiveDate, TimeZone};
@@ -11,6 +8,8 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use vpce_audit::parse::LineParser;
 use vpce_audit::record::Record;
+
+use crate::oracle;
 
 /// One record as S3 would write it, with the values the parser must return.
 #[derive(Clone, Debug)]

@@ -5,8 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-mod common;
-use common::vpce;
+use crate::util::{self, check_json, vpce};
 
 const ROLE: &str = "arn:aws:sts::111122223333:assumed-role/ec2-s3-reader/i-0a1b2c3d4e5f67890";
 
@@ -35,19 +34,6 @@ fn get(time: &str, bucket: &str, ip: &str, status: u16) -> String {
         "exports/part-0000.parquet",
         status,
     )
-}
-
-/// Runs `check ARGS --format json`; returns the exit status and the report.
-fn check_json(args: &[&str]) -> (i32, Value) {
-    let out = vpce()
-        .arg("check")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    let code = out.status.code().unwrap();
-    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (code, json)
 }
 
 fn write(path: &Path, text: &str) {
@@ -422,7 +408,7 @@ fn relative_windows_count_back_from_an_injected_now() {
             ])
             .output()
             .unwrap();
-        serde_json::from_slice(&out.stdout).unwrap()
+        util::check_doc(&out.stdout)
     };
     // Violations at 10:32:05, 10:36:48, 10:41:12, 10:47:33, 10:55:01.
     let r = run("2022-05-09T11:00:00Z", "20m");

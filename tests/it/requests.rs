@@ -1,10 +1,9 @@
 //! End-to-end: `vpce-audit requests`, one fixture per quirk of real S3 logs.
 
-mod common;
-
-use common::{requests_ndjson, vpce};
 use predicates::str::contains;
 use serde_json::{json, Value};
+
+use crate::util::{self, requests_ndjson, vpce};
 
 const FIELDS: [&str; 27] = [
     "bucket_owner",
@@ -166,7 +165,7 @@ fn whitespace_oddities_are_not_errors_and_blank_lines_are_not_lines() {
     assert_eq!(rows[0]["acl_required"], "Yes");
     assert_eq!(rows[1]["tls_version"], "TLSv1.2");
     assert_eq!(rows[2]["user_agent"], "aws-cli/2.7.0");
-    let report = common::report_json(&["testdata/quirks/whitespace.log"], 0);
+    let report = util::report_json(&["testdata/quirks/whitespace.log"], 0);
     assert_eq!(report["summary"]["lines"], 3);
     assert_eq!(report["summary"]["blank_lines"], 3);
 }
@@ -204,7 +203,7 @@ fn odd_values_parse_exactly() {
 fn csv_lists_every_field_and_neutralises_formulas() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("formula.log");
-    let line = std::fs::read_to_string(common::testdata("quirks/eras.log")).unwrap();
+    let line = std::fs::read_to_string(util::testdata("quirks/eras.log")).unwrap();
     let first = line
         .lines()
         .nth(5)
