@@ -8,14 +8,19 @@ cd "$(dirname "$0")/.."
 # use, started on 127.0.0.1 and stopped when this script exits.
 source scripts/seaweedfs.sh
 
-# The HTML report tests open the page in a real headless browser (tests/it/html.rs).
-if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
-    echo "installing chromium for the HTML report tests" >&2
+# What the tests run beside the binary: a real headless browser for the HTML pages
+# (tests/it/html.rs) and GNU time, which measures a command's own peak memory
+# (tests/it/util.rs).
+missing=()
+[ -x /usr/bin/chromium ] || [ -n "${CHROMIUM:-}" ] || missing+=(chromium)
+[ -x /usr/bin/time ] || missing+=(time)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]} for the tests" >&2
     export DEBIAN_FRONTEND=noninteractive
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq >/dev/null
-    $SUDO apt-get install -y -qq chromium >/dev/null
+    $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 cargo test --all-targets

@@ -370,7 +370,7 @@ impl<'l> Cursor<'l> {
     /// The cost is linear in the rest of the line, whatever its quotes: a candidate is a
     /// quote that ends a token, each candidate's look-ahead reads at most the seven
     /// tokens after it, so each token is read by at most seven candidates
-    /// (`tests/parse_props.rs` parses 1 MB lines of quotes and spaces).
+    /// (`tests/it/parse_props.rs` parses 1 MB lines of quotes and spaces).
     #[inline(always)]
     fn quoted(&mut self, field: Field) -> Result<Option<&'l [u8]>, ParseError> {
         if self.bare_dash() {

@@ -181,86 +181,61 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 pub type Feed = Box<dyn FnOnce(&mut dyn Write) + Send>;
 
 /// Runs `cmd` (its stderr discarded) with `feed` writing its standard input, or none,
-/// and returns its exit code, stdout and peak resident memory in KiB (from `wait4`, the
-/// kernel's own count). Panics if it was killed.
+/// and returns its exit code, stdout and peak resident memory in KiB (the kernel's
+/// count, from `wait4`). Panics if it was killed.
 ///
 /// The peak is the command's own. Linux counts in a process's peak the peak of the
 /// address space its exec replaced, and a child spawned from this process (Rust spawns
 /// with `posix_spawn`, which shares it until the exec) would carry this whole test
-/// process's peak, that is, what any test run beside it allocated. So `sh`, a small
-/// process, starts the command in the background and exits; this process, a child
-/// subreaper, inherits the orphan and reaps it.
+/// process's peak, that is, what any test run beside it allocated. So GNU `time`, a
+/// small process, starts the command and reports the peak that `wait4` gives it
+/// (`scripts/test.sh` installs it when missing).
 pub fn run_measured(cmd: Command, feed: Option<Feed>) -> (i32, Vec<u8>, u64) {
-    static SUBREAPER: OnceLock<()> = OnceLock::new();
-    SUBREAPER.get_or_init(|| {
-        // SAFETY: prctl(PR_SET_CHILD_SUBREAPER) takes plain integers.
-        let set = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-        assert_eq!(set, 0, "{}", std::io::Error::last_os_error());
-    });
-    let mut sh = Command::new("/bin/sh");
-    // A background command's stdin is /dev/null unless redirected: it reads fd 3.
-    sh.args([
-        "-c",
-        r#"exec 3<&0; "$@" <&3 3<&- 2>/dev/null & echo $! >&2"#,
-        "sh",
-    ])
-    .arg(cmd.get_program())
-    .args(cmd.get_args());
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let mut time = Command::new("/usr/bin/time");
+    time.args(["--quiet", "--format=%M", "--output"])
+        .arg(report.path())
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
     for (name, value) in cmd.get_envs() {
         match value {
-            Some(value) => sh.env(name, value),
-            None => sh.env_remove(name),
+            Some(value) => time.env(name, value),
+            None => time.env_remove(name),
         };
     }
     if let Some(dir) = cmd.get_current_dir() {
-        sh.current_dir(dir);
+        time.current_dir(dir);
     }
-    let mut child = sh
+    let mut child = time
         .stdin(if feed.is_some() {
             Stdio::piped()
         } else {
             Stdio::null()
         })
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
-        .unwrap();
+        .expect("/usr/bin/time (GNU time; scripts/test.sh installs it)");
     let writer = feed.map(|feed| {
         let mut stdin = child.stdin.take().unwrap();
         std::thread::spawn(move || feed(&mut stdin))
     });
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        stdout.read_to_end(&mut out).unwrap();
-        out
-    });
-    let mut said = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut said)
-        .unwrap();
-    let sh_status = child.wait().unwrap();
-    assert!(sh_status.success(), "sh: {sh_status}: {said}");
-    let pid: libc::pid_t = said
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("sh gave no process id: {said:?}"));
-    // sh has exited: the command is this process's child now.
+    let mut out = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    let status = child.wait().unwrap();
     if let Some(writer) = writer {
         writer.join().unwrap();
     }
-    let out = reader.join().unwrap();
-    let mut status = 0;
-    // SAFETY: rusage is plain data, zeroed is a valid value; wait4 fills it for our own
-    // child, which it reaps.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid, "{}", std::io::Error::last_os_error());
-    assert!(libc::WIFEXITED(status), "the child was killed: {status}");
-    (libc::WEXITSTATUS(status), out, usage.ru_maxrss as u64)
+    let code = status.code().expect("time exits");
+    let said = std::fs::read_to_string(report.path()).unwrap();
+    // GNU time exits with 128 + N when the command was killed by signal N.
+    assert!(code < 128, "the command was killed ({code}): {said}");
+    let peak = said
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("time gave no peak: {said:?}"));
+    (code, out, peak)
 }
 
 #[test]
