@@ -194,7 +194,7 @@ fn check_run(data: &[u8], settings: &Settings, tally: &Tally) {
         ..RulesSpec::default()
     })
     .expect("valid rules");
-    let policy = bucket_policy::analyze(include_str!("../testdata/policies/seed.json"), None)
+    let policy = bucket_policy::analyze(include_str!("../testdata/policies/blog-post.json"), None)
         .expect("the blog post's policy is valid");
     let checker = Checker {
         settings,

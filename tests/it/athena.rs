@@ -153,8 +153,8 @@ fn comparable(report: &Value) -> Vec<Value> {
 
 #[test]
 fn from_athena_renders_the_local_report() {
-    // testdata/athena/seed-story-15m.csv: the query run (DuckDB dialect) over testdata/logs.
-    let athena = report_json(&["--from-athena", "testdata/athena/seed-story-15m.csv"], 0);
+    // testdata/athena/blog-post-15m.csv: the query run (DuckDB dialect) over testdata/logs.
+    let athena = report_json(&["--from-athena", "testdata/athena/blog-post-15m.csv"], 0);
     let local = report_json(&["--interval", "15m", "testdata/logs"], 0);
     assert_eq!(comparable(&athena), comparable(&local));
     for k in [
@@ -187,20 +187,20 @@ fn from_athena_renders_the_local_report() {
         "--from-athena",
         "--format",
         "csv",
-        "testdata/athena/seed-story-15m.csv",
+        "testdata/athena/blog-post-15m.csv",
     ]);
     assert!(csv.contains("shared-data-prod,mixed,2022-05-09T11:00:00Z,3,0,3,3,0,0,0,1,729"));
     let table = stdout(&[
         "report",
         "--from-athena",
-        "testdata/athena/seed-story-15m.csv",
+        "testdata/athena/blog-post-15m.csv",
     ]);
     assert!(table.contains("not available from aggregated results: summary.bytes"));
 }
 
 #[test]
 fn from_athena_refuses_filters_and_broken_results() {
-    let csv = testdata("athena/seed-story-15m.csv");
+    let csv = testdata("athena/blog-post-15m.csv");
     let csv = csv.to_str().unwrap();
     vpce()
         .args(["report", "--from-athena", "--bucket", "x", csv])

@@ -44,7 +44,7 @@ fn write(path: &Path, text: &str) {
 }
 
 #[test]
-fn the_seed_logs_fail_with_violations_and_blocked_attempts_apart() {
+fn the_blog_post_logs_fail_with_violations_and_blocked_attempts_apart() {
     let (code, r) = check_json(&["--require-private", "shared-data-prod", "testdata/logs"]);
     assert_eq!(code, 1);
     let s = &r["summary"];
@@ -627,7 +627,7 @@ fn a_corrupt_or_foreign_state_is_refused_and_left_alone() {
     };
     with("testdata/policies/enforced.json").code(1);
     with("testdata/policies/get-bucket-policy.json").code(0);
-    with("testdata/policies/seed.json")
+    with("testdata/policies/blog-post.json")
         .code(2)
         .stderr(predicates::str::contains("other rules or settings"));
 
@@ -649,11 +649,11 @@ fn a_corrupt_or_foreign_state_is_refused_and_left_alone() {
 
 #[test]
 fn the_bucket_policy_cross_check_flags_succeeded_public_requests() {
-    // The seed's policy denies s3:GetObject outside vpce-0a1b2c3d4e5f67890, yet the
+    // The blog post's policy denies s3:GetObject outside vpce-0a1b2c3d4e5f67890, yet the
     // logs show five public GETs answered 200: the policy was not in force then.
     let (code, r) = check_json(&[
         "--bucket-policy",
-        "testdata/policies/seed.json",
+        "testdata/policies/blog-post.json",
         "testdata/logs",
     ]);
     assert_eq!(code, 1);

@@ -821,7 +821,7 @@ fn a_closed_pipe_ends_every_long_output_quietly() {
 #[test]
 fn policy_text_is_escaped_too() {
     let dir = tempfile::tempdir().unwrap();
-    let policy = std::fs::read_to_string(util::testdata("policies/seed.json"))
+    let policy = std::fs::read_to_string(util::testdata("policies/blog-post.json"))
         .unwrap()
         .replace(
             "Access-to-specific-VPCE-only",
@@ -832,7 +832,7 @@ fn policy_text_is_escaped_too() {
     std::fs::write(&path, policy).unwrap();
     let p = path.to_str().unwrap();
     let (code, out, _) = run(args!["policy", p]);
-    assert_eq!(code, 1, "the seed policy has gaps");
+    assert_eq!(code, 1, "the blog post's policy has gaps");
     assert_terminal_safe("policy table", &out);
     assert_shows_escaped("policy table", &out);
     assert!(String::from_utf8(out)
@@ -848,7 +848,7 @@ fn policy_text_is_escaped_too() {
 fn athena_results_are_escaped_like_logs() {
     let dir = tempfile::tempdir().unwrap();
     // The bucket name as Athena writes it: quoted, inner quotes doubled.
-    let results = std::fs::read_to_string(util::testdata("athena/seed-story-15m.csv"))
+    let results = std::fs::read_to_string(util::testdata("athena/blog-post-15m.csv"))
         .unwrap()
         .replace(
             "\"shared-data-prod\"",

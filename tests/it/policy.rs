@@ -74,8 +74,8 @@ fn get_bucket_policy_output_reads_like_the_file() {
 }
 
 #[test]
-fn the_seed_policy_covers_only_get_object() {
-    let (code, r) = analyse("seed.json");
+fn the_blog_post_policy_covers_only_get_object() {
+    let (code, r) = analyse("blog-post.json");
     assert_eq!(code, 1);
     assert_eq!(r["status"], "partial");
     let get = action(&r, "s3:GetObject");

@@ -24,7 +24,7 @@ fn timeline(b: &Value) -> Vec<(String, u64, u64, u64, u64, u64)> {
 }
 
 #[test]
-fn sample_logs_tell_the_seed_story() {
+fn sample_logs_tell_the_blog_post_story() {
     let r = report_json(&["testdata/logs"], 0);
     let s = &r["summary"];
     assert_eq!(

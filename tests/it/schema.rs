@@ -72,7 +72,7 @@ fn a_broken_report_fails_validation() {
     );
 
     // The Athena variant: what it lists as not available must be empty.
-    let athena = report_json(&["--from-athena", "testdata/athena/seed-story-15m.csv"], 0);
+    let athena = report_json(&["--from-athena", "testdata/athena/blog-post-15m.csv"], 0);
     assert!(Doc::Report.violations(&athena).is_empty());
     assert_breaks(
         Doc::Report,
@@ -94,7 +94,7 @@ fn a_broken_check_report_fails_validation() {
         "--require-private",
         "shared-data-*",
         "--bucket-policy",
-        "testdata/policies/seed.json",
+        "testdata/policies/blog-post.json",
         "testdata/logs",
     ]);
     assert_eq!(code, 1);
