@@ -1,5 +1,5 @@
 //! The end-to-end and property tests, as one test crate: one build and one link for all
-//! of them (see docs/development-tests.md). One module per area; the helpers they share
+//! of them (see docs/development.md). One module per area; the helpers they share
 //! are written once, in `util`.
 
 mod util;
@@ -14,6 +14,7 @@ mod check;
 mod fuzz_regressions;
 mod hostile;
 mod html;
+mod layers;
 mod output;
 mod parse_props;
 mod policy;
