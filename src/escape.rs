@@ -45,16 +45,15 @@ fn needs_terminal_escape(c: char) -> bool {
         || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Like [`terminal`], cut to at most `max` characters with an ellipsis, for quoting a
-/// bad value inside an error message.
+/// The first `max` bytes of `bytes` as [`terminal`] text, with an ellipsis when there
+/// were more: for quoting a bad value inside an error message without quoting all of
+/// it (a character cut in two shows as the escapes of its first bytes).
 pub fn snippet(bytes: &[u8], max: usize) -> String {
-    let text = terminal(bytes);
-    if text.chars().count() <= max {
-        return text.into_owned();
+    let mut text = terminal(&bytes[..bytes.len().min(max)]).into_owned();
+    if bytes.len() > max {
+        text.push('…');
     }
-    let mut cut: String = text.chars().take(max).collect();
-    cut.push('…');
-    cut
+    text
 }
 
 /// Text for JSON and CSV: valid UTF-8 kept as is, invalid bytes replaced by U+FFFD

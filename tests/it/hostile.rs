@@ -13,9 +13,10 @@ use serde_json::Value;
 
 use crate::util::{self, gzip, vpce};
 
-/// ESC[2J (clear screen), CR, backspace, BEL, the C1 CSI (U+009B) and a right-to-left
-/// override (U+202E): every way a value could rewrite what a terminal shows.
-const CONTROLS: &[u8] = b"\x1b[2J\r\x08\x07\xc2\x9b31m\xe2\x80\xae";
+/// ESC[2J (clear screen), vertical tab, backspace, BEL, the C1 CSI (U+009B) and a
+/// right-to-left override (U+202E): every way a value could rewrite what a terminal
+/// shows. (A carriage return inside a line rejects the line: `line_ends` tests it.)
+const CONTROLS: &[u8] = b"\x1b[2J\x0b\x08\x07\xc2\x9b31m\xe2\x80\xae";
 
 /// A record on 2022-05-09 at `hh:mm`, with the fields a test makes hostile; `referer`
 /// and `user_agent` are written inside quotes as S3 does (without escaping).
@@ -100,7 +101,7 @@ fn assert_terminal_safe(what: &str, out: &[u8]) {
 fn assert_shows_escaped(what: &str, out: &[u8]) {
     let text = String::from_utf8_lossy(out);
     assert!(
-        text.contains(r"\x1b[2J\x0d\x08\x07\u{9b}31m\u{202e}"),
+        text.contains(r"\x1b[2J\x0b\x08\x07\u{9b}31m\u{202e}"),
         "{what}: the escaped controls are missing from:\n{text}"
     );
 }
@@ -228,6 +229,130 @@ fn accounting_holds_on_mixed_good_and_bad_input() {
     assert!(String::from_utf8_lossy(&err).contains("vpce-audit: 80 of 181 lines rejected"));
 }
 
+/// The rejections of a JSON report as (line, reason).
+fn rejections(report: &Value) -> Vec<(u64, String)> {
+    report["rejections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["line"].as_u64().unwrap(),
+                x["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_request_uri_that_reads_like_a_denied_request_is_rejected_as_ambiguous() {
+    // A public download that succeeded (200, 5 MB) whose URI carries what a 403 with
+    // 243 bytes looks like: read at the first fitting quote, it became a blocked
+    // attempt and the bucket looked denied-only.
+    let dir = tempfile::tempdir().unwrap();
+    let steered = "owner plain-bucket [09/May/2022:10:30:00 +0000] 52.79.54.241 \
+        arn:aws:iam::111122223333:user/alice REQID REST.GET.OBJECT b/secret.csv \
+        \"GET /b/secret.csv?x=\" 403 AccessDenied 243 - 1 1 \"y HTTP/1.1\" 200 - 5000000 5000000 \
+        12 10 \"-\" \"curl/8.0\"\n";
+    let log = [Rec::default().line(), steered.as_bytes().to_vec()].concat();
+    let path = dir.path().join("steered.log");
+    std::fs::write(&path, log).unwrap();
+    let r = util::report_json(&[path.to_str().unwrap()], 0);
+    assert_eq!(
+        rejections(&r),
+        [(
+            2,
+            "ambiguous: the request-URI field (#9) can end at more than one of its quotes, \
+              and the fields after it differ with each; the line is not read"
+                .to_string()
+        )]
+    );
+    let b = util::bucket(&r, "plain-bucket");
+    assert_eq!(
+        (b["requests"].as_u64(), b["public_denied"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(b["verdict"], "private-only");
+    // --strict turns the rejection into a failed run.
+    let (code, _, err) = run(args!["--strict", path.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(String::from_utf8_lossy(&err).contains("steered.log:2: rejected: ambiguous"));
+}
+
+#[test]
+fn line_ends_lf_crlf_and_a_lone_cr_each_count_or_reject_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = |ip: &str| {
+        let mut l = Rec {
+            ip,
+            ..Rec::default()
+        }
+        .line();
+        l.pop(); // the newline
+        l
+    };
+    let (private, public) = (record("10.0.0.1"), record("52.79.54.241"));
+    let cases: [(&str, Vec<u8>, [u64; 3]); 4] = [
+        (
+            "lf.log",
+            [&private[..], b"\n", &public, b"\n"].concat(),
+            [2, 2, 0],
+        ),
+        (
+            "crlf.log",
+            [&private[..], b"\r\n", &public, b"\r\n"].concat(),
+            [2, 2, 0],
+        ),
+        // A lone CR is no line end: the line holding three records is rejected, not
+        // read as one record with the two others inside its user agent.
+        (
+            "cr.log",
+            [&private[..], b"\r", &public, b"\r", &public, b"\r"].concat(),
+            [1, 0, 1],
+        ),
+        (
+            "mixed.log",
+            [
+                &private[..],
+                b"\r\n",
+                &public,
+                b"\r",
+                &private,
+                b"\n",
+                &public,
+                b"\n",
+            ]
+            .concat(),
+            [3, 2, 1],
+        ),
+    ];
+    for (name, data, [lines, parsed, rejected]) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, data).unwrap();
+        let r = util::report_json(&[path.to_str().unwrap()], 0);
+        let s = &r["summary"];
+        assert_eq!(
+            [&s["lines"], &s["parsed"], &s["rejected"]].map(|v| v.as_u64().unwrap()),
+            [lines, parsed, rejected],
+            "{name}"
+        );
+        if rejected > 0 {
+            let (line, reason) = &rejections(&r)[0];
+            assert_eq!(*line, if name == "cr.log" { 1 } else { 2 }, "{name}");
+            assert!(
+                reason.starts_with("carriage return inside the line"),
+                "{reason}"
+            );
+        }
+        // The requests listing sees the same lines.
+        let listed = util::requests_ndjson(&[path.to_str().unwrap()]);
+        assert_eq!(listed.len() as u64, parsed, "{name}");
+        assert!(listed
+            .iter()
+            .all(|v| !v["user_agent"].as_str().unwrap().contains("owner")));
+    }
+}
+
 #[test]
 fn table_output_and_stderr_show_controls_escaped() {
     let (dir, path) = hostile_logs();
@@ -249,7 +374,7 @@ fn table_output_and_stderr_show_controls_escaped() {
     // The rejected line: its file name and the bad value, both escaped.
     let err = String::from_utf8(err).unwrap();
     assert!(
-        err.contains(r"hostile-\x1b[2J\x0d\x08\x07\u{9b}31m\u{202e}.log:3: rejected: remote IP field (#4): '\x1b[2J"),
+        err.contains(r"hostile-\x1b[2J\x0b\x08\x07\u{9b}31m\u{202e}.log:3: rejected: remote IP field (#4): '\x1b[2J"),
         "{err}"
     );
 
@@ -341,7 +466,7 @@ fn html_shows_hostile_values_as_text() {
     assert!(!html.contains("<img"), "an image element in the page");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(html.contains("&quot;&gt;&lt;img/src=x/onerror=alert(1)&gt;"));
-    assert!(html.contains(r"\x1b[2J\x0d\x08\x07\u{9b}31m\u{202e}"));
+    assert!(html.contains(r"\x1b[2J\x0b\x08\x07\u{9b}31m\u{202e}"));
 }
 
 /// A CSV document's rows, header included; the reader checks the quoting.
@@ -825,7 +950,7 @@ fn policy_text_is_escaped_too() {
         .unwrap()
         .replace(
             "Access-to-specific-VPCE-only",
-            r"deny\u001b[2J\r\u0008\u0007\u009b31m\u202e",
+            r"deny\u001b[2J\u000b\u0008\u0007\u009b31m\u202e",
         )
         .replace("shared-data-prod", r"evil\u001b[2J");
     let path = dir.path().join("policy.json");
