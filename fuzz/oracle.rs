@@ -397,8 +397,15 @@ fn csv_rows(out: &[u8], protected: bool) -> Vec<csv::StringRecord> {
         for row in &rows {
             for cell in row {
                 assert!(
-                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    !cell.trim_start_matches(' ').starts_with([
+                        '=', '+', '-', '@', '\t', '\r', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}',
+                        '\u{ff20}'
+                    ]),
                     "formula cell {cell:?}"
+                );
+                assert!(
+                    !cell.chars().any(unsafe_for_terminal),
+                    "raw control in a protected cell {cell:?}"
                 );
             }
         }

@@ -62,12 +62,21 @@ pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(bytes)
 }
 
-/// A CSV cell that a spreadsheet will not run as a formula: a value beginning with
-/// `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'` (OWASP's advice).
+/// A CSV cell that a spreadsheet will neither run as a formula nor show with hidden
+/// text: control characters (tab, CR and newline included) and bidi overrides are
+/// escaped as for [`terminal`], and a value beginning with `=`, `+`, `-` or `@`, also
+/// after spaces or in their full-width forms (`＝`, `＋`, `－`, `＠`, which some
+/// spreadsheets take for the ASCII ones), gets a leading `'` (OWASP's advice).
 pub fn csv_cell(text: &str) -> Cow<'_, str> {
-    match text.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{text}")),
-        _ => Cow::Borrowed(text),
+    let shown = terminal(text.as_bytes());
+    let formula = matches!(
+        shown.trim_start_matches(' ').chars().next(),
+        Some('=' | '+' | '-' | '@' | '\u{ff1d}' | '\u{ff0b}' | '\u{ff0d}' | '\u{ff20}')
+    );
+    if formula {
+        Cow::Owned(format!("'{shown}"))
+    } else {
+        shown
     }
 }
 
@@ -94,15 +103,39 @@ mod tests {
     fn snippets_are_cut_with_an_ellipsis() {
         assert_eq!(snippet(b"abcdef", 3), "abc…");
         assert_eq!(snippet(b"abc", 3), "abc");
+        assert_eq!(snippet(b"\x1b[2Jx", 4), "\\x1b[2J…");
+        assert_eq!(snippet("ключ".as_bytes(), 3), "к\\xd0…");
     }
 
     #[test]
     fn formula_starts_are_neutralised() {
         assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        for start in ["+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+        for start in [
+            "+1",
+            "-1",
+            "@SUM(A1)",
+            "  =1+1",
+            " @x",
+            "\u{ff1d}1+1",
+            "\u{ff0b}1",
+            "\u{ff20}x",
+        ] {
             assert!(csv_cell(start).starts_with('\''), "{start:?}");
         }
-        assert_eq!(csv_cell("normal"), "normal");
+        assert!(matches!(csv_cell("normal"), Cow::Borrowed("normal")));
         assert_eq!(csv_cell(""), "");
+        assert_eq!(csv_cell("a = b"), "a = b");
+    }
+
+    #[test]
+    fn csv_cells_show_controls_escaped() {
+        assert_eq!(csv_cell("\tx"), "\\x09x");
+        assert_eq!(csv_cell("\r=1"), "\\x0d=1");
+        assert_eq!(csv_cell("a\nb"), "a\\x0ab");
+        assert_eq!(
+            csv_cell("\u{1b}[2J\u{9b}31m\u{202e}"),
+            "\\x1b[2J\\u{9b}31m\\u{202e}"
+        );
+        assert_eq!(csv_cell("=\u{7}"), "'=\\x07");
     }
 }

@@ -509,8 +509,9 @@ fn csv_cells_are_neutralised_and_quoted_correctly() {
         },
         Rec {
             bucket: b"=cmd|'/Ccalc'!A0",
-            requester: b"\rcr",
-            key: b"plain",
+            requester: b"=1+1",
+            key: "\u{ff1d}HYPERLINK".as_bytes(),
+            user_agent: "  =1+1 bell\x07 csi\u{9b}2J rlo\u{202e}".as_bytes(),
             ip: "52.79.54.241",
             time: "11:00",
             ..Rec::default()
@@ -529,19 +530,49 @@ fn csv_cells_are_neutralised_and_quoted_correctly() {
         assert!(out.status.code() == Some(0) || out.status.code() == Some(1));
         csv_rows(&out.stdout)
     };
-    let formula = |c: &String| c.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let formula = |c: &String| {
+        c.trim_start_matches(' ')
+            .starts_with(['=', '+', '-', '@', '\t', '\r', '\u{ff1d}'])
+    };
+    let controls = |c: &String| {
+        c.chars().any(|c| {
+            c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+    };
 
     for raw in [false, true] {
         let p = |s: &str| if raw { s.to_string() } else { format!("'{s}") };
+        // Protected cells show controls escaped, as the terminal does.
+        let esc = |plain: &str, escaped: &str| {
+            if raw {
+                plain.to_string()
+            } else {
+                escaped.to_string()
+            }
+        };
         let report = csv_of(&["--format", "csv"], raw);
         assert_eq!(column(&report, "bucket"), vec![p("=cmd|'/Ccalc'!A0"); 2]);
 
         let requests = csv_of(&["requests", "--format", "csv"], raw);
-        assert_eq!(column(&requests, "key"), [p("+a,\"b\""), "plain".into()]);
-        assert_eq!(column(&requests, "requester"), [p("@SUM(1+1)"), p("\rcr")]);
-        assert_eq!(column(&requests, "referer")[0], p("\tx"));
+        assert_eq!(
+            column(&requests, "key"),
+            [p("+a,\"b\""), p("\u{ff1d}HYPERLINK")]
+        );
+        assert_eq!(column(&requests, "requester"), [p("@SUM(1+1)"), p("=1+1")]);
+        assert_eq!(column(&requests, "referer")[0], esc("\tx", r"\x09x"));
         assert_eq!(column(&requests, "user_agent")[0], p("-2+3, \"quoted\""));
-        assert_eq!(column(&requests, "source"), [source, source]);
+        assert_eq!(
+            column(&requests, "user_agent")[1],
+            p(&esc(
+                "  =1+1 bell\x07 csi\u{9b}2J rlo\u{202e}",
+                r"  =1+1 bell\x07 csi\u{9b}2J rlo\u{202e}"
+            ))
+        );
+        let shown_source = esc(source, &source.replace('\n', r"\x0a"));
+        assert_eq!(
+            column(&requests, "source"),
+            [shown_source.clone(), shown_source.clone()]
+        );
         assert_eq!(
             column(&requests, "request_uri")[0],
             "GET /+a,\"b\" HTTP/1.1"
@@ -549,13 +580,20 @@ fn csv_cells_are_neutralised_and_quoted_correctly() {
 
         let check = csv_of(&["check", "--require-private", "*", "--format", "csv"], raw);
         assert_eq!(column(&check, "bucket"), vec![p("=cmd|'/Ccalc'!A0"); 2]);
-        assert_eq!(column(&check, "key"), [p("+a,\"b\""), "plain".into()]);
-        assert_eq!(column(&check, "requester"), [p("@SUM(1+1)"), p("\rcr")]);
-        assert_eq!(column(&check, "source"), [source, source]);
+        assert_eq!(
+            column(&check, "key"),
+            [p("+a,\"b\""), p("\u{ff1d}HYPERLINK")]
+        );
+        assert_eq!(column(&check, "requester"), [p("@SUM(1+1)"), p("=1+1")]);
+        assert_eq!(
+            column(&check, "source"),
+            [shown_source.clone(), shown_source.clone()]
+        );
 
         if !raw {
             for rows in [&report, &requests, &check] {
                 assert!(rows.iter().flatten().all(|c| !formula(c)), "{rows:?}");
+                assert!(rows.iter().flatten().all(|c| !controls(c)), "{rows:?}");
             }
         }
     }
@@ -994,7 +1032,11 @@ fn athena_results_are_escaped_like_logs() {
     let (code, out, _) = run(args!["report", "--from-athena", "--format", "csv", p]);
     assert_eq!(code, 0);
     let rows = csv_rows(&out);
-    assert!(column(&rows, "bucket").contains(&format!("'{hostile}")));
+    let cell = column(&rows, "bucket");
+    assert!(
+        cell.contains(&r#"'=evil\x1b[2J\x0d\u{202e}"q""#.to_string()),
+        "{cell:?}"
+    );
 
     let (code, out, _) = run(args!["report", "--from-athena", "--format", "json", p]);
     assert_eq!(code, 0);
