@@ -112,6 +112,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     let (agg, mut tally) = pool.install(|| pipeline::aggregate(&expanded.inputs, &settings));
     drop(bar);
     tally.errors.splice(0..0, expanded.errors.iter().cloned());
+    tally.warnings.clone_from(&expanded.warnings);
     let mut report = pool.install(|| Report::build(&agg, &tally, &settings));
     // Freeing the counters of a large run takes a while: a worker does it while the
     // report is written.
@@ -219,6 +220,7 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
     };
     let mut tally = Tally {
         errors: expanded.errors.clone(),
+        warnings: expanded.warnings.clone(),
         ..Tally::default()
     };
     let mut failure = None;
@@ -308,6 +310,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     run.tally
         .errors
         .splice(0..0, expanded.errors.iter().cloned());
+    run.tally.warnings.clone_from(&expanded.warnings);
     let code = check_status(&run, &args.input, &expanded);
     let next_state = setup.state.as_ref().map(|s| {
         let mut next = s.clone();
@@ -493,6 +496,14 @@ fn finish(tally: &Tally, args: &InputArgs, expanded: &Expanded) -> u8 {
     let mut err = io::stderr().lock();
     if let Some(counts) = expanded.s3_counts() {
         let _ = writeln!(err, "vpce-audit: {counts}");
+    }
+    for w in &tally.warnings {
+        let _ = writeln!(
+            err,
+            "vpce-audit: warning: {}: {}",
+            escape::terminal(w.source_name.as_bytes()),
+            escape::terminal(w.message.as_bytes())
+        );
     }
     for e in &tally.errors {
         let _ = writeln!(

@@ -77,6 +77,12 @@ pub struct InputArgs {
     #[arg(value_name = "INPUT", required = true)]
     pub inputs: Vec<String>,
 
+    /// Follow symbolic links inside directories. Without it, a link inside a directory
+    /// is left out with a warning (a link in a log folder could point at any file);
+    /// an INPUT named on the command line is read even when it is a link.
+    #[arg(short = 'L', long)]
+    pub follow: bool,
+
     /// Which requests to look at, and which addresses are private.
     #[command(flatten)]
     pub select: SelectArgs,

@@ -57,6 +57,7 @@ pub fn input_options(args: &InputArgs, settings: &Settings) -> input::Options {
     {
         let filter = &settings.filter;
         input::Options {
+            follow_links: args.follow,
             s3: s3_options(&args.s3),
             scope: input::s3::Scope {
                 since: filter.since,
@@ -71,8 +72,10 @@ pub fn input_options(args: &InputArgs, settings: &Settings) -> input::Options {
     }
     #[cfg(not(feature = "s3"))]
     {
-        let _ = (args, settings);
-        input::Options::default()
+        let _ = settings;
+        input::Options {
+            follow_links: args.follow,
+        }
     }
 }
 

@@ -58,6 +58,9 @@ pub struct Tally {
     pub rejections: Vec<Rejection>,
     /// Inputs that could not be read, fully or at all.
     pub errors: Vec<InputError>,
+    /// What was left out on purpose and said so (links not followed, link loops): not
+    /// errors, but what the run did not read.
+    pub warnings: Vec<InputError>,
     /// Lines (blank ones included) of each work unit, to number lines across pieces.
     pub(crate) unit_lines: Vec<(usize, u64)>,
 }
@@ -70,6 +73,7 @@ impl Tally {
         self.rejections
             .extend(other.rejections.into_iter().take(room));
         self.errors.extend(other.errors);
+        self.warnings.extend(other.warnings);
         self.unit_lines.extend(other.unit_lines);
     }
 

@@ -4,9 +4,15 @@
 //! with the [`progress`] of reading on stderr.
 //!
 //! Directories are walked in name order so every run reads inputs in the same order;
-//! hidden files and folders (names starting with `.`) are skipped; symbolic links are
-//! followed, and a link that loops back is reported instead of walked forever. S3
-//! prefixes are listed in key order, pruned by the time in the object names.
+//! hidden files and folders (names starting with `.`) are skipped. Like ripgrep and fd,
+//! a symbolic link inside a folder is not followed unless [`Options::follow_links`]
+//! (`--follow`) says so, so a link in a log folder cannot make a report read
+//! `~/.aws/credentials`; each link left out is a warning. Paths named on the command
+//! line are read whatever they are (a link, a FIFO from `<(zcat …)`). Inside a folder,
+//! anything but a regular file (a FIFO, a socket, a device) is an input error, not
+//! skipped silently; a link that loops back is a warning, since the files it leads to
+//! are read by the other way. S3 prefixes are listed in key order, pruned by the time
+//! in the object names.
 
 use std::fmt;
 use std::fs::File;
@@ -26,6 +32,8 @@ pub mod s3;
 /// How to find the inputs the command line names.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
+    /// Follow symbolic links inside folders (`--follow`).
+    pub follow_links: bool,
     /// How to reach S3 for `s3://` inputs.
     #[cfg(feature = "s3")]
     pub s3: s3::Options,
@@ -142,6 +150,8 @@ pub struct Expanded {
     pub inputs: Vec<Input>,
     /// Arguments (or parts of them) that could not be found, walked or listed.
     pub errors: Vec<InputError>,
+    /// What was left out on purpose and said so: links not followed, link loops.
+    pub warnings: Vec<InputError>,
     #[cfg(feature = "s3")]
     session: Option<Arc<s3::Session>>,
 }
@@ -184,8 +194,9 @@ impl Expanded {
 
 /// Expands the command line's INPUTs into inputs, in order. Directories become the
 /// files below them; `s3://bucket/prefix` becomes the objects listed there, pruned by
-/// the options' scope; problems (missing paths, unreadable folders, link loops, S3
-/// errors) are returned beside the inputs that could be found.
+/// the options' scope; problems (missing paths, unreadable folders, special files, S3
+/// errors) are returned beside the inputs that could be found, and so are warnings
+/// (links not followed, link loops).
 pub fn expand(args: &[String], options: &Options) -> Expanded {
     let mut out = Expanded::default();
     for arg in args {
@@ -204,7 +215,7 @@ pub fn expand(args: &[String], options: &Options) -> Expanded {
         }
         let path = PathBuf::from(arg);
         match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => walk(path, &mut out.inputs, &mut out.errors),
+            Ok(meta) if meta.is_dir() => walk(path, options.follow_links, &mut out),
             Ok(_) => out.inputs.push(Input::File(path)),
             Err(e) => out.errors.push(InputError::new(arg, describe(&e))),
         }
@@ -239,30 +250,63 @@ fn expand_s3(arg: &str, _options: &Options, out: &mut Expanded) {
     ));
 }
 
-fn walk(root: PathBuf, inputs: &mut Vec<Input>, errors: &mut Vec<InputError>) {
+fn walk(root: PathBuf, follow_links: bool, out: &mut Expanded) {
     let walker = WalkDir::new(&root)
-        .follow_links(true)
+        .follow_links(follow_links)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
     for entry in walker {
         match entry {
-            Ok(e) if e.file_type().is_file() => inputs.push(Input::File(e.into_path())),
-            Ok(_) => {}
+            Ok(e) if e.file_type().is_file() => out.inputs.push(Input::File(e.into_path())),
+            Ok(e) if e.file_type().is_dir() => {}
+            Ok(e) if e.path_is_symlink() && !follow_links => out.warnings.push(InputError::new(
+                e.path().display().to_string(),
+                "symbolic link, not followed (give --follow to read what links point to)",
+            )),
+            Ok(e) => out.errors.push(InputError::new(
+                e.path().display().to_string(),
+                format!(
+                    "{}, not a regular file: not read",
+                    special_kind(e.file_type())
+                ),
+            )),
             Err(e) => {
                 let name = e
                     .path()
                     .map_or_else(|| root.display().to_string(), |p| p.display().to_string());
-                let message = if e.loop_ancestor().is_some() {
-                    "symbolic link loop, not followed".to_string()
-                } else if let Some(io) = e.io_error() {
-                    describe(io)
-                } else {
-                    e.to_string()
+                if e.loop_ancestor().is_some() {
+                    out.warnings.push(InputError::new(
+                        name,
+                        "symbolic link loop, not followed (the files it leads to are read once)",
+                    ));
+                    continue;
+                }
+                let message = match e.io_error() {
+                    Some(io) => describe(io),
+                    None => e.to_string(),
                 };
-                errors.push(InputError::new(name, message));
+                out.errors.push(InputError::new(name, message));
             }
         }
+    }
+}
+
+/// What a file that is neither a regular file nor a folder is, in words.
+fn special_kind(t: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else {
+        "a special file"
     }
 }
 

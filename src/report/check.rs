@@ -41,6 +41,8 @@ pub struct CheckReport {
     /// The first rejected lines (up to 1000; `summary.rejected` counts all).
     pub rejections: Vec<Rejection>,
     pub errors: Vec<ErrorEntry>,
+    /// What was left out on purpose (links not followed, link loops).
+    pub warnings: Vec<ErrorEntry>,
 }
 
 /// Run-wide numbers; the request counters are this run's.
@@ -207,15 +209,8 @@ impl CheckReport {
                 gaps: p.gaps.len(),
             }),
             rejections: run.tally.rejections,
-            errors: run
-                .tally
-                .errors
-                .into_iter()
-                .map(|e| ErrorEntry {
-                    source: e.source_name,
-                    message: e.message,
-                })
-                .collect(),
+            errors: ErrorEntry::list(&run.tally.errors),
+            warnings: ErrorEntry::list(&run.tally.warnings),
         }
     }
 }

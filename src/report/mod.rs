@@ -26,7 +26,7 @@ use crate::aggregate::{
 use crate::arn::account_of;
 use crate::classify::Class;
 use crate::escape;
-use crate::input::S3Counts;
+use crate::input::{InputError, S3Counts};
 use crate::settings::Settings;
 use crate::tally::{Rejection, Tally};
 use crate::time::{duration_name, rfc3339};
@@ -46,6 +46,8 @@ pub struct Report {
     pub rejections: Vec<Rejection>,
     /// Inputs that could not be read, fully or at all.
     pub errors: Vec<ErrorEntry>,
+    /// What was left out on purpose (links not followed, link loops).
+    pub warnings: Vec<ErrorEntry>,
 }
 
 /// Run-wide numbers. `lines == parsed + rejected` always holds.
@@ -256,11 +258,24 @@ pub struct Account {
     pub internal: u64,
 }
 
-/// One input that failed.
+/// One input that failed, or was left out with a warning.
 #[derive(Clone, Debug, Serialize)]
 pub struct ErrorEntry {
     pub source: String,
     pub message: String,
+}
+
+impl ErrorEntry {
+    /// The entries of `errors`, for the report.
+    pub fn list(errors: &[InputError]) -> Vec<ErrorEntry> {
+        errors
+            .iter()
+            .map(|e| ErrorEntry {
+                source: e.source_name.clone(),
+                message: e.message.clone(),
+            })
+            .collect()
+    }
 }
 
 impl Report {
@@ -320,14 +335,8 @@ impl Report {
             summary,
             buckets,
             rejections: tally.rejections.clone(),
-            errors: tally
-                .errors
-                .iter()
-                .map(|e| ErrorEntry {
-                    source: e.source_name.clone(),
-                    message: e.message.clone(),
-                })
-                .collect(),
+            errors: ErrorEntry::list(&tally.errors),
+            warnings: ErrorEntry::list(&tally.warnings),
         }
     }
 }

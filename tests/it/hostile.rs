@@ -708,7 +708,8 @@ fn unreadable_inputs_are_named_and_the_rest_is_read() {
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();
     std::fs::write(logs.join("a.log"), Rec::default().line()).unwrap();
-    // A link to nothing inside a folder that is walked, and one given by name.
+    // A link to nothing inside a folder that is walked (with --follow), and one given
+    // by name.
     symlink(dir.path().join("gone"), logs.join("b-dangling.log")).unwrap();
     symlink(dir.path().join("gone"), dir.path().join("dangling.log")).unwrap();
     // A file that opens but fails to read, for root as for anyone: reading address 0
@@ -716,6 +717,7 @@ fn unreadable_inputs_are_named_and_the_rest_is_read() {
     let mem = "/proc/self/mem";
     let r = util::report_json(
         &[
+            "--follow",
             mem,
             dir.path().join("dangling.log").to_str().unwrap(),
             logs.to_str().unwrap(),
@@ -813,22 +815,161 @@ fn a_binary_file_is_rejected_line_by_line() {
 }
 
 #[test]
-fn a_symlink_loop_is_reported_not_walked() {
+fn a_symlink_loop_is_a_warning_when_every_file_was_read() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     std::fs::create_dir_all(logs.join("sub")).unwrap();
     std::fs::write(logs.join("sub/a.log"), Rec::default().line()).unwrap();
     symlink(&logs, logs.join("sub/loop")).unwrap();
-    let r = util::report_json(&[logs.to_str().unwrap()], 2);
+    let r = util::report_json(&["--follow", logs.to_str().unwrap()], 0);
     assert_eq!(r["summary"]["parsed"], 1);
+    assert_eq!(r["errors"], serde_json::json!([]));
     assert_eq!(
-        r["errors"][0]["message"],
-        "symbolic link loop, not followed"
+        r["warnings"][0]["message"],
+        "symbolic link loop, not followed (the files it leads to are read once)"
     );
-    assert!(r["errors"][0]["source"]
+    assert!(r["warnings"][0]["source"]
         .as_str()
         .unwrap()
         .ends_with("sub/loop"));
+    let (code, _, err) = run(args!["--follow", logs.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(String::from_utf8_lossy(&err).contains("vpce-audit: warning: "));
+}
+
+/// A log folder with a link to a file that looks like `~/.aws/credentials`.
+fn folder_with_a_link_to_credentials() -> (tempfile::TempDir, PathBuf, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    let home = dir.path().join("home/.aws");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("credentials"),
+        format!(
+            "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = {secret}\n"
+        ),
+    )
+    .unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(logs.join("a.log"), Rec::default().line()).unwrap();
+    symlink(home.join("credentials"), logs.join("b.log")).unwrap();
+    (dir, logs, secret.to_string())
+}
+
+#[test]
+fn links_inside_a_folder_are_not_followed_without_follow() {
+    let (_dir, logs, secret) = folder_with_a_link_to_credentials();
+    let folder = logs.to_str().unwrap();
+    let r = util::report_json(&[folder], 0);
+    assert_eq!(
+        [
+            &r["summary"]["inputs"],
+            &r["summary"]["lines"],
+            &r["summary"]["rejected"]
+        ],
+        [1, 1, 0]
+    );
+    assert_eq!(r["warnings"].as_array().unwrap().len(), 1);
+    assert!(r["warnings"][0]["source"]
+        .as_str()
+        .unwrap()
+        .ends_with("b.log"));
+    assert!(r["warnings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not followed (give --follow"));
+    let (code, out, err) = run(args![folder]);
+    assert_eq!(code, 0);
+    let all = [out, err].concat();
+    assert!(!String::from_utf8_lossy(&all).contains("AKIA"));
+    assert!(!String::from_utf8_lossy(&all).contains(&secret[..4]));
+    // A link named on the command line is read: the user chose it.
+    let named = logs.join("b.log");
+    let r = util::report_json(&[named.to_str().unwrap()], 0);
+    assert_eq!(r["summary"]["rejected"], 3);
+}
+
+#[test]
+fn rejections_never_quote_more_than_the_first_bytes_of_a_field() {
+    let (_dir, logs, secret) = folder_with_a_link_to_credentials();
+    let folder = logs.to_str().unwrap();
+    let (code, out, err) = run(args![
+        "--follow",
+        "--show-rejects",
+        "10",
+        "--format",
+        "json",
+        folder
+    ]);
+    assert_eq!(code, 0);
+    let r = util::report_doc(&out);
+    assert_eq!(r["summary"]["rejected"], 3);
+    // The secret is the third field of its line: its first 16 bytes at most are shown,
+    // never the 24 after them, in any output.
+    let tail = &secret[16..];
+    let json = String::from_utf8_lossy(&out);
+    let stderr = String::from_utf8_lossy(&err);
+    for text in [&json, &stderr] {
+        assert!(!text.contains(tail), "{text}");
+        assert!(!text.contains("AKIAIOSFODNN7EXAMPLE"), "{text}");
+    }
+    let reasons: Vec<&str> = r["rejections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons[2],
+        "time field (#3): 'wJalrXUtnFEMI/K7…' is not a time like [06/Feb/2019:00:00:38 +0000]"
+    );
+    let (_, out, _) = run(args!["--follow", "--format", "html", folder]);
+    let html = String::from_utf8_lossy(&out);
+    assert!(!html.contains(tail) && !html.contains("AKIAIOSFODNN7EXAMPLE"));
+}
+
+#[test]
+fn a_fifo_or_socket_inside_a_folder_is_an_input_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.log"), Rec::default().line()).unwrap();
+    let fifo = dir.path().join("b.fifo");
+    let c_path = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+    // SAFETY: mkfifo reads a NUL-terminated path that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let _socket = std::os::unix::net::UnixListener::bind(dir.path().join("c.sock")).unwrap();
+    let r = util::report_json(&[dir.path().to_str().unwrap()], 2);
+    assert_eq!(r["summary"]["parsed"], 1);
+    let errors: Vec<(String, String)> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["source"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                e["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (
+                "b.fifo".to_string(),
+                "a FIFO (named pipe), not a regular file: not read".to_string()
+            ),
+            (
+                "c.sock".to_string(),
+                "a socket, not a regular file: not read".to_string()
+            ),
+        ]
+    );
 }
 
 /// Runs the binary with `feed` writing its standard input, and returns its exit code,

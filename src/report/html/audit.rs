@@ -93,7 +93,7 @@ pub fn header(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> 
     )?;
     private_ranges_row(&s.private_ranges, out)?;
     writeln!(out, "</dl>")?;
-    input_errors(&report.errors, out)?;
+    input_errors(&report.errors, &report.warnings, out)?;
     writeln!(out, "</header>")
 }
 
@@ -516,6 +516,7 @@ mod tests {
             buckets,
             rejections: Vec::new(),
             errors: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 

@@ -183,7 +183,7 @@ fn header(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
     bucket_policy_row(e, out)?;
     private_ranges_row(&r.private_ranges, out)?;
     writeln!(out, "</dl>")?;
-    input_errors(&e.check.errors, out)?;
+    input_errors(&e.check.errors, &e.check.warnings, out)?;
     writeln!(out, "</header>")
 }
 

@@ -113,25 +113,33 @@ pub fn end(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     )
 }
 
-/// The inputs that could not be read, if any, in a box of their own.
-pub(crate) fn input_errors(errors: &[ErrorEntry], out: &mut dyn Write) -> io::Result<()> {
-    if errors.is_empty() {
-        return Ok(());
+/// The inputs that could not be read, and those left out with a warning, if any, each
+/// in a box of their own.
+pub(crate) fn input_errors(
+    errors: &[ErrorEntry],
+    warnings: &[ErrorEntry],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    for (list, title, what) in [
+        (errors, "Inputs that could not be read", "input errors"),
+        (warnings, "Inputs left out", "warnings"),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        writeln!(out, "<div class=\"errors\"><h2>{title}</h2><ul>")?;
+        for e in list.iter().take(MAX_ROWS) {
+            writeln!(
+                out,
+                "<li><code>{}</code>: {}</li>",
+                Esc(&e.source),
+                Esc(&e.message)
+            )?;
+        }
+        more(list.len(), what, out)?;
+        writeln!(out, "</ul></div>")?;
     }
-    writeln!(
-        out,
-        "<div class=\"errors\"><h2>Inputs that could not be read</h2><ul>"
-    )?;
-    for e in errors.iter().take(MAX_ROWS) {
-        writeln!(
-            out,
-            "<li><code>{}</code>: {}</li>",
-            Esc(&e.source),
-            Esc(&e.message)
-        )?;
-    }
-    more(errors.len(), "input errors", out)?;
-    writeln!(out, "</ul></div>")
+    Ok(())
 }
 
 /// A note that a list was cut at [`MAX_ROWS`].
