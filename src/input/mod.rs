@@ -17,6 +17,7 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 #[cfg(feature = "s3")]
 use std::sync::Arc;
@@ -56,24 +57,40 @@ pub enum Input {
 }
 
 impl Input {
-    /// Opens the raw (possibly compressed) byte stream.
+    /// Opens the raw (possibly compressed) byte stream. A file is read through one
+    /// handle, so a file renamed away while it is read is read to its end; one that
+    /// shrinks (truncated or rewritten) before its end is read fails with an error
+    /// saying how far it got, never a silent short count.
     pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
         match self {
             Input::Stdin => Ok(Box::new(progress::counted(io::stdin()))),
-            Input::File(path) => Ok(Box::new(progress::counted(File::open(path)?))),
+            Input::File(path) => {
+                let file = File::open(path)?;
+                let size = file.metadata()?.len();
+                Ok(Box::new(progress::counted(Whole {
+                    file,
+                    size,
+                    read: 0,
+                })))
+            }
             #[cfg(feature = "s3")]
             Input::S3(object) => object.open().map_err(io::Error::other),
         }
     }
 
-    /// Opens a regular file for reading at any offset; standard input is not one.
-    pub fn open_file(&self) -> io::Result<File> {
+    /// Opens a regular file once, to be read in pieces at any offset from that one
+    /// handle; standard input is not one.
+    pub fn open_file(&self) -> io::Result<OpenFile> {
         match self {
             Input::Stdin => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 "standard input cannot be read in pieces",
             )),
-            Input::File(path) => File::open(path),
+            Input::File(path) => {
+                let file = File::open(path)?;
+                let size = file.metadata()?.len();
+                Ok(OpenFile { file, size })
+            }
             #[cfg(feature = "s3")]
             Input::S3(_) => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
@@ -90,6 +107,90 @@ impl Input {
             #[cfg(feature = "s3")]
             Input::S3(object) => object.url(),
         }
+    }
+}
+
+/// A file read whole through one handle (see [`Input::open`]).
+struct Whole {
+    file: File,
+    /// The size when it was opened.
+    size: u64,
+    /// Bytes read so far.
+    read: u64,
+}
+
+impl Read for Whole {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if n == 0 && self.read < self.size {
+            return Err(shrank(self.read, self.size));
+        }
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// The error of a file that ended before the size it had when it was opened.
+fn shrank(read: u64, size: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!(
+            "the file shrank while it was read (truncated or rewritten): it ended after \
+             {read} of the {size} bytes it had when opened; run again once it is stable"
+        ),
+    )
+}
+
+/// A regular file opened once, with its size then: every piece of it reads from this
+/// handle ([`OpenFile::read_at`], [`OpenFile::reader`]), so renaming the path away
+/// changes nothing, and no piece reads past that size.
+#[derive(Debug)]
+pub struct OpenFile {
+    file: File,
+    size: u64,
+}
+
+impl OpenFile {
+    /// The size when it was opened.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Reads at `offset` into `buf`, at most up to [`OpenFile::size`]; 0 at that size.
+    /// A file that ends before it shrank: an error saying how far it got.
+    pub fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let left = self.size.saturating_sub(offset);
+        if left == 0 {
+            return Ok(0);
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        loop {
+            match self.file.read_at(&mut buf[..want], offset) {
+                Ok(0) => return Err(shrank(offset, self.size)),
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The bytes from `offset` to the size it had when opened, as a stream.
+    pub fn reader(&self, offset: u64) -> impl Read + '_ {
+        progress::counted(At { file: self, offset })
+    }
+}
+
+/// A stream over an [`OpenFile`] from an offset.
+struct At<'f> {
+    file: &'f OpenFile,
+    offset: u64,
+}
+
+impl Read for At<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read_at(buf, self.offset)?;
+        self.offset += n as u64;
+        Ok(n)
     }
 }
 
@@ -328,6 +429,7 @@ pub fn describe(e: &io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     fn expand_args(inputs: &[&str]) -> Expanded {
         let args: Vec<String> = inputs.iter().map(|s| s.to_string()).collect();
@@ -362,6 +464,71 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["a/z.log", "b/1.log", "b/2.log", "c.log"]);
+    }
+
+    #[test]
+    fn a_file_that_shrinks_while_it_is_read_whole_fails_saying_how_far() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        std::fs::write(&path, vec![b'x'; 100_000]).unwrap();
+        let input = Input::File(path.clone());
+        let mut reader = input.open().unwrap();
+        let mut head = vec![0u8; 1000];
+        reader.read_exact(&mut head).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(5000)
+            .unwrap();
+        let mut rest = Vec::new();
+        let e = reader.read_to_end(&mut rest).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            describe(&e),
+            "the file shrank while it was read (truncated or rewritten): it ended after 5000 \
+             of the 100000 bytes it had when opened; run again once it is stable"
+        );
+        // Growing is not an error: what was appended is read too.
+        std::fs::write(&path, vec![b'y'; 10]).unwrap();
+        let mut reader = input.open().unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"zz")
+            .unwrap();
+        let mut all = Vec::new();
+        reader.read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"yyyyyyyyyyzz");
+    }
+
+    #[test]
+    fn an_open_file_reads_no_further_than_its_size_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let file = Input::File(path.clone()).open_file().unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"appended")
+            .unwrap();
+        let mut all = Vec::new();
+        file.reader(4).read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"456789");
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(3)
+            .unwrap();
+        let mut buf = [0u8; 4];
+        assert_eq!(
+            file.read_at(&mut buf, 5).unwrap_err().kind(),
+            io::ErrorKind::UnexpectedEof
+        );
     }
 
     #[test]
