@@ -19,7 +19,7 @@ use crate::cli::{
     PolicyArgs, PolicyFormat, ReportArgs, ReportFormat, RequestsArgs, S3Args,
 };
 use crate::input::decode::decoded;
-use crate::input::{self, progress, Expanded};
+use crate::input::{self, progress, side, Expanded};
 use crate::pipeline;
 use crate::report::check::{CheckContext, CheckReport};
 use crate::report::html::check::Evidence;
@@ -47,7 +47,7 @@ pub fn main() -> ExitCode {
         Err(e) => {
             eprintln!(
                 "vpce-audit: error: {}",
-                escape::terminal(format!("{e:#}").as_bytes())
+                escape::terminal_lines(&format!("{e:#}"))
             );
             ExitCode::from(EXIT_ERROR)
         }
@@ -164,13 +164,19 @@ fn report_from_athena(args: &ReportArgs) -> anyhow::Result<u8> {
     let [input] = &args.input.inputs[..] else {
         anyhow::bail!("--from-athena reads one result CSV (or - for standard input)");
     };
-    let reader: Box<dyn io::Read> = if input == "-" {
-        Box::new(io::stdin().lock())
+    let name = if input == "-" {
+        "standard input"
     } else {
-        Box::new(File::open(input).with_context(|| format!("opening {input}"))?)
+        input
     };
-    let report =
-        athena::results::read(decoded(reader)?).with_context(|| format!("reading {input}"))?;
+    let raw = side::open(Path::new(input), side::RESULTS_LIMIT, "an Athena result")
+        .with_context(|| format!("opening {name}"))?;
+    let plain = side::Limited::new(
+        decoded(raw).with_context(|| format!("reading {name}"))?,
+        side::RESULTS_LIMIT,
+        "an Athena result",
+    );
+    let report = athena::results::read(plain).with_context(|| format!("reading {name}"))?;
     write_report(&report, args)?;
     let s = &report.summary;
     if s.rejected > 0 {
@@ -312,15 +318,15 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         .splice(0..0, expanded.errors.iter().cloned());
     run.tally.warnings.clone_from(&expanded.warnings);
     let code = check_status(&run, &args.input, &expanded);
-    let next_state = setup.state.as_ref().map(|s| {
-        let mut next = s.clone();
-        next.record(
-            &run.read,
-            &run.findings.buckets,
-            rfc3339(config::now_or_env()),
-        );
-        next
-    });
+    let next_state = match (&args.state, &setup.state) {
+        (Some(path), Some(s)) => {
+            let mut next = s.clone();
+            let now = rfc3339(config::now_or_env());
+            next.record(&run.read, &run.findings.buckets, now, path)?;
+            Some(next)
+        }
+        _ => None,
+    };
     // The charts of --format html: the checked requests as a report.
     let traffic = run.findings.aggregate.take().map(|agg| {
         let mut traffic = pool.install(|| Report::build(&agg, &run.tally, &setup.settings));
@@ -331,7 +337,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         settings: &setup.settings,
         rules: &setup.rules,
         policy: setup.bucket_policy.as_ref(),
-        state: args.state.as_deref().zip(setup.state.as_ref()),
+        state: args.state.as_deref().zip(next_state.as_ref()),
         exit_code: code,
     };
     let report = CheckReport::build(run, &ctx);
@@ -398,7 +404,7 @@ fn write_check(
 fn rules_spec(args: &CheckArgs) -> anyhow::Result<RulesSpec> {
     let mut spec = match &args.policy {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = side::read_text(path, side::RULES_LIMIT, "a rules file")
                 .with_context(|| format!("reading --policy {}", path.display()))?;
             RulesSpec::from_toml(&text).with_context(|| format!("--policy {}", path.display()))?
         }
@@ -430,13 +436,12 @@ fn read_bucket_policy(file: &str, bucket: Option<&str>, s3: &S3Args) -> anyhow::
     let (text, bucket) = if file.starts_with("s3://") {
         let (text, of) = fetch_bucket_policy(file, s3)?;
         (text, Some(bucket.map_or(of, str::to_string)))
-    } else if file == "-" {
-        let text = io::read_to_string(io::stdin())
-            .context("reading the bucket policy from standard input")?;
-        (text, bucket.map(str::to_string))
     } else {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("reading bucket policy {file}"))?;
+        let text = side::read_text(Path::new(file), side::POLICY_LIMIT, "a bucket policy")
+            .with_context(|| match file {
+                "-" => "reading the bucket policy from standard input".to_string(),
+                _ => format!("reading bucket policy {file}"),
+            })?;
         (text, bucket.map(str::to_string))
     };
     bucket_policy::analyze(&text, bucket.as_deref())

@@ -45,6 +45,17 @@ fn needs_terminal_escape(c: char) -> bool {
         || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Like [`terminal`] for a message of several lines: each line is escaped, and the
+/// line breaks between them are kept as line breaks (a multi-line error reads as
+/// lines, not as one line full of `\x0a`). A trailing line break is dropped.
+pub fn terminal_lines(text: &str) -> String {
+    text.trim_end_matches('\n')
+        .split('\n')
+        .map(|line| terminal(line.as_bytes()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The first `max` bytes of `bytes` as [`terminal`] text, with an ellipsis when there
 /// were more: for quoting a bad value inside an error message without quoting all of
 /// it (a character cut in two shows as the escapes of its first bytes).
@@ -97,6 +108,15 @@ mod tests {
         assert_eq!(terminal(b"\xff\xfeok"), "\\xff\\xfeok");
         assert_eq!(terminal("a\u{9b}31m".as_bytes()), "a\\u{9b}31m");
         assert_eq!(terminal("evil\u{202e}txt".as_bytes()), "evil\\u{202e}txt");
+    }
+
+    #[test]
+    fn messages_keep_their_line_breaks_and_escape_the_rest() {
+        assert_eq!(
+            terminal_lines("TOML parse error\n  |\n3 | x = \u{1b}[2J\r\n"),
+            "TOML parse error\n  |\n3 | x = \\x1b[2J\\x0d"
+        );
+        assert_eq!(terminal_lines("one line"), "one line");
     }
 
     #[test]

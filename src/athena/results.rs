@@ -5,14 +5,21 @@
 //! The rows are checked against each other (windows add up to their bucket, buckets
 //! to the total), so a truncated or edited file is an error, not a wrong verdict.
 //!
+//! The file is bounded as it is read: at most [`MAX_ROWS`] rows of at most
+//! [`MAX_ROW_BYTES`] each (the CSV reader keeps a whole field in memory, so an endless
+//! field would otherwise grow without end), and counts are added with checked
+//! arithmetic, so counts chosen to wrap around are an error, not a verdict.
+//!
 //! Aggregated rows carry the timeline, the per-bucket totals, distinct addresses and
 //! the line accounting, but not what needs single requests: top addresses and
 //! requesters, transitions, per-account breakdown, rejected lines with their reasons,
 //! bytes read and blank lines. Those parts are left empty (or zero) and listed in
 //! `summary.not_available`.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{self, Read};
+use std::rc::Rc;
 
 use super::sql::RESULT_COLUMNS;
 use super::{AthenaError, Position};
@@ -32,6 +39,62 @@ pub const NOT_AVAILABLE: [&str; 8] = [
     "buckets[].accounts",
     "summary.input_errors",
 ];
+
+/// The most rows a result file may have: five million (a year of hourly windows for
+/// 570 buckets).
+pub const MAX_ROWS: u64 = 5_000_000;
+/// The longest row a result file may have: 64 KiB (a row is a few hundred bytes; a
+/// bucket name from a hostile log can be long, but not that long).
+pub const MAX_ROW_BYTES: u64 = 64 * 1024;
+
+/// `a + b`, or `None` when a count would not fit in 64 bits (Traffic's `+=` wraps in
+/// a release build).
+fn checked_sum(a: Traffic, b: &Traffic) -> Option<Traffic> {
+    let Traffic {
+        requests,
+        private,
+        public,
+        internal,
+        public_denied,
+        bytes_sent,
+    } = *b;
+    Some(Traffic {
+        requests: a.requests.checked_add(requests)?,
+        private: a.private.checked_add(private)?,
+        public: a.public.checked_add(public)?,
+        internal: a.internal.checked_add(internal)?,
+        public_denied: a.public_denied.checked_add(public_denied)?,
+        bytes_sent: a.bytes_sent.checked_add(bytes_sent)?,
+    })
+}
+
+/// The bytes read since the last row ended, shared by the reader and the row loop.
+type SinceRow = Rc<Cell<u64>>;
+
+/// A reader that fails once a row runs past [`MAX_ROW_BYTES`] (plus the CSV reader's
+/// own buffer, which reads ahead).
+struct RowBound<R> {
+    inner: R,
+    since_row: SinceRow,
+}
+
+impl<R: Read> Read for RowBound<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let since = self.since_row.get() + n as u64;
+        if since > MAX_ROW_BYTES + READ_AHEAD {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a row longer than {} KiB", MAX_ROW_BYTES / 1024),
+            ));
+        }
+        self.since_row.set(since);
+        Ok(n)
+    }
+}
+
+/// The CSV reader's buffer.
+const READ_AHEAD: u64 = 64 * 1024;
 
 /// One result row, by column.
 struct Row<'r> {
@@ -117,7 +180,11 @@ impl Row<'_> {
             public_denied: self.count("public_denied")?,
             bytes_sent: self.count("bytes_sent")?,
         };
-        if c.private + c.public + c.internal != c.requests || c.public_denied > c.public {
+        let classes = c
+            .private
+            .checked_add(c.public)
+            .and_then(|n| n.checked_add(c.internal));
+        if classes != Some(c.requests) || c.public_denied > c.public {
             return self.fail(format!(
                 "requests {} is not private {} + public {} + internal {} (or more denied than public)",
                 c.requests, c.private, c.public, c.internal
@@ -195,7 +262,13 @@ impl BucketRows {
                     self.name
                 ));
             }
-            windows += *c;
+            windows = checked_sum(windows, c).ok_or_else(|| AthenaError::Results {
+                at: Position::File,
+                problem: format!(
+                    "bucket {:?}: its windows add up to more requests or bytes than 64 bits hold",
+                    self.name
+                ),
+            })?;
             timeline.push(Point::new(start, c, *private, *public));
         }
         if windows != counts {
@@ -245,10 +318,20 @@ struct Total {
 
 /// Reads the CSV of `vpce-audit athena query` and builds the report.
 pub fn read<R: Read>(reader: R) -> Result<Report, AthenaError> {
+    read_rows(reader, MAX_ROWS)
+}
+
+/// [`read`], with at most `max_rows` rows.
+fn read_rows<R: Read>(reader: R, max_rows: u64) -> Result<Report, AthenaError> {
+    let since_row = SinceRow::default();
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_reader(reader);
+        .buffer_capacity(READ_AHEAD as usize)
+        .from_reader(RowBound {
+            inner: reader,
+            since_row: Rc::clone(&since_row),
+        });
     let header = csv.byte_headers()?.clone();
     let mut index = [0usize; RESULT_COLUMNS.len()];
     for (slot, name) in index.iter_mut().zip(RESULT_COLUMNS) {
@@ -264,7 +347,19 @@ pub fn read<R: Read>(reader: R) -> Result<Report, AthenaError> {
     let mut buckets: BTreeMap<Vec<u8>, BucketRows> = BTreeMap::new();
     let mut total: Option<Total> = None;
     let mut record = csv::ByteRecord::new();
+    let mut rows = 0u64;
     while csv.read_byte_record(&mut record)? {
+        since_row.set(0);
+        rows += 1;
+        if rows > max_rows {
+            return Err(AthenaError::Results {
+                at: Position::Line(record.position().map_or(0, |p| p.line())),
+                problem: format!(
+                    "more than {max_rows} rows, the limit: narrow the query with --since, \
+                     --until or --bucket"
+                ),
+            });
+        }
         let row = Row {
             record: &record,
             index: &index,
@@ -305,7 +400,10 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
     let mut reports = Vec::with_capacity(buckets.len());
     for b in buckets {
         let (report, counts) = b.report(total.interval)?;
-        sum += counts;
+        sum = checked_sum(sum, &counts).ok_or_else(|| AthenaError::Results {
+            at: Position::File,
+            problem: "the buckets add up to more requests or bytes than 64 bits hold".into(),
+        })?;
         reports.push(report);
     }
     if sum != total.counts {
@@ -394,6 +492,21 @@ mod tests {
         assert_eq!(b.timeline[1].start, "1970-01-01T01:00:00Z");
         assert_eq!(b.timeline[0].public_allowed, 0);
         assert!(r.summary.not_available.contains(&"buckets[].transitions"));
+    }
+
+    #[test]
+    fn rows_and_rows_lengths_are_bounded() {
+        let text = csv(&[TOTAL, BUCKET, W0, W1]);
+        assert!(read_rows(text.as_bytes(), 4).is_ok());
+        let e = read_rows(text.as_bytes(), 3).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Athena results, line 5: more than 3 rows, the limit: narrow the query with \
+             --since, --until or --bucket"
+        );
+        let long = W1.replace("\"b\"", &format!("\"{}\"", "b".repeat(200 * 1024)));
+        let e = read(csv(&[TOTAL, BUCKET, W0, &long]).as_bytes()).unwrap_err();
+        assert!(e.to_string().ends_with("a row longer than 64 KiB"), "{e}");
     }
 
     #[test]

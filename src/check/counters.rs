@@ -35,6 +35,59 @@ pub struct Counters {
     pub last_violation: Latest,
 }
 
+impl Counters {
+    /// `self + o`, or `None` when a count would not fit in 64 bits: the checked sum
+    /// for counters read from outside (a state file), where `+=` would wrap.
+    pub fn checked_add(self, o: &Counters) -> Option<Counters> {
+        let Counters {
+            requests,
+            private,
+            public,
+            internal,
+            excepted,
+            blocked,
+            violations,
+            contradictions,
+            first_violation,
+            last_violation,
+        } = *o;
+        let mut sum = self;
+        for (mine, theirs) in [
+            (&mut sum.requests, requests),
+            (&mut sum.private, private),
+            (&mut sum.public, public),
+            (&mut sum.internal, internal),
+            (&mut sum.excepted, excepted),
+            (&mut sum.blocked, blocked),
+            (&mut sum.violations, violations),
+            (&mut sum.contradictions, contradictions),
+        ] {
+            *mine = mine.checked_add(theirs)?;
+        }
+        sum.first_violation += first_violation;
+        sum.last_violation += last_violation;
+        Some(sum)
+    }
+
+    /// Do the counters hold together: every request private, public or internal, and
+    /// no judgement counting more requests than there are?
+    pub fn consistent(&self) -> bool {
+        let classes = self
+            .private
+            .checked_add(self.public)
+            .and_then(|n| n.checked_add(self.internal));
+        classes == Some(self.requests)
+            && [
+                self.excepted,
+                self.blocked,
+                self.violations,
+                self.contradictions,
+            ]
+            .iter()
+            .all(|&n| n <= self.requests)
+    }
+}
+
 /// The earliest of the times it was given (seconds since the epoch), if any; written
 /// as RFC 3339 text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -138,6 +191,32 @@ mod tests {
         let mut none = Counters::default();
         none += a;
         assert_eq!(none, a);
+    }
+
+    #[test]
+    fn a_checked_sum_that_would_wrap_is_none() {
+        let big = Counters {
+            requests: u64::MAX,
+            public: u64::MAX,
+            ..Counters::default()
+        };
+        let one = Counters {
+            requests: 1,
+            public: 1,
+            first_violation: Earliest(Some(5)),
+            ..Counters::default()
+        };
+        assert_eq!(big.checked_add(&one), None);
+        let sum = one.checked_add(&one).unwrap();
+        assert_eq!((sum.requests, sum.first_violation), (2, Earliest(Some(5))));
+        assert!(one.consistent() && big.consistent());
+        let torn = Counters {
+            requests: 1,
+            violations: 2,
+            public: 1,
+            ..Counters::default()
+        };
+        assert!(!torn.consistent());
     }
 
     #[test]

@@ -13,14 +13,15 @@
 //! cannot be read as a state, or that was written under other rules, is refused.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io::{self, BufReader, Write};
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 
 use super::counters::Counters;
+use crate::input::side::{Limited, STATE_LIMIT};
 use crate::input::{describe, Input};
 
 /// Identifies the file format.
@@ -93,6 +94,9 @@ pub enum StateError {
     /// The file is not a state this build can read.
     #[error("state file {path} is not a valid vpce-audit state ({message}); it was left untouched — restore it from a backup, or start over with a new file (every log object is then read again)")]
     Corrupt { path: String, message: String },
+    /// This run's counts added to the state's would not fit in 64 bits.
+    #[error("state file {path}: the counters of bucket {bucket:?} would overflow with this run's requests added; start a new state file")]
+    Overflow { path: String, bucket: String },
     /// The counters were made under other rules or settings.
     #[error("state file {path} was written with other rules or settings, so its counters would mix two policies; use the same rules, or a new state file\n  state:   {was}\n  now:     {now}")]
     SettingsChanged {
@@ -135,19 +139,15 @@ impl State {
     }
 
     /// Loads the state at `path`, or a new one if there is no file yet. Refuses a
-    /// file that is not a state, or one written under other `settings`.
+    /// file that is not a state, one whose counters do not hold together or add up to
+    /// more than 64 bits hold, one larger than [`STATE_LIMIT`], or one written under
+    /// other `settings`.
     pub fn load(path: &Path, settings: &serde_json::Value) -> Result<Self, StateError> {
         let name = path.display().to_string();
-        let text = match fs::read_to_string(path) {
-            Ok(t) => t,
+        let file = match File::open(path) {
+            Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Ok(State::new(settings.clone()))
-            }
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                return Err(StateError::Corrupt {
-                    path: name,
-                    message: "not UTF-8 text".into(),
-                })
             }
             Err(e) => {
                 return Err(StateError::Io {
@@ -156,10 +156,30 @@ impl State {
                 })
             }
         };
-        let state: State = serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
-            path: name.clone(),
-            message: e.to_string(),
-        })?;
+        let reader = BufReader::new(Limited::new(file, STATE_LIMIT, "a state file"));
+        let state: State =
+            serde_json::from_reader(reader).map_err(|e| match e.io_error_kind() {
+                Some(io::ErrorKind::FileTooLarge) => StateError::Io {
+                    path: name.clone(),
+                    message: e.to_string(),
+                },
+                Some(_) => StateError::Io {
+                    path: name.clone(),
+                    message: e.to_string(),
+                },
+                None => StateError::Corrupt {
+                    path: name.clone(),
+                    message: e.to_string(),
+                },
+            })?;
+        let mut all = Counters::default();
+        for (bucket, c) in &state.buckets {
+            let sum = all.checked_add(c).filter(|_| c.consistent());
+            all = sum.ok_or_else(|| StateError::Corrupt {
+                path: name.clone(),
+                message: format!("the counters of bucket {bucket:?} do not add up"),
+            })?;
+        }
         if state.format != FORMAT || state.version != VERSION {
             return Err(StateError::Corrupt {
                 path: name,
@@ -188,13 +208,34 @@ impl State {
         }
     }
 
-    /// Adds a successful run: the objects it read and its per-bucket counters.
+    /// Adds a successful run: the objects it read and its per-bucket counters. Fails,
+    /// changing nothing, when a count would no longer fit in 64 bits (`path` names the
+    /// file in the error).
     pub fn record(
         &mut self,
         objects: &[ObjectId],
         buckets: &BTreeMap<String, Counters>,
         at: String,
-    ) {
+        path: &Path,
+    ) -> Result<(), StateError> {
+        let mut sums = Vec::with_capacity(buckets.len());
+        let mut all = self
+            .buckets
+            .values()
+            .try_fold(Counters::default(), |all, c| all.checked_add(c));
+        for (name, counters) in buckets {
+            let was = self.buckets.get(name).copied().unwrap_or_default();
+            all = all.and_then(|all| all.checked_add(counters));
+            match (was.checked_add(counters), all) {
+                (Some(sum), Some(_)) => sums.push((name, sum)),
+                _ => {
+                    return Err(StateError::Overflow {
+                        path: path.display().to_string(),
+                        bucket: name.clone(),
+                    })
+                }
+            }
+        }
         for o in objects {
             self.objects.insert(
                 o.id.clone(),
@@ -204,11 +245,12 @@ impl State {
                 },
             );
         }
-        for (name, counters) in buckets {
-            *self.buckets.entry(name.clone()).or_default() += *counters;
+        for (name, sum) in sums {
+            self.buckets.insert(name.clone(), sum);
         }
         self.runs += 1;
         self.updated = Some(at);
+        Ok(())
     }
 
     /// Writes the state atomically: a temporary file in the same directory, synced,
@@ -258,14 +300,16 @@ mod tests {
             "b".to_string(),
             Counters {
                 requests: 3,
+                public: 3,
                 violations: 1,
                 first_violation: crate::check::counters::Earliest(Some(5)),
                 last_violation: crate::check::counters::Latest(Some(5)),
                 ..Counters::default()
             },
         );
-        s.record(std::slice::from_ref(&obj), &buckets, "now".into());
-        s.record(&[], &buckets, "later".into());
+        s.record(std::slice::from_ref(&obj), &buckets, "now".into(), &path)
+            .unwrap();
+        s.record(&[], &buckets, "later".into(), &path).unwrap();
         s.save(&path).unwrap();
         let back = State::load(&path, &settings()).unwrap();
         assert_eq!(back, s);

@@ -29,6 +29,7 @@ pub mod lines;
 pub mod progress;
 #[cfg(feature = "s3")]
 pub mod s3;
+pub mod side;
 
 /// How to find the inputs the command line names.
 #[derive(Clone, Debug, Default)]

@@ -118,7 +118,7 @@ pub struct CheckContext<'a> {
     pub settings: &'a Settings,
     pub rules: &'a Rules,
     pub policy: Option<&'a Analysis>,
-    /// The state as loaded before this run, and where it lives.
+    /// The state with this run recorded in it ([`State::record`]), and where it lives.
     pub state: Option<(&'a Path, &'a State)>,
     pub exit_code: u8,
 }
@@ -126,13 +126,11 @@ pub struct CheckContext<'a> {
 impl CheckReport {
     /// Builds the report of a finished run.
     pub fn build(run: Run, ctx: &CheckContext<'_>) -> CheckReport {
-        let mut totals = ctx
-            .state
-            .map(|(_, s)| s.buckets.clone())
-            .unwrap_or_default();
-        for (name, c) in &run.findings.buckets {
-            *totals.entry(name.clone()).or_default() += *c;
-        }
+        // Over all runs: the state's counters, this run's recorded in them.
+        let totals = match ctx.state {
+            Some((_, s)) => s.buckets.clone(),
+            None => run.findings.buckets.clone(),
+        };
         let buckets: Vec<BucketSummary> = totals
             .iter()
             .map(|(name, total)| BucketSummary {
@@ -192,8 +190,8 @@ impl CheckReport {
             contradictions_listed: run.findings.contradictions.len(),
             state: ctx.state.map(|(path, s)| StateSummary {
                 path: path.display().to_string(),
-                runs: s.runs + 1,
-                objects: s.objects.len() + run.read.len(),
+                runs: s.runs,
+                objects: s.objects.len(),
             }),
         };
         CheckReport {

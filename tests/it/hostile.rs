@@ -1213,3 +1213,233 @@ impl ReplaceAll for Vec<u8> {
         out
     }
 }
+
+/// Runs the binary with its standard input read from `stdin`; returns (exit code,
+/// stdout, stderr).
+fn run_with_stdin(args: &[&str], stdin: &str) -> (i32, Vec<u8>, Vec<u8>) {
+    let out = util::vpce_command()
+        .args(args)
+        .stdin(std::fs::File::open(stdin).unwrap())
+        .output()
+        .unwrap();
+    (out.status.code().expect("exited"), out.stdout, out.stderr)
+}
+
+#[test]
+fn side_inputs_larger_than_their_limit_are_errors_naming_the_limit() {
+    let logs = util::testdata("logs");
+    let logs = logs.to_str().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["policy", "/dev/zero"],
+            "reading bucket policy /dev/zero: larger than 1 MiB, the limit for a bucket policy",
+        ),
+        (
+            &["check", "--policy", "/dev/zero", logs],
+            "reading --policy /dev/zero: larger than 1 MiB, the limit for a rules file",
+        ),
+        (
+            &[
+                "check",
+                "--require-private",
+                "x",
+                "--bucket-policy",
+                "/dev/zero",
+                logs,
+            ],
+            "reading bucket policy /dev/zero: larger than 1 MiB, the limit for a bucket policy",
+        ),
+        (
+            &["report", "--from-athena", "/dev/zero"],
+            "reading /dev/zero: reading Athena results: a row longer than 64 KiB",
+        ),
+    ];
+    for (args, said) in cases {
+        let (code, _, err) = run(&args.iter().map(std::ffi::OsStr::new).collect::<Vec<_>>());
+        let err = String::from_utf8_lossy(&err);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(said), "{args:?}: {err}");
+    }
+    // Standard input, endless: cut off too.
+    let (code, _, err) = run_with_stdin(&["policy", "-"], "/dev/zero");
+    assert_eq!(code, 2);
+    assert!(String::from_utf8_lossy(&err).contains(
+        "reading the bucket policy from standard input: larger than 1 MiB, the limit for a bucket policy"
+    ));
+    // A state that is not one (/dev/full reads as endless zeros) is refused at once.
+    let (code, _, err) = run(args![
+        "check",
+        "--require-private",
+        "x",
+        "--state",
+        "/dev/full",
+        logs
+    ]);
+    assert_eq!(code, 2);
+    assert!(String::from_utf8_lossy(&err)
+        .contains("state file /dev/full is not a valid vpce-audit state"));
+}
+
+#[test]
+fn an_endless_athena_field_is_an_error_in_bounded_memory() {
+    let header = std::fs::read_to_string(util::testdata("athena/blog-post-15m.csv"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let (code, out, peak_kib) = run_fed(&["report", "--from-athena", "-"], move |w| {
+        let _ = w.write_all(format!("{header}\n\"total\",\"").as_bytes());
+        let block = vec![b'x'; 1 << 20];
+        for _ in 0..200 {
+            if w.write_all(&block).is_err() {
+                return;
+            }
+        }
+    });
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(peak_kib < 32 * 1024, "peak RSS {peak_kib} KiB");
+}
+
+#[test]
+fn athena_counts_that_would_wrap_around_are_an_error_not_a_verdict() {
+    // Three windows (two of 2^63 - 1 requests, the most a field holds) add up,
+    // wrapped, to the bucket's 2: a "mixed" bucket of almost no requests, had the sums
+    // been allowed to wrap.
+    let max = i64::MAX;
+    let csv = format!(
+        "\"kind\",\"bucket\",\"window_start\",\"window_epoch\",\"requests\",\"private\",\"public\",\"internal\",\"public_denied\",\"public_allowed\",\"distinct_private_ips\",\"distinct_public_ips\",\"bytes_sent\",\"first_epoch\",\"last_epoch\",\"lines\",\"rejected\",\"inputs\",\"interval_seconds\",\"since_epoch\",\"until_epoch\",\"private_ranges\"\n\
+         \"total\",,,,\"2\",\"1\",\"1\",\"0\",\"0\",\"1\",\"1\",\"1\",\"0\",\"0\",\"7200\",\"2\",\"0\",\"1\",\"3600\",,,\"10.0.0.0/8\"\n\
+         \"bucket\",\"b\",,,\"2\",\"1\",\"1\",\"0\",\"0\",\"1\",\"1\",\"1\",\"0\",\"0\",\"7200\",,,,,,,\n\
+         \"window\",\"b\",\"1970-01-01T00:00:00Z\",\"0\",\"{max}\",\"{max}\",\"0\",\"0\",\"0\",\"0\",\"1\",\"0\",\"0\",\"0\",\"10\",,,,,,,\n\
+         \"window\",\"b\",\"1970-01-01T01:00:00Z\",\"3600\",\"{max}\",\"{max}\",\"0\",\"0\",\"0\",\"0\",\"1\",\"0\",\"0\",\"3600\",\"3600\",,,,,,,\n\
+         \"window\",\"b\",\"1970-01-01T02:00:00Z\",\"7200\",\"4\",\"3\",\"1\",\"0\",\"0\",\"1\",\"1\",\"1\",\"0\",\"7200\",\"7200\",,,,,,,\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wrapped.csv");
+    std::fs::write(&path, csv).unwrap();
+    let (code, out, err) = run(args!["report", "--from-athena", path.to_str().unwrap()]);
+    assert_eq!(code, 2, "{}", String::from_utf8_lossy(&out));
+    assert!(String::from_utf8_lossy(&err)
+        .contains("bucket \"b\": its windows add up to more requests or bytes than 64 bits hold"));
+}
+
+#[test]
+fn state_counters_that_would_wrap_around_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = util::testdata("logs");
+    let state = dir.path().join("state.json");
+    let s = state.to_str().unwrap();
+    let base = [
+        "check",
+        "--require-private",
+        "shared-data-prod",
+        "--state",
+        s,
+    ];
+    let (code, _, err) = run(&[&base[..], &[logs.to_str().unwrap()]]
+        .concat()
+        .iter()
+        .map(std::ffi::OsStr::new)
+        .collect::<Vec<_>>());
+    assert_eq!(code, 1, "{}", String::from_utf8_lossy(&err));
+    // Counts near 2^64 in the file (consistent, so the file loads), then a new log.
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    let c = &mut v["buckets"]["shared-data-prod"];
+    let n = u64::MAX;
+    c["requests"] = n.into();
+    c["private"] = (n - c["public"].as_u64().unwrap() - c["internal"].as_u64().unwrap()).into();
+    std::fs::write(&state, serde_json::to_vec(&v).unwrap()).unwrap();
+    let more = dir.path().join("more.log");
+    std::fs::write(
+        &more,
+        Rec {
+            bucket: b"shared-data-prod",
+            ..Rec::default()
+        }
+        .line(),
+    )
+    .unwrap();
+    let (code, _, err) = run(&[&base[..], &[more.to_str().unwrap()]]
+        .concat()
+        .iter()
+        .map(std::ffi::OsStr::new)
+        .collect::<Vec<_>>());
+    let err = String::from_utf8_lossy(&err);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("the counters of bucket \"shared-data-prod\" would overflow"),
+        "{err}"
+    );
+    // Counts that do not hold together are a corrupt state, not a verdict.
+    c_mut(&mut v)["requests"] = 5.into();
+    std::fs::write(&state, serde_json::to_vec(&v).unwrap()).unwrap();
+    let (code, _, err) = run(&[&base[..], &[more.to_str().unwrap()]]
+        .concat()
+        .iter()
+        .map(std::ffi::OsStr::new)
+        .collect::<Vec<_>>());
+    assert_eq!(code, 2);
+    assert!(String::from_utf8_lossy(&err).contains("do not add up"));
+}
+
+fn c_mut(v: &mut Value) -> &mut Value {
+    &mut v["buckets"]["shared-data-prod"]
+}
+
+#[test]
+fn error_messages_keep_their_lines_say_each_thing_once_and_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = util::testdata("logs");
+    let logs = logs.to_str().unwrap();
+    let toml = dir.path().join("rules.toml");
+    std::fs::write(&toml, "[[bucket]]\nname = \"x\"\nbad = \n").unwrap();
+    let (code, _, err) = run(args!["check", "--policy", toml.to_str().unwrap(), logs]);
+    let err = String::from_utf8(err).unwrap();
+    assert_eq!(code, 2);
+    assert!(!err.contains(r"\x0a"), "{err}");
+    assert_eq!(err.matches("TOML parse error").count(), 1, "{err}");
+    assert!(err.contains("\n3 | bad = \n"), "{err}");
+
+    let json = dir.path().join("policy.json");
+    std::fs::write(&json, "{\"Statement\": [").unwrap();
+    let (code, _, err) = run(args!["policy", json.to_str().unwrap()]);
+    let err = String::from_utf8(err).unwrap();
+    assert_eq!(code, 2);
+    assert_eq!(err.matches("EOF while parsing").count(), 1, "{err}");
+
+    let (code, _, err) = run(args![
+        "report",
+        "--from-athena",
+        dir.path().to_str().unwrap()
+    ]);
+    let err = String::from_utf8(err).unwrap();
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(&format!("reading {}", dir.path().display())),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_byte_order_mark_before_a_policy_or_rules_file_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = std::fs::read_to_string(util::testdata("policies/enforced.json")).unwrap();
+    let with_bom = dir.path().join("policy.json");
+    std::fs::write(&with_bom, format!("\u{feff}{policy}")).unwrap();
+    let (code, _, err) = run(args!["policy", with_bom.to_str().unwrap()]);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, "\u{feff}[[bucket]]\nname = \"shared-data-prod\"\n").unwrap();
+    let logs = util::testdata("logs");
+    let (code, _, err) = run(args![
+        "check",
+        "--policy",
+        rules.to_str().unwrap(),
+        "--bucket-policy",
+        with_bom.to_str().unwrap(),
+        logs.to_str().unwrap()
+    ]);
+    assert_eq!(code, 1, "{}", String::from_utf8_lossy(&err));
+}
