@@ -40,18 +40,56 @@ pub const EXIT_ERROR: u8 = 2;
 
 /// Parses the process arguments, runs the command and returns the exit status.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
+    };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
-        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
-        Err(e) => {
-            eprintln!(
-                "vpce-audit: error: {}",
-                escape::terminal_lines(&format!("{e:#}"))
-            );
-            ExitCode::from(EXIT_ERROR)
-        }
+        Err(e) => failed(&e),
     }
+}
+
+/// What clap has to say instead of a command: `--help` and `--version` on stdout
+/// (exit 0, or 2 when stdout cannot take them), a usage error on stderr (exit 2).
+fn usage(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let styled = e.render();
+        let text = if io::stdout().is_terminal() {
+            styled.ansi().to_string()
+        } else {
+            styled.to_string()
+        };
+        return match write_stdout(text.as_bytes()) {
+            Ok(()) => ExitCode::from(EXIT_OK),
+            Err(e) => failed(&e),
+        };
+    }
+    // Usage errors (and the help shown when no command is given) go to stderr.
+    let _ = e.print();
+    ExitCode::from(EXIT_ERROR)
+}
+
+/// Writes `bytes` to standard output and flushes it.
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(bytes).context("writing to standard output")?;
+    out.flush().context("writing to standard output")?;
+    Ok(())
+}
+
+/// The exit status of a command that failed with `e`, after saying why on stderr; a
+/// reader that went away (`| head`) is no failure.
+fn failed(e: &anyhow::Error) -> ExitCode {
+    if is_broken_pipe(e) {
+        return ExitCode::from(EXIT_OK);
+    }
+    eprintln!(
+        "vpce-audit: error: {}",
+        escape::terminal_lines(&format!("{e:#}"))
+    );
+    ExitCode::from(EXIT_ERROR)
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -90,7 +128,10 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Check(args)) => check(&args),
         Some(Command::Policy(args)) => policy(&args),
         Some(Command::Completions { shell }) => {
-            clap_complete::generate(shell, &mut Cli::command(), "vpce-audit", &mut io::stdout());
+            // Into memory first: clap_complete panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "vpce-audit", &mut script);
+            write_stdout(&script)?;
             Ok(EXIT_OK)
         }
     }
@@ -488,9 +529,9 @@ fn policy(args: &PolicyArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn thread_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
+fn thread_pool(threads: u16) -> anyhow::Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
+        .num_threads(usize::from(threads))
         .build()
         .context("starting worker threads")
 }

@@ -1443,3 +1443,72 @@ fn a_byte_order_mark_before_a_policy_or_rules_file_is_accepted() {
     ]);
     assert_eq!(code, 1, "{}", String::from_utf8_lossy(&err));
 }
+
+#[test]
+fn help_version_and_completions_that_cannot_be_written_exit_2_with_a_message() {
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    for args in [
+        &["completions", "bash"][..],
+        &["--help"],
+        &["--version"],
+        &["check", "--help"],
+    ] {
+        let out = util::vpce_command()
+            .args(args)
+            .stdout(full())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(
+            err,
+            "vpce-audit: error: writing to standard output: No space left on device (os error 28)\n",
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn help_version_and_completions_to_a_closed_pipe_exit_quietly() {
+    for args in [&["completions", "bash"][..], &["--help"], &["--version"]] {
+        let mut child = util::vpce_command()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closed before anything is written: every write fails with a broken pipe.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn threads_are_bounded_with_a_clear_error() {
+    let logs = util::testdata("logs");
+    let logs = logs.to_str().unwrap();
+    for n in ["1025", "100000", "1000000000"] {
+        let (code, _, err) = run(args!["--threads", n, logs]);
+        assert_eq!(code, 2);
+        assert!(
+            String::from_utf8_lossy(&err).contains("is not in 0..=1024"),
+            "{}",
+            String::from_utf8_lossy(&err)
+        );
+    }
+    for n in ["0", "1", "1024"] {
+        let r = util::report_json(&["--threads", n, logs], 0);
+        assert_eq!(r["summary"]["parsed"], 26);
+    }
+}
