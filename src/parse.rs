@@ -39,7 +39,7 @@ use nom::{IResult, Parser};
 
 use crate::escape;
 use crate::record::{Field, Record};
-use crate::time::{days_from_civil, days_in_month};
+use crate::time::{days_from_civil, days_in_month, writable};
 
 /// Why a line is not a record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +61,9 @@ pub enum ParseError {
 pub enum Problem {
     NotAnIp(String),
     NotATime(String),
+    /// A valid time, but in UTC before the year 0000 or after 9999, which RFC 3339
+    /// cannot write.
+    BeyondRfc3339(String),
     NotANumber(String),
     NotAStatus(String),
     NotQuoted(String),
@@ -93,6 +96,9 @@ impl fmt::Display for ParseError {
                     Problem::NotAnIp(v) => write!(f, "'{v}' is not an IP address or '-'"),
                     Problem::NotATime(v) => {
                         write!(f, "'{v}' is not a time like [06/Feb/2019:00:00:38 +0000]")
+                    }
+                    Problem::BeyondRfc3339(v) => {
+                        write!(f, "'{v}' is outside the years 0000 to 9999 in UTC")
                     }
                     Problem::NotANumber(v) => write!(f, "'{v}' is not a number or '-'"),
                     Problem::NotAStatus(v) => write!(f, "'{v}' is not a 3-digit status or '-'"),
@@ -381,18 +387,24 @@ impl<'l> Cursor<'l> {
             self.pos += UTC_TIMESTAMP_LEN;
             return Ok(time);
         }
+        let end = || {
+            rest.iter()
+                .position(|&c| c == b']')
+                .map_or(rest.len().min(28), |p| p + 1)
+        };
         match timestamp(rest) {
-            Ok((after, time)) => {
+            Ok((after, time)) if writable(time) => {
                 self.pos = self.line.len() - after.len();
                 Ok(time)
             }
-            Err(_) => {
-                let end = rest
-                    .iter()
-                    .position(|&c| c == b']')
-                    .map_or(rest.len().min(28), |p| p + 1);
-                Err(invalid(Field::Time, Problem::NotATime(shown(&rest[..end]))))
-            }
+            Ok(_) => Err(invalid(
+                Field::Time,
+                Problem::BeyondRfc3339(shown(&rest[..end()])),
+            )),
+            Err(_) => Err(invalid(
+                Field::Time,
+                Problem::NotATime(shown(&rest[..end()])),
+            )),
         }
     }
 
@@ -1063,6 +1075,28 @@ mod tests {
                 (f, h) => assert_eq!(f.err(), h.err(), "{}", String::from_utf8_lossy(line)),
             }
         }
+    }
+
+    #[test]
+    fn times_outside_the_years_0000_to_9999_in_utc_are_rejected() {
+        let at = |time: &str| {
+            parse_line(
+                format!(
+                    "o b [{time}] 1.2.3.4 - I O k \"GET / HTTP/1.1\" 200 - 1 1 1 1 \"-\" \"ua\""
+                )
+                .as_bytes(),
+            )
+            .map(|r| r.time)
+        };
+        assert_eq!(at("31/Dec/9999:23:59:59 +0000"), Ok(crate::time::LAST));
+        assert_eq!(at("01/Jan/0000:00:00:00 +0000"), Ok(crate::time::FIRST));
+        assert_eq!(
+            at("31/Dec/9999:23:59:59 -0100").unwrap_err().to_string(),
+            "time field (#3): '[31/Dec/9999:23:…' is outside the years 0000 to 9999 in UTC"
+        );
+        assert!(at("01/Jan/0000:00:00:00 +0100").is_err());
+        // A leap second is the next minute's first second.
+        assert_eq!(at("09/May/2022:09:59:60 +0000"), Ok(1_652_090_400));
     }
 
     #[test]

@@ -26,7 +26,7 @@ use super::{AthenaError, Position};
 use crate::aggregate::Traffic;
 use crate::escape;
 use crate::report::{BucketReport, Point, Report, Summary, Verdict};
-use crate::time::{duration_name, rfc3339};
+use crate::time::{duration_name, rfc3339, writable};
 
 /// The parts of the report aggregated rows cannot give.
 pub const NOT_AVAILABLE: [&str; 8] = [
@@ -142,9 +142,20 @@ impl Row<'_> {
     }
 
     fn epoch(&self, column: &str) -> Result<i64, AthenaError> {
-        match self.int(column)? {
+        match self.time(column)? {
             Some(n) => Ok(n),
             None => self.fail(format!("{column} is empty")),
+        }
+    }
+
+    /// A time in seconds since the epoch, or empty; refused outside the years 0000 to
+    /// 9999, which RFC 3339 cannot write.
+    fn time(&self, column: &str) -> Result<Option<i64>, AthenaError> {
+        match self.int(column)? {
+            Some(n) if !writable(n) => {
+                self.fail(format!("{column} {n} is outside the years 0000 to 9999"))
+            }
+            t => Ok(t),
         }
     }
 
@@ -160,10 +171,10 @@ impl Row<'_> {
             rejected: self.count("rejected")?,
             inputs: self.count("inputs")?,
             interval,
-            since: self.int("since_epoch")?,
-            until: self.int("until_epoch")?,
-            first: self.int("first_epoch")?,
-            last: self.int("last_epoch")?,
+            since: self.time("since_epoch")?,
+            until: self.time("until_epoch")?,
+            first: self.time("first_epoch")?,
+            last: self.time("last_epoch")?,
             ranges: String::from_utf8_lossy(self.text("private_ranges"))
                 .split_whitespace()
                 .map(str::to_string)

@@ -128,7 +128,10 @@ fn read_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     }
     match Option::<Written>::deserialize(d)? {
         None => Ok(None),
-        Some(Written::Seconds(n)) => Ok(Some(n)),
+        Some(Written::Seconds(n)) if crate::time::writable(n) => Ok(Some(n)),
+        Some(Written::Seconds(n)) => Err(serde::de::Error::custom(format!(
+            "{n} is outside the years 0000 to 9999"
+        ))),
         Some(Written::Text(t)) => parse_rfc3339(&t)
             .map(Some)
             .ok_or_else(|| serde::de::Error::custom(format!("{t:?} is not an RFC 3339 time"))),

@@ -1512,3 +1512,80 @@ fn threads_are_bounded_with_a_clear_error() {
         assert_eq!(r["summary"]["parsed"], 26);
     }
 }
+
+#[test]
+fn a_time_past_the_year_9999_in_utc_is_rejected_not_printed_as_plus_10000() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("far.log");
+    let far = Rec::default()
+        .line()
+        .replace_all(b"09/May/2022:10:00:00 +0000", b"31/Dec/9999:23:30:00 -0100");
+    let last = Rec::default()
+        .line()
+        .replace_all(b"09/May/2022:10:00:00 +0000", b"31/Dec/9999:23:59:59 +0000");
+    std::fs::write(&path, [far, last].concat()).unwrap();
+    let r = util::report_json(&[path.to_str().unwrap()], 0);
+    assert_eq!(
+        rejections(&r),
+        [(
+            1,
+            "time field (#3): '[31/Dec/9999:23:…' is outside the years 0000 to 9999 in UTC"
+                .to_string()
+        )]
+    );
+    assert_eq!(r["summary"]["last"], "9999-12-31T23:59:59Z");
+    // What the report prints, --since reads back.
+    let (code, _, err) = run(args![
+        "--since",
+        "9999-12-31T23:59:59Z",
+        path.to_str().unwrap()
+    ]);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
+    let (code, _, err) = run(args![
+        "--until",
+        "9999-12-31T23:59:59-01:00",
+        path.to_str().unwrap()
+    ]);
+    assert_eq!(code, 2);
+    assert!(String::from_utf8_lossy(&err).contains("outside the years 0000 to 9999"));
+}
+
+#[test]
+fn a_leap_second_and_fractional_bounds_follow_one_rule() {
+    // A record at 09:59:59, the one at 10:00:00 written as 09:59:60, one at 10:00:01.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("leap.log");
+    let before = Rec::default()
+        .line()
+        .replace_all(b"09/May/2022:10:00:00", b"09/May/2022:09:59:59");
+    let leap = Rec::default()
+        .line()
+        .replace_all(b"09/May/2022:10:00:00", b"09/May/2022:09:59:60");
+    let next = Rec::default()
+        .line()
+        .replace_all(b"09/May/2022:10:00:00", b"09/May/2022:10:00:01");
+    std::fs::write(&path, [before, leap, next].concat()).unwrap();
+    let p = path.to_str().unwrap();
+    let matched = |args: &[&str]| {
+        let r = util::report_json(&[args, &[p]].concat(), 0);
+        r["summary"]["matched"].as_u64().unwrap()
+    };
+    // :60 is 10:00:00 in the log and in a bound alike.
+    assert_eq!(matched(&["--since", "2022-05-09T09:59:60Z"]), 2);
+    assert_eq!(matched(&["--until", "2022-05-09T09:59:60Z"]), 1);
+    assert_eq!(
+        matched(&[
+            "--since",
+            "2022-05-09T10:00:00Z",
+            "--until",
+            "2022-05-09T10:00:01Z"
+        ]),
+        1
+    );
+    // A fraction rounds up: until 10:00:00.5 keeps the record of 10:00:00, since
+    // 10:00:00.5 leaves it out.
+    assert_eq!(matched(&["--until", "2022-05-09T10:00:00.5Z"]), 2);
+    assert_eq!(matched(&["--since", "2022-05-09T10:00:00.5Z"]), 1);
+    let r = util::report_json(&["--until", "2022-05-09T10:00:00.5Z", p], 0);
+    assert_eq!(r["summary"]["until"], "2022-05-09T10:00:01Z");
+}
