@@ -9,7 +9,8 @@
 //!   that way.
 //! * [`pipeline`]: every line is parsed or rejected (`lines == parsed + rejected`), and
 //!   every renderer of `report`, `requests` and `check` writes output that is safe where
-//!   it goes: terminal text without a raw control or bidi character, JSON that parses,
+//!   it goes: terminal text without a raw control or bidi character, JSON that parses
+//!   and holds none either (C1 controls and bidi overrides escaped as `\u`),
 //!   CSV that parses with every protected cell neutralised (no formula start, also
 //!   after spaces or full-width, and no raw control or bidi character), HTML without
 //!   raw controls.
@@ -247,6 +248,7 @@ pub fn pipeline(data: &[u8]) {
     assert_terminal_safe(&table);
     assert_eq!(csv_rows(&csv, true).len(), records + 1);
     assert_eq!(csv_rows(&raw_csv, false).len(), records + 1);
+    assert_terminal_safe(&ndjson);
     let ndjson = std::str::from_utf8(&ndjson).expect("NDJSON is UTF-8");
     assert_eq!(ndjson.lines().count(), records);
     for line in ndjson.lines() {
@@ -280,6 +282,7 @@ fn render_report(report: &Report) {
     }
     let mut out = Vec::new();
     report::json::write(report, &mut out).expect("writing to memory");
+    assert_terminal_safe(&out);
     let v: serde_json::Value = serde_json::from_slice(&out).expect("the report is JSON");
     assert_eq!(v["summary"]["lines"], report.summary.lines);
     for protect in [true, false] {
@@ -352,6 +355,7 @@ fn check_run(data: &[u8], settings: &Settings, tally: &Tally) {
     }
     let mut out = Vec::new();
     report::check::write_json(&report, &mut out).expect("writing to memory");
+    assert_terminal_safe(&out);
     serde_json::from_slice::<serde_json::Value>(&out).expect("the check report is JSON");
     let flagged = report.violations.len() + report.contradictions.len();
     for protect in [true, false] {

@@ -2,12 +2,16 @@
 //!
 //! Keys, referers and user agents are chosen by whoever sent the request. Before such a
 //! value reaches a terminal (tables, error messages) its control characters and invalid
-//! UTF-8 are written as visible escapes; before it reaches a spreadsheet cell, a leading
-//! formula character is neutralised. JSON and HTML have their own escaping in their
-//! writers; this module only decides how raw bytes become text.
+//! UTF-8 are written as visible escapes; before it reaches a spreadsheet cell, the same
+//! escapes apply and a leading formula character is neutralised; in JSON
+//! ([`write_json`]) C1 controls and bidi overrides are written as `\u` escapes too,
+//! which serde_json leaves raw. HTML has its own escaping in its writer.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::io;
+
+use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 
 /// Text for a terminal: UTF-8 kept, but every control character (C0, DEL, C1), bidi
 /// override and invalid byte shown as `\xNN` (or `\u{NN}` above ASCII). Backslashes
@@ -37,6 +41,97 @@ pub fn terminal(bytes: &[u8]) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Writes `value` as JSON (indented when `pretty`) in which every character that
+/// [`terminal`] escapes is a `\uXXXX` escape: serde_json escapes C0 controls, but
+/// writes DEL, the C1 controls (U+009B is a terminal's CSI) and bidi overrides raw.
+pub fn write_json<T: serde::Serialize + ?Sized>(
+    out: &mut dyn io::Write,
+    value: &T,
+    pretty: bool,
+) -> io::Result<()> {
+    if pretty {
+        let f = JsonEscapes(PrettyFormatter::new());
+        value.serialize(&mut serde_json::Serializer::with_formatter(out, f))?;
+    } else {
+        let f = JsonEscapes(CompactFormatter);
+        value.serialize(&mut serde_json::Serializer::with_formatter(out, f))?;
+    }
+    Ok(())
+}
+
+/// A serde_json formatter that escapes what [`terminal`] escapes, as `\uXXXX`, and
+/// leaves the layout to `F`.
+struct JsonEscapes<F>(F);
+
+impl<F: Formatter> Formatter for JsonEscapes<F> {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut plain = 0;
+        for (at, c) in fragment.char_indices() {
+            if needs_terminal_escape(c) {
+                w.write_all(&fragment.as_bytes()[plain..at])?;
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    write!(w, "\\u{unit:04x}")?;
+                }
+                plain = at + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[plain..])
+    }
+
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+
+    fn end_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_key(w)
+    }
+
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
 }
 
 fn needs_terminal_escape(c: char) -> bool {
@@ -108,6 +203,29 @@ mod tests {
         assert_eq!(terminal(b"\xff\xfeok"), "\\xff\\xfeok");
         assert_eq!(terminal("a\u{9b}31m".as_bytes()), "a\\u{9b}31m");
         assert_eq!(terminal("evil\u{202e}txt".as_bytes()), "evil\\u{202e}txt");
+    }
+
+    #[test]
+    fn json_escapes_c1_controls_and_bidi_overrides_too() {
+        let value = serde_json::json!({"k": "a\u{9b}31m\u{202e}b\u{7f}\n\u{1b}é😀", "n": [1, 2]});
+        for pretty in [false, true] {
+            let mut out = Vec::new();
+            write_json(&mut out, &value, pretty).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            assert!(
+                text.contains(r#""a\u009b31m\u202eb\u007f\n\u001bé😀""#),
+                "{text}"
+            );
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+                value
+            );
+        }
+        let mut out = Vec::new();
+        write_json(&mut out, &value, true).unwrap();
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains("\n  \"n\": [\n    1,"));
     }
 
     #[test]

@@ -215,7 +215,7 @@ impl CheckReport {
 
 /// Writes the report as one JSON document followed by a newline.
 pub fn write_json(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
+    escape::write_json(&mut *out, report, true)?;
     out.write_all(b"\n")
 }
 

@@ -103,7 +103,7 @@ impl<W: Write> RequestWriter<W> {
                     source,
                     line,
                 };
-                serde_json::to_writer(&mut *out, &json)?;
+                escape::write_json(&mut *out, &json, false)?;
                 out.write_all(b"\n")
             }
             Form::Csv => {

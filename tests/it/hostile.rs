@@ -1589,3 +1589,31 @@ fn a_leap_second_and_fractional_bounds_follow_one_rule() {
     let r = util::report_json(&["--until", "2022-05-09T10:00:00.5Z", p], 0);
     assert_eq!(r["summary"]["until"], "2022-05-09T10:00:01Z");
 }
+
+#[test]
+fn json_outputs_escape_c1_controls_and_bidi_overrides() {
+    let (_dir, path) = hostile_logs();
+    let p = path.to_str().unwrap();
+    let outputs = [
+        run(args!["report", "--format", "json", p]).1,
+        run(args!["requests", "--format", "ndjson", p]).1,
+        run(args![
+            "check",
+            "--require-private",
+            "*",
+            "--format",
+            "json",
+            p
+        ])
+        .1,
+    ];
+    for out in outputs {
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            !text.contains('\u{9b}') && !text.contains('\u{202e}'),
+            "{text}"
+        );
+        assert!(text.contains(r"\u009b31m\u202e"), "{text}");
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'));
+    }
+}
