@@ -375,7 +375,7 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
     let mut transitions = Vec::new();
     let mut accounts: BTreeMap<String, Account> = BTreeMap::new();
     let mut requesters = Vec::with_capacity(stats.requesters.len());
-    for (who, r) in &stats.requesters {
+    for (who, r) in stats.requesters.iter() {
         let requester = escape::lossy(who).into_owned();
         requesters.push(Talker {
             name: requester.clone(),
