@@ -114,7 +114,13 @@ fn benches(c: &mut Criterion) {
                 tally.counts.parsed, LINES,
                 "every generated line is a record"
             );
-            Report::build(&agg, &tally, &settings)
+            // Every bucket's report is built, as a renderer builds them.
+            let report = Report::build(agg, &tally, &settings);
+            report
+                .buckets
+                .iter()
+                .map(|b| b.timeline.len())
+                .sum::<usize>()
         })
     });
     g.finish();

@@ -256,7 +256,7 @@ pub fn pipeline(data: &[u8]) {
         assert_eq!(v["source"], SOURCE);
     }
 
-    let report = Report::build(&agg, &tally, &settings);
+    let report = Report::build(agg, &tally, &settings);
     assert_eq!(
         (
             report.summary.lines,

@@ -154,12 +154,13 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     drop(bar);
     tally.errors.splice(0..0, expanded.errors.iter().cloned());
     tally.warnings.clone_from(&expanded.warnings);
-    let mut report = pool.install(|| Report::build(&agg, &tally, &settings));
-    // Freeing the counters of a large run takes a while: a worker does it while the
-    // report is written.
-    pool.spawn(move || drop(agg));
+    let mut report = Report::build(agg, &tally, &settings);
     report.summary.s3 = expanded.s3_counts();
-    write_report(&report, args)?;
+    // The buckets are built while they are written, on the workers.
+    pool.install(|| write_report(&report, args))?;
+    // Freeing the counters of a large run takes a while: a worker does it while the
+    // outcome is printed.
+    pool.spawn(move || drop(report));
     Ok(finish(&tally, &args.input, &expanded))
 }
 
@@ -370,7 +371,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     };
     // The charts of --format html: the checked requests as a report.
     let traffic = run.findings.aggregate.take().map(|agg| {
-        let mut traffic = pool.install(|| Report::build(&agg, &run.tally, &setup.settings));
+        let mut traffic = Report::build(agg, &run.tally, &setup.settings);
         traffic.summary.s3 = expanded.s3_counts();
         traffic
     });
@@ -382,7 +383,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         exit_code: code,
     };
     let report = CheckReport::build(run, &ctx);
-    if let Err(e) = write_check(args, &report, traffic.as_ref(), &setup.rules) {
+    if let Err(e) = pool.install(|| write_check(args, &report, traffic.as_ref(), &setup.rules)) {
         // `check | head`: the findings still decide the exit status (a CI gate with
         // pipefail must not pass), but the state is not saved, as not all were seen.
         return if is_broken_pipe(&e) { Ok(code) } else { Err(e) };

@@ -461,7 +461,7 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
     Ok(Report {
         schema_version: crate::report::SCHEMA_VERSION,
         summary,
-        buckets: reports,
+        buckets: reports.into(),
         rejections: Vec::new(),
         errors: Vec::new(),
         warnings: Vec::new(),
@@ -496,7 +496,7 @@ mod tests {
         assert_eq!(r.summary.interval, "1h");
         assert_eq!(r.summary.private_ranges, ["10.0.0.0/8", "fc00::/7"]);
         assert_eq!(r.summary.first.as_deref(), Some("1970-01-01T00:00:00Z"));
-        let b = &r.buckets[0];
+        let b = r.buckets.get(0);
         assert_eq!(b.verdict, Verdict::Mixed);
         assert_eq!((b.public_allowed, b.distinct_private_ips), (1, 2));
         assert_eq!(b.timeline.len(), 2);

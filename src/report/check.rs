@@ -5,14 +5,19 @@
 //! runs recorded in the state plus this one, and `this_run`, for the log objects read
 //! now. The listed violations and contradictions, and the exit status, are this run's
 //! only: an hourly job reports each violation once.
+//!
+//! The per-bucket rows ([`CheckBuckets`]) are made as they are written, from the
+//! counters themselves, and the tables are printed in pages, so that a check of a
+//! million buckets holds their counters once.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
 
 use comfy_table::{Cell, CellAlignment};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
-use super::table::{header, new_table};
+use super::table::paged;
 use super::ErrorEntry;
 use crate::check::bucket_policy::{Analysis, Enforcement};
 use crate::check::counters::Counters;
@@ -31,7 +36,7 @@ pub struct CheckReport {
     pub schema_version: u32,
     pub summary: CheckSummary,
     pub rules: Vec<RuleSummary>,
-    pub buckets: Vec<BucketSummary>,
+    pub buckets: CheckBuckets,
     /// This run's violations, in input order (the first 100 000; the summary counts
     /// all).
     pub violations: Vec<Flagged>,
@@ -104,6 +109,90 @@ pub struct BucketSummary {
     pub this_run: Counters,
 }
 
+/// The checked buckets by name, each row ([`BucketSummary`]) made as it is read.
+#[derive(Clone, Debug)]
+pub struct CheckBuckets {
+    /// The counters over all runs (with a state) or of this run.
+    totals: BTreeMap<String, Counters>,
+    /// This run's counters, when they differ from `totals` (with a state).
+    this_run: Option<BTreeMap<String, Counters>>,
+    /// The patterns of the rules, by number.
+    patterns: Vec<String>,
+    /// The rule of each bucket of `totals`, in its order.
+    rule_of: Vec<Option<u32>>,
+}
+
+impl CheckBuckets {
+    /// How many buckets there are.
+    pub fn len(&self) -> usize {
+        self.totals.len()
+    }
+
+    /// Are there none?
+    pub fn is_empty(&self) -> bool {
+        self.totals.is_empty()
+    }
+
+    /// The rows, by bucket name.
+    pub fn iter(&self) -> impl Iterator<Item = BucketSummary> + '_ {
+        self.totals
+            .iter()
+            .zip(&self.rule_of)
+            .map(|((name, total), rule)| BucketSummary {
+                bucket: name.clone(),
+                rule: rule.map(|i| self.patterns[i as usize].clone()),
+                total: *total,
+                this_run: match &self.this_run {
+                    Some(now) => now.get(name).copied().unwrap_or_default(),
+                    None => *total,
+                },
+            })
+    }
+}
+
+impl CheckBuckets {
+    /// Each bucket's counters over all runs and of this run, by bucket name: what a
+    /// page ranks the buckets by, without making their rows.
+    pub fn counters(&self) -> impl Iterator<Item = (&Counters, &Counters)> + '_ {
+        self.totals.iter().map(|(name, total)| {
+            let now = match &self.this_run {
+                Some(now) => now.get(name).unwrap_or(&NONE),
+                None => total,
+            };
+            (total, now)
+        })
+    }
+
+    /// The rows of the buckets at these places (in name order), by place.
+    pub fn rows_at(&self, places: &[usize]) -> std::collections::HashMap<usize, BucketSummary> {
+        let wanted: std::collections::HashSet<usize> = places.iter().copied().collect();
+        self.iter()
+            .enumerate()
+            .filter(|(i, _)| wanted.contains(i))
+            .collect()
+    }
+}
+
+/// The counters of a bucket without requests in this run.
+static NONE: Counters = Counters {
+    requests: 0,
+    private: 0,
+    public: 0,
+    internal: 0,
+    excepted: 0,
+    blocked: 0,
+    violations: 0,
+    contradictions: 0,
+    first_violation: crate::check::counters::Earliest(None),
+    last_violation: crate::check::counters::Latest(None),
+};
+
+impl Serialize for CheckBuckets {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
 /// The cross-checked bucket policy in brief (`vpce-audit policy` has the details).
 #[derive(Clone, Debug, Serialize)]
 pub struct PolicyBrief {
@@ -126,22 +215,15 @@ pub struct CheckContext<'a> {
 impl CheckReport {
     /// Builds the report of a finished run.
     pub fn build(run: Run, ctx: &CheckContext<'_>) -> CheckReport {
+        let now = run.findings.totals();
         // Over all runs: the state's counters, this run's recorded in them.
-        let totals = match ctx.state {
-            Some((_, s)) => s.buckets.clone(),
-            None => run.findings.buckets.clone(),
+        let (totals, this_run) = match ctx.state {
+            Some((_, s)) => (s.buckets.clone(), Some(run.findings.buckets)),
+            None => (run.findings.buckets, None),
         };
-        let buckets: Vec<BucketSummary> = totals
-            .iter()
-            .map(|(name, total)| BucketSummary {
-                bucket: name.clone(),
-                rule: ctx
-                    .rules
-                    .rule_for(name)
-                    .map(|i| ctx.rules.describe(i).0.to_string()),
-                total: *total,
-                this_run: run.findings.buckets.get(name).copied().unwrap_or_default(),
-            })
+        let rule_of: Vec<Option<u32>> = totals
+            .keys()
+            .map(|name| ctx.rules.rule_for(name).map(|i| i as u32))
             .collect();
         let mut rules: Vec<RuleSummary> = (0..ctx.rules.len())
             .map(|i| {
@@ -154,13 +236,18 @@ impl CheckReport {
                 }
             })
             .collect();
-        for (name, c) in &totals {
-            if let Some(i) = ctx.rules.rule_for(name) {
-                rules[i].buckets += 1;
-                rules[i].requests += c.requests;
+        for (c, rule) in totals.values().zip(&rule_of) {
+            if let Some(i) = rule {
+                rules[*i as usize].buckets += 1;
+                rules[*i as usize].requests += c.requests;
             }
         }
-        let now = run.findings.totals();
+        let buckets = CheckBuckets {
+            patterns: rules.iter().map(|r| r.bucket.clone()).collect(),
+            totals,
+            this_run,
+            rule_of,
+        };
         let tally = &run.tally;
         let filter = &ctx.settings.filter;
         let summary = CheckSummary {
@@ -347,7 +434,6 @@ fn write_summary(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
 /// The per-bucket counters (over all runs, with a state).
 fn write_buckets(report: &CheckReport, out: &mut dyn Write, fit: bool) -> io::Result<()> {
     let incremental = report.summary.state.is_some();
-    let mut t = new_table(fit);
     let mut names = vec![
         "bucket",
         "rule",
@@ -366,8 +452,10 @@ fn write_buckets(report: &CheckReport, out: &mut dyn Write, fit: bool) -> io::Re
         names.push("contradictions");
     }
     names.extend(["first violation", "last violation"]);
-    t.set_header(header(&names));
-    for b in &report.buckets {
+    if incremental {
+        writeln!(out, "per bucket, over all runs in the state:")?;
+    }
+    let rows = report.buckets.iter().map(|b| {
         let c = &b.total;
         let mut row = vec![
             Cell::new(escape::terminal(b.bucket.as_bytes())),
@@ -390,12 +478,9 @@ fn write_buckets(report: &CheckReport, out: &mut dyn Write, fit: bool) -> io::Re
         }
         row.push(Cell::new(c.first_violation.0.map_or("-".into(), rfc3339)));
         row.push(Cell::new(c.last_violation.0.map_or("-".into(), rfc3339)));
-        t.add_row(row);
-    }
-    if incremental {
-        writeln!(out, "per bucket, over all runs in the state:")?;
-    }
-    writeln!(out, "{t}")
+        row
+    });
+    paged(&names, rows, out, fit)
 }
 
 fn flagged_table(
@@ -415,7 +500,6 @@ fn flagged_table(
         writeln!(out, "{title}:")?;
     }
     let with_action = list.iter().any(|f| f.action.is_some());
-    let mut t = new_table(fit);
     let mut names = vec![
         "time",
         "bucket",
@@ -429,14 +513,13 @@ fn flagged_table(
     if with_action {
         names.extend(["action", "statement"]);
     }
-    t.set_header(header(&names));
     let text = |v: &Option<String>| -> String {
         v.as_deref().map_or_else(
             || "-".to_string(),
             |s| escape::terminal(s.as_bytes()).into_owned(),
         )
     };
-    for f in list {
+    let rows = list.iter().map(|f| {
         let mut row = vec![
             f.time.clone(),
             escape::terminal(f.bucket.as_bytes()).into_owned(),
@@ -451,9 +534,9 @@ fn flagged_table(
             row.push(text(&f.action));
             row.push(text(&f.statement));
         }
-        t.add_row(row);
-    }
-    writeln!(out, "{t}")
+        row.into_iter().map(Cell::new).collect()
+    });
+    paged(&names, rows, out, fit)
 }
 
 fn num(n: u64) -> Cell {

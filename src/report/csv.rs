@@ -27,6 +27,7 @@ pub fn write(report: &Report, out: &mut dyn Write, protect: bool) -> io::Result<
     let mut w = ::csv::Writer::from_writer(out);
     w.write_record(HEADER)?;
     for b in &report.buckets {
+        // Each bucket is built for its rows, then let go.
         let bucket = if protect {
             escape::csv_cell(&b.bucket)
         } else {

@@ -4,6 +4,10 @@
 //! per bucket a verdict, a timeline, the transitions between the VPC endpoint and the
 //! internet per requester, and a per-account breakdown. The JSON output is this model
 //! serialised as is; table and CSV show the same numbers.
+//!
+//! The buckets ([`Buckets`]) are built as a renderer asks for them, a batch at a time
+//! on the current rayon pool, so that the reports of a million buckets never sit in
+//! memory together: every renderer writes a bucket and lets it go.
 
 pub mod check;
 pub mod csv;
@@ -14,11 +18,13 @@ pub mod requests;
 pub mod series;
 pub mod table;
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::aggregate::{
     Aggregate, BucketStats, Cell, Distinct, FirstLast, Traffic, OTHER_REQUESTERS,
@@ -41,7 +47,7 @@ pub struct Report {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
     pub summary: Summary,
-    pub buckets: Vec<BucketReport>,
+    pub buckets: Buckets,
     /// The first rejected lines (up to 1000; `summary.rejected` counts all).
     pub rejections: Vec<Rejection>,
     /// Inputs that could not be read, fully or at all.
@@ -278,25 +284,186 @@ impl ErrorEntry {
     }
 }
 
+/// The buckets of a report, in name order: from a run, built from its aggregate as
+/// they are asked for; from Athena's rows (or a test), built ahead.
+#[derive(Clone, Debug)]
+pub struct Buckets(Source);
+
+#[derive(Clone, Debug)]
+enum Source {
+    Built(Vec<BucketReport>),
+    Aggregated {
+        agg: Arc<Aggregate>,
+        /// The buckets' places in the aggregate, in name order.
+        order: Vec<u32>,
+    },
+}
+
+/// Buckets are built in batches of at most this many, in parallel.
+const BATCH: usize = 64;
+/// A batch holds buckets of at most about this many windows and requesters together,
+/// so that a batch of large buckets stays small in memory.
+const BATCH_WEIGHT: usize = 100_000;
+
+impl From<Vec<BucketReport>> for Buckets {
+    fn from(built: Vec<BucketReport>) -> Self {
+        Buckets(Source::Built(built))
+    }
+}
+
+impl Buckets {
+    /// The buckets of `agg`, to be built as they are read.
+    pub fn of(agg: Arc<Aggregate>) -> Self {
+        let order = agg.by_name();
+        Buckets(Source::Aggregated { agg, order })
+    }
+
+    /// How many buckets there are.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Source::Built(v) => v.len(),
+            Source::Aggregated { order, .. } => order.len(),
+        }
+    }
+
+    /// Are there none?
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bucket `i` in name order.
+    pub fn get(&self, i: usize) -> Cow<'_, BucketReport> {
+        match &self.0 {
+            Source::Built(v) => Cow::Borrowed(&v[i]),
+            Source::Aggregated { agg, order } => {
+                let (name, stats) = agg.bucket(order[i]);
+                Cow::Owned(bucket_report(name, stats))
+            }
+        }
+    }
+
+    /// The public traffic of bucket `i`, for ranking buckets without building them:
+    /// (public requests let through, public requests denied, requests).
+    pub fn public_traffic(&self, i: usize) -> (u64, u64, u64) {
+        match &self.0 {
+            Source::Built(v) => (v[i].public_allowed, v[i].public_denied, v[i].requests),
+            Source::Aggregated { agg, order } => {
+                let c = &agg.bucket(order[i]).1.counts;
+                (c.public_allowed(), c.public_denied, c.requests)
+            }
+        }
+    }
+
+    /// Where the bucket named `name` is in name order, if it is there.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        match &self.0 {
+            Source::Built(v) => v.binary_search_by(|b| b.bucket.as_str().cmp(name)).ok(),
+            Source::Aggregated { agg, order } => {
+                let by_bytes = order
+                    .binary_search_by(|&at| agg.bucket(at).0.cmp(name.as_bytes()))
+                    .ok();
+                // A name that is not UTF-8 is shown with U+FFFD in place of its bad
+                // bytes: only a search in order finds it.
+                by_bytes.or_else(|| {
+                    name.contains('\u{fffd}')
+                        .then(|| {
+                            order
+                                .iter()
+                                .position(|&at| escape::lossy(agg.bucket(at).0) == name)
+                        })
+                        .flatten()
+                })
+            }
+        }
+    }
+
+    /// Every bucket in name order, built in parallel batches as they are read.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = Cow<'_, BucketReport>> + '_> {
+        match &self.0 {
+            Source::Built(v) => Box::new(v.iter().map(Cow::Borrowed)),
+            Source::Aggregated { agg, order } => Box::new(
+                Batches {
+                    agg,
+                    order,
+                    next: 0,
+                    ready: VecDeque::new(),
+                }
+                .map(Cow::Owned),
+            ),
+        }
+    }
+}
+
+/// The buckets of an aggregate, built a batch at a time.
+struct Batches<'a> {
+    agg: &'a Aggregate,
+    order: &'a [u32],
+    next: usize,
+    ready: VecDeque<BucketReport>,
+}
+
+impl Iterator for Batches<'_> {
+    type Item = BucketReport;
+
+    fn next(&mut self) -> Option<BucketReport> {
+        if self.ready.is_empty() && self.next < self.order.len() {
+            let start = self.next;
+            let mut weight = 0;
+            while self.next < self.order.len()
+                && self.next - start < BATCH
+                && (self.next == start || weight < BATCH_WEIGHT)
+            {
+                let stats = self.agg.bucket(self.order[self.next]).1;
+                weight += stats.timeline_len() + stats.requesters.len();
+                self.next += 1;
+            }
+            // Buckets are independent: each is reported on a worker of the current pool.
+            self.ready = self.order[start..self.next]
+                .par_iter()
+                .map(|&at| {
+                    let (name, stats) = self.agg.bucket(at);
+                    bucket_report(name, stats)
+                })
+                .collect::<Vec<_>>()
+                .into();
+        }
+        self.ready.pop_front()
+    }
+}
+
+impl<'a> IntoIterator for &'a Buckets {
+    type Item = Cow<'a, BucketReport>;
+    type IntoIter = Box<dyn Iterator<Item = Cow<'a, BucketReport>> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl Serialize for Buckets {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
 impl Report {
-    /// Builds the report of a finished run under `settings`.
-    pub fn build(agg: &Aggregate, tally: &Tally, settings: &Settings) -> Report {
-        // Buckets are independent: each is reported on a worker of the current pool.
-        let buckets: Vec<BucketReport> = agg
-            .buckets()
-            .into_par_iter()
-            .map(|(name, stats)| bucket_report(name, stats))
-            .collect();
+    /// Builds the report of a finished run under `settings`; the buckets are built as
+    /// they are written.
+    pub fn build(agg: Aggregate, tally: &Tally, settings: &Settings) -> Report {
         let mut totals = Traffic::default();
-        for (_, stats) in agg.buckets() {
+        let (mut first, mut last) = (None::<i64>, None::<i64>);
+        for at in 0..agg.len() as u32 {
+            let stats = agg.bucket(at).1;
             totals.requests += stats.counts.requests;
             totals.private += stats.counts.private;
             totals.public += stats.counts.public;
             totals.public_denied += stats.counts.public_denied;
             totals.internal += stats.counts.internal;
+            first = Some(first.map_or(stats.first, |t| t.min(stats.first)));
+            last = Some(last.map_or(stats.last, |t| t.max(stats.last)));
         }
-        let first = agg.buckets().iter().map(|(_, s)| s.first).min();
-        let last = agg.buckets().iter().map(|(_, s)| s.last).max();
+        let interval = agg.interval();
+        let buckets = Buckets::of(Arc::new(agg));
         let filter = &settings.filter;
         let summary = Summary {
             tool: env!("CARGO_PKG_NAME"),
@@ -309,8 +476,8 @@ impl Report {
             rejected: tally.counts.rejected,
             matched: tally.counts.matched,
             blank_lines: tally.counts.blank,
-            interval: duration_name(agg.interval()),
-            interval_seconds: agg.interval(),
+            interval: duration_name(interval),
+            interval_seconds: interval,
             since: filter.since.map(rfc3339),
             until: filter.until.map(rfc3339),
             first: first.map(rfc3339),

@@ -1,7 +1,10 @@
 //! `--format table`: the report for a person at a terminal.
 //!
 //! Every value that came from a log passes through [`escape::terminal`], so a key or
-//! user agent cannot move the cursor, clear the screen or hide text.
+//! user agent cannot move the cursor, clear the screen or hide text. Long tables (the
+//! bucket overview, a timeline) are printed in pages of [`PAGE`] rows, each page a
+//! table of its own, so that a million rows never sit in memory as cells; each
+//! bucket is built, printed and let go in turn.
 
 use std::io::{self, Write};
 
@@ -10,6 +13,36 @@ use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
 use super::series::Series;
 use super::{BucketReport, Report};
+
+/// Rows per printed table: a longer table is printed as several.
+pub const PAGE: usize = 500;
+
+/// Prints `rows` under `names` as tables of at most [`PAGE`] rows.
+pub fn paged(
+    names: &[&str],
+    rows: impl IntoIterator<Item = Vec<Cell>>,
+    out: &mut dyn Write,
+    fit: bool,
+) -> io::Result<()> {
+    let mut page = new_table(fit);
+    let mut filled = 0;
+    for row in rows {
+        if filled == 0 {
+            page = new_table(fit);
+            page.set_header(header(names));
+        }
+        page.add_row(row);
+        filled += 1;
+        if filled == PAGE {
+            writeln!(out, "{page}")?;
+            filled = 0;
+        }
+    }
+    if filled > 0 {
+        writeln!(out, "{page}")?;
+    }
+    Ok(())
+}
 use crate::escape;
 use crate::time::{duration_name, rfc3339};
 
@@ -36,22 +69,8 @@ pub fn write(report: &Report, out: &mut dyn Write, fit: bool) -> io::Result<()> 
         return Ok(());
     }
     writeln!(out)?;
-    let mut overview = new_table(fit);
-    overview.set_header(header(&[
-        "bucket",
-        "verdict",
-        "requests",
-        "private",
-        "public allowed",
-        "public denied",
-        "internal",
-        "private IPs",
-        "public IPs",
-        "first seen",
-        "last seen",
-    ]));
-    for b in &report.buckets {
-        overview.add_row(vec![
+    let overview = report.buckets.iter().map(|b| {
+        vec![
             Cell::new(escape::terminal(b.bucket.as_bytes())),
             Cell::new(b.verdict.name()),
             num(b.requests),
@@ -63,11 +82,28 @@ pub fn write(report: &Report, out: &mut dyn Write, fit: bool) -> io::Result<()> 
             num(b.distinct_public_ips as u64),
             Cell::new(&b.first_seen),
             Cell::new(&b.last_seen),
-        ]);
-    }
-    writeln!(out, "{overview}")?;
+        ]
+    });
+    paged(
+        &[
+            "bucket",
+            "verdict",
+            "requests",
+            "private",
+            "public allowed",
+            "public denied",
+            "internal",
+            "private IPs",
+            "public IPs",
+            "first seen",
+            "last seen",
+        ],
+        overview,
+        out,
+        fit,
+    )?;
     for b in &report.buckets {
-        write_bucket(b, s.interval_seconds, out, fit)?;
+        write_bucket(&b, s.interval_seconds, out, fit)?;
     }
     Ok(())
 }
@@ -81,20 +117,8 @@ fn write_bucket(b: &BucketReport, interval: i64, out: &mut dyn Write, fit: bool)
         b.verdict.name()
     )?;
     write_sparklines(b, interval, out)?;
-    let mut timeline = new_table(fit);
-    timeline.set_header(header(&[
-        "window start",
-        "requests",
-        "private",
-        "public allowed",
-        "public denied",
-        "internal",
-        "private IPs",
-        "public IPs",
-        "bytes sent",
-    ]));
-    for p in &b.timeline {
-        timeline.add_row(vec![
+    let timeline = b.timeline.iter().map(|p| {
+        vec![
             Cell::new(&p.start),
             num(p.requests),
             num(p.private),
@@ -104,42 +128,50 @@ fn write_bucket(b: &BucketReport, interval: i64, out: &mut dyn Write, fit: bool)
             num(p.distinct_private_ips as u64),
             num(p.distinct_public_ips as u64),
             num(p.bytes_sent),
-        ]);
-    }
-    writeln!(out, "{timeline}")?;
+        ]
+    });
+    paged(
+        &[
+            "window start",
+            "requests",
+            "private",
+            "public allowed",
+            "public denied",
+            "internal",
+            "private IPs",
+            "public IPs",
+            "bytes sent",
+        ],
+        timeline,
+        out,
+        fit,
+    )?;
 
     if !b.transitions.is_empty() {
         writeln!(
             out,
             "transitions between the VPC endpoint and the internet:"
         )?;
-        let mut t = new_table(fit);
-        t.set_header(header(&["at", "requester", "from", "to", "remote IP"]));
-        for tr in &b.transitions {
-            t.add_row(vec![
+        let rows = b.transitions.iter().map(|tr| {
+            vec![
                 Cell::new(&tr.at),
                 Cell::new(escape::terminal(tr.requester.as_bytes())),
                 Cell::new(tr.from.name()),
                 Cell::new(tr.to.name()),
                 Cell::new(&tr.remote_ip),
-            ]);
-        }
-        writeln!(out, "{t}")?;
+            ]
+        });
+        paged(
+            &["at", "requester", "from", "to", "remote IP"],
+            rows,
+            out,
+            fit,
+        )?;
     }
 
     writeln!(out, "requests per account:")?;
-    let mut a = new_table(fit);
-    a.set_header(header(&[
-        "account",
-        "requesters",
-        "requests",
-        "private",
-        "public",
-        "public denied",
-        "internal",
-    ]));
-    for acc in &b.accounts {
-        a.add_row(vec![
+    let rows = b.accounts.iter().map(|acc| {
+        vec![
             Cell::new(escape::terminal(acc.account.as_bytes())),
             num(acc.requesters as u64),
             num(acc.requests),
@@ -147,9 +179,22 @@ fn write_bucket(b: &BucketReport, interval: i64, out: &mut dyn Write, fit: bool)
             num(acc.public),
             num(acc.public_denied),
             num(acc.internal),
-        ]);
-    }
-    writeln!(out, "{a}")
+        ]
+    });
+    paged(
+        &[
+            "account",
+            "requesters",
+            "requests",
+            "private",
+            "public",
+            "public denied",
+            "internal",
+        ],
+        rows,
+        out,
+        fit,
+    )
 }
 
 /// Most marks in a sparkline; more windows are merged.

@@ -7,21 +7,22 @@
 //! cross-checked bucket policy); an overview lists each checked bucket with its
 //! compliance verdict; per bucket, a section holds the timeline chart of the report
 //! and then the violating requests, at most [`MAX_LISTED`] of them (the JSON and CSV
-//! outputs list them all).
+//! outputs list them all). With more than [`SECTIONS`](super::SECTIONS) buckets, the
+//! sections go to those with the most findings in this run, as in the report page.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use super::audit::{bucket_body, bucket_close, bucket_open, rejections};
+use super::audit::{bucket_body, bucket_close, bucket_open, cap_note, rejections};
 use super::{
     begin_with, end, filter_and_lines, input_errors, invocation_rows, plural, private_ranges_row,
-    thousands, Esc, Invocation, OPEN_ALL,
+    thousands, Esc, Invocation, Shown, OPEN_ALL,
 };
 use crate::check::counters::Counters;
 use crate::check::rules::RulesSpec;
 use crate::check::Flagged;
 use crate::report::check::{BucketSummary, CheckReport};
-use crate::report::{BucketReport, Report};
+use crate::report::Report;
 use crate::time::rfc3339;
 
 /// Most violations (and, separately, contradictions) listed per bucket.
@@ -48,19 +49,38 @@ pub struct Evidence<'a> {
 pub fn write(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
     begin_with(&title(e.check), CSS, out)?;
     header(e, out)?;
-    overview(e.check, out)?;
-    let by_name: HashMap<&str, &BucketReport> = e
-        .report
+    // By this run's findings, then all runs' violations, then public requests.
+    let keys: Vec<_> = e
+        .check
         .buckets
-        .iter()
-        .map(|b| (b.bucket.as_str(), b))
+        .counters()
+        .map(|(all, now)| {
+            (
+                now.violations.saturating_add(now.contradictions),
+                all.violations.saturating_add(all.contradictions),
+                all.public,
+                all.requests,
+            )
+        })
         .collect();
+    let shown = Shown::of(keys.len(), |i| keys[i]);
+    drop(keys);
+    let rows = e
+        .check
+        .buckets
+        .rows_at(&[&shown.sections[..], &shown.compact[..]].concat());
+    overview(e.check, &shown, &rows, out)?;
     let violations = by_bucket(&e.check.violations);
     let contradictions = by_bucket(&e.check.contradictions);
     let open_all = e.check.buckets.len() <= OPEN_ALL;
-    for (i, b) in e.check.buckets.iter().enumerate() {
+    for (i, b) in shown.sections.iter().map(|i| &rows[i]).enumerate() {
         let open = open_all || fails(&b.this_run);
-        match by_name.get(b.bucket.as_str()) {
+        let chart = e
+            .report
+            .buckets
+            .position(&b.bucket)
+            .map(|at| e.report.buckets.get(at));
+        match &chart {
             Some(chart) => bucket_open(i, chart, open, out)?,
             None => writeln!(
                 out,
@@ -73,7 +93,7 @@ pub fn write(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
             )?,
         }
         compliance(b, e.check.summary.state.is_some(), out)?;
-        if let Some(chart) = by_name.get(b.bucket.as_str()) {
+        if let Some(chart) = &chart {
             writeln!(out, "<h3>Traffic in this run</h3>")?;
             bucket_body(i, chart, e.report.summary.interval_seconds, out)?;
         }
@@ -354,14 +374,28 @@ fn exceptions(cidrs: &[String], requesters: &[String], operations: &[String]) ->
     }
 }
 
-/// One row per checked bucket with its compliance verdict and counters.
-fn overview(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+/// One row per checked bucket with a section, with its compliance verdict and
+/// counters; then, in a page of many, the compact table of the others.
+fn overview(
+    check: &CheckReport,
+    shown: &Shown,
+    rows: &HashMap<usize, BucketSummary>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(out, "<nav>\n<h2>Buckets</h2>")?;
     if check.buckets.is_empty() {
         return writeln!(
             out,
             "<p>No request to a bucket under a rule was found.</p>\n</nav>\n<main>"
         );
+    }
+    if shown.capped() {
+        cap_note(
+            check.buckets.len(),
+            shown,
+            "the most findings in this run (then over all runs, then public requests)",
+            out,
+        )?;
     }
     if check.buckets.len() > OPEN_ALL {
         writeln!(
@@ -372,32 +406,25 @@ fn overview(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     }
     let incremental = check.summary.state.is_some();
     let policy = check.bucket_policy.is_some();
-    write!(
-        out,
-        "<table class=\"toc\">\n<thead><tr><th>bucket</th><th>rule</th><th>compliance</th>\
+    let mut head = "<thead><tr><th>bucket</th><th>rule</th><th>compliance</th>\
          <th class=\"n\">requests</th><th class=\"n\">private</th><th class=\"n\">public</th>\
          <th class=\"n\">internal</th><th class=\"n\">excepted</th>\
          <th class=\"n\">blocked attempts</th><th class=\"n\">violations</th>"
-    )?;
+        .to_string();
     if incremental {
-        write!(out, "<th class=\"n\">new violations</th>")?;
+        head.push_str("<th class=\"n\">new violations</th>");
     }
     if policy {
-        write!(out, "<th class=\"n\">contradictions</th>")?;
+        head.push_str("<th class=\"n\">contradictions</th>");
     }
-    writeln!(
-        out,
-        "<th>first violation</th><th>last violation</th></tr></thead>\n<tbody>"
-    )?;
-    for (i, b) in check.buckets.iter().enumerate() {
+    head.push_str("<th>first violation</th><th>last violation</th></tr></thead>\n<tbody>");
+    let row = |name: &str, b: &BucketSummary, out: &mut dyn Write| -> io::Result<()> {
         let c = &b.total;
         write!(
             out,
-            "<tr><td><a href=\"#b{}\">{}</a></td><td>{}</td><td>{}</td><td class=\"n\">{}</td>\
+            "<tr><td>{name}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
-            i + 1,
-            Esc(&b.bucket),
             rule_cell(b),
             compliance_badge(b),
             thousands(c.requests),
@@ -423,9 +450,27 @@ fn overview(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             "<td class=\"nw\">{}</td><td class=\"nw\">{}</td></tr>",
             Esc(&c.first_violation.0.map_or("-".into(), rfc3339)),
             Esc(&c.last_violation.0.map_or("-".into(), rfc3339))
-        )?;
+        )
+    };
+    writeln!(out, "<table class=\"toc\">\n{head}")?;
+    for (n, &i) in shown.sections.iter().enumerate() {
+        let b = &rows[&i];
+        let name = format!("<a href=\"#b{}\">{}</a>", n + 1, Esc(&b.bucket));
+        row(&name, b, out)?;
     }
-    writeln!(out, "</tbody>\n</table>\n</nav>\n<main>")
+    writeln!(out, "</tbody>\n</table>")?;
+    if !shown.compact.is_empty() {
+        writeln!(
+            out,
+            "<h3>Buckets without a section</h3>\n<table class=\"toc\">\n{head}"
+        )?;
+        for &i in &shown.compact {
+            let b = &rows[&i];
+            row(&Esc(&b.bucket).to_string(), b, out)?;
+        }
+        writeln!(out, "</tbody>\n</table>")?;
+    }
+    writeln!(out, "</nav>\n<main>")
 }
 
 fn rule_cell(b: &BucketSummary) -> String {
