@@ -369,12 +369,6 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         }
         _ => None,
     };
-    // The charts of --format html: the checked requests as a report.
-    let traffic = run.findings.aggregate.take().map(|agg| {
-        let mut traffic = Report::build(agg, &run.tally, &setup.settings);
-        traffic.summary.s3 = expanded.s3_counts();
-        traffic
-    });
     let ctx = CheckContext {
         settings: &setup.settings,
         rules: &setup.rules,
@@ -382,7 +376,38 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         state: args.state.as_deref().zip(next_state.as_ref()),
         exit_code: code,
     };
+    let aggregate = run.findings.aggregate.take();
+    let reread = run
+        .findings
+        .charts_dropped
+        .then(|| std::mem::take(&mut run.inputs));
+    let tally = run.tally.clone();
     let report = CheckReport::build(run, &ctx);
+    // The charts of --format html: the checked requests as a report. With more
+    // buckets than the check aggregated, a second reading aggregates those that get a
+    // section of the page.
+    let aggregate = match reread {
+        Some(inputs) => {
+            let mut settings = setup.settings.clone();
+            settings.filter.buckets = report::html::check::charted(&report)
+                .into_iter()
+                .map(String::into_bytes)
+                .collect();
+            let charting = Checker {
+                settings: &settings,
+                ..checker
+            };
+            pool.install(|| check::run(&charting, &inputs, None))
+                .findings
+                .aggregate
+        }
+        None => aggregate,
+    };
+    let traffic = aggregate.map(|agg| {
+        let mut traffic = Report::build(agg, &tally, &setup.settings);
+        traffic.summary.s3 = expanded.s3_counts();
+        traffic
+    });
     if let Err(e) = pool.install(|| write_check(args, &report, traffic.as_ref(), &setup.rules)) {
         // `check | head`: the findings still decide the exit status (a CI gate with
         // pipefail must not pass), but the state is not saved, as not all were seen.

@@ -9,7 +9,10 @@
 //! partial results merge in input order, so the output is deterministic.
 //!
 //! On request ([`Checker::aggregate`]) the same pass also aggregates the checked
-//! requests into timeline windows, for the charts of `check --format html`.
+//! requests into timeline windows, for the charts of `check --format html`, as long as
+//! they are of at most [`CHARTED`] buckets: past that the aggregate is dropped
+//! ([`Findings::charts_dropped`]), and the page's charts come from a second reading of
+//! the buckets it gives a section to.
 //!
 //! [`run`] adds the incremental part: with a [`State`], inputs processed by earlier
 //! runs are skipped, and inputs that changed since are errors.
@@ -47,6 +50,8 @@ use state::{identify, Known, ObjectId, State};
 /// How many violations (and, separately, contradictions) are listed in detail; all
 /// are counted.
 pub const KEPT_FINDINGS: usize = 100_000;
+/// The most buckets aggregated for charts while checking (see [`Findings::charts_dropped`]).
+pub const CHARTED: usize = 1000;
 
 /// One flagged request, with where it is in the input. Text fields are the log's
 /// bytes as UTF-8 (invalid bytes replaced); `None` is a `-` in the log.
@@ -84,6 +89,8 @@ pub struct Findings {
     /// The requests to the buckets above, in windows of the settings' interval, if
     /// the checker was asked to aggregate them.
     pub aggregate: Option<Aggregate>,
+    /// The aggregate was dropped: more than [`CHARTED`] buckets were checked.
+    pub charts_dropped: bool,
 }
 
 impl Findings {
@@ -98,10 +105,18 @@ impl Findings {
         let room = KEPT_FINDINGS.saturating_sub(self.contradictions.len());
         self.contradictions
             .extend(other.contradictions.into_iter().take(room));
+        self.charts_dropped |= other.charts_dropped;
         match (&mut self.aggregate, other.aggregate) {
             (Some(mine), Some(theirs)) => mine.merge(theirs),
             (mine @ None, theirs) => *mine = theirs,
             (Some(_), None) => {}
+        }
+        // Dropped anywhere (some part had more than CHARTED buckets) or too large once
+        // merged: the same outcome whatever the parts, since either means more than
+        // CHARTED buckets in all.
+        if self.charts_dropped || self.aggregate.as_ref().is_some_and(|a| a.len() > CHARTED) {
+            self.aggregate = None;
+            self.charts_dropped = true;
         }
     }
 
@@ -201,6 +216,10 @@ impl Checker<'_> {
         }
         if let Some(agg) = &mut f.aggregate {
             agg.add(r, class);
+            if agg.len() > CHARTED {
+                f.aggregate = None;
+                f.charts_dropped = true;
+            }
         }
         let claim = match self.policy {
             Some(policy)
@@ -306,6 +325,8 @@ pub struct Run {
     pub skipped: u64,
     /// The identities of the inputs read, for the state.
     pub read: Vec<ObjectId>,
+    /// The inputs read (not skipped), for a second reading of them.
+    pub inputs: Vec<Input>,
 }
 
 /// Checks `inputs`; with a `state`, only those it does not know. An input the state
@@ -319,6 +340,7 @@ pub fn run(checker: &Checker<'_>, inputs: &[Input], state: Option<&State>) -> Ru
             tally,
             skipped: 0,
             read: Vec::new(),
+            inputs: inputs.to_vec(),
         };
     };
     let mut errors = Vec::new();
@@ -369,6 +391,7 @@ pub fn run(checker: &Checker<'_>, inputs: &[Input], state: Option<&State>) -> Ru
         tally,
         skipped,
         read,
+        inputs: todo,
     }
 }
 
@@ -446,6 +469,17 @@ mod tests {
             ),
             (4, 1, 2, 1)
         );
+
+        // More buckets than CHARTED: the aggregate is dropped, and stays dropped.
+        let many: String = (0..=CHARTED)
+            .map(|i| line(&format!("sec-{i}"), "10.0.0.1", "REST.GET.OBJECT", 200))
+            .collect();
+        let wide = check(&many, spec.clone(), None);
+        assert!(wide.aggregate.is_none() && wide.charts_dropped);
+        assert_eq!(wide.buckets.len(), CHARTED + 1);
+        let mut merged = f.clone();
+        merged.merge(wide);
+        assert!(merged.aggregate.is_none() && merged.charts_dropped);
 
         // Merging findings merges their aggregates, and one without takes the other's.
         let mut merged = Findings::default();

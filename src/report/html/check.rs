@@ -45,13 +45,10 @@ pub struct Evidence<'a> {
     pub bucket_policy_file: Option<&'a str>,
 }
 
-/// Writes the whole page.
-pub fn write(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
-    begin_with(&title(e.check), CSS, out)?;
-    header(e, out)?;
-    // By this run's findings, then all runs' violations, then public requests.
-    let keys: Vec<_> = e
-        .check
+/// Which checked buckets get a section: in a page of many, those with the most
+/// findings in this run, then over all runs, then public requests.
+fn shown(check: &CheckReport) -> Shown {
+    let keys: Vec<_> = check
         .buckets
         .counters()
         .map(|(all, now)| {
@@ -63,8 +60,23 @@ pub fn write(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
             )
         })
         .collect();
-    let shown = Shown::of(keys.len(), |i| keys[i]);
-    drop(keys);
+    Shown::of(keys.len(), |i| keys[i])
+}
+
+/// The names of the buckets the page gives a section to, with a chart: what a second
+/// reading must aggregate when the check dropped its charts.
+pub fn charted(check: &CheckReport) -> Vec<String> {
+    let shown = shown(check);
+    let mut rows: Vec<_> = check.buckets.rows_at(&shown.sections).into_iter().collect();
+    rows.sort_by_key(|(i, _)| *i);
+    rows.into_iter().map(|(_, b)| b.bucket).collect()
+}
+
+/// Writes the whole page.
+pub fn write(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
+    begin_with(&title(e.check), CSS, out)?;
+    header(e, out)?;
+    let shown = shown(e.check);
     let rows = e
         .check
         .buckets
