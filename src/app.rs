@@ -381,6 +381,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         .findings
         .charts_dropped
         .then(|| std::mem::take(&mut run.inputs));
+    let span = run.findings.span;
     let tally = run.tally.clone();
     let report = CheckReport::build(run, &ctx);
     // The charts of --format html: the checked requests as a report. With more
@@ -406,6 +407,9 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let traffic = aggregate.map(|agg| {
         let mut traffic = Report::build(agg, &tally, &setup.settings);
         traffic.summary.s3 = expanded.s3_counts();
+        // The time range of every checked request, not only of those charted.
+        traffic.summary.first = span.map(|(first, _)| rfc3339(first));
+        traffic.summary.last = span.map(|(_, last)| rfc3339(last));
         traffic
     });
     if let Err(e) = pool.install(|| write_check(args, &report, traffic.as_ref(), &setup.rules)) {

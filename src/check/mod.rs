@@ -91,6 +91,8 @@ pub struct Findings {
     pub aggregate: Option<Aggregate>,
     /// The aggregate was dropped: more than [`CHARTED`] buckets were checked.
     pub charts_dropped: bool,
+    /// The times of the first and last checked request.
+    pub span: Option<(i64, i64)>,
 }
 
 impl Findings {
@@ -106,6 +108,10 @@ impl Findings {
         self.contradictions
             .extend(other.contradictions.into_iter().take(room));
         self.charts_dropped |= other.charts_dropped;
+        self.span = match (self.span, other.span) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (mine, theirs) => mine.or(theirs),
+        };
         match (&mut self.aggregate, other.aggregate) {
             (Some(mine), Some(theirs)) => mine.merge(theirs),
             (mine @ None, theirs) => *mine = theirs,
@@ -238,6 +244,9 @@ impl Checker<'_> {
             None => f.buckets.entry(bucket.to_string()).or_default(),
         };
         c.requests += 1;
+        f.span = Some(f.span.map_or((r.time, r.time), |(first, last)| {
+            (first.min(r.time), last.max(r.time))
+        }));
         match class {
             Class::Private => c.private += 1,
             Class::Public => c.public += 1,

@@ -114,7 +114,13 @@ fn an_html_page_of_many_buckets_charts_the_hundred_with_the_most_public_traffic(
     let buckets = dir.path().join("buckets.log");
     // More buckets than the check aggregates while checking: its charts come from a
     // second reading of the hundred buckets with a section.
-    std::fs::write(&buckets, many(3_000, 3_000)).unwrap();
+    // One more bucket, private, a day later: no section, but in the time range.
+    let mut log = many(3_000, 3_000);
+    log.extend(
+        b"o zz-later [02/Jan/2020:00:00:00 +0000] 10.0.0.1 arn:aws:iam::1:user/u REQ \
+          REST.GET.OBJECT k \"GET /k HTTP/1.1\" 200 - 1 1 1 1 \"-\" \"ua\"\n",
+    );
+    std::fs::write(&buckets, log).unwrap();
     for args in [
         &["report", "--format", "html"][..],
         &["check", "--require-private", "*", "--format", "html"],
@@ -133,10 +139,14 @@ fn an_html_page_of_many_buckets_charts_the_hundred_with_the_most_public_traffic(
             "{args:?}"
         );
         assert!(
-            html.contains("Of 3,000 buckets, the 100 with the most"),
+            html.contains("Of 3,001 buckets, the 100 with the most"),
             "{args:?}: the page says a limit applied"
         );
-        assert!(html.contains("the next 2,900 are listed without one"));
+        assert!(html.contains("the next 2,901 are listed without one"));
+        assert!(
+            html.contains("2020-01-01T00:00:00Z to 2020-01-02T00:00:00Z"),
+            "{args:?}: the time range of every request"
+        );
         // Only public buckets (every third) have public traffic: they come first.
         let first = &html[html.find("<a href=\"#b1\">").unwrap()..];
         let name = &first[first.find('>').unwrap() + 1..first.find("</a>").unwrap()];
