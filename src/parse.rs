@@ -445,6 +445,15 @@ impl<'l> Cursor<'l> {
         }
         let closes = self.closes();
         if let Some(referer_end) = closes.referer.filter(|&r| r > start) {
+            if field == Field::RequestUri {
+                if let Some(q) = self.only_end_before(start, referer_end) {
+                    // One quote ends a token before the referer's end: the request-URI
+                    // can end nowhere else (the fields after it are checked as they
+                    // are read), and no second reading exists.
+                    self.pos = q + 1;
+                    return Ok(dash(&self.line[start + 1..q]));
+                }
+            }
             let mut found = None;
             let mut q = start;
             loop {
@@ -460,10 +469,7 @@ impl<'l> Cursor<'l> {
                     ..*self
                 };
                 let fits = match field {
-                    Field::RequestUri => after
-                        .after_request_uri()
-                        .referer_quote
-                        .is_some_and(|p| p < referer_end),
+                    Field::RequestUri => after.opens_referer_before(referer_end),
                     _ => after.opens_quoted_field(),
                 };
                 if fits {
@@ -535,6 +541,26 @@ impl<'l> Cursor<'l> {
         }
     }
 
+    /// The quote after `start` and before `end` that ends a token, if it is the only
+    /// one: the common case, found without reading the fields after it.
+    #[inline(always)]
+    fn only_end_before(&self, start: usize, end: usize) -> Option<usize> {
+        let mut only = None;
+        let mut q = start;
+        loop {
+            q = find::<b'"'>(self.line, q + 1);
+            if q >= end {
+                return only;
+            }
+            if self.closes_field(q) {
+                if only.is_some() {
+                    return None;
+                }
+                only = Some(q);
+            }
+        }
+    }
+
     /// Where the quoted fields of this line can end, found on first use.
     fn closes(&mut self) -> Closes {
         *self.closes.get_or_insert_with(|| Closes::of(self.line))
@@ -587,16 +613,15 @@ impl<'l> Cursor<'l> {
     /// that ends early fits as far as it goes (the truncation is reported later).
     #[inline(always)]
     fn after_request_uri(mut self) -> UriFit {
-        let mut tokens: [Option<(usize, &[u8])>; 7] = [None; 7];
+        let mut tokens: [Option<&[u8]>; 7] = [None; 7];
         for slot in &mut tokens {
             self.skip_spaces();
             if self.at_end() {
                 break;
             }
-            let at = self.pos;
-            *slot = Some((at, self.token()));
+            *slot = Some(self.token());
         }
-        let text = |i: usize| tokens[i].map(|(_, t)| t);
+        let text = |i: usize| tokens[i];
         let is_code = |t: &[u8]| t.len() == 3 && t.iter().all(u8::is_ascii_digit);
         let is_number = |t: &[u8]| t == b"-" || t.iter().all(u8::is_ascii_digit);
         let status = text(0);
@@ -618,9 +643,6 @@ impl<'l> Cursor<'l> {
                 && status_fits
                 && numbers_misfit == 0
                 && referer_fits,
-            referer_quote: tokens[6]
-                .filter(|(_, t)| status_fits && numbers_misfit == 0 && t[0] == b'"')
-                .map(|(at, _)| at),
         }
     }
 
@@ -633,6 +655,32 @@ impl<'l> Cursor<'l> {
             [b'"', ..] | [b'-'] | [b'-', b' ', ..] => Fit::Full,
             _ => Fit::None,
         }
+    }
+
+    /// Do a status (3 digits or `-`), an error code, four numbers (digits or `-`) and a
+    /// quoted referer opening before `end` follow here? The first reading's test of a
+    /// request-URI's end: [`Cursor::after_request_uri`] with an early exit, since it
+    /// runs on every record.
+    #[inline(always)]
+    fn opens_referer_before(mut self, end: usize) -> bool {
+        let mut next = || {
+            self.skip_spaces();
+            (!self.at_end()).then(|| (self.pos, self.token()))
+        };
+        let is_number = |t: &[u8]| t == b"-" || t.iter().all(u8::is_ascii_digit);
+        match next() {
+            Some((_, s)) if s == b"-" || (s.len() == 3 && s.iter().all(u8::is_ascii_digit)) => {}
+            _ => return false,
+        }
+        if next().is_none() {
+            return false;
+        }
+        for _ in 0..4 {
+            if !next().is_some_and(|(_, n)| is_number(n)) {
+                return false;
+            }
+        }
+        next().is_some_and(|(at, r)| r[0] == b'"' && at < end)
     }
 
     /// Does a quoted field start after the blanks here?
@@ -650,8 +698,6 @@ struct UriFit {
     fit: Fit,
     /// All seven fields are there and fit (the referer quoted or a bare `-`).
     complete: bool,
-    /// Where the referer's opening quote is, when the six fields before it fit.
-    referer_quote: Option<usize>,
 }
 
 /// Where the quoted fields at the end of a record can end: found once per line, from
