@@ -1,9 +1,11 @@
 //! Throughput of the hot path on ~40 MB of synthetic logs held in memory, in bytes per
-//! second, beside the two baselines of `benches/baselines/mod.rs`:
+//! second, beside the baselines of `benches/baselines/mod.rs`:
 //!
-//! * `parse/full` and `parse/required_only`: [`LineParser`] over every line;
+//! * `parse/full` and `parse/required_only`: [`LineParser`] over every line, and
+//!   `parse/without_fast_path`: the same with every line read by the full parser;
 //! * `parse_classify`: the same, then [`Classifier::classify`] on the remote IP;
 //! * `pipeline`: [`pipeline::scan`] into an [`Aggregate`], then [`Report::build`];
+//! * `baseline/count`: count the spaces of every line with memchr's vectorised count;
 //! * `baseline/scan`: split every line on spaces with memchr, field by field;
 //! * `baseline/tokenize`: the naive tokenizer, requests per bucket and hour.
 //!
@@ -72,6 +74,9 @@ fn benches(c: &mut Criterion) {
     for (name, make) in [
         ("full", LineParser::new as fn() -> LineParser),
         ("required_only", LineParser::required_only),
+        ("without_fast_path", || {
+            LineParser::new().without_fast_path()
+        }),
     ] {
         g.bench_function(name, |b| {
             let mut parser = make();
@@ -126,6 +131,13 @@ fn benches(c: &mut Criterion) {
     g.finish();
 
     let mut g = group(c, "baseline", buf.len());
+    g.bench_function("count", |b| {
+        b.iter(|| {
+            let mut spaces = 0usize;
+            for_each_line(buf, |line| spaces += baselines::count(line));
+            spaces
+        })
+    });
     g.bench_function("scan", |b| {
         b.iter(|| {
             let mut fields = 0usize;

@@ -2,7 +2,8 @@
 //! `cargo test` replay of their regression seeds (`tests/fuzz_regressions.rs`).
 //!
 //! * [`parse_line`]: both parsers return, without panicking, the same record (on the
-//!   17 required fields) or the same error; a reused parser gives what a fresh one does;
+//!   17 required fields) or the same error; each gives exactly what it gives without
+//!   its fast path for the common line; a reused parser gives what a fresh one does;
 //!   a line with a carriage return inside is rejected for it; and a line that reads in
 //!   more than one way as S3 writes a request (counted by brute force, [`readings`]) is
 //!   rejected as ambiguous, never parsed, while a line with one such reading is read
@@ -48,6 +49,16 @@ pub fn parse_line(data: &[u8]) {
     let _ = reused.parse(b"a \"b\" \"c\" d \"e\"");
     let f = full.parse(data);
     assert_eq!(f, reused.parse(data), "a reused parser differs");
+    let shown = || String::from_utf8_lossy(data).into_owned();
+    let reference = LineParser::new().without_fast_path().parse(data);
+    assert_eq!(f, reference, "the fast path differs: {}", shown());
+    let head_reference = LineParser::required_only().without_fast_path().parse(data);
+    assert_eq!(
+        head.clone().parse(data),
+        head_reference,
+        "the fast path differs on the required fields: {}",
+        shown()
+    );
     match (f, head.parse(data)) {
         (Ok(mut f), Ok(h)) => {
             for field in [

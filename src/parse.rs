@@ -41,6 +41,8 @@ use crate::escape;
 use crate::record::{Field, Record};
 use crate::time::{days_from_civil, days_in_month, writable};
 
+mod fast;
+
 /// Why a line is not a record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ParseError {
@@ -149,6 +151,8 @@ pub struct LineParser {
     required_only: bool,
     /// The date of the previous line: consecutive lines nearly always share it.
     last_date: LastDate,
+    /// Read every line with the full parser, never the fast path.
+    no_fast_path: bool,
 }
 
 impl LineParser {
@@ -174,6 +178,16 @@ impl LineParser {
         Ok(record)
     }
 
+    /// The same parser without its fast path for the common line (`parse/fast.rs`):
+    /// every line read by the full parser, the reference the fast path is tested
+    /// against. Its results are the same, only slower.
+    pub fn without_fast_path(self) -> Self {
+        LineParser {
+            no_fast_path: true,
+            ..self
+        }
+    }
+
     /// Like [`LineParser::parse`], into a record the caller provides (the hot loop saves
     /// moving a new record per line). On error, `record` holds some fields of the line.
     #[inline]
@@ -183,6 +197,11 @@ impl LineParser {
         record: &mut Record<'a>,
     ) -> Result<(), ParseError> {
         let line = trim_end(line);
+        if !self.no_fast_path
+            && fast::parse(line, self.required_only, &mut self.last_date, record).is_some()
+        {
+            return Ok(());
+        }
         if memchr::memchr(b'\r', line).is_some() {
             return Err(ParseError::CarriageReturn);
         }
@@ -370,14 +389,7 @@ impl<'l> Cursor<'l> {
     #[inline(always)]
     fn number(&mut self, field: Field) -> Result<Option<u64>, ParseError> {
         let v = self.field(field)?;
-        // Up to 8 digits, read as one word when the line goes on for 8 bytes from them.
-        let start = self.pos - v.len();
-        if let (1..=8, Some(word)) = (v.len(), self.line[start..].first_chunk::<8>()) {
-            if let Some(n) = eight_digits(u64::from_le_bytes(*word), v.len()) {
-                return Ok(Some(n));
-            }
-        }
-        number(v, field)
+        number_at(self.line, self.pos - v.len(), self.pos, field)
     }
 
     /// `[06/Feb/2019:00:00:38 +0000]`, in seconds since the epoch, in UTC.
@@ -837,11 +849,12 @@ struct LastDate {
 #[inline]
 fn utc_timestamp(i: &[u8], last: &mut LastDate) -> Option<i64> {
     let t: &[u8; UTC_TIMESTAMP_LEN] = i.get(..UTC_TIMESTAMP_LEN)?.try_into().ok()?;
-    if t[0] != b'[' || t[12] != b':' || &t[21..] != b" +0000]" {
+    // Compared as arrays of fixed length: a few word compares, no call to memcmp.
+    let (date_text, zone) = (&t[1..12], &t[21..]);
+    if t[0] != b'[' || t[12] != b':' || <[u8; 7]>::try_from(zone).ok()? != *b" +0000]" {
         return None;
     }
-    let date_text = &t[1..12];
-    if date_text != last.text {
+    if <[u8; 11]>::try_from(date_text).ok()? != last.text {
         let (_, days) = all_consuming(date).parse(date_text).ok()?;
         last.text.copy_from_slice(date_text);
         last.days = days;
@@ -910,6 +923,24 @@ fn status(v: &[u8]) -> Result<Option<u16>, ParseError> {
         )),
         _ => Err(invalid(Field::HttpStatus, Problem::NotAStatus(shown(v)))),
     }
+}
+
+/// The number or `-` at `start..end` of `line`: up to 8 digits are read as one word
+/// when the line goes on for 8 bytes from them.
+#[inline(always)]
+fn number_at(
+    line: &[u8],
+    start: usize,
+    end: usize,
+    field: Field,
+) -> Result<Option<u64>, ParseError> {
+    let v = &line[start..end];
+    if let (1..=8, Some(word)) = (v.len(), line[start..].first_chunk::<8>()) {
+        if let Some(n) = eight_digits(u64::from_le_bytes(*word), v.len()) {
+            return Ok(Some(n));
+        }
+    }
+    number(v, field)
 }
 
 fn number(v: &[u8], field: Field) -> Result<Option<u64>, ParseError> {

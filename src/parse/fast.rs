@@ -1,0 +1,595 @@
+//! The fast path of the line parser, for the line S3 nearly always writes: fields
+//! separated by single spaces, and exactly six quotes, opening and closing the
+//! request-URI, the referer and the user-agent.
+//!
+//! One pass over the line classifies it 64 bytes at a time into bitmasks of its spaces,
+//! quotes and carriage returns (SSE2 on x86_64, a portable loop elsewhere), simdjson
+//! style: a prefix XOR of the quote mask marks the bytes inside quotes, and the spaces
+//! outside them are the field separators, taken from the masks bit by bit. The fields
+//! are then read at those places with the parser's own validators.
+//!
+//! A line it cannot settle goes to the full parser ([`super::Cursor`]): a carriage
+//! return, other than six quotes, an opening quote followed by a space, two spaces in
+//! a row among the first 27 fields, a leading space, quotes that are not whole fields
+//! 10, 17 and 18, fewer than 17 fields, a time other than S3's UTC form, or any field
+//! that does not validate. For every line it settles, the full parser's reading is the
+//! same (each quote that could end a field then has exactly one reading, so no
+//! ambiguity arises), and `LineParser::without_fast_path` lets the tests and the fuzz
+//! oracle compare the two on arbitrary input.
+
+use crate::record::{Field, Record};
+
+use super::{dash, number_at, remote_ip, status, utc_timestamp, LastDate, UTC_TIMESTAMP_LEN};
+
+/// The tokens the fast path reads: the 27 fields of a record, the time counted as two
+/// (it holds a space).
+const TOKENS: usize = 28;
+/// The quotes of a line the fast path settles: around the request-URI (token 9), the
+/// referer (16) and the user-agent (17).
+const QUOTES: usize = 6;
+/// The tokens of the three quoted fields.
+const QUOTED: [usize; 3] = [9, 16, 17];
+/// The first token after the user-agent: the optional fields.
+const LATER: usize = 18;
+
+/// Reads `line` (trimmed by [`super::trim_end`]) into `r` when it has the common shape,
+/// exactly as the full parser would; `None` leaves the line to the full parser (and
+/// `r` partly written).
+#[inline]
+pub(super) fn parse<'a>(
+    line: &'a [u8],
+    required_only: bool,
+    last_date: &mut LastDate,
+    r: &mut Record<'a>,
+) -> Option<()> {
+    let mut ix = Index::new();
+    ix.fill(line)?;
+    if ix.quotes_seen != QUOTES || ix.seps_seen + 1 < LATER {
+        return None;
+    }
+    let tokens = (ix.seps_seen + 1).min(TOKENS);
+    if tokens > ix.seps_seen {
+        // The last token runs to the end of the line.
+        ix.cuts[tokens] = line.len();
+    }
+    let token = |t: usize| &line[ix.start(t)..ix.cuts[t + 1]];
+
+    // The quotes are the first and last bytes of tokens 9, 16 and 17, and no opening
+    // quote is followed by a space: then each of them closes or opens a field in only
+    // one way, as the full parser's rules find too.
+    for (pair, &t) in ix.quotes.chunks_exact(2).zip(&QUOTED) {
+        let (open, close) = (pair[0], pair[1]);
+        if open != ix.start(t) || close + 1 != ix.cuts[t + 1] || line[open + 1] == b' ' {
+            return None;
+        }
+    }
+    let quoted = |t: usize| dash(&line[ix.start(t) + 1..ix.cuts[t + 1] - 1]);
+
+    // The time: `[06/Feb/2019:00:00:38 +0000]` is tokens 2 and 3.
+    let time = ix.start(2);
+    if ix.cuts[3] != time + 21 || ix.cuts[4] != time + UTC_TIMESTAMP_LEN {
+        return None;
+    }
+    r.time = utc_timestamp(&line[time..], last_date)?;
+
+    r.bucket_owner = dash(token(0));
+    r.bucket = dash(token(1));
+    r.remote_ip = remote_ip(token(4)).ok()?;
+    r.requester = dash(token(5));
+    r.request_id = dash(token(6));
+    r.operation = dash(token(7));
+    r.key = dash(token(8));
+    r.request_uri = quoted(9);
+    r.http_status = status(token(10)).ok()?;
+    r.error_code = dash(token(11));
+    let number = |t: usize, field| number_at(line, ix.start(t), ix.cuts[t + 1], field).ok();
+    r.bytes_sent = number(12, Field::BytesSent)?;
+    r.object_size = number(13, Field::ObjectSize)?;
+    r.total_time = number(14, Field::TotalTime)?;
+    r.turn_around_time = number(15, Field::TurnAroundTime)?;
+    r.referer = quoted(16);
+    r.user_agent = quoted(17);
+
+    let optional: [&mut Option<&[u8]>; 10] = [
+        &mut r.version_id,
+        &mut r.host_id,
+        &mut r.signature_version,
+        &mut r.cipher_suite,
+        &mut r.authentication_type,
+        &mut r.host_header,
+        &mut r.tls_version,
+        &mut r.access_point_arn,
+        &mut r.acl_required,
+        &mut r.source_region,
+    ];
+    for (t, slot) in (LATER..).zip(optional) {
+        *slot = if required_only || t >= tokens {
+            None
+        } else {
+            dash(token(t))
+        };
+    }
+    Some(())
+}
+
+/// Where the separators and quotes of a line are, found in one pass.
+struct Index {
+    /// `cuts[t + 1]`: where token t ends, at the t-th separator (a space outside
+    /// quotes), for the first [`TOKENS`] tokens; `cuts[0]` is unused, and the last
+    /// four are slack for [`Index::block`].
+    cuts: [usize; TOKENS + 5],
+    /// How many separators are in `cuts`.
+    seps_seen: usize,
+    /// The quotes of the line, when there are at most [`QUOTES`].
+    quotes: [usize; QUOTES],
+    quotes_seen: usize,
+    /// All ones when the previous block ended inside quotes, else zero.
+    inside: u64,
+    /// Bit 0 set when the previous block ended in a separator (or before the line).
+    after_sep: u64,
+    /// Bit 0 set when the previous block ended in a space (or before the line).
+    after_space: u64,
+}
+
+impl Index {
+    fn new() -> Index {
+        Index {
+            cuts: [0; TOKENS + 5],
+            seps_seen: 0,
+            quotes: [0; QUOTES],
+            quotes_seen: 0,
+            inside: 0,
+            after_sep: 1,
+            after_space: 1,
+        }
+    }
+
+    /// Where token `t` (after the first) starts: after the separator that ends the one
+    /// before it.
+    #[inline(always)]
+    fn start(&self, t: usize) -> usize {
+        if t == 0 {
+            0
+        } else {
+            self.cuts[t] + 1
+        }
+    }
+
+    /// Indexes `line`, or `None` when the line is not for the fast path: shorter than
+    /// 64 bytes, or with a carriage return, more than six quotes, a leading space or two
+    /// separators in a row.
+    #[inline]
+    fn fill(&mut self, line: &[u8]) -> Option<()> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(avx2) = avx2::Avx2::detect() {
+            // SAFETY: `Avx2::detect` found that the processor has AVX2, BMI1 and POPCNT.
+            return unsafe { self.fill_avx2(line, avx2) };
+        }
+        self.scan(line, Portable)
+    }
+
+    /// [`Index::scan`] compiled for AVX2, with the bit instructions of the same
+    /// processors (`tzcnt`, `blsr`, `popcnt`).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,bmi1,popcnt")]
+    fn fill_avx2(&mut self, line: &[u8], avx2: avx2::Avx2) -> Option<()> {
+        self.scan(line, avx2)
+    }
+
+    #[inline(always)]
+    fn scan(&mut self, line: &[u8], kernel: impl Kernel) -> Option<()> {
+        if line.len() < 64 {
+            return None;
+        }
+        let mut blocks = line.chunks_exact(64);
+        let mut base = 0;
+        for block in blocks.by_ref() {
+            let block: &[u8; 64] = block.try_into().ok()?;
+            // Is the byte after the block a space, or the end of the line?
+            let then_blank = line.get(base + 64).is_none_or(|&c| c == b' ');
+            self.block(base, 64, kernel.masks(block)?, then_blank)?;
+            base += 64;
+        }
+        let rest = blocks.remainder().len();
+        if rest > 0 {
+            // The line's last 64 bytes, of which the first 64 - rest were seen.
+            let last: &[u8; 64] = line[line.len() - 64..].try_into().ok()?;
+            let Masks { spaces, quotes } = kernel.masks(last)?;
+            let unseen = 64 - rest as u32;
+            let masks = Masks {
+                spaces: spaces >> unseen,
+                quotes: quotes >> unseen,
+            };
+            self.block(base, rest as u32, masks, true)?;
+        }
+        Some(())
+    }
+
+    /// Takes in the `len` bytes (1 to 64) at `base`, given their masks and whether the
+    /// byte after them is a space or the end of the line.
+    #[inline(always)]
+    fn block(
+        &mut self,
+        base: usize,
+        len: u32,
+        Masks { spaces, quotes }: Masks,
+        then_blank: bool,
+    ) -> Option<()> {
+        // Only a quote with a space or an end of the line on one side can open or close
+        // a quoted field for the full parser too: one inside a token (`a"b`) is text.
+        let blank_before = (spaces << 1) | self.after_space;
+        let blank_after = (spaces >> 1) | u64::from(then_blank) << (len - 1);
+        self.after_space = spaces >> (len - 1) & 1;
+        let quotes = quotes & (blank_before | blank_after);
+        let mut inside = self.inside;
+        if quotes != 0 {
+            let mut q = quotes;
+            while q != 0 {
+                *self.quotes.get_mut(self.quotes_seen)? = base + q.trailing_zeros() as usize;
+                self.quotes_seen += 1;
+                q &= q - 1;
+            }
+            // Bit i: an odd number of quotes at or before byte i, so from an opening
+            // quote up to (not including) its closing one.
+            inside ^= prefix_xor(quotes);
+            self.inside = ((inside as i64) >> 63) as u64;
+        }
+        let mut seps = spaces & !inside;
+        // A separator right after another, or first in the line: an empty token.
+        if seps & ((seps << 1) | self.after_sep) != 0 {
+            return None;
+        }
+        self.after_sep = seps >> 63;
+        let seen = self.seps_seen;
+        if seps != 0 && seen < TOKENS {
+            // The first four separators are written whatever their number (into the
+            // slack at the end of `cuts` if need be), the rest one by one: most blocks
+            // hold four or fewer.
+            for k in 1..=4 {
+                self.cuts[seen + k] = base + seps.trailing_zeros() as usize;
+                seps &= seps.wrapping_sub(1);
+            }
+            let mut k = 5;
+            while seps != 0 && seen + k <= TOKENS {
+                self.cuts[seen + k] = base + seps.trailing_zeros() as usize;
+                seps &= seps - 1;
+                k += 1;
+            }
+            self.seps_seen = (seen + (spaces & !inside).count_ones() as usize).min(TOKENS);
+        }
+        Some(())
+    }
+}
+
+/// Bit i set: an odd number of bits at or below i in `x`.
+#[inline(always)]
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
+/// The spaces and quotes of a 64-byte block, bit i for byte i.
+struct Masks {
+    spaces: u64,
+    quotes: u64,
+}
+
+/// Classifies 64 bytes at once.
+trait Kernel: Copy {
+    /// The masks of `block`, or `None` if it holds a carriage return.
+    fn masks(self, block: &[u8; 64]) -> Option<Masks>;
+}
+
+/// SSE2 on x86_64 (part of its baseline), a loop the compiler vectorises elsewhere.
+#[derive(Clone, Copy)]
+struct Portable;
+
+impl Kernel for Portable {
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn masks(self, block: &[u8; 64]) -> Option<Masks> {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8, _mm_setzero_si128,
+        };
+        let (mut spaces, mut quotes) = (0u64, 0u64);
+        // SAFETY: SSE2 is part of the x86_64 baseline, and the four unaligned loads
+        // read the 16 bytes at offsets 0, 16, 32 and 48 of the 64-byte array `block`.
+        let cr = unsafe {
+            let mut cr = _mm_setzero_si128();
+            for i in 0..4 {
+                let v = _mm_loadu_si128(block.as_ptr().add(16 * i).cast::<__m128i>());
+                let s = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)));
+                let q = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8)));
+                spaces |= u64::from(s as u16) << (16 * i);
+                quotes |= u64::from(q as u16) << (16 * i);
+                cr = _mm_or_si128(cr, _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\r' as i8)));
+            }
+            _mm_movemask_epi8(cr)
+        };
+        (cr == 0).then_some(Masks { spaces, quotes })
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    #[inline(always)]
+    fn masks(self, block: &[u8; 64]) -> Option<Masks> {
+        let (mut spaces, mut quotes, mut cr) = (0u64, 0u64, false);
+        for (i, &c) in block.iter().enumerate() {
+            spaces |= u64::from(c == b' ') << i;
+            quotes |= u64::from(c == b'"') << i;
+            cr |= c == b'\r';
+        }
+        (!cr).then_some(Masks { spaces, quotes })
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256,
+        _mm256_set1_epi8,
+    };
+
+    use super::{Kernel, Masks};
+
+    /// AVX2 (with BMI1 and POPCNT, which every processor with AVX2 has), proven
+    /// present: only [`Avx2::detect`] makes one.
+    #[derive(Clone, Copy)]
+    pub(super) struct Avx2(());
+
+    impl Avx2 {
+        /// `Some` when the processor has AVX2, BMI1 and POPCNT.
+        #[inline(always)]
+        pub(super) fn detect() -> Option<Avx2> {
+            let present = std::is_x86_feature_detected!("avx2")
+                && std::is_x86_feature_detected!("bmi1")
+                && std::is_x86_feature_detected!("popcnt");
+            present.then_some(Avx2(()))
+        }
+    }
+
+    impl Kernel for Avx2 {
+        /// 32 bytes a comparison; inlined into `Index::fill_avx2`, compiled for AVX2.
+        #[inline(always)]
+        fn masks(self, block: &[u8; 64]) -> Option<Masks> {
+            let p = block.as_ptr().cast::<__m256i>();
+            // SAFETY: an `Avx2` exists only once `Avx2::detect` found AVX2, and the two
+            // unaligned loads read the 32 bytes at offsets 0 and 32 of the 64-byte array
+            // `block`.
+            let (low, high, cr) = unsafe {
+                let (a, b) = (_mm256_loadu_si256(p), _mm256_loadu_si256(p.add(1)));
+                let eq = |v, c: u8| _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c as i8));
+                let mask = |v, c: u8| u64::from(_mm256_movemask_epi8(eq(v, c)) as u32);
+                (
+                    (mask(a, b' '), mask(a, b'"')),
+                    (mask(b, b' '), mask(b, b'"')),
+                    _mm256_movemask_epi8(_mm256_or_si256(eq(a, b'\r'), eq(b, b'\r'))),
+                )
+            };
+            (cr == 0).then_some(Masks {
+                spaces: low.0 | high.0 << 32,
+                quotes: low.1 | high.1 << 32,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{trim_end, LineParser};
+    use super::*;
+
+    /// The fast path's reading of `line`, if it settles it.
+    fn fast(line: &[u8], required_only: bool) -> Option<Record<'_>> {
+        let mut r = Record::default();
+        parse(
+            trim_end(line),
+            required_only,
+            &mut LastDate::default(),
+            &mut r,
+        )
+        .map(|()| r)
+    }
+
+    #[test]
+    fn prefix_xor_marks_the_bytes_between_quotes() {
+        assert_eq!(prefix_xor(0b1000_0100), 0b0111_1100);
+        assert_eq!(prefix_xor(1 << 63), 1 << 63);
+        assert_eq!(prefix_xor(1), u64::MAX);
+    }
+
+    #[test]
+    fn the_fixtures_read_the_same_with_and_without_the_fast_path() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
+        let mut read = 0;
+        for sub in ["quirks", "logs"] {
+            for entry in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
+                let path = entry.unwrap().path();
+                if !path.is_file() || path.extension().is_some_and(|e| e == "gz") {
+                    continue;
+                }
+                for line in std::fs::read(&path).unwrap().split(|&c| c == b'\n') {
+                    for make in [LineParser::new, LineParser::required_only] {
+                        let reference = make().without_fast_path().parse(line);
+                        assert_eq!(make().parse(line), reference, "{}", path.display());
+                    }
+                    read += 1;
+                }
+            }
+        }
+        assert!(read > 50, "only {read} fixture lines");
+    }
+
+    #[test]
+    fn generated_lines_are_settled_by_the_fast_path_as_the_full_parser_reads_them() {
+        let mut logs = Vec::new();
+        crate::synth::write_logs(&mut logs, 3, 5000).unwrap();
+        let mut settled = 0;
+        for line in logs.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
+            for required_only in [false, true] {
+                let full = if required_only {
+                    LineParser::required_only()
+                } else {
+                    LineParser::new()
+                }
+                .without_fast_path()
+                .parse(line);
+                if let Some(r) = fast(line, required_only) {
+                    assert_eq!(Ok(r), full, "{}", String::from_utf8_lossy(line));
+                    settled += 1;
+                }
+            }
+        }
+        // Nearly every generated line has the common shape, quotes inside presigned
+        // URLs included.
+        assert!(
+            settled > 9900,
+            "the fast path settled only {settled} of 10000"
+        );
+    }
+
+    /// Generated lines with a few bytes replaced by spaces, quotes, dashes, carriage
+    /// returns and letters at random places, from a fixed-seed LCG.
+    fn mutated_lines() -> Vec<Vec<u8>> {
+        let mut logs = Vec::new();
+        crate::synth::write_logs(&mut logs, 5, 3000).unwrap();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize
+        };
+        let mut lines = Vec::new();
+        for line in logs.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
+            for _ in 0..8 {
+                let mut l = line.to_vec();
+                for _ in 0..1 + next() % 3 {
+                    let at = next() % l.len();
+                    l[at] = b" \"\"-\rx0 "[next() % 8];
+                }
+                if next() % 4 == 0 {
+                    l.truncate(next() % l.len());
+                }
+                lines.push(l);
+            }
+        }
+        lines
+    }
+
+    #[test]
+    fn mutated_lines_read_the_same_with_and_without_the_fast_path() {
+        let (mut settled, mut left) = (0, 0);
+        for l in mutated_lines() {
+            for make in [LineParser::new, LineParser::required_only] {
+                let reference = make().without_fast_path().parse(&l);
+                assert_eq!(
+                    make().parse(&l),
+                    reference,
+                    "{}",
+                    String::from_utf8_lossy(&l)
+                );
+            }
+            match fast(&l, false) {
+                Some(_) => settled += 1,
+                None => left += 1,
+            }
+        }
+        // Both paths are taken often: the comparison means something for each.
+        assert!(
+            settled > 5000 && left > 5000,
+            "{settled} settled, {left} left"
+        );
+    }
+
+    #[test]
+    fn the_sse2_or_portable_kernel_indexes_as_the_one_chosen_at_run_time() {
+        let same = |a: &Index, b: &Index| {
+            a.seps_seen == b.seps_seen
+                && a.cuts[1..=a.seps_seen] == b.cuts[1..=b.seps_seen]
+                && a.quotes_seen == b.quotes_seen
+                && a.quotes[..a.quotes_seen] == b.quotes[..b.quotes_seen]
+        };
+        for l in mutated_lines() {
+            let line = trim_end(&l);
+            let (mut chosen, mut portable) = (Index::new(), Index::new());
+            match (chosen.fill(line), portable.scan(line, Portable)) {
+                (Some(()), Some(())) => {
+                    assert!(
+                        same(&chosen, &portable),
+                        "{}",
+                        String::from_utf8_lossy(line)
+                    )
+                }
+                (a, b) => assert_eq!(a, b, "{}", String::from_utf8_lossy(line)),
+            }
+        }
+    }
+
+    #[test]
+    fn uncommon_shapes_go_to_the_full_parser() {
+        let line = |middle: &str| {
+            format!("owner bkt [06/Feb/2019:00:00:38 +0000] 1.2.3.4 - ID OP k {middle} - HOST")
+        };
+        let common = line(r#""GET / HTTP/1.1" 200 - 1 2 3 4 "-" "ua""#);
+        for middle in [
+            r#""GET / HTTP/1.1" 200 - 1 2 3 4 "-" "ua""#,
+            // Quotes inside a token are text to both parsers; so is a closing quote
+            // after a space.
+            r#""GET /x?a="b.pdf"&c=d HTTP/1.1" 200 - 1 2 3 4 "-" "ua/1 x"y""#,
+            r#""GET / HTTP/1.1" 200 - 1 2 3 4 "- " """#,
+        ] {
+            let l = line(middle);
+            let settled = fast(l.as_bytes(), false).expect(middle);
+            let reference = LineParser::new().without_fast_path().parse(l.as_bytes());
+            assert_eq!(Ok(settled), reference, "{middle}");
+        }
+        for middle in [
+            // An inner quote, a quote-space inside, two spaces, a bare dash.
+            r#""GET /" HTTP/1.1" 200 - 1 2 3 4 "-" "ua""#,
+            r#""GET / HTTP/1.1" 200 - 1 2 3 4 "a" b" "ua""#,
+            r#""GET / HTTP/1.1" 200 - 1 2 3 4 "-" "ua "x""#,
+            r#""GET / HTTP/1.1" 200 -  1 2 3 4 "-" "ua""#,
+            r#""GET / HTTP/1.1" 200 - 1 2 3 4 - "ua""#,
+            r#""GET / HTTP/1.1" 200 - 1 2 3 4 "-" " ua""#,
+            // Fields that do not validate, and a field too many before the referer.
+            r#""GET / HTTP/1.1" 2000 - 1 2 3 4 "-" "ua""#,
+            r#""GET / HTTP/1.1" 200 - 1 2 x 4 "-" "ua""#,
+            r#""GET / HTTP/1.1" 200 - 1 2 3 4 5 "-" "ua""#,
+            "\"GET / HTTP/1.1\" 200 - 1 2 3 4 \"-\" \"u\ra\"",
+        ] {
+            assert!(fast(line(middle).as_bytes(), false).is_none(), "{middle}");
+        }
+        let other_offset = common.replace("+0000", "-0500");
+        assert!(fast(other_offset.as_bytes(), false).is_none());
+        assert!(fast(format!(" {common}").as_bytes(), false).is_none());
+        let bad_ip = common.replace("1.2.3.4", "1.2.3.400");
+        assert!(fast(bad_ip.as_bytes(), false).is_none());
+    }
+
+    #[test]
+    fn long_lines_cross_blocks_and_the_optional_fields_are_read() {
+        let agent = "Mozilla/5.0 (X11; Linux x86_64) ".repeat(9);
+        let key = "k".repeat(130);
+        let l = format!(
+            "owner bkt [06/Feb/2019:00:00:38 +0000] 10.0.0.1 - ID REST.GET.OBJECT {key} \"GET /{key} HTTP/1.1\" 200 - 1 22 333 4444 \"https://x/ y\" \"{agent}\" v h SigV4 c AuthHeader host TLSv1.3 - Yes us-east-1 extra more"
+        );
+        let r = fast(l.as_bytes(), false).expect("the common shape");
+        assert_eq!(
+            Ok(r.clone()),
+            LineParser::new().without_fast_path().parse(l.as_bytes())
+        );
+        assert_eq!(r.user_agent, Some(agent.as_bytes()));
+        assert_eq!(r.referer, Some(&b"https://x/ y"[..]));
+        assert_eq!(r.turn_around_time, Some(4444));
+        assert_eq!(r.access_point_arn, None);
+        assert_eq!(r.source_region, Some(&b"us-east-1"[..]));
+        let head = fast(l.as_bytes(), true).unwrap();
+        assert_eq!((head.host_id, head.source_region), (None, None));
+    }
+}
