@@ -19,7 +19,9 @@
 
 use crate::record::{Field, Record};
 
-use super::{dash, number_at, remote_ip, status, utc_timestamp, LastDate, UTC_TIMESTAMP_LEN};
+use std::net::IpAddr;
+
+use super::{dash, ipv4, number_at, remote_ip, status, utc_timestamp, LastDate, UTC_TIMESTAMP_LEN};
 
 /// The tokens the fast path reads: the 27 fields of a record, the time counted as two
 /// (it holds a space).
@@ -52,7 +54,6 @@ pub(super) fn parse<'a>(
         // The last token runs to the end of the line.
         ix.cuts[tokens] = line.len();
     }
-    let token = |t: usize| &line[ix.start(t)..ix.cuts[t + 1]];
 
     // The quotes are the first and last bytes of tokens 9, 16 and 17, and no opening
     // quote is followed by a space: then each of them closes or opens a field in only
@@ -63,7 +64,6 @@ pub(super) fn parse<'a>(
             return None;
         }
     }
-    let quoted = |t: usize| dash(&line[ix.start(t) + 1..ix.cuts[t + 1] - 1]);
 
     // The time: `[06/Feb/2019:00:00:38 +0000]` is tokens 2 and 3.
     let time = ix.start(2);
@@ -72,23 +72,28 @@ pub(super) fn parse<'a>(
     }
     r.time = utc_timestamp(&line[time..], last_date)?;
 
-    r.bucket_owner = dash(token(0));
-    r.bucket = dash(token(1));
-    r.remote_ip = remote_ip(token(4)).ok()?;
-    r.requester = dash(token(5));
-    r.request_id = dash(token(6));
-    r.operation = dash(token(7));
-    r.key = dash(token(8));
-    r.request_uri = quoted(9);
-    r.http_status = status(token(10)).ok()?;
-    r.error_code = dash(token(11));
-    let number = |t: usize, field| number_at(line, ix.start(t), ix.cuts[t + 1], field).ok();
-    r.bytes_sent = number(12, Field::BytesSent)?;
-    r.object_size = number(13, Field::ObjectSize)?;
-    r.total_time = number(14, Field::TotalTime)?;
-    r.turn_around_time = number(15, Field::TurnAroundTime)?;
-    r.referer = quoted(16);
-    r.user_agent = quoted(17);
+    r.bucket_owner = dash(ix.token(line, 0));
+    r.bucket = dash(ix.token(line, 1));
+    r.remote_ip = match ix.token(line, 4) {
+        b"-" => None,
+        ip => match ipv4(ip) {
+            Some(v4) => Some(IpAddr::V4(v4)),
+            None => remote_ip(ip).ok()?,
+        },
+    };
+    r.requester = dash(ix.token(line, 5));
+    r.request_id = dash(ix.token(line, 6));
+    r.operation = dash(ix.token(line, 7));
+    r.key = dash(ix.token(line, 8));
+    r.request_uri = ix.quoted(line, 9);
+    r.http_status = status(ix.token(line, 10)).ok()?;
+    r.error_code = dash(ix.token(line, 11));
+    r.bytes_sent = ix.number(line, 12, Field::BytesSent)?;
+    r.object_size = ix.number(line, 13, Field::ObjectSize)?;
+    r.total_time = ix.number(line, 14, Field::TotalTime)?;
+    r.turn_around_time = ix.number(line, 15, Field::TurnAroundTime)?;
+    r.referer = ix.quoted(line, 16);
+    r.user_agent = ix.quoted(line, 17);
 
     let optional: [&mut Option<&[u8]>; 10] = [
         &mut r.version_id,
@@ -106,7 +111,7 @@ pub(super) fn parse<'a>(
         *slot = if required_only || t >= tokens {
             None
         } else {
-            dash(token(t))
+            dash(ix.token(line, t))
         };
     }
     Some(())
@@ -153,6 +158,24 @@ impl Index {
         } else {
             self.cuts[t] + 1
         }
+    }
+
+    /// Token `t` of `line`.
+    #[inline(always)]
+    fn token<'a>(&self, line: &'a [u8], t: usize) -> &'a [u8] {
+        &line[self.start(t)..self.cuts[t + 1]]
+    }
+
+    /// The text between the quotes of token `t`, `None` for `"-"`.
+    #[inline(always)]
+    fn quoted<'a>(&self, line: &'a [u8], t: usize) -> Option<&'a [u8]> {
+        dash(&line[self.start(t) + 1..self.cuts[t + 1] - 1])
+    }
+
+    /// Token `t` as a number or `-`; `None` if it is neither.
+    #[inline(always)]
+    fn number(&self, line: &[u8], t: usize, field: Field) -> Option<Option<u64>> {
+        number_at(line, self.start(t), self.cuts[t + 1], field).ok()
     }
 
     /// Indexes `line`, or `None` when the line is not for the fast path: shorter than
