@@ -1,21 +1,24 @@
 //! The fast path of the line parser, for the line S3 nearly always writes: fields
-//! separated by single spaces, and exactly six quotes, opening and closing the
-//! request-URI, the referer and the user-agent.
+//! separated by single spaces, and six quotes that open and close the request-URI, the
+//! referer and the user-agent.
 //!
 //! One pass over the line classifies it 64 bytes at a time into bitmasks of its spaces,
-//! quotes and carriage returns (SSE2 on x86_64, a portable loop elsewhere), simdjson
-//! style: a prefix XOR of the quote mask marks the bytes inside quotes, and the spaces
-//! outside them are the field separators, taken from the masks bit by bit. The fields
-//! are then read at those places with the parser's own validators.
+//! quotes and carriage returns (AVX2 when the processor has it, found at run time, else
+//! SSE2 on x86_64 and a portable loop elsewhere), simdjson style: a prefix XOR of the
+//! quote mask marks the bytes inside quotes, and the spaces outside them are the field
+//! separators, taken from the mask bit by bit. Only a quote with a space or an end of
+//! the line beside it counts: one inside a token (`filename="a.pdf"` in a presigned URL)
+//! is text, as it is for the full parser. The fields are then read at those places with
+//! the parser's own validators.
 //!
-//! A line it cannot settle goes to the full parser ([`super::Cursor`]): a carriage
-//! return, other than six quotes, an opening quote followed by a space, two spaces in
-//! a row among the first 27 fields, a leading space, quotes that are not whole fields
-//! 10, 17 and 18, fewer than 17 fields, a time other than S3's UTC form, or any field
-//! that does not validate. For every line it settles, the full parser's reading is the
-//! same (each quote that could end a field then has exactly one reading, so no
-//! ambiguity arises), and `LineParser::without_fast_path` lets the tests and the fuzz
-//! oracle compare the two on arbitrary input.
+//! A line it cannot settle goes to the full parser ([`super::Cursor`]): shorter than 64
+//! bytes, a carriage return, a leading space or two spaces in a row, other than six
+//! counted quotes, quotes that are not the first and last bytes of fields 9, 16 and 17,
+//! an opening quote followed by a space, fewer than the 17 required fields, a time other
+//! than S3's UTC form, or a field that does not validate. For every line it settles,
+//! the full parser's rules find one reading only (no other quote can end a field), the
+//! same; `LineParser::without_fast_path` lets the tests and the fuzz oracle compare the
+//! two on any input.
 
 use crate::record::{Field, Record};
 
