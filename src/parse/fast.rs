@@ -124,8 +124,8 @@ pub(super) fn parse<'a>(
 struct Index {
     /// `cuts[t + 1]`: where token t ends, at the t-th separator (a space outside
     /// quotes), for the first [`TOKENS`] tokens; `cuts[0]` is unused, and the last
-    /// four are slack for [`Index::block`].
-    cuts: [usize; TOKENS + 5],
+    /// eight are slack for [`Index::block`].
+    cuts: [usize; TOKENS + 9],
     /// How many separators are in `cuts`.
     seps_seen: usize,
     /// The quotes of the line, when there are at most [`QUOTES`].
@@ -142,7 +142,7 @@ struct Index {
 impl Index {
     fn new() -> Index {
         Index {
-            cuts: [0; TOKENS + 5],
+            cuts: [0; TOKENS + 9],
             seps_seen: 0,
             quotes: [0; QUOTES],
             quotes_seen: 0,
@@ -211,9 +211,7 @@ impl Index {
         let mut base = 0;
         for block in blocks.by_ref() {
             let block: &[u8; 64] = block.try_into().ok()?;
-            // Is the byte after the block a space, or the end of the line?
-            let then_blank = line.get(base + 64).is_none_or(|&c| c == b' ');
-            self.block(base, 64, kernel.masks(block)?, then_blank)?;
+            self.block(line, base, 64, kernel.masks(block)?)?;
             base += 64;
         }
         let rest = blocks.remainder().len();
@@ -226,29 +224,31 @@ impl Index {
                 spaces: spaces >> unseen,
                 quotes: quotes >> unseen,
             };
-            self.block(base, rest as u32, masks, true)?;
+            self.block(line, base, rest as u32, masks)?;
         }
         Some(())
     }
 
-    /// Takes in the `len` bytes (1 to 64) at `base`, given their masks and whether the
-    /// byte after them is a space or the end of the line.
+    /// Takes in the `len` bytes (1 to 64) of `line` at `base`, given their masks.
     #[inline(always)]
     fn block(
         &mut self,
+        line: &[u8],
         base: usize,
         len: u32,
         Masks { spaces, quotes }: Masks,
-        then_blank: bool,
     ) -> Option<()> {
-        // Only a quote with a space or an end of the line on one side can open or close
-        // a quoted field for the full parser too: one inside a token (`a"b`) is text.
-        let blank_before = (spaces << 1) | self.after_space;
-        let blank_after = (spaces >> 1) | u64::from(then_blank) << (len - 1);
+        let after_space = self.after_space;
         self.after_space = spaces >> (len - 1) & 1;
-        let quotes = quotes & (blank_before | blank_after);
         let mut inside = self.inside;
         if quotes != 0 {
+            // Only a quote with a space or an end of the line on one side can open or
+            // close a quoted field for the full parser too: one inside a token (`a"b`)
+            // is text.
+            let then_blank = line.get(base + len as usize).is_none_or(|&c| c == b' ');
+            let blank_before = (spaces << 1) | after_space;
+            let blank_after = (spaces >> 1) | u64::from(then_blank) << (len - 1);
+            let quotes = quotes & (blank_before | blank_after);
             let mut q = quotes;
             while q != 0 {
                 *self.quotes.get_mut(self.quotes_seen)? = base + q.trailing_zeros() as usize;
@@ -268,14 +268,14 @@ impl Index {
         self.after_sep = seps >> 63;
         let seen = self.seps_seen;
         if seps != 0 && seen < TOKENS {
-            // The first four separators are written whatever their number (into the
-            // slack at the end of `cuts` if need be), the rest one by one: most blocks
-            // hold four or fewer.
-            for k in 1..=4 {
+            // The first eight separators are written whatever their number (into the
+            // slack at the end of `cuts` if need be), the rest one by one: few blocks
+            // hold more.
+            for k in 1..=8 {
                 self.cuts[seen + k] = base + seps.trailing_zeros() as usize;
                 seps &= seps.wrapping_sub(1);
             }
-            let mut k = 5;
+            let mut k = 9;
             while seps != 0 && seen + k <= TOKENS {
                 self.cuts[seen + k] = base + seps.trailing_zeros() as usize;
                 seps &= seps - 1;
