@@ -124,8 +124,8 @@ pub(super) fn parse<'a>(
 struct Index {
     /// `cuts[t + 1]`: where token t ends, at the t-th separator (a space outside
     /// quotes), for the first [`TOKENS`] tokens; `cuts[0]` is unused, and the last
-    /// eight are slack for [`Index::block`].
-    cuts: [usize; TOKENS + 9],
+    /// four are slack for [`Index::block`].
+    cuts: [usize; TOKENS + 5],
     /// How many separators are in `cuts`.
     seps_seen: usize,
     /// The quotes of the line, when there are at most [`QUOTES`].
@@ -142,7 +142,7 @@ struct Index {
 impl Index {
     fn new() -> Index {
         Index {
-            cuts: [0; TOKENS + 9],
+            cuts: [0; TOKENS + 5],
             seps_seen: 0,
             quotes: [0; QUOTES],
             quotes_seen: 0,
@@ -268,14 +268,14 @@ impl Index {
         self.after_sep = seps >> 63;
         let seen = self.seps_seen;
         if seps != 0 && seen < TOKENS {
-            // The first eight separators are written whatever their number (into the
-            // slack at the end of `cuts` if need be), the rest one by one: few blocks
-            // hold more.
-            for k in 1..=8 {
+            // The first four separators are written whatever their number (into the
+            // slack at the end of `cuts` if need be), the rest one by one: most blocks
+            // hold four or fewer.
+            for k in 1..=4 {
                 self.cuts[seen + k] = base + seps.trailing_zeros() as usize;
                 seps &= seps.wrapping_sub(1);
             }
-            let mut k = 9;
+            let mut k = 5;
             while seps != 0 && seen + k <= TOKENS {
                 self.cuts[seen + k] = base + seps.trailing_zeros() as usize;
                 seps &= seps - 1;
