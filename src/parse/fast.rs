@@ -131,6 +131,14 @@ struct Index {
     /// The quotes of the line, when there are at most [`QUOTES`].
     quotes: [usize; QUOTES],
     quotes_seen: usize,
+}
+
+/// What [`Index::scan`] carries from one block to the next: kept apart from the index
+/// so that it stays in registers.
+struct Carry {
+    /// How many separators and quotes were seen so far.
+    seps_seen: usize,
+    quotes_seen: usize,
     /// All ones when the previous block ended inside quotes, else zero.
     inside: u64,
     /// Bit 0 set when the previous block ended in a separator (or before the line).
@@ -146,9 +154,6 @@ impl Index {
             seps_seen: 0,
             quotes: [0; QUOTES],
             quotes_seen: 0,
-            inside: 0,
-            after_sep: 1,
-            after_space: 1,
         }
     }
 
@@ -207,11 +212,18 @@ impl Index {
         if line.len() < 64 {
             return None;
         }
+        let mut carry = Carry {
+            seps_seen: 0,
+            quotes_seen: 0,
+            inside: 0,
+            after_sep: 1,
+            after_space: 1,
+        };
         let mut blocks = line.chunks_exact(64);
         let mut base = 0;
         for block in blocks.by_ref() {
             let block: &[u8; 64] = block.try_into().ok()?;
-            self.block(line, base, 64, kernel.masks(block)?)?;
+            self.block(&mut carry, line, base, 64, kernel.masks(block)?)?;
             base += 64;
         }
         let rest = blocks.remainder().len();
@@ -224,8 +236,10 @@ impl Index {
                 spaces: spaces >> unseen,
                 quotes: quotes >> unseen,
             };
-            self.block(line, base, rest as u32, masks)?;
+            self.block(&mut carry, line, base, rest as u32, masks)?;
         }
+        self.seps_seen = carry.seps_seen;
+        self.quotes_seen = carry.quotes_seen;
         Some(())
     }
 
@@ -233,14 +247,15 @@ impl Index {
     #[inline(always)]
     fn block(
         &mut self,
+        c: &mut Carry,
         line: &[u8],
         base: usize,
         len: u32,
         Masks { spaces, quotes }: Masks,
     ) -> Option<()> {
-        let after_space = self.after_space;
-        self.after_space = spaces >> (len - 1) & 1;
-        let mut inside = self.inside;
+        let after_space = c.after_space;
+        c.after_space = spaces >> (len - 1) & 1;
+        let mut inside = c.inside;
         if quotes != 0 {
             // Only a quote with a space or an end of the line on one side can open or
             // close a quoted field for the full parser too: one inside a token (`a"b`)
@@ -251,22 +266,22 @@ impl Index {
             let quotes = quotes & (blank_before | blank_after);
             let mut q = quotes;
             while q != 0 {
-                *self.quotes.get_mut(self.quotes_seen)? = base + q.trailing_zeros() as usize;
-                self.quotes_seen += 1;
+                *self.quotes.get_mut(c.quotes_seen)? = base + q.trailing_zeros() as usize;
+                c.quotes_seen += 1;
                 q &= q - 1;
             }
             // Bit i: an odd number of quotes at or before byte i, so from an opening
             // quote up to (not including) its closing one.
             inside ^= prefix_xor(quotes);
-            self.inside = ((inside as i64) >> 63) as u64;
+            c.inside = ((inside as i64) >> 63) as u64;
         }
         let mut seps = spaces & !inside;
         // A separator right after another, or first in the line: an empty token.
-        if seps & ((seps << 1) | self.after_sep) != 0 {
+        if seps & ((seps << 1) | c.after_sep) != 0 {
             return None;
         }
-        self.after_sep = seps >> 63;
-        let seen = self.seps_seen;
+        c.after_sep = seps >> 63;
+        let seen = c.seps_seen;
         if seps != 0 && seen < TOKENS {
             // The first four separators are written whatever their number (into the
             // slack at the end of `cuts` if need be), the rest one by one: most blocks
@@ -281,7 +296,7 @@ impl Index {
                 seps &= seps - 1;
                 k += 1;
             }
-            self.seps_seen = (seen + (spaces & !inside).count_ones() as usize).min(TOKENS);
+            c.seps_seen = (seen + (spaces & !inside).count_ones() as usize).min(TOKENS);
         }
         Some(())
     }
