@@ -42,14 +42,15 @@ from trino_query_parser import parse_statement
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULT_COLUMNS = [
-    "kind", "bucket", "window_start", "window_epoch", "requests", "private", "public",
-    "internal", "public_denied", "public_allowed", "distinct_private_ips",
+    "kind", "bucket", "window_start", "window_epoch", "requests", "private",
+    "private_denied", "public", "internal", "public_denied", "public_rejected",
+    "public_allowed", "distinct_private_ips",
     "distinct_public_ips", "bytes_sent", "first_epoch", "last_epoch", "lines",
     "rejected", "inputs", "interval_seconds", "since_epoch", "until_epoch",
     "private_ranges",
 ]
-COUNTS = ["requests", "private", "public", "internal", "public_denied",
-          "public_allowed", "distinct_private_ips", "distinct_public_ips", "bytes_sent"]
+COUNTS = ["requests", "private", "private_denied", "public", "internal", "public_denied",
+          "public_rejected", "public_allowed", "distinct_private_ips", "distinct_public_ips", "bytes_sent"]
 ACCOUNT, REGION = "111122223333", "ap-northeast-2"
 
 
@@ -195,8 +196,8 @@ def record(rng, bucket, epoch):
         op = rng.choice(OPS)
         requester = rng.choice(["arn:aws:sts::111122223333:assumed-role/reader/i-0abc",
                                 "arn:aws:iam::444455556666:user/bob", "-"])
-        status = "403" if kind != "private" and rng.random() < deny else \
-            rng.choice(["200", "200", "200", "204", "206", "304", "404", "-"])
+        status = "403" if rng.random() < (deny if kind != "private" else deny / 4) else \
+            rng.choice(["200", "200", "200", "204", "206", "304", "404", "400", "-"])
     key = rng.choice(["data/a.bin", "exports/part-0001.parquet", "-", "%22q%22"])
     uri = rng.choice([f'"GET /{bucket}/{key} HTTP/1.1"', "-",
                       f'"GET /{bucket}/x?filename="r.pdf"&y HTTP/1.1"',
@@ -207,7 +208,7 @@ def record(rng, bucket, epoch):
     offset = rng.choice([0, 0, 0, 540, -330])
     fields = ["5a2e4c8f0b1d3e6f", bucket, stamp(epoch, offset), ip, requester,
               f"{rng.getrandbits(64):016X}", op, key, uri, status,
-              "AccessDenied" if status == "403" else "-", sent,
+              error_code(rng, status), sent,
               rng.choice(["-", "512"]), str(rng.randint(1, 90)), rng.choice(["-", "4"]),
               referer, agent]
     tail = ["-", "hostid+abc=", "SigV4", "TLS_AES_128_GCM_SHA256", "AuthHeader",
@@ -217,6 +218,17 @@ def record(rng, bucket, epoch):
     sep = "  " if rng.random() < 0.05 else " "
     end = rng.choice(["", "", "", " ", "\r"])
     return sep.join(fields) + end
+
+
+def error_code(rng, status):
+    """A 403 is mostly a policy's AccessDenied, sometimes a refusal before any policy
+    (or has no code); a 400 may be an expired token."""
+    if status == "403":
+        return rng.choice(["AccessDenied", "AccessDenied", "AccessDenied",
+                           "SignatureDoesNotMatch", "InvalidAccessKeyId", "-"])
+    if status == "400":
+        return rng.choice(["ExpiredToken", "MalformedXML"])
+    return "-"
 
 
 def rejects(rng, bucket, epoch):
@@ -332,7 +344,8 @@ def compare(local, rows, pruned, errors):
         eq("rejected (+ blank lines)", s["rejected"] + s["blank_lines"], total["rejected"])
         eq("inputs", s["inputs"], total["inputs"])
     eq("matched", s["matched"], total["requests"])
-    for k in ["private", "public", "internal", "public_denied"]:
+    for k in ["private", "private_denied", "public", "internal", "public_denied",
+              "public_rejected", "public_allowed"]:
         eq(f"summary.{k}", s[k], total[k])
     eq("summary.first", s["first"], total["first_epoch"] and rfc3339(total["first_epoch"]))
     eq("summary.last", s["last"], total["last_epoch"] and rfc3339(total["last_epoch"]))
@@ -364,14 +377,16 @@ def compare(local, rows, pruned, errors):
 
 
 def compare_from_athena(local, athena, errors):
-    keep = ["bucket", "verdict", "first_seen", "last_seen", "requests", "private", "public",
-            "public_denied", "public_allowed", "internal", "bytes_sent",
+    keep = ["bucket", "verdict", "first_seen", "last_seen", "requests", "private",
+            "private_denied", "public", "public_denied", "public_rejected", "public_allowed",
+            "internal", "bytes_sent",
             "distinct_private_ips", "distinct_public_ips", "timeline"]
     mine = [{k: b[k] for k in keep} for b in local["buckets"]]
     theirs = [{k: b[k] for k in keep} for b in athena["buckets"]]
     if mine != theirs:
         errors.append(f"--from-athena buckets differ:\n  local {mine}\n  athena {theirs}")
-    for k in ["matched", "requests", "private", "public", "public_denied", "internal",
+    for k in ["matched", "requests", "private", "private_denied", "public", "public_denied",
+              "public_rejected", "public_allowed", "internal",
               "first", "last", "interval", "since", "until", "private_ranges", "buckets"]:
         if local["summary"][k] != athena["summary"][k]:
             errors.append(f"--from-athena summary.{k}: {local['summary'][k]!r} != "
@@ -405,8 +420,14 @@ def case(binary, con, name, layout, flags, inputs, work):
         raise Failures("\n  ".join(errors[:15]))
     windows = sum(1 for r in rows if r["kind"] == "window")
     scanned = [r["lines"] for r in rows if r["kind"] == "total"][0]
+    summary = local["summary"]
+    if name == "generated" and not flags and not (
+            summary["private_denied"] and summary["public_denied"] and summary["public_rejected"]):
+        raise Failures(f"the generated logs must exercise every kind of refusal: {summary}")
     return (f"{len(local['buckets'])} buckets, {windows} windows, "
-            f"{local['summary']['matched']} requests, {scanned} lines scanned")
+            f"{summary['matched']} requests ({summary['private_denied']} denied through the "
+            f"endpoint, {summary['public_denied']} public denied, {summary['public_rejected']} "
+            f"refused before a policy), {scanned} lines scanned")
 
 
 def main():

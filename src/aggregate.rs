@@ -23,7 +23,7 @@ use foldhash::fast::RandomState;
 use rayon::prelude::*;
 
 use crate::arn::principal;
-use crate::classify::Class;
+use crate::classify::{Class, Outcome};
 use crate::record::Record;
 use crate::time::window_start;
 
@@ -46,34 +46,47 @@ pub struct Traffic {
     pub requests: u64,
     /// Through the VPC endpoint.
     pub private: u64,
+    /// Private requests a policy denied (HTTP 403 `AccessDenied` through the
+    /// endpoint: the bucket policy names another endpoint, or an endpoint policy
+    /// refuses).
+    pub private_denied: u64,
     /// Over the internet.
     pub public: u64,
+    /// Public requests a policy denied (HTTP 403 `AccessDenied`): blocked attempts.
+    pub public_denied: u64,
+    /// Public requests S3 refused before any policy was evaluated (bad signature,
+    /// unknown key, expired token, ...): neither let through nor proof that a policy
+    /// works.
+    pub public_rejected: u64,
     /// S3's own requests (no remote IP).
     pub internal: u64,
-    /// Public requests answered with HTTP 403: blocked attempts.
-    pub public_denied: u64,
     /// Bytes sent in responses.
     pub bytes_sent: u64,
 }
 
 impl Traffic {
     #[inline]
-    fn add(&mut self, class: Class, denied: bool, bytes: u64) {
+    fn add(&mut self, class: Class, outcome: Outcome, bytes: u64) {
         self.requests += 1;
         match class {
-            Class::Private => self.private += 1,
+            Class::Private => {
+                self.private += 1;
+                self.private_denied += u64::from(outcome == Outcome::Denied);
+            }
             Class::Public => {
                 self.public += 1;
-                self.public_denied += u64::from(denied);
+                self.public_denied += u64::from(outcome == Outcome::Denied);
+                self.public_rejected += u64::from(outcome == Outcome::Rejected);
             }
             Class::Internal => self.internal += 1,
         }
         self.bytes_sent += bytes;
     }
 
-    /// Public requests that were not denied: traffic that really went over the internet.
+    /// Public requests neither denied nor rejected: traffic that really went over the
+    /// internet.
     pub fn public_allowed(&self) -> u64 {
-        self.public - self.public_denied
+        self.public - self.public_denied - self.public_rejected
     }
 }
 
@@ -425,6 +438,9 @@ pub struct BucketStats {
     pub requesters: Map<Box<[u8]>, RequesterStats>,
     /// Requests per public address, for the top talkers over the internet.
     pub public_ips: AddressCounts,
+    /// Denied requests per private address: who was refused through the endpoint
+    /// (rare, and bounded like the public addresses).
+    pub denied_private_ips: AddressCounts,
     /// Public requests from addresses beyond [`TRACKED_PUBLIC_IPS`].
     pub untracked_public: u64,
 }
@@ -464,16 +480,22 @@ impl BucketStats {
 
     #[inline]
     fn add(&mut self, r: &Record<'_>, class: Class, interval: i64) {
-        let denied = r.http_status == Some(403);
+        let outcome = Outcome::of(r.http_status, r.error_code);
         let bytes = r.bytes_sent.unwrap_or(0);
-        self.counts.add(class, denied, bytes);
+        self.counts.add(class, outcome, bytes);
         self.first = self.first.min(r.time);
         self.last = self.last.max(r.time);
 
         let (start, window) = self.window_at(r.time, interval);
-        window.counts.add(class, denied, bytes);
+        window.counts.add(class, outcome, bytes);
         match (class, r.remote_ip) {
-            (Class::Private, Some(ip)) => window.private_ips.insert(ip),
+            (Class::Private, Some(ip)) => {
+                window.private_ips.insert(ip);
+                if outcome == Outcome::Denied {
+                    let room = self.denied_private_ips.len() < TRACKED_PUBLIC_IPS;
+                    self.denied_private_ips.add(ip, 1, room);
+                }
+            }
             (Class::Public, Some(ip)) => {
                 window.public_ips.insert(ip);
                 self.count_public(ip, 1);
@@ -493,7 +515,7 @@ impl BucketStats {
                 self.requesters.entry(key.into()).or_default()
             }
         };
-        stats.counts.add(class, denied, bytes);
+        stats.counts.add(class, outcome, bytes);
         if let (Some(ip), Class::Private | Class::Public) = (r.remote_ip, class) {
             stats.add_cell(start, class, r.time, ip);
         }
@@ -530,6 +552,10 @@ impl BucketStats {
         self.public_ips.reserve(o.public_ips.len().min(room));
         for (ip, n) in o.public_ips.iter() {
             self.count_public(ip, n);
+        }
+        for (ip, n) in o.denied_private_ips.iter() {
+            let room = self.denied_private_ips.len() < TRACKED_PUBLIC_IPS;
+            self.denied_private_ips.add(ip, n, room);
         }
         for (who, r) in o.requesters {
             let key = if self.requesters.contains_key(&who)
@@ -757,6 +783,36 @@ mod tests {
     }
 
     #[test]
+    fn denials_are_told_apart_by_class_and_error_code() {
+        let with_code = |ip: &str, status: u16, code: &'static str| Record {
+            error_code: Some(code.as_bytes()),
+            ..rec("b", 0, Some(ip), status)
+        };
+        let mut agg = Aggregate::new(3600);
+        add_all(
+            &mut agg,
+            &[
+                with_code("10.0.3.57", 403, "AccessDenied"),
+                with_code("10.0.3.57", 403, "AccessDenied"),
+                with_code("10.0.3.58", 200, "-"),
+                with_code("52.1.2.3", 403, "AccessDenied"),
+                with_code("52.1.2.4", 403, "SignatureDoesNotMatch"),
+                with_code("52.1.2.5", 400, "ExpiredToken"),
+                with_code("52.1.2.6", 404, "NoSuchKey"),
+            ],
+        );
+        let stats = agg.buckets()[0].1;
+        let c = stats.counts;
+        assert_eq!((c.private, c.private_denied), (3, 2));
+        assert_eq!((c.public, c.public_denied, c.public_rejected), (4, 1, 2));
+        assert_eq!(c.public_allowed(), 1);
+        let window = stats.timeline()[0].1.counts;
+        assert_eq!(window, c);
+        let denied: Vec<_> = stats.denied_private_ips.iter().collect();
+        assert_eq!(denied, [("10.0.3.57".parse().unwrap(), 2)]);
+    }
+
+    #[test]
     fn merging_in_any_split_gives_the_same_result() {
         let records: Vec<_> = (0..40)
             .map(|i| {
@@ -819,8 +875,10 @@ mod tests {
             requesters.sort_by(|a, b| a.0.cmp(&b.0));
             let mut public: Vec<_> = s.public_ips.iter().collect();
             public.sort();
+            let mut denied: Vec<_> = s.denied_private_ips.iter().collect();
+            denied.sort();
             out += &format!(
-                "{name:?} {:?} {}..{} {timeline:?} {requesters:?} {public:?} {}\n",
+                "{name:?} {:?} {}..{} {timeline:?} {requesters:?} {public:?} {denied:?} {}\n",
                 s.counts, s.first, s.last, s.untracked_public
             );
         }

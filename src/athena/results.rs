@@ -18,7 +18,7 @@ use super::sql::RESULT_COLUMNS;
 use super::{AthenaError, Position};
 use crate::aggregate::Traffic;
 use crate::escape;
-use crate::report::{BucketReport, Point, Report, Summary, Verdict};
+use crate::report::{BucketReport, Point, Report, Summary};
 use crate::time::{duration_name, rfc3339};
 
 /// The parts of the report aggregated rows cannot give.
@@ -112,14 +112,20 @@ impl Row<'_> {
         let c = Traffic {
             requests: self.count("requests")?,
             private: self.count("private")?,
+            private_denied: self.count("private_denied")?,
             public: self.count("public")?,
-            internal: self.count("internal")?,
             public_denied: self.count("public_denied")?,
+            public_rejected: self.count("public_rejected")?,
+            internal: self.count("internal")?,
             bytes_sent: self.count("bytes_sent")?,
         };
-        if c.private + c.public + c.internal != c.requests || c.public_denied > c.public {
+        if c.private + c.public + c.internal != c.requests
+            || c.private_denied > c.private
+            || c.public_denied + c.public_rejected > c.public
+        {
             return self.fail(format!(
-                "requests {} is not private {} + public {} + internal {} (or more denied than public)",
+                "requests {} is not private {} + public {} + internal {} (or more denied or \
+                 rejected than there were)",
                 c.requests, c.private, c.public, c.internal
             ));
         }
@@ -204,27 +210,13 @@ impl BucketRows {
                 self.name, windows.requests, counts.requests
             ));
         }
-        let report = BucketReport {
-            bucket: self.name,
-            verdict: Verdict::of(&counts),
-            first_seen: rfc3339(first),
-            last_seen: rfc3339(last),
-            requests: counts.requests,
-            private: counts.private,
-            public: counts.public,
-            public_denied: counts.public_denied,
-            public_allowed: counts.public_allowed(),
-            internal: counts.internal,
-            bytes_sent: counts.bytes_sent,
-            distinct_private_ips: private_ips,
-            distinct_public_ips: public_ips,
-            top_public_ips: Vec::new(),
-            top_requesters: Vec::new(),
-            approximations: Vec::new(),
+        let report = BucketReport::of(
+            self.name,
+            &counts,
+            (first, last),
+            (private_ips, public_ips),
             timeline,
-            transitions: Vec::new(),
-            accounts: Vec::new(),
-        };
+        );
         Ok((report, counts))
     }
 }
@@ -323,16 +315,11 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
     let interval = duration_name(total.interval);
     let c = &total.counts;
     let summary = Summary {
-        tool: env!("CARGO_PKG_NAME"),
-        version: env!("CARGO_PKG_VERSION"),
         inputs: total.inputs,
-        input_errors: 0,
-        bytes: 0,
         lines: total.lines,
         parsed: total.lines - total.rejected,
         rejected: total.rejected,
         matched: c.requests,
-        blank_lines: 0,
         interval,
         interval_seconds: total.interval,
         since: total.since.map(rfc3339),
@@ -341,13 +328,8 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
         last: total.last.map(rfc3339),
         private_ranges: total.ranges,
         buckets: reports.len(),
-        requests: c.requests,
-        private: c.private,
-        public: c.public,
-        public_denied: c.public_denied,
-        internal: c.internal,
         not_available: NOT_AVAILABLE.to_vec(),
-        s3: None,
+        ..Summary::of(c)
     };
     Ok(Report {
         schema_version: crate::report::SCHEMA_VERSION,
@@ -362,7 +344,7 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
 mod tests {
     use super::*;
 
-    const HEADER: &str = "\"kind\",\"bucket\",\"window_start\",\"window_epoch\",\"requests\",\"private\",\"public\",\"internal\",\"public_denied\",\"public_allowed\",\"distinct_private_ips\",\"distinct_public_ips\",\"bytes_sent\",\"first_epoch\",\"last_epoch\",\"lines\",\"rejected\",\"inputs\",\"interval_seconds\",\"since_epoch\",\"until_epoch\",\"private_ranges\"\n";
+    const HEADER: &str = "\"kind\",\"bucket\",\"window_start\",\"window_epoch\",\"requests\",\"private\",\"private_denied\",\"public\",\"internal\",\"public_denied\",\"public_rejected\",\"public_allowed\",\"distinct_private_ips\",\"distinct_public_ips\",\"bytes_sent\",\"first_epoch\",\"last_epoch\",\"lines\",\"rejected\",\"inputs\",\"interval_seconds\",\"since_epoch\",\"until_epoch\",\"private_ranges\"\n";
 
     fn csv(rows: &[&str]) -> String {
         let mut s = HEADER.to_string();
@@ -373,10 +355,10 @@ mod tests {
         s
     }
 
-    const TOTAL: &str = "\"total\",,,,\"5\",\"3\",\"2\",\"0\",\"1\",\"1\",\"2\",\"1\",\"50\",\"0\",\"3700\",\"7\",\"1\",\"2\",\"3600\",,,\"10.0.0.0/8 fc00::/7\"";
-    const BUCKET: &str = "\"bucket\",\"b\",,,\"5\",\"3\",\"2\",\"0\",\"1\",\"1\",\"2\",\"1\",\"50\",\"0\",\"3700\",,,,,,,";
-    const W0: &str = "\"window\",\"b\",\"1970-01-01T00:00:00Z\",\"0\",\"3\",\"2\",\"1\",\"0\",\"1\",\"0\",\"1\",\"1\",\"30\",\"0\",\"10\",,,,,,,";
-    const W1: &str = "\"window\",\"b\",\"1970-01-01T01:00:00Z\",\"3600\",\"2\",\"1\",\"1\",\"0\",\"0\",\"1\",\"1\",\"1\",\"20\",\"3600\",\"3700\",,,,,,,";
+    const TOTAL: &str = "\"total\",,,,\"5\",\"3\",\"1\",\"2\",\"0\",\"1\",\"0\",\"1\",\"2\",\"1\",\"50\",\"0\",\"3700\",\"7\",\"1\",\"2\",\"3600\",,,\"10.0.0.0/8 fc00::/7\"";
+    const BUCKET: &str = "\"bucket\",\"b\",,,\"5\",\"3\",\"1\",\"2\",\"0\",\"1\",\"0\",\"1\",\"2\",\"1\",\"50\",\"0\",\"3700\",,,,,,,";
+    const W0: &str = "\"window\",\"b\",\"1970-01-01T00:00:00Z\",\"0\",\"3\",\"2\",\"1\",\"1\",\"0\",\"1\",\"0\",\"0\",\"1\",\"1\",\"30\",\"0\",\"10\",,,,,,,";
+    const W1: &str = "\"window\",\"b\",\"1970-01-01T01:00:00Z\",\"3600\",\"2\",\"1\",\"0\",\"1\",\"0\",\"0\",\"0\",\"1\",\"1\",\"1\",\"20\",\"3600\",\"3700\",,,,,,,";
 
     #[test]
     fn rows_become_the_report_model() {
@@ -387,8 +369,10 @@ mod tests {
         assert_eq!(r.summary.private_ranges, ["10.0.0.0/8", "fc00::/7"]);
         assert_eq!(r.summary.first.as_deref(), Some("1970-01-01T00:00:00Z"));
         let b = &r.buckets[0];
-        assert_eq!(b.verdict, Verdict::Mixed);
+        assert_eq!(b.verdict, crate::report::Verdict::Mixed);
         assert_eq!((b.public_allowed, b.distinct_private_ips), (1, 2));
+        assert_eq!((b.private_denied, r.summary.private_denied), (1, 1));
+        assert_eq!(b.timeline[0].private_denied, 1);
         assert_eq!(b.timeline.len(), 2);
         assert_eq!(b.timeline[1].start, "1970-01-01T01:00:00Z");
         assert_eq!(b.timeline[0].public_allowed, 0);
@@ -406,12 +390,15 @@ mod tests {
         assert!(e.to_string().contains("no 'total' row"), "{e}");
         let e = read(csv(&[TOTAL, W0, W1]).as_bytes()).unwrap_err();
         assert!(e.to_string().contains("no 'bucket' row"), "{e}");
-        let bad = W1.replace("\"2\",\"1\",\"1\",\"0\"", "\"2\",\"1\",\"x\",\"0\"");
+        let bad = W1.replace("\"2\",\"1\",\"0\",\"1\"", "\"2\",\"1\",\"0\",\"x\"");
         let e = read(csv(&[TOTAL, BUCKET, W0, &bad]).as_bytes()).unwrap_err();
         assert_eq!(
             e.to_string(),
             "Athena results, line 5: public 'x' is not an integer"
         );
+        let more_denied = W1.replace("\"2\",\"1\",\"0\",\"1\"", "\"2\",\"1\",\"2\",\"1\"");
+        let e = read(csv(&[TOTAL, BUCKET, W0, &more_denied]).as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("more denied or rejected"), "{e}");
         let e = read("a,b\n1,2\n".as_bytes()).unwrap_err();
         assert!(e.to_string().contains("no column 'kind'"), "{e}");
     }

@@ -22,6 +22,7 @@ use clap::ValueEnum;
 use ipnet::IpNet;
 
 use super::{literal, Layout, Table};
+use crate::classify::REFUSED_BEFORE_POLICY;
 use crate::settings::Settings;
 use crate::time::rfc3339;
 
@@ -36,16 +37,18 @@ pub enum Dialect {
 
 /// The columns of the timeline query's result, in order: what
 /// [`super::results`] reads back.
-pub const RESULT_COLUMNS: [&str; 22] = [
+pub const RESULT_COLUMNS: [&str; 24] = [
     "kind",
     "bucket",
     "window_start",
     "window_epoch",
     "requests",
     "private",
+    "private_denied",
     "public",
     "internal",
     "public_denied",
+    "public_rejected",
     "public_allowed",
     "distinct_private_ips",
     "distinct_public_ips",
@@ -211,8 +214,10 @@ impl<'a> Query<'a> {
     }
 
     /// `WITH … classified AS (…)` followed by `rest`: more common table expressions
-    /// (starting with `,`) and the final `SELECT` over the classified rows (columns `path`, `bucket`, `requester`, `operation`, `key`, `ip`, `status`,
-    /// `bytes`, `t` in epoch seconds, `ok`, `matched`, `class`).
+    /// (starting with `,`) and the final `SELECT` over the classified rows (columns
+    /// `path`, `bucket`, `requester`, `operation`, `key`, `ip`, `status`, `code`, `bytes`,
+    /// `t` in epoch seconds, `ok`, `matched`, `class`, `outcome`: allowed, denied or
+    /// rejected, as [`crate::classify::Outcome`] decides).
     pub fn with_classified(&self, rest: &str) -> String {
         let d = self.dialect;
         let mut q = String::from("WITH\n");
@@ -263,9 +268,14 @@ impl<'a> Query<'a> {
         private.extend(d.ipv6_private(&v6));
         let _ = write!(
             q,
-            "classified AS (\n  SELECT path, bucket, requester, operation, key, ip, status, bytes, t, ok,\n    coalesce(ok AND {}, false) AS matched,\n    CASE\n      WHEN ip = '-' THEN 'internal'\n      WHEN {}\n        THEN 'private'\n      ELSE 'public'\n    END AS class\n  FROM (\n    SELECT *,\n      coalesce(t IS NOT NULL AND (ip = '-' OR ip4 IS NOT NULL OR ip6 IS NOT NULL), false) AS ok\n    FROM checked\n  ) AS rows_checked\n)",
+            "classified AS (\n  SELECT path, bucket, requester, operation, key, ip, status, code, bytes, t, ok,\n    coalesce(ok AND {}, false) AS matched,\n    CASE\n      WHEN ip = '-' THEN 'internal'\n      WHEN {}\n        THEN 'private'\n      ELSE 'public'\n    END AS class,\n    CASE\n      WHEN code IN ({}) THEN 'rejected'\n      WHEN status = '403' AND (code = 'AccessDenied' OR code = '-') THEN 'denied'\n      ELSE 'allowed'\n    END AS outcome\n  FROM (\n    SELECT *,\n      coalesce(t IS NOT NULL AND (ip = '-' OR ip4 IS NOT NULL OR ip6 IS NOT NULL), false) AS ok\n    FROM checked\n  ) AS rows_checked\n)",
             self.filter(),
-            private.join("\n        OR ")
+            private.join("\n        OR "),
+            REFUSED_BEFORE_POLICY
+                .iter()
+                .map(|c| literal(c))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         q.push_str(rest);
         q
@@ -299,18 +309,20 @@ impl<'a> Query<'a> {
         let mut s = String::new();
         let _ = write!(
             s,
-            ",\nkeyed AS (\n  SELECT *,\n    CASE WHEN matched THEN bucket END AS k_bucket,\n    CASE WHEN matched THEN t - ((t % {iv}) + {iv}) % {iv} END AS k_window\n  FROM classified\n),\ngrouped AS (\n  SELECT\n    grouping(k_bucket, k_window) AS level,\n    k_bucket,\n    k_window,\n    count(*) AS all_rows,\n    sum(CASE WHEN ok THEN 0 ELSE 1 END) AS not_ok,\n    count(DISTINCT path) AS paths,\n    {} AS requests,\n    {} AS private,\n    {} AS public,\n    {} AS internal,\n    {} AS public_denied,\n    {} AS distinct_private_ips,\n    {} AS distinct_public_ips,\n    sum(CASE WHEN matched THEN coalesce(bytes, 0) ELSE 0 END) AS bytes_sent,\n    min(CASE WHEN matched THEN t END) AS first_epoch,\n    max(CASE WHEN matched THEN t END) AS last_epoch\n  FROM keyed\n  GROUP BY GROUPING SETS ((k_bucket, k_window), (k_bucket), ())\n)\n",
+            ",\nkeyed AS (\n  SELECT *,\n    CASE WHEN matched THEN bucket END AS k_bucket,\n    CASE WHEN matched THEN t - ((t % {iv}) + {iv}) % {iv} END AS k_window\n  FROM classified\n),\ngrouped AS (\n  SELECT\n    grouping(k_bucket, k_window) AS level,\n    k_bucket,\n    k_window,\n    count(*) AS all_rows,\n    sum(CASE WHEN ok THEN 0 ELSE 1 END) AS not_ok,\n    count(DISTINCT path) AS paths,\n    {} AS requests,\n    {} AS private,\n    {} AS private_denied,\n    {} AS public,\n    {} AS internal,\n    {} AS public_denied,\n    {} AS public_rejected,\n    {} AS distinct_private_ips,\n    {} AS distinct_public_ips,\n    sum(CASE WHEN matched THEN coalesce(bytes, 0) ELSE 0 END) AS bytes_sent,\n    min(CASE WHEN matched THEN t END) AS first_epoch,\n    max(CASE WHEN matched THEN t END) AS last_epoch\n  FROM keyed\n  GROUP BY GROUPING SETS ((k_bucket, k_window), (k_bucket), ())\n)\n",
             when(""),
             when(" AND class = 'private'"),
+            when(" AND class = 'private' AND outcome = 'denied'"),
             when(" AND class = 'public'"),
             when(" AND class = 'internal'"),
-            when(" AND class = 'public' AND status = '403'"),
+            when(" AND class = 'public' AND outcome = 'denied'"),
+            when(" AND class = 'public' AND outcome = 'rejected'"),
             distinct("private"),
             distinct("public"),
         );
         let _ = write!(
             s,
-            "SELECT\n  CASE level WHEN 0 THEN 'window' WHEN 1 THEN 'bucket' ELSE 'total' END AS kind,\n  k_bucket AS bucket,\n  {} AS window_start,\n  k_window AS window_epoch,\n  coalesce(requests, 0) AS requests,\n  coalesce(private, 0) AS private,\n  coalesce(public, 0) AS public,\n  coalesce(internal, 0) AS internal,\n  coalesce(public_denied, 0) AS public_denied,\n  coalesce(public, 0) - coalesce(public_denied, 0) AS public_allowed,\n  distinct_private_ips,\n  distinct_public_ips,\n  coalesce(bytes_sent, 0) AS bytes_sent,\n  first_epoch,\n  last_epoch,\n  {} AS lines,\n  {} AS rejected,\n  {} AS inputs,\n  {} AS interval_seconds,\n  {} AS since_epoch,\n  {} AS until_epoch,\n  {} AS private_ranges\nFROM grouped\nWHERE level = 3 OR k_bucket IS NOT NULL\nORDER BY level DESC, k_bucket, k_window\n",
+            "SELECT\n  CASE level WHEN 0 THEN 'window' WHEN 1 THEN 'bucket' ELSE 'total' END AS kind,\n  k_bucket AS bucket,\n  {} AS window_start,\n  k_window AS window_epoch,\n  coalesce(requests, 0) AS requests,\n  coalesce(private, 0) AS private,\n  coalesce(private_denied, 0) AS private_denied,\n  coalesce(public, 0) AS public,\n  coalesce(internal, 0) AS internal,\n  coalesce(public_denied, 0) AS public_denied,\n  coalesce(public_rejected, 0) AS public_rejected,\n  coalesce(public, 0) - coalesce(public_denied, 0) - coalesce(public_rejected, 0) AS public_allowed,\n  distinct_private_ips,\n  distinct_public_ips,\n  coalesce(bytes_sent, 0) AS bytes_sent,\n  first_epoch,\n  last_epoch,\n  {} AS lines,\n  {} AS rejected,\n  {} AS inputs,\n  {} AS interval_seconds,\n  {} AS since_epoch,\n  {} AS until_epoch,\n  {} AS private_ranges\nFROM grouped\nWHERE level = 3 OR k_bucket IS NOT NULL\nORDER BY level DESC, k_bucket, k_window\n",
             d.utc_text("k_window"),
             total("all_rows"),
             total("coalesce(not_ok, 0)"),
@@ -334,7 +346,7 @@ impl<'a> Query<'a> {
             .collect();
         let _ = write!(
             q,
-            "source_rows AS (\n  -- one row per log line; a line the table's regular expression rejects has\n  -- every column NULL\n  SELECT\n    \"$path\" AS path,\n    bucket_name AS bucket,\n    requester,\n    operation,\n    \"key\" AS key,\n    remoteip AS ip,\n    httpstatus AS status,\n    bytessent AS bytes,\n    -- requestdatetime is like 06/Feb/2019:00:00:38 +0000\n    {} AS y,\n    CASE substr(requestdatetime, 4, 3) {} END AS mo,\n    {} AS d,\n    {} AS hh,\n    {} AS mi,\n    {} AS ss,\n    substr(requestdatetime, 22, 1) AS osign,\n    {} AS oh,\n    {} AS om\n  FROM {}\n",
+            "source_rows AS (\n  -- one row per log line; a line the table's regular expression rejects has\n  -- every column NULL\n  SELECT\n    \"$path\" AS path,\n    bucket_name AS bucket,\n    requester,\n    operation,\n    \"key\" AS key,\n    remoteip AS ip,\n    httpstatus AS status,\n    errorcode AS code,\n    bytessent AS bytes,\n    -- requestdatetime is like 06/Feb/2019:00:00:38 +0000\n    {} AS y,\n    CASE substr(requestdatetime, 4, 3) {} END AS mo,\n    {} AS d,\n    {} AS hh,\n    {} AS mi,\n    {} AS ss,\n    substr(requestdatetime, 22, 1) AS osign,\n    {} AS oh,\n    {} AS om\n  FROM {}\n",
             field(8, 4),
             months.join(" "),
             field(1, 2),

@@ -6,14 +6,16 @@ use super::Report;
 use crate::escape;
 
 /// The header row.
-pub const HEADER: [&str; 12] = [
+pub const HEADER: [&str; 14] = [
     "bucket",
     "verdict",
     "start",
     "requests",
     "private",
+    "private_denied",
     "public",
     "public_denied",
+    "public_rejected",
     "public_allowed",
     "internal",
     "distinct_private_ips",
@@ -39,8 +41,10 @@ pub fn write(report: &Report, out: &mut dyn Write, protect: bool) -> io::Result<
                 &p.start,
                 &p.requests.to_string(),
                 &p.private.to_string(),
+                &p.private_denied.to_string(),
                 &p.public.to_string(),
                 &p.public_denied.to_string(),
+                &p.public_rejected.to_string(),
                 &p.public_allowed.to_string(),
                 &p.internal.to_string(),
                 &p.distinct_private_ips.to_string(),

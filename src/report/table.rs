@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
-use super::series::Series;
+use super::series::{Series, Slot};
 use super::{BucketReport, Report};
 use crate::escape;
 use crate::time::{duration_name, rfc3339};
@@ -42,8 +42,10 @@ pub fn write(report: &Report, out: &mut dyn Write, fit: bool) -> io::Result<()> 
         "verdict",
         "requests",
         "private",
+        "private denied",
         "public allowed",
         "public denied",
+        "public refused",
         "internal",
         "private IPs",
         "public IPs",
@@ -56,8 +58,10 @@ pub fn write(report: &Report, out: &mut dyn Write, fit: bool) -> io::Result<()> 
             Cell::new(b.verdict.name()),
             num(b.requests),
             num(b.private),
+            num(b.private_denied),
             num(b.public_allowed),
             num(b.public_denied),
+            num(b.public_rejected),
             num(b.internal),
             num(b.distinct_private_ips as u64),
             num(b.distinct_public_ips as u64),
@@ -80,14 +84,19 @@ fn write_bucket(b: &BucketReport, interval: i64, out: &mut dyn Write, fit: bool)
         escape::terminal(b.bucket.as_bytes()),
         b.verdict.name()
     )?;
+    for w in &b.warnings {
+        writeln!(out, "warning: {}", escape::terminal(w.as_bytes()))?;
+    }
     write_sparklines(b, interval, out)?;
     let mut timeline = new_table(fit);
     timeline.set_header(header(&[
         "window start",
         "requests",
         "private",
+        "private denied",
         "public allowed",
         "public denied",
+        "public refused",
         "internal",
         "private IPs",
         "public IPs",
@@ -98,8 +107,10 @@ fn write_bucket(b: &BucketReport, interval: i64, out: &mut dyn Write, fit: bool)
             Cell::new(&p.start),
             num(p.requests),
             num(p.private),
+            num(p.private_denied),
             num(p.public_allowed),
             num(p.public_denied),
+            num(p.public_rejected),
             num(p.internal),
             num(p.distinct_private_ips as u64),
             num(p.distinct_public_ips as u64),
@@ -134,8 +145,10 @@ fn write_bucket(b: &BucketReport, interval: i64, out: &mut dyn Write, fit: bool)
         "requesters",
         "requests",
         "private",
-        "public",
+        "private denied",
+        "public allowed",
         "public denied",
+        "public refused",
         "internal",
     ]));
     for acc in &b.accounts {
@@ -144,8 +157,10 @@ fn write_bucket(b: &BucketReport, interval: i64, out: &mut dyn Write, fit: bool)
             num(acc.requesters as u64),
             num(acc.requests),
             num(acc.private),
-            num(acc.public),
+            num(acc.private_denied),
+            num(acc.public_allowed),
             num(acc.public_denied),
+            num(acc.public_rejected),
             num(acc.internal),
         ]);
     }
@@ -162,18 +177,19 @@ fn write_sparklines(b: &BucketReport, interval: i64, out: &mut dyn Write) -> io:
     if series.slots.is_empty() {
         return Ok(());
     }
+    let row = |value: fn(&Slot) -> u64| series.slots.iter().map(value).collect::<Vec<u64>>();
     let mut rows: Vec<(&str, Vec<u64>)> = vec![
-        ("private", series.slots.iter().map(|s| s.private).collect()),
-        (
-            "public allowed",
-            series.slots.iter().map(|s| s.public_allowed).collect(),
-        ),
+        ("private", row(|s| s.private_allowed + s.private_denied)),
+        ("public allowed", row(|s| s.public_allowed)),
     ];
+    if b.private_denied > 0 {
+        rows.push(("private denied", row(|s| s.private_denied)));
+    }
     if b.public_denied > 0 {
-        rows.push((
-            "public denied",
-            series.slots.iter().map(|s| s.public_denied).collect(),
-        ));
+        rows.push(("public denied", row(|s| s.public_denied)));
+    }
+    if b.public_rejected > 0 {
+        rows.push(("public refused", row(|s| s.public_rejected)));
     }
     let max = rows.iter().flat_map(|(_, v)| v).copied().max().unwrap_or(0);
     for (name, values) in &rows {

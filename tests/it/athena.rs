@@ -189,7 +189,7 @@ fn from_athena_renders_the_local_report() {
         "csv",
         "testdata/athena/blog-post-15m.csv",
     ]);
-    assert!(csv.contains("shared-data-prod,mixed,2022-05-09T11:00:00Z,3,0,3,3,0,0,0,1,729"));
+    assert!(csv.contains("shared-data-prod,mixed,2022-05-09T11:00:00Z,3,0,0,3,3,0,0,0,0,1,729"));
     let table = stdout(&[
         "report",
         "--from-athena",

@@ -160,10 +160,18 @@ fn sample_logs_render_in_a_real_browser() {
         let bars: usize = timeline
             .iter()
             .map(|p| {
-                ["private", "public_allowed", "public_denied", "internal"]
-                    .iter()
-                    .filter(|k| p[**k].as_u64().unwrap() > 0)
-                    .count()
+                let n = |k: &str| p[k].as_u64().unwrap();
+                [
+                    n("private") - n("private_denied"),
+                    n("private_denied"),
+                    n("public_allowed"),
+                    n("public_denied"),
+                    n("public_rejected"),
+                    n("internal"),
+                ]
+                .iter()
+                .filter(|v| **v > 0)
+                .count()
             })
             .sum();
         assert_eq!(count(section, "<svg class=\"timeline\""), 1, "{name}");
@@ -177,7 +185,7 @@ fn sample_logs_render_in_a_real_browser() {
                 .count()
         );
         assert_eq!(count(section, "<ul class=\"legend\">"), 1);
-        assert_eq!(count(section, "<li><span class=\"sw "), 4);
+        assert_eq!(count(section, "<li><span class=\"sw "), 6);
         assert!(section.contains("class=\"xlab\""));
         assert!(section.contains(">10:00</text>"), "time axis of {name}");
         assert!(section.contains(">2022-05-09</text>"));

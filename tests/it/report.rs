@@ -222,12 +222,12 @@ fn csv_has_one_row_per_bucket_and_window() {
     let rows: Vec<&str> = text.lines().collect();
     assert_eq!(
         rows[0],
-        "bucket,verdict,start,requests,private,public,public_denied,public_allowed,internal,distinct_private_ips,distinct_public_ips,bytes_sent"
+        "bucket,verdict,start,requests,private,private_denied,public,public_denied,public_rejected,public_allowed,internal,distinct_private_ips,distinct_public_ips,bytes_sent"
     );
     assert_eq!(rows.len(), 1 + 2 + 3);
     assert_eq!(
         rows[2],
-        "shared-data-prod,mixed,2022-05-09T11:00:00Z,7,4,3,3,0,0,1,1,193587"
+        "shared-data-prod,mixed,2022-05-09T11:00:00Z,7,4,0,3,3,0,0,0,1,1,193587"
     );
 }
 
@@ -370,4 +370,82 @@ fn completions_are_generated() {
         .assert()
         .success()
         .stdout(contains("vpce-audit"));
+}
+
+/// One record of bucket `shared` at 10:0`minute` from `ip`, answered `status` `code`.
+fn answered(minute: u32, ip: &str, status: u16, code: &str) -> String {
+    format!(
+        "o shared [09/May/2022:10:0{minute}:00 +0000] {ip} arn:aws:sts::111122223333:assumed-role/reader/i-1 REQ{minute} REST.GET.OBJECT k \"GET /shared/k HTTP/1.1\" {status} {code} 10 10 1 1 \"-\" \"ua\"\n"
+    )
+}
+
+#[test]
+fn denials_through_the_endpoint_and_refusals_before_a_policy_are_told_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let text = [
+        // The blog post's 403: through the endpoint, the policy named another vpce.
+        answered(0, "10.0.3.57", 403, "AccessDenied"),
+        answered(1, "10.0.3.57", 403, "AccessDenied"),
+        answered(2, "10.0.3.58", 200, "-"),
+        // A public request the policy denied, and two refused before any policy.
+        answered(3, "52.79.54.241", 403, "AccessDenied"),
+        answered(4, "198.51.100.9", 403, "SignatureDoesNotMatch"),
+        answered(5, "198.51.100.9", 400, "ExpiredToken"),
+        // Let through: the policy allowed it, the key was missing.
+        answered(6, "52.79.54.241", 404, "NoSuchKey"),
+    ]
+    .concat();
+    std::fs::write(&log, text).unwrap();
+    let path = log.to_str().unwrap();
+
+    let r = report_json(&[path], 0);
+    let s = &r["summary"];
+    let counts = |v: &Value| {
+        [
+            "private",
+            "private_denied",
+            "public",
+            "public_denied",
+            "public_rejected",
+            "public_allowed",
+        ]
+        .map(|k| v[k].as_u64().unwrap())
+    };
+    assert_eq!(counts(s), [3, 2, 4, 1, 2, 1]);
+    let b = bucket(&r, "shared");
+    assert_eq!(counts(b), [3, 2, 4, 1, 2, 1]);
+    assert_eq!(b["verdict"], "mixed");
+    assert_eq!(counts(&b["timeline"][0]), [3, 2, 4, 1, 2, 1]);
+    assert_eq!(counts(&b["accounts"][0]), [3, 2, 4, 1, 2, 1]);
+    assert_eq!(
+        b["denied_private_ips"],
+        json!([{"name": "10.0.3.57", "requests": 2}])
+    );
+    let warnings: Vec<&str> = b["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].contains("2 requests through the VPC endpoint were denied"));
+    assert!(warnings[0].contains("10.0.3.57 (2)"));
+    assert!(warnings[1].contains("2 requests from the internet were refused before any policy"));
+
+    let csv = util::stdout(&["report", "--format", "csv", path]);
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("shared,mixed,2022-05-09T10:00:00Z,7,3,2,4,1,2,1,0,"),
+        "{csv}"
+    );
+    let table = util::stdout(&["report", path]);
+    assert!(table.contains("warning: 2 requests through the VPC endpoint were denied"));
+    assert!(table.contains("public refused"));
+    let html = util::stdout(&["report", "--format", "html", path]);
+    assert!(html.contains("<p class=\"warning\">2 requests through the VPC endpoint"));
+    assert!(html.contains("<rect class=\"bar private-denied\""));
+    assert!(html.contains("<rect class=\"bar rejected\""));
 }

@@ -84,11 +84,15 @@ pub fn header(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> 
     filter_and_lines(s, Some(s.blank_lines), out)?;
     writeln!(
         out,
-        "<dt>Requests</dt><dd>{}: {} private, {} public ({} of them denied), {} internal</dd>",
+        "<dt>Requests</dt><dd>{}: {} private ({} of them denied), {} public ({} let through, \
+         {} denied, {} refused before any policy), {} internal</dd>",
         thousands(s.requests),
         thousands(s.private),
+        thousands(s.private_denied),
         thousands(s.public),
+        thousands(s.public_allowed),
         thousands(s.public_denied),
+        thousands(s.public_rejected),
         thousands(s.internal)
     )?;
     private_ranges_row(&s.private_ranges, out)?;
@@ -116,14 +120,16 @@ pub fn contents(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         "<table class=\"toc\">\n<thead><tr><th>bucket</th><th>verdict</th>\
          <th class=\"n\">requests</th><th class=\"n\">private</th>\
          <th class=\"n\">public let through</th><th class=\"n\">public denied</th>\
-         <th class=\"n\">internal</th><th>mix</th></tr></thead>\n<tbody>"
+         <th class=\"n\">internal</th><th class=\"n\">private denied</th>\
+         <th class=\"n\">public refused</th><th>mix</th></tr></thead>\n<tbody>"
     )?;
     for (i, b) in report.buckets.iter().enumerate() {
         writeln!(
             out,
             "<tr><td><a href=\"#b{}\">{}</a></td><td>{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{}</td><td>{}</td></tr>",
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td>{}</td></tr>",
             i + 1,
             Esc(&b.bucket),
             badge(b.verdict),
@@ -132,6 +138,8 @@ pub fn contents(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             thousands(b.public_allowed),
             thousands(b.public_denied),
             thousands(b.internal),
+            thousands(b.private_denied),
+            thousands(b.public_rejected),
             MixBar(b)
         )?;
     }
@@ -166,6 +174,9 @@ pub fn bucket_body(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     writeln!(out, "<p class=\"verdict-text\">{}</p>", verdict_text(b))?;
+    for w in &b.warnings {
+        writeln!(out, "<p class=\"warning\">{}</p>", Esc(w))?;
+    }
     writeln!(
         out,
         "<dl class=\"facts\"><dt>first request</dt><dd>{}</dd><dt>last request</dt><dd>{}</dd>\
@@ -265,8 +276,10 @@ fn verdict_text(b: &BucketReport) -> String {
         ),
         Verdict::DeniedOnly => format!(
             "No request came through the VPC endpoint; all {} from the internet were \
-             denied (HTTP 403).",
-            plural(b.public_denied, "request")
+             refused: {} denied by a policy (HTTP 403), {} before any policy was evaluated.",
+            plural(b.public, "request"),
+            thousands(b.public_denied),
+            thousands(b.public_rejected)
         ),
         Verdict::InternalOnly => {
             "Only S3's own requests (no remote address): nothing to judge.".to_string()
@@ -346,21 +359,24 @@ fn accounts(b: &BucketReport, out: &mut dyn Write) -> io::Result<()> {
         out,
         "<h3>Requests per account</h3>\n<table class=\"accounts\"><thead><tr><th>account</th>\
          <th class=\"n\">requesters</th><th class=\"n\">requests</th><th class=\"n\">private</th>\
-         <th class=\"n\">public</th><th class=\"n\">public denied</th><th class=\"n\">internal</th>\
-         </tr></thead><tbody>"
+         <th class=\"n\">private denied</th><th class=\"n\">public let through</th>\
+         <th class=\"n\">public denied</th><th class=\"n\">public refused</th>\
+         <th class=\"n\">internal</th></tr></thead><tbody>"
     )?;
     for a in b.accounts.iter().take(MAX_ROWS) {
         writeln!(
             out,
             "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{}</td></tr>",
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             Esc(&a.account),
             thousands(a.requesters as u64),
             thousands(a.requests),
             thousands(a.private),
-            thousands(a.public),
+            thousands(a.private_denied),
+            thousands(a.public_allowed),
             thousands(a.public_denied),
+            thousands(a.public_rejected),
             thousands(a.internal)
         )?;
     }
@@ -377,9 +393,11 @@ impl Display for MixBar<'_> {
         let total = b.requests.max(1) as f64;
         f.write_str("<span class=\"mix\">")?;
         let all = Slot {
-            private: b.private,
+            private_allowed: b.private - b.private_denied,
+            private_denied: b.private_denied,
             public_allowed: b.public_allowed,
             public_denied: b.public_denied,
+            public_rejected: b.public_rejected,
             internal: b.internal,
         };
         for Band { class, value, .. } in BANDS {
@@ -399,6 +417,7 @@ impl Display for MixBar<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aggregate::Traffic;
     use crate::report::html::chart::{MAX_BARS, MAX_MARKS};
     use crate::report::{Account, Point, Summary, Transition};
     use crate::time::{duration_name, rfc3339};
@@ -406,19 +425,16 @@ mod tests {
     const T0: i64 = 1_652_090_400; // 2022-05-09T10:00:00Z
 
     fn bucket(name: &str, windows: i64, interval: i64) -> BucketReport {
+        let traffic = |i: i64| Traffic {
+            requests: 3,
+            private: 1,
+            public: 2,
+            public_denied: (i % 2) as u64,
+            bytes_sent: 10,
+            ..Traffic::default()
+        };
         let timeline: Vec<Point> = (0..windows)
-            .map(|i| Point {
-                start: rfc3339(T0 + i * interval),
-                requests: 3,
-                private: 1,
-                public: 2,
-                internal: 0,
-                public_denied: (i % 2) as u64,
-                public_allowed: 2 - (i % 2) as u64,
-                distinct_private_ips: 1,
-                distinct_public_ips: 1,
-                bytes_sent: 10,
-            })
+            .map(|i| Point::new(T0 + i * interval, &traffic(i), 1, 1))
             .collect();
         let transitions = (0..windows.min(200))
             .map(|i| Transition {
@@ -443,31 +459,19 @@ mod tests {
                 .into(),
             })
             .collect();
-        let n = windows as u64;
+        let mut all = Traffic::default();
+        for i in 0..windows {
+            all += traffic(i);
+        }
         BucketReport {
-            bucket: name.into(),
-            verdict: Verdict::Mixed,
-            first_seen: rfc3339(T0),
-            last_seen: rfc3339(T0 + windows * interval - 1),
-            requests: 3 * n,
-            private: n,
-            public: 2 * n,
-            public_denied: n / 2,
-            public_allowed: 2 * n - n / 2,
-            internal: 0,
-            bytes_sent: 10 * n,
-            distinct_private_ips: 1,
-            distinct_public_ips: 1,
             top_public_ips: vec![Talker {
                 name: "52.79.54.241".into(),
-                requests: 2 * n,
+                requests: all.public,
             }],
             top_requesters: vec![Talker {
                 name: "arn:aws:sts::111122223333:assumed-role/r/s".into(),
-                requests: 3 * n,
+                requests: all.requests,
             }],
-            approximations: Vec::new(),
-            timeline,
             transitions,
             accounts: (0..300)
                 .map(|i| Account {
@@ -475,11 +479,21 @@ mod tests {
                     requesters: 1,
                     requests: 1,
                     private: 1,
+                    private_denied: 0,
                     public: 0,
+                    public_allowed: 0,
                     public_denied: 0,
+                    public_rejected: 0,
                     internal: 0,
                 })
                 .collect(),
+            ..BucketReport::of(
+                name.into(),
+                &all,
+                (T0, T0 + windows * interval - 1),
+                (1, 1),
+                timeline,
+            )
         }
     }
 
@@ -487,31 +501,14 @@ mod tests {
         Report {
             schema_version: crate::report::SCHEMA_VERSION,
             summary: Summary {
-                tool: "vpce-audit",
-                version: "0.1.0",
                 inputs: 1,
-                input_errors: 0,
-                bytes: 0,
-                lines: 0,
-                parsed: 0,
-                rejected: 0,
-                matched: 0,
-                blank_lines: 0,
                 interval: duration_name(interval),
                 interval_seconds: interval,
-                since: None,
-                until: None,
                 first: Some(rfc3339(T0)),
                 last: Some(rfc3339(T0 + 1)),
-                s3: None,
-                not_available: Vec::new(),
                 private_ranges: vec!["10.0.0.0/8".into()],
                 buckets: buckets.len(),
-                requests: 0,
-                private: 0,
-                public: 0,
-                public_denied: 0,
-                internal: 0,
+                ..Summary::of(&Traffic::default())
             },
             buckets,
             rejections: Vec::new(),

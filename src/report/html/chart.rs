@@ -29,12 +29,17 @@ pub(super) struct Band {
     pub(super) value: fn(&Slot) -> u64,
 }
 
-/// The four series of a chart, stacked bottom to top.
-pub(super) const BANDS: [Band; 4] = [
+/// The series of a chart, stacked bottom to top.
+pub(super) const BANDS: [Band; 6] = [
     Band {
         class: "private",
         name: "private (VPC endpoint)",
-        value: |s| s.private,
+        value: |s| s.private_allowed,
+    },
+    Band {
+        class: "private-denied",
+        name: "private, denied (403)",
+        value: |s| s.private_denied,
     },
     Band {
         class: "allowed",
@@ -45,6 +50,11 @@ pub(super) const BANDS: [Band; 4] = [
         class: "denied",
         name: "public, denied (403)",
         value: |s| s.public_denied,
+    },
+    Band {
+        class: "rejected",
+        name: "public, refused before any policy",
+        value: |s| s.public_rejected,
     },
     Band {
         class: "internal",
@@ -205,12 +215,14 @@ fn bars(series: &Series, top: u64, out: &mut dyn Write) -> io::Result<()> {
         let x = LEFT + i as f64 * slot_w + (slot_w - bar_w) / 2.0;
         write!(
             out,
-            "<g><title>{} to {} UTC: {} private, {} public let through, {} public denied, {} internal</title>",
+            "<g><title>{} to {} UTC: {} private ({} denied), {} public let through, {} public denied, {} public refused before any policy, {} internal</title>",
             format_time(from, "%Y-%m-%d %H:%M"),
             format_time(from + series.slot_seconds, "%H:%M"),
-            thousands(s.private),
+            thousands(s.private_allowed + s.private_denied),
+            thousands(s.private_denied),
             thousands(s.public_allowed),
             thousands(s.public_denied),
+            thousands(s.public_rejected),
             thousands(s.internal)
         )?;
         let mut base = TOP + PLOT_H;

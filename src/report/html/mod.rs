@@ -253,7 +253,7 @@ fn bytes(v: u64) -> String {
 }
 
 const CSS: &str = r#"
-:root{--private:#2563eb;--allowed:#dc2626;--denied:#f59e0b;--internal:#9ca3af;--ink:#1f2937;--muted:#6b7280;--line:#e5e7eb}
+:root{--private:#2563eb;--private-denied:#7c3aed;--allowed:#dc2626;--denied:#f59e0b;--rejected:#fcd34d;--internal:#9ca3af;--ink:#1f2937;--muted:#6b7280;--line:#e5e7eb}
 *{box-sizing:border-box}
 html{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","DejaVu Sans",sans-serif;color:var(--ink);max-width:1200px;margin:0 auto;padding:16px 24px}
@@ -283,10 +283,12 @@ th{background:#f3f4f6;font-weight:600}
 .mix span{display:block;height:100%;min-width:2px}
 .mix .private,.sw.private{background:var(--private)}.mix .allowed,.sw.allowed{background:var(--allowed)}
 .mix .denied,.sw.denied{background:var(--denied)}.mix .internal,.sw.internal{background:var(--internal)}
+.mix .private-denied,.sw.private-denied{background:var(--private-denied)}.mix .rejected,.sw.rejected{background:var(--rejected)}
 details.bucket,details.rejections{border:1px solid var(--line);border-radius:6px;margin:14px 0;padding:8px 14px}
 details>summary{cursor:pointer}
 .counts{color:var(--muted);margin-left:6px}
 .verdict-text{font-size:15px;margin:10px 0 4px}
+.warning{border-left:4px solid #b45309;background:#fffbeb;padding:4px 10px;margin:6px 0}
 dl.facts{display:flex;flex-wrap:wrap;gap:2px 6px;margin:4px 0 8px;color:var(--muted);font-size:13px}
 dl.facts dt::after{content:":"}
 dl.facts dd{margin:0 12px 0 0;color:var(--ink)}
@@ -300,6 +302,7 @@ svg .xlab{font-size:11px;fill:#374151;text-anchor:middle}
 svg .xlab.day{fill:var(--muted)}
 svg .bar.private{fill:var(--private)}svg .bar.allowed{fill:var(--allowed)}
 svg .bar.denied{fill:var(--denied)}svg .bar.internal{fill:var(--internal)}
+svg .bar.private-denied{fill:var(--private-denied)}svg .bar.rejected{fill:var(--rejected)}
 svg .mark line{stroke-width:1.5;stroke-dasharray:4 3}
 svg .mark text{font-size:10.5px;font-weight:600}
 svg .to-public line{stroke:#991b1b}svg .to-public text{fill:#991b1b}
