@@ -23,6 +23,7 @@ use ipnet::IpNet;
 
 use super::{literal, Layout, Table};
 use crate::classify::REFUSED_BEFORE_POLICY;
+use crate::report::requests::{RequestFilter, Status};
 use crate::settings::Settings;
 use crate::time::rfc3339;
 
@@ -89,6 +90,15 @@ impl Dialect {
             Dialect::Duckdb => {
                 format!("strftime(make_timestamp({epoch} * 1000000), '%Y-%m-%dT%H:%M:%SZ')")
             }
+        }
+    }
+
+    /// `regexp_replace(text, pattern, group)`: the text with a match replaced by the
+    /// group's text.
+    fn regexp_replace(self, text: &str, pattern: &str, group: u32) -> String {
+        match self {
+            Dialect::Trino => format!("regexp_replace({text}, {}, '${group}')", literal(pattern)),
+            Dialect::Duckdb => format!("regexp_replace({text}, {}, '\\{group}')", literal(pattern)),
         }
     }
 
@@ -215,9 +225,11 @@ impl<'a> Query<'a> {
 
     /// `WITH … classified AS (…)` followed by `rest`: more common table expressions
     /// (starting with `,`) and the final `SELECT` over the classified rows (columns
-    /// `path`, `bucket`, `requester`, `operation`, `key`, `ip`, `status`, `code`, `bytes`,
-    /// `t` in epoch seconds, `ok`, `matched`, `class`, `outcome`: allowed, denied or
-    /// rejected, as [`crate::classify::Outcome`] decides).
+    /// `path`, `bucket`, `requester`, `operation`, `key`, `ip`, `ip4` (an IPv4 address as
+    /// an integer), `ip6` (an IPv6 address: `IPADDRESS` on Trino, 32 hex digits on
+    /// DuckDB), `status`, `code`, `bytes`, `t` in epoch seconds, `ok`, `matched`,
+    /// `class`, `outcome`: allowed, denied or rejected, as
+    /// [`crate::classify::Outcome`] decides).
     pub fn with_classified(&self, rest: &str) -> String {
         let d = self.dialect;
         let mut q = String::from("WITH\n");
@@ -268,7 +280,7 @@ impl<'a> Query<'a> {
         private.extend(d.ipv6_private(&v6));
         let _ = write!(
             q,
-            "classified AS (\n  SELECT path, bucket, requester, operation, key, ip, status, code, bytes, t, ok,\n    coalesce(ok AND {}, false) AS matched,\n    CASE\n      WHEN ip = '-' THEN 'internal'\n      WHEN {}\n        THEN 'private'\n      ELSE 'public'\n    END AS class,\n    CASE\n      WHEN code IN ({}) THEN 'rejected'\n      WHEN status = '403' AND (code = 'AccessDenied' OR code = '-') THEN 'denied'\n      ELSE 'allowed'\n    END AS outcome\n  FROM (\n    SELECT *,\n      coalesce(t IS NOT NULL AND (ip = '-' OR ip4 IS NOT NULL OR ip6 IS NOT NULL), false) AS ok\n    FROM checked\n  ) AS rows_checked\n)",
+            "classified AS (\n  SELECT path, bucket, requester, operation, key, ip, ip4, ip6, status, code, bytes, t, ok,\n    coalesce(ok AND {}, false) AS matched,\n    CASE\n      WHEN ip = '-' THEN 'internal'\n      WHEN {}\n        THEN 'private'\n      ELSE 'public'\n    END AS class,\n    CASE\n      WHEN code IN ({}) THEN 'rejected'\n      WHEN status = '403' AND (code = 'AccessDenied' OR code = '-') THEN 'denied'\n      ELSE 'allowed'\n    END AS outcome\n  FROM (\n    SELECT *,\n      coalesce(t IS NOT NULL AND (ip = '-' OR ip4 IS NOT NULL OR ip6 IS NOT NULL), false) AS ok\n    FROM checked\n  ) AS rows_checked\n)",
             self.filter(),
             private.join("\n        OR "),
             REFUSED_BEFORE_POLICY
@@ -333,6 +345,88 @@ impl<'a> Query<'a> {
             total(&literal(&ranges.join(" "))),
         );
         self.with_classified(&s)
+    }
+
+    /// Every matched request with its class, like `vpce-audit requests` and the blog
+    /// post's SELECT: one row per request (time, bucket, remote IP, class, outcome,
+    /// requester, operation, key, status, error code, bytes sent, the log object),
+    /// filtered by `filter` as the local listing is, in time order.
+    pub fn requests(&self, filter: &RequestFilter) -> String {
+        let d = self.dialect;
+        let mut wheres = vec!["matched".to_string()];
+        if !filter.classes.is_empty() {
+            let names: Vec<String> = filter.classes.iter().map(|c| literal(c.name())).collect();
+            wheres.push(format!("class IN ({})", names.join(", ")));
+        }
+        if !filter.statuses.is_empty() {
+            let any: Vec<String> = filter
+                .statuses
+                .iter()
+                .map(|s| match s {
+                    Status::Exactly(n) => format!("status = '{n}'"),
+                    Status::Class(c) => format!("status LIKE '{c}__'"),
+                })
+                .collect();
+            wheres.push(format!("({})", any.join(" OR ")));
+        }
+        if !filter.error_codes.is_empty() {
+            let any: Vec<String> = filter
+                .error_codes
+                .iter()
+                .map(|p| format!("code LIKE {} ESCAPE '\\'", like(p)))
+                .collect();
+            wheres.push(format!("code <> '-' AND ({})", any.join(" OR ")));
+        }
+        if !filter.requesters.is_empty() || !filter.accounts.is_empty() {
+            let mut any: Vec<String> = filter
+                .requesters
+                .iter()
+                .map(|p| {
+                    let p = like(p);
+                    format!("who LIKE {p} ESCAPE '\\' OR role LIKE {p} ESCAPE '\\'")
+                })
+                .collect();
+            any.extend(filter.accounts.iter().map(|a| {
+                format!(
+                    "(who LIKE 'arn:%' AND split_part(who, ':', 5) = {})",
+                    literal(a)
+                )
+            }));
+            wheres.push(format!("({})", any.join(" OR ")));
+        }
+        if !filter.ranges.is_empty() {
+            let v6: Vec<IpNet> = filter
+                .ranges
+                .iter()
+                .filter(|n| matches!(n, IpNet::V6(_)))
+                .copied()
+                .collect();
+            let mut any: Vec<String> = filter
+                .ranges
+                .iter()
+                .filter_map(|net| match net {
+                    IpNet::V4(n) => Some(format!(
+                        "ip4 BETWEEN {} AND {} -- {net}",
+                        u32::from(n.network()),
+                        u32::from(n.broadcast())
+                    )),
+                    IpNet::V6(_) => None,
+                })
+                .collect();
+            any.extend(d.ipv6_private(&v6));
+            wheres.push(format!("({})", any.join("\n    OR ")));
+        }
+        let role = d.regexp_replace(
+            "who",
+            "^(arn:[^:]*:[^:]*:[^:]*:[^:]*:assumed-role/[^/]*)/.*$",
+            1,
+        );
+        let rest = format!(
+            ",\nnamed AS (\n  SELECT *,\n    CASE WHEN requester = '-' THEN 'anonymous' ELSE requester END AS who\n  FROM classified\n),\nlisted AS (\n  SELECT *, {role} AS role\n  FROM named\n)\nSELECT\n  {} AS time,\n  bucket,\n  ip AS remote_ip,\n  class,\n  outcome,\n  who AS requester,\n  operation,\n  key,\n  status AS http_status,\n  code AS error_code,\n  bytes AS bytes_sent,\n  path AS source\nFROM listed\nWHERE {}\nORDER BY t, path, ip\n",
+            d.utc_text("t"),
+            wheres.join("\n  AND ")
+        );
+        self.with_classified(&rest)
     }
 
     fn source_rows(&self, q: &mut String) {
@@ -418,6 +512,23 @@ impl<'a> Query<'a> {
     }
 }
 
+/// An IAM-style wildcard pattern (`*`, `?`) as a LIKE pattern with `\` as escape.
+fn like(pattern: &str) -> String {
+    let mut out = String::new();
+    for c in pattern.chars() {
+        match c {
+            '*' => out.push('%'),
+            '?' => out.push('_'),
+            '%' | '_' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    literal(&out)
+}
+
 fn in_list(values: &[Vec<u8>]) -> String {
     values
         .iter()
@@ -438,6 +549,7 @@ mod tests {
             classifier: Classifier::new(&extra),
             filter,
             interval: 300,
+            zone: crate::time::Zone::Utc,
         }
     }
 
@@ -499,6 +611,34 @@ mod tests {
             "coalesce(ok AND t >= 1652054400 /* 2022-05-09T00:00:00Z */ AND t < 1652140800 /* 2022-05-10T00:00:00Z */ AND bucket IN ('a''b') AND operation IN ('REST.GET.OBJECT'), false) AS matched"
         ));
         assert!(q.contains("THEN 1652054400 /* 2022-05-09T00:00:00Z */ END AS since_epoch"));
+    }
+
+    #[test]
+    fn the_request_listing_filters_like_the_local_one() {
+        let t = Table::new("db", "logs", Layout::Simple).unwrap();
+        let s = settings(&[], Filter::default());
+        let f = RequestFilter::new(
+            vec![crate::classify::Class::Public],
+            &["403".into(), "5xx".into()],
+            vec!["Access*".into()],
+            &[
+                "arn:aws:sts::*:assumed-role/ec2_?".into(),
+                "111122223333".into(),
+            ],
+            &["52.79.0.0/16".into(), "2600:1f18::/32".into()],
+        )
+        .unwrap();
+        let trino = Query::new(&t, &s, Dialect::Trino).requests(&f);
+        assert!(trino.contains("class IN ('public')"), "{trino}");
+        assert!(trino.contains("(status = '403' OR status LIKE '5__')"));
+        assert!(trino.contains("code LIKE 'Access%' ESCAPE '\\'"));
+        assert!(trino.contains("who LIKE 'arn:aws:sts::%:assumed-role/ec2\\__' ESCAPE '\\'"));
+        assert!(trino.contains("split_part(who, ':', 5) = '111122223333'"));
+        assert!(trino.contains("ip4 BETWEEN 877592576 AND 877658111 -- 52.79.0.0/16"));
+        assert!(trino.contains("contains('2600:1f18::/32', ip6)"));
+        assert!(trino.contains("'$1') AS role"));
+        let duck = Query::new(&t, &s, Dialect::Duckdb).requests(&f);
+        assert!(duck.contains("'\\1') AS role"), "{duck}");
     }
 
     #[test]

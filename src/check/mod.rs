@@ -167,7 +167,10 @@ impl Checker<'_> {
     fn partial(&self) -> Partial {
         let mut p = Partial::default();
         if self.aggregate {
-            p.findings.aggregate = Some(Aggregate::new(self.settings.interval));
+            p.findings.aggregate = Some(Aggregate::in_zone(
+                self.settings.interval,
+                self.settings.zone,
+            ));
         }
         p
     }
@@ -389,6 +392,7 @@ mod tests {
             classifier: Classifier::new(&[]),
             filter: Filter::default(),
             interval: 3600,
+            zone: crate::time::Zone::Utc,
         };
         let rules = Rules::new(spec).unwrap();
         let checker = Checker {

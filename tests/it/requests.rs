@@ -255,10 +255,11 @@ fn table_shows_the_main_columns() {
         ])
         .assert()
         .success()
-        .stdout(contains("remote_ip"))
+        .stdout(contains("remote IP"))
         .stdout(contains("52.79.54.241"))
         .stdout(contains("public"))
-        .stdout(contains("exports/2022-05-09/part-0004.parquet"));
+        .stdout(contains("exports/2022-05-09/part-0004.parquet"))
+        .stdout(contains("\n5 requests listed\n"));
 }
 
 #[test]

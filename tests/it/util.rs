@@ -7,11 +7,18 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-/// The built `vpce-audit` binary, run from the crate root, as a [`std::process::Command`].
+/// Terminal width the tests' tables are fitted to, unless a test sets `COLUMNS`
+/// itself: wide enough that no column is left out.
+pub const WIDE: &str = "1000";
+
+/// The built `vpce-audit` binary, run from the crate root, as a [`std::process::Command`];
+/// tables as wide as they need ([`WIDE`]), no colour.
 pub fn vpce_command() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vpce-audit"));
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
     cmd.env_remove("VPCE_AUDIT_NOW");
+    cmd.env("COLUMNS", WIDE);
+    cmd.env_remove("NO_COLOR");
     cmd
 }
 
