@@ -36,7 +36,7 @@ pub const DAY: i64 = 86_400;
 /// Seconds in a week: the `1w` interval, whose windows start on Mondays.
 pub const WEEK: i64 = 7 * DAY;
 /// 1970-01-05, the first Monday after the epoch, in seconds.
-const FIRST_MONDAY: i64 = 4 * DAY;
+pub const FIRST_MONDAY: i64 = 4 * DAY;
 
 /// Parses a window length: a whole number of minutes or hours that divides a day
 /// (`1m`, `10m`, `2h`, `6h`), `1d`, or `1w`. Returns its seconds.

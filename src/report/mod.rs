@@ -250,7 +250,8 @@ pub struct Talker {
     pub requests: u64,
 }
 
-fn top(mut all: Vec<Talker>) -> Vec<Talker> {
+/// The [`TOP`] talkers with the most requests, ties by name.
+pub fn top(mut all: Vec<Talker>) -> Vec<Talker> {
     all.sort_by(|a, b| {
         b.requests
             .cmp(&a.requests)
@@ -262,7 +263,7 @@ fn top(mut all: Vec<Talker>) -> Vec<Talker> {
 
 /// [`top`] of addresses and their requests. Only the addresses that can make the list
 /// are written out as text: a bucket may have tens of thousands.
-fn top_addresses(counts: impl Iterator<Item = (IpAddr, u64)>) -> Vec<Talker> {
+pub fn top_addresses(counts: impl Iterator<Item = (IpAddr, u64)>) -> Vec<Talker> {
     let mut all: Vec<(IpAddr, u64)> = counts.collect();
     if all.len() > TOP {
         all.select_nth_unstable_by(TOP - 1, |a, b| b.1.cmp(&a.1));
@@ -601,7 +602,7 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
 /// What a bucket's numbers ask of a person: requests denied through the endpoint (the
 /// bucket policy names another endpoint, or an endpoint policy refuses), and public
 /// refusals that prove nothing about the bucket policy.
-fn warnings(t: &Traffic, denied_private_ips: &[Talker]) -> Vec<String> {
+pub fn warnings(t: &Traffic, denied_private_ips: &[Talker]) -> Vec<String> {
     let mut out = Vec::new();
     if t.private_denied > 0 {
         let from: Vec<String> = denied_private_ips
