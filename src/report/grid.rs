@@ -51,6 +51,22 @@ impl Screen {
         }
     }
 
+    /// Writes `text` then the `cell` (coloured if the screen has colour) on lines of at
+    /// most the screen's width; `text` is broken like a text cell.
+    pub fn say_with(&self, out: &mut dyn Write, text: &str, cell: &Cell) -> io::Result<()> {
+        let mut lines = wrap_text(text, self.columns());
+        let last = lines.pop().unwrap_or_default();
+        for line in lines {
+            writeln!(out, "{line}")?;
+        }
+        if width(&last) + 1 + width(&cell.text) <= self.columns() {
+            writeln!(out, "{last} {}", self.paint_cell(cell))
+        } else {
+            writeln!(out, "{last}")?;
+            writeln!(out, "{}", self.paint_cell(cell))
+        }
+    }
+
     /// Writes `text` as lines of at most the screen's width, broken at spaces (a word
     /// longer than a line stays whole).
     pub fn say(&self, out: &mut dyn Write, text: &str) -> io::Result<()> {
@@ -477,20 +493,17 @@ enum Fit {
     Blocks,
 }
 
-/// Narrows the widest text columns until the row fits `room` (or every column is at
-/// its narrowest).
+/// Narrows the columns with the most room to spare, one column at a time, until the
+/// row fits `room` (or every column is at its narrowest): the spare width is shared.
 fn shrink(widths: &mut [usize], shown: &[usize], room: usize, narrow: &dyn Fn(usize) -> usize) {
     let total = |w: &[usize]| w.iter().sum::<usize>() + GAP * w.len().saturating_sub(1);
+    let floor: Vec<usize> = shown.iter().map(|&c| narrow(c)).collect();
     while total(widths) > room {
-        let widest = (0..widths.len())
-            .filter(|&i| widths[i] > narrow(shown[i]))
-            .max_by_key(|&i| widths[i] - narrow(shown[i]));
-        match widest {
-            Some(i) => {
-                let excess = total(widths) - room;
-                let slack = widths[i] - narrow(shown[i]);
-                widths[i] -= excess.min(slack);
-            }
+        let most = (0..widths.len())
+            .filter(|&i| widths[i] > floor[i])
+            .max_by_key(|&i| (widths[i] - floor[i], std::cmp::Reverse(i)));
+        match most {
+            Some(i) => widths[i] -= 1,
             None => break,
         }
     }

@@ -118,8 +118,7 @@ fn write_bucket(
 ) -> io::Result<()> {
     writeln!(out)?;
     let name = escape::terminal(b.bucket.as_bytes());
-    let v = verdict(b.verdict);
-    writeln!(out, "bucket {name}: {}", screen.paint_cell(&v))?;
+    screen.say_with(out, &format!("bucket {name}:"), &verdict(b.verdict))?;
     for w in &b.warnings {
         screen.say(out, &format!("warning: {}", escape::terminal(w.as_bytes())))?;
     }
@@ -351,18 +350,22 @@ fn write_sparklines(
         };
         writeln!(out, "  {name:<16}{line}")?;
     }
-    let range = format!(
-        "{} .. {},",
+    let scale = format!(
+        "{} .. {}, one mark per {}",
         zone.show_secs(series.start),
-        zone.show_secs(series.end())
+        zone.show_secs(series.end()),
+        duration_name(series.slot_seconds)
     );
-    let per = format!("one mark per {}", duration_name(series.slot_seconds));
-    if SPARK_LABEL + range.len() + 1 + per.len() <= screen.columns() {
-        writeln!(out, "{:SPARK_LABEL$}{range} {per}", "")
+    // Under the marks, or less indented on a narrow screen; times stay whole.
+    let indent = if SPARK_LABEL + 2 * 26 <= screen.columns() {
+        SPARK_LABEL
     } else {
-        writeln!(out, "{:SPARK_LABEL$}{range}", "")?;
-        writeln!(out, "{:SPARK_LABEL$}{per}", "")
+        2
+    };
+    for line in super::grid::wrap_words(&scale, screen.columns().saturating_sub(indent)) {
+        writeln!(out, "{:indent$}{line}", "")?;
     }
+    Ok(())
 }
 
 /// One mark per value, scaled to `max`: `·` for zero, so a single request still

@@ -265,3 +265,26 @@ fn a_measured_peak_is_the_commands_own() {
         1 << 16
     );
 }
+
+/// One access log line in AWS's format: `bucket` at `time` (seconds since the epoch)
+/// from `ip` (`-` for none) by `requester` (`-` for anonymous), answered with `status`
+/// and `error_code` (`-` for none).
+pub fn log_line(
+    bucket: &str,
+    time: i64,
+    ip: &str,
+    requester: &str,
+    status: u16,
+    error_code: &str,
+) -> String {
+    let t = chrono::DateTime::from_timestamp(time, 0)
+        .unwrap()
+        .format("%d/%b/%Y:%H:%M:%S +0000");
+    format!(
+        "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be {bucket} [{t}] {ip} \
+         {requester} 3E57427F3EXAMPLE REST.GET.OBJECT data/report.csv \
+         \"GET /{bucket}/data/report.csv HTTP/1.1\" {status} {error_code} 1024 1024 12 11 \"-\" \
+         \"aws-sdk-java/1.12\" - host-id SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader \
+         {bucket}.s3.amazonaws.com TLSv1.2 - -\n"
+    )
+}
