@@ -136,6 +136,26 @@ impl Zone {
         }
     }
 
+    /// Seconds since the epoch formatted with a chrono `format` on this zone's clock.
+    pub fn format(&self, secs: i64, format: &str) -> String {
+        match (self, DateTime::<Utc>::from_timestamp(secs, 0)) {
+            (Zone::Utc, Some(t)) => t.format(format).to_string(),
+            (Zone::Named(tz), Some(t)) => t.with_timezone(tz).format(format).to_string(),
+            (_, None) => secs.to_string(),
+        }
+    }
+
+    /// How far this zone's clock is ahead of UTC at `secs`, in seconds.
+    pub fn offset(&self, secs: i64) -> i64 {
+        use chrono::Offset;
+        match (self, DateTime::<Utc>::from_timestamp(secs, 0)) {
+            (Zone::Named(tz), Some(t)) => {
+                i64::from(t.with_timezone(tz).offset().fix().local_minus_utc())
+            }
+            _ => 0,
+        }
+    }
+
     /// The first instant of the local `date` (midnight, or the first time that exists
     /// when a clock change skips midnight).
     fn start_of(tz: Tz, date: NaiveDate) -> i64 {
