@@ -2,7 +2,7 @@
 //!
 //! A [`Grid`] knows what each column holds: numbers and atoms (times, addresses,
 //! verdicts) are never broken across lines; text (requesters, keys) wraps at spaces,
-//! then after `:` and `/` (never inside an address), and may be clipped where a row
+//! then after `:`, `/`, `-` and `,` (never inside an address or a time), and may be clipped where a row
 //! must stay on one line. When the columns do not fit, the least needed ones are left
 //! out, and when even the needed ones do not fit, every row becomes a block of
 //! `title  value` lines; either way the output says so. Colour marks verdicts and
@@ -108,7 +108,7 @@ pub enum Kind {
     Number,
     /// A time, an address, a verdict: never broken.
     Atom,
-    /// Free text: wraps at spaces, then after `:` and `/`.
+    /// Free text: wraps at spaces, then after `:`, `/`, `-` and `,`.
     Text,
     /// Free text kept on one line: shortened with `…` when the column is narrower.
     Clip,
@@ -571,8 +571,8 @@ pub fn wrap_words(text: &str, w: usize) -> Vec<String> {
     lines
 }
 
-/// `text` in lines of at most `w` columns: broken at spaces, then after `:` and `/`,
-/// then anywhere, but never inside a number, an address or a time.
+/// `text` in lines of at most `w` columns: broken at spaces, then after `:`, `/`, `-`
+/// and `,`, then anywhere, but never inside a number, an address or a time.
 fn wrap_text(text: &str, w: usize) -> Vec<String> {
     // Pieces that may end a line, each with whether a space precedes it.
     let mut pieces: Vec<(bool, String)> = Vec::new();
@@ -586,7 +586,7 @@ fn wrap_text(text: &str, w: usize) -> Vec<String> {
         let mut piece = String::new();
         for c in word.chars() {
             piece.push(c);
-            if c == ':' || c == '/' {
+            if matches!(c, ':' | '/' | '-' | ',') {
                 pieces.push((spaced && first, std::mem::take(&mut piece)));
                 first = false;
             }

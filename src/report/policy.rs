@@ -20,18 +20,21 @@ pub fn write_json(a: &Analysis, out: &mut dyn Write) -> io::Result<()> {
 pub fn write_table(a: &Analysis, out: &mut dyn Write, screen: &Screen) -> io::Result<()> {
     let t = |s: &str| escape::terminal(s.as_bytes()).into_owned();
     let verdict = match a.status.name() {
-        "enforced" => screen.paint("denied for every action", Tone::Good),
-        "partial" => screen.paint("denied only in part", Tone::Warn),
-        _ => screen.paint("NOT denied for some actions", Tone::Bad),
+        "enforced" => Cell::from("denied for every action").tone(Tone::Good),
+        "partial" => Cell::from("denied only in part").tone(Tone::Warn),
+        _ => Cell::from("NOT denied for some actions").tone(Tone::Bad),
     };
-    writeln!(
+    screen.say_with(
         out,
-        "bucket policy{}: {} statement(s); requests from outside the VPC endpoint: {verdict}",
-        a.bucket
-            .as_deref()
-            .map(|b| format!(" of {}", t(b)))
-            .unwrap_or_default(),
-        a.statements,
+        &format!(
+            "bucket policy{}: {} statement(s); requests from outside the VPC endpoint:",
+            a.bucket
+                .as_deref()
+                .map(|b| format!(" of {}", t(b)))
+                .unwrap_or_default(),
+            a.statements,
+        ),
+        &verdict,
     )?;
     let show_vpcs = a.actions.iter().any(|r| !r.vpcs.is_empty());
     let show_ips = a.actions.iter().any(|r| !r.vpc_source_ips.is_empty());
