@@ -22,7 +22,7 @@ use crate::check::{Flagged, Run, KEPT_FINDINGS};
 use crate::escape;
 use crate::settings::Settings;
 use crate::tally::Rejection;
-use crate::time::rfc3339;
+use crate::time::{rfc3339, Zone};
 
 /// The check report.
 #[derive(Clone, Debug, Serialize)]
@@ -41,6 +41,9 @@ pub struct CheckReport {
     /// The first rejected lines (up to 1000; `summary.rejected` counts all).
     pub rejections: Vec<Rejection>,
     pub errors: Vec<ErrorEntry>,
+    /// The zone the table shows times in (`--tz`); JSON and CSV times are UTC.
+    #[serde(skip)]
+    pub zone: Zone,
 }
 
 /// Run-wide numbers; the request counters are this run's.
@@ -195,6 +198,7 @@ impl CheckReport {
             }),
         };
         CheckReport {
+            zone: ctx.settings.zone,
             schema_version: super::SCHEMA_VERSION,
             summary,
             rules,
@@ -290,10 +294,19 @@ pub fn write_table(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -
     writeln!(out)?;
     write_buckets(report, out, screen)?;
     let s = &report.summary;
-    flagged_table(out, screen, "violations", &report.violations, s.violations)?;
+    let zone = report.zone;
     flagged_table(
         out,
         screen,
+        zone,
+        "violations",
+        &report.violations,
+        s.violations,
+    )?;
+    flagged_table(
+        out,
+        screen,
+        zone,
         "contradictions (succeeded public requests the bucket policy says are denied)",
         &report.contradictions,
         s.contradictions,
@@ -406,8 +419,9 @@ fn write_buckets(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> 
         if report.bucket_policy.is_some() {
             row.push(bad(c.contradictions));
         }
-        row.push(c.first_violation.0.map_or("-".into(), rfc3339).into());
-        row.push(c.last_violation.0.map_or("-".into(), rfc3339).into());
+        let time = |t: Option<i64>| t.map_or("-".into(), |t| report.zone.show_secs(t));
+        row.push(time(c.first_violation.0).into());
+        row.push(time(c.last_violation.0).into());
         t.row(row);
     }
     if incremental {
@@ -421,6 +435,7 @@ fn write_buckets(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> 
 fn flagged_table(
     out: &mut dyn Write,
     screen: &Screen,
+    report_zone: Zone,
     title: &str,
     list: &[Flagged],
     total: u64,
@@ -470,11 +485,12 @@ fn flagged_table(
     }
     groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
     let mut t = Grid::new(&columns);
+    let zone = report_zone;
     for (name, members) in &groups {
         t.heading(format!("{name}: {}", members.len()));
         for f in members {
             let mut row = vec![
-                Cell::from(f.time.clone()),
+                Cell::from(zone.show(&f.time)),
                 Cell::from(escape::terminal(f.bucket.as_bytes()).into_owned()),
                 Cell::from(f.remote_ip.clone().unwrap_or_else(|| "-".into())),
                 Cell::from(text(&f.operation)),

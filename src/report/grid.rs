@@ -571,8 +571,25 @@ pub fn wrap_words(text: &str, w: usize) -> Vec<String> {
     lines
 }
 
-/// `text` in lines of at most `w` columns: broken at spaces, then after `:`, `/`, `-`
-/// and `,`, then anywhere, but never inside a number, an address or a time.
+/// `word` cut after each of `marks`, the marks kept.
+fn split_after(word: &str, marks: &[char]) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut part = String::new();
+    for c in word.chars() {
+        part.push(c);
+        if marks.contains(&c) {
+            parts.push(std::mem::take(&mut part));
+        }
+    }
+    if !part.is_empty() {
+        parts.push(part);
+    }
+    parts
+}
+
+/// `text` in lines of at most `w` columns: broken at spaces, then after `:` and `/`,
+/// then (in a part still too wide) after `-` and `,`, then anywhere, but never inside a
+/// number, an address or a time.
 fn wrap_text(text: &str, w: usize) -> Vec<String> {
     // Pieces that may end a line, each with whether a space precedes it.
     let mut pieces: Vec<(bool, String)> = Vec::new();
@@ -582,17 +599,21 @@ fn wrap_text(text: &str, w: usize) -> Vec<String> {
             pieces.push((spaced, word.to_string()));
             continue;
         }
+        // After `:` and `/` first; a part still too wide also after `-` and `,`.
         let mut first = true;
-        let mut piece = String::new();
-        for c in word.chars() {
-            piece.push(c);
-            if matches!(c, ':' | '/' | '-' | ',') {
-                pieces.push((spaced && first, std::mem::take(&mut piece)));
+        for part in split_after(word, &[':', '/']) {
+            let parts = if width(&part) > w {
+                split_after(&part, &['-', ','])
+            } else {
+                vec![part]
+            };
+            for piece in parts {
+                pieces.push((spaced && first, piece));
                 first = false;
             }
         }
-        if !piece.is_empty() || first {
-            pieces.push((spaced && first, piece));
+        if first {
+            pieces.push((spaced, String::new()));
         }
     }
     let mut lines = Vec::new();
@@ -701,6 +722,10 @@ mod tests {
             ["52.79.54.241", "(8),", "2600:1f18::1", "(2)"]
         );
         assert_eq!(wrap_text("abcdefgh", 3), ["abc", "def", "gh"]);
+        assert_eq!(
+            wrap_text("Access-to-specific-VPCE-only", 24),
+            ["Access-to-specific-VPCE-", "only"]
+        );
         assert_eq!(clip("a/very/long/key", 8), "a/very/…");
         assert_eq!(wrap_words("one two three", 7), ["one two", "three"]);
     }

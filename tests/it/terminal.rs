@@ -461,3 +461,23 @@ fn intervals_divide_a_day_or_are_a_week() {
         .code(2)
         .stderr(contains("divide a day"));
 }
+
+#[test]
+fn check_tables_show_times_on_the_tz_clock() {
+    let out = vpce()
+        .args([
+            "check",
+            "--require-private",
+            "shared-data-*",
+            "--tz",
+            "Asia/Seoul",
+        ])
+        .arg(testdata("logs"))
+        .assert()
+        .code(1);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    // The first violation, 10:32:05 UTC, in Seoul; grouped under its requester.
+    assert!(text.contains("2022-05-09T19:32:05+09:00"), "{text}");
+    assert!(text.contains("arn:aws:sts::111122223333:assumed-role/ec2-s3-reader: 5"));
+    assert!(!text.contains("2022-05-09T10:32:05Z"), "{text}");
+}
