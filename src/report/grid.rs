@@ -1,16 +1,21 @@
-//! Tables for a person at a terminal, fitted to its width.
+//! Tables for a person at a terminal, fitted to its width and drawn by comfy-table.
 //!
 //! A [`Grid`] knows what each column holds: numbers and atoms (times, addresses,
 //! verdicts) are never broken across lines; text (requesters, keys) wraps at spaces,
-//! then after `:`, `/`, `-` and `,` (never inside an address or a time), and may be clipped where a row
-//! must stay on one line. When the columns do not fit, the least needed ones are left
-//! out, and when even the needed ones do not fit, every row becomes a block of
-//! `title  value` lines; either way the output says so. Colour marks verdicts and
-//! results only when the [`Screen`] allows it.
+//! then after `:`, `/`, `-` and `,` (never inside an address or a time), and may be
+//! clipped where a row must stay on one line. This module decides only what comfy-table
+//! cannot: which columns to leave out when they do not fit (the least needed first),
+//! the block of `title  value` lines per row when even the needed ones do not fit
+//! (either way the output says so), and each column's constraint from its [`Kind`].
+//! comfy-table lays the columns out within the width and draws them in the house
+//! preset, `UTF8_FULL_CONDENSED`. Colour marks verdicts and results only when the
+//! [`Screen`] allows it.
 
 use std::io::{self, Write};
 use std::net::IpAddr;
 
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table, Width};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Where a table goes: how wide it may be and whether it may be coloured.
@@ -192,17 +197,24 @@ impl From<usize> for Cell {
     }
 }
 
-/// Spaces between two columns.
+/// Spaces between a block's titles and its values.
 const GAP: usize = 2;
 /// A text column is not made narrower than this (unless its longest value is).
 const TEXT_MIN: usize = 16;
+/// The space comfy-table puts either side of a cell.
+const PADDING: usize = 2;
+
+/// The width of the borders and padding the house preset draws around `n` columns.
+fn chrome(n: usize) -> usize {
+    n * (PADDING + 1) + 1
+}
 
 /// A table to fit a screen.
 #[derive(Clone, Debug)]
 pub struct Grid {
     columns: Vec<Column>,
     rows: Vec<Vec<Cell>>,
-    /// Lines printed across the table before the row at their index: group headings.
+    /// Lines printed before the row at their index: group headings.
     headings: Vec<(usize, String)>,
 }
 
@@ -216,7 +228,8 @@ impl Grid {
         }
     }
 
-    /// A line across the table before the next row: the heading of a group of rows.
+    /// A line before the next row: the heading of a group of rows, which gets a table
+    /// of its own (the same columns, equally wide).
     pub fn heading(&mut self, text: String) {
         self.headings.push((self.rows.len(), text));
     }
@@ -247,42 +260,56 @@ impl Grid {
 
     /// Writes the table fitted to `screen`, followed by a note on what was left out.
     pub fn write(&self, out: &mut dyn Write, screen: &Screen) -> io::Result<()> {
-        let fit = self.fit(screen.columns());
-        match fit {
-            Fit::Columns { shown, widths } => {
-                self.write_columns(out, screen, &shown, &widths)?;
-                let left_out: Vec<&str> = (0..self.columns.len())
-                    .filter(|i| !shown.contains(i))
-                    .map(|i| self.columns[i].title)
-                    .collect();
-                let clipped = shown.iter().zip(&widths).any(|(&c, &w)| {
-                    self.columns[c].kind == Kind::Clip
-                        && self.rows.iter().any(|r| width(&r[c].text) > w)
-                });
-                if !left_out.is_empty() || clipped {
-                    let mut parts = Vec::new();
-                    if !left_out.is_empty() {
-                        parts.push(format!(
-                            "hidden to fit {} columns: {}",
-                            screen.columns(),
-                            left_out.join(", ")
-                        ));
-                    }
-                    if clipped {
-                        parts.push("long values cut short with …".to_string());
-                    }
-                    screen.say(out, &format!("({})", parts.join("; ")))?;
-                }
-                Ok(())
+        let floors: Vec<usize> = (0..self.columns.len()).map(|c| self.narrowest(c)).collect();
+        let Some(shown) = self.fit(screen.columns(), &floors) else {
+            self.write_blocks(out, screen)?;
+            return screen.say(
+                out,
+                &format!("(one block per row to fit {} columns)", screen.columns()),
+            );
+        };
+        let widths = self.arrange(&shown, &floors, screen.width);
+        let clipped = shown.iter().zip(&widths).any(|(&c, &w)| {
+            self.columns[c].kind == Kind::Clip && self.rows.iter().any(|r| width(&r[c].text) > w)
+        });
+        let (lines, widths) = self.break_cells(&shown, widths);
+        // A table per group of rows, each after its headings.
+        let mut starts: Vec<usize> = self.headings.iter().map(|&(at, _)| at).collect();
+        starts.push(0);
+        starts.sort_unstable();
+        starts.dedup();
+        for (k, &first) in starts.iter().enumerate() {
+            let end = starts.get(k + 1).copied().unwrap_or(self.rows.len());
+            for heading in self.headings_at(first) {
+                screen.say(out, heading)?;
             }
-            Fit::Blocks => {
-                self.write_blocks(out, screen)?;
-                screen.say(
-                    out,
-                    &format!("(one block per row to fit {} columns)", screen.columns()),
-                )
+            if first < end || self.rows.is_empty() {
+                let rows = self.rows[first..end].iter().zip(&lines[first..end]);
+                let table = self.draw(&shown, &widths, rows, screen);
+                for line in table.lines() {
+                    writeln!(out, "{line}")?;
+                }
             }
         }
+        let left_out: Vec<&str> = (0..self.columns.len())
+            .filter(|i| !shown.contains(i))
+            .map(|i| self.columns[i].title)
+            .collect();
+        if !left_out.is_empty() || clipped {
+            let mut parts = Vec::new();
+            if !left_out.is_empty() {
+                parts.push(format!(
+                    "hidden to fit {} columns: {}",
+                    screen.columns(),
+                    left_out.join(", ")
+                ));
+            }
+            if clipped {
+                parts.push("long values cut short with …".to_string());
+            }
+            screen.say(out, &format!("({})", parts.join("; ")))?;
+        }
+        Ok(())
     }
 
     /// The widest value of column `c`.
@@ -315,33 +342,13 @@ impl Grid {
         title.max(values).max(1)
     }
 
-    /// Which columns to show, and how wide, within `room`.
-    fn fit(&self, room: usize) -> Fit {
+    /// Which columns to show within `room`, each at least as wide as its entry in
+    /// `floors`, or `None` when even the columns always shown do not fit.
+    fn fit(&self, room: usize, floors: &[usize]) -> Option<Vec<usize>> {
         let n = self.columns.len();
-        let total = |cols: &[usize], w: &dyn Fn(usize) -> usize| {
-            cols.iter().map(|&c| w(c)).sum::<usize>() + GAP * cols.len().saturating_sub(1)
-        };
-        let all: Vec<usize> = (0..n).collect();
-        // Titles on one line when that fits.
-        let natural = |c: usize| width(self.columns[c].title).max(self.widest(c));
-        if total(&all, &natural) <= room {
-            return Fit::Columns {
-                widths: all.iter().map(|&c| natural(c)).collect(),
-                shown: all,
-            };
-        }
-        // Titles wrapped at their spaces, values whole.
-        let compact = |c: usize| {
-            let title = self.columns[c]
-                .title
-                .split(' ')
-                .map(width)
-                .max()
-                .unwrap_or(0);
-            title.max(self.widest(c)).max(1)
-        };
-        let narrow = |c: usize| self.narrowest(c);
-        let mut shown = all;
+        let need =
+            |cols: &[usize]| cols.iter().map(|&c| floors[c]).sum::<usize>() + chrome(cols.len());
+        let mut shown: Vec<usize> = (0..n).collect();
         let mut order: Vec<usize> = (0..n).filter(|&c| self.columns[c].drop > 0).collect();
         // Columns with nothing to say (every value 0 or `-`) go first, then by rank,
         // the highest first.
@@ -353,92 +360,191 @@ impl Grid {
             (!empty, std::cmp::Reverse(self.columns[c].drop))
         });
         let mut order = order.into_iter();
+        while need(&shown) > room {
+            let c = order.next()?;
+            shown.retain(|&s| s != c);
+        }
+        Some(shown)
+    }
+
+    /// The content width of each of the `shown` columns, as comfy-table lays them out
+    /// (dynamically within `width`, or as wide as their values for a file). Numbers and
+    /// atoms are never narrower than their widest value; when text would still be
+    /// wrapped or cut, they are also no wider, their titles wrapped at spaces, and leave
+    /// the rest of the width to the text.
+    fn arrange(&self, shown: &[usize], floors: &[usize], width: Option<usize>) -> Vec<usize> {
+        let samples = self.samples(shown);
+        let widths = self.arrange_with(
+            shown,
+            floors,
+            &samples,
+            width,
+            ColumnConstraint::LowerBoundary,
+        );
+        let squeezed = shown.iter().zip(&widths).any(|(&c, &w)| {
+            matches!(self.columns[c].kind, Kind::Text | Kind::Clip) && w < self.widest(c)
+        });
+        if squeezed {
+            self.arrange_with(shown, floors, &samples, width, ColumnConstraint::Absolute)
+        } else {
+            widths
+        }
+    }
+
+    /// The widths comfy-table gives the `shown` columns within `width`, laid out from
+    /// `samples` of their values, numbers and atoms held by `atom` at their `floors`.
+    /// A text column is held at its floor only when comfy-table would make it narrower
+    /// still: a floor it does not need would keep it from the width the others leave.
+    fn arrange_with(
+        &self,
+        shown: &[usize],
+        floors: &[usize],
+        samples: &[Vec<&str>],
+        width: Option<usize>,
+        atom: fn(Width) -> ColumnConstraint,
+    ) -> Vec<usize> {
+        let mut table = house_table(width);
+        table.set_header(shown.iter().map(|&c| self.columns[c].title));
+        let rows = samples.iter().map(Vec::len).max().unwrap_or(0);
+        for r in 0..rows {
+            table.add_row(samples.iter().map(|s| s.get(r).copied().unwrap_or("")));
+        }
+        let mut floored: Vec<bool> = shown
+            .iter()
+            .map(|&c| matches!(self.columns[c].kind, Kind::Number | Kind::Atom))
+            .collect();
         loop {
-            if total(&shown, &narrow) <= room {
-                let mut widths: Vec<usize> = shown.iter().map(|&c| compact(c)).collect();
-                shrink(&mut widths, &shown, room, &narrow);
-                return Fit::Columns { shown, widths };
+            for (i, &c) in shown.iter().enumerate() {
+                let floor = fixed(floors[c] + PADDING);
+                let constraint = match self.columns[c].kind {
+                    Kind::Number | Kind::Atom => atom(floor),
+                    Kind::Text | Kind::Clip => ColumnConstraint::LowerBoundary(floor),
+                };
+                if let (true, Some(column)) = (floored[i], table.column_mut(i)) {
+                    column.set_constraint(constraint);
+                }
             }
-            match order.next() {
-                Some(c) => shown.retain(|&s| s != c),
-                None => return Fit::Blocks,
+            let widths = chosen_widths(&table);
+            let mut again = false;
+            for ((&c, &w), floored) in shown.iter().zip(&widths).zip(&mut floored) {
+                if !*floored && w < floors[c] {
+                    *floored = true;
+                    again = true;
+                }
+            }
+            if !again {
+                return widths;
             }
         }
     }
 
-    fn write_columns(
+    /// The values of each of the `shown` columns that comfy-table's layout depends on:
+    /// it takes the widest of each column, and splits text to see how narrow it may
+    /// be. A number or an atom is held at least as wide as its widest value, so its
+    /// widest and its longest in bytes (what comfy-table measures there) decide; a text
+    /// column's distinct values do. A page of a listing is then laid out from a few rows.
+    fn samples(&self, shown: &[usize]) -> Vec<Vec<&str>> {
+        shown
+            .iter()
+            .map(|&c| {
+                let values = self.rows.iter().map(|r| r[c].text.as_str());
+                let mut sample: Vec<&str> = match self.columns[c].kind {
+                    Kind::Number | Kind::Atom => {
+                        let widest = values.clone().max_by_key(|v| width(v));
+                        widest
+                            .into_iter()
+                            .chain(values.max_by_key(|v| v.len()))
+                            .collect()
+                    }
+                    Kind::Text | Kind::Clip => values.collect(),
+                };
+                sample.sort_unstable();
+                sample.dedup();
+                sample
+            })
+            .collect()
+    }
+
+    /// Each cell's lines in a column as wide as `widths` says (text broken here, see
+    /// [`wrap_text`]; clipped values cut), and the widths to draw: a text column as
+    /// wide as its longest line, its title on one line if it was.
+    fn break_cells(
         &self,
-        out: &mut dyn Write,
-        screen: &Screen,
         shown: &[usize],
-        widths: &[usize],
-    ) -> io::Result<()> {
-        let titles: Vec<Vec<String>> = shown
+        widths: Vec<usize>,
+    ) -> (Vec<Vec<Vec<String>>>, Vec<usize>) {
+        let lines: Vec<Vec<Vec<String>>> = self
+            .rows
+            .iter()
+            .map(|row| {
+                shown
+                    .iter()
+                    .zip(&widths)
+                    .map(|(&c, &w)| layout(&row[c].text, self.columns[c].kind, w))
+                    .collect()
+            })
+            .collect();
+        let widths = shown
             .iter()
             .zip(widths)
-            .map(|(&c, &w)| wrap_words(self.columns[c].title, w))
-            .collect();
-        let tall = titles.iter().map(Vec::len).max().unwrap_or(0);
-        for line in 0..tall {
-            let cells: Vec<(String, Option<Tone>)> = titles
-                .iter()
-                .map(|t| (t.get(line).cloned().unwrap_or_default(), Some(Tone::Title)))
-                .collect();
-            self.write_line(out, screen, shown, widths, &cells)?;
-        }
-        let rule: Vec<String> = widths.iter().map(|&w| "─".repeat(w)).collect();
-        writeln!(out, "{}", rule.join(&" ".repeat(GAP)))?;
-        for (i, row) in self.rows.iter().enumerate() {
-            for heading in self.headings_at(i) {
-                screen.say(out, heading)?;
-            }
-            let parts: Vec<Vec<String>> = shown
-                .iter()
-                .zip(widths)
-                .map(|(&c, &w)| layout(&row[c].text, self.columns[c].kind, w))
-                .collect();
-            let tall = parts.iter().map(Vec::len).max().unwrap_or(1);
-            for line in 0..tall {
-                let cells: Vec<(String, Option<Tone>)> = parts
+            .enumerate()
+            .map(|(i, (&c, w))| {
+                if self.columns[c].kind != Kind::Text {
+                    return w;
+                }
+                let title = self.columns[c].title;
+                let title = if width(title) <= w {
+                    width(title)
+                } else {
+                    title.split(' ').map(width).max().unwrap_or(0)
+                };
+                lines
                     .iter()
-                    .zip(shown)
-                    .map(|(p, &c)| (p.get(line).cloned().unwrap_or_default(), row[c].tone))
-                    .collect();
-                self.write_line(out, screen, shown, widths, &cells)?;
-            }
-        }
-        Ok(())
+                    .flat_map(|row| &row[i])
+                    .map(|l| width(l))
+                    .fold(title.max(1), usize::max)
+            })
+            .collect();
+        (lines, widths)
     }
 
-    fn write_line(
+    /// The `rows` (each with its cells' lines) as a comfy-table table of the `shown`
+    /// columns, each as wide as `widths` says, coloured if the screen has colour.
+    fn draw<'a>(
         &self,
-        out: &mut dyn Write,
-        screen: &Screen,
         shown: &[usize],
         widths: &[usize],
-        cells: &[(String, Option<Tone>)],
-    ) -> io::Result<()> {
-        let mut line = String::new();
-        let mut pending = 0;
-        for ((&c, &w), (text, tone)) in shown.iter().zip(widths).zip(cells) {
-            let pad = w.saturating_sub(width(text));
-            let (before, after) = match self.columns[c].kind {
-                Kind::Number => (pad, 0),
-                _ => (0, pad),
-            };
-            if !text.is_empty() {
-                line.push_str(&" ".repeat(pending + before));
-                pending = 0;
-                match tone {
-                    Some(t) => line.push_str(&screen.paint(text, *t)),
-                    None => line.push_str(text),
-                }
-            } else {
-                pending += before;
-            }
-            pending += after + GAP;
+        rows: impl Iterator<Item = (&'a Vec<Cell>, &'a Vec<Vec<String>>)>,
+        screen: &Screen,
+    ) -> Table {
+        let mut table = house_table(screen.width);
+        table.set_header(
+            shown
+                .iter()
+                .map(|&c| screen.paint(self.columns[c].title, Tone::Title)),
+        );
+        for (row, lines) in rows {
+            table.add_row(shown.iter().zip(lines).map(|(&c, lines)| {
+                let painted: Vec<String> = match row[c].tone {
+                    Some(t) => lines.iter().map(|l| screen.paint(l, t)).collect(),
+                    None => lines.clone(),
+                };
+                painted.join("\n")
+            }));
         }
-        writeln!(out, "{line}")
+        table.set_constraints(
+            widths
+                .iter()
+                .map(|&w| ColumnConstraint::Absolute(fixed(w + PADDING))),
+        );
+        for (i, &c) in shown.iter().enumerate() {
+            if self.columns[c].kind == Kind::Number {
+                if let Some(column) = table.column_mut(i) {
+                    column.set_cell_alignment(CellAlignment::Right);
+                }
+            }
+        }
+        table
     }
 
     /// Every row as a block: the first column as its heading, then one `title  value`
@@ -484,29 +590,39 @@ impl Grid {
     }
 }
 
-/// The columns shown and their widths, or one block per row.
-enum Fit {
-    Columns {
-        shown: Vec<usize>,
-        widths: Vec<usize>,
-    },
-    Blocks,
-}
-
-/// Narrows the columns with the most room to spare, one column at a time, until the
-/// row fits `room` (or every column is at its narrowest): the spare width is shared.
-fn shrink(widths: &mut [usize], shown: &[usize], room: usize, narrow: &dyn Fn(usize) -> usize) {
-    let total = |w: &[usize]| w.iter().sum::<usize>() + GAP * w.len().saturating_sub(1);
-    let floor: Vec<usize> = shown.iter().map(|&c| narrow(c)).collect();
-    while total(widths) > room {
-        let most = (0..widths.len())
-            .filter(|&i| widths[i] > floor[i])
-            .max_by_key(|&i| (widths[i] - floor[i], std::cmp::Reverse(i)));
-        match most {
-            Some(i) => widths[i] -= 1,
-            None => break,
+/// An empty table in the house style: laid out within `width`, or as wide as its
+/// values when there is no limit.
+fn house_table(width: Option<usize>) -> Table {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    match width {
+        Some(w) => {
+            table
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(u16::try_from(w).unwrap_or(u16::MAX));
+        }
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
         }
     }
+    table
+}
+
+/// A fixed comfy-table width, saturated at its limit.
+fn fixed(w: usize) -> Width {
+    Width::Fixed(u16::try_from(w).unwrap_or(u16::MAX))
+}
+
+/// The content width comfy-table gives each column of `table`. comfy-table does not
+/// expose its layout, but the top border of the house preset draws it: one run of `─`
+/// per column, as wide as the column and its padding.
+fn chosen_widths(table: &Table) -> Vec<usize> {
+    let top = table.lines().next().unwrap_or_default();
+    top.trim_start_matches('┌')
+        .trim_end_matches('┐')
+        .split('┬')
+        .map(|run| run.chars().count().saturating_sub(PADDING))
+        .collect()
 }
 
 /// The display width of `text`.
@@ -590,6 +706,10 @@ fn split_after(word: &str, marks: &[char]) -> Vec<String> {
 /// `text` in lines of at most `w` columns: broken at spaces, then after `:` and `/`,
 /// then (in a part still too wide) after `-` and `,`, then anywhere, but never inside a
 /// number, an address or a time.
+///
+/// Text cells reach comfy-table already broken by this (it keeps the line breaks): its
+/// own wrapping breaks at spaces only, then cuts a long word at any character, which
+/// would split an ARN inside its account id.
 fn wrap_text(text: &str, w: usize) -> Vec<String> {
     // Pieces that may end a line, each with whether a space precedes it.
     let mut pieces: Vec<(bool, String)> = Vec::new();
@@ -679,14 +799,15 @@ mod tests {
     fn everything_on_one_line_when_wide_enough() {
         let text = render(&sample(), 200);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 3, "{text}");
-        assert!(lines[0].starts_with("requester ") && lines[0].contains("  public allowed  "));
-        assert!(lines[2].contains("arn:aws:sts::111122223333:assumed-role/ec2-s3-reader"));
+        // The top border, the titles, the rule under them, the row, the bottom border.
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(lines[1].starts_with("│ requester ") && lines[1].contains(" ┆ public allowed ┆ "));
+        assert!(lines[3].contains("arn:aws:sts::111122223333:assumed-role/ec2-s3-reader"));
     }
 
     #[test]
     fn narrow_screens_drop_columns_then_use_blocks_and_say_so() {
-        for w in [40, 60, 80] {
+        for w in [40, 60, 80, 90] {
             let text = render(&sample(), w);
             for line in text.lines() {
                 assert!(width(line) <= w, "{w}: {line:?}\n{text}");
@@ -695,7 +816,9 @@ mod tests {
                 assert!(text.contains(atom), "{w}: {atom} broken\n{text}");
             }
         }
-        let text = render(&sample(), 80);
+        // Borders and padding take three columns per column and one more: the sample
+        // needs 87.
+        let text = render(&sample(), 90);
         assert!(!text.contains("hidden"), "{text}");
         assert!(text.contains("2022-05-09T10:02:11Z"), "{text}");
         let text = render(&sample(), 60);
@@ -709,6 +832,47 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("  bytes sent      725686"), "{text}");
+    }
+
+    #[test]
+    fn each_group_is_a_table_after_its_heading_all_equally_wide() {
+        let mut g = Grid::new(&[
+            Column::keep("time", Kind::Atom),
+            Column::keep("status", Kind::Number),
+            Column::keep("key", Kind::Text),
+        ]);
+        g.heading("role-a: 1".into());
+        g.row(vec![
+            "2022-05-09T10:32:05Z".into(),
+            200u64.into(),
+            "exports/2022-05-09/part-0000.csv".into(),
+        ]);
+        g.heading("role-b: 1".into());
+        g.row(vec![
+            "2022-05-09T11:21:15Z".into(),
+            403u64.into(),
+            "k".into(),
+        ]);
+        let text = render(&g, 52);
+        assert_eq!(
+            text,
+            "\
+role-a: 1
+┌──────────────────────┬────────┬───────────────┐
+│ time                 ┆ status ┆ key           │
+╞══════════════════════╪════════╪═══════════════╡
+│ 2022-05-09T10:32:05Z ┆    200 ┆ exports/      │
+│                      ┆        ┆ 2022-05-09/   │
+│                      ┆        ┆ part-0000.csv │
+└──────────────────────┴────────┴───────────────┘
+role-b: 1
+┌──────────────────────┬────────┬───────────────┐
+│ time                 ┆ status ┆ key           │
+╞══════════════════════╪════════╪═══════════════╡
+│ 2022-05-09T11:21:15Z ┆    403 ┆ k             │
+└──────────────────────┴────────┴───────────────┘
+"
+        );
     }
 
     #[test]
