@@ -1,9 +1,10 @@
-//! What a run looks for: which addresses are private, which records count, and the
-//! length of a timeline window. Built from the command line by [`crate::config`];
+//! What a run looks for: which addresses are private, which records count, the
+//! length of a timeline window, and which digests of its inputs it takes. Built from the command line by [`crate::config`];
 //! every layer below reads it, none builds it.
 
 use crate::classify::Classifier;
 use crate::filter::Filter;
+use crate::input::digest::Hashes;
 
 /// What the audit looks for: the classifier, the filter and the window length.
 #[derive(Clone, Debug)]
@@ -14,4 +15,6 @@ pub struct Settings {
     pub filter: Filter,
     /// Window length in seconds.
     pub interval: i64,
+    /// The digests to take of every input read (none unless asked for).
+    pub hashes: Hashes,
 }

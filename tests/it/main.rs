@@ -23,3 +23,4 @@ mod report;
 mod requests;
 mod s3;
 mod schema;
+mod state;
