@@ -447,29 +447,35 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
 }
 
 /// Drops the state file and its lock and temporary files from the inputs, should the
-/// state live inside the log folder.
+/// state live inside the log folder. Only inputs with one of their names are compared
+/// by canonical path.
 fn leave_out_state_files(expanded: &mut Expanded, state: &Path) {
+    let Some(name) = state.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let companion = format!(".{name}.");
     let dir = state
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = state
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
     };
-    expanded.inputs.retain(|input| match input {
-        input::Input::File(path) => {
-            let companion = path
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with(&format!(".{name}.")));
-            let beside = path.parent().is_some_and(|p| same(p, dir));
-            !(same(path, state) || (companion && beside))
+    expanded.inputs.retain(|input| {
+        let input::Input::File(path) = input else {
+            return true;
+        };
+        let Some(file) = path.file_name().map(|n| n.to_string_lossy()) else {
+            return true;
+        };
+        if file == name.as_str() {
+            !same(path, state)
+        } else if file.starts_with(&companion) {
+            !path.parent().is_some_and(|p| same(p, dir))
+        } else {
+            true
         }
-        _ => true,
     });
 }
 

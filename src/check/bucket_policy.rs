@@ -202,9 +202,6 @@ pub struct ActionReport {
     pub vpce_org_paths: Vec<String>,
     /// Private ranges (`aws:VpcSourceIp`) allowed, likewise.
     pub vpc_source_ips: Vec<String>,
-    /// Always `false`: a condition that lets any VPC endpoint through (`Null`, or a
-    /// value any endpoint matches) is a gap, not an enforcement.
-    pub any_endpoint: bool,
     /// The statements (Sid, or `#N` by position) that deny it.
     pub statements: Vec<String>,
 }
@@ -1226,7 +1223,6 @@ fn action_report(
         vpce_orgs: allowed.vpce_orgs,
         vpce_org_paths: allowed.vpce_org_paths,
         vpc_source_ips: allowed.vpc_source_ips,
-        any_endpoint: false,
         statements: used.iter().map(|(s, _)| s.name.clone()).collect(),
     }
 }

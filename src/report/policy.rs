@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use comfy_table::Cell;
 
 use super::table::{header, new_table};
-use crate::check::bucket_policy::Analysis;
+use crate::check::bucket_policy::{ActionReport, Analysis};
 use crate::escape;
 
 /// Writes the analysis as one JSON document followed by a newline.
@@ -35,15 +35,22 @@ pub fn write_table(a: &Analysis, out: &mut dyn Write, fit: bool) -> io::Result<(
             _ => "NOT denied for some actions",
         }
     )?;
-    let show_vpcs = a.actions.iter().any(|r| !r.vpcs.is_empty());
-    let show_ips = a.actions.iter().any(|r| !r.vpc_source_ips.is_empty());
+    // The endpoint ids always; the other allowed networks when a statement names them.
+    type Pick = fn(&ActionReport) -> &Vec<String>;
+    let others: [(&str, Pick); 6] = [
+        ("allowed VPCs", |r| &r.vpcs),
+        ("allowed VPC ARNs", |r| &r.vpc_arns),
+        ("allowed endpoint accounts", |r| &r.vpce_accounts),
+        ("allowed organizations", |r| &r.vpce_orgs),
+        ("allowed organization paths", |r| &r.vpce_org_paths),
+        ("allowed VPC source IPs", |r| &r.vpc_source_ips),
+    ];
+    let shown: Vec<(&str, Pick)> = others
+        .into_iter()
+        .filter(|(_, pick)| a.actions.iter().any(|r| !pick(r).is_empty()))
+        .collect();
     let mut names = vec!["action", "level", "status", "allowed endpoints"];
-    if show_vpcs {
-        names.push("allowed VPCs");
-    }
-    if show_ips {
-        names.push("allowed VPC source IPs");
-    }
+    names.extend(shown.iter().map(|(name, _)| *name));
     names.push("denied by");
     let mut table = new_table(fit);
     table.set_header(header(&names));
@@ -55,27 +62,33 @@ pub fn write_table(a: &Analysis, out: &mut dyn Write, fit: bool) -> io::Result<(
         }
     };
     for r in &a.actions {
-        let endpoints = if r.any_endpoint && r.endpoints.is_empty() {
-            "any endpoint".to_string()
-        } else {
-            list(&r.endpoints)
-        };
         let mut row = vec![
             Cell::new(t(&r.action)),
             Cell::new(r.level.name()),
             Cell::new(r.status.name()),
-            Cell::new(endpoints),
+            Cell::new(list(&r.endpoints)),
         ];
-        if show_vpcs {
-            row.push(Cell::new(list(&r.vpcs)));
-        }
-        if show_ips {
-            row.push(Cell::new(list(&r.vpc_source_ips)));
-        }
+        row.extend(shown.iter().map(|(_, pick)| Cell::new(list(pick(r)))));
         row.push(Cell::new(list(&r.statements)));
         table.add_row(row);
     }
     writeln!(out, "{table}")?;
+    if !a.unlisted_actions.is_empty() {
+        writeln!(
+            out,
+            "{} more action(s) named in the policy are not listed one by one (--format json names them)",
+            a.unlisted_actions.len()
+        )?;
+    }
+    if a.buckets.len() > 1 {
+        writeln!(
+            out,
+            "buckets named in the policy, each judged on its own statements:"
+        )?;
+        for b in &a.buckets {
+            writeln!(out, "  - {}: {}", t(&b.bucket), b.status.name())?;
+        }
+    }
     if a.gaps.is_empty() {
         writeln!(out, "no gaps found")?;
         return Ok(());

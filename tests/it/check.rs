@@ -1391,3 +1391,109 @@ fn the_same_file_reached_twice_is_counted_once() {
     assert_eq!(report["summary"]["requests"], 2);
     assert_eq!(report["summary"]["inputs_duplicate"], 3);
 }
+
+#[test]
+fn ocsf_findings_carry_what_joins_them_to_other_evidence() {
+    let out = vpce()
+        .args([
+            "check",
+            "--require-private",
+            "shared-data-prod",
+            "--require-private",
+            "team-reprots",
+            "--format",
+            "ocsf",
+            "testdata/logs",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let types: Vec<&str> = findings
+        .iter()
+        .map(|f| f["finding_info"]["types"][0].as_str().unwrap())
+        .collect();
+    // The finding about the run first, then the five violations and three blocked attempts.
+    assert_eq!(types[0], "no_evidence");
+    assert_eq!(types.iter().filter(|t| **t == "violation").count(), 5);
+    assert_eq!(types.iter().filter(|t| **t == "blocked").count(), 3);
+    let v = &findings[1];
+    assert_eq!(
+        (&v["class_uid"], &v["type_uid"], &v["severity_id"]),
+        (&json!(2004), &json!(200401), &json!(4))
+    );
+    assert_eq!(
+        v["time"], 1_652_092_325_000_i64,
+        "2022-05-09T10:32:05Z in milliseconds"
+    );
+    assert_eq!(
+        v["api"]["request"]["uid"],
+        v["evidences"][0]["data"]["request_id"]
+    );
+    assert_eq!(v["resources"][0]["uid"], "arn:aws:s3:::shared-data-prod");
+    assert_eq!(v["observables"][0]["value"], "52.79.54.241");
+    assert_eq!(v["evidences"][0]["data"]["account"], "111122223333");
+    assert_eq!(v["evidences"][0]["data"]["line"], 1);
+    assert_eq!(
+        v["finding_info"]["uid"],
+        format!(
+            "vpce-audit:violation:shared-data-prod:{}",
+            v["api"]["request"]["uid"].as_str().unwrap()
+        )
+    );
+}
+
+#[test]
+fn junit_has_a_test_case_per_rule_and_bucket() {
+    let out = vpce()
+        .args([
+            "check",
+            "--require-private",
+            "shared-*",
+            "--require-private",
+            "team-*",
+            "--require-private",
+            "team-reprots",
+            "--format",
+            "junit",
+            "testdata/logs",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let xml = String::from_utf8(out.stdout).unwrap();
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"vpce-audit check\" tests=\"6\" failures=\"2\" errors=\"0\">"), "{xml}");
+    let cases: Vec<&str> = xml
+        .lines()
+        .filter(|l| l.trim_start().starts_with("<testcase"))
+        .map(|l| l.trim())
+        .collect();
+    let names: Vec<String> = cases
+        .iter()
+        .map(|c| {
+            let attr = |name: &str| {
+                let start = c.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+                c[start..start + c[start..].find('"').unwrap()].to_string()
+            };
+            format!("{} / {}", attr("classname"), attr("name"))
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "inputs / readable",
+            "rule shared-* / evidence",
+            "rule shared-* / shared-data-prod",
+            "rule team-* / evidence",
+            "rule team-* / team-reports",
+            "rule team-reprots / evidence",
+        ]
+    );
+    assert!(xml.contains("<failure type=\"violation\" message=\"5 request(s) from the internet were let through\">2022-05-09T10:32:05Z 52.79.54.241"), "{xml}");
+    assert!(
+        xml.contains(
+            "<failure type=\"no_evidence\" message=\"rule team-reprots matched no request"
+        ),
+        "{xml}"
+    );
+}
