@@ -185,8 +185,13 @@ pub struct Crossing {
 }
 
 impl Crossings {
+    /// Notes a requester seen through the endpoint; allocates only the first time a
+    /// bucket or a requester is seen (this runs for every private request).
     fn private(&mut self, bucket: &str, requester: &[u8]) {
-        let b = self.buckets.entry(bucket.to_string()).or_default();
+        let b = match self.buckets.get_mut(bucket) {
+            Some(b) => b,
+            None => self.buckets.entry(bucket.to_string()).or_default(),
+        };
         let who = escape::lossy(principal(requester));
         if !b.private.contains(&*who) && b.private.len() < TRACKED_REQUESTERS {
             b.private.insert(who.into_owned());

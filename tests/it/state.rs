@@ -150,6 +150,27 @@ fn moving_and_gzipping_processed_logs_never_alerts_again() {
 }
 
 #[test]
+fn a_log_copied_over_itself_without_its_times_is_still_known() {
+    // `cp` without -p over the same name: new times, same content.
+    let job = Job::new();
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let text = get("10:00:00", "52.0.0.1");
+    write(&logs.join("a"), text.as_bytes());
+    assert_eq!(job.alerts(&[&logs]), ["52.0.0.1"]);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let copy = dir.path().join("copy");
+    fs::write(&copy, &text).unwrap();
+    fs::copy(&copy, logs.join("a")).unwrap();
+    let (code, r) = job.run(&[&logs]);
+    assert_eq!(
+        (code, r["summary"]["inputs_skipped"].as_u64()),
+        (0, Some(1))
+    );
+    assert_eq!(r["errors"], serde_json::json!([]));
+}
+
+#[test]
 fn copies_synced_into_a_fresh_folder_never_alert_again() {
     // A job in a Lambda or a container: every run syncs the log bucket into a new
     // temporary folder (new paths, new times), then checks it.
