@@ -66,7 +66,7 @@ fn every_input_is_listed_with_its_sha256_as_stored_in_report_and_check() {
     // A single file is read by one thread and parsed by all: still hashed whole.
     let one = &want[1];
     let r = util::report_json(&["--evidence-hashes", &one.0], 0);
-    assert_eq!(listed(&r["inputs"]), [one.clone()]);
+    assert_eq!(listed(&r["inputs"]), std::slice::from_ref(one));
 }
 
 #[test]
@@ -115,7 +115,7 @@ fn thousands(v: u64) -> String {
     let digits = v.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
