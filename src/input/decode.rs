@@ -10,7 +10,8 @@ use std::io::{self, BufReader, Read};
 
 use flate2::bufread::MultiGzDecoder;
 
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// The first two bytes of every gzip member.
+pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Compressed formats this build does not read: their magic bytes, their name and the
 /// command that decompresses them.

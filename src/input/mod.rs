@@ -78,12 +78,17 @@ impl Input {
         } else {
             (stored, None)
         };
+        let (head, stored) = peek(stored, decode::GZIP_MAGIC.len())?;
+        let compressed = head == decode::GZIP_MAGIC;
         let plain = decode::decoded(stored)?;
-        let (plain, decoded): (Box<dyn Read>, _) = if hashes.plain {
-            let (reader, slot) = digest::hashing(plain);
-            (Box::new(reader), Some(slot))
-        } else {
-            (plain, None)
+        let (plain, decoded): (Box<dyn Read>, _) = match (hashes.plain, &raw) {
+            // Stored bytes that are not compressed are the decoded bytes: hashed once.
+            (true, Some(raw)) if !compressed => (plain, Some(raw.clone())),
+            (true, _) => {
+                let (reader, slot) = digest::hashing(plain);
+                (Box::new(reader), Some(slot))
+            }
+            (false, _) => (plain, None),
         };
         let (head, reader) = peek(plain, SNIFF_BYTES)?;
         Ok(Opened {
