@@ -48,9 +48,6 @@ impl Tally {
         match input.open_decoded(hashes) {
             Ok(opened) => {
                 self.counts.inputs += 1;
-                if let Some(kind) = opened.other_log {
-                    self.other_logs.push((input.name(), kind));
-                }
                 Some(opened)
             }
             Err(e) => {
@@ -71,6 +68,16 @@ impl Tally {
                 self.counts.bytes += offset;
                 let message = format!("read failed after line {last_line}: {}", describe(&e));
                 self.errors.push(InputError::new(name, message));
+            }
+        }
+    }
+
+    /// Names the log an input looks like (when its first bytes say it is another log)
+    /// if any of its lines were rejected: `rejected_before` is the count before it.
+    fn looked_like(&mut self, name: &str, other_log: Option<&'static str>, rejected_before: u64) {
+        if let Some(kind) = other_log {
+            if self.counts.rejected > rejected_before {
+                self.other_logs.push((name.to_string(), kind));
             }
         }
     }
@@ -304,6 +311,9 @@ fn aggregate_stream(input: &Input, settings: &Settings, chunk: usize) -> (Aggreg
     });
     let mut tally = in_order.into_inner().expect("no worker panicked").done;
     tally.merge(read);
+    if tally.counts.rejected == 0 {
+        tally.other_logs.clear();
+    }
     (merge_all(aggs, settings), tally)
 }
 
@@ -317,11 +327,19 @@ fn read_chunks(
 ) -> Tally {
     let mut tally = Tally::default();
     let Some(Opened {
-        reader, raw, plain, ..
+        reader,
+        raw,
+        plain,
+        other_log,
     }) = tally.open(input, hashes)
     else {
         return tally;
     };
+    // The workers count the rejected lines: the stream's tally names what the input
+    // looks like, and [`aggregate_stream`] keeps it only if lines were rejected.
+    if let Some(kind) = other_log {
+        tally.other_logs.push((input.name(), kind));
+    }
     let mut seq = 0;
     let mut send_next = |c: Chunk| {
         seq += 1;
@@ -396,8 +414,12 @@ fn scan_whole(
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
 ) -> bool {
+    let rejected_before = tally.counts.rejected;
     let Some(Opened {
-        reader, raw, plain, ..
+        reader,
+        raw,
+        plain,
+        other_log,
     }) = tally.open(input, settings.hashes)
     else {
         return true;
@@ -405,6 +427,7 @@ fn scan_whole(
     let name = input.name();
     let go_on = scan_lines(&name, Stream(reader), span, settings, tally, each);
     tally.digested(&name, raw, plain);
+    tally.looked_like(&name, other_log, rejected_before);
     go_on
 }
 
@@ -810,6 +833,28 @@ mod tests {
             "{:?}",
             tally.digests
         );
+    }
+
+    #[test]
+    fn another_log_is_named_beside_its_rejected_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let trail = dir.path().join("trail.json");
+        std::fs::write(&trail, "{\"Records\": [{\"eventVersion\": \"1.08\"}]}\n").unwrap();
+        // An access log beside it: nothing to name.
+        let log = dir.path().join("access.log");
+        std::fs::write(&log, format!("{GOOD}\n")).unwrap();
+        let inputs = [Input::File(trail.clone()), Input::File(log)];
+        for threads in [1, 2] {
+            let pool = pool(threads);
+            let (_, tally) = pool.install(|| aggregate(&inputs, &settings()));
+            assert_eq!(
+                tally.other_logs,
+                [(trail.display().to_string(), "CloudTrail JSON")]
+            );
+            let (_, one) = pool.install(|| aggregate(&inputs[..1], &settings()));
+            assert_eq!(one.other_logs.len(), 1, "{threads} threads, one stream");
+        }
+        assert_eq!(crate::input::sniff::other_log(GOOD.as_bytes()), None);
     }
 
     #[test]
