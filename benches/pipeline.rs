@@ -51,6 +51,7 @@ fn settings() -> Settings {
         filter: Filter::default(),
         interval: 3600,
         hashes: Default::default(),
+        zone: vpce_audit::time::Zone::Utc,
     }
 }
 

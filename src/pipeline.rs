@@ -204,7 +204,7 @@ fn aggregate_in_pieces(inputs: &[Input], settings: &Settings, piece: u64) -> (Ag
     // and merged again for every piece. Tallies stay per unit and merge in input order.
     let next = AtomicUsize::new(0);
     let per_worker = rayon::broadcast(|_| {
-        let mut agg = Aggregate::new(settings.interval);
+        let mut agg = Aggregate::in_zone(settings.interval, settings.zone);
         let mut tallies = Vec::new();
         loop {
             let id = next.fetch_add(1, Ordering::Relaxed);
@@ -246,7 +246,7 @@ fn aggregate_in_pieces(inputs: &[Input], settings: &Settings, piece: u64) -> (Ag
 /// Merges the workers' aggregates, in parallel.
 fn merge_all(aggs: Vec<Aggregate>, settings: &Settings) -> Aggregate {
     aggs.into_par_iter().reduce(
-        || Aggregate::new(settings.interval),
+        || Aggregate::in_zone(settings.interval, settings.zone),
         |mut a, b| {
             a.merge(b);
             a
@@ -274,7 +274,7 @@ fn aggregate_stream(input: &Input, settings: &Settings, chunk: usize) -> (Aggreg
     let (aggs, read) = std::thread::scope(|s| {
         let reader = s.spawn(|| read_chunks(input, settings.hashes, chunk, send));
         let aggs = rayon::broadcast(|_| {
-            let mut agg = Aggregate::new(settings.interval);
+            let mut agg = Aggregate::in_zone(settings.interval, settings.zone);
             // The lock is held while waiting, so the next chunk goes to one worker.
             while let Ok((seq, chunk)) = receive.lock().expect("no worker panicked").recv() {
                 let mut tally = Tally::default();
@@ -630,6 +630,7 @@ mod tests {
             filter: Filter::default(),
             interval: 3600,
             hashes: Hashes::default(),
+            zone: crate::time::Zone::Utc,
         }
     }
 

@@ -332,7 +332,10 @@ impl Checker<'_> {
     fn partial(&self) -> Partial {
         let mut p = Partial::default();
         if self.aggregate {
-            p.findings.aggregate = Some(Aggregate::new(self.settings.interval));
+            p.findings.aggregate = Some(Aggregate::in_zone(
+                self.settings.interval,
+                self.settings.zone,
+            ));
         }
         p
     }
@@ -641,6 +644,7 @@ mod tests {
                 raw: false,
                 plain: true,
             },
+            zone: crate::time::Zone::Utc,
         }
     }
 

@@ -12,14 +12,14 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use comfy_table::{Cell, CellAlignment};
 use serde::Serialize;
 
-use super::table::{header, new_table};
+use super::grid::{Cell, Column, Grid, Kind, Screen, Tone};
 use super::{ErrorEntry, InputHash};
+use crate::arn::{principal, requester_name};
 use crate::check::bucket_policy::{Analysis, Enforcement};
 use crate::check::counters::Counters;
-use crate::check::evidence::{Finding, Kind};
+use crate::check::evidence::{self, Finding};
 use crate::check::rules::{Require, Rules};
 use crate::check::state::State;
 use crate::check::{Flagged, Run, KEPT_FINDINGS};
@@ -28,7 +28,7 @@ use crate::escape;
 use crate::input::Duplicate;
 use crate::settings::Settings;
 use crate::tally::Rejection;
-use crate::time::rfc3339;
+use crate::time::{rfc3339, Zone};
 
 /// How many attempts and requests denied through the endpoint the table lists (JSON
 /// and CSV list them all, up to [`KEPT_FINDINGS`]).
@@ -65,6 +65,9 @@ pub struct CheckReport {
     /// The first rejected lines (up to 1000; `summary.rejected` counts all).
     pub rejections: Vec<Rejection>,
     pub errors: Vec<ErrorEntry>,
+    /// The zone the table shows times in (`--tz`); JSON and CSV times are UTC.
+    #[serde(skip)]
+    pub zone: Zone,
 }
 
 /// Run-wide numbers; the request counters are this run's.
@@ -294,6 +297,7 @@ impl CheckReport {
                     message: e.message,
                 })
                 .collect(),
+            zone: ctx.settings.zone,
         }
     }
 
@@ -371,7 +375,7 @@ pub fn write_csv(report: &CheckReport, out: &mut dyn Write, protect: bool) -> io
     let private_denied_fails = report
         .findings
         .iter()
-        .any(|f| f.kind == Kind::PrivateDenied && f.fails);
+        .any(|f| f.kind == evidence::Kind::PrivateDenied && f.fails);
     let fails = |kind: &str| match kind {
         "violation" | "contradiction" => true,
         "private_denied" => private_denied_fails,
@@ -414,192 +418,212 @@ pub fn outcome_name(o: Outcome) -> &'static str {
 }
 
 /// Writes the report for a terminal; every value from a log is escaped.
-pub fn write_table(report: &CheckReport, out: &mut dyn Write, fit: bool) -> io::Result<()> {
-    write_summary(report, out)?;
-    write_findings(report, out)?;
+pub fn write_table(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> io::Result<()> {
+    write_summary(report, out, screen)?;
+    write_findings(report, out, screen)?;
     if report.buckets.is_empty() {
         return Ok(());
     }
     writeln!(out)?;
-    write_buckets(report, out, fit)?;
+    write_buckets(report, out, screen)?;
     let s = &report.summary;
-    flagged_table(
-        out,
-        fit,
-        "violations",
-        &report.violations,
-        s.violations,
-        KEPT_FINDINGS,
-    )?;
-    flagged_table(
-        out,
-        fit,
-        "contradictions (succeeded public requests the bucket policy says are denied)",
-        &report.contradictions,
-        s.contradictions,
-        KEPT_FINDINGS,
-    )?;
-    flagged_table(
-        out,
-        fit,
-        "attempts from the internet refused (blocked: denied by a policy; rejected: refused before any policy)",
-        &report.attempts,
-        s.blocked + s.public_rejected,
-        TABLE_LISTED,
-    )?;
-    flagged_table(
-        out,
-        fit,
-        "requests denied through the VPC endpoint",
-        &report.private_denied,
-        s.private_denied,
-        TABLE_LISTED,
-    )
+    let zone = report.zone;
+    let lists = [
+        (
+            "violations",
+            &report.violations,
+            s.violations,
+            KEPT_FINDINGS,
+        ),
+        (
+            "contradictions (succeeded public requests the bucket policy says are denied)",
+            &report.contradictions,
+            s.contradictions,
+            KEPT_FINDINGS,
+        ),
+        (
+            "refused attempts from the internet (blocked by a policy, or rejected before one)",
+            &report.attempts,
+            s.blocked + s.public_rejected,
+            TABLE_LISTED,
+        ),
+        (
+            "requests denied through the VPC endpoint",
+            &report.private_denied,
+            s.private_denied,
+            TABLE_LISTED,
+        ),
+    ];
+    for (title, list, total, shown) in lists {
+        flagged_table(out, screen, zone, title, list, total, shown)?;
+    }
+    Ok(())
 }
 
 /// The result, what was read and checked, the state and the bucket policy.
-fn write_summary(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+fn write_summary(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> io::Result<()> {
     let s = &report.summary;
     let verdict = match s.result {
-        "pass" => "PASS".to_string(),
+        "pass" => screen.paint("PASS", Tone::Good),
         "fail" => format!(
-            "FAIL: {} violation(s), {} contradiction(s), {} failing finding(s)",
-            s.violations, s.contradictions, s.failing_findings
+            "{}: {} violation(s), {} contradiction(s), {} failing finding(s)",
+            screen.paint("FAIL", Tone::Bad),
+            s.violations,
+            s.contradictions,
+            s.failing_findings
         ),
-        _ => "ERROR: the check could not read everything (see stderr)".to_string(),
+        _ => format!(
+            "{}: the check could not read everything (see stderr)",
+            screen.paint("ERROR", Tone::Bad)
+        ),
     };
     writeln!(out, "{} check: {verdict}", s.tool)?;
-    write!(
+    screen.say(
         out,
-        "{} input(s) read, {} lines: {} parsed, {} rejected; {} requests checked, {} blocked attempt(s), {} rejected attempt(s), {} denied through the endpoint, {} excepted",
-        s.inputs,
-        s.lines,
-        s.parsed,
-        s.rejected,
-        s.requests,
-        s.blocked,
-        s.public_rejected,
-        s.private_denied,
-        s.excepted
+        &format!(
+            "{} input(s) read, {} lines: {} parsed, {} rejected; {} requests checked, {} blocked attempt(s), {} rejected attempt(s), {} denied through the endpoint, {} excepted",
+            s.inputs,
+            s.lines,
+            s.parsed,
+            s.rejected,
+            s.requests,
+            s.blocked,
+            s.public_rejected,
+            s.private_denied,
+            s.excepted
+        ),
     )?;
     if s.inputs_duplicate > 0 {
-        write!(
+        screen.say(
             out,
-            "\n{} input(s) named twice, read once",
-            s.inputs_duplicate
+            &format!("{} input(s) named twice, read once", s.inputs_duplicate),
         )?;
     }
     if let Some(st) = &s.state {
-        write!(
+        screen.say(
             out,
-            "\nstate {}: run {}, {} input(s) skipped as already processed, {} known",
-            escape::terminal(st.path.as_bytes()),
-            st.runs,
-            s.inputs_skipped,
-            st.objects
+            &format!(
+                "state {}: run {}, {} input(s) skipped as already processed, {} known",
+                escape::terminal(st.path.as_bytes()),
+                st.runs,
+                s.inputs_skipped,
+                st.objects
+            ),
         )?;
     }
-    writeln!(out)?;
     if let Some(p) = &report.bucket_policy {
-        writeln!(
+        screen.say(
             out,
-            "bucket policy{}: {}, {} gap(s) (details: vpce-audit policy){}",
-            p.bucket
-                .as_deref()
-                .map(|b| format!(" of {}", escape::terminal(b.as_bytes())))
-                .unwrap_or_default(),
-            p.status.name(),
-            p.gaps,
-            s.policy_since
-                .as_deref()
-                .map(|t| format!(
-                    "; in effect since {t}, {} earlier public request(s) not cross-checked",
-                    s.before_policy
-                ))
-                .unwrap_or_default()
+            &format!(
+                "bucket policy{}: {}, {} gap(s) (details: vpce-audit policy){}",
+                p.bucket
+                    .as_deref()
+                    .map(|b| format!(" of {}", escape::terminal(b.as_bytes())))
+                    .unwrap_or_default(),
+                p.status.name(),
+                p.gaps,
+                s.policy_since
+                    .as_deref()
+                    .map(|t| format!(
+                        "; in effect since {t}, {} earlier public request(s) not cross-checked",
+                        s.before_policy
+                    ))
+                    .unwrap_or_default()
+            ),
         )?;
     }
     Ok(())
 }
 
 /// The findings about the run, failing ones first.
-fn write_findings(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+fn write_findings(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> io::Result<()> {
     for f in &report.findings {
-        writeln!(
+        let label = if f.fails {
+            screen.paint("FAIL", Tone::Bad)
+        } else {
+            screen.paint("warning", Tone::Warn)
+        };
+        screen.say(
             out,
-            "{} {} ({}): {}",
-            if f.fails { "FAIL" } else { "warning" },
-            f.kind.name(),
-            escape::terminal(f.subject.as_bytes()),
-            escape::terminal(f.reason.as_bytes())
+            &format!(
+                "{label} {} ({}): {}",
+                f.kind.name(),
+                escape::terminal(f.subject.as_bytes()),
+                escape::terminal(f.reason.as_bytes())
+            ),
         )?;
     }
     Ok(())
 }
 
 /// The per-bucket counters (over all runs, with a state).
-fn write_buckets(report: &CheckReport, out: &mut dyn Write, fit: bool) -> io::Result<()> {
+fn write_buckets(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> io::Result<()> {
     let incremental = report.summary.state.is_some();
-    let mut t = new_table(fit);
-    let mut names = vec![
-        "bucket",
-        "rule",
-        "requests",
-        "private",
-        "private denied",
-        "public",
-        "internal",
-        "excepted",
-        "blocked",
-        "rejected",
-        "violations",
+    let mut columns = vec![
+        Column::keep("bucket", Kind::Text),
+        Column::drop("rule", Kind::Text, 7),
+        Column::drop("requests", Kind::Number, 4),
+        Column::drop("private", Kind::Number, 3),
+        Column::drop("private denied", Kind::Number, 2),
+        Column::drop("public", Kind::Number, 5),
+        Column::drop("internal", Kind::Number, 6),
+        Column::drop("excepted", Kind::Number, 2),
+        Column::keep("blocked", Kind::Number),
+        Column::drop("rejected", Kind::Number, 2),
+        Column::keep("violations", Kind::Number),
     ];
     if incremental {
-        names.push("new violations");
+        columns.push(Column::keep("new violations", Kind::Number));
     }
     if report.bucket_policy.is_some() {
-        names.push("contradictions");
+        columns.push(Column::keep("contradictions", Kind::Number));
     }
-    names.extend(["first violation", "last violation"]);
-    t.set_header(header(&names));
+    columns.extend([
+        Column::drop("first violation", Kind::Atom, 1),
+        Column::drop("last violation", Kind::Atom, 1),
+    ]);
+    let mut t = Grid::new(&columns);
+    let bad = |n: u64| Cell::from(n).tone_if(n > 0, Tone::Bad);
+    let warn = |n: u64| Cell::from(n).tone_if(n > 0, Tone::Warn);
     for b in &report.buckets {
         let c = &b.total;
         let mut row = vec![
-            Cell::new(escape::terminal(b.bucket.as_bytes())),
-            Cell::new(escape::terminal(
-                b.rule.as_deref().unwrap_or("-").as_bytes(),
-            )),
-            num(c.requests),
-            num(c.private),
-            num(c.private_denied),
-            num(c.public),
-            num(c.internal),
-            num(c.excepted),
-            num(c.blocked),
-            num(c.public_rejected),
-            num(c.violations),
+            Cell::from(escape::terminal(b.bucket.as_bytes()).into_owned()),
+            Cell::from(escape::terminal(b.rule.as_deref().unwrap_or("-").as_bytes()).into_owned()),
+            c.requests.into(),
+            c.private.into(),
+            warn(c.private_denied),
+            c.public.into(),
+            c.internal.into(),
+            c.excepted.into(),
+            c.blocked.into(),
+            c.public_rejected.into(),
+            bad(c.violations),
         ];
         if incremental {
-            row.push(num(b.this_run.violations));
+            row.push(bad(b.this_run.violations));
         }
         if report.bucket_policy.is_some() {
-            row.push(num(c.contradictions));
+            row.push(bad(c.contradictions));
         }
-        row.push(Cell::new(c.first_violation.0.map_or("-".into(), rfc3339)));
-        row.push(Cell::new(c.last_violation.0.map_or("-".into(), rfc3339)));
-        t.add_row(row);
+        let time = |t: Option<i64>| t.map_or("-".into(), |t| report.zone.show_secs(t));
+        row.push(time(c.first_violation.0).into());
+        row.push(time(c.last_violation.0).into());
+        t.row(row);
     }
     if incremental {
         writeln!(out, "per bucket, over all runs in the state:")?;
     }
-    writeln!(out, "{t}")
+    t.write(out, screen)
 }
 
-/// A table of flagged requests: the first `shown` of `list`, with a line saying how
-/// many there are in all.
+/// The first `shown` of the flagged requests, one per line, grouped by requester (a
+/// principal: an assumed role without its sessions), the group with the most first;
+/// with how many there are in all.
 fn flagged_table(
     out: &mut dyn Write,
-    fit: bool,
+    screen: &Screen,
+    zone: Zone,
     title: &str,
     list: &[Flagged],
     total: u64,
@@ -611,59 +635,78 @@ fn flagged_table(
     writeln!(out)?;
     let shown = list.len().min(shown);
     if total as usize > shown {
-        writeln!(
+        screen.say(
             out,
-            "{title}, the first {shown} of {total} (--format json or csv lists up to {KEPT_FINDINGS}):"
+            &format!(
+                "{title}, the first {shown} of {total} (--format json or csv lists up to {KEPT_FINDINGS}):"
+            ),
         )?;
     } else {
-        writeln!(out, "{title}:")?;
+        screen.say(out, &format!("{title} ({total}):"))?;
     }
+    let list = &list[..shown];
     let with_action = list.iter().any(|f| f.action.is_some());
-    let mut t = new_table(fit);
-    let mut names = vec![
-        "time",
-        "bucket",
-        "remote IP",
-        "requester",
-        "operation",
-        "key",
-        "status",
-        "error code",
-        "request id",
-        "source",
+    let mut columns = vec![
+        Column::keep("time", Kind::Atom),
+        Column::drop("bucket", Kind::Clip, 3),
+        Column::keep("remote IP", Kind::Atom),
+        Column::drop("operation", Kind::Atom, 4),
+        Column::keep("status", Kind::Number),
+        Column::drop("error code", Kind::Atom, 5),
+        Column::drop("request id", Kind::Atom, 6),
+        Column::drop("key", Kind::Clip, 1),
+        Column::drop("source", Kind::Clip, 2),
     ];
     if with_action {
-        names.extend(["action", "statement"]);
+        columns.extend([
+            Column::drop("action", Kind::Atom, 5),
+            Column::drop("statement", Kind::Clip, 6),
+        ]);
     }
-    t.set_header(header(&names));
     let text = |v: &Option<String>| -> String {
         v.as_deref().map_or_else(
             || "-".to_string(),
             |s| escape::terminal(s.as_bytes()).into_owned(),
         )
     };
-    for f in &list[..shown] {
-        let mut row = vec![
-            f.time.clone(),
-            escape::terminal(f.bucket.as_bytes()).into_owned(),
-            f.remote_ip.clone().unwrap_or_else(|| "-".into()),
-            text(&f.requester),
-            text(&f.operation),
-            text(&f.key),
-            f.status.map_or_else(|| "-".into(), |s| s.to_string()),
-            text(&f.error_code),
-            text(&f.request_id),
-            format!("{}:{}", escape::terminal(f.source.as_bytes()), f.line),
-        ];
-        if with_action {
-            row.push(text(&f.action));
-            row.push(text(&f.statement));
+    let who = |f: &Flagged| -> String {
+        let raw = f.requester.as_deref().unwrap_or("-").as_bytes();
+        escape::terminal(requester_name(principal(raw)).as_bytes()).into_owned()
+    };
+    let mut groups: Vec<(String, Vec<&Flagged>)> = Vec::new();
+    for f in list {
+        let name = who(f);
+        match groups.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, members)) => members.push(f),
+            None => groups.push((name, vec![f])),
         }
-        t.add_row(row);
     }
-    writeln!(out, "{t}")
-}
-
-fn num(n: u64) -> Cell {
-    Cell::new(n).set_alignment(CellAlignment::Right)
+    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
+    let mut t = Grid::new(&columns);
+    for (name, members) in &groups {
+        t.heading(format!("{name}: {}", members.len()));
+        for f in members {
+            let mut row = vec![
+                Cell::from(zone.show(&f.time)),
+                Cell::from(escape::terminal(f.bucket.as_bytes()).into_owned()),
+                Cell::from(f.remote_ip.clone().unwrap_or_else(|| "-".into())),
+                Cell::from(text(&f.operation)),
+                Cell::from(f.status.map_or_else(|| "-".into(), |s| s.to_string())),
+                Cell::from(text(&f.error_code)),
+                Cell::from(text(&f.request_id)),
+                Cell::from(text(&f.key)),
+                Cell::from(format!(
+                    "{}:{}",
+                    escape::terminal(f.source.as_bytes()),
+                    f.line
+                )),
+            ];
+            if with_action {
+                row.push(Cell::from(text(&f.action)));
+                row.push(Cell::from(text(&f.statement)));
+            }
+            t.row(row);
+        }
+    }
+    t.write(out, screen)
 }

@@ -25,3 +25,4 @@ mod requests;
 mod s3;
 mod schema;
 mod state;
+mod terminal;
