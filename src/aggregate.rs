@@ -23,7 +23,7 @@ use foldhash::fast::RandomState;
 use rayon::prelude::*;
 
 use crate::arn::principal;
-use crate::classify::{Class, Outcome};
+use crate::classify::{Class, Outcome, VPCE_ACCESS_DENIED};
 use crate::record::Record;
 use crate::time::window_start;
 
@@ -37,6 +37,10 @@ pub const TRACKED_PUBLIC_IPS: usize = 100_000;
 pub const TRACKED_REQUESTERS: usize = 10_000;
 /// The name under which requesters beyond [`TRACKED_REQUESTERS`] are pooled.
 pub const OTHER_REQUESTERS: &[u8] = b"(other requesters)";
+/// VPC endpoints tracked one by one per bucket; the rest are pooled.
+pub const TRACKED_ENDPOINTS: usize = 1000;
+/// The name under which endpoints beyond [`TRACKED_ENDPOINTS`] are pooled.
+pub const OTHER_ENDPOINTS: &[u8] = b"(other endpoints)";
 
 /// Requests by the network they came from: the counters of windows, buckets and
 /// requesters. Two add up with `+=`.
@@ -411,6 +415,35 @@ fn add_count<K: std::hash::Hash + Eq>(map: &mut Map<K, u64>, key: K, n: u64, roo
     true
 }
 
+/// The requests one VPC endpoint carried to a bucket (known from CloudTrail).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EndpointStats {
+    /// The account that owns the endpoint, if CloudTrail said.
+    pub account: Option<Box<[u8]>>,
+    pub requests: u64,
+    /// Requests denied through it (HTTP 403 `AccessDenied`, or `VpceAccessDenied`).
+    pub denied: u64,
+    /// Of those, how many its own policy denied (`VpceAccessDenied`).
+    pub denied_by_endpoint_policy: u64,
+    pub first: i64,
+    pub last: i64,
+}
+
+impl EndpointStats {
+    fn merge(&mut self, o: &EndpointStats) {
+        if self.requests == 0 {
+            *self = o.clone();
+            return;
+        }
+        self.account = self.account.take().or_else(|| o.account.clone());
+        self.requests += o.requests;
+        self.denied += o.denied;
+        self.denied_by_endpoint_policy += o.denied_by_endpoint_policy;
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+    }
+}
+
 /// The window of the previous record: `[start, end)` and where it is stored.
 #[derive(Clone, Copy, Debug, Default)]
 struct Current {
@@ -443,6 +476,10 @@ pub struct BucketStats {
     pub denied_private_ips: AddressCounts,
     /// Public requests from addresses beyond [`TRACKED_PUBLIC_IPS`].
     pub untracked_public: u64,
+    /// Per VPC endpoint that carried requests, when the records name it (CloudTrail).
+    pub endpoints: Map<Box<[u8]>, EndpointStats>,
+    /// The bucket's region, when a record says it (CloudTrail's `awsRegion`).
+    pub region: Option<Box<[u8]>>,
 }
 
 impl BucketStats {
@@ -519,6 +556,44 @@ impl BucketStats {
         if let (Some(ip), Class::Private | Class::Public) = (r.remote_ip, class) {
             stats.add_cell(start, class, r.time, ip);
         }
+        if r.vpc_endpoint_id.is_some() || r.region.is_some() {
+            self.add_cloudtrail_fields(r, outcome);
+        }
+    }
+
+    /// What only CloudTrail (or a record joined with it) says: the endpoint, the region.
+    fn add_cloudtrail_fields(&mut self, r: &Record<'_>, outcome: Outcome) {
+        if self.region.is_none() {
+            self.region = r.region.map(Box::from);
+        }
+        let Some(id) = r.vpc_endpoint_id else {
+            return;
+        };
+        let one = EndpointStats {
+            account: r.vpc_endpoint_account.map(Box::from),
+            requests: 1,
+            denied: u64::from(outcome == Outcome::Denied),
+            denied_by_endpoint_policy: u64::from(
+                r.error_code == Some(VPCE_ACCESS_DENIED.as_bytes()),
+            ),
+            first: r.time,
+            last: r.time,
+        };
+        self.add_endpoint(id, &one);
+    }
+
+    fn add_endpoint(&mut self, id: &[u8], stats: &EndpointStats) {
+        let key = if self.endpoints.contains_key(id) || self.endpoints.len() < TRACKED_ENDPOINTS {
+            id
+        } else {
+            OTHER_ENDPOINTS
+        };
+        match self.endpoints.get_mut(key) {
+            Some(mine) => mine.merge(stats),
+            None => {
+                self.endpoints.insert(key.into(), stats.clone());
+            }
+        }
     }
 
     #[inline]
@@ -556,6 +631,12 @@ impl BucketStats {
         for (ip, n) in o.denied_private_ips.iter() {
             let room = self.denied_private_ips.len() < TRACKED_PUBLIC_IPS;
             self.denied_private_ips.add(ip, n, room);
+        }
+        if self.region.is_none() {
+            self.region = o.region;
+        }
+        for (id, e) in &o.endpoints {
+            self.add_endpoint(id, e);
         }
         for (who, r) in o.requesters {
             let key = if self.requesters.contains_key(&who)

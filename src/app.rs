@@ -225,18 +225,15 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
     for input in &expanded.inputs {
         let name = input.name();
         let go_on =
-            pipeline::scan_input(
-                input,
-                &settings,
-                &mut tally,
-                |record, class, line| match writer.write(record, class, &name, line) {
+            pipeline::scan_input(input, &settings, None, &mut tally, |record, class, line| {
+                match writer.write(record, class, &name, line) {
                     Ok(()) => true,
                     Err(e) => {
                         failure = Some(e);
                         false
                     }
-                },
-            );
+                }
+            });
         if !go_on {
             break;
         }

@@ -24,6 +24,8 @@ pub mod check;
 
 pub mod pipeline;
 
+pub mod join;
+
 pub mod aggregate;
 pub mod settings;
 
@@ -35,6 +37,7 @@ pub mod tally;
 pub mod input;
 
 pub(crate) mod arn;
+pub mod cloudtrail;
 pub mod parse;
 
 pub mod record;

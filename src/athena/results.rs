@@ -337,6 +337,7 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
         buckets: reports,
         rejections: Vec::new(),
         errors: Vec::new(),
+        changes: Vec::new(),
     })
 }
 

@@ -149,7 +149,7 @@ impl Checker<'_> {
                         tally,
                         rule_of,
                     } = &mut p;
-                    scan_input(input, self.settings, tally, |r, class, line| {
+                    scan_input(input, self.settings, None, tally, |r, class, line| {
                         self.observe(findings, rule_of, r, class, &name, line);
                         true
                     });

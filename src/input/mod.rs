@@ -1,7 +1,8 @@
 //! Where log bytes come from: files, directories walked recursively, stdin, or
 //! `s3://bucket/prefix` (the [`s3`] module, with the `s3` feature); then [`decode`]
-//! (gzip by its magic bytes) and [`lines`] (numbered lines from one reused buffer),
-//! with the [`progress`] of reading on stderr.
+//! (gzip by its magic bytes) and [`lines`] (numbered lines from one reused buffer) for
+//! access logs, or [`events`] (CloudTrail events one at a time) for JSON, told apart by
+//! content; with the [`progress`] of reading on stderr.
 //!
 //! Directories are walked in name order so every run reads inputs in the same order;
 //! hidden files and folders (names starting with `.`) are skipped; symbolic links are
@@ -14,10 +15,12 @@ use std::io::{self, Read};
 use std::path::PathBuf;
 #[cfg(feature = "s3")]
 use std::sync::Arc;
+use std::sync::Mutex;
 
 use walkdir::WalkDir;
 
 pub mod decode;
+pub mod events;
 pub mod lines;
 pub mod progress;
 #[cfg(feature = "s3")]
@@ -47,11 +50,66 @@ pub enum Input {
     S3(s3::Object),
 }
 
+/// What [`Input::holds_cloudtrail`] read of standard input, given back when it is opened.
+static STDIN_HEAD: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// A reader that keeps a copy of what it reads.
+struct Recording<R> {
+    inner: R,
+    seen: Vec<u8>,
+}
+
+impl<R: Read> Read for Recording<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.seen.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
+
 impl Input {
+    /// Does this input hold CloudTrail events (JSON) rather than access log lines?
+    /// Told by content for a file and for standard input (what is read of it is given
+    /// back when it is opened); by the name for an S3 object (`.json`, `.json.gz`),
+    /// which is downloaded once. The content decides how it is read in any case: this
+    /// only orders the reading (CloudTrail first, to be joined with the access logs).
+    pub fn holds_cloudtrail(&self) -> bool {
+        match self {
+            Input::File(_) => self
+                .open()
+                .and_then(decode::decoded)
+                .and_then(events::sniff)
+                .is_ok_and(|(json, _)| json),
+            Input::Stdin => {
+                let mut head = STDIN_HEAD.lock().unwrap_or_else(|p| p.into_inner());
+                let mut recording = Recording {
+                    inner: io::Cursor::new(std::mem::take(&mut *head)).chain(io::stdin()),
+                    seen: Vec::new(),
+                };
+                let json = decode::decoded(&mut recording)
+                    .and_then(events::sniff)
+                    .is_ok_and(|(json, _)| json);
+                *head = recording.seen;
+                json
+            }
+            #[cfg(feature = "s3")]
+            Input::S3(object) => {
+                let key = object.key();
+                key.ends_with(".json") || key.ends_with(".json.gz")
+            }
+        }
+    }
+
     /// Opens the raw (possibly compressed) byte stream.
     pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
         match self {
-            Input::Stdin => Ok(Box::new(progress::counted(io::stdin()))),
+            Input::Stdin => {
+                let head =
+                    std::mem::take(&mut *STDIN_HEAD.lock().unwrap_or_else(|p| p.into_inner()));
+                Ok(Box::new(progress::counted(
+                    io::Cursor::new(head).chain(io::stdin()),
+                )))
+            }
             Input::File(path) => Ok(Box::new(progress::counted(File::open(path)?))),
             #[cfg(feature = "s3")]
             Input::S3(object) => object.open().map_err(io::Error::other),

@@ -21,14 +21,15 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::aggregate::{
-    Aggregate, BucketStats, Cell, Distinct, FirstLast, Traffic, OTHER_REQUESTERS,
+    Aggregate, BucketStats, Cell, Distinct, FirstLast, Traffic, OTHER_ENDPOINTS, OTHER_REQUESTERS,
 };
 use crate::arn::account_of;
 use crate::classify::Class;
+use crate::cloudtrail::Change;
 use crate::escape;
 use crate::input::S3Counts;
 use crate::settings::Settings;
-use crate::tally::{Rejection, Tally};
+use crate::tally::{JoinCounts, Rejection, Tally};
 use crate::time::{duration_name, rfc3339};
 
 /// The version of the JSON documents' layout (`docs/json.md`): raised when a field
@@ -46,6 +47,24 @@ pub struct Report {
     pub rejections: Vec<Rejection>,
     /// Inputs that could not be read, fully or at all.
     pub errors: Vec<ErrorEntry>,
+    /// Changes to the network path (CloudTrail management events) that belong to no
+    /// bucket of the report: an endpoint no reported request came through, or whose
+    /// traffic CloudTrail did not name.
+    pub changes: Vec<ChangeReport>,
+}
+
+/// What was read from CloudTrail, and how it was joined with the access logs.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CloudTrailSummary {
+    /// Inputs read as CloudTrail.
+    pub inputs: u64,
+    /// Changes to the network path found (management events).
+    pub changes: usize,
+    /// The join with the access logs (when both were read), see docs/cloudtrail.md.
+    pub join: Option<JoinCounts>,
+    /// `complete`, or `partial` when CloudTrail requests past the join's memory limit
+    /// were counted without looking for their access log record.
+    pub attribution: &'static str,
 }
 
 /// Run-wide numbers. `lines == parsed + rejected` always holds.
@@ -84,6 +103,11 @@ pub struct Summary {
     /// Public requests let through: `public - public_denied - public_rejected`.
     pub public_allowed: u64,
     pub internal: u64,
+    /// CloudTrail events that are not S3 requests to a bucket: skipped, not in `lines`.
+    pub skipped_events: u64,
+    /// What was read from CloudTrail (absent when no input was CloudTrail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloudtrail: Option<CloudTrailSummary>,
     /// Objects listed, skipped and read when inputs came from S3 (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s3: Option<S3Counts>,
@@ -183,11 +207,74 @@ pub struct BucketReport {
     /// The requesters with the most requests (at most [`TOP`]).
     pub top_requesters: Vec<Talker>,
     /// What is estimated rather than counted in this bucket, past the documented
-    /// limits: `distinct_ips`, `top_public_ips`, `requesters`. Usually empty.
+    /// limits: `distinct_ips`, `top_public_ips`, `requesters`, `endpoints`. Usually empty.
     pub approximations: Vec<&'static str>,
+    /// The bucket's region, when CloudTrail said (`awsRegion`).
+    pub region: Option<String>,
+    /// Requests its own VPC endpoint's policy denied (CloudTrail `VpceAccessDenied`;
+    /// also counted in `private_denied`).
+    pub endpoint_policy_denied: u64,
+    /// The VPC endpoints that carried requests, when CloudTrail named them; most
+    /// requests first.
+    pub endpoints: Vec<EndpointReport>,
+    /// Changes to the network path of this bucket: its bucket policy, and the
+    /// endpoints its traffic came through; by time.
+    pub changes: Vec<ChangeReport>,
     pub timeline: Vec<Point>,
     pub transitions: Vec<Transition>,
     pub accounts: Vec<Account>,
+}
+
+/// One VPC endpoint's requests to a bucket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EndpointReport {
+    /// `vpce-…`, or `(other endpoints)` past the limit.
+    pub id: String,
+    /// The account that owns the endpoint, if known.
+    pub account: Option<String>,
+    pub requests: u64,
+    /// Requests denied through it (HTTP 403 `AccessDenied` or `VpceAccessDenied`).
+    pub denied: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+/// A change to the network path: a CloudTrail management event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChangeReport {
+    pub time: String,
+    /// `CreateVpcEndpoint`, `ModifyVpcEndpoint`, `DeleteVpcEndpoints`,
+    /// `PutBucketPolicy` or `DeleteBucketPolicy`.
+    pub event: String,
+    /// The endpoints it names (endpoint events).
+    pub endpoints: Vec<String>,
+    /// The bucket (bucket policy events).
+    pub bucket: Option<String>,
+    /// Who made the call.
+    pub by: Option<String>,
+    /// The error code when the call failed (and so changed nothing).
+    pub error: Option<String>,
+}
+
+impl ChangeReport {
+    fn of(c: &Change) -> ChangeReport {
+        ChangeReport {
+            time: rfc3339(c.epoch),
+            event: c.event.clone(),
+            endpoints: c.endpoints.clone(),
+            bucket: c.bucket.clone(),
+            by: c.by.clone(),
+            error: c.error.clone(),
+        }
+    }
+}
+
+/// The change that most likely moved a requester from the endpoint to the internet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Cause {
+    pub event: String,
+    pub time: String,
+    pub endpoints: Vec<String>,
 }
 
 impl BucketReport {
@@ -222,6 +309,10 @@ impl BucketReport {
             denied_private_ips: Vec::new(),
             top_requesters: Vec::new(),
             approximations: Vec::new(),
+            region: None,
+            endpoint_policy_denied: 0,
+            endpoints: Vec::new(),
+            changes: Vec::new(),
             timeline,
             transitions: Vec::new(),
             accounts: Vec::new(),
@@ -321,6 +412,9 @@ pub struct Transition {
     /// The first request on the new network (see docs/report.md for the precision).
     pub at: String,
     pub remote_ip: String,
+    /// For a move from the endpoint to the internet: the endpoint deletion or route
+    /// change (CloudTrail) at most one window before it, the latest one.
+    pub likely_cause: Option<Cause>,
 }
 
 /// The requests of one AWS account (or anonymous, or an AWS service) to a bucket.
@@ -349,11 +443,34 @@ impl Report {
     /// Builds the report of a finished run under `settings`.
     pub fn build(agg: &Aggregate, tally: &Tally, settings: &Settings) -> Report {
         // Buckets are independent: each is reported on a worker of the current pool.
-        let buckets: Vec<BucketReport> = agg
+        let mut changes: Vec<&Change> = tally.changes.iter().collect();
+        changes.sort_by_key(|c| c.epoch);
+        let interval = agg.interval();
+        let mut buckets: Vec<BucketReport> = agg
             .buckets()
             .into_par_iter()
-            .map(|(name, stats)| bucket_report(name, stats))
+            .map(|(name, stats)| {
+                let mut b = bucket_report(name, stats);
+                attach_changes(&mut b, stats, &changes, interval);
+                b
+            })
             .collect();
+        let attached = |c: &Change| {
+            let time = rfc3339(c.epoch);
+            buckets.iter().any(|b| {
+                b.changes
+                    .iter()
+                    .any(|x| x.time == time && x.event == c.event && x.endpoints == c.endpoints)
+            })
+        };
+        let loose: Vec<&Change> = changes.iter().copied().filter(|c| !attached(c)).collect();
+        for b in &mut buckets {
+            for t in &mut b.transitions {
+                if t.likely_cause.is_none() && t.from == Class::Private && t.to == Class::Public {
+                    t.likely_cause = cause(&loose, &t.at, interval);
+                }
+            }
+        }
         let mut totals = Traffic::default();
         for (_, stats) in agg.buckets() {
             totals += stats.counts;
@@ -383,6 +500,17 @@ impl Report {
                 .map(ToString::to_string)
                 .collect(),
             buckets: buckets.len(),
+            skipped_events: tally.counts.skipped_events,
+            cloudtrail: (tally.counts.cloudtrail_inputs > 0).then(|| CloudTrailSummary {
+                inputs: tally.counts.cloudtrail_inputs,
+                changes: tally.changes.len(),
+                join: tally.join,
+                attribution: if tally.join.is_some_and(|j| j.unjoined > 0) {
+                    "partial"
+                } else {
+                    "complete"
+                },
+            }),
             ..Summary::of(&totals)
         };
         Report {
@@ -398,8 +526,59 @@ impl Report {
                     message: e.message.clone(),
                 })
                 .collect(),
+            changes: loose.iter().map(|c| ChangeReport::of(c)).collect(),
         }
     }
+}
+
+/// The changes that belong to a bucket: its own bucket policy events, and the events
+/// of the endpoints its traffic came through.
+fn attach_changes(b: &mut BucketReport, stats: &BucketStats, changes: &[&Change], interval: i64) {
+    for c in changes {
+        // A bucket policy event belongs to its bucket only (the endpoints it names are
+        // the ones the new policy allows); an endpoint event to every bucket the
+        // endpoint carried requests to.
+        let mine = match &c.bucket {
+            Some(bucket) => *bucket == b.bucket,
+            None => c
+                .endpoints
+                .iter()
+                .any(|e| stats.endpoints.contains_key(e.as_bytes())),
+        };
+        if mine {
+            b.changes.push(ChangeReport::of(c));
+        }
+    }
+    let own: Vec<&Change> = changes
+        .iter()
+        .copied()
+        .filter(|c| {
+            c.bucket.is_none()
+                && c.endpoints
+                    .iter()
+                    .any(|e| stats.endpoints.contains_key(e.as_bytes()))
+        })
+        .collect();
+    for t in &mut b.transitions {
+        if t.from == Class::Private && t.to == Class::Public {
+            t.likely_cause = cause(&own, &t.at, interval);
+        }
+    }
+}
+
+/// The latest endpoint deletion or route change at most `interval` seconds before
+/// `at` (RFC 3339).
+fn cause(changes: &[&Change], at: &str, interval: i64) -> Option<Cause> {
+    let at = crate::time::parse_rfc3339(at)?;
+    changes
+        .iter()
+        .filter(|c| c.moves_traffic() && c.epoch <= at && at - c.epoch <= interval)
+        .max_by_key(|c| c.epoch)
+        .map(|c| Cause {
+            event: c.event.clone(),
+            time: rfc3339(c.epoch),
+            endpoints: c.endpoints.clone(),
+        })
 }
 
 fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
@@ -433,6 +612,27 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
     if stats.requesters.contains_key(OTHER_REQUESTERS) {
         approximations.push("requesters");
     }
+    if stats.endpoints.contains_key(OTHER_ENDPOINTS) {
+        approximations.push("endpoints");
+    }
+    let mut endpoints: Vec<EndpointReport> = stats
+        .endpoints
+        .iter()
+        .map(|(id, e)| EndpointReport {
+            id: escape::lossy(id).into_owned(),
+            account: e.account.as_deref().map(|a| escape::lossy(a).into_owned()),
+            requests: e.requests,
+            denied: e.denied,
+            first_seen: rfc3339(e.first),
+            last_seen: rfc3339(e.last),
+        })
+        .collect();
+    endpoints.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| a.id.cmp(&b.id)));
+    let endpoint_policy_denied = stats
+        .endpoints
+        .values()
+        .map(|e| e.denied_by_endpoint_policy)
+        .sum();
 
     let mut transitions = Vec::new();
     let mut accounts: BTreeMap<String, (usize, Traffic)> = BTreeMap::new();
@@ -471,8 +671,21 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
             .then_with(|| a.account.cmp(&b.account))
     });
 
+    // Denials by the endpoint's own policy have a warning of their own.
+    let access_denied = Traffic {
+        private_denied: stats.counts.private_denied - endpoint_policy_denied,
+        ..stats.counts
+    };
+    let mut warnings = warnings(&access_denied, &denied_private_ips);
+    warnings.extend(endpoint_warnings(&endpoints, endpoint_policy_denied));
     BucketReport {
-        warnings: warnings(&stats.counts, &denied_private_ips),
+        warnings,
+        region: stats
+            .region
+            .as_deref()
+            .map(|r| escape::lossy(r).into_owned()),
+        endpoint_policy_denied,
+        endpoints,
         top_public_ips: top_addresses(stats.public_ips.iter()),
         denied_private_ips,
         top_requesters: top(requesters),
@@ -533,6 +746,36 @@ fn warnings(t: &Traffic, denied_private_ips: &[Talker]) -> Vec<String> {
     out
 }
 
+/// What the endpoints ask of a person: private traffic through more than one
+/// endpoint, and requests an endpoint's own policy refused.
+fn endpoint_warnings(endpoints: &[EndpointReport], by_policy: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    if endpoints.len() > 1 {
+        let each: Vec<String> = endpoints
+            .iter()
+            .take(5)
+            .map(|e| format!("{} ({})", e.id, e.requests))
+            .collect();
+        out.push(format!(
+            "private traffic came through {} VPC endpoints: {}{}; does the bucket policy allow \
+             each of them (aws:SourceVpce)?",
+            endpoints.len(),
+            each.join(", "),
+            if endpoints.len() > 5 { ", ..." } else { "" },
+        ));
+    }
+    if by_policy > 0 {
+        out.push(format!(
+            "{} {} denied by the VPC endpoint's own policy (VpceAccessDenied): the endpoint \
+             policy does not allow {} for this bucket",
+            plural(by_policy, "request"),
+            if by_policy == 1 { "was" } else { "were" },
+            if by_policy == 1 { "it" } else { "them" },
+        ));
+    }
+    out
+}
+
 /// `1 request`, `2 requests`.
 fn plural(n: u64, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
@@ -559,6 +802,7 @@ fn transitions_of(
                     to,
                     at: rfc3339(at),
                     remote_ip: ip.to_string(),
+                    likely_cause: None,
                 });
             }
         }

@@ -457,6 +457,7 @@ mod tests {
                     "10.0.1.5"
                 }
                 .into(),
+                likely_cause: None,
             })
             .collect();
         let mut all = Traffic::default();
@@ -513,6 +514,7 @@ mod tests {
             buckets,
             rejections: Vec::new(),
             errors: Vec::new(),
+            changes: Vec::new(),
         }
     }
 
