@@ -50,6 +50,7 @@ fn settings() -> Settings {
         classifier: Classifier::new(&[]),
         filter: Filter::default(),
         interval: 3600,
+        regions: false,
     }
 }
 

@@ -83,6 +83,7 @@ fn settings() -> Settings {
         classifier: Classifier::new(&[]),
         filter: Filter::default(),
         interval: 3600,
+        regions: false,
     }
 }
 

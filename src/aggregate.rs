@@ -558,6 +558,8 @@ impl BucketStats {
         }
         if r.vpc_endpoint_id.is_some() || r.region.is_some() {
             self.add_cloudtrail_fields(r, outcome);
+        } else if self.region.is_none() && r.host_header.is_some() {
+            self.region = r.host_header.and_then(region_of_host).map(Box::from);
         }
     }
 
@@ -656,6 +658,35 @@ impl BucketStats {
         all.sort_unstable_by_key(|(k, _)| *k);
         all
     }
+}
+
+/// The region in an S3 host name: `bucket.s3.ap-northeast-2.amazonaws.com`,
+/// `s3.dualstack.eu-west-1.amazonaws.com`, `bucket.s3-us-west-2.amazonaws.com`, or an
+/// interface endpoint's `bucket.vpce-….s3.ap-northeast-2.vpce.amazonaws.com`. The
+/// global `s3.amazonaws.com` names none.
+fn region_of_host(host: &[u8]) -> Option<&[u8]> {
+    let host = host.strip_suffix(b".amazonaws.com")?;
+    let labels: Vec<&[u8]> = host.split(|&b| b == b'.').collect();
+    let is_region = |l: &[u8]| {
+        let parts: Vec<&[u8]> = l.split(|&b| b == b'-').collect();
+        parts.len() >= 3
+            && parts[0].len() == 2
+            && parts[0].iter().all(u8::is_ascii_lowercase)
+            && parts
+                .last()
+                .is_some_and(|p| p.iter().all(u8::is_ascii_digit) && !p.is_empty())
+    };
+    labels.iter().enumerate().find_map(|(i, &l)| {
+        if l == b"s3" {
+            labels[i + 1..]
+                .iter()
+                .find(|&&next| next != b"dualstack")
+                .copied()
+                .filter(|r| is_region(r))
+        } else {
+            l.strip_prefix(b"s3-").filter(|r| is_region(r))
+        }
+    })
 }
 
 /// `a == b`, without a call to memcmp when both are 8 to 16 bytes long (most bucket
@@ -810,6 +841,33 @@ mod tests {
         let mut other = long;
         other[8] = b'b';
         assert!(same_bytes(&long, &long) && !same_bytes(&long, &other));
+    }
+
+    #[test]
+    fn regions_come_from_s3_host_names() {
+        for (host, region) in [
+            (
+                "shared-data-prod.s3.ap-northeast-2.amazonaws.com",
+                Some("ap-northeast-2"),
+            ),
+            ("s3.dualstack.eu-west-1.amazonaws.com", Some("eu-west-1")),
+            ("b.s3-us-west-2.amazonaws.com", Some("us-west-2")),
+            (
+                "b.vpce-0a1b.s3.ap-northeast-2.vpce.amazonaws.com",
+                Some("ap-northeast-2"),
+            ),
+            ("b.s3.us-gov-west-1.amazonaws.com", Some("us-gov-west-1")),
+            ("s3.amazonaws.com", None),
+            ("b.s3.amazonaws.com", None),
+            ("example.com", None),
+            ("s3.evil.amazonaws.com", None),
+        ] {
+            assert_eq!(
+                region_of_host(host.as_bytes()),
+                region.map(str::as_bytes),
+                "{host}"
+            );
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::cli::{
 };
 use crate::input::decode::decoded;
 use crate::input::{self, progress, Expanded};
+use crate::ipranges::AwsRanges;
 use crate::pipeline;
 use crate::report::check::{CheckContext, CheckReport};
 use crate::report::html::check::Evidence;
@@ -105,7 +106,9 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     if args.from_athena {
         return report_from_athena(args);
     }
-    let settings = config::settings(&args.input.select, args.interval.seconds())?;
+    let mut settings = config::settings(&args.input.select, args.interval.seconds())?;
+    let ranges = aws_ranges(args.aws_ip_ranges.as_deref())?;
+    settings.regions = ranges.is_some();
     let expanded = expand(&args.input, &settings);
     let pool = thread_pool(args.input.threads)?;
     let bar = progress::Bar::start(expanded.local_size());
@@ -113,12 +116,21 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     drop(bar);
     tally.errors.splice(0..0, expanded.errors.iter().cloned());
     let mut report = pool.install(|| Report::build(&agg, &tally, &settings));
+    if let Some(ranges) = &ranges {
+        pool.install(|| report.tag_aws(&agg, ranges));
+    }
     // Freeing the counters of a large run takes a while: a worker does it while the
     // report is written.
     pool.spawn(move || drop(agg));
     report.summary.s3 = expanded.s3_counts();
     write_report(&report, args)?;
     Ok(finish(&tally, &args.input, &expanded))
+}
+
+/// The `--aws-ip-ranges` file, read and indexed once.
+fn aws_ranges(path: Option<&Path>) -> anyhow::Result<Option<AwsRanges>> {
+    path.map(|p| AwsRanges::load(p).with_context(|| format!("--aws-ip-ranges {}", p.display())))
+        .transpose()
 }
 
 /// Where a command writes: `path` (created or replaced) or standard output, and
@@ -217,6 +229,9 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
         ListFormat::Csv => RequestWriter::csv(out, !args.input.raw_csv),
         ListFormat::Ndjson => RequestWriter::ndjson(out),
     };
+    if let Some(ranges) = aws_ranges(args.aws_ip_ranges.as_deref())? {
+        writer = writer.with_aws_ranges(ranges);
+    }
     let mut tally = Tally {
         errors: expanded.errors.clone(),
         ..Tally::default()

@@ -192,8 +192,14 @@ pub struct ReportArgs {
 
     /// INPUT is the CSV result of `vpce-audit athena query` run on Athena (one file or
     /// -), not logs; the query already applied the filters and the interval.
-    #[arg(long, conflicts_with_all = ["bucket", "since", "until", "operation", "vpc_cidr", "interval"])]
+    #[arg(long, conflicts_with_all = ["bucket", "since", "until", "operation", "vpc_cidr", "interval", "aws_ip_ranges"])]
     pub from_athena: bool,
+
+    /// Tag public addresses with the AWS range they are in (`EC2 ap-northeast-2`) or
+    /// `outside AWS`, from AWS's published ip-ranges.json
+    /// (https://ip-ranges.amazonaws.com/ip-ranges.json, downloaded by you).
+    #[arg(long, value_name = "FILE")]
+    pub aws_ip_ranges: Option<PathBuf>,
 }
 
 /// `vpce-audit requests`.
@@ -205,6 +211,11 @@ pub struct RequestsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
+
+    /// Add the AWS range of each public address (`aws_service`, `aws_region`) from
+    /// AWS's published ip-ranges.json.
+    #[arg(long, value_name = "FILE")]
+    pub aws_ip_ranges: Option<PathBuf>,
 }
 
 const CHECK_HELP: &str = "\

@@ -47,6 +47,7 @@ pub fn settings(sel: &SelectArgs, interval: i64) -> anyhow::Result<Settings> {
                 .collect(),
         },
         interval,
+        regions: false,
     })
 }
 

@@ -808,6 +808,10 @@ fn scan_lines(
     } else {
         LineParser::new()
     };
+    // A bucket's region is in its records' host header, past the required fields: when
+    // asked for, a line is read in full each time the bucket changes (rarely: a log
+    // object holds one bucket's records).
+    let mut regions = (settings.regions && required_only).then(|| (LineParser::new(), Vec::new()));
     let result = source.each_line(|line_no, line| {
         if offset >= budget {
             return false;
@@ -834,6 +838,16 @@ fn scan_lines(
         match parser.parse_into(text, &mut record) {
             Ok(()) => {
                 tally.counts.parsed += 1;
+                if let Some((full, last_bucket)) = regions.as_mut() {
+                    if record.bucket.is_some_and(|b| b != last_bucket.as_slice()) {
+                        let mut whole = Record::default();
+                        if full.parse_into(text, &mut whole).is_ok() {
+                            record.host_header = whole.host_header;
+                        }
+                        last_bucket.clear();
+                        last_bucket.extend_from_slice(record.bucket.unwrap_or_default());
+                    }
+                }
                 if let Some(join) = join {
                     join.enrich(&mut record);
                 }
@@ -863,6 +877,7 @@ mod tests {
             classifier: Classifier::new(&[]),
             filter: Filter::default(),
             interval: 3600,
+            regions: false,
         }
     }
 

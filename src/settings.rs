@@ -14,4 +14,7 @@ pub struct Settings {
     pub filter: Filter,
     /// Window length in seconds.
     pub interval: i64,
+    /// Learn each bucket's region from its access log records (the host header), as
+    /// `--aws-ip-ranges` needs; CloudTrail always says it.
+    pub regions: bool,
 }

@@ -438,6 +438,7 @@ mod tests {
             classifier: Classifier::new(&extra),
             filter,
             interval: 300,
+            regions: false,
         }
     }
 

@@ -389,6 +389,7 @@ mod tests {
             classifier: Classifier::new(&[]),
             filter: Filter::default(),
             interval: 3600,
+            regions: false,
         };
         let rules = Rules::new(spec).unwrap();
         let checker = Checker {

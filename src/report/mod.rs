@@ -28,6 +28,7 @@ use crate::classify::Class;
 use crate::cloudtrail::Change;
 use crate::escape;
 use crate::input::S3Counts;
+use crate::ipranges::AwsRanges;
 use crate::settings::Settings;
 use crate::tally::{JoinCounts, Rejection, Tally};
 use crate::time::{duration_name, rfc3339};
@@ -51,6 +52,15 @@ pub struct Report {
     /// bucket of the report: an endpoint no reported request came through, or whose
     /// traffic CloudTrail did not name.
     pub changes: Vec<ChangeReport>,
+}
+
+/// The `--aws-ip-ranges` file.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AwsRangesSummary {
+    /// Prefixes in the file.
+    pub prefixes: usize,
+    /// Its `createDate`.
+    pub created: Option<String>,
 }
 
 /// What was read from CloudTrail, and how it was joined with the access logs.
@@ -105,6 +115,9 @@ pub struct Summary {
     pub internal: u64,
     /// CloudTrail events that are not S3 requests to a bucket: skipped, not in `lines`.
     pub skipped_events: u64,
+    /// The AWS ranges file given with `--aws-ip-ranges` (absent without).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_ranges: Option<AwsRangesSummary>,
     /// What was read from CloudTrail (absent when no input was CloudTrail).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cloudtrail: Option<CloudTrailSummary>,
@@ -220,9 +233,30 @@ pub struct BucketReport {
     /// Changes to the network path of this bucket: its bucket policy, and the
     /// endpoints its traffic came through; by time.
     pub changes: Vec<ChangeReport>,
+    /// With `--aws-ip-ranges`: where the public requests came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_networks: Option<PublicNetworks>,
     pub timeline: Vec<Point>,
     pub transitions: Vec<Transition>,
     pub accounts: Vec<Account>,
+}
+
+/// Where a bucket's public requests came from, by AWS's published ranges.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PublicNetworks {
+    /// The bucket's region (from CloudTrail, or the access logs' host header).
+    pub region: Option<String>,
+    /// From EC2 ranges of that region: almost surely a VPC of the bucket's region that
+    /// reached it past the endpoint (a NAT gateway, a public instance). `null` when the
+    /// region is not known.
+    pub ec2_same_region: Option<u64>,
+    /// From any other AWS range (EC2 elsewhere, other services; all EC2 when the
+    /// region is not known).
+    pub other_aws: u64,
+    /// From outside AWS: someone on the internet.
+    pub outside_aws: u64,
+    /// From addresses past the tracking limit, not looked up.
+    pub not_looked_up: u64,
 }
 
 /// One VPC endpoint's requests to a bucket.
@@ -313,6 +347,7 @@ impl BucketReport {
             endpoint_policy_denied: 0,
             endpoints: Vec::new(),
             changes: Vec::new(),
+            public_networks: None,
             timeline,
             transitions: Vec::new(),
             accounts: Vec::new(),
@@ -328,6 +363,10 @@ pub const TOP: usize = 10;
 pub struct Talker {
     pub name: String,
     pub requests: u64,
+    /// For a public address with `--aws-ip-ranges`: the AWS range it is in
+    /// (`EC2 ap-northeast-2`) or `outside AWS`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws: Option<String>,
 }
 
 fn top(mut all: Vec<Talker>) -> Vec<Talker> {
@@ -354,6 +393,7 @@ fn top_addresses(counts: impl Iterator<Item = (IpAddr, u64)>) -> Vec<Talker> {
         .map(|(ip, requests)| Talker {
             name: ip.to_string(),
             requests,
+            aws: None,
         })
         .collect())
 }
@@ -415,6 +455,9 @@ pub struct Transition {
     /// For a move from the endpoint to the internet: the endpoint deletion or route
     /// change (CloudTrail) at most one window before it, the latest one.
     pub likely_cause: Option<Cause>,
+    /// For a move to the internet with `--aws-ip-ranges`: the AWS range of `remote_ip`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws: Option<String>,
 }
 
 /// The requests of one AWS account (or anonymous, or an AWS service) to a bucket.
@@ -531,6 +574,62 @@ impl Report {
     }
 }
 
+impl Report {
+    /// Tags the public addresses with the AWS range they are in (`--aws-ip-ranges`):
+    /// top addresses, moves to the internet, and per bucket where its public requests
+    /// came from, over every address `agg` counted.
+    pub fn tag_aws(&mut self, agg: &Aggregate, ranges: &AwsRanges) {
+        self.summary.aws_ranges = Some(AwsRangesSummary {
+            prefixes: ranges.prefixes,
+            created: ranges.created.clone(),
+        });
+        let stats = agg.buckets();
+        self.buckets.par_iter_mut().for_each(|b| {
+            let Ok(at) = stats.binary_search_by(|(name, _)| (**name).cmp(b.bucket.as_bytes()))
+            else {
+                return;
+            };
+            let s = stats[at].1;
+            let describe = |ip: &str| ip.parse().ok().map(|ip| ranges.describe(ip));
+            for t in &mut b.top_public_ips {
+                t.aws = describe(&t.name);
+            }
+            for t in &mut b.transitions {
+                if t.to == Class::Public {
+                    t.aws = describe(&t.remote_ip);
+                }
+            }
+            let region = s.region.as_deref().map(|r| escape::lossy(r).into_owned());
+            let mut n = PublicNetworks {
+                ec2_same_region: region.as_ref().map(|_| 0),
+                region,
+                not_looked_up: s.untracked_public,
+                ..PublicNetworks::default()
+            };
+            for (ip, requests) in s.public_ips.iter() {
+                match (ranges.lookup(ip), &n.region) {
+                    (None, _) => n.outside_aws += requests,
+                    (Some(tag), Some(region)) if tag.is_ec2_in(region) => {
+                        *n.ec2_same_region.get_or_insert(0) += requests
+                    }
+                    (Some(_), _) => n.other_aws += requests,
+                }
+            }
+            if let (Some(ec2), Some(region)) = (n.ec2_same_region, &n.region) {
+                if ec2 > 0 {
+                    b.warnings.push(format!(
+                        "{} from the internet came from EC2 addresses of {region}, the bucket's \
+                         own region: almost surely a VPC there that reached it past the endpoint \
+                         (a NAT gateway or a public instance)",
+                        plural(ec2, "request"),
+                    ));
+                }
+            }
+            b.public_networks = Some(n);
+        });
+    }
+}
+
 /// The changes that belong to a bucket: its own bucket policy events, and the events
 /// of the endpoints its traffic came through.
 fn attach_changes(b: &mut BucketReport, stats: &BucketStats, changes: &[&Change], interval: i64) {
@@ -642,6 +741,7 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
         requesters.push(Talker {
             name: requester.clone(),
             requests: r.counts.requests,
+            aws: None,
         });
         let account = account_of(&requester);
         transitions_of(&requester, &account, &r.cells(), &mut transitions);
@@ -803,6 +903,7 @@ fn transitions_of(
                     at: rfc3339(at),
                     remote_ip: ip.to_string(),
                     likely_cause: None,
+                    aws: None,
                 });
             }
         }
@@ -850,6 +951,7 @@ mod tests {
                 .map(|(ip, requests)| Talker {
                     name: ip.to_string(),
                     requests: *requests,
+                    aws: None,
                 })
                 .collect();
             assert_eq!(
@@ -882,6 +984,7 @@ mod tests {
         let from = [Talker {
             name: "10.0.3.57".into(),
             requests: 5,
+            aws: None,
         }];
         let w = warnings(&t, &from);
         assert_eq!(w.len(), 2, "{w:?}");

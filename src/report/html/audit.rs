@@ -458,6 +458,7 @@ mod tests {
                 }
                 .into(),
                 likely_cause: None,
+                aws: None,
             })
             .collect();
         let mut all = Traffic::default();
@@ -468,10 +469,12 @@ mod tests {
             top_public_ips: vec![Talker {
                 name: "52.79.54.241".into(),
                 requests: all.public,
+                aws: None,
             }],
             top_requesters: vec![Talker {
                 name: "arn:aws:sts::111122223333:assumed-role/r/s".into(),
                 requests: all.requests,
+                aws: None,
             }],
             transitions,
             accounts: (0..300)
