@@ -9,7 +9,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
 use super::series::{Series, Slot};
-use super::{BucketReport, Report};
+use super::{BucketReport, ChangeReport, Report};
 use crate::escape;
 use crate::time::{duration_name, rfc3339};
 
@@ -31,8 +31,39 @@ pub fn write(report: &Report, out: &mut dyn Write, fit: bool) -> io::Result<()> 
     if let (Some(first), Some(last)) = (&s.first, &s.last) {
         writeln!(out, "time range {first} .. {last}, interval {}", s.interval)?;
     }
+    if let Some(ct) = &s.cloudtrail {
+        write!(
+            out,
+            "cloudtrail: {} input(s), {} events of other services skipped, {} change(s) to the network path",
+            ct.inputs, s.skipped_events, ct.changes
+        )?;
+        if let Some(j) = &ct.join {
+            write!(
+                out,
+                "; joined with the access logs: {} request(s) in both counted once ({} with their endpoint)",
+                j.joined, j.joined_with_endpoint
+            )?;
+            if j.unjoined > 0 {
+                write!(
+                    out,
+                    "; attribution partial: {} CloudTrail request(s) past the join's memory limit were counted without a join",
+                    j.unjoined
+                )?;
+            }
+        }
+        writeln!(out)?;
+    }
+    if let Some(r) = &s.aws_ranges {
+        writeln!(
+            out,
+            "aws ranges: {} prefixes (created {})",
+            r.prefixes,
+            r.created.as_deref().unwrap_or("?")
+        )?;
+    }
     if report.buckets.is_empty() {
         writeln!(out, "no requests matched")?;
+        write_changes("changes to the network path:", &report.changes, out, fit)?;
         return Ok(());
     }
     writeln!(out)?;
@@ -73,7 +104,69 @@ pub fn write(report: &Report, out: &mut dyn Write, fit: bool) -> io::Result<()> 
     for b in &report.buckets {
         write_bucket(b, s.interval_seconds, out, fit)?;
     }
-    Ok(())
+    if !report.changes.is_empty() {
+        writeln!(out)?;
+    }
+    write_changes(
+        "changes to the network path, not tied to a bucket above:",
+        &report.changes,
+        out,
+        fit,
+    )
+}
+
+/// CloudTrail's changes to the network path, under `title`; nothing if there are none.
+fn write_changes(
+    title: &str,
+    changes: &[ChangeReport],
+    out: &mut dyn Write,
+    fit: bool,
+) -> io::Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "{title}")?;
+    let mut t = new_table(fit);
+    t.set_header(header(&[
+        "time",
+        "event",
+        "endpoint or bucket",
+        "by",
+        "result",
+    ]));
+    for c in changes {
+        let what = match &c.bucket {
+            Some(b) => b.clone(),
+            None => c.endpoints.join(" "),
+        };
+        t.add_row(vec![
+            Cell::new(&c.time),
+            Cell::new(escape::terminal(c.event.as_bytes())),
+            Cell::new(escape::terminal(what.as_bytes())),
+            Cell::new(escape::terminal(c.by.as_deref().unwrap_or("-").as_bytes())),
+            Cell::new(escape::terminal(
+                c.error.as_deref().unwrap_or("done").as_bytes(),
+            )),
+        ]);
+    }
+    writeln!(out, "{t}")
+}
+
+/// The events of `changes` in the window starting at `start` (RFC 3339) of `interval`
+/// seconds, for the timeline's marker column.
+fn markers(changes: &[ChangeReport], start: &str, interval: i64) -> String {
+    let Some(start) = crate::time::parse_rfc3339(start) else {
+        return String::new();
+    };
+    changes
+        .iter()
+        .filter(|c| {
+            crate::time::parse_rfc3339(&c.time)
+                .is_some_and(|t| (start..start.saturating_add(interval)).contains(&t))
+        })
+        .map(|c| format!("{} {}", c.event, c.time.get(11..19).unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn write_bucket(b: &BucketReport, interval: i64, out: &mut dyn Write, fit: bool) -> io::Result<()> {
@@ -87,9 +180,31 @@ fn write_bucket(b: &BucketReport, interval: i64, out: &mut dyn Write, fit: bool)
     for w in &b.warnings {
         writeln!(out, "warning: {}", escape::terminal(w.as_bytes()))?;
     }
+    if let Some(n) = &b.public_networks {
+        let own = match (&n.region, n.ec2_same_region) {
+            (Some(region), Some(ec2)) => {
+                format!("{ec2} from EC2 of {region} (the bucket's region), ")
+            }
+            _ => "the bucket's region is not known, ".to_string(),
+        };
+        writeln!(
+            out,
+            "public requests by network: {own}{} from other AWS ranges, {} from outside AWS{}",
+            n.other_aws,
+            n.outside_aws,
+            if n.not_looked_up > 0 {
+                format!(
+                    ", {} not looked up (past the address limit)",
+                    n.not_looked_up
+                )
+            } else {
+                String::new()
+            }
+        )?;
+    }
     write_sparklines(b, interval, out)?;
     let mut timeline = new_table(fit);
-    timeline.set_header(header(&[
+    let mut columns = vec![
         "window start",
         "requests",
         "private",
@@ -101,9 +216,13 @@ fn write_bucket(b: &BucketReport, interval: i64, out: &mut dyn Write, fit: bool)
         "private IPs",
         "public IPs",
         "bytes sent",
-    ]));
+    ];
+    if !b.changes.is_empty() {
+        columns.push("changes (CloudTrail)");
+    }
+    timeline.set_header(header(&columns));
     for p in &b.timeline {
-        timeline.add_row(vec![
+        let mut row = vec![
             Cell::new(&p.start),
             num(p.requests),
             num(p.private),
@@ -115,7 +234,12 @@ fn write_bucket(b: &BucketReport, interval: i64, out: &mut dyn Write, fit: bool)
             num(p.distinct_private_ips as u64),
             num(p.distinct_public_ips as u64),
             num(p.bytes_sent),
-        ]);
+        ];
+        if !b.changes.is_empty() {
+            let marks = markers(&b.changes, &p.start, interval);
+            row.push(Cell::new(escape::terminal(marks.as_bytes())));
+        }
+        timeline.add_row(row);
     }
     writeln!(out, "{timeline}")?;
 
@@ -124,19 +248,70 @@ fn write_bucket(b: &BucketReport, interval: i64, out: &mut dyn Write, fit: bool)
             out,
             "transitions between the VPC endpoint and the internet:"
         )?;
+        let causes = b.transitions.iter().any(|t| t.likely_cause.is_some());
+        let ranges = b.transitions.iter().any(|t| t.aws.is_some());
         let mut t = new_table(fit);
-        t.set_header(header(&["at", "requester", "from", "to", "remote IP"]));
+        let mut columns = vec!["at", "requester", "from", "to", "remote IP"];
+        if ranges {
+            columns.push("AWS range");
+        }
+        if causes {
+            columns.push("likely cause (CloudTrail)");
+        }
+        t.set_header(header(&columns));
         for tr in &b.transitions {
-            t.add_row(vec![
+            let mut row = vec![
                 Cell::new(&tr.at),
                 Cell::new(escape::terminal(tr.requester.as_bytes())),
                 Cell::new(tr.from.name()),
                 Cell::new(tr.to.name()),
                 Cell::new(&tr.remote_ip),
+            ];
+            if ranges {
+                row.push(Cell::new(tr.aws.as_deref().unwrap_or("")));
+            }
+            if causes {
+                let cause = tr.likely_cause.as_ref().map_or(String::new(), |c| {
+                    format!("{} {} at {}", c.event, c.endpoints.join(" "), c.time)
+                });
+                row.push(Cell::new(escape::terminal(cause.as_bytes())));
+            }
+            t.add_row(row);
+        }
+        writeln!(out, "{t}")?;
+    }
+
+    if !b.endpoints.is_empty() {
+        writeln!(out, "VPC endpoints that carried requests (CloudTrail):")?;
+        let mut t = new_table(fit);
+        t.set_header(header(&[
+            "endpoint",
+            "account",
+            "requests",
+            "denied",
+            "first seen",
+            "last seen",
+        ]));
+        for e in &b.endpoints {
+            t.add_row(vec![
+                Cell::new(escape::terminal(e.id.as_bytes())),
+                Cell::new(escape::terminal(
+                    e.account.as_deref().unwrap_or("-").as_bytes(),
+                )),
+                num(e.requests),
+                num(e.denied),
+                Cell::new(&e.first_seen),
+                Cell::new(&e.last_seen),
             ]);
         }
         writeln!(out, "{t}")?;
     }
+    write_changes(
+        "changes to its network path (CloudTrail):",
+        &b.changes,
+        out,
+        fit,
+    )?;
 
     writeln!(out, "requests per account:")?;
     let mut a = new_table(fit);
