@@ -307,10 +307,12 @@ svg .mark line{stroke-width:1.5;stroke-dasharray:4 3}
 svg .mark text{font-size:10.5px;font-weight:600}
 svg .to-public line{stroke:#991b1b}svg .to-public text{fill:#991b1b}
 svg .to-private line{stroke:#1e3a8a}svg .to-private text{fill:#1e3a8a}
+svg .change line{stroke:#6b7280;stroke-dasharray:1 3}
 .legend{list-style:none;display:flex;flex-wrap:wrap;gap:4px 18px;padding:0;margin:4px 0 0 58px;font-size:13px}
 .sw{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:5px;vertical-align:-1px}
 .sw-line{display:inline-block;width:18px;height:0;border-top:2px dashed;margin-right:5px;vertical-align:3px}
 .sw-line.to-public{border-color:#991b1b}.sw-line.to-private{border-color:#1e3a8a}
+.sw-line.change{border-color:#6b7280;border-style:dotted}
 figcaption .note{margin-left:58px}
 tr.to-public td:nth-child(3){color:#991b1b;font-weight:600}
 .pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(360px,1fr));gap:0 24px}
