@@ -26,6 +26,7 @@ pub mod state;
 pub mod wildcard;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -34,7 +35,8 @@ use crate::aggregate::Aggregate;
 use crate::classify::Class;
 use crate::escape;
 use crate::input::{describe, Input, InputError};
-use crate::pipeline::scan_input;
+use crate::join::Join;
+use crate::pipeline::{read_cloudtrail, scan_input};
 use crate::record::Record;
 use crate::settings::Settings;
 use crate::tally::Tally;
@@ -70,6 +72,9 @@ pub struct Flagged {
     /// For contradictions: the statement that should have denied it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub statement: Option<String>,
+    /// The VPC endpoint it came through, when CloudTrail named it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpc_endpoint_id: Option<String>,
 }
 
 /// What a check found in some inputs.
@@ -84,6 +89,12 @@ pub struct Findings {
     /// The requests to the buckets above, in windows of the settings' interval, if
     /// the checker was asked to aggregate them.
     pub aggregate: Option<Aggregate>,
+    /// Requests through VPC endpoints the bucket policy does not allow, per bucket and
+    /// endpoint (CloudTrail names the endpoint).
+    pub unlisted_endpoints: BTreeMap<(String, String), u64>,
+    /// When the bucket policy took effect: the latest `PutBucketPolicy` of its bucket
+    /// in the CloudTrail input. Requests before it are not cross-checked.
+    pub policy_from: Option<i64>,
 }
 
 impl Findings {
@@ -103,6 +114,10 @@ impl Findings {
             (mine @ None, theirs) => *mine = theirs,
             (Some(_), None) => {}
         }
+        for (key, n) in other.unlisted_endpoints {
+            *self.unlisted_endpoints.entry(key).or_default() += n;
+        }
+        self.policy_from = self.policy_from.or(other.policy_from);
     }
 
     /// The counters of all buckets added up.
@@ -135,8 +150,58 @@ struct Partial {
 
 impl Checker<'_> {
     /// Reads `inputs` (in parallel on the current rayon pool) and returns what they
-    /// hold, with the accounting of every line.
+    /// hold, with the accounting of every line. CloudTrail inputs are read first and
+    /// joined with the access logs on the request id (see [`crate::join`]), so a
+    /// request in both is judged once; a `PutBucketPolicy` of the cross-checked
+    /// bucket among them dates the policy.
     pub fn scan(&self, inputs: &[Input]) -> (Findings, Tally) {
+        let (trails, logs): (Vec<&Input>, Vec<&Input>) =
+            inputs.iter().partition(|i| i.holds_cloudtrail());
+        if trails.is_empty() {
+            return self.scan_logs(inputs, None, None);
+        }
+        let mut tally = Tally::default();
+        // Past the join's budget, CloudTrail requests are judged at once.
+        let unjoined = Mutex::new(self.partial());
+        let judge_now = |r: &Record<'_>, class, name: &str, line| {
+            let mut p = unjoined.lock().expect("no worker panicked");
+            let Partial {
+                findings, rule_of, ..
+            } = &mut *p;
+            self.observe(findings, rule_of, r, class, name, line, None);
+            true
+        };
+        let join = read_cloudtrail(&trails, self.settings, &mut tally, &judge_now);
+        let policy_from = self.policy.and_then(|p| policy_time(p, &tally));
+        let logs: Vec<Input> = logs.into_iter().cloned().collect();
+        let (mut findings, logs_tally) = self.scan_logs(&logs, Some(&join), policy_from);
+        tally.merge(logs_tally);
+        let mut rest = self.partial();
+        join.pending(0..join.len(), |r, name, line| {
+            if self.settings.filter.matches(r) {
+                tally.counts.matched += 1;
+                let class = self.settings.classifier.classify_record(r);
+                let Partial {
+                    findings, rule_of, ..
+                } = &mut rest;
+                self.observe(findings, rule_of, r, class, name, line, policy_from);
+            }
+            true
+        });
+        tally.join = Some(join.counts());
+        findings.merge(rest.findings);
+        findings.merge(unjoined.into_inner().expect("no worker panicked").findings);
+        findings.policy_from = policy_from;
+        (findings, tally)
+    }
+
+    /// The access logs (and any CloudTrail input their names hid), joined with `join`.
+    fn scan_logs(
+        &self,
+        inputs: &[Input],
+        join: Option<&Join>,
+        policy_from: Option<i64>,
+    ) -> (Findings, Tally) {
         let p = inputs
             .par_iter()
             .with_max_len(1)
@@ -149,8 +214,8 @@ impl Checker<'_> {
                         tally,
                         rule_of,
                     } = &mut p;
-                    scan_input(input, self.settings, None, tally, |r, class, line| {
-                        self.observe(findings, rule_of, r, class, &name, line);
+                    scan_input(input, self.settings, join, tally, |r, class, line| {
+                        self.observe(findings, rule_of, r, class, &name, line, policy_from);
                         true
                     });
                     p
@@ -172,6 +237,7 @@ impl Checker<'_> {
         p
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn observe(
         &self,
         f: &mut Findings,
@@ -180,6 +246,7 @@ impl Checker<'_> {
         class: Class,
         source: &str,
         line: u64,
+        policy_from: Option<i64>,
     ) {
         let Some(bucket_bytes) = r.bucket else {
             return;
@@ -202,9 +269,16 @@ impl Checker<'_> {
         if let Some(agg) = &mut f.aggregate {
             agg.add(r, class);
         }
+        let in_force = policy_from.is_none_or(|from| r.time >= from);
         let claim = match self.policy {
+            Some(policy) if under_policy && in_force && class == Class::Private => {
+                endpoint_claim(policy, r, &bucket, &mut f.unlisted_endpoints)
+            }
             Some(policy)
-                if under_policy && class == Class::Public && r.http_status != Some(403) =>
+                if under_policy
+                    && in_force
+                    && class == Class::Public
+                    && r.http_status != Some(403) =>
             {
                 let key = r.key.map(escape::lossy);
                 let op = r.operation.map(escape::lossy);
@@ -234,6 +308,10 @@ impl Checker<'_> {
                 self.rules.count_blocked()
             }
             Judgement::Violation => true,
+            Judgement::ForeignEndpoint => {
+                c.foreign_endpoint += 1;
+                true
+            }
             Judgement::Unchecked | Judgement::Compliant => false,
         };
         if violation {
@@ -257,8 +335,11 @@ impl Checker<'_> {
     }
 }
 
+fn text(v: Option<&[u8]>) -> Option<String> {
+    v.map(|b| escape::lossy(b).into_owned())
+}
+
 fn flagged(r: &Record<'_>, class: Class, source: &str, line: u64) -> Flagged {
-    let text = |v: Option<&[u8]>| v.map(|b| escape::lossy(b).into_owned());
     Flagged {
         time: rfc3339(r.time),
         bucket: text(r.bucket).unwrap_or_default(),
@@ -272,7 +353,73 @@ fn flagged(r: &Record<'_>, class: Class, source: &str, line: u64) -> Flagged {
         line,
         action: None,
         statement: None,
+        vpc_endpoint_id: text(r.vpc_endpoint_id),
     }
+}
+
+/// The IAM action of a request: from its access log operation, or CloudTrail's event
+/// name (`GetObject` is `s3:GetObject`; the listing calls are `s3:ListBucket`).
+fn action_of(r: &Record<'_>) -> Option<String> {
+    let op = escape::lossy(r.operation?);
+    if let Some((action, _)) = bucket_policy::action_for_operation(&op, r.key.is_some()) {
+        return Some(action.to_string());
+    }
+    if op.contains('.') || op.is_empty() {
+        return None;
+    }
+    Some(match &*op {
+        "ListObjects" | "ListObjectsV2" | "ListObjectVersions" | "HeadBucket" => {
+            "s3:ListBucket".to_string()
+        }
+        "HeadObject" | "SelectObjectContent" | "GetObjectAttributes" => "s3:GetObject".to_string(),
+        "CopyObject" | "CreateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload" => {
+            "s3:PutObject".to_string()
+        }
+        name => format!("s3:{name}"),
+    })
+}
+
+/// The bucket policy's cross-check of a request through a VPC endpoint (named by
+/// CloudTrail): if the policy allows only some endpoints for its action and not this
+/// one, the endpoint is noted, and a request that succeeded all the same is a
+/// contradiction.
+fn endpoint_claim(
+    policy: &Analysis,
+    r: &Record<'_>,
+    bucket: &str,
+    unlisted: &mut BTreeMap<(String, String), u64>,
+) -> Option<bucket_policy::Claim> {
+    let id = escape::lossy(r.vpc_endpoint_id?);
+    let action = action_of(r)?;
+    let report = policy
+        .actions
+        .iter()
+        .find(|a| a.action.eq_ignore_ascii_case(&action))?;
+    let limited = !report.any_endpoint && !report.endpoints.is_empty();
+    if !limited || report.endpoints.iter().any(|e| e.eq_ignore_ascii_case(&id)) {
+        return None;
+    }
+    *unlisted
+        .entry((bucket.to_string(), id.into_owned()))
+        .or_default() += 1;
+    (r.http_status != Some(403)).then(|| bucket_policy::Claim {
+        action: report.action.clone(),
+        statement: report.statements.first().cloned().unwrap_or_default(),
+    })
+}
+
+/// When the cross-checked policy took effect: the latest successful `PutBucketPolicy`
+/// of its bucket among the CloudTrail changes.
+fn policy_time(policy: &Analysis, tally: &Tally) -> Option<i64> {
+    let bucket = policy.bucket.as_deref()?;
+    tally
+        .changes
+        .iter()
+        .filter(|c| {
+            c.event == "PutBucketPolicy" && c.error.is_none() && c.bucket.as_deref() == Some(bucket)
+        })
+        .map(|c| c.epoch)
+        .max()
 }
 
 /// What the counters of an incremental state depend on: the rules, the private
@@ -402,7 +549,7 @@ mod tests {
         let mut cache = HashMap::new();
         let mut tally = Tally::default();
         scan("mem", text.as_bytes(), &settings, &mut tally, |r, c, n| {
-            checker.observe(&mut f, &mut cache, r, c, "mem", n);
+            checker.observe(&mut f, &mut cache, r, c, "mem", n, None);
             true
         });
         f

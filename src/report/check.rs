@@ -68,6 +68,8 @@ pub struct CheckSummary {
     pub blocked: u64,
     pub excepted: u64,
     pub contradictions: u64,
+    /// Of the violations, requests through VPC endpoints the rules do not allow.
+    pub foreign_endpoint: u64,
     pub violations_listed: usize,
     pub contradictions_listed: usize,
     pub state: Option<StateSummary>,
@@ -108,6 +110,20 @@ pub struct PolicyBrief {
     pub bucket: Option<String>,
     pub status: Enforcement,
     pub gaps: usize,
+    /// When the policy took effect, if a `PutBucketPolicy` of its bucket was in the
+    /// CloudTrail input: requests before it are not cross-checked.
+    pub effective_from: Option<String>,
+    /// VPC endpoints that carried requests (CloudTrail) which the policy does not
+    /// allow, with their requests.
+    pub endpoints_not_allowed: Vec<EndpointSeen>,
+}
+
+/// A VPC endpoint seen in the evidence, on a bucket.
+#[derive(Clone, Debug, Serialize)]
+pub struct EndpointSeen {
+    pub bucket: String,
+    pub endpoint: String,
+    pub requests: u64,
 }
 
 /// What the report needs besides the run.
@@ -186,6 +202,7 @@ impl CheckReport {
             blocked: now.blocked,
             excepted: now.excepted,
             contradictions: now.contradictions,
+            foreign_endpoint: now.foreign_endpoint,
             violations_listed: run.findings.violations.len(),
             contradictions_listed: run.findings.contradictions.len(),
             state: ctx.state.map(|(path, s)| StateSummary {
@@ -205,6 +222,17 @@ impl CheckReport {
                 bucket: p.bucket.clone(),
                 status: p.status,
                 gaps: p.gaps.len(),
+                effective_from: run.findings.policy_from.map(rfc3339),
+                endpoints_not_allowed: run
+                    .findings
+                    .unlisted_endpoints
+                    .iter()
+                    .map(|((bucket, endpoint), &requests)| EndpointSeen {
+                        bucket: bucket.clone(),
+                        endpoint: endpoint.clone(),
+                        requests,
+                    })
+                    .collect(),
             }),
             rejections: run.tally.rejections,
             errors: run
@@ -329,17 +357,37 @@ fn write_summary(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     writeln!(out)?;
+    if s.foreign_endpoint > 0 {
+        writeln!(
+            out,
+            "{} of the violations came through VPC endpoints the rules do not allow (allowed_vpce)",
+            s.foreign_endpoint
+        )?;
+    }
     if let Some(p) = &report.bucket_policy {
         writeln!(
             out,
-            "bucket policy{}: {}, {} gap(s) (details: vpce-audit policy)",
+            "bucket policy{}: {}, {} gap(s) (details: vpce-audit policy){}",
             p.bucket
                 .as_deref()
                 .map(|b| format!(" of {}", escape::terminal(b.as_bytes())))
                 .unwrap_or_default(),
             p.status.name(),
-            p.gaps
+            p.gaps,
+            p.effective_from
+                .as_deref()
+                .map(|t| format!("; in effect from {t} (PutBucketPolicy in CloudTrail)"))
+                .unwrap_or_default()
         )?;
+        for e in &p.endpoints_not_allowed {
+            writeln!(
+                out,
+                "endpoint {} carried {} request(s) to {}, but the bucket policy does not allow it",
+                escape::terminal(e.endpoint.as_bytes()),
+                e.requests,
+                escape::terminal(e.bucket.as_bytes())
+            )?;
+        }
     }
     for r in report.rules.iter().filter(|r| r.requests == 0) {
         writeln!(

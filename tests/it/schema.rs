@@ -153,7 +153,7 @@ const OPTIONAL: [(&str, &[&str]); 5] = [
         "summary",
         &["s3", "not_available", "cloudtrail", "aws_ranges"],
     ),
-    ("flagged", &["action", "statement"]),
+    ("flagged", &["action", "statement", "vpc_endpoint_id"]),
     ("bucket", &["public_networks"]),
     ("talker", &["aws"]),
     ("transition", &["aws"]),

@@ -606,6 +606,7 @@ mod tests {
             line,
             action: None,
             statement: None,
+            vpc_endpoint_id: None,
         }
     }
 
