@@ -201,11 +201,17 @@ fn report_from_athena(args: &ReportArgs) -> anyhow::Result<u8> {
 /// `athena ddl` and `athena query`: print the SQL.
 fn athena(args: &AthenaArgs) -> anyhow::Result<u8> {
     let sql = match &args.command {
+        AthenaCommand::Ddl(a) if a.table.cloudtrail => config::athena_cloudtrail_ddl(a)?,
         AthenaCommand::Ddl(a) => config::athena_ddl(a)?.render(),
         AthenaCommand::Query(a) => {
             let table = config::athena_table(&a.table)?;
             let settings = config::settings(&a.select, a.interval.seconds())?;
-            Query::new(&table, &settings, a.dialect).timeline()
+            let query = Query::new(&table, &settings, a.dialect);
+            if a.table.cloudtrail {
+                query.cloudtrail().endpoint_breakdown()
+            } else {
+                query.timeline()
+            }
         }
     };
     let mut out = io::stdout().lock();

@@ -443,9 +443,15 @@ pub struct TableArgs {
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub database: String,
 
-    /// Table name.
-    #[arg(long, value_name = "NAME", default_value = "s3_access_logs")]
-    pub table: String,
+    /// Table name (default: s3_access_logs, or cloudtrail_logs with --cloudtrail).
+    #[arg(long, value_name = "NAME")]
+    pub table: Option<String>,
+
+    /// The table holds CloudTrail log files (the layout AWS documents, partitioned by
+    /// day), not access logs: `ddl` writes that table, `query` the per-bucket,
+    /// per-VPC-endpoint breakdown of its S3 requests.
+    #[arg(long)]
+    pub cloudtrail: bool,
 
     /// The log object key format of the bucket's logging configuration: `simple`
     /// (PREFIX + YYYY-mm-DD-HH-MM-SS-UniqueString; every query reads every object) or
@@ -462,7 +468,8 @@ pub struct DdlArgs {
     pub table: TableArgs,
 
     /// Where the logs are: the target bucket and prefix of the logging configuration,
-    /// e.g. s3://my-log-bucket/s3-access/.
+    /// e.g. s3://my-log-bucket/s3-access/; with --cloudtrail, one account and region of
+    /// the trail, e.g. s3://my-trail/AWSLogs/111122223333/CloudTrail/ap-northeast-2/.
     #[arg(long, value_name = "S3_URI")]
     pub location: String,
 
@@ -478,7 +485,7 @@ pub struct DdlArgs {
     #[arg(long, value_name = "NAME")]
     pub source_bucket: Vec<String>,
 
-    /// Partitioned layout: the first day of logs (YYYY-MM-DD).
+    /// Partitioned layout and --cloudtrail: the first day of logs (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
     pub from: Option<String>,
 

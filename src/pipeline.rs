@@ -165,25 +165,21 @@ pub fn aggregate(inputs: &[Input], settings: &Settings) -> (Aggregate, Tally) {
     if trails.is_empty() {
         return aggregate_logs(inputs, settings, None);
     }
-    // CloudTrail first, kept for the join while there are access logs to join it
-    // with; past the budget (or with no access logs) counted at once.
+    // CloudTrail first, kept for the join (and to count a request CloudTrail logged
+    // twice once); past the budget, counted at once.
     let counted = Mutex::new(Aggregate::new(settings.interval));
     let count = |r: &Record<'_>, class, _: &str, _| {
         counted.lock().expect("no worker panicked").add(r, class);
         true
     };
-    let keeper = (!logs.is_empty()).then(Keeper::default);
-    let mut tally = read_trails(&trails, settings, keeper.as_ref(), &count);
-    let names = trails.iter().map(|i| i.name()).collect();
-    let join = keeper.map(|k| k.finish(names));
+    let mut tally = Tally::default();
+    let join = read_cloudtrail(&trails, settings, &mut tally, &count);
     let logs: Vec<Input> = logs.into_iter().cloned().collect();
-    let (mut agg, logs_tally) = aggregate_logs(&logs, settings, join.as_ref());
+    let (mut agg, logs_tally) = aggregate_logs(&logs, settings, Some(&join));
     tally.merge(logs_tally);
     agg.merge(counted.into_inner().expect("no worker panicked"));
-    if let Some(join) = &join {
-        agg.merge(pending(join, settings, &mut tally));
-        tally.join = Some(join.counts());
-    }
+    agg.merge(pending(&join, settings, &mut tally));
+    tally.join = Some(join.counts());
     (agg, tally)
 }
 
@@ -204,11 +200,11 @@ fn aggregate_logs(
 }
 
 /// Reads the CloudTrail inputs `trails` in parallel: their S3 requests are kept in
-/// `keeper` for the join, or, without one or past its budget, handed to `count`.
+/// `keeper` for the join, or, past its budget, handed to `count`.
 fn read_trails(
     trails: &[&Input],
     settings: &Settings,
-    keeper: Option<&Keeper>,
+    keeper: &Keeper,
     count: &(dyn Fn(&Record<'_>, Class, &str, u64) -> bool + Sync),
 ) -> Tally {
     let tallies: Vec<Tally> = trails
@@ -219,7 +215,7 @@ fn read_trails(
             let mut tally = Tally::default();
             let name = input.name();
             if let Some(reader) = tally.open(input) {
-                let keep = keeper.map(|k| (k, at));
+                let keep = Some((keeper, at));
                 match events::sniff(reader) {
                     Ok((_, reader)) => {
                         scan_events(
@@ -543,7 +539,7 @@ pub fn read_cloudtrail(
     each: &(dyn Fn(&Record<'_>, Class, &str, u64) -> bool + Sync),
 ) -> Join {
     let keeper = Keeper::default();
-    tally.merge(read_trails(trails, settings, Some(&keeper), each));
+    tally.merge(read_trails(trails, settings, &keeper, each));
     keeper.finish(trails.iter().map(|i| i.name()).collect())
 }
 

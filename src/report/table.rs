@@ -37,7 +37,7 @@ pub fn write(report: &Report, out: &mut dyn Write, fit: bool) -> io::Result<()> 
             "cloudtrail: {} input(s), {} events of other services skipped, {} change(s) to the network path",
             ct.inputs, s.skipped_events, ct.changes
         )?;
-        if let Some(j) = &ct.join {
+        if let Some(j) = ct.join.filter(|j| j.joined > 0 || j.unjoined > 0) {
             write!(
                 out,
                 "; joined with the access logs: {} request(s) in both counted once ({} with their endpoint)",
