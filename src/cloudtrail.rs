@@ -409,7 +409,7 @@ fn event<'a>(raw: &Raw<'a>) -> Result<Event<'a>, EventError> {
             None => field(&parameters, "Host", "requestParameters.Host")?,
         },
         tls_version: field(&tls, "tlsVersion", "tlsDetails.tlsVersion")?,
-        vpc_endpoint_id: text(raw.vpc_endpoint_id, "vpcEndpointId")?,
+        vpc_endpoint_id: endpoint_id(raw.vpc_endpoint_id)?,
         vpc_endpoint_account: text(raw.vpc_endpoint_account_id, "vpcEndpointAccountId")?,
         region: text(raw.aws_region, "awsRegion")?,
     });
@@ -458,6 +458,24 @@ fn resource_bucket(raw: Option<&RawValue>) -> Result<Option<Cow<'_, str>>, Event
         }
     }
     Ok(None)
+}
+
+/// `vpcEndpointId`: `vpce-` and letters or digits, as AWS names endpoints.
+fn endpoint_id(raw: Option<&RawValue>) -> Result<Option<Cow<'_, str>>, EventError> {
+    let id = text(raw, "vpcEndpointId")?;
+    match &id {
+        Some(v) if !is_endpoint_id(v) => {
+            let shown: String = v.chars().take(60).collect();
+            fail(format!("vpcEndpointId {shown:?} is not a VPC endpoint id"))
+        }
+        _ => Ok(id),
+    }
+}
+
+/// Is `s` a VPC endpoint id (`vpce-0a1b2c3d4e5f60718`)?
+pub fn is_endpoint_id(s: &str) -> bool {
+    s.strip_prefix("vpce-")
+        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// `sourceIPAddress`: an address, or `None` for an AWS service (`athena.amazonaws.com`,

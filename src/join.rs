@@ -43,21 +43,39 @@ struct Kept {
 }
 
 /// Keeps CloudTrail requests while the CloudTrail inputs are read in parallel.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Keeper {
     kept: Mutex<Vec<Kept>>,
     bytes: AtomicUsize,
+    budget: usize,
     unjoined: AtomicU64,
 }
 
+impl Default for Keeper {
+    /// A keeper with the [`BUDGET`].
+    fn default() -> Self {
+        Keeper::with_budget(BUDGET)
+    }
+}
+
 impl Keeper {
+    /// A keeper that holds at most `budget` bytes.
+    pub fn with_budget(budget: usize) -> Self {
+        Keeper {
+            kept: Mutex::new(Vec::new()),
+            bytes: AtomicUsize::new(0),
+            budget,
+            unjoined: AtomicU64::new(0),
+        }
+    }
+
     /// Keeps a CloudTrail request of input `input` (event `ordinal`); `false` if the
     /// budget is spent, and the caller counts it at once.
     pub fn keep(&self, record: &Record<'_>, input: usize, ordinal: u64) -> bool {
         let record = OwnedRecord::new(record);
         let cost = std::mem::size_of::<Kept>() + ENTRY + record.size();
         let before = self.bytes.fetch_add(cost, Ordering::Relaxed);
-        if before + cost > BUDGET {
+        if before + cost > self.budget {
             self.bytes.fetch_sub(cost, Ordering::Relaxed);
             self.unjoined.fetch_add(1, Ordering::Relaxed);
             return false;
@@ -196,6 +214,26 @@ mod tests {
             region: Some(b"ap-northeast-2"),
             ..Record::default()
         }
+    }
+
+    #[test]
+    fn past_the_budget_requests_are_not_kept_and_counted_as_unjoined() {
+        let one =
+            std::mem::size_of::<Kept>() + ENTRY + OwnedRecord::new(&event("A1", "b", None)).size();
+        let keeper = Keeper::with_budget(2 * one);
+        assert!(keeper.keep(&event("A1", "b", None), 0, 1));
+        assert!(keeper.keep(&event("A2", "b", None), 0, 2));
+        assert!(!keeper.keep(&event("A3", "b", None), 0, 3));
+        let join = keeper.finish(vec!["t".into()]);
+        assert_eq!(join.len(), 2);
+        let c = join.counts();
+        assert_eq!((c.kept, c.unjoined), (2, 1));
+        let mut late = Record {
+            request_id: Some(b"A3"),
+            bucket: Some(b"b"),
+            ..Record::default()
+        };
+        assert!(!join.enrich(&mut late), "not kept, not joined");
     }
 
     #[test]

@@ -357,28 +357,6 @@ fn flagged(r: &Record<'_>, class: Class, source: &str, line: u64) -> Flagged {
     }
 }
 
-/// The IAM action of a request: from its access log operation, or CloudTrail's event
-/// name (`GetObject` is `s3:GetObject`; the listing calls are `s3:ListBucket`).
-fn action_of(r: &Record<'_>) -> Option<String> {
-    let op = escape::lossy(r.operation?);
-    if let Some((action, _)) = bucket_policy::action_for_operation(&op, r.key.is_some()) {
-        return Some(action.to_string());
-    }
-    if op.contains('.') || op.is_empty() {
-        return None;
-    }
-    Some(match &*op {
-        "ListObjects" | "ListObjectsV2" | "ListObjectVersions" | "HeadBucket" => {
-            "s3:ListBucket".to_string()
-        }
-        "HeadObject" | "SelectObjectContent" | "GetObjectAttributes" => "s3:GetObject".to_string(),
-        "CopyObject" | "CreateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload" => {
-            "s3:PutObject".to_string()
-        }
-        name => format!("s3:{name}"),
-    })
-}
-
 /// The bucket policy's cross-check of a request through a VPC endpoint (named by
 /// CloudTrail): if the policy allows only some endpoints for its action and not this
 /// one, the endpoint is noted, and a request that succeeded all the same is a
@@ -390,11 +368,12 @@ fn endpoint_claim(
     unlisted: &mut BTreeMap<(String, String), u64>,
 ) -> Option<bucket_policy::Claim> {
     let id = escape::lossy(r.vpc_endpoint_id?);
-    let action = action_of(r)?;
+    let operation = escape::lossy(r.operation?);
+    let (action, _) = bucket_policy::action_for_operation(&operation, r.key.is_some())?;
     let report = policy
         .actions
         .iter()
-        .find(|a| a.action.eq_ignore_ascii_case(&action))?;
+        .find(|a| a.action.eq_ignore_ascii_case(action))?;
     let limited = !report.any_endpoint && !report.endpoints.is_empty();
     if !limited || report.endpoints.iter().any(|e| e.eq_ignore_ascii_case(&id)) {
         return None;

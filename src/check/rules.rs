@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::wildcard;
 use crate::arn::account_of;
 use crate::classify::{Class, VPCE_ACCESS_DENIED};
+use crate::cloudtrail::is_endpoint_id;
 use crate::escape;
 use crate::record::Record;
 
@@ -258,10 +259,7 @@ impl Rules {
             let mut allowed_vpce = spec.allowed_vpce.clone();
             allowed_vpce.extend(b.allowed_vpce.iter().cloned());
             for id in &allowed_vpce {
-                let ok = id.strip_prefix("vpce-").is_some_and(|rest| {
-                    !rest.is_empty() && rest.bytes().all(|c| c.is_ascii_alphanumeric())
-                });
-                if !ok {
+                if !is_endpoint_id(id) {
                     return Err(RulesError::Invalid(format!(
                         "bucket {:?}: allowed_vpce {id:?} is not a VPC endpoint id (vpce-…)",
                         b.name

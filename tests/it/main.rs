@@ -11,6 +11,7 @@ mod oracle;
 
 mod athena;
 mod check;
+mod cloudtrail;
 mod fuzz_regressions;
 mod hostile;
 mod html;
