@@ -202,8 +202,69 @@ struct Raw<'a> {
     detail_type: Option<&'a RawValue>,
 }
 
-/// An object's fields, kept raw: `userIdentity`, `requestParameters`, ...
-type Fields<'a> = std::collections::HashMap<&'a str, &'a RawValue>;
+/// The members read of the nested objects (`userIdentity`, `requestParameters`,
+/// `additionalEventData`, `tlsDetails`, `resources[]`), kept raw until their type is
+/// checked; the others are skipped without being kept.
+#[derive(Default, Deserialize)]
+struct Fields<'a> {
+    #[serde(borrow)]
+    arn: Option<&'a RawValue>,
+    #[serde(borrow, rename = "invokedBy")]
+    invoked_by: Option<&'a RawValue>,
+    #[serde(borrow, rename = "accountId")]
+    account_id: Option<&'a RawValue>,
+    #[serde(borrow, rename = "bucketName")]
+    bucket_name: Option<&'a RawValue>,
+    #[serde(borrow)]
+    key: Option<&'a RawValue>,
+    #[serde(borrow, rename = "Host")]
+    host: Option<&'a RawValue>,
+    #[serde(borrow, rename = "bytesTransferredOut")]
+    bytes_out: Option<&'a RawValue>,
+    #[serde(borrow, rename = "x-amz-id-2")]
+    host_id: Option<&'a RawValue>,
+    #[serde(borrow, rename = "SignatureVersion")]
+    signature_version: Option<&'a RawValue>,
+    #[serde(borrow, rename = "CipherSuite")]
+    extra_cipher_suite: Option<&'a RawValue>,
+    #[serde(borrow, rename = "AuthenticationMethod")]
+    authentication_method: Option<&'a RawValue>,
+    #[serde(borrow, rename = "tlsVersion")]
+    tls_version: Option<&'a RawValue>,
+    #[serde(borrow, rename = "cipherSuite")]
+    cipher_suite: Option<&'a RawValue>,
+    #[serde(borrow, rename = "clientProvidedHostHeader")]
+    client_host: Option<&'a RawValue>,
+    #[serde(borrow, rename = "type")]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow, rename = "ARN")]
+    resource_arn: Option<&'a RawValue>,
+}
+
+impl<'a> Fields<'a> {
+    /// The member named `key`, as CloudTrail spells it.
+    fn get(&self, key: &str) -> Option<&'a RawValue> {
+        match key {
+            "arn" => self.arn,
+            "invokedBy" => self.invoked_by,
+            "accountId" => self.account_id,
+            "bucketName" => self.bucket_name,
+            "key" => self.key,
+            "Host" => self.host,
+            "bytesTransferredOut" => self.bytes_out,
+            "x-amz-id-2" => self.host_id,
+            "SignatureVersion" => self.signature_version,
+            "CipherSuite" => self.extra_cipher_suite,
+            "AuthenticationMethod" => self.authentication_method,
+            "tlsVersion" => self.tls_version,
+            "cipherSuite" => self.cipher_suite,
+            "clientProvidedHostHeader" => self.client_host,
+            "type" => self.kind,
+            "ARN" => self.resource_arn,
+            _ => None,
+        }
+    }
+}
 
 /// What JSON value `raw` is, in words.
 fn kind(raw: &RawValue) -> &'static str {
@@ -236,10 +297,10 @@ fn text<'a>(raw: Option<&'a RawValue>, name: &str) -> Result<Option<Cow<'a, str>
 /// An object field's members; `null` and absent are empty.
 fn object<'a>(raw: Option<&'a RawValue>, name: &str) -> Result<Fields<'a>, EventError> {
     let Some(raw) = raw else {
-        return Ok(Fields::new());
+        return Ok(Fields::default());
     };
     match kind(raw) {
-        "null" => Ok(Fields::new()),
+        "null" => Ok(Fields::default()),
         "an object" => serde_json::from_str(raw.get())
             .or_else(|e| fail(format!("{name} is not a valid object: {e}"))),
         other => fail(format!("{name} is {other}, not an object")),
@@ -332,10 +393,7 @@ fn event<'a>(raw: &Raw<'a>) -> Result<Event<'a>, EventError> {
         }
         endpoints.sort();
         endpoints.dedup();
-        let bucket = text(
-            parameters.get("bucketName").copied(),
-            "requestParameters.bucketName",
-        )?;
+        let bucket = text(parameters.get("bucketName"), "requestParameters.bucketName")?;
         out.change = Some(Change {
             epoch: time()?,
             event: name.as_deref().unwrap_or_default().to_string(),
@@ -348,10 +406,7 @@ fn event<'a>(raw: &Raw<'a>) -> Result<Event<'a>, EventError> {
     if source != S3_SOURCE {
         return Ok(out);
     }
-    let bucket = match text(
-        parameters.get("bucketName").copied(),
-        "requestParameters.bucketName",
-    )? {
+    let bucket = match text(parameters.get("bucketName"), "requestParameters.bucketName")? {
         Some(b) => Some(b),
         None => resource_bucket(raw.resources)?,
     };
@@ -369,7 +424,7 @@ fn event<'a>(raw: &Raw<'a>) -> Result<Event<'a>, EventError> {
     };
     let extra = object(raw.additional_event_data, "additionalEventData")?;
     let tls = object(raw.tls_details, "tlsDetails")?;
-    let field = |fields: &Fields<'a>, key: &str, name: &str| text(fields.get(key).copied(), name);
+    let field = |fields: &Fields<'a>, key: &str, name: &str| text(fields.get(key), name);
     out.request = Some(Request {
         bucket,
         time: time()?,
@@ -381,7 +436,7 @@ fn event<'a>(raw: &Raw<'a>) -> Result<Event<'a>, EventError> {
         http_status,
         error_code,
         bytes_sent: count(
-            extra.get("bytesTransferredOut").copied(),
+            extra.get("bytesTransferredOut"),
             "additionalEventData.bytesTransferredOut",
         )?,
         user_agent: text(raw.user_agent, "userAgent")?,
@@ -424,7 +479,7 @@ fn requester<'a>(identity: &Fields<'a>) -> Result<Option<Cow<'a, str>>, EventErr
         ("invokedBy", "userIdentity.invokedBy"),
         ("accountId", "userIdentity.accountId"),
     ] {
-        if let Some(v) = text(identity.get(key).copied(), name)?.filter(|v| !v.is_empty()) {
+        if let Some(v) = text(identity.get(key), name)?.filter(|v| !v.is_empty()) {
             if key == "accountId" && v == "ANONYMOUS_PRINCIPAL" {
                 return Ok(None);
             }
@@ -445,11 +500,11 @@ fn resource_bucket(raw: Option<&RawValue>) -> Result<Option<Cow<'_, str>>, Event
     };
     for r in resources {
         let fields = object(Some(r), "resources[]")?;
-        let ty = text(fields.get("type").copied(), "resources[].type")?;
+        let ty = text(fields.get("type"), "resources[].type")?;
         if ty.as_deref() != Some("AWS::S3::Bucket") {
             continue;
         }
-        if let Some(arn) = text(fields.get("ARN").copied(), "resources[].ARN")? {
+        if let Some(arn) = text(fields.get("ARN"), "resources[].ARN")? {
             let name = match arn {
                 Cow::Borrowed(a) => a.rsplit(":::").next().map(Cow::Borrowed),
                 Cow::Owned(a) => a.rsplit(":::").next().map(|n| Cow::Owned(n.to_string())),

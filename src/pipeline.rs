@@ -179,7 +179,7 @@ pub fn aggregate(inputs: &[Input], settings: &Settings) -> (Aggregate, Tally) {
     tally.merge(logs_tally);
     agg.merge(counted.into_inner().expect("no worker panicked"));
     agg.merge(pending(&join, settings, &mut tally));
-    tally.join = Some(join.counts());
+    tally.join = Some(joined(&join, &tally));
     (agg, tally)
 }
 
@@ -240,6 +240,14 @@ fn read_trails(
         tally.merge(t);
     }
     tally
+}
+
+/// What the join did, with the CloudTrail requests counted without it because they
+/// were found among the access logs (noted in `tally`).
+pub fn joined(join: &Join, tally: &Tally) -> crate::tally::JoinCounts {
+    let mut counts = join.counts();
+    counts.unjoined += tally.join.map_or(0, |j| j.unjoined);
+    counts
 }
 
 /// The CloudTrail requests no access log record took the place of, counted last.
@@ -556,7 +564,17 @@ fn scan_whole(
     let name = input.name();
     match events::sniff(reader) {
         Ok((false, reader)) => scan_lines(&name, Stream(reader), span, settings, tally, each),
-        Ok((true, reader)) => scan_events(&name, reader, span.unit, None, settings, tally, each),
+        Ok((true, reader)) => {
+            let parsed = tally.counts.parsed;
+            let go_on = scan_events(&name, reader, span.unit, None, settings, tally, each);
+            if span.join.is_some() {
+                // CloudTrail found among the access logs (an S3 object named like a
+                // log): its requests were counted without the join.
+                let late = tally.counts.parsed - parsed;
+                tally.join.get_or_insert_with(Default::default).unjoined += late;
+            }
+            go_on
+        }
         Err(e) => {
             tally.errors.push(InputError::new(name, describe(&e)));
             true
@@ -805,9 +823,14 @@ fn scan_lines(
         LineParser::new()
     };
     // A bucket's region is in its records' host header, past the required fields: when
-    // asked for, a line is read in full each time the bucket changes (rarely: a log
-    // object holds one bucket's records).
-    let mut regions = (settings.regions && required_only).then(|| (LineParser::new(), Vec::new()));
+    // asked for, a line of each bucket is read in full until one names the region.
+    let mut regions = (settings.regions && required_only).then(|| {
+        (
+            LineParser::new(),
+            Vec::new(),
+            std::collections::HashSet::new(),
+        )
+    });
     let result = source.each_line(|line_no, line| {
         if offset >= budget {
             return false;
@@ -834,14 +857,20 @@ fn scan_lines(
         match parser.parse_into(text, &mut record) {
             Ok(()) => {
                 tally.counts.parsed += 1;
-                if let Some((full, last_bucket)) = regions.as_mut() {
-                    if record.bucket.is_some_and(|b| b != last_bucket.as_slice()) {
+                if let Some((full, last_bucket, known)) = regions.as_mut() {
+                    let bucket = record.bucket.unwrap_or_default();
+                    if bucket != last_bucket.as_slice() && !known.contains(bucket) {
                         let mut whole = Record::default();
                         if full.parse_into(text, &mut whole).is_ok() {
                             record.host_header = whole.host_header;
                         }
+                        if record.host_header.is_some() {
+                            known.insert(bucket.to_vec());
+                        }
+                    }
+                    if bucket != last_bucket.as_slice() {
                         last_bucket.clear();
-                        last_bucket.extend_from_slice(record.bucket.unwrap_or_default());
+                        last_bucket.extend_from_slice(bucket);
                     }
                 }
                 if let Some(join) = join {

@@ -36,7 +36,7 @@ use crate::classify::Class;
 use crate::escape;
 use crate::input::{describe, Input, InputError};
 use crate::join::Join;
-use crate::pipeline::{read_cloudtrail, scan_input};
+use crate::pipeline::{joined, read_cloudtrail, scan_input};
 use crate::record::Record;
 use crate::settings::Settings;
 use crate::tally::Tally;
@@ -188,7 +188,7 @@ impl Checker<'_> {
             }
             true
         });
-        tally.join = Some(join.counts());
+        tally.join = Some(joined(&join, &tally));
         findings.merge(rest.findings);
         findings.merge(unjoined.into_inner().expect("no worker panicked").findings);
         findings.policy_from = policy_from;

@@ -151,6 +151,12 @@ impl Framed {
         self.len += 1;
     }
 
+    fn extend(&mut self, part: &[u8]) {
+        let room = MAX_EVENT.saturating_sub(self.bytes.len());
+        self.bytes.extend_from_slice(&part[..part.len().min(room)]);
+        self.len += part.len() as u64;
+    }
+
     fn event(&self) -> Event<'_> {
         if self.len > MAX_EVENT as u64 {
             Event::TooLong(self.len)
@@ -162,7 +168,9 @@ impl Framed {
 
 /// Walks one JSON value whose first byte is next (already known not to be blank),
 /// keeping its bytes in `out` if given. `open` holds the closers of values already
-/// open (a seeded object). Returns when the value is complete.
+/// open (a seeded object). Returns when the value is complete. The buffered bytes are
+/// scanned in place and kept in one copy per buffer; inside strings, memchr jumps to
+/// the next quote or backslash.
 fn frame<R: Read>(
     bytes: &mut Bytes<R>,
     mut out: Option<&mut Framed>,
@@ -174,63 +182,81 @@ fn frame<R: Read>(
     let mut first = true;
     let scalar = open.is_empty() && !matches!(bytes.peek()?, Some(b'"' | b'{' | b'['));
     loop {
-        let Some(b) = bytes.peek()? else {
+        if bytes.peek()?.is_none() {
             return Err(Stop::Syntax(format!(
                 "event {ordinal}: the stream ends inside it (truncated?)"
             )));
-        };
-        let delimiter = b.is_ascii_whitespace() || matches!(b, b',' | b']' | b'}' | b':');
-        if scalar && delimiter && !first {
-            return Ok(());
         }
-        bytes.bump();
-        if scalar && delimiter {
-            // A stray delimiter where a value should start: it is the value, so that
-            // the walk moves on.
-            if let Some(out) = out.as_deref_mut() {
-                out.push(b);
+        let buf = &bytes.buf[bytes.at..bytes.end];
+        let mut i = 0;
+        let mut done = false;
+        while i < buf.len() {
+            let b = buf[i];
+            if scalar {
+                let delimiter = b.is_ascii_whitespace() || matches!(b, b',' | b']' | b'}' | b':');
+                if delimiter && !first {
+                    done = true;
+                    break;
+                }
+                i += 1;
+                // A stray delimiter where a value should start is the value, so that
+                // the walk moves on.
+                done = delimiter;
+                first = false;
+                if done {
+                    break;
+                }
+                continue;
             }
-            return Ok(());
+            i += 1;
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
+                    if open.is_empty() {
+                        done = true;
+                        break;
+                    }
+                } else {
+                    i = memchr::memchr2(b'"', b'\\', &buf[i..]).map_or(buf.len(), |at| i + at);
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => {
+                    if open.len() == MAX_DEPTH {
+                        return Err(Stop::Syntax(format!(
+                            "event {ordinal}: nested more than {MAX_DEPTH} deep"
+                        )));
+                    }
+                    open.push(if b == b'{' { b'}' } else { b']' });
+                }
+                b'}' | b']' => {
+                    if open.pop() != Some(b) {
+                        return Err(Stop::Syntax(format!(
+                            "event {ordinal}: '{}' does not close what is open",
+                            b as char
+                        )));
+                    }
+                    if open.is_empty() {
+                        done = true;
+                        break;
+                    }
+                }
+                _ => {}
+            }
         }
-        first = false;
         if let Some(out) = out.as_deref_mut() {
-            out.push(b);
+            out.extend(&buf[..i]);
         }
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-                if open.is_empty() {
-                    return Ok(());
-                }
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                if open.len() == MAX_DEPTH {
-                    return Err(Stop::Syntax(format!(
-                        "event {ordinal}: nested more than {MAX_DEPTH} deep"
-                    )));
-                }
-                open.push(if b == b'{' { b'}' } else { b']' });
-            }
-            b'}' | b']' => {
-                if open.pop() != Some(b) {
-                    return Err(Stop::Syntax(format!(
-                        "event {ordinal}: '{}' does not close what is open",
-                        b as char
-                    )));
-                }
-                if open.is_empty() {
-                    return Ok(());
-                }
-            }
-            _ => {}
+        bytes.at += i;
+        bytes.total += i as u64;
+        if done {
+            return Ok(());
         }
     }
 }

@@ -555,3 +555,33 @@ fn requests_list_each_source_as_read() {
         "CloudTrail records no status"
     );
 }
+
+#[test]
+fn generated_trails_and_ranges_read_back() {
+    use vpce_audit::input::events::{for_each_event, Event};
+    let mut trail = Vec::new();
+    vpce_audit::synth::write_cloudtrail(&mut trail, 3, 500).unwrap();
+    let mut requests = 0;
+    let events = for_each_event(&trail[..], |_, e| {
+        if let Event::Json(json) = e {
+            requests += u64::from(
+                vpce_audit::cloudtrail::parse_event(json)
+                    .unwrap()
+                    .request
+                    .is_some(),
+            );
+        }
+        true
+    });
+    assert_eq!(events.ok(), Some(trail.len() as u64));
+    assert!((400..500).contains(&requests), "{requests}");
+    let mut ranges = Vec::new();
+    vpce_audit::synth::write_ip_ranges(&mut ranges, 3, 10_000).unwrap();
+    let ranges =
+        vpce_audit::ipranges::AwsRanges::parse(std::str::from_utf8(&ranges).unwrap()).unwrap();
+    assert_eq!(ranges.prefixes, 10_001);
+    assert_eq!(
+        ranges.describe("52.79.3.241".parse().unwrap()),
+        "EC2 ap-northeast-2"
+    );
+}
