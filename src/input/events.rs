@@ -55,9 +55,12 @@ pub fn is_cloudtrail(head: &[u8]) -> bool {
     head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
+/// A stream whose first bytes were read, given back in front of the rest.
+pub type Sniffed<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
+
 /// Reads the start of `reader` (up to its first non-blank byte, at most 64 KiB) to tell
-/// its format, and gives back a reader of the whole stream.
-pub fn sniff<R: Read>(mut reader: R) -> io::Result<(bool, io::Chain<io::Cursor<Vec<u8>>, R>)> {
+/// its format (`true`: CloudTrail's JSON), and gives back a reader of the whole stream.
+pub fn sniff<R: Read>(mut reader: R) -> io::Result<(bool, Sniffed<R>)> {
     let mut head = Vec::new();
     let mut chunk = [0u8; 512];
     while head.len() < 64 * 1024 {

@@ -77,7 +77,7 @@ impl<W: Write> RequestWriter<W> {
             Form::Csv => (None, Some(::csv::Writer::from_writer(out))),
             _ => (Some(out), None),
         };
-        let w = RequestWriter {
+        RequestWriter {
             form,
             out,
             csv,
@@ -86,8 +86,7 @@ impl<W: Write> RequestWriter<W> {
             protect_csv,
             ranges: None,
             header: false,
-        };
-        w
+        }
     }
 
     /// Tags public addresses with their AWS range: `aws_service` and `aws_region`
