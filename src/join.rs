@@ -14,7 +14,7 @@
 //! ([`JoinCounts::unjoined`]): if its access log record is read too, that request is
 //! counted twice.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -42,13 +42,30 @@ struct Kept {
     done: AtomicBool,
 }
 
-/// Keeps CloudTrail requests while the CloudTrail inputs are read in parallel.
+/// What to do with a CloudTrail request handed to a [`Keeper`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Held {
+    /// Kept for the join: counted later, or not at all if an access log has it.
+    Kept,
+    /// Its request id was seen before: the same request, not counted again.
+    Duplicate,
+    /// Count it now (no access logs to join with, or past the budget).
+    CountNow,
+}
+
+/// Keeps CloudTrail requests while the CloudTrail inputs are read in parallel; with
+/// no access logs to join with ([`Keeper::counting`]), only their request ids, so that
+/// a request CloudTrail logged twice is counted once.
 #[derive(Debug)]
 pub struct Keeper {
     kept: Mutex<Vec<Kept>>,
     bytes: AtomicUsize,
     budget: usize,
     unjoined: AtomicU64,
+    /// Keep only request ids (no join).
+    ids_only: bool,
+    ids: Mutex<HashSet<Box<[u8]>, RandomState>>,
+    duplicates: AtomicU64,
 }
 
 impl Default for Keeper {
@@ -66,7 +83,47 @@ impl Keeper {
             bytes: AtomicUsize::new(0),
             budget,
             unjoined: AtomicU64::new(0),
+            ids_only: false,
+            ids: Mutex::new(HashSet::default()),
+            duplicates: AtomicU64::new(0),
         }
+    }
+
+    /// A keeper for a run without access logs: requests are counted as they are read,
+    /// once per request id (the ids take the [`BUDGET`]; past it, a repeated id is
+    /// counted again, and the report says so).
+    pub fn counting() -> Self {
+        Keeper {
+            ids_only: true,
+            ..Keeper::with_budget(BUDGET)
+        }
+    }
+
+    /// Takes a CloudTrail request of input `input` (event `ordinal`).
+    pub fn hold(&self, record: &Record<'_>, input: usize, ordinal: u64) -> Held {
+        if !self.ids_only {
+            return if self.keep(record, input, ordinal) {
+                Held::Kept
+            } else {
+                Held::CountNow
+            };
+        }
+        let Some(id) = record.request_id else {
+            return Held::CountNow;
+        };
+        let mut ids = self.ids.lock().expect("no keeper panicked");
+        if ids.contains(id) {
+            self.duplicates.fetch_add(1, Ordering::Relaxed);
+            return Held::Duplicate;
+        }
+        let cost = ENTRY + id.len();
+        if self.bytes.load(Ordering::Relaxed) + cost > self.budget {
+            self.unjoined.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.bytes.fetch_add(cost, Ordering::Relaxed);
+            ids.insert(id.into());
+        }
+        Held::CountNow
     }
 
     /// Keeps a CloudTrail request of input `input` (event `ordinal`); `false` if the
@@ -111,7 +168,7 @@ impl Keeper {
             names,
             kept,
             by_id,
-            duplicates,
+            duplicates: duplicates + self.duplicates.into_inner(),
             unjoined: self.unjoined.into_inner(),
         }
     }
@@ -234,6 +291,17 @@ mod tests {
             ..Record::default()
         };
         assert!(!join.enrich(&mut late), "not kept, not joined");
+    }
+
+    #[test]
+    fn without_access_logs_requests_are_counted_at_once_and_once() {
+        let keeper = Keeper::counting();
+        assert_eq!(keeper.hold(&event("A1", "b", None), 0, 1), Held::CountNow);
+        assert_eq!(keeper.hold(&event("A2", "b", None), 0, 2), Held::CountNow);
+        assert_eq!(keeper.hold(&event("A1", "b", None), 1, 1), Held::Duplicate);
+        let join = keeper.finish(vec!["a".into(), "b".into()]);
+        assert!(join.is_empty(), "nothing is kept");
+        assert_eq!(join.counts().duplicates, 1);
     }
 
     #[test]

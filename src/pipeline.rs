@@ -32,7 +32,7 @@ use crate::input::decode::decoded;
 use crate::input::events::{self, for_each_event, Event, Stop, MAX_EVENT};
 use crate::input::lines::{for_each_line, for_each_line_in, Line, MAX_LINE};
 use crate::input::{describe, progress, Input, InputError};
-use crate::join::{Join, Keeper};
+use crate::join::{Held, Join, Keeper};
 use crate::parse::{trim_end, LineParser};
 use crate::record::Record;
 use crate::settings::Settings;
@@ -165,15 +165,15 @@ pub fn aggregate(inputs: &[Input], settings: &Settings) -> (Aggregate, Tally) {
     if trails.is_empty() {
         return aggregate_logs(inputs, settings, None);
     }
-    // CloudTrail first, kept for the join (and to count a request CloudTrail logged
-    // twice once); past the budget, counted at once.
+    // CloudTrail first, kept for the join; past the budget, or with no access logs to
+    // join with, counted at once (a request CloudTrail logged twice, once).
     let counted = Mutex::new(Aggregate::new(settings.interval));
     let count = |r: &Record<'_>, class, _: &str, _| {
         counted.lock().expect("no worker panicked").add(r, class);
         true
     };
     let mut tally = Tally::default();
-    let join = read_cloudtrail(&trails, settings, &mut tally, &count);
+    let join = read_cloudtrail(&trails, !logs.is_empty(), settings, &mut tally, &count);
     let logs: Vec<Input> = logs.into_iter().cloned().collect();
     let (mut agg, logs_tally) = aggregate_logs(&logs, settings, Some(&join));
     tally.merge(logs_tally);
@@ -536,17 +536,23 @@ pub fn scan_input(
     scan_whole(input, span, settings, tally, each)
 }
 
-/// Reads `trails`, the CloudTrail inputs of a run that also reads access logs, and
-/// keeps their S3 requests for the join (past its budget, they are handed to `each`
-/// at once, with their input's name and number). Read the access logs with the join,
-/// then [`pending`](Join::pending) gives the requests no access log record had.
+/// Reads `trails`, the CloudTrail inputs of a run, and keeps their S3 requests for the
+/// join when the run has access logs (`join`); past the join's budget, or without
+/// access logs, they are handed to `each` at once, with their input's name and number
+/// (a request logged twice, once). Read the access logs with the join, then
+/// [`pending`](Join::pending) gives the requests no access log record had.
 pub fn read_cloudtrail(
     trails: &[&Input],
+    join: bool,
     settings: &Settings,
     tally: &mut Tally,
     each: &(dyn Fn(&Record<'_>, Class, &str, u64) -> bool + Sync),
 ) -> Join {
-    let keeper = Keeper::default();
+    let keeper = if join {
+        Keeper::default()
+    } else {
+        Keeper::counting()
+    };
     tally.merge(read_trails(trails, settings, &keeper, each));
     keeper.finish(trails.iter().map(|i| i.name()).collect())
 }
@@ -637,7 +643,7 @@ fn scan_events<R: Read>(
         tally.counts.parsed += 1;
         let record = request.record();
         if let Some((keeper, input)) = keep {
-            if keeper.keep(&record, input, ordinal) {
+            if keeper.hold(&record, input, ordinal) != Held::CountNow {
                 return true;
             }
         }

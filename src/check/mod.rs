@@ -171,7 +171,8 @@ impl Checker<'_> {
             self.observe(findings, rule_of, r, class, name, line, None);
             true
         };
-        let join = read_cloudtrail(&trails, self.settings, &mut tally, &judge_now);
+        // Kept even without access logs, to be judged once the policy's date is known.
+        let join = read_cloudtrail(&trails, true, self.settings, &mut tally, &judge_now);
         let policy_from = self.policy.and_then(|p| policy_time(p, &tally));
         let logs: Vec<Input> = logs.into_iter().cloned().collect();
         let (mut findings, logs_tally) = self.scan_logs(&logs, Some(&join), policy_from);

@@ -75,9 +75,9 @@ impl Input {
     /// only orders the reading (CloudTrail first, to be joined with the access logs).
     pub fn holds_cloudtrail(&self) -> bool {
         match self {
-            Input::File(_) => self
-                .open()
-                .and_then(decode::decoded)
+            // The first 64 KiB are enough to see the first character, gzip or not.
+            Input::File(path) => File::open(path)
+                .and_then(|f| decode::decoded(f.take(64 * 1024)))
                 .and_then(events::sniff)
                 .is_ok_and(|(json, _)| json),
             Input::Stdin => {
@@ -376,6 +376,27 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["a/z.log", "b/1.log", "b/2.log", "c.log"]);
+    }
+
+    #[test]
+    fn cloudtrail_is_told_by_content_even_gzipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("trail");
+        std::fs::write(&json, "\n {\"Records\":[]}").unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &[b' '; 1_000]).unwrap();
+        std::io::Write::write_all(&mut gz, b"{\"Records\":[]}").unwrap();
+        let zipped = dir.path().join("trail.log");
+        std::fs::write(&zipped, gz.finish().unwrap()).unwrap();
+        let log = dir.path().join("log.json");
+        std::fs::write(&log, "o bucket [06/Feb/2019:00:00:38 +0000] 10.0.0.1").unwrap();
+        assert!(Input::File(json).holds_cloudtrail());
+        assert!(
+            Input::File(zipped).holds_cloudtrail(),
+            "past blanks, inside gzip"
+        );
+        assert!(!Input::File(log).holds_cloudtrail(), "not by its name");
+        assert!(!Input::File(dir.path().join("missing")).holds_cloudtrail());
     }
 
     #[test]

@@ -585,3 +585,41 @@ fn generated_trails_and_ranges_read_back() {
         "EC2 ap-northeast-2"
     );
 }
+
+#[test]
+fn a_large_trail_is_read_event_by_event_in_bounded_memory() {
+    // 60,000 data events, about 84 MB in one `Records` array on one line, from a pipe:
+    // held as one JSON tree, it would take several times that.
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vpce-audit"));
+    cmd.args(["report", "--format", "json", "-"]);
+    let feed: crate::util::Feed = Box::new(|w| {
+        let mut counted = CountingWriter(w, 0);
+        let _ = vpce_audit::synth::write_cloudtrail(&mut counted, 11, 60_000);
+        assert!(counted.1 > 80 << 20, "{} bytes", counted.1);
+    });
+    let (code, out, peak_kib) = crate::util::run_measured(cmd, Some(feed));
+    assert_eq!(code, 0);
+    let r = crate::util::report_doc(&out);
+    let s = &r["summary"];
+    assert_eq!(s["rejected"], 0);
+    assert_eq!(
+        s["parsed"].as_u64().unwrap() + s["skipped_events"].as_u64().unwrap(),
+        60_000
+    );
+    assert!(peak_kib < 64 * 1024, "peak RSS {peak_kib} KiB");
+}
+
+/// Counts the bytes written through it.
+struct CountingWriter<'w>(&'w mut dyn Write, u64);
+
+impl Write for CountingWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.0.write(buf)?;
+        self.1 += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
