@@ -70,7 +70,8 @@ pub struct CloudTrailSummary {
     pub inputs: u64,
     /// Changes to the network path found (management events).
     pub changes: usize,
-    /// The join with the access logs (when both were read), see docs/cloudtrail.md.
+    /// How CloudTrail's requests were matched with the access logs and with each other
+    /// (see docs/cloudtrail.md); `None` for a report built without a run.
     pub join: Option<JoinCounts>,
     /// `complete`, or `partial` when CloudTrail requests past the join's memory limit
     /// were counted without looking for their access log record.
