@@ -23,10 +23,13 @@ use vpce_audit::parse::LineParser;
 use vpce_audit::pipeline;
 use vpce_audit::record::Record;
 use vpce_audit::report::check::{CheckContext, CheckReport};
+use vpce_audit::report::csv::Rows;
+use vpce_audit::report::grid::Screen;
 use vpce_audit::report::requests::RequestWriter;
 use vpce_audit::report::{self, Report};
 use vpce_audit::settings::Settings;
 use vpce_audit::tally::Tally;
+use vpce_audit::time::Zone;
 
 /// The input's name in every message and output: hostile itself.
 const SOURCE: &str = "logs/\u{1b}[2J\u{202e}=evil.log";
@@ -78,11 +81,26 @@ fn clear_later_fields(r: &mut Record<'_>) {
     r.source_region = None;
 }
 
+/// The screens tables are written for: a file, and narrow terminals (columns dropped,
+/// then one block per row).
+const SCREENS: [Screen; 3] = [
+    Screen::PLAIN,
+    Screen {
+        width: Some(80),
+        color: false,
+    },
+    Screen {
+        width: Some(30),
+        color: false,
+    },
+];
+
 fn settings() -> Settings {
     Settings {
         classifier: Classifier::new(&[]),
         filter: Filter::default(),
         interval: 3600,
+        zone: Zone::Utc,
         regions: false,
     }
 }
@@ -96,9 +114,9 @@ pub fn pipeline(data: &[u8]) {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     {
         let mut listings = [
-            RequestWriter::table(&mut table, false),
-            RequestWriter::csv(&mut csv, true),
-            RequestWriter::csv(&mut raw_csv, false),
+            RequestWriter::table(&mut table, Screen::PLAIN, Zone::Utc),
+            RequestWriter::csv(&mut csv, true, Zone::Utc),
+            RequestWriter::csv(&mut raw_csv, false, Zone::Utc),
             RequestWriter::ndjson(&mut ndjson),
         ];
         let reader = decode::decoded(data).expect("a slice reads without error");
@@ -161,9 +179,9 @@ pub fn pipeline(data: &[u8]) {
 
 /// Every format of `report`.
 fn render_report(report: &Report) {
-    for fit in [false, true] {
+    for screen in SCREENS {
         let mut out = Vec::new();
-        report::table::write(report, &mut out, fit).expect("writing to memory");
+        report::table::write(report, &mut out, &screen).expect("writing to memory");
         assert_terminal_safe(&out);
     }
     let mut out = Vec::new();
@@ -172,7 +190,7 @@ fn render_report(report: &Report) {
     assert_eq!(v["summary"]["lines"], report.summary.lines);
     for protect in [true, false] {
         let mut out = Vec::new();
-        report::csv::write(report, &mut out, protect).expect("writing to memory");
+        report::csv::write(report, Rows::Timeline, &mut out, protect).expect("writing to memory");
         let windows: usize = report.buckets.iter().map(|b| b.timeline.len()).sum();
         assert_eq!(csv_rows(&out, protect).len(), windows + 1);
     }
@@ -233,9 +251,9 @@ fn check_run(data: &[u8], settings: &Settings, tally: &Tally) {
         exit_code: 0,
     };
     let report = CheckReport::build(run, &ctx);
-    for fit in [false, true] {
+    for screen in SCREENS {
         let mut out = Vec::new();
-        report::check::write_table(&report, &mut out, fit).expect("writing to memory");
+        report::check::write_table(&report, &mut out, &screen).expect("writing to memory");
         assert_terminal_safe(&out);
     }
     let mut out = Vec::new();

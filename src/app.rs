@@ -15,8 +15,9 @@ use crate::check::rules::{BucketRule, Rules, RulesSpec};
 use crate::check::state::State;
 use crate::check::{self, Checker, Run};
 use crate::cli::{
-    AthenaArgs, AthenaCommand, CheckArgs, CheckFormat, Cli, Command, InputArgs, ListFormat,
-    PolicyArgs, PolicyFormat, ReportArgs, ReportFormat, RequestsArgs, S3Args,
+    AthenaArgs, AthenaCommand, CheckArgs, CheckFormat, Cli, Command, CsvRows, InputArgs,
+    ListFormat, PolicyArgs, PolicyFormat, ReportArgs, ReportFormat, RequestsArgs, S3Access,
+    COMMANDS,
 };
 use crate::input::decode::decoded;
 use crate::input::{self, progress, Expanded};
@@ -29,7 +30,7 @@ use crate::report::requests::RequestWriter;
 use crate::report::{self, Report};
 use crate::settings::Settings;
 use crate::tally::{Tally, KEPT_REJECTIONS};
-use crate::time::rfc3339;
+use crate::time::{rfc3339, Zone};
 use crate::{athena, config, escape};
 
 /// Exit status: success.
@@ -41,7 +42,17 @@ pub const EXIT_ERROR: u8 = 2;
 
 /// Parses the process arguments, runs the command and returns the exit status.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(word) = args.get(1).and_then(|a| a.to_str()) {
+        if let Some(command) = mistyped_command(word) {
+            eprintln!(
+                "vpce-audit: error: {} is neither a command nor a file or directory; did you mean `{command}`?",
+                escape::terminal(word.as_bytes())
+            );
+            return ExitCode::from(EXIT_ERROR);
+        }
+    }
+    let cli = Cli::parse_from(args);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
@@ -53,6 +64,23 @@ pub fn main() -> ExitCode {
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// The command `word` was probably meant to be: it is no command, no existing path
+/// and no `s3://` URL or `-`, and a command name is at most two edits away.
+fn mistyped_command(word: &str) -> Option<&'static str> {
+    if word.starts_with('-') || word.contains("://") || COMMANDS.contains(&word) {
+        return None;
+    }
+    if Path::new(word).exists() {
+        return None;
+    }
+    COMMANDS
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), *c))
+        .filter(|&(d, c)| d <= 2 && d < c.len())
+        .min()
+        .map(|(_, c)| c)
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -94,6 +122,12 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
             clap_complete::generate(shell, &mut Cli::command(), "vpce-audit", &mut io::stdout());
             Ok(EXIT_OK)
         }
+        Some(Command::Man) => {
+            let mut out = io::stdout().lock();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            out.flush()?;
+            Ok(EXIT_OK)
+        }
     }
 }
 
@@ -106,7 +140,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     if args.from_athena {
         return report_from_athena(args);
     }
-    let mut settings = config::settings(&args.input.select, args.interval.seconds())?;
+    let mut settings = config::settings(&args.input.select, &args.windows)?;
     let ranges = aws_ranges(args.aws_ip_ranges.as_deref())?;
     settings.regions = ranges.is_some();
     let expanded = expand(&args.input, &settings);
@@ -133,18 +167,16 @@ fn aws_ranges(path: Option<&Path>) -> anyhow::Result<Option<AwsRanges>> {
         .transpose()
 }
 
-/// Where a command writes: `path` (created or replaced) or standard output, and
-/// whether that is a terminal to fit tables to.
-fn output(path: Option<&Path>) -> anyhow::Result<(io::BufWriter<Box<dyn Write>>, bool)> {
+/// Where a command writes: `path` (created or replaced) or standard output.
+fn output(path: Option<&Path>) -> anyhow::Result<io::BufWriter<Box<dyn Write>>> {
     let stdout = io::stdout();
-    let fit = path.is_none() && stdout.is_terminal();
     let out: Box<dyn Write> = match path {
         Some(path) => {
             Box::new(File::create(path).with_context(|| format!("creating {}", path.display()))?)
         }
         None => Box::new(stdout.lock()),
     };
-    Ok((io::BufWriter::with_capacity(256 * 1024, out), fit))
+    Ok(io::BufWriter::with_capacity(256 * 1024, out))
 }
 
 /// How this run was made, for the header of an HTML page.
@@ -157,11 +189,20 @@ fn invocation(args: &InputArgs) -> Invocation {
 
 /// Writes a report in the format and to the place `args` ask for.
 fn write_report(report: &Report, args: &ReportArgs) -> anyhow::Result<()> {
-    let (mut out, fit) = output(args.output.as_deref())?;
+    let mut out = output(args.output.as_deref())?;
+    let screen = config::screen(args.output.is_some(), args.input.color);
     match args.format {
-        ReportFormat::Table => report::table::write(report, &mut out, fit)?,
+        ReportFormat::Table => report::table::write(report, &mut out, &screen)?,
         ReportFormat::Json => report::json::write(report, &mut out)?,
-        ReportFormat::Csv => report::csv::write(report, &mut out, !args.input.raw_csv)?,
+        ReportFormat::Csv => {
+            let rows = match args.rows {
+                CsvRows::Timeline => report::csv::Rows::Timeline,
+                CsvRows::Requesters => report::csv::Rows::Requesters,
+                CsvRows::Accounts => report::csv::Rows::Accounts,
+                CsvRows::Transitions => report::csv::Rows::Transitions,
+            };
+            report::csv::write(report, rows, &mut out, !args.input.raw_csv)?
+        }
         ReportFormat::Html => {
             report::html::audit::write(report, &invocation(&args.input), &mut out)?
         }
@@ -205,13 +246,19 @@ fn athena(args: &AthenaArgs) -> anyhow::Result<u8> {
         AthenaCommand::Ddl(a) => config::athena_ddl(a)?.render(),
         AthenaCommand::Query(a) => {
             let table = config::athena_table(&a.table)?;
-            let settings = config::settings(&a.select, a.interval.seconds())?;
+            let settings = config::settings(&a.select, &a.windows)?;
             let query = Query::new(&table, &settings, a.dialect);
             if a.table.cloudtrail {
                 query.cloudtrail().endpoint_breakdown()
             } else {
                 query.timeline()
             }
+        }
+        AthenaCommand::Requests(a) => {
+            let table = config::athena_table(&a.table)?;
+            let settings = config::settings_in(&a.select, 3600, Zone::Utc)?;
+            let filter = config::request_filter(&a.filter)?;
+            Query::new(&table, &settings, a.dialect).requests(&filter)
         }
     };
     let mut out = io::stdout().lock();
@@ -221,18 +268,20 @@ fn athena(args: &AthenaArgs) -> anyhow::Result<u8> {
 }
 
 fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
-    let settings = config::settings(&args.input.select, 3600)?;
+    let zone = args.tz.unwrap_or_default();
+    let settings = config::settings_in(&args.input.select, 3600, zone)?;
+    let filter = config::request_filter(&args.filter)?;
     let expanded = expand(&args.input, &settings);
-    let stdout = io::stdout();
-    let fit = stdout.is_terminal();
+    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     // The listing streams while the logs are read: no bar when it goes to the terminal.
-    let bar = (!fit)
+    let bar = (!to_terminal)
         .then(|| progress::Bar::start(expanded.local_size()))
         .flatten();
-    let out = io::BufWriter::with_capacity(256 * 1024, stdout.lock());
+    let out = output(args.output.as_deref())?;
+    let screen = config::screen(args.output.is_some(), args.input.color);
     let mut writer = match args.format {
-        ListFormat::Table => RequestWriter::table(out, fit),
-        ListFormat::Csv => RequestWriter::csv(out, !args.input.raw_csv),
+        ListFormat::Table => RequestWriter::table(out, screen, zone),
+        ListFormat::Csv => RequestWriter::csv(out, !args.input.raw_csv, zone),
         ListFormat::Ndjson => RequestWriter::ndjson(out),
     };
     if let Some(ranges) = aws_ranges(args.aws_ip_ranges.as_deref())? {
@@ -247,6 +296,9 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
         let name = input.name();
         let go_on =
             pipeline::scan_input(input, &settings, None, &mut tally, |record, class, line| {
+                if !filter.matches(record, class) {
+                    return true;
+                }
                 match writer.write(record, class, &name, line) {
                     Ok(()) => true,
                     Err(e) => {
@@ -263,7 +315,11 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
     if let Some(e) = failure {
         return Err(e).context("writing the request listing");
     }
+    let listed = writer.written();
     writer.finish().context("writing the request listing")?;
+    if args.format != ListFormat::Table && io::stderr().is_terminal() {
+        eprintln!("vpce-audit: {listed} request(s) listed");
+    }
     Ok(finish(&tally, &args.input, &expanded))
 }
 
@@ -279,7 +335,7 @@ struct CheckSetup {
 impl CheckSetup {
     /// Reads and validates everything `check` needs before it reads a log.
     fn load(args: &CheckArgs) -> anyhow::Result<CheckSetup> {
-        let settings = config::settings(&args.input.select, args.interval.seconds())?;
+        let settings = config::settings(&args.input.select, &args.windows)?;
         let spec = rules_spec(args)?;
         if spec.buckets.is_empty() && args.bucket_policy.is_none() {
             anyhow::bail!("no rules: give --require-private BUCKET, a --policy file with [[bucket]] tables, or --bucket-policy FILE");
@@ -289,7 +345,7 @@ impl CheckSetup {
             Some(path) => Some(read_bucket_policy(
                 &path.display().to_string(),
                 None,
-                &args.input.s3,
+                &args.input.s3.access,
             )?),
             None => None,
         };
@@ -384,9 +440,10 @@ fn write_check(
     traffic: Option<&Report>,
     rules: &Rules,
 ) -> anyhow::Result<()> {
-    let (mut out, fit) = output(args.output.as_deref())?;
+    let mut out = output(args.output.as_deref())?;
+    let screen = config::screen(args.output.is_some(), args.input.color);
     match (args.format, traffic) {
-        (CheckFormat::Table, _) => report::check::write_table(report, &mut out, fit)?,
+        (CheckFormat::Table, _) => report::check::write_table(report, &mut out, &screen)?,
         (CheckFormat::Json, _) => report::check::write_json(report, &mut out)?,
         (CheckFormat::Csv, _) => report::check::write_csv(report, &mut out, !args.input.raw_csv)?,
         (CheckFormat::Html, Some(traffic)) => {
@@ -441,7 +498,7 @@ fn rules_spec(args: &CheckArgs) -> anyhow::Result<RulesSpec> {
 
 /// Reads and analyses the bucket policy in `file` (a path, `-`, or `s3://bucket` to
 /// fetch it), of `bucket` if given.
-fn read_bucket_policy(file: &str, bucket: Option<&str>, s3: &S3Args) -> anyhow::Result<Analysis> {
+fn read_bucket_policy(file: &str, bucket: Option<&str>, s3: &S3Access) -> anyhow::Result<Analysis> {
     let (text, bucket) = if file.starts_with("s3://") {
         let (text, of) = fetch_bucket_policy(file, s3)?;
         (text, Some(bucket.map_or(of, str::to_string)))
@@ -460,10 +517,10 @@ fn read_bucket_policy(file: &str, bucket: Option<&str>, s3: &S3Args) -> anyhow::
 
 /// The policy of the bucket at `url` (GetBucketPolicy) and the bucket's name.
 #[cfg(feature = "s3")]
-fn fetch_bucket_policy(url: &str, args: &S3Args) -> anyhow::Result<(String, String)> {
+fn fetch_bucket_policy(url: &str, args: &S3Access) -> anyhow::Result<(String, String)> {
     use crate::input::s3;
     let location = s3::Location::parse(url).with_context(|| url.to_string())?;
-    let session = s3::Session::connect(&config::s3_options(args))?;
+    let session = s3::Session::connect(&config::s3_access(args))?;
     let policy = session
         .bucket_policy(&location.bucket)
         .with_context(|| format!("fetching the policy of {url}"))?;
@@ -477,17 +534,16 @@ fn fetch_bucket_policy(url: &str, args: &S3Args) -> anyhow::Result<(String, Stri
 }
 
 #[cfg(not(feature = "s3"))]
-fn fetch_bucket_policy(url: &str, _args: &S3Args) -> anyhow::Result<(String, String)> {
+fn fetch_bucket_policy(url: &str, _args: &S3Access) -> anyhow::Result<(String, String)> {
     anyhow::bail!("{url}: this vpce-audit was built without S3 support (cargo feature `s3`)")
 }
 
 fn policy(args: &PolicyArgs) -> anyhow::Result<u8> {
     let analysis = read_bucket_policy(&args.file, args.bucket.as_deref(), &args.s3)?;
-    let stdout = io::stdout();
-    let fit = stdout.is_terminal();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let screen = config::screen(false, args.color);
     match args.format {
-        PolicyFormat::Table => report::policy::write_table(&analysis, &mut out, fit)?,
+        PolicyFormat::Table => report::policy::write_table(&analysis, &mut out, &screen)?,
         PolicyFormat::Json => report::policy::write_json(&analysis, &mut out)?,
     }
     out.flush()?;

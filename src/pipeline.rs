@@ -167,7 +167,7 @@ pub fn aggregate(inputs: &[Input], settings: &Settings) -> (Aggregate, Tally) {
     }
     // CloudTrail first, kept for the join; past the budget, or with no access logs to
     // join with, counted at once (a request CloudTrail logged twice, once).
-    let counted = Mutex::new(Aggregate::new(settings.interval));
+    let counted = Mutex::new(Aggregate::in_zone(settings.interval, settings.zone));
     let count = |r: &Record<'_>, class, _: &str, _| {
         counted.lock().expect("no worker panicked").add(r, class);
         true
@@ -257,7 +257,7 @@ fn pending(join: &Join, settings: &Settings, tally: &mut Tally) -> Aggregate {
     let (agg, matched) = starts
         .into_par_iter()
         .map(|start| {
-            let mut agg = Aggregate::new(settings.interval);
+            let mut agg = Aggregate::in_zone(settings.interval, settings.zone);
             let mut matched = 0;
             join.pending(start..(start + chunk).min(join.len()), |r, _, _| {
                 if settings.filter.matches(r) {
@@ -269,7 +269,7 @@ fn pending(join: &Join, settings: &Settings, tally: &mut Tally) -> Aggregate {
             (agg, matched)
         })
         .reduce(
-            || (Aggregate::new(settings.interval), 0),
+            || (Aggregate::in_zone(settings.interval, settings.zone), 0),
             |(mut a, m), (b, n)| {
                 a.merge(b);
                 (a, m + n)
@@ -296,7 +296,7 @@ fn aggregate_in_pieces(
     // and merged again for every piece. Tallies stay per unit and merge in input order.
     let next = AtomicUsize::new(0);
     let per_worker = rayon::broadcast(|_| {
-        let mut agg = Aggregate::new(settings.interval);
+        let mut agg = Aggregate::in_zone(settings.interval, settings.zone);
         let mut tallies = Vec::new();
         loop {
             let id = next.fetch_add(1, Ordering::Relaxed);
@@ -347,7 +347,7 @@ fn aggregate_in_pieces(
 /// Merges the workers' aggregates, in parallel.
 fn merge_all(aggs: Vec<Aggregate>, settings: &Settings) -> Aggregate {
     aggs.into_par_iter().reduce(
-        || Aggregate::new(settings.interval),
+        || Aggregate::in_zone(settings.interval, settings.zone),
         |mut a, b| {
             a.merge(b);
             a
@@ -380,7 +380,7 @@ fn aggregate_stream(
     let (aggs, read) = std::thread::scope(|s| {
         let reader = s.spawn(|| read_chunks(input, chunk, settings, send));
         let aggs = rayon::broadcast(|_| {
-            let mut agg = Aggregate::new(settings.interval);
+            let mut agg = Aggregate::in_zone(settings.interval, settings.zone);
             // The lock is held while waiting, so the next chunk goes to one worker.
             while let Ok((seq, chunk)) = receive.lock().expect("no worker panicked").recv() {
                 let mut tally = Tally::default();
@@ -435,7 +435,7 @@ fn read_chunks(
     send: SyncSender<(usize, Chunk)>,
 ) -> (Tally, Aggregate) {
     let mut tally = Tally::default();
-    let mut agg = Aggregate::new(settings.interval);
+    let mut agg = Aggregate::in_zone(settings.interval, settings.zone);
     let Some(reader) = tally.open(input) else {
         return (tally, agg);
     };
@@ -908,6 +908,7 @@ mod tests {
             classifier: Classifier::new(&[]),
             filter: Filter::default(),
             interval: 3600,
+            zone: crate::time::Zone::Utc,
             regions: false,
         }
     }

@@ -4,6 +4,7 @@
 
 use crate::classify::Classifier;
 use crate::filter::Filter;
+use crate::time::Zone;
 
 /// What the audit looks for: the classifier, the filter and the window length.
 #[derive(Clone, Debug)]
@@ -12,8 +13,10 @@ pub struct Settings {
     pub classifier: Classifier,
     /// Which parsed records the audit counts.
     pub filter: Filter,
-    /// Window length in seconds.
+    /// Window length in seconds: divides a day, or is a week.
     pub interval: i64,
+    /// The zone windows of a day or a week are cut in, and times are shown in.
+    pub zone: Zone,
     /// Learn each bucket's region from its access log records (the host header), as
     /// `--aws-ip-ranges` needs; CloudTrail always says it.
     pub regions: bool,

@@ -233,7 +233,10 @@ impl Checker<'_> {
     fn partial(&self) -> Partial {
         let mut p = Partial::default();
         if self.aggregate {
-            p.findings.aggregate = Some(Aggregate::new(self.settings.interval));
+            p.findings.aggregate = Some(Aggregate::in_zone(
+                self.settings.interval,
+                self.settings.zone,
+            ));
         }
         p
     }
@@ -516,6 +519,7 @@ mod tests {
             classifier: Classifier::new(&[]),
             filter: Filter::default(),
             interval: 3600,
+            zone: crate::time::Zone::Utc,
             regions: false,
         };
         let rules = Rules::new(spec).unwrap();

@@ -9,11 +9,11 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use comfy_table::{Cell, CellAlignment};
 use serde::Serialize;
 
-use super::table::{header, new_table};
+use super::grid::{Cell, Column, Grid, Kind, Screen, Tone};
 use super::ErrorEntry;
+use crate::arn::{principal, requester_name};
 use crate::check::bucket_policy::{Analysis, Enforcement};
 use crate::check::counters::Counters;
 use crate::check::rules::{Require, Rules};
@@ -22,7 +22,7 @@ use crate::check::{Flagged, Run, KEPT_FINDINGS};
 use crate::escape;
 use crate::settings::Settings;
 use crate::tally::Rejection;
-use crate::time::rfc3339;
+use crate::time::{rfc3339, Zone};
 
 /// The check report.
 #[derive(Clone, Debug, Serialize)]
@@ -41,6 +41,9 @@ pub struct CheckReport {
     /// The first rejected lines (up to 1000; `summary.rejected` counts all).
     pub rejections: Vec<Rejection>,
     pub errors: Vec<ErrorEntry>,
+    /// The zone the table shows times in (`--tz`); JSON and CSV times are UTC.
+    #[serde(skip)]
+    pub zone: Zone,
 }
 
 /// Run-wide numbers; the request counters are this run's.
@@ -212,6 +215,7 @@ impl CheckReport {
             }),
         };
         CheckReport {
+            zone: ctx.settings.zone,
             schema_version: super::SCHEMA_VERSION,
             summary,
             rules,
@@ -310,18 +314,27 @@ pub fn write_csv(report: &CheckReport, out: &mut dyn Write, protect: bool) -> io
 }
 
 /// Writes the report for a terminal; every value from a log is escaped.
-pub fn write_table(report: &CheckReport, out: &mut dyn Write, fit: bool) -> io::Result<()> {
-    write_summary(report, out)?;
+pub fn write_table(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> io::Result<()> {
+    write_summary(report, out, screen)?;
     if report.buckets.is_empty() {
         return Ok(());
     }
     writeln!(out)?;
-    write_buckets(report, out, fit)?;
+    write_buckets(report, out, screen)?;
     let s = &report.summary;
-    flagged_table(out, fit, "violations", &report.violations, s.violations)?;
+    let zone = report.zone;
     flagged_table(
         out,
-        fit,
+        screen,
+        zone,
+        "violations",
+        &report.violations,
+        s.violations,
+    )?;
+    flagged_table(
+        out,
+        screen,
+        zone,
         "contradictions (succeeded public requests the bucket policy says are denied)",
         &report.contradictions,
         s.contradictions,
@@ -330,38 +343,48 @@ pub fn write_table(report: &CheckReport, out: &mut dyn Write, fit: bool) -> io::
 
 /// The result, what was read and checked, the state, the bucket policy and the rules
 /// that matched nothing.
-fn write_summary(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+fn write_summary(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> io::Result<()> {
     let s = &report.summary;
     let verdict = match s.result {
-        "pass" => "PASS".to_string(),
+        "pass" => screen.paint("PASS", Tone::Good),
         "fail" => format!(
-            "FAIL: {} violation(s), {} contradiction(s)",
-            s.violations, s.contradictions
+            "{}: {} violation(s), {} contradiction(s)",
+            screen.paint("FAIL", Tone::Bad),
+            s.violations,
+            s.contradictions
         ),
-        _ => "ERROR: the check could not read everything (see stderr)".to_string(),
+        _ => format!(
+            "{}: the check could not read everything (see stderr)",
+            screen.paint("ERROR", Tone::Bad)
+        ),
     };
     writeln!(out, "{} check: {verdict}", s.tool)?;
-    write!(
+    screen.say(
         out,
-        "{} input(s) read, {} lines: {} parsed, {} rejected; {} requests checked, {} blocked attempt(s), {} excepted",
-        s.inputs, s.lines, s.parsed, s.rejected, s.requests, s.blocked, s.excepted
+        &format!(
+            "{} input(s) read, {} lines: {} parsed, {} rejected; {} requests checked, {} blocked attempt(s), {} excepted",
+            s.inputs, s.lines, s.parsed, s.rejected, s.requests, s.blocked, s.excepted
+        ),
     )?;
     if let Some(st) = &s.state {
-        write!(
+        screen.say(
             out,
-            "\nstate {}: run {}, {} input(s) skipped as already processed, {} known",
-            escape::terminal(st.path.as_bytes()),
-            st.runs,
-            s.inputs_skipped,
-            st.objects
+            &format!(
+                "state {}: run {}, {} input(s) skipped as already processed, {} known",
+                escape::terminal(st.path.as_bytes()),
+                st.runs,
+                s.inputs_skipped,
+                st.objects
+            ),
         )?;
     }
-    writeln!(out)?;
     if s.foreign_endpoint > 0 {
-        writeln!(
+        screen.say(
             out,
-            "{} of the violations came through VPC endpoints the rules do not allow (allowed_vpce)",
-            s.foreign_endpoint
+            &format!(
+                "{} of the violations came through VPC endpoints the rules do not allow (allowed_vpce)",
+                s.foreign_endpoint
+            ),
         )?;
     }
     if let Some(p) = &report.bucket_policy {
@@ -380,82 +403,91 @@ fn write_summary(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
                 .unwrap_or_default()
         )?;
         for e in &p.endpoints_not_allowed {
-            writeln!(
+            screen.say(
                 out,
-                "endpoint {} carried {} request(s) to {}, but the bucket policy does not allow it",
-                escape::terminal(e.endpoint.as_bytes()),
-                e.requests,
-                escape::terminal(e.bucket.as_bytes())
+                &format!(
+                    "endpoint {} carried {} request(s) to {}, but the bucket policy does not allow it",
+                    escape::terminal(e.endpoint.as_bytes()),
+                    e.requests,
+                    escape::terminal(e.bucket.as_bytes())
+                ),
             )?;
         }
     }
     for r in report.rules.iter().filter(|r| r.requests == 0) {
-        writeln!(
+        screen.say(
             out,
-            "note: rule {} matched no requests (a typo in the bucket name passes silently)",
-            escape::terminal(r.bucket.as_bytes())
+            &format!(
+                "note: rule {} matched no requests (a typo in the bucket name passes silently)",
+                escape::terminal(r.bucket.as_bytes())
+            ),
         )?;
     }
     Ok(())
 }
 
 /// The per-bucket counters (over all runs, with a state).
-fn write_buckets(report: &CheckReport, out: &mut dyn Write, fit: bool) -> io::Result<()> {
+fn write_buckets(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> io::Result<()> {
     let incremental = report.summary.state.is_some();
-    let mut t = new_table(fit);
-    let mut names = vec![
-        "bucket",
-        "rule",
-        "requests",
-        "private",
-        "public",
-        "internal",
-        "excepted",
-        "blocked",
-        "violations",
+    let mut columns = vec![
+        Column::keep("bucket", Kind::Text),
+        Column::drop("rule", Kind::Text, 7),
+        Column::drop("requests", Kind::Number, 4),
+        Column::drop("private", Kind::Number, 3),
+        Column::drop("public", Kind::Number, 5),
+        Column::drop("internal", Kind::Number, 6),
+        Column::drop("excepted", Kind::Number, 2),
+        Column::keep("blocked", Kind::Number),
+        Column::keep("violations", Kind::Number),
     ];
     if incremental {
-        names.push("new violations");
+        columns.push(Column::keep("new violations", Kind::Number));
     }
     if report.bucket_policy.is_some() {
-        names.push("contradictions");
+        columns.push(Column::keep("contradictions", Kind::Number));
     }
-    names.extend(["first violation", "last violation"]);
-    t.set_header(header(&names));
+    columns.extend([
+        Column::drop("first violation", Kind::Atom, 1),
+        Column::drop("last violation", Kind::Atom, 1),
+    ]);
+    let mut t = Grid::new(&columns);
+    let bad = |n: u64| Cell::from(n).tone_if(n > 0, Tone::Bad);
     for b in &report.buckets {
         let c = &b.total;
         let mut row = vec![
-            Cell::new(escape::terminal(b.bucket.as_bytes())),
-            Cell::new(escape::terminal(
-                b.rule.as_deref().unwrap_or("-").as_bytes(),
-            )),
-            num(c.requests),
-            num(c.private),
-            num(c.public),
-            num(c.internal),
-            num(c.excepted),
-            num(c.blocked),
-            num(c.violations),
+            Cell::from(escape::terminal(b.bucket.as_bytes()).into_owned()),
+            Cell::from(escape::terminal(b.rule.as_deref().unwrap_or("-").as_bytes()).into_owned()),
+            c.requests.into(),
+            c.private.into(),
+            c.public.into(),
+            c.internal.into(),
+            c.excepted.into(),
+            c.blocked.into(),
+            bad(c.violations),
         ];
         if incremental {
-            row.push(num(b.this_run.violations));
+            row.push(bad(b.this_run.violations));
         }
         if report.bucket_policy.is_some() {
-            row.push(num(c.contradictions));
+            row.push(bad(c.contradictions));
         }
-        row.push(Cell::new(c.first_violation.0.map_or("-".into(), rfc3339)));
-        row.push(Cell::new(c.last_violation.0.map_or("-".into(), rfc3339)));
-        t.add_row(row);
+        let time = |t: Option<i64>| t.map_or("-".into(), |t| report.zone.show_secs(t));
+        row.push(time(c.first_violation.0).into());
+        row.push(time(c.last_violation.0).into());
+        t.row(row);
     }
     if incremental {
         writeln!(out, "per bucket, over all runs in the state:")?;
     }
-    writeln!(out, "{t}")
+    t.write(out, screen)
 }
 
+/// The flagged requests, one per line, grouped by requester (a principal: an assumed
+/// role without its sessions), the group with the most first.
 fn flagged_table(
     out: &mut dyn Write,
-    fit: bool,
+    screen: &Screen,
+    report_zone: Zone,
     title: &str,
     list: &[Flagged],
     total: u64,
@@ -467,50 +499,67 @@ fn flagged_table(
     if total as usize > list.len() {
         writeln!(out, "{title}, the first {KEPT_FINDINGS} of {total}:")?;
     } else {
-        writeln!(out, "{title}:")?;
+        writeln!(out, "{title} ({total}):")?;
     }
     let with_action = list.iter().any(|f| f.action.is_some());
-    let mut t = new_table(fit);
-    let mut names = vec![
-        "time",
-        "bucket",
-        "remote IP",
-        "requester",
-        "operation",
-        "key",
-        "status",
-        "source",
+    let mut columns = vec![
+        Column::keep("time", Kind::Atom),
+        Column::drop("bucket", Kind::Clip, 3),
+        Column::keep("remote IP", Kind::Atom),
+        Column::drop("operation", Kind::Atom, 4),
+        Column::keep("status", Kind::Number),
+        Column::drop("key", Kind::Clip, 1),
+        Column::drop("source", Kind::Clip, 2),
     ];
     if with_action {
-        names.extend(["action", "statement"]);
+        columns.extend([
+            Column::drop("action", Kind::Atom, 5),
+            Column::drop("statement", Kind::Clip, 6),
+        ]);
     }
-    t.set_header(header(&names));
     let text = |v: &Option<String>| -> String {
         v.as_deref().map_or_else(
             || "-".to_string(),
             |s| escape::terminal(s.as_bytes()).into_owned(),
         )
     };
+    let who = |f: &Flagged| -> String {
+        let raw = f.requester.as_deref().unwrap_or("-").as_bytes();
+        escape::terminal(requester_name(principal(raw)).as_bytes()).into_owned()
+    };
+    let mut groups: Vec<(String, Vec<&Flagged>)> = Vec::new();
     for f in list {
-        let mut row = vec![
-            f.time.clone(),
-            escape::terminal(f.bucket.as_bytes()).into_owned(),
-            f.remote_ip.clone().unwrap_or_else(|| "-".into()),
-            text(&f.requester),
-            text(&f.operation),
-            text(&f.key),
-            f.status.map_or_else(|| "-".into(), |s| s.to_string()),
-            format!("{}:{}", escape::terminal(f.source.as_bytes()), f.line),
-        ];
-        if with_action {
-            row.push(text(&f.action));
-            row.push(text(&f.statement));
+        let name = who(f);
+        match groups.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, members)) => members.push(f),
+            None => groups.push((name, vec![f])),
         }
-        t.add_row(row);
     }
-    writeln!(out, "{t}")
-}
-
-fn num(n: u64) -> Cell {
-    Cell::new(n).set_alignment(CellAlignment::Right)
+    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
+    let mut t = Grid::new(&columns);
+    let zone = report_zone;
+    for (name, members) in &groups {
+        t.heading(format!("{name}: {}", members.len()));
+        for f in members {
+            let mut row = vec![
+                Cell::from(zone.show(&f.time)),
+                Cell::from(escape::terminal(f.bucket.as_bytes()).into_owned()),
+                Cell::from(f.remote_ip.clone().unwrap_or_else(|| "-".into())),
+                Cell::from(text(&f.operation)),
+                Cell::from(f.status.map_or_else(|| "-".into(), |s| s.to_string())),
+                Cell::from(text(&f.key)),
+                Cell::from(format!(
+                    "{}:{}",
+                    escape::terminal(f.source.as_bytes()),
+                    f.line
+                )),
+            ];
+            if with_action {
+                row.push(Cell::from(text(&f.action)));
+                row.push(Cell::from(text(&f.statement)));
+            }
+            t.row(row);
+        }
+    }
+    t.write(out, screen)
 }

@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod csv;
+pub mod grid;
 pub mod html;
 pub mod json;
 pub mod policy;
@@ -23,7 +24,7 @@ use serde::Serialize;
 use crate::aggregate::{
     Aggregate, BucketStats, Cell, Distinct, FirstLast, Traffic, OTHER_ENDPOINTS, OTHER_REQUESTERS,
 };
-use crate::arn::account_of;
+use crate::arn::{account_of, requester_name};
 use crate::classify::Class;
 use crate::cloudtrail::Change;
 use crate::escape;
@@ -31,7 +32,7 @@ use crate::input::S3Counts;
 use crate::ipranges::AwsRanges;
 use crate::settings::Settings;
 use crate::tally::{JoinCounts, Rejection, Tally};
-use crate::time::{duration_name, rfc3339};
+use crate::time::{interval_name, rfc3339, Zone};
 
 /// The version of the JSON documents' layout (`docs/json.md`): raised when a field
 /// changes meaning or goes away, not when one is added.
@@ -94,6 +95,9 @@ pub struct Summary {
     pub blank_lines: u64,
     pub interval: String,
     pub interval_seconds: i64,
+    /// The zone windows of a day or a week were cut in (`--tz`; `UTC` without), and
+    /// that the table, CSV and HTML outputs show times in. JSON times are UTC.
+    pub time_zone: String,
     pub since: Option<String>,
     pub until: Option<String>,
     /// Time of the earliest and latest matched request.
@@ -146,6 +150,7 @@ impl Summary {
             public_rejected: t.public_rejected,
             public_allowed: t.public_allowed(),
             internal: t.internal,
+            time_zone: Zone::Utc.name().to_string(),
             ..Summary::default()
         }
     }
@@ -220,8 +225,13 @@ pub struct BucketReport {
     pub denied_private_ips: Vec<Talker>,
     /// The requesters with the most requests (at most [`TOP`]).
     pub top_requesters: Vec<Talker>,
+    /// Who did what: every requester with a public request, then the busiest others
+    /// up to [`TOP`] entries in all; sorted by public requests let through, then
+    /// denied, then all requests.
+    pub requesters: Vec<Requester>,
     /// What is estimated rather than counted in this bucket, past the documented
-    /// limits: `distinct_ips`, `top_public_ips`, `requesters`, `endpoints`. Usually empty.
+    /// limits: `distinct_ips`, `top_public_ips`, `requesters`,
+    /// `requesters.top_public_ips`, `endpoints`. Usually empty.
     pub approximations: Vec<&'static str>,
     /// The bucket's region, when CloudTrail said (`awsRegion`).
     pub region: Option<String>,
@@ -343,6 +353,7 @@ impl BucketReport {
             top_public_ips: Vec::new(),
             denied_private_ips: Vec::new(),
             top_requesters: Vec::new(),
+            requesters: Vec::new(),
             approximations: Vec::new(),
             region: None,
             endpoint_policy_denied: 0,
@@ -370,7 +381,8 @@ pub struct Talker {
     pub aws: Option<String>,
 }
 
-fn top(mut all: Vec<Talker>) -> Vec<Talker> {
+/// The [`TOP`] talkers with the most requests, ties by name.
+pub fn top(mut all: Vec<Talker>) -> Vec<Talker> {
     all.sort_by(|a, b| {
         b.requests
             .cmp(&a.requests)
@@ -382,7 +394,7 @@ fn top(mut all: Vec<Talker>) -> Vec<Talker> {
 
 /// [`top`] of addresses and their requests. Only the addresses that can make the list
 /// are written out as text: a bucket may have tens of thousands.
-fn top_addresses(counts: impl Iterator<Item = (IpAddr, u64)>) -> Vec<Talker> {
+pub fn top_addresses(counts: impl Iterator<Item = (IpAddr, u64)>) -> Vec<Talker> {
     let mut all: Vec<(IpAddr, u64)> = counts.collect();
     if all.len() > TOP {
         all.select_nth_unstable_by(TOP - 1, |a, b| b.1.cmp(&a.1));
@@ -397,6 +409,111 @@ fn top_addresses(counts: impl Iterator<Item = (IpAddr, u64)>) -> Vec<Talker> {
             aws: None,
         })
         .collect())
+}
+
+/// Public addresses listed per requester.
+pub const TOP_REQUESTER_IPS: usize = 5;
+
+/// What one requester (a principal: an assumed role without its sessions) did to a
+/// bucket, and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Requester {
+    /// The principal, `anonymous` for unauthenticated requests, or `(other
+    /// requesters)` for those pooled past the tracking limit.
+    pub requester: String,
+    pub account: String,
+    pub requests: u64,
+    pub private: u64,
+    pub private_denied: u64,
+    pub public: u64,
+    pub public_allowed: u64,
+    pub public_denied: u64,
+    pub public_rejected: u64,
+    pub internal: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+    /// The first and last public request; `null` if there was none.
+    pub first_public: Option<String>,
+    pub last_public: Option<String>,
+    /// The public addresses it came from with the most requests (at most
+    /// [`TOP_REQUESTER_IPS`]).
+    pub top_public_ips: Vec<Talker>,
+}
+
+impl Requester {
+    /// The entry of `requester` with traffic `t`, seen from `first` to `last`, over
+    /// the internet from `public` (first, last) and from these addresses.
+    pub fn new(
+        requester: String,
+        t: &Traffic,
+        (first, last): (i64, i64),
+        public: Option<(i64, i64)>,
+        addresses: impl Iterator<Item = (IpAddr, u64)>,
+    ) -> Requester {
+        let mut top_public_ips = top_addresses(addresses);
+        top_public_ips.truncate(TOP_REQUESTER_IPS);
+        Requester {
+            account: account_of(&requester),
+            requester,
+            requests: t.requests,
+            private: t.private,
+            private_denied: t.private_denied,
+            public: t.public,
+            public_allowed: t.public_allowed(),
+            public_denied: t.public_denied,
+            public_rejected: t.public_rejected,
+            internal: t.internal,
+            first_seen: rfc3339(first),
+            last_seen: rfc3339(last),
+            first_public: public.map(|p| rfc3339(p.0)),
+            last_public: public.map(|p| rfc3339(p.1)),
+            top_public_ips,
+        }
+    }
+}
+
+/// The requesters a bucket's report lists, in order: every one with a public request,
+/// then the busiest others up to [`TOP`] entries in all.
+pub fn requester_list(mut all: Vec<Requester>) -> Vec<Requester> {
+    all.sort_by(|a, b| {
+        (b.public_allowed, b.public_denied, b.public, b.requests)
+            .cmp(&(a.public_allowed, a.public_denied, a.public, a.requests))
+            .then_with(|| a.requester.cmp(&b.requester))
+    });
+    let public = all.iter().take_while(|r| r.public > 0).count();
+    all.truncate(public.max(TOP));
+    all
+}
+
+/// The accounts of `requesters` with their traffic, busiest first.
+pub fn accounts_of<'r>(requesters: impl Iterator<Item = (&'r str, &'r Traffic)>) -> Vec<Account> {
+    let mut accounts: BTreeMap<String, (usize, Traffic)> = BTreeMap::new();
+    for (who, t) in requesters {
+        let (n, traffic) = accounts.entry(account_of(who)).or_default();
+        *n += 1;
+        *traffic += *t;
+    }
+    let mut accounts: Vec<Account> = accounts
+        .into_iter()
+        .map(|(account, (requesters, t))| Account {
+            account,
+            requesters,
+            requests: t.requests,
+            private: t.private,
+            private_denied: t.private_denied,
+            public: t.public,
+            public_allowed: t.public_allowed(),
+            public_denied: t.public_denied,
+            public_rejected: t.public_rejected,
+            internal: t.internal,
+        })
+        .collect();
+    accounts.sort_by(|a, b| {
+        b.requests
+            .cmp(&a.requests)
+            .then_with(|| a.account.cmp(&b.account))
+    });
+    accounts
 }
 
 /// One window of a bucket's timeline; windows without requests are left out.
@@ -531,8 +648,9 @@ impl Report {
             rejected: tally.counts.rejected,
             matched: tally.counts.matched,
             blank_lines: tally.counts.blank,
-            interval: duration_name(agg.interval()),
+            interval: interval_name(agg.interval()),
             interval_seconds: agg.interval(),
+            time_zone: agg.zone().name().to_string(),
             since: filter.since.map(rfc3339),
             until: filter.until.map(rfc3339),
             first: first.map(rfc3339),
@@ -734,43 +852,34 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
         .map(|e| e.denied_by_endpoint_policy)
         .sum();
 
+    if stats.untracked_requester_public > 0 {
+        approximations.push("requesters.top_public_ips");
+    }
+
     let mut transitions = Vec::new();
-    let mut accounts: BTreeMap<String, (usize, Traffic)> = BTreeMap::new();
+    let mut talkers = Vec::with_capacity(stats.requesters.len());
     let mut requesters = Vec::with_capacity(stats.requesters.len());
+    let mut traffic = Vec::with_capacity(stats.requesters.len());
     for (who, r) in &stats.requesters {
-        let requester = escape::lossy(who).into_owned();
-        requesters.push(Talker {
+        let requester = requester_name(who).into_owned();
+        traffic.push((requester.clone(), r.counts));
+        talkers.push(Talker {
             name: requester.clone(),
             requests: r.counts.requests,
             aws: None,
         });
         let account = account_of(&requester);
         transitions_of(&requester, &account, &r.cells(), &mut transitions);
-        let (requesters, traffic) = accounts.entry(account).or_default();
-        *requesters += 1;
-        *traffic += r.counts;
+        requesters.push(Requester::new(
+            requester,
+            &r.counts,
+            (r.first, r.last),
+            r.public_span(),
+            r.public_ips.iter(),
+        ));
     }
     transitions.sort_by(|a, b| (&a.at, &a.requester).cmp(&(&b.at, &b.requester)));
-    let mut accounts: Vec<Account> = accounts
-        .into_iter()
-        .map(|(account, (requesters, t))| Account {
-            account,
-            requesters,
-            requests: t.requests,
-            private: t.private,
-            private_denied: t.private_denied,
-            public: t.public,
-            public_allowed: t.public_allowed(),
-            public_denied: t.public_denied,
-            public_rejected: t.public_rejected,
-            internal: t.internal,
-        })
-        .collect();
-    accounts.sort_by(|a, b| {
-        b.requests
-            .cmp(&a.requests)
-            .then_with(|| a.account.cmp(&b.account))
-    });
+    let accounts = accounts_of(traffic.iter().map(|(n, t)| (n.as_str(), t)));
 
     // Denials by the endpoint's own policy have a warning of their own.
     let access_denied = Traffic {
@@ -789,7 +898,8 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
         endpoints,
         top_public_ips: top_addresses(stats.public_ips.iter()),
         denied_private_ips,
-        top_requesters: top(requesters),
+        top_requesters: top(talkers),
+        requesters: requester_list(requesters),
         approximations,
         transitions,
         accounts,
@@ -806,7 +916,7 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
 /// What a bucket's numbers ask of a person: requests denied through the endpoint (the
 /// bucket policy names another endpoint, or an endpoint policy refuses), and public
 /// refusals that prove nothing about the bucket policy.
-fn warnings(t: &Traffic, denied_private_ips: &[Talker]) -> Vec<String> {
+pub fn warnings(t: &Traffic, denied_private_ips: &[Talker]) -> Vec<String> {
     let mut out = Vec::new();
     if t.private_denied > 0 {
         let from: Vec<String> = denied_private_ips

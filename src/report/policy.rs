@@ -6,9 +6,7 @@
 
 use std::io::{self, Write};
 
-use comfy_table::Cell;
-
-use super::table::{header, new_table};
+use super::grid::{Cell, Column, Grid, Kind, Screen, Tone};
 use crate::check::bucket_policy::Analysis;
 use crate::escape;
 
@@ -19,34 +17,41 @@ pub fn write_json(a: &Analysis, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Writes the analysis for a terminal.
-pub fn write_table(a: &Analysis, out: &mut dyn Write, fit: bool) -> io::Result<()> {
+pub fn write_table(a: &Analysis, out: &mut dyn Write, screen: &Screen) -> io::Result<()> {
     let t = |s: &str| escape::terminal(s.as_bytes()).into_owned();
-    writeln!(
+    let verdict = match a.status.name() {
+        "enforced" => Cell::from("denied for every action").tone(Tone::Good),
+        "partial" => Cell::from("denied only in part").tone(Tone::Warn),
+        _ => Cell::from("NOT denied for some actions").tone(Tone::Bad),
+    };
+    screen.say_with(
         out,
-        "bucket policy{}: {} statement(s); requests from outside the VPC endpoint: {}",
-        a.bucket
-            .as_deref()
-            .map(|b| format!(" of {}", t(b)))
-            .unwrap_or_default(),
-        a.statements,
-        match a.status.name() {
-            "enforced" => "denied for every action",
-            "partial" => "denied only in part",
-            _ => "NOT denied for some actions",
-        }
+        &format!(
+            "bucket policy{}: {} statement(s); requests from outside the VPC endpoint:",
+            a.bucket
+                .as_deref()
+                .map(|b| format!(" of {}", t(b)))
+                .unwrap_or_default(),
+            a.statements,
+        ),
+        &verdict,
     )?;
     let show_vpcs = a.actions.iter().any(|r| !r.vpcs.is_empty());
     let show_ips = a.actions.iter().any(|r| !r.vpc_source_ips.is_empty());
-    let mut names = vec!["action", "level", "status", "allowed endpoints"];
+    let mut columns = vec![
+        Column::keep("action", Kind::Text),
+        Column::keep("level", Kind::Atom),
+        Column::keep("status", Kind::Atom),
+        Column::keep("allowed endpoints", Kind::Text),
+    ];
     if show_vpcs {
-        names.push("allowed VPCs");
+        columns.push(Column::drop("allowed VPCs", Kind::Text, 2));
     }
     if show_ips {
-        names.push("allowed VPC source IPs");
+        columns.push(Column::drop("allowed VPC source IPs", Kind::Text, 3));
     }
-    names.push("denied by");
-    let mut table = new_table(fit);
-    table.set_header(header(&names));
+    columns.push(Column::drop("denied by", Kind::Text, 1));
+    let mut table = Grid::new(&columns);
     let list = |v: &[String]| -> String {
         if v.is_empty() {
             "-".to_string()
@@ -60,38 +65,44 @@ pub fn write_table(a: &Analysis, out: &mut dyn Write, fit: bool) -> io::Result<(
         } else {
             list(&r.endpoints)
         };
+        let status = Cell::from(r.status.name());
+        let status = match r.status.name() {
+            "enforced" => status.tone(Tone::Good),
+            "partial" => status.tone(Tone::Warn),
+            _ => status.tone(Tone::Bad),
+        };
         let mut row = vec![
-            Cell::new(t(&r.action)),
-            Cell::new(r.level.name()),
-            Cell::new(r.status.name()),
-            Cell::new(endpoints),
+            Cell::from(t(&r.action)),
+            Cell::from(r.level.name()),
+            status,
+            Cell::from(endpoints),
         ];
         if show_vpcs {
-            row.push(Cell::new(list(&r.vpcs)));
+            row.push(Cell::from(list(&r.vpcs)));
         }
         if show_ips {
-            row.push(Cell::new(list(&r.vpc_source_ips)));
+            row.push(Cell::from(list(&r.vpc_source_ips)));
         }
-        row.push(Cell::new(list(&r.statements)));
-        table.add_row(row);
+        row.push(Cell::from(list(&r.statements)));
+        table.row(row);
     }
-    writeln!(out, "{table}")?;
+    table.write(out, screen)?;
     if a.gaps.is_empty() {
         writeln!(out, "no gaps found")?;
         return Ok(());
     }
     writeln!(out, "gaps:")?;
     for g in &a.gaps {
-        write!(out, "  - [{}] ", g.kind.name())?;
+        let mut line = format!("  - [{}] ", g.kind.name());
         if !g.actions.is_empty() {
             let names: Vec<String> = g.actions.iter().map(|a| t(a)).collect();
-            write!(out, "{}: ", names.join(", "))?;
+            line += &format!("{}: ", names.join(", "));
         }
-        write!(out, "{}", t(&g.message))?;
+        line += &t(&g.message);
         if !g.statement.is_empty() {
-            write!(out, " (statement {})", t(&g.statement))?;
+            line += &format!(" (statement {})", t(&g.statement));
         }
-        writeln!(out)?;
+        screen.say(out, &line)?;
     }
     Ok(())
 }

@@ -735,7 +735,12 @@ fn millions_of_distinct_addresses_fit_in_bounded_memory_and_are_flagged_approxim
     assert_eq!(b["requests"], N);
     assert_eq!(
         b["approximations"],
-        serde_json::json!(["distinct_ips", "top_public_ips", "requesters"])
+        serde_json::json!([
+            "distinct_ips",
+            "top_public_ips",
+            "requesters",
+            "requesters.top_public_ips"
+        ])
     );
     let estimate = b["distinct_public_ips"].as_f64().unwrap();
     assert!(

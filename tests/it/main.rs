@@ -24,3 +24,4 @@ mod report;
 mod requests;
 mod s3;
 mod schema;
+mod terminal;

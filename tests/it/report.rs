@@ -449,3 +449,109 @@ fn denials_through_the_endpoint_and_refusals_before_a_policy_are_told_apart() {
     assert!(html.contains("<rect class=\"bar private-denied\""));
     assert!(html.contains("<rect class=\"bar rejected\""));
 }
+
+#[test]
+fn days_follow_the_zones_midnight_across_a_clock_change() {
+    // New York, 2024-03-10: 02:00 EST becomes 03:00 EDT; the day has 23 hours.
+    let dir = tempfile::tempdir().unwrap();
+    let at = |text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .timestamp()
+    };
+    let mut logs = String::new();
+    for t in [
+        "2024-03-09T23:30:00-05:00",
+        "2024-03-10T00:30:00-05:00",
+        "2024-03-10T03:30:00-04:00",
+        "2024-03-10T23:30:00-04:00",
+        "2024-03-11T00:30:00-04:00",
+    ] {
+        logs += &util::log_line("b", at(t), "10.0.0.1", "-", 200, "-");
+    }
+    std::fs::write(dir.path().join("a.log"), logs).unwrap();
+    let path = dir.path().to_str().unwrap();
+    let r = util::report_json(&["--tz", "America/New_York", "--interval", "1d", path], 0);
+    assert_eq!(r["summary"]["time_zone"], "America/New_York");
+    let days: Vec<(String, u64)> = r["buckets"][0]["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["start"].as_str().unwrap().to_string(),
+                p["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // JSON stays UTC: local midnights at -05:00, then -04:00.
+    assert_eq!(
+        days,
+        [
+            ("2024-03-09T05:00:00Z".to_string(), 1),
+            ("2024-03-10T05:00:00Z".to_string(), 3),
+            ("2024-03-11T04:00:00Z".to_string(), 1),
+        ]
+    );
+    // CSV and the table show the zone's clock.
+    let csv = util::stdout(&[
+        "--tz",
+        "America/New_York",
+        "--interval",
+        "1d",
+        "--format",
+        "csv",
+        path,
+    ]);
+    assert!(csv.contains(",2024-03-10T00:00:00-05:00,3,"), "{csv}");
+    assert!(csv.contains(",2024-03-11T00:00:00-04:00,1,"), "{csv}");
+    let table = util::stdout(&["--tz", "America/New_York", "--interval", "1d", path]);
+    assert!(table.contains("2024-03-11T00:00:00-04:00"), "{table}");
+    assert!(table.contains("times in America/New_York"), "{table}");
+    // Hours over the same day: 23 of them on 2024-03-10, the 02:00 hour missing.
+    let r = util::report_json(&["--tz", "America/New_York", "--interval", "1h", path], 0);
+    let starts: Vec<&str> = r["buckets"][0]["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["start"].as_str().unwrap())
+        .collect();
+    assert!(
+        starts.contains(&"2024-03-10T07:00:00Z"),
+        "03:00 EDT: {starts:?}"
+    );
+    // Without --tz the days are UTC's.
+    let utc = util::report_json(&["--interval", "1d", path], 0);
+    assert_eq!(utc["summary"]["time_zone"], "UTC");
+    assert_eq!(
+        utc["buckets"][0]["timeline"][0]["start"],
+        "2024-03-10T00:00:00Z"
+    );
+    vpce()
+        .args(["--tz", "Mars/Olympus", path])
+        .assert()
+        .code(2)
+        .stderr(contains("IANA"));
+}
+
+#[test]
+fn csv_rows_are_the_requesters_accounts_or_transitions_on_request() {
+    let requesters = util::stdout(&["--format", "csv", "--rows", "requesters", "testdata/logs"]);
+    let mut lines = requesters.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("bucket,requester,account,requests,private"));
+    assert!(requesters.contains(
+        "shared-data-prod,arn:aws:sts::111122223333:assumed-role/ec2-s3-reader,111122223333,20,12,0,8,5,3,0,0,"
+    ), "{requesters}");
+    assert!(requesters.contains("52.79.54.241 8"));
+    let accounts = util::stdout(&["--format", "csv", "--rows", "accounts", "testdata/logs"]);
+    assert!(
+        accounts.contains("shared-data-prod,111122223333,1,20,12,0,8,5,3,0,0"),
+        "{accounts}"
+    );
+    let transitions = util::stdout(&["--format", "csv", "--rows", "transitions", "testdata/logs"]);
+    assert_eq!(transitions.lines().count(), 3, "{transitions}");
+    assert!(transitions.contains("shared-data-prod,2022-05-09T10:32:05Z,"));
+}

@@ -77,8 +77,8 @@ fn a_broken_report_fails_validation() {
     assert_breaks(
         Doc::Report,
         &athena,
-        |r| r["buckets"][0]["accounts"] = report["buckets"][0]["accounts"].clone(),
-        "/buckets/0/accounts",
+        |r| r["summary"]["bytes"] = report["summary"]["bytes"].clone(),
+        "/summary/bytes",
     );
     assert_breaks(
         Doc::Report,

@@ -19,7 +19,8 @@ use super::{
 };
 use crate::classify::Class;
 use crate::report::series::Slot;
-use crate::report::{BucketReport, ChangeReport, Report, Talker, Verdict};
+use crate::report::{BucketReport, ChangeReport, Report, Summary, Talker, Verdict};
+use crate::time::Zone;
 
 /// Writes the whole report page.
 pub fn write(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> io::Result<()> {
@@ -29,7 +30,7 @@ pub fn write(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> i
     let open_all = report.buckets.len() <= OPEN_ALL;
     for (i, b) in report.buckets.iter().enumerate() {
         bucket_open(i, b, open_all || needs_attention(b), out)?;
-        bucket_body(i, b, report.summary.interval_seconds, out)?;
+        bucket_body(i, b, &report.summary, out)?;
         bucket_close(out)?;
     }
     if !report.changes.is_empty() {
@@ -37,6 +38,7 @@ pub fn write(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> i
         changes(
             "Changes to the network path not tied to a bucket above (CloudTrail)",
             &report.changes,
+            &Zone::named(&report.summary.time_zone),
             out,
         )?;
         writeln!(out, "</section>")?;
@@ -46,7 +48,12 @@ pub fn write(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> i
 }
 
 /// CloudTrail's changes to the network path, as a table under `heading`.
-pub fn changes(heading: &str, list: &[ChangeReport], out: &mut dyn Write) -> io::Result<()> {
+pub fn changes(
+    heading: &str,
+    list: &[ChangeReport],
+    zone: &Zone,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     if list.is_empty() {
         return Ok(());
     }
@@ -63,7 +70,7 @@ pub fn changes(heading: &str, list: &[ChangeReport], out: &mut dyn Write) -> io:
         writeln!(
             out,
             "<tr><td class=\"nw\">{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
-            Esc(&c.time),
+            Esc(&zone.show(&c.time)),
             Esc(&c.event),
             Esc(&what),
             Esc(c.by.as_deref().unwrap_or("-")),
@@ -75,7 +82,7 @@ pub fn changes(heading: &str, list: &[ChangeReport], out: &mut dyn Write) -> io:
 }
 
 /// The VPC endpoints that carried a bucket's requests (CloudTrail).
-fn endpoints(b: &BucketReport, out: &mut dyn Write) -> io::Result<()> {
+fn endpoints(b: &BucketReport, zone: &Zone, out: &mut dyn Write) -> io::Result<()> {
     if b.endpoints.is_empty() {
         return Ok(());
     }
@@ -94,8 +101,8 @@ fn endpoints(b: &BucketReport, out: &mut dyn Write) -> io::Result<()> {
             Esc(e.account.as_deref().unwrap_or("-")),
             thousands(e.requests),
             thousands(e.denied),
-            Esc(&e.first_seen),
-            Esc(&e.last_seen)
+            Esc(&zone.show(&e.first_seen)),
+            Esc(&zone.show(&e.last_seen))
         )?;
     }
     writeln!(out, "</tbody></table>")?;
@@ -122,7 +129,8 @@ pub fn header(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> 
         out,
         "<p class=\"lead\">Which requests to these S3 buckets came through a VPC endpoint \
          (private source address) and which came over the internet, from the buckets' \
-         server access logs. All times are UTC.</p>"
+         server access logs. {}</p>",
+        times_note(&Zone::named(&s.time_zone))
     )?;
     writeln!(out, "<dl class=\"summary\">")?;
     invocation_rows(invocation, s, out)?;
@@ -137,12 +145,13 @@ pub fn header(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> 
             String::new()
         }
     )?;
+    let zone = Zone::named(&s.time_zone);
     match (&s.first, &s.last) {
         (Some(first), Some(last)) => writeln!(
             out,
             "<dt>Time range</dt><dd>{} to {} (first and last matched request), windows of {}</dd>",
-            Esc(first),
-            Esc(last),
+            Esc(&zone.show(first)),
+            Esc(&zone.show(last)),
             Esc(&s.interval)
         )?,
         _ => writeln!(out, "<dt>Time range</dt><dd>no requests matched</dd>")?,
@@ -231,14 +240,27 @@ pub fn bucket_open(
     )
 }
 
-/// A bucket's evidence: verdict, numbers, timeline chart, transitions, top public
-/// addresses and requesters, accounts. `interval` is the window length in seconds.
+/// What the page says of its times: UTC, or the `--tz` zone.
+pub fn times_note(zone: &Zone) -> String {
+    match zone {
+        Zone::Utc => "All times are UTC.".to_string(),
+        Zone::Named(_) => format!(
+            "All times are on the clock of {} (offset from UTC shown); days and weeks start \
+             at its midnight.",
+            zone.name()
+        ),
+    }
+}
+
+/// A bucket's evidence: verdict, numbers, timeline chart, requesters, transitions, top
+/// public addresses, accounts; windows and times as `summary` says (interval, zone).
 pub fn bucket_body(
     index: usize,
     b: &BucketReport,
-    interval: i64,
+    summary: &Summary,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let zone = Zone::named(&summary.time_zone);
     writeln!(out, "<p class=\"verdict-text\">{}</p>", verdict_text(b))?;
     for w in &b.warnings {
         writeln!(out, "<p class=\"warning\">{}</p>", Esc(w))?;
@@ -247,12 +269,19 @@ pub fn bucket_body(
         out,
         "<dl class=\"facts\"><dt>first request</dt><dd>{}</dd><dt>last request</dt><dd>{}</dd>\
          <dt>private addresses</dt><dd>{}</dd><dt>public addresses</dt><dd>{}</dd>\
-         <dt>bytes sent</dt><dd>{}</dd></dl>",
-        Esc(&b.first_seen),
-        Esc(&b.last_seen),
+         <dt>bytes sent</dt><dd>{}</dd>\
+         <dt>public let through</dt><dd>{}</dd><dt>public denied</dt><dd>{}</dd>\
+         <dt>public refused before a policy</dt><dd>{}</dd>\
+         <dt>private denied</dt><dd>{}</dd></dl>",
+        Esc(&zone.show(&b.first_seen)),
+        Esc(&zone.show(&b.last_seen)),
         thousands(b.distinct_private_ips as u64),
         thousands(b.distinct_public_ips as u64),
-        bytes(b.bytes_sent)
+        bytes(b.bytes_sent),
+        thousands(b.public_allowed),
+        thousands(b.public_denied),
+        thousands(b.public_rejected),
+        thousands(b.private_denied)
     )?;
     if let Some(n) = &b.public_networks {
         let own = match (&n.region, n.ec2_same_region) {
@@ -276,10 +305,16 @@ pub fn bucket_body(
             }
         )?;
     }
-    chart(index, b, interval, out)?;
-    transitions(b, out)?;
-    endpoints(b, out)?;
-    changes("Changes to its network path (CloudTrail)", &b.changes, out)?;
+    chart(index, b, summary.interval_seconds, zone, out)?;
+    requesters(b, &zone, out)?;
+    transitions(b, &zone, out)?;
+    endpoints(b, &zone, out)?;
+    changes(
+        "Changes to its network path (CloudTrail)",
+        &b.changes,
+        &zone,
+        out,
+    )?;
     writeln!(out, "<div class=\"pair\">")?;
     talkers(
         "Top public addresses",
@@ -290,11 +325,11 @@ pub fn bucket_body(
         out,
     )?;
     talkers(
-        "Top requesters",
-        "requester",
-        &b.top_requesters,
-        b.requests,
-        "No requests.",
+        "Private addresses denied through the endpoint",
+        "address",
+        &b.denied_private_ips,
+        b.private_denied,
+        "No request through the endpoint was denied.",
         out,
     )?;
     writeln!(out, "</div>")?;
@@ -377,7 +412,64 @@ fn verdict_text(b: &BucketReport) -> String {
     }
 }
 
-fn transitions(b: &BucketReport, out: &mut dyn Write) -> io::Result<()> {
+/// Who did what: every requester with a public request, then the busiest others.
+fn requesters(b: &BucketReport, zone: &Zone, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "<h3>Requesters</h3>")?;
+    if b.requesters.is_empty() {
+        return writeln!(out, "<p>No requests.</p>");
+    }
+    writeln!(
+        out,
+        "<table class=\"requesters\"><thead><tr><th>requester</th><th>account</th>\
+         <th class=\"n\">requests</th><th class=\"n\">private</th>\
+         <th class=\"n\">private denied</th><th class=\"n\">public let through</th>\
+         <th class=\"n\">public denied</th><th class=\"n\">public refused</th>\
+         <th class=\"n\">internal</th><th>first public</th><th>last public</th>\
+         <th>public addresses</th></tr></thead><tbody>"
+    )?;
+    let time = |t: &Option<String>| t.as_deref().map_or("-".to_string(), |t| zone.show(t));
+    for r in b.requesters.iter().take(MAX_ROWS) {
+        let addresses: Vec<String> = r
+            .top_public_ips
+            .iter()
+            .map(|a| {
+                format!(
+                    "<span class=\"nw\"><code>{}</code> ({})</span>",
+                    Esc(&a.name),
+                    thousands(a.requests)
+                )
+            })
+            .collect();
+        writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td class=\"nw\"><code>{}</code></td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n{}\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"nw\">{}</td><td class=\"nw\">{}</td><td>{}</td></tr>",
+            Esc(&r.requester),
+            Esc(&r.account),
+            thousands(r.requests),
+            thousands(r.private),
+            thousands(r.private_denied),
+            if r.public_allowed > 0 { " public" } else { "" },
+            thousands(r.public_allowed),
+            thousands(r.public_denied),
+            thousands(r.public_rejected),
+            thousands(r.internal),
+            Esc(&time(&r.first_public)),
+            Esc(&time(&r.last_public)),
+            if addresses.is_empty() {
+                "-".to_string()
+            } else {
+                addresses.join(", ")
+            }
+        )?;
+    }
+    writeln!(out, "</tbody></table>")?;
+    more(b.requesters.len(), "requesters", out)
+}
+
+fn transitions(b: &BucketReport, zone: &Zone, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "<h3>Transitions between the VPC endpoint and the internet</h3>"
@@ -424,7 +516,7 @@ fn transitions(b: &BucketReport, out: &mut dyn Write) -> io::Result<()> {
                 "to-private"
             },
             k + 1,
-            Esc(&tr.at),
+            Esc(&zone.show(&tr.at)),
             tr.from.name(),
             tr.to.name(),
             Esc(&tr.requester),
@@ -696,10 +788,11 @@ mod tests {
     fn a_page_loads_nothing() {
         let html = render(&report(vec![bucket("b", 50, 300)], 300));
         assert!(html.contains("default-src 'none'"));
-        for fetch in [
-            "http:", "https:", "<script", "<link", "src=", "url(", "@import",
-        ] {
+        for fetch in ["http:", "https:", "<script", "<link", "src=", "@import"] {
             assert!(!html.contains(fetch), "{fetch}");
         }
+        // The bars' patterns are defined in the page itself.
+        assert!(html.contains("fill:url(#fill-allowed)"));
+        assert_eq!(html.matches("url(").count(), html.matches("url(#").count());
     }
 }

@@ -22,7 +22,7 @@ use crate::check::rules::RulesSpec;
 use crate::check::Flagged;
 use crate::report::check::{BucketSummary, CheckReport};
 use crate::report::{BucketReport, Report};
-use crate::time::rfc3339;
+use crate::time::{rfc3339, Zone};
 
 /// Most violations (and, separately, contradictions) listed per bucket.
 pub const MAX_LISTED: usize = 500;
@@ -75,7 +75,7 @@ pub fn write(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
         compliance(b, e.check.summary.state.is_some(), out)?;
         if let Some(chart) = by_name.get(b.bucket.as_str()) {
             writeln!(out, "<h3>Traffic in this run</h3>")?;
-            bucket_body(i, chart, e.report.summary.interval_seconds, out)?;
+            bucket_body(i, chart, &e.report.summary, out)?;
         }
         flagged(
             "Violations",
@@ -153,7 +153,11 @@ fn header(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
          VPC endpoint came over the internet, from the buckets' server access logs. A \
          violation is a public request that was let through; a public request denied with \
          HTTP 403 is a blocked attempt, evidence that a bucket policy works. All times are \
-         UTC.</p>"
+         UTC{}.</p>",
+        match Zone::named(&e.report.summary.time_zone) {
+            Zone::Utc => String::new(),
+            zone => format!(", but the charts' (on the clock of {})", zone.name()),
+        }
     )?;
     writeln!(out, "<dl class=\"summary\">")?;
     result_row(e.check, &result, out)?;
@@ -578,8 +582,8 @@ fn flagged(
 
 const CSS: &str = r#"
 h1 .result{font-size:14px;vertical-align:4px;margin-left:6px}
-.result{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:700;color:#fff;vertical-align:middle}
-.r-pass{background:#15803d}.r-fail{background:#b91c1c}.r-error{background:#6b7280}
+.result{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:700;color:#000;vertical-align:middle;border:1px solid #000}
+.r-pass{background:#009E73}.r-fail{background:#D55E00;border-width:3px;border-style:double}.r-error{background:#cccccc}
 .ok{color:#15803d;font-weight:600}
 .compliance{font-size:15px;margin:10px 0 4px}
 table.rules{margin:6px 0}
