@@ -100,6 +100,7 @@ fn settings() -> Settings {
         classifier: Classifier::new(&[]),
         filter: Filter::default(),
         interval: 3600,
+        hashes: Default::default(),
         zone: Zone::Utc,
         regions: false,
     }
@@ -219,6 +220,8 @@ fn check_run(data: &[u8], settings: &Settings, tally: &Tally) {
         settings,
         rules: &rules,
         policy: Some(&policy),
+        policy_since: None,
+        horizon: None,
         aggregate: true,
     };
     let run = check::run(&checker, &[Input::File(file.path().to_path_buf())], None);
@@ -243,14 +246,28 @@ fn check_run(data: &[u8], settings: &Settings, tally: &Tally) {
         run.findings.totals().requests,
         "the charts of check --format html count every checked request"
     );
+    let findings = check::evidence::assess(
+        &check::evidence::Evidence {
+            rules: &rules,
+            policy: Some(&policy),
+            totals: &run.findings.buckets,
+            findings: &run.findings,
+            tally: &run.tally,
+            window: (None, None),
+        },
+        &check::evidence::Expectations::default(),
+    );
     let ctx = CheckContext {
         settings,
         rules: &rules,
         policy: Some(&policy),
+        policy_since: None,
         state: None,
+        duplicates: &[],
+        evidence_hashes: false,
         exit_code: 0,
     };
-    let report = CheckReport::build(run, &ctx);
+    let report = CheckReport::build(run, findings, &ctx);
     for screen in SCREENS {
         let mut out = Vec::new();
         report::check::write_table(&report, &mut out, &screen).expect("writing to memory");
@@ -259,12 +276,23 @@ fn check_run(data: &[u8], settings: &Settings, tally: &Tally) {
     let mut out = Vec::new();
     report::check::write_json(&report, &mut out).expect("writing to memory");
     serde_json::from_slice::<serde_json::Value>(&out).expect("the check report is JSON");
-    let flagged = report.violations.len() + report.contradictions.len();
+    let rows = report.findings.len() + report.flagged().count();
     for protect in [true, false] {
         let mut out = Vec::new();
         report::check::write_csv(&report, &mut out, protect).expect("writing to memory");
-        assert_eq!(csv_rows(&out, protect).len(), flagged + 1);
+        assert_eq!(csv_rows(&out, protect).len(), rows + 1);
     }
+    let mut out = Vec::new();
+    report::ocsf::write(&report, 0, &mut out).expect("writing to memory");
+    let ocsf: serde_json::Value = serde_json::from_slice(&out).expect("the OCSF findings are JSON");
+    assert_eq!(
+        ocsf.as_array().map(Vec::len),
+        Some(rows),
+        "one OCSF finding each"
+    );
+    let mut out = Vec::new();
+    report::junit::write(&report, &mut out).expect("writing to memory");
+    assert_terminal_safe(&out);
 }
 
 /// Characters that must never reach a terminal raw: controls (but the newline that

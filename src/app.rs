@@ -3,16 +3,18 @@
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{CommandFactory, Parser};
 
 use crate::athena::sql::Query;
 use crate::check::bucket_policy::{self, Analysis};
+use crate::check::evidence::{self, Expectations, Finding};
 use crate::check::rules::{BucketRule, Rules, RulesSpec};
-use crate::check::state::State;
+use crate::check::state::{Lock, State};
 use crate::check::{self, Checker, Run};
 use crate::cli::{
     AthenaArgs, AthenaCommand, CheckArgs, CheckFormat, Cli, Command, CsvRows, InputArgs,
@@ -30,7 +32,7 @@ use crate::report::requests::RequestWriter;
 use crate::report::{self, Report};
 use crate::settings::Settings;
 use crate::tally::{Tally, KEPT_REJECTIONS};
-use crate::time::{rfc3339, Zone};
+use crate::time::Zone;
 use crate::{athena, config, escape};
 
 /// Exit status: success.
@@ -143,6 +145,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     let mut settings = config::settings(&args.input.select, &args.windows)?;
     let ranges = aws_ranges(args.aws_ip_ranges.as_deref())?;
     settings.regions = ranges.is_some();
+    settings.hashes.raw = args.evidence_hashes;
     let expanded = expand(&args.input, &settings);
     let pool = thread_pool(args.input.threads)?;
     let bar = progress::Bar::start(expanded.local_size());
@@ -157,6 +160,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     // report is written.
     pool.spawn(move || drop(agg));
     report.summary.s3 = expanded.s3_counts();
+    report.summary.inputs_duplicate = expanded.duplicates.len();
     write_report(&report, args)?;
     Ok(finish(&tally, &args.input, &expanded))
 }
@@ -324,18 +328,30 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
 }
 
 /// What `check` judges by: the settings, the compliance rules, the bucket policy to
-/// cross-check and the state of earlier runs.
+/// cross-check and the state of earlier runs (locked for this run).
 struct CheckSetup {
     settings: Settings,
     rules: Rules,
     bucket_policy: Option<Analysis>,
-    state: Option<State>,
+    policy_since: Option<i64>,
+    expectations: Expectations,
+    state: Option<StateSetup>,
+}
+
+/// The state of an incremental check, held for the whole run.
+struct StateSetup {
+    path: PathBuf,
+    state: State,
+    retention_days: i64,
+    /// Released when the run ends.
+    _lock: Lock,
 }
 
 impl CheckSetup {
-    /// Reads and validates everything `check` needs before it reads a log.
+    /// Reads and validates everything `check` needs before it reads a log; with
+    /// `--state`, waits for the state's lock.
     fn load(args: &CheckArgs) -> anyhow::Result<CheckSetup> {
-        let settings = config::settings(&args.input.select, &args.windows)?;
+        let mut settings = config::settings(&args.input.select, &args.windows)?;
         let spec = rules_spec(args)?;
         if spec.buckets.is_empty() && args.bucket_policy.is_none() {
             anyhow::bail!("no rules: give --require-private BUCKET, a --policy file with [[bucket]] tables, or --bucket-policy FILE");
@@ -349,49 +365,127 @@ impl CheckSetup {
             )?),
             None => None,
         };
-        if args.state.is_some() && args.input.inputs.iter().any(|i| i == "-") {
-            anyhow::bail!("--state cannot remember standard input; give files or directories");
-        }
-        let fingerprint = check::fingerprint(&rules, &settings, bucket_policy.as_ref());
+        let policy_since = args
+            .policy_since
+            .as_deref()
+            .map(|t| config::time("--policy-since", t))
+            .transpose()?;
+        let now = config::now_or_env();
+        let max_age = match (&args.max_age, &args.state) {
+            (Some(age), _) => Some(config::duration("--max-age", age)?),
+            (None, Some(_)) => Some(DEFAULT_MAX_AGE),
+            (None, None) => None,
+        };
+        let expectations = Expectations {
+            max_rejected: config::share("--max-rejected", &args.max_rejected)?,
+            max_age,
+            now,
+            allow_no_evidence: args.allow_no_evidence,
+            fail_on_private_denied: args.fail_on_private_denied,
+        };
+        settings.hashes.raw = args.evidence_hashes;
         let state = match &args.state {
-            Some(path) => Some(State::load(path, &fingerprint)?),
+            Some(path) => {
+                let select = &args.input.select;
+                if select.since.is_some() || select.until.is_some() {
+                    anyhow::bail!(
+                        "--since/--until cannot be combined with --state: S3 delivers logs late, \
+                         and an object that arrives after its records left the window would be \
+                         recorded as processed with its records filtered out, its violations \
+                         never reported. With --state every new log object is judged whole; \
+                         --max-age says how fresh the evidence must be (docs/check.md)"
+                    );
+                }
+                if args.input.inputs.iter().any(|i| i == "-") {
+                    anyhow::bail!(
+                        "--state cannot remember standard input; give files or directories"
+                    );
+                }
+                settings.hashes.plain = true;
+                let timeout = config::duration("--lock-timeout", &args.lock_timeout)?;
+                let retention = config::duration("--state-retention", &args.state_retention)?;
+                anyhow::ensure!(
+                    retention >= 86_400,
+                    "--state-retention {:?}: at least a day (1d)",
+                    args.state_retention
+                );
+                let lock = Lock::acquire(path, Duration::from_secs(timeout.unsigned_abs()))?;
+                let fingerprint =
+                    check::fingerprint(&rules, &settings, bucket_policy.as_ref(), policy_since);
+                Some(StateSetup {
+                    path: path.clone(),
+                    state: State::load(path, &fingerprint)?,
+                    retention_days: retention / 86_400,
+                    _lock: lock,
+                })
+            }
             None => None,
         };
         Ok(CheckSetup {
             settings,
             rules,
             bucket_policy,
+            policy_since,
+            expectations,
             state,
         })
     }
 }
 
+/// The freshness `--state` runs demand unless `--max-age` says otherwise: a day, plus
+/// the hours S3 may take to deliver.
+const DEFAULT_MAX_AGE: i64 = 26 * 3600;
+
 fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let setup = CheckSetup::load(args)?;
-    let expanded = expand(&args.input, &setup.settings);
+    let mut expanded = expand(&args.input, &setup.settings);
+    if let Some(st) = &setup.state {
+        // The state file and its companions are never read as logs.
+        leave_out_state_files(&mut expanded, &st.path);
+    }
     let checker = Checker {
         settings: &setup.settings,
         rules: &setup.rules,
         policy: setup.bucket_policy.as_ref(),
+        policy_since: setup.policy_since,
+        horizon: setup.state.as_ref().and_then(|s| s.state.horizon()),
         aggregate: args.format == CheckFormat::Html,
     };
     let pool = thread_pool(args.input.threads)?;
     let bar = progress::Bar::start(expanded.local_size());
-    let mut run = pool.install(|| check::run(&checker, &expanded.inputs, setup.state.as_ref()));
+    let state = setup.state.as_ref().map(|s| &s.state);
+    let mut run = pool.install(|| check::run(&checker, &expanded.inputs, state));
     drop(bar);
     run.tally
         .errors
         .splice(0..0, expanded.errors.iter().cloned());
-    let code = check_status(&run, &args.input, &expanded);
     let next_state = setup.state.as_ref().map(|s| {
-        let mut next = s.clone();
+        let mut next = s.state.clone();
         next.record(
             &run.read,
+            &run.moved,
             &run.findings.buckets,
-            rfc3339(config::now_or_env()),
+            setup.expectations.now,
+            s.retention_days,
         );
         next
     });
+    let totals = next_state
+        .as_ref()
+        .map_or_else(|| run.findings.buckets.clone(), |s| s.buckets.clone());
+    let filter = &setup.settings.filter;
+    let findings = evidence::assess(
+        &evidence::Evidence {
+            rules: &setup.rules,
+            policy: setup.bucket_policy.as_ref(),
+            totals: &totals,
+            findings: &run.findings,
+            tally: &run.tally,
+            window: (filter.since, filter.until),
+        },
+        &setup.expectations,
+    );
+    let code = check_status(&run, &findings, &args.input, &expanded);
     // The charts of --format html: the checked requests as a report.
     let traffic = run.findings.aggregate.take().map(|agg| {
         let mut traffic = pool.install(|| Report::build(&agg, &run.tally, &setup.settings));
@@ -402,30 +496,72 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         settings: &setup.settings,
         rules: &setup.rules,
         policy: setup.bucket_policy.as_ref(),
-        state: args.state.as_deref().zip(setup.state.as_ref()),
+        policy_since: setup.policy_since,
+        state: setup
+            .state
+            .as_ref()
+            .map(|s| s.path.as_path())
+            .zip(next_state.as_ref()),
+        duplicates: &expanded.duplicates,
+        evidence_hashes: args.evidence_hashes,
         exit_code: code,
     };
-    let report = CheckReport::build(run, &ctx);
+    let report = CheckReport::build(run, findings, &ctx);
     if let Err(e) = write_check(args, &report, traffic.as_ref(), &setup.rules) {
         // `check | head`: the findings still decide the exit status (a CI gate with
         // pipefail must not pass), but the state is not saved, as not all were seen.
         return if is_broken_pipe(&e) { Ok(code) } else { Err(e) };
     }
     // Only after the report is out: a run whose findings nobody saw is not recorded.
-    if let (Some(path), Some(next)) = (&args.state, next_state) {
+    if let (Some(st), Some(next)) = (&setup.state, next_state) {
         if code != EXIT_ERROR {
-            next.save(path)?;
+            next.save(&st.path)?;
         }
     }
     Ok(code)
 }
 
-/// The exit status of a check: input errors first, then findings.
-fn check_status(run: &Run, args: &InputArgs, expanded: &Expanded) -> u8 {
+/// Drops the state file and its lock and temporary files from the inputs, should the
+/// state live inside the log folder. Only inputs with one of their names are compared
+/// by canonical path.
+fn leave_out_state_files(expanded: &mut Expanded, state: &Path) {
+    let Some(name) = state.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let companion = format!(".{name}.");
+    let dir = state
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    expanded.inputs.retain(|input| {
+        let input::Input::File(path) = input else {
+            return true;
+        };
+        let Some(file) = path.file_name().map(|n| n.to_string_lossy()) else {
+            return true;
+        };
+        if file == name.as_str() {
+            !same(path, state)
+        } else if file.starts_with(&companion) {
+            !path.parent().is_some_and(|p| same(p, dir))
+        } else {
+            true
+        }
+    });
+}
+
+/// The exit status of a check: input errors first, then violations, contradictions
+/// and failing findings.
+fn check_status(run: &Run, findings: &[Finding], args: &InputArgs, expanded: &Expanded) -> u8 {
     let totals = run.findings.totals();
     if finish(&run.tally, args, expanded) == EXIT_ERROR {
         EXIT_ERROR
-    } else if totals.violations > 0 || totals.contradictions > 0 {
+    } else if totals.violations > 0 || totals.contradictions > 0 || findings.iter().any(|f| f.fails)
+    {
         EXIT_FINDINGS
     } else {
         EXIT_OK
@@ -460,6 +596,8 @@ fn write_check(
             report::html::check::write(&evidence, &mut out)?
         }
         (CheckFormat::Html, None) => unreachable!("the checker aggregates for --format html"),
+        (CheckFormat::Ocsf, _) => report::ocsf::write(report, config::now_or_env(), &mut out)?,
+        (CheckFormat::Junit, _) => report::junit::write(report, &mut out)?,
     }
     out.flush()?;
     Ok(())
@@ -567,6 +705,21 @@ fn finish(tally: &Tally, args: &InputArgs, expanded: &Expanded) -> u8 {
     let mut err = io::stderr().lock();
     if let Some(counts) = expanded.s3_counts() {
         let _ = writeln!(err, "vpce-audit: {counts}");
+    }
+    for d in &expanded.duplicates {
+        let _ = writeln!(
+            err,
+            "vpce-audit: {}: the same input as {}, read once",
+            escape::terminal(d.name.as_bytes()),
+            escape::terminal(d.same_as.as_bytes())
+        );
+    }
+    for (source, kind) in &tally.other_logs {
+        let _ = writeln!(
+            err,
+            "vpce-audit: {}: looks like {kind}, not S3 server access logs",
+            escape::terminal(source.as_bytes())
+        );
     }
     for e in &tally.errors {
         let _ = writeln!(

@@ -69,7 +69,7 @@ pub enum Command {
     /// Fail (exit 1) when a bucket that must be private was reached over the internet:
     /// for cron, CI and scheduled jobs.
     #[command(after_help = CHECK_HELP)]
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Analyse a bucket policy: which actions are denied outside the VPC endpoint.
     #[command(after_help = POLICY_HELP)]
     Policy(PolicyArgs),
@@ -313,8 +313,14 @@ pub struct ReportArgs {
     /// INPUT is the CSV result of `vpce-audit athena query` run on Athena (one file or
     /// -), not logs; the query already applied the filters, the interval and the zone.
     #[arg(long, help_heading = INPUT,
-          conflicts_with_all = ["bucket", "since", "until", "operation", "vpc_cidr", "interval", "tz", "aws_ip_ranges"])]
+          conflicts_with_all = ["bucket", "since", "until", "operation", "vpc_cidr", "interval", "tz", "evidence_hashes", "aws_ip_ranges"])]
     pub from_athena: bool,
+
+    /// Chain of custody: list every input's name, size and SHA-256 (of the bytes as
+    /// stored, what `sha256sum` prints) in the JSON and HTML reports, hashed while
+    /// read. Each file is then read by one thread.
+    #[arg(long, help_heading = OUTPUT)]
+    pub evidence_hashes: bool,
 
     /// Tag public addresses with the AWS range they are in (`EC2 ap-northeast-2`) or
     /// `outside AWS`, from AWS's published ip-ranges.json
@@ -410,16 +416,24 @@ Examples:
   vpce-audit check --policy vpce-policy.toml --state /var/lib/vpce-audit/state.json logs/
   vpce-audit check --require-private shared-data-prod --bucket-policy policy.json logs/
   vpce-audit check --policy vpce-policy.toml --format html -o evidence.html logs/
+  vpce-audit check --policy vpce-policy.toml --format ocsf -o findings.json logs/
 
 A violation is a request from a public address to a bucket that must be private that was
-not denied. Public requests answered with HTTP 403 are blocked attempts: listed apart, not
-violations (unless --count-blocked). With --bucket-policy, succeeded public requests that the
-policy says are denied are contradictions, which also fail the check.
+let through. Public requests a policy denied (HTTP 403 AccessDenied) are blocked attempts,
+and those refused before any policy (a bad signature, an unknown key) rejected attempts:
+listed apart, not violations (blocked ones are with --count-blocked). Private requests
+denied through the endpoint are a warning (a failure with --fail-on-private-denied). With
+--bucket-policy, succeeded public requests that the policy says are denied are
+contradictions, which also fail the check.
 
-Exit status: 0 no violations or contradictions, 1 violations or contradictions found,
-2 usage or input error (unreadable input, bad rules, corrupt state; any rejected line with
---strict). With --state, only log objects not seen before are read, the exit status judges
-those, and the state is written only when the status is 0 or 1.";
+A PASS needs evidence: no parsed record, a rule that matched no request, more than
+--max-rejected of the lines rejected, or (with --max-age) evidence older than that are
+findings that fail the check (--allow-no-evidence makes missing evidence a warning).
+
+Exit status: 0 no violations, contradictions or failing findings, 1 any of them found,
+2 usage or input error (unreadable input, bad rules, corrupt or busy state; any rejected
+line with --strict). With --state, only log objects not seen before are read, the exit
+status judges those, and the state is written only when the status is 0 or 1.";
 
 const POLICY_HELP: &str = "\
 Examples:
@@ -445,8 +459,8 @@ pub struct CheckArgs {
     pub require_private: Vec<String>,
 
     /// Public requests from this range are allowed, e.g. a partner's office range
-    /// (repeatable; applies to every rule). Never a NAT gateway's address: traffic
-    /// that leaves the endpoint through a NAT is the leak the check looks for.
+    /// (repeatable; applies to every rule). A range that covers requesters who also
+    /// come through the endpoint is warned about: it may hide the endpoint bypassed.
     #[arg(long, value_name = "CIDR", help_heading = RULES)]
     pub allow_cidr: Vec<String>,
 
@@ -460,9 +474,31 @@ pub struct CheckArgs {
     #[arg(long, value_name = "OP", help_heading = RULES)]
     pub ignore_operation: Vec<String>,
 
-    /// Count blocked attempts (public requests denied with HTTP 403) as violations.
+    /// Count blocked attempts (public requests a policy denied, HTTP 403
+    /// AccessDenied) as violations.
     #[arg(long, help_heading = RULES)]
     pub count_blocked: bool,
+
+    /// Fail (exit 1) when requests through the VPC endpoint were denied (HTTP 403
+    /// AccessDenied: the bucket policy names another endpoint, or an endpoint policy
+    /// refuses); a warning otherwise.
+    #[arg(long, help_heading = RULES)]
+    pub fail_on_private_denied: bool,
+
+    /// The largest share of rejected lines before the input counts as unreadable (a
+    /// finding that fails the check): a percentage such as 1%, 0.5% or 100%.
+    #[arg(long, value_name = "PERCENT", default_value = "1%", help_heading = RULES)]
+    pub max_rejected: String,
+
+    /// Fail when the newest request under a rule is older than this (30m, 26h, 7d):
+    /// logging switched off, or logs delivered elsewhere. Default 26h with --state.
+    #[arg(long, value_name = "DURATION", help_heading = RULES)]
+    pub max_age: Option<String>,
+
+    /// Silence is expected: a rule that matched nothing, no record at all or stale
+    /// evidence is a warning, not a failure.
+    #[arg(long, help_heading = RULES)]
+    pub allow_no_evidence: bool,
 
     /// Requests without a remote IP (S3 itself) are violations too, for every rule.
     #[arg(long, help_heading = RULES)]
@@ -473,10 +509,31 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE", help_heading = RULES)]
     pub bucket_policy: Option<PathBuf>,
 
-    /// Incremental runs: remember processed log objects and per-bucket counters in
-    /// FILE; read only new objects. Written only after a run that exits 0 or 1.
+    /// When the bucket policy took effect (same forms as --since): earlier requests
+    /// are not cross-checked with it.
+    #[arg(long, value_name = "TIME", requires = "bucket_policy", help_heading = RULES)]
+    pub policy_since: Option<String>,
+
+    /// Incremental runs: remember processed log objects (by content) and per-bucket
+    /// counters in FILE; read only new objects. Written only after a run that exits 0
+    /// or 1. Not with --since/--until: late logs would be lost (docs/check.md).
     #[arg(long, value_name = "FILE", help_heading = RULES)]
     pub state: Option<PathBuf>,
+
+    /// How long to wait for another run that holds the --state file (0s: not at all)
+    /// before exiting with status 2.
+    #[arg(long, value_name = "DURATION", default_value = "5m", help_heading = RULES)]
+    pub lock_timeout: String,
+
+    /// How long the --state file remembers a processed log object; older records are
+    /// not judged again.
+    #[arg(long, value_name = "DURATION", default_value = "90d", help_heading = RULES)]
+    pub state_retention: String,
+
+    /// Chain of custody: list every input's name, size and SHA-256 (of the bytes as
+    /// stored) in the JSON and HTML reports, hashed while read.
+    #[arg(long, help_heading = OUTPUT)]
+    pub evidence_hashes: bool,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = CheckFormat::Table, help_heading = OUTPUT)]
@@ -546,16 +603,22 @@ pub enum ListFormat {
 /// Output formats of `check`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CheckFormat {
-    /// Summary, per-bucket counters and flagged requests for a terminal.
+    /// Summary, findings, per-bucket counters and flagged requests for a terminal.
     Table,
-    /// The whole report: `summary`, `rules`, `buckets`, `violations`,
-    /// `contradictions`, `bucket_policy`, `rejections`, `errors`.
+    /// The whole report: `summary`, `findings`, `rules`, `buckets`, `violations`,
+    /// `contradictions`, `attempts`, `private_denied`, `bucket_policy`, `rejections`,
+    /// `errors`.
     Json,
-    /// One row per flagged request (violations, then contradictions), with a `kind`.
+    /// One row per finding, then per flagged request, with a `kind`.
     Csv,
     /// One self-contained page of evidence: verdicts, violations and, per bucket, the
     /// timeline chart of `report --format html` (use with -o FILE).
     Html,
+    /// OCSF Detection Findings (JSON array), as AWS Security Hub and Security Lake
+    /// ingest them: one per finding, violation, contradiction and attempt.
+    Ocsf,
+    /// JUnit XML for CI systems: one test case per rule and bucket.
+    Junit,
 }
 
 /// Output formats of `policy`.

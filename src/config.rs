@@ -16,6 +16,7 @@ use crate::cli::{
 use crate::cli::{S3Access, S3Args};
 use crate::filter::Filter;
 use crate::input;
+use crate::input::digest::Hashes;
 use crate::report::grid::Screen;
 use crate::report::requests::RequestFilter;
 use crate::settings::Settings;
@@ -47,6 +48,12 @@ pub fn settings_in(sel: &SelectArgs, interval: i64, zone: Zone) -> anyhow::Resul
     if let (Some(s), Some(u)) = (since, until) {
         anyhow::ensure!(s < u, "--since must be before --until");
     }
+    if let Some(all) = sel.vpc_cidr.iter().find(|net| net.prefix_len() == 0) {
+        anyhow::bail!(
+            "--vpc-cidr {all} would count every address as private, so nothing could ever be \
+             public; give the VPC's own ranges"
+        );
+    }
     Ok(Settings {
         classifier: Classifier::new(&sel.vpc_cidr),
         filter: Filter {
@@ -60,6 +67,7 @@ pub fn settings_in(sel: &SelectArgs, interval: i64, zone: Zone) -> anyhow::Resul
                 .collect(),
         },
         interval,
+        hashes: Hashes::default(),
         zone,
         regions: false,
     })
@@ -262,6 +270,28 @@ fn now() -> anyhow::Result<i64> {
     }
 }
 
+/// The time `value` of flag `flag` (same forms as `--since`).
+pub fn time(flag: &str, value: &str) -> anyhow::Result<i64> {
+    parse_time(value, now()?).map_err(|e| anyhow::anyhow!("{flag} {value:?}: {e}"))
+}
+
+/// The duration `value` of flag `flag` in seconds: `90s`, `30m`, `26h`, `7d`, `2w`.
+pub fn duration(flag: &str, value: &str) -> anyhow::Result<i64> {
+    parse_duration(value.trim()).ok_or_else(|| {
+        anyhow::anyhow!("{flag} {value:?}: expected a duration such as 90s, 30m, 26h, 7d or 2w")
+    })
+}
+
+/// The share `value` of flag `flag`, a percentage between 0% and 100% (`1%`, `0.5%`;
+/// the `%` may be left out), as a fraction.
+pub fn share(flag: &str, value: &str) -> anyhow::Result<f64> {
+    let number = value.trim().trim_end_matches('%').trim();
+    match number.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p / 100.0),
+        _ => anyhow::bail!("{flag} {value:?}: expected a percentage from 0% to 100%, such as 1%"),
+    }
+}
+
 /// Parses a time bound: RFC 3339, a date or date-time taken as UTC, or a duration
 /// (`90s`, `30m`, `24h`, `7d`, `2w`) before `now`.
 pub fn parse_time(s: &str, now: i64) -> Result<i64, String> {
@@ -327,6 +357,20 @@ mod tests {
         assert_eq!(parse_time("24h", NOW), Ok(NOW - 86_400));
         assert_eq!(parse_time("7d", NOW), Ok(NOW - 7 * 86_400));
         assert_eq!(parse_time("30m", NOW), Ok(NOW - 1800));
+    }
+
+    #[test]
+    fn durations_and_shares() {
+        assert_eq!(duration("--max-age", "26h").unwrap(), 26 * 3600);
+        assert_eq!(duration("--max-age", " 90d ").unwrap(), 90 * 86_400);
+        assert!(duration("--max-age", "soon").is_err());
+        assert_eq!(share("--max-rejected", "1%").unwrap(), 0.01);
+        assert_eq!(share("--max-rejected", "0.5").unwrap(), 0.005);
+        assert_eq!(share("--max-rejected", "100%").unwrap(), 1.0);
+        for bad in ["-1%", "101%", "lots", "NaN"] {
+            let e = share("--max-rejected", bad).unwrap_err().to_string();
+            assert!(e.contains("expected a percentage"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -28,15 +28,15 @@ use rayon::prelude::*;
 use crate::aggregate::Aggregate;
 use crate::classify::Class;
 use crate::cloudtrail::parse_event;
-use crate::input::decode::decoded;
-use crate::input::events::{self, for_each_event, Event, Stop, MAX_EVENT};
+use crate::input::digest::{Hashes, Slot};
+use crate::input::events::{for_each_event, Event, Stop, MAX_EVENT};
 use crate::input::lines::{for_each_line, for_each_line_in, Line, MAX_LINE};
-use crate::input::{describe, progress, Input, InputError};
+use crate::input::{describe, progress, Input, InputError, Opened};
 use crate::join::{Held, Join, Keeper};
 use crate::parse::{trim_end, LineParser};
 use crate::record::Record;
 use crate::settings::Settings;
-use crate::tally::Tally;
+use crate::tally::{InputDigest, Tally};
 
 /// A large plain file is read in pieces of this size, in parallel.
 pub const PIECE: u64 = 32 * 1024 * 1024;
@@ -49,12 +49,13 @@ const CHUNK: usize = 1024 * 1024;
 /// The pipeline's part of the accounting: opening inputs, the end of a stream, line
 /// numbers across the pieces of a file.
 impl Tally {
-    /// Opens and decodes `input`, counting it, or notes why it cannot be read.
-    fn open(&mut self, input: &Input) -> Option<Box<dyn Read>> {
-        match input.open().and_then(decoded) {
-            Ok(reader) => {
+    /// Opens and decodes `input` (taking the digests `hashes` asks for on the way),
+    /// counting it, or notes why it cannot be read.
+    fn open(&mut self, input: &Input, hashes: Hashes) -> Option<Opened> {
+        match input.open_decoded(hashes) {
+            Ok(opened) => {
                 self.counts.inputs += 1;
-                Some(reader)
+                Some(opened)
             }
             Err(e) => {
                 self.errors
@@ -75,6 +76,29 @@ impl Tally {
                 let message = format!("read failed after line {last_line}: {}", describe(&e));
                 self.errors.push(InputError::new(name, message));
             }
+        }
+    }
+
+    /// Names the log an input looks like (when its first bytes say it is another log)
+    /// if any of its lines were rejected: `rejected_before` is the count before it.
+    fn looked_like(&mut self, name: &str, other_log: Option<&'static str>, rejected_before: u64) {
+        if let Some(kind) = other_log {
+            if self.counts.rejected > rejected_before {
+                self.other_logs.push((name.to_string(), kind));
+            }
+        }
+    }
+
+    /// Records the digests of an input once its stream has ended: only those of a
+    /// stream read to its end exist.
+    fn digested(&mut self, name: &str, raw: Option<Slot>, plain: Option<Slot>) {
+        let (raw, plain) = (raw.and_then(|s| s.get()), plain.and_then(|s| s.get()));
+        if raw.is_some() || plain.is_some() {
+            self.digests.push(InputDigest {
+                source: name.to_string(),
+                raw,
+                plain,
+            });
         }
     }
 
@@ -159,6 +183,10 @@ fn splittable_size(path: &Path, piece: u64) -> Option<u64> {
 
 /// Reads every input and returns the aggregate of the records that pass the filter,
 /// with the accounting of all lines. Runs on the current rayon pool.
+///
+/// When digests are asked for ([`Settings::hashes`]), every input is read whole and in
+/// order, by one thread, for its bytes to be hashed as they pass: a single input is
+/// still parsed by every worker ([`aggregate_stream`]), several are read side by side.
 pub fn aggregate(inputs: &[Input], settings: &Settings) -> (Aggregate, Tally) {
     let (trails, logs): (Vec<&Input>, Vec<&Input>) =
         inputs.iter().partition(|i| i.holds_cloudtrail());
@@ -190,11 +218,13 @@ fn aggregate_logs(
     settings: &Settings,
     join: Option<&Join>,
 ) -> (Aggregate, Tally) {
+    let whole = settings.hashes != Hashes::default();
     if rayon::current_num_threads() == 1 {
         return aggregate_in_pieces(inputs, settings, u64::MAX, join);
     }
     match inputs {
-        [input] if !splittable(input) => aggregate_stream(input, settings, CHUNK, join),
+        [input] if whole || !splittable(input) => aggregate_stream(input, settings, CHUNK, join),
+        _ if whole => aggregate_in_pieces(inputs, settings, u64::MAX, join),
         _ => aggregate_in_pieces(inputs, settings, PIECE, join),
     }
 }
@@ -214,22 +244,17 @@ fn read_trails(
         .map(|(at, input)| {
             let mut tally = Tally::default();
             let name = input.name();
-            if let Some(reader) = tally.open(input) {
-                let keep = Some((keeper, at));
-                match events::sniff(reader) {
-                    Ok((_, reader)) => {
-                        scan_events(
-                            &name,
-                            reader,
-                            0,
-                            keep,
-                            settings,
-                            &mut tally,
-                            |r, class, n| count(r, class, &name, n),
-                        );
-                    }
-                    Err(e) => tally.errors.push(InputError::new(&name, describe(&e))),
-                }
+            if let Some(opened) = tally.open(input, settings.hashes) {
+                scan_events(
+                    &name,
+                    opened.reader,
+                    0,
+                    Some((keeper, at)),
+                    settings,
+                    &mut tally,
+                    |r, class, n| count(r, class, &name, n),
+                );
+                tally.digested(&name, opened.raw, opened.plain);
             }
             tally.unit_lines.clear();
             tally
@@ -378,7 +403,7 @@ fn aggregate_stream(
     let receive = Mutex::new(receive);
     let in_order = Mutex::new(InOrder::default());
     let (aggs, read) = std::thread::scope(|s| {
-        let reader = s.spawn(|| read_chunks(input, chunk, settings, send));
+        let reader = s.spawn(|| read_chunks(input, settings, chunk, send));
         let aggs = rayon::broadcast(|_| {
             let mut agg = Aggregate::in_zone(settings.interval, settings.zone);
             // The lock is held while waiting, so the next chunk goes to one worker.
@@ -419,6 +444,9 @@ fn aggregate_stream(
     let (read, events) = read;
     let mut tally = in_order.into_inner().expect("no worker panicked").done;
     tally.merge(read);
+    if tally.counts.rejected == 0 {
+        tally.other_logs.clear();
+    }
     let mut agg = merge_all(aggs, settings);
     agg.merge(events);
     (agg, tally)
@@ -430,40 +458,45 @@ fn aggregate_stream(
 /// this thread alone, into the aggregate it returns.
 fn read_chunks(
     input: &Input,
-    chunk: usize,
     settings: &Settings,
+    chunk: usize,
     send: SyncSender<(usize, Chunk)>,
 ) -> (Tally, Aggregate) {
     let mut tally = Tally::default();
     let mut agg = Aggregate::in_zone(settings.interval, settings.zone);
-    let Some(reader) = tally.open(input) else {
+    let Some(Opened {
+        reader,
+        raw,
+        plain,
+        other_log,
+        cloudtrail,
+    }) = tally.open(input, settings.hashes)
+    else {
         return (tally, agg);
     };
-    let reader = match events::sniff(reader) {
-        Ok((false, reader)) => reader,
-        Ok((true, reader)) => {
-            scan_events(
-                &input.name(),
-                reader,
-                0,
-                None,
-                settings,
-                &mut tally,
-                |r, class, _| {
-                    agg.add(r, class);
-                    true
-                },
-            );
-            tally.unit_lines.clear();
-            return (tally, agg);
-        }
-        Err(e) => {
-            tally
-                .errors
-                .push(InputError::new(input.name(), describe(&e)));
-            return (tally, agg);
-        }
-    };
+    if cloudtrail {
+        let name = input.name();
+        scan_events(
+            &name,
+            reader,
+            0,
+            None,
+            settings,
+            &mut tally,
+            |r, class, _| {
+                agg.add(r, class);
+                true
+            },
+        );
+        tally.unit_lines.clear();
+        tally.digested(&name, raw, plain);
+        return (tally, agg);
+    }
+    // The workers count the rejected lines: the stream's tally names what the input
+    // looks like, and [`aggregate_stream`] keeps it only if lines were rejected.
+    if let Some(kind) = other_log {
+        tally.other_logs.push((input.name(), kind));
+    }
     let mut seq = 0;
     let mut send_next = |c: Chunk| {
         seq += 1;
@@ -488,7 +521,9 @@ fn read_chunks(
     if !lines.is_empty() {
         send_next(Chunk::Lines(lines));
     }
-    tally.end_of(&input.name(), offset, result);
+    let name = input.name();
+    tally.end_of(&name, offset, result);
+    tally.digested(&name, raw, plain);
     (tally, agg)
 }
 
@@ -564,28 +599,35 @@ fn scan_whole(
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
 ) -> bool {
-    let Some(reader) = tally.open(input) else {
+    let rejected_before = tally.counts.rejected;
+    let Some(Opened {
+        reader,
+        raw,
+        plain,
+        other_log,
+        cloudtrail,
+    }) = tally.open(input, settings.hashes)
+    else {
         return true;
     };
     let name = input.name();
-    match events::sniff(reader) {
-        Ok((false, reader)) => scan_lines(&name, Stream(reader), span, settings, tally, each),
-        Ok((true, reader)) => {
-            let parsed = tally.counts.parsed;
-            let go_on = scan_events(&name, reader, span.unit, None, settings, tally, each);
-            if span.join.is_some() {
-                // CloudTrail found among the access logs (an S3 object named like a
-                // log): its requests were counted without the join.
-                let late = tally.counts.parsed - parsed;
-                tally.join.get_or_insert_with(Default::default).unjoined += late;
-            }
-            go_on
+    let go_on = if cloudtrail {
+        let parsed = tally.counts.parsed;
+        let go_on = scan_events(&name, reader, span.unit, None, settings, tally, each);
+        if span.join.is_some() {
+            // CloudTrail found among the access logs (an S3 object named like a log):
+            // its requests were counted without the join.
+            let late = tally.counts.parsed - parsed;
+            tally.join.get_or_insert_with(Default::default).unjoined += late;
         }
-        Err(e) => {
-            tally.errors.push(InputError::new(name, describe(&e)));
-            true
-        }
-    }
+        go_on
+    } else {
+        let go_on = scan_lines(&name, Stream(reader), span, settings, tally, each);
+        tally.looked_like(&name, other_log, rejected_before);
+        go_on
+    };
+    tally.digested(&name, raw, plain);
+    go_on
 }
 
 /// Why an event of `len` bytes is rejected unread.
@@ -742,7 +784,7 @@ pub fn scan<R: Read>(
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
 ) -> bool {
-    match events::sniff(reader) {
+    match crate::input::events::sniff(reader) {
         Ok((false, reader)) => scan_lines(name, Stream(reader), Span::WHOLE, settings, tally, each),
         Ok((true, reader)) => scan_events(name, reader, 0, None, settings, tally, each),
         Err(e) => {
@@ -908,6 +950,7 @@ mod tests {
             classifier: Classifier::new(&[]),
             filter: Filter::default(),
             interval: 3600,
+            hashes: Hashes::default(),
             zone: crate::time::Zone::Utc,
             regions: false,
         }
@@ -1053,6 +1096,95 @@ mod tests {
                 assert_eq!(counts(&agg), counts(&one_agg), "chunk {chunk}");
             }
         }
+    }
+
+    #[test]
+    fn digests_are_taken_while_reading_and_change_no_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("{GOOD}\n").repeat(2000) + "garbage\n";
+        let plain = dir.path().join("a.log");
+        std::fs::write(&plain, &text).unwrap();
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut encoder, text.as_bytes()).unwrap();
+        let stored = encoder.finish().unwrap();
+        let gzip = dir.path().join("b.log.gz");
+        std::fs::write(&gzip, &stored).unwrap();
+        let inputs = [Input::File(plain.clone()), Input::File(gzip)];
+        let (plain_agg, plain_tally) = aggregate(&inputs, &settings());
+        assert!(plain_tally.digests.is_empty());
+        let hashed = Settings {
+            hashes: Hashes {
+                raw: true,
+                plain: true,
+            },
+            ..settings()
+        };
+        let counts = |a: &Aggregate| {
+            a.buckets()
+                .iter()
+                .map(|(_, s)| s.counts)
+                .collect::<Vec<_>>()
+        };
+        for threads in [1, 2, 4] {
+            let pool = pool(threads);
+            // Several inputs, then one alone (read by one thread, parsed by all).
+            let (agg, tally) = pool.install(|| aggregate(&inputs, &hashed));
+            assert_eq!(counts(&agg), counts(&plain_agg));
+            assert_eq!(tally.counts, plain_tally.counts);
+            let of_text = crate::input::digest::Digest::of(text.as_bytes());
+            let want = [
+                InputDigest {
+                    source: inputs[0].name(),
+                    raw: Some(of_text),
+                    plain: Some(of_text),
+                },
+                InputDigest {
+                    source: inputs[1].name(),
+                    raw: Some(crate::input::digest::Digest::of(&stored)),
+                    plain: Some(of_text),
+                },
+            ];
+            assert_eq!(tally.digests, want, "{threads} threads");
+            let (_, one) = pool.install(|| aggregate(&inputs[1..], &hashed));
+            assert_eq!(one.digests, want[1..], "{threads} threads");
+        }
+        // A read cut short leaves no digest: a truncated gzip stream.
+        let cut = dir.path().join("cut.gz");
+        std::fs::write(&cut, &stored[..stored.len() / 2]).unwrap();
+        let (_, tally) = aggregate(&[Input::File(cut)], &hashed);
+        assert_eq!(tally.errors.len(), 1);
+        assert!(
+            tally.digests.iter().all(|d| d.plain.is_none()),
+            "{:?}",
+            tally.digests
+        );
+    }
+
+    #[test]
+    fn another_log_is_named_beside_its_rejected_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        // CloudTrail is read as events; VPC flow logs are another log.
+        let trail = dir.path().join("flow.log");
+        std::fs::write(
+            &trail,
+            "2 123456789012 eni-0a1b2c3d 10.0.1.5 52.79.54.241 443 49152 6 10 840 1652090400 1652090460 ACCEPT OK\n",
+        )
+        .unwrap();
+        // An access log beside it: nothing to name.
+        let log = dir.path().join("access.log");
+        std::fs::write(&log, format!("{GOOD}\n")).unwrap();
+        let inputs = [Input::File(trail.clone()), Input::File(log)];
+        for threads in [1, 2] {
+            let pool = pool(threads);
+            let (_, tally) = pool.install(|| aggregate(&inputs, &settings()));
+            assert_eq!(
+                tally.other_logs,
+                [(trail.display().to_string(), "VPC flow logs")]
+            );
+            let (_, one) = pool.install(|| aggregate(&inputs[..1], &settings()));
+            assert_eq!(one.other_logs.len(), 1, "{threads} threads, one stream");
+        }
+        assert_eq!(crate::input::sniff::other_log(GOOD.as_bytes()), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use derive_more::AddAssign;
 
 use crate::cloudtrail::Change;
+use crate::input::digest::Digest;
 use crate::input::InputError;
 
 /// How many rejected lines are kept with their reasons; all are counted.
@@ -76,6 +77,17 @@ pub struct JoinCounts {
     pub unjoined: u64,
 }
 
+/// The digests taken of one input read to its end ([`crate::input::digest`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputDigest {
+    /// The input's name.
+    pub source: String,
+    /// Of the bytes as stored, if asked for.
+    pub raw: Option<Digest>,
+    /// Of the decoded bytes, if asked for.
+    pub plain: Option<Digest>,
+}
+
 /// The accounting of a run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tally {
@@ -89,6 +101,12 @@ pub struct Tally {
     pub changes: Vec<Change>,
     /// The join of access logs with CloudTrail, when both were read.
     pub join: Option<JoinCounts>,
+    /// The digests of the inputs read to their end, when digests were asked for, in
+    /// input order.
+    pub digests: Vec<InputDigest>,
+    /// Inputs whose first bytes are recognisably another log than S3 server access
+    /// logs, with its name (see [`crate::input::sniff`]).
+    pub other_logs: Vec<(String, &'static str)>,
     /// Lines (blank ones included) of each work unit, to number lines across pieces.
     pub(crate) unit_lines: Vec<(usize, u64)>,
 }
@@ -110,6 +128,8 @@ impl Tally {
             }
             (a, b) => a.or(b),
         };
+        self.digests.extend(other.digests);
+        self.other_logs.extend(other.other_logs);
         self.unit_lines.extend(other.unit_lines);
     }
 

@@ -496,6 +496,7 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
         schema_version: crate::report::SCHEMA_VERSION,
         summary,
         buckets: reports,
+        inputs: None,
         rejections: Vec::new(),
         errors: Vec::new(),
         changes: Vec::new(),

@@ -855,6 +855,7 @@ mod tests {
             classifier: Classifier::new(&extra),
             filter,
             interval: 300,
+            hashes: Default::default(),
             zone: crate::time::Zone::Utc,
             regions: false,
         }

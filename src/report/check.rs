@@ -1,10 +1,13 @@
-//! The report of `vpce-audit check`: a summary, the rules, per-bucket counters and the
-//! flagged requests, as `table`, `json` or `csv`.
+//! The report of `vpce-audit check`: a summary, the findings about the run (shown
+//! first: missing, stale or unreadable evidence, then the warnings), the rules,
+//! per-bucket counters and the flagged requests, as `table`, `json` or `csv`; the
+//! same report feeds the HTML page ([`super::html::check`]), OCSF ([`super::ocsf`])
+//! and JUnit ([`super::junit`]).
 //!
 //! With `--state`, every bucket has two sets of counters: `total`, summed over all
 //! runs recorded in the state plus this one, and `this_run`, for the log objects read
-//! now. The listed violations and contradictions, and the exit status, are this run's
-//! only: an hourly job reports each violation once.
+//! now. The listed requests and the exit status are this run's only: an hourly job
+//! reports each violation once.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -12,17 +15,24 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::grid::{Cell, Column, Grid, Kind, Screen, Tone};
-use super::ErrorEntry;
+use super::{ErrorEntry, InputHash};
 use crate::arn::{principal, requester_name};
 use crate::check::bucket_policy::{Analysis, Enforcement};
 use crate::check::counters::Counters;
+use crate::check::evidence::{self, Finding};
 use crate::check::rules::{Require, Rules};
 use crate::check::state::State;
 use crate::check::{Flagged, Run, KEPT_FINDINGS};
+use crate::classify::Outcome;
 use crate::escape;
+use crate::input::Duplicate;
 use crate::settings::Settings;
 use crate::tally::Rejection;
 use crate::time::{rfc3339, Zone};
+
+/// How many attempts and requests denied through the endpoint the table lists (JSON
+/// and CSV list them all, up to [`KEPT_FINDINGS`]).
+pub const TABLE_LISTED: usize = 20;
 
 /// The check report.
 #[derive(Clone, Debug, Serialize)]
@@ -30,6 +40,9 @@ pub struct CheckReport {
     /// [`super::SCHEMA_VERSION`].
     pub schema_version: u32,
     pub summary: CheckSummary,
+    /// What a person must know before trusting the result: the findings that fail the
+    /// check, then the warnings.
+    pub findings: Vec<Finding>,
     pub rules: Vec<RuleSummary>,
     pub buckets: Vec<BucketSummary>,
     /// This run's violations, in input order (the first 100 000; the summary counts
@@ -37,7 +50,18 @@ pub struct CheckReport {
     pub violations: Vec<Flagged>,
     /// This run's contradictions with the bucket policy, likewise.
     pub contradictions: Vec<Flagged>,
+    /// This run's refused attempts from the internet: `outcome` `denied` (blocked by a
+    /// policy) or `rejected` (refused before any policy), likewise.
+    pub attempts: Vec<Flagged>,
+    /// This run's requests denied through the endpoint, likewise.
+    pub private_denied: Vec<Flagged>,
     pub bucket_policy: Option<PolicyBrief>,
+    /// With `--evidence-hashes`: every input read to its end, with its size and
+    /// SHA-256 as stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Vec<InputHash>>,
+    /// Inputs reached a second time and not read again.
+    pub duplicates: Vec<DuplicateEntry>,
     /// The first rejected lines (up to 1000; `summary.rejected` counts all).
     pub rejections: Vec<Rejection>,
     pub errors: Vec<ErrorEntry>,
@@ -54,10 +78,16 @@ pub struct CheckSummary {
     /// `pass` (exit 0), `fail` (exit 1) or `error` (exit 2).
     pub result: &'static str,
     pub exit_code: u8,
+    /// Findings about the run that fail the check.
+    pub failing_findings: usize,
+    /// Findings about the run that are warnings.
+    pub warnings: usize,
     /// Inputs read in this run.
     pub inputs: u64,
     /// Inputs skipped because the state already had them.
     pub inputs_skipped: u64,
+    /// Inputs named twice (the same file, the same S3 object), read once.
+    pub inputs_duplicate: usize,
     pub input_errors: usize,
     pub lines: u64,
     pub parsed: u64,
@@ -69,12 +99,22 @@ pub struct CheckSummary {
     pub requests: u64,
     pub violations: u64,
     pub blocked: u64,
+    pub public_rejected: u64,
+    pub private_denied: u64,
     pub excepted: u64,
     pub contradictions: u64,
     /// Of the violations, requests through VPC endpoints the rules do not allow.
     pub foreign_endpoint: u64,
+    /// With `--policy-since`: when the bucket policy took effect.
+    pub policy_since: Option<String>,
+    /// Public requests before `--policy-since`, not cross-checked.
+    pub before_policy: u64,
+    /// Records older than the state's horizon, not judged.
+    pub before_horizon: u64,
     pub violations_listed: usize,
     pub contradictions_listed: usize,
+    pub attempts_listed: usize,
+    pub private_denied_listed: usize,
     pub state: Option<StateSummary>,
 }
 
@@ -86,6 +126,8 @@ pub struct StateSummary {
     pub runs: u64,
     /// Log objects known, this run's included.
     pub objects: usize,
+    /// Records older than this are not judged (RFC 3339), if the state pruned any.
+    pub horizon: Option<String>,
 }
 
 /// One rule and how much traffic it matched (over all runs with a state).
@@ -129,27 +171,35 @@ pub struct EndpointSeen {
     pub requests: u64,
 }
 
+/// An input named twice and read once.
+#[derive(Clone, Debug, Serialize)]
+pub struct DuplicateEntry {
+    pub source: String,
+    pub same_as: String,
+}
+
 /// What the report needs besides the run.
 #[derive(Clone, Copy, Debug)]
 pub struct CheckContext<'a> {
     pub settings: &'a Settings,
     pub rules: &'a Rules,
     pub policy: Option<&'a Analysis>,
-    /// The state as loaded before this run, and where it lives.
+    pub policy_since: Option<i64>,
+    /// The state with this run recorded, and where it lives.
     pub state: Option<(&'a Path, &'a State)>,
+    pub duplicates: &'a [Duplicate],
+    /// List every input's digest (`--evidence-hashes`).
+    pub evidence_hashes: bool,
     pub exit_code: u8,
 }
 
 impl CheckReport {
-    /// Builds the report of a finished run.
-    pub fn build(run: Run, ctx: &CheckContext<'_>) -> CheckReport {
-        let mut totals = ctx
-            .state
-            .map(|(_, s)| s.buckets.clone())
-            .unwrap_or_default();
-        for (name, c) in &run.findings.buckets {
-            *totals.entry(name.clone()).or_default() += *c;
-        }
+    /// Builds the report of a finished run with its `findings`.
+    pub fn build(run: Run, findings: Vec<Finding>, ctx: &CheckContext<'_>) -> CheckReport {
+        let totals = match ctx.state {
+            Some((_, s)) => s.buckets.clone(),
+            None => run.findings.buckets.clone(),
+        };
         let buckets: Vec<BucketSummary> = totals
             .iter()
             .map(|(name, total)| BucketSummary {
@@ -182,6 +232,7 @@ impl CheckReport {
         let now = run.findings.totals();
         let tally = &run.tally;
         let filter = &ctx.settings.filter;
+        let f = &run.findings;
         let summary = CheckSummary {
             tool: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
@@ -191,8 +242,11 @@ impl CheckReport {
                 _ => "error",
             },
             exit_code: ctx.exit_code,
+            failing_findings: findings.iter().filter(|f| f.fails).count(),
+            warnings: findings.iter().filter(|f| !f.fails).count(),
             inputs: tally.counts.inputs,
             inputs_skipped: run.skipped,
+            inputs_duplicate: ctx.duplicates.len(),
             input_errors: tally.errors.len(),
             lines: tally.counts.lines,
             parsed: tally.counts.parsed,
@@ -203,32 +257,45 @@ impl CheckReport {
             requests: now.requests,
             violations: now.violations,
             blocked: now.blocked,
+            public_rejected: now.public_rejected,
+            private_denied: now.private_denied,
             excepted: now.excepted,
             contradictions: now.contradictions,
             foreign_endpoint: now.foreign_endpoint,
-            violations_listed: run.findings.violations.len(),
-            contradictions_listed: run.findings.contradictions.len(),
+            policy_since: ctx.policy_since.or(run.findings.policy_from).map(rfc3339),
+            before_policy: f.before_policy,
+            before_horizon: f.before_horizon,
+            violations_listed: f.violations.len(),
+            contradictions_listed: f.contradictions.len(),
+            attempts_listed: f.attempts.len(),
+            private_denied_listed: f.private_denied.len(),
             state: ctx.state.map(|(path, s)| StateSummary {
                 path: path.display().to_string(),
-                runs: s.runs + 1,
-                objects: s.objects.len() + run.read.len(),
+                runs: s.runs,
+                objects: s.objects.len(),
+                horizon: s.horizon.clone(),
             }),
         };
+        let inputs = ctx
+            .evidence_hashes
+            .then(|| InputHash::list(&run.tally.digests));
+        let findings_of_run = run.findings;
         CheckReport {
-            zone: ctx.settings.zone,
             schema_version: super::SCHEMA_VERSION,
             summary,
+            findings,
             rules,
             buckets,
-            violations: run.findings.violations,
-            contradictions: run.findings.contradictions,
+            violations: findings_of_run.violations,
+            contradictions: findings_of_run.contradictions,
+            attempts: findings_of_run.attempts,
+            private_denied: findings_of_run.private_denied,
             bucket_policy: ctx.policy.map(|p| PolicyBrief {
                 bucket: p.bucket.clone(),
                 status: p.status,
                 gaps: p.gaps.len(),
-                effective_from: run.findings.policy_from.map(rfc3339),
-                endpoints_not_allowed: run
-                    .findings
+                effective_from: findings_of_run.policy_from.map(rfc3339),
+                endpoints_not_allowed: findings_of_run
                     .unlisted_endpoints
                     .iter()
                     .map(|((bucket, endpoint), &requests)| EndpointSeen {
@@ -238,6 +305,15 @@ impl CheckReport {
                     })
                     .collect(),
             }),
+            inputs,
+            duplicates: ctx
+                .duplicates
+                .iter()
+                .map(|d| DuplicateEntry {
+                    source: d.name.clone(),
+                    same_as: d.same_as.clone(),
+                })
+                .collect(),
             rejections: run.tally.rejections,
             errors: run
                 .tally
@@ -248,7 +324,26 @@ impl CheckReport {
                     message: e.message,
                 })
                 .collect(),
+            zone: ctx.settings.zone,
         }
+    }
+
+    /// Every flagged request with the name of its kind: violations, contradictions,
+    /// attempts (`blocked` or `rejected`), requests denied through the endpoint.
+    pub fn flagged(&self) -> impl Iterator<Item = (&'static str, &Flagged)> {
+        let attempt = |f: &Flagged| {
+            if f.outcome == Outcome::Rejected {
+                "rejected"
+            } else {
+                "blocked"
+            }
+        };
+        self.violations
+            .iter()
+            .map(|f| ("violation", f))
+            .chain(self.contradictions.iter().map(|f| ("contradiction", f)))
+            .chain(self.attempts.iter().map(move |f| (attempt(f), f)))
+            .chain(self.private_denied.iter().map(|f| ("private_denied", f)))
     }
 }
 
@@ -259,24 +354,32 @@ pub fn write_json(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// The CSV header.
-pub const CSV_HEADER: [&str; 13] = [
+pub const CSV_HEADER: [&str; 20] = [
     "kind",
+    "fails",
+    "subject",
+    "reason",
     "time",
     "bucket",
     "remote_ip",
     "class",
+    "outcome",
     "requester",
+    "account",
     "operation",
     "key",
     "status",
+    "error_code",
+    "request_id",
     "source",
     "line",
     "action",
     "statement",
 ];
 
-/// Writes one row per violation, then per contradiction. With `protect`, cells a
-/// spreadsheet would run as a formula are neutralised.
+/// Writes one row per finding about the run (first), then per flagged request:
+/// violations, contradictions, attempts, requests denied through the endpoint. With
+/// `protect`, cells a spreadsheet would run as a formula are neutralised.
 pub fn write_csv(report: &CheckReport, out: &mut dyn Write, protect: bool) -> io::Result<()> {
     let cell = |text: &str| -> String {
         if protect {
@@ -288,22 +391,41 @@ pub fn write_csv(report: &CheckReport, out: &mut dyn Write, protect: bool) -> io
     let opt = |v: &Option<String>| cell(v.as_deref().unwrap_or(""));
     let mut w = ::csv::Writer::from_writer(out);
     w.write_record(CSV_HEADER)?;
-    let rows = report
-        .violations
+    for f in &report.findings {
+        let mut row = vec![String::new(); CSV_HEADER.len()];
+        row[0] = f.kind.name().to_string();
+        row[1] = f.fails.to_string();
+        row[2] = cell(&f.subject);
+        row[3] = cell(&f.reason);
+        w.write_record(&row)?;
+    }
+    let private_denied_fails = report
+        .findings
         .iter()
-        .map(|f| ("violation", f))
-        .chain(report.contradictions.iter().map(|f| ("contradiction", f)));
-    for (kind, f) in rows {
+        .any(|f| f.kind == evidence::Kind::PrivateDenied && f.fails);
+    let fails = |kind: &str| match kind {
+        "violation" | "contradiction" => true,
+        "private_denied" => private_denied_fails,
+        _ => false,
+    };
+    for (kind, f) in report.flagged() {
         w.write_record([
             kind.to_string(),
+            fails(kind).to_string(),
+            String::new(),
+            String::new(),
             f.time.clone(),
             cell(&f.bucket),
             opt(&f.remote_ip),
             f.class.name().to_string(),
+            outcome_name(f.outcome).to_string(),
             opt(&f.requester),
+            cell(&f.account),
             opt(&f.operation),
             opt(&f.key),
             f.status.map(|s| s.to_string()).unwrap_or_default(),
+            opt(&f.error_code),
+            opt(&f.request_id),
             cell(&f.source),
             f.line.to_string(),
             opt(&f.action),
@@ -313,9 +435,19 @@ pub fn write_csv(report: &CheckReport, out: &mut dyn Write, protect: bool) -> io
     w.flush()
 }
 
+/// The name of an outcome in every output.
+pub fn outcome_name(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Allowed => "allowed",
+        Outcome::Denied => "denied",
+        Outcome::Rejected => "rejected",
+    }
+}
+
 /// Writes the report for a terminal; every value from a log is escaped.
 pub fn write_table(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> io::Result<()> {
     write_summary(report, out, screen)?;
+    write_findings(report, out, screen)?;
     if report.buckets.is_empty() {
         return Ok(());
     }
@@ -323,35 +455,49 @@ pub fn write_table(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -
     write_buckets(report, out, screen)?;
     let s = &report.summary;
     let zone = report.zone;
-    flagged_table(
-        out,
-        screen,
-        zone,
-        "violations",
-        &report.violations,
-        s.violations,
-    )?;
-    flagged_table(
-        out,
-        screen,
-        zone,
-        "contradictions (succeeded public requests the bucket policy says are denied)",
-        &report.contradictions,
-        s.contradictions,
-    )
+    let lists = [
+        (
+            "violations",
+            &report.violations,
+            s.violations,
+            KEPT_FINDINGS,
+        ),
+        (
+            "contradictions (succeeded public requests the bucket policy says are denied)",
+            &report.contradictions,
+            s.contradictions,
+            KEPT_FINDINGS,
+        ),
+        (
+            "refused attempts from the internet (blocked by a policy, or rejected before one)",
+            &report.attempts,
+            s.blocked + s.public_rejected,
+            TABLE_LISTED,
+        ),
+        (
+            "requests denied through the VPC endpoint",
+            &report.private_denied,
+            s.private_denied,
+            TABLE_LISTED,
+        ),
+    ];
+    for (title, list, total, shown) in lists {
+        flagged_table(out, screen, zone, title, list, total, shown)?;
+    }
+    Ok(())
 }
 
-/// The result, what was read and checked, the state, the bucket policy and the rules
-/// that matched nothing.
+/// The result, what was read and checked, the state and the bucket policy.
 fn write_summary(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> io::Result<()> {
     let s = &report.summary;
     let verdict = match s.result {
         "pass" => screen.paint("PASS", Tone::Good),
         "fail" => format!(
-            "{}: {} violation(s), {} contradiction(s)",
+            "{}: {} violation(s), {} contradiction(s), {} failing finding(s)",
             screen.paint("FAIL", Tone::Bad),
             s.violations,
-            s.contradictions
+            s.contradictions,
+            s.failing_findings
         ),
         _ => format!(
             "{}: the check could not read everything (see stderr)",
@@ -362,10 +508,24 @@ fn write_summary(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> 
     screen.say(
         out,
         &format!(
-            "{} input(s) read, {} lines: {} parsed, {} rejected; {} requests checked, {} blocked attempt(s), {} excepted",
-            s.inputs, s.lines, s.parsed, s.rejected, s.requests, s.blocked, s.excepted
+            "{} input(s) read, {} lines: {} parsed, {} rejected; {} requests checked, {} blocked attempt(s), {} rejected attempt(s), {} denied through the endpoint, {} excepted",
+            s.inputs,
+            s.lines,
+            s.parsed,
+            s.rejected,
+            s.requests,
+            s.blocked,
+            s.public_rejected,
+            s.private_denied,
+            s.excepted
         ),
     )?;
+    if s.inputs_duplicate > 0 {
+        screen.say(
+            out,
+            &format!("{} input(s) named twice, read once", s.inputs_duplicate),
+        )?;
+    }
     if let Some(st) = &s.state {
         screen.say(
             out,
@@ -388,19 +548,29 @@ fn write_summary(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> 
         )?;
     }
     if let Some(p) = &report.bucket_policy {
-        writeln!(
+        screen.say(
             out,
-            "bucket policy{}: {}, {} gap(s) (details: vpce-audit policy){}",
-            p.bucket
-                .as_deref()
-                .map(|b| format!(" of {}", escape::terminal(b.as_bytes())))
-                .unwrap_or_default(),
-            p.status.name(),
-            p.gaps,
-            p.effective_from
-                .as_deref()
-                .map(|t| format!("; in effect from {t} (PutBucketPolicy in CloudTrail)"))
-                .unwrap_or_default()
+            &format!(
+                "bucket policy{}: {}, {} gap(s) (details: vpce-audit policy){}",
+                p.bucket
+                    .as_deref()
+                    .map(|b| format!(" of {}", escape::terminal(b.as_bytes())))
+                    .unwrap_or_default(),
+                p.status.name(),
+                p.gaps,
+                s.policy_since
+                    .as_deref()
+                    .map(|t| format!(
+                        "; in effect since {t}{}, {} earlier public request(s) not cross-checked",
+                        if p.effective_from.as_deref() == Some(t) {
+                            " (PutBucketPolicy in CloudTrail)"
+                        } else {
+                            ""
+                        },
+                        s.before_policy
+                    ))
+                    .unwrap_or_default()
+            ),
         )?;
         for e in &p.endpoints_not_allowed {
             screen.say(
@@ -414,12 +584,24 @@ fn write_summary(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> 
             )?;
         }
     }
-    for r in report.rules.iter().filter(|r| r.requests == 0) {
+    Ok(())
+}
+
+/// The findings about the run, failing ones first.
+fn write_findings(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> io::Result<()> {
+    for f in &report.findings {
+        let label = if f.fails {
+            screen.paint("FAIL", Tone::Bad)
+        } else {
+            screen.paint("warning", Tone::Warn)
+        };
         screen.say(
             out,
             &format!(
-                "note: rule {} matched no requests (a typo in the bucket name passes silently)",
-                escape::terminal(r.bucket.as_bytes())
+                "{label} {} ({}): {}",
+                f.kind.name(),
+                escape::terminal(f.subject.as_bytes()),
+                escape::terminal(f.reason.as_bytes())
             ),
         )?;
     }
@@ -434,10 +616,12 @@ fn write_buckets(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> 
         Column::drop("rule", Kind::Text, 7),
         Column::drop("requests", Kind::Number, 4),
         Column::drop("private", Kind::Number, 3),
+        Column::drop("private denied", Kind::Number, 2),
         Column::drop("public", Kind::Number, 5),
         Column::drop("internal", Kind::Number, 6),
         Column::drop("excepted", Kind::Number, 2),
         Column::keep("blocked", Kind::Number),
+        Column::drop("rejected", Kind::Number, 2),
         Column::keep("violations", Kind::Number),
     ];
     if incremental {
@@ -452,6 +636,7 @@ fn write_buckets(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> 
     ]);
     let mut t = Grid::new(&columns);
     let bad = |n: u64| Cell::from(n).tone_if(n > 0, Tone::Bad);
+    let warn = |n: u64| Cell::from(n).tone_if(n > 0, Tone::Warn);
     for b in &report.buckets {
         let c = &b.total;
         let mut row = vec![
@@ -459,10 +644,12 @@ fn write_buckets(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> 
             Cell::from(escape::terminal(b.rule.as_deref().unwrap_or("-").as_bytes()).into_owned()),
             c.requests.into(),
             c.private.into(),
+            warn(c.private_denied),
             c.public.into(),
             c.internal.into(),
             c.excepted.into(),
             c.blocked.into(),
+            c.public_rejected.into(),
             bad(c.violations),
         ];
         if incremental {
@@ -482,25 +669,34 @@ fn write_buckets(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> 
     t.write(out, screen)
 }
 
-/// The flagged requests, one per line, grouped by requester (a principal: an assumed
-/// role without its sessions), the group with the most first.
+/// The first `shown` of the flagged requests, one per line, grouped by requester (a
+/// principal: an assumed role without its sessions), the group with the most first;
+/// with how many there are in all.
 fn flagged_table(
     out: &mut dyn Write,
     screen: &Screen,
-    report_zone: Zone,
+    zone: Zone,
     title: &str,
     list: &[Flagged],
     total: u64,
+    shown: usize,
 ) -> io::Result<()> {
     if list.is_empty() {
         return Ok(());
     }
     writeln!(out)?;
-    if total as usize > list.len() {
-        writeln!(out, "{title}, the first {KEPT_FINDINGS} of {total}:")?;
+    let shown = list.len().min(shown);
+    if total as usize > shown {
+        screen.say(
+            out,
+            &format!(
+                "{title}, the first {shown} of {total} (--format json or csv lists up to {KEPT_FINDINGS}):"
+            ),
+        )?;
     } else {
-        writeln!(out, "{title} ({total}):")?;
+        screen.say(out, &format!("{title} ({total}):"))?;
     }
+    let list = &list[..shown];
     let with_action = list.iter().any(|f| f.action.is_some());
     let mut columns = vec![
         Column::keep("time", Kind::Atom),
@@ -508,6 +704,8 @@ fn flagged_table(
         Column::keep("remote IP", Kind::Atom),
         Column::drop("operation", Kind::Atom, 4),
         Column::keep("status", Kind::Number),
+        Column::drop("error code", Kind::Atom, 5),
+        Column::drop("request id", Kind::Atom, 6),
         Column::drop("key", Kind::Clip, 1),
         Column::drop("source", Kind::Clip, 2),
     ];
@@ -537,7 +735,6 @@ fn flagged_table(
     }
     groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
     let mut t = Grid::new(&columns);
-    let zone = report_zone;
     for (name, members) in &groups {
         t.heading(format!("{name}: {}", members.len()));
         for f in members {
@@ -547,6 +744,8 @@ fn flagged_table(
                 Cell::from(f.remote_ip.clone().unwrap_or_else(|| "-".into())),
                 Cell::from(text(&f.operation)),
                 Cell::from(f.status.map_or_else(|| "-".into(), |s| s.to_string())),
+                Cell::from(text(&f.error_code)),
+                Cell::from(text(&f.request_id)),
                 Cell::from(text(&f.key)),
                 Cell::from(format!(
                     "{}:{}",

@@ -10,6 +10,8 @@ pub mod csv;
 pub mod grid;
 pub mod html;
 pub mod json;
+pub mod junit;
+pub mod ocsf;
 pub mod policy;
 pub mod requests;
 pub mod series;
@@ -31,7 +33,7 @@ use crate::escape;
 use crate::input::S3Counts;
 use crate::ipranges::AwsRanges;
 use crate::settings::Settings;
-use crate::tally::{JoinCounts, Rejection, Tally};
+use crate::tally::{InputDigest, JoinCounts, Rejection, Tally};
 use crate::time::{interval_name, rfc3339, Zone};
 
 /// The version of the JSON documents' layout (`docs/json.md`): raised when a field
@@ -45,6 +47,10 @@ pub struct Report {
     pub schema_version: u32,
     pub summary: Summary,
     pub buckets: Vec<BucketReport>,
+    /// With `--evidence-hashes`: every input read to its end, with its size and
+    /// SHA-256 as stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Vec<InputHash>>,
     /// The first rejected lines (up to 1000; `summary.rejected` counts all).
     pub rejections: Vec<Rejection>,
     /// Inputs that could not be read, fully or at all.
@@ -79,12 +85,39 @@ pub struct CloudTrailSummary {
     pub attribution: &'static str,
 }
 
+/// One input of the chain of custody: its name, its size and SHA-256 as stored (what
+/// `ls -l` and `sha256sum` print).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InputHash {
+    pub source: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+impl InputHash {
+    /// The inputs whose stored bytes were hashed, in input order.
+    pub fn list(digests: &[InputDigest]) -> Vec<InputHash> {
+        digests
+            .iter()
+            .filter_map(|d| {
+                d.raw.map(|raw| InputHash {
+                    source: d.source.clone(),
+                    bytes: raw.bytes,
+                    sha256: raw.hex(),
+                })
+            })
+            .collect()
+    }
+}
+
 /// Run-wide numbers. `lines == parsed + rejected` always holds.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Summary {
     pub tool: &'static str,
     pub version: &'static str,
     pub inputs: u64,
+    /// Inputs named twice (the same file, the same S3 object), read once.
+    pub inputs_duplicate: usize,
     pub input_errors: usize,
     pub bytes: u64,
     pub lines: u64,
@@ -679,6 +712,7 @@ impl Report {
             schema_version: SCHEMA_VERSION,
             summary,
             buckets,
+            inputs: (settings.hashes.raw).then(|| InputHash::list(&tally.digests)),
             rejections: tally.rejections.clone(),
             errors: tally
                 .errors

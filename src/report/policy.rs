@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 
 use super::grid::{Cell, Column, Grid, Kind, Screen, Tone};
-use crate::check::bucket_policy::Analysis;
+use crate::check::bucket_policy::{ActionReport, Analysis};
 use crate::escape;
 
 /// Writes the analysis as one JSON document followed by a newline.
@@ -36,20 +36,31 @@ pub fn write_table(a: &Analysis, out: &mut dyn Write, screen: &Screen) -> io::Re
         ),
         &verdict,
     )?;
-    let show_vpcs = a.actions.iter().any(|r| !r.vpcs.is_empty());
-    let show_ips = a.actions.iter().any(|r| !r.vpc_source_ips.is_empty());
+    // The endpoint ids always; the other allowed networks when a statement names them.
+    type Pick = fn(&ActionReport) -> &Vec<String>;
+    let others: [(&str, Pick); 6] = [
+        ("allowed VPCs", |r| &r.vpcs),
+        ("allowed VPC ARNs", |r| &r.vpc_arns),
+        ("allowed endpoint accounts", |r| &r.vpce_accounts),
+        ("allowed organizations", |r| &r.vpce_orgs),
+        ("allowed organization paths", |r| &r.vpce_org_paths),
+        ("allowed VPC source IPs", |r| &r.vpc_source_ips),
+    ];
+    let shown: Vec<(&str, Pick)> = others
+        .into_iter()
+        .filter(|(_, pick)| a.actions.iter().any(|r| !pick(r).is_empty()))
+        .collect();
     let mut columns = vec![
         Column::keep("action", Kind::Text),
         Column::keep("level", Kind::Atom),
         Column::keep("status", Kind::Atom),
         Column::keep("allowed endpoints", Kind::Text),
     ];
-    if show_vpcs {
-        columns.push(Column::drop("allowed VPCs", Kind::Text, 2));
-    }
-    if show_ips {
-        columns.push(Column::drop("allowed VPC source IPs", Kind::Text, 3));
-    }
+    columns.extend(
+        shown
+            .iter()
+            .map(|(name, _)| Column::drop(name, Kind::Text, 2)),
+    );
     columns.push(Column::drop("denied by", Kind::Text, 1));
     let mut table = Grid::new(&columns);
     let list = |v: &[String]| -> String {
@@ -60,11 +71,6 @@ pub fn write_table(a: &Analysis, out: &mut dyn Write, screen: &Screen) -> io::Re
         }
     };
     for r in &a.actions {
-        let endpoints = if r.any_endpoint && r.endpoints.is_empty() {
-            "any endpoint".to_string()
-        } else {
-            list(&r.endpoints)
-        };
         let status = Cell::from(r.status.name());
         let status = match r.status.name() {
             "enforced" => status.tone(Tone::Good),
@@ -75,18 +81,31 @@ pub fn write_table(a: &Analysis, out: &mut dyn Write, screen: &Screen) -> io::Re
             Cell::from(t(&r.action)),
             Cell::from(r.level.name()),
             status,
-            Cell::from(endpoints),
+            Cell::from(list(&r.endpoints)),
         ];
-        if show_vpcs {
-            row.push(Cell::from(list(&r.vpcs)));
-        }
-        if show_ips {
-            row.push(Cell::from(list(&r.vpc_source_ips)));
-        }
+        row.extend(shown.iter().map(|(_, pick)| Cell::from(list(pick(r)))));
         row.push(Cell::from(list(&r.statements)));
         table.row(row);
     }
     table.write(out, screen)?;
+    if !a.unlisted_actions.is_empty() {
+        screen.say(
+            out,
+            &format!(
+                "{} more action(s) named in the policy are not listed one by one (--format json names them)",
+                a.unlisted_actions.len()
+            ),
+        )?;
+    }
+    if a.buckets.len() > 1 {
+        screen.say(
+            out,
+            "buckets named in the policy, each judged on its own statements:",
+        )?;
+        for b in &a.buckets {
+            screen.say(out, &format!("  - {}: {}", t(&b.bucket), b.status.name()))?;
+        }
+    }
     if a.gaps.is_empty() {
         writeln!(out, "no gaps found")?;
         return Ok(());

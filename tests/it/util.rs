@@ -135,7 +135,19 @@ pub fn report_json(args: &[&str], code: i32) -> Value {
 /// Runs `vpce-audit check ARGS --format json`; returns the exit status and the report,
 /// validated against its schema (`null` when the run printed nothing).
 pub fn check_json(args: &[&str]) -> (i32, Value) {
-    let out = vpce()
+    check_json_with(vpce(), args)
+}
+
+/// [`check_json`] with "now" fixed at `now` (RFC 3339), for runs that judge how fresh
+/// the evidence is.
+pub fn check_json_at(now: &str, args: &[&str]) -> (i32, Value) {
+    let mut cmd = vpce();
+    cmd.env("VPCE_AUDIT_NOW", now);
+    check_json_with(cmd, args)
+}
+
+fn check_json_with(mut cmd: assert_cmd::Command, args: &[&str]) -> (i32, Value) {
+    let out = cmd
         .arg("check")
         .args(args)
         .args(["--format", "json"])

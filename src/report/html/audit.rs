@@ -14,7 +14,7 @@ use std::io::{self, Write};
 
 use super::chart::{chart, Band, BANDS};
 use super::{
-    begin, bytes, end, filter_and_lines, input_errors, invocation_rows, more, plural,
+    begin, bytes, end, filter_and_lines, input_errors, input_hashes, invocation_rows, more, plural,
     private_ranges_row, thousands, Esc, Invocation, MAX_ROWS, OPEN_ALL,
 };
 use crate::classify::Class;
@@ -173,6 +173,7 @@ pub fn header(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> 
     private_ranges_row(&s.private_ranges, out)?;
     writeln!(out, "</dl>")?;
     input_errors(&report.errors, out)?;
+    input_hashes(report.inputs.as_deref(), out)?;
     writeln!(out, "</header>")
 }
 
@@ -720,6 +721,7 @@ mod tests {
                 ..Summary::of(&Traffic::default())
             },
             buckets,
+            inputs: None,
             rejections: Vec::new(),
             errors: Vec::new(),
             changes: Vec::new(),

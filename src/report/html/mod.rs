@@ -20,7 +20,7 @@ use std::ffi::OsString;
 use std::fmt::{self, Display};
 use std::io::{self, Write};
 
-use super::{ErrorEntry, Report, Summary};
+use super::{ErrorEntry, InputHash, Report, Summary};
 use crate::escape;
 
 /// Most rows in one table.
@@ -132,6 +132,47 @@ pub(crate) fn input_errors(errors: &[ErrorEntry], out: &mut dyn Write) -> io::Re
     }
     more(errors.len(), "input errors", out)?;
     writeln!(out, "</ul></div>")
+}
+
+/// Most inputs listed in the chain of custody (the JSON output lists them all).
+pub const MAX_HASHED: usize = 10_000;
+
+/// The chain of custody, when digests were taken (`--evidence-hashes`): every input's
+/// name, size and SHA-256 as stored.
+pub(crate) fn input_hashes(list: Option<&[InputHash]>, out: &mut dyn Write) -> io::Result<()> {
+    let Some(list) = list else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "<details class=\"custody\"><summary><h2>Chain of custody</h2> <span class=\"counts\">\
+         the name, size and SHA-256 of the {} read, as stored (<code>sha256sum</code> gives \
+         the same), hashed while they were read</span></summary>",
+        plural(list.len() as u64, "input")
+    )?;
+    writeln!(
+        out,
+        "<table class=\"hashes\"><thead><tr><th>input</th><th class=\"n\">bytes</th>\
+         <th>SHA-256</th></tr></thead><tbody>"
+    )?;
+    for h in list.iter().take(MAX_HASHED) {
+        writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td><code>{}</code></td></tr>",
+            Esc(&h.source),
+            thousands(h.bytes),
+            Esc(&h.sha256)
+        )?;
+    }
+    writeln!(out, "</tbody></table>")?;
+    if list.len() > MAX_HASHED {
+        writeln!(
+            out,
+            "<p class=\"note\">{} more inputs are not shown; <code>--format json</code> lists them all.</p>",
+            thousands((list.len() - MAX_HASHED) as u64)
+        )?;
+    }
+    writeln!(out, "</details>")
 }
 
 /// A note that a list was cut at [`MAX_ROWS`].
@@ -307,7 +348,7 @@ th{background:#f3f4f6;font-weight:600}
 .mix .denied,.sw.denied{background:repeating-linear-gradient(45deg,rgba(0,0,0,.4) 0 1px,transparent 1px 4px),repeating-linear-gradient(-45deg,rgba(0,0,0,.4) 0 1px,transparent 1px 4px),var(--denied)}
 .mix .private-denied,.sw.private-denied{background:repeating-linear-gradient(0deg,rgba(0,0,0,.45) 0 1.5px,transparent 1.5px 4px),var(--private-denied)}
 .mix .rejected,.sw.rejected{background:radial-gradient(rgba(0,0,0,.5) 1px,transparent 1.2px) 0 0/4px 4px,var(--rejected)}
-details.bucket,details.rejections{border:1px solid var(--line);border-radius:6px;margin:14px 0;padding:8px 14px}
+details.bucket,details.rejections,details.custody{border:1px solid var(--line);border-radius:6px;margin:14px 0;padding:8px 14px}
 details>summary{cursor:pointer}
 .counts{color:var(--muted);margin-left:6px}
 .verdict-text{font-size:15px;margin:10px 0 4px}
