@@ -108,6 +108,9 @@ pub struct Request<'a> {
     pub vpc_endpoint_id: Option<Cow<'a, str>>,
     pub vpc_endpoint_account: Option<Cow<'a, str>>,
     pub region: Option<Cow<'a, str>>,
+    /// A network activity event (`eventType: AwsVpceEvent`): the same request as its
+    /// data event, if the trail logs both, which is then the one counted.
+    pub network_activity: bool,
 }
 
 impl Request<'_> {
@@ -191,6 +194,8 @@ struct Raw<'a> {
     resources: Option<&'a RawValue>,
     #[serde(borrow)]
     tls_details: Option<&'a RawValue>,
+    #[serde(borrow)]
+    event_type: Option<&'a RawValue>,
     #[serde(borrow)]
     vpc_endpoint_id: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -467,6 +472,7 @@ fn event<'a>(raw: &Raw<'a>) -> Result<Event<'a>, EventError> {
         vpc_endpoint_id: endpoint_id(raw.vpc_endpoint_id)?,
         vpc_endpoint_account: text(raw.vpc_endpoint_account_id, "vpcEndpointAccountId")?,
         region: text(raw.aws_region, "awsRegion")?,
+        network_activity: text(raw.event_type, "eventType")?.as_deref() == Some("AwsVpceEvent"),
     });
     Ok(out)
 }

@@ -34,6 +34,8 @@ const ENTRY: usize = 64;
 #[derive(Debug)]
 struct Kept {
     record: OwnedRecord,
+    /// A network activity event: its data event, if any, is the one counted.
+    network: bool,
     /// The input it came from (an index into the names).
     input: usize,
     /// Its position there: the event's number.
@@ -99,10 +101,13 @@ impl Keeper {
         }
     }
 
-    /// Takes a CloudTrail request of input `input` (event `ordinal`).
-    pub fn hold(&self, record: &Record<'_>, input: usize, ordinal: u64) -> Held {
-        if !self.ids_only {
-            return if self.keep(record, input, ordinal) {
+    /// Takes a CloudTrail request of input `input` (event `ordinal`); `network`: it is
+    /// a network activity event. Of the events of one request, the data event counts,
+    /// else the first network activity event in input order, whatever order they are
+    /// read in.
+    pub fn hold(&self, record: &Record<'_>, input: usize, ordinal: u64, network: bool) -> Held {
+        if !self.ids_only || network {
+            return if self.keep(record, input, ordinal, network) {
                 Held::Kept
             } else {
                 Held::CountNow
@@ -128,7 +133,7 @@ impl Keeper {
 
     /// Keeps a CloudTrail request of input `input` (event `ordinal`); `false` if the
     /// budget is spent, and the caller counts it at once.
-    pub fn keep(&self, record: &Record<'_>, input: usize, ordinal: u64) -> bool {
+    pub fn keep(&self, record: &Record<'_>, input: usize, ordinal: u64, network: bool) -> bool {
         let record = OwnedRecord::new(record);
         let cost = std::mem::size_of::<Kept>() + ENTRY + record.size();
         let before = self.bytes.fetch_add(cost, Ordering::Relaxed);
@@ -139,6 +144,7 @@ impl Keeper {
         }
         let kept = Kept {
             record,
+            network,
             input,
             ordinal,
             done: AtomicBool::new(false),
@@ -151,12 +157,15 @@ impl Keeper {
     /// seen again is a duplicate, counted once. `names` are the inputs' names.
     pub fn finish(self, names: Vec<String>) -> Join {
         let mut kept = self.kept.into_inner().expect("no keeper panicked");
-        kept.sort_unstable_by_key(|k| (k.input, k.ordinal));
+        kept.sort_unstable_by_key(|k| (k.network, k.input, k.ordinal));
+        // Without a join, the data events were counted as read: their network activity
+        // events are the same requests.
+        let counted = self.ids.into_inner().expect("no keeper panicked");
         let mut by_id = HashMap::with_capacity_and_hasher(kept.len(), RandomState::default());
         let mut duplicates = 0;
         for (at, k) in kept.iter_mut().enumerate() {
             if let Some(id) = k.record.record().request_id {
-                if by_id.contains_key(id) {
+                if by_id.contains_key(id) || counted.contains(id) {
                     duplicates += 1;
                     *k.done.get_mut() = true;
                 } else {
@@ -278,9 +287,9 @@ mod tests {
         let one =
             std::mem::size_of::<Kept>() + ENTRY + OwnedRecord::new(&event("A1", "b", None)).size();
         let keeper = Keeper::with_budget(2 * one);
-        assert!(keeper.keep(&event("A1", "b", None), 0, 1));
-        assert!(keeper.keep(&event("A2", "b", None), 0, 2));
-        assert!(!keeper.keep(&event("A3", "b", None), 0, 3));
+        assert!(keeper.keep(&event("A1", "b", None), 0, 1, false));
+        assert!(keeper.keep(&event("A2", "b", None), 0, 2, false));
+        assert!(!keeper.keep(&event("A3", "b", None), 0, 3, false));
         let join = keeper.finish(vec!["t".into()]);
         assert_eq!(join.len(), 2);
         let c = join.counts();
@@ -296,25 +305,47 @@ mod tests {
     #[test]
     fn without_access_logs_requests_are_counted_at_once_and_once() {
         let keeper = Keeper::counting();
-        assert_eq!(keeper.hold(&event("A1", "b", None), 0, 1), Held::CountNow);
-        assert_eq!(keeper.hold(&event("A2", "b", None), 0, 2), Held::CountNow);
-        assert_eq!(keeper.hold(&event("A1", "b", None), 1, 1), Held::Duplicate);
+        assert_eq!(
+            keeper.hold(&event("A1", "b", None), 0, 1, false),
+            Held::CountNow
+        );
+        assert_eq!(
+            keeper.hold(&event("A2", "b", None), 0, 2, false),
+            Held::CountNow
+        );
+        assert_eq!(
+            keeper.hold(&event("A1", "b", None), 1, 1, false),
+            Held::Duplicate
+        );
+        // A network activity event of a counted request, read before or after its
+        // data event: the data event counts.
+        assert_eq!(keeper.hold(&event("A2", "b", None), 1, 5, true), Held::Kept);
+        assert_eq!(keeper.hold(&event("N1", "b", None), 1, 6, true), Held::Kept);
         let join = keeper.finish(vec!["a".into(), "b".into()]);
-        assert!(join.is_empty(), "nothing is kept");
-        assert_eq!(join.counts().duplicates, 1);
+        let mut left = Vec::new();
+        join.pending(0..join.len(), |r, _, _| {
+            left.push(r.request_id.unwrap().to_vec());
+            true
+        });
+        assert_eq!(
+            left,
+            [b"N1".to_vec()],
+            "only the network event without its data event"
+        );
+        assert_eq!(join.counts().duplicates, 2);
     }
 
     #[test]
     fn an_access_log_record_takes_its_events_place() {
         let keeper = Keeper::default();
         // Kept in any order (workers race), joined in input order.
-        assert!(keeper.keep(&event("C3", "b", Some("vpce-1")), 0, 4));
+        assert!(keeper.keep(&event("C3", "b", Some("vpce-1")), 0, 4, false));
         assert!(
-            keeper.keep(&event("A1", "b", Some("vpce-1")), 0, 3),
+            keeper.keep(&event("A1", "b", Some("vpce-1")), 0, 3, false),
             "duplicate"
         );
-        assert!(keeper.keep(&event("A1", "b", Some("vpce-1")), 0, 1));
-        assert!(keeper.keep(&event("B2", "b", None), 0, 2));
+        assert!(keeper.keep(&event("A1", "b", Some("vpce-1")), 0, 1, false));
+        assert!(keeper.keep(&event("B2", "b", None), 0, 2, false));
         let join = keeper.finish(vec!["ct.json".into()]);
         let mut log = Record {
             request_id: Some(b"A1"),

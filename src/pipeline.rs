@@ -685,7 +685,7 @@ fn scan_events<R: Read>(
         tally.counts.parsed += 1;
         let record = request.record();
         if let Some((keeper, input)) = keep {
-            if keeper.hold(&record, input, ordinal) != Held::CountNow {
+            if keeper.hold(&record, input, ordinal, request.network_activity) != Held::CountNow {
                 return true;
             }
         }
