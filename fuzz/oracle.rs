@@ -102,6 +102,7 @@ fn settings() -> Settings {
         interval: 3600,
         hashes: Default::default(),
         zone: Zone::Utc,
+        regions: false,
     }
 }
 

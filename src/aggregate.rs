@@ -23,7 +23,7 @@ use foldhash::fast::RandomState;
 use rayon::prelude::*;
 
 use crate::arn::principal;
-use crate::classify::{Class, Outcome};
+use crate::classify::{Class, Outcome, VPCE_ACCESS_DENIED};
 use crate::record::Record;
 use crate::time::Zone;
 
@@ -37,6 +37,10 @@ pub const TRACKED_PUBLIC_IPS: usize = 100_000;
 pub const TRACKED_REQUESTERS: usize = 10_000;
 /// The name under which requesters beyond [`TRACKED_REQUESTERS`] are pooled.
 pub const OTHER_REQUESTERS: &[u8] = b"(other requesters)";
+/// VPC endpoints tracked one by one per bucket; the rest are pooled.
+pub const TRACKED_ENDPOINTS: usize = 1000;
+/// The name under which endpoints beyond [`TRACKED_ENDPOINTS`] are pooled.
+pub const OTHER_ENDPOINTS: &[u8] = b"(other endpoints)";
 
 /// Requests by the network they came from: the counters of windows, buckets and
 /// requesters. Two add up with `+=`.
@@ -458,6 +462,35 @@ fn add_count<K: std::hash::Hash + Eq>(map: &mut Map<K, u64>, key: K, n: u64, roo
     true
 }
 
+/// The requests one VPC endpoint carried to a bucket (known from CloudTrail).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EndpointStats {
+    /// The account that owns the endpoint, if CloudTrail said.
+    pub account: Option<Box<[u8]>>,
+    pub requests: u64,
+    /// Requests denied through it (HTTP 403 `AccessDenied`, or `VpceAccessDenied`).
+    pub denied: u64,
+    /// Of those, how many its own policy denied (`VpceAccessDenied`).
+    pub denied_by_endpoint_policy: u64,
+    pub first: i64,
+    pub last: i64,
+}
+
+impl EndpointStats {
+    fn merge(&mut self, o: &EndpointStats) {
+        if self.requests == 0 {
+            *self = o.clone();
+            return;
+        }
+        self.account = self.account.take().or_else(|| o.account.clone());
+        self.requests += o.requests;
+        self.denied += o.denied;
+        self.denied_by_endpoint_policy += o.denied_by_endpoint_policy;
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+    }
+}
+
 /// The window of the previous record: `[start, end)` and where it is stored.
 #[derive(Clone, Copy, Debug, Default)]
 struct Current {
@@ -490,6 +523,10 @@ pub struct BucketStats {
     pub denied_private_ips: AddressCounts,
     /// Public requests from addresses beyond [`TRACKED_PUBLIC_IPS`].
     pub untracked_public: u64,
+    /// Per VPC endpoint that carried requests, when the records name it (CloudTrail).
+    pub endpoints: Map<Box<[u8]>, EndpointStats>,
+    /// The bucket's region, when a record says it (CloudTrail's `awsRegion`).
+    pub region: Option<Box<[u8]>>,
     /// (requester, public address) pairs counted in the requesters' `public_ips`.
     requester_ips: usize,
     /// Public requests whose address was not counted for their requester, past
@@ -584,6 +621,46 @@ impl BucketStats {
                 }
             }
         }
+        if r.vpc_endpoint_id.is_some() || r.region.is_some() {
+            self.add_cloudtrail_fields(r, outcome);
+        } else if self.region.is_none() && r.host_header.is_some() {
+            self.region = r.host_header.and_then(region_of_host).map(Box::from);
+        }
+    }
+
+    /// What only CloudTrail (or a record joined with it) says: the endpoint, the region.
+    fn add_cloudtrail_fields(&mut self, r: &Record<'_>, outcome: Outcome) {
+        if self.region.is_none() {
+            self.region = r.region.map(Box::from);
+        }
+        let Some(id) = r.vpc_endpoint_id else {
+            return;
+        };
+        let one = EndpointStats {
+            account: r.vpc_endpoint_account.map(Box::from),
+            requests: 1,
+            denied: u64::from(outcome == Outcome::Denied),
+            denied_by_endpoint_policy: u64::from(
+                r.error_code == Some(VPCE_ACCESS_DENIED.as_bytes()),
+            ),
+            first: r.time,
+            last: r.time,
+        };
+        self.add_endpoint(id, &one);
+    }
+
+    fn add_endpoint(&mut self, id: &[u8], stats: &EndpointStats) {
+        let key = if self.endpoints.contains_key(id) || self.endpoints.len() < TRACKED_ENDPOINTS {
+            id
+        } else {
+            OTHER_ENDPOINTS
+        };
+        match self.endpoints.get_mut(key) {
+            Some(mine) => mine.merge(stats),
+            None => {
+                self.endpoints.insert(key.into(), stats.clone());
+            }
+        }
     }
 
     #[inline]
@@ -622,6 +699,12 @@ impl BucketStats {
             let room = self.denied_private_ips.len() < TRACKED_PUBLIC_IPS;
             self.denied_private_ips.add(ip, n, room);
         }
+        if self.region.is_none() {
+            self.region = o.region;
+        }
+        for (id, e) in &o.endpoints {
+            self.add_endpoint(id, e);
+        }
         self.untracked_requester_public += o.untracked_requester_public;
         let mut ips_room = TRACKED_REQUESTER_IPS.saturating_sub(self.requester_ips);
         for (who, r) in o.requesters {
@@ -644,6 +727,35 @@ impl BucketStats {
         all.sort_unstable_by_key(|(k, _)| *k);
         all
     }
+}
+
+/// The region in an S3 host name: `bucket.s3.ap-northeast-2.amazonaws.com`,
+/// `s3.dualstack.eu-west-1.amazonaws.com`, `bucket.s3-us-west-2.amazonaws.com`, or an
+/// interface endpoint's `bucket.vpce-….s3.ap-northeast-2.vpce.amazonaws.com`. The
+/// global `s3.amazonaws.com` names none.
+fn region_of_host(host: &[u8]) -> Option<&[u8]> {
+    let host = host.strip_suffix(b".amazonaws.com")?;
+    let labels: Vec<&[u8]> = host.split(|&b| b == b'.').collect();
+    let is_region = |l: &[u8]| {
+        let parts: Vec<&[u8]> = l.split(|&b| b == b'-').collect();
+        parts.len() >= 3
+            && parts[0].len() == 2
+            && parts[0].iter().all(u8::is_ascii_lowercase)
+            && parts
+                .last()
+                .is_some_and(|p| p.iter().all(u8::is_ascii_digit) && !p.is_empty())
+    };
+    labels.iter().enumerate().find_map(|(i, &l)| {
+        if l == b"s3" {
+            labels[i + 1..]
+                .iter()
+                .find(|&&next| next != b"dualstack")
+                .copied()
+                .filter(|r| is_region(r))
+        } else {
+            l.strip_prefix(b"s3-").filter(|r| is_region(r))
+        }
+    })
 }
 
 /// `a == b`, without a call to memcmp when both are 8 to 16 bytes long (most bucket
@@ -811,6 +923,33 @@ mod tests {
         let mut other = long;
         other[8] = b'b';
         assert!(same_bytes(&long, &long) && !same_bytes(&long, &other));
+    }
+
+    #[test]
+    fn regions_come_from_s3_host_names() {
+        for (host, region) in [
+            (
+                "shared-data-prod.s3.ap-northeast-2.amazonaws.com",
+                Some("ap-northeast-2"),
+            ),
+            ("s3.dualstack.eu-west-1.amazonaws.com", Some("eu-west-1")),
+            ("b.s3-us-west-2.amazonaws.com", Some("us-west-2")),
+            (
+                "b.vpce-0a1b.s3.ap-northeast-2.vpce.amazonaws.com",
+                Some("ap-northeast-2"),
+            ),
+            ("b.s3.us-gov-west-1.amazonaws.com", Some("us-gov-west-1")),
+            ("s3.amazonaws.com", None),
+            ("b.s3.amazonaws.com", None),
+            ("example.com", None),
+            ("s3.evil.amazonaws.com", None),
+        ] {
+            assert_eq!(
+                region_of_host(host.as_bytes()),
+                region.map(str::as_bytes),
+                "{host}"
+            );
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@ use crate::cli::{
 };
 use crate::input::decode::decoded;
 use crate::input::{self, progress, Expanded};
+use crate::ipranges::AwsRanges;
 use crate::pipeline;
 use crate::report::check::{CheckContext, CheckReport};
 use crate::report::html::check::Evidence;
@@ -142,6 +143,8 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         return report_from_athena(args);
     }
     let mut settings = config::settings(&args.input.select, &args.windows)?;
+    let ranges = aws_ranges(args.aws_ip_ranges.as_deref())?;
+    settings.regions = ranges.is_some();
     settings.hashes.raw = args.evidence_hashes;
     let expanded = expand(&args.input, &settings);
     let pool = thread_pool(args.input.threads)?;
@@ -150,6 +153,9 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     drop(bar);
     tally.errors.splice(0..0, expanded.errors.iter().cloned());
     let mut report = pool.install(|| Report::build(&agg, &tally, &settings));
+    if let Some(ranges) = &ranges {
+        pool.install(|| report.tag_aws(&agg, ranges));
+    }
     // Freeing the counters of a large run takes a while: a worker does it while the
     // report is written.
     pool.spawn(move || drop(agg));
@@ -157,6 +163,12 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     report.summary.inputs_duplicate = expanded.duplicates.len();
     write_report(&report, args)?;
     Ok(finish(&tally, &args.input, &expanded))
+}
+
+/// The `--aws-ip-ranges` file, read and indexed once.
+fn aws_ranges(path: Option<&Path>) -> anyhow::Result<Option<AwsRanges>> {
+    path.map(|p| AwsRanges::load(p).with_context(|| format!("--aws-ip-ranges {}", p.display())))
+        .transpose()
 }
 
 /// Where a command writes: `path` (created or replaced) or standard output.
@@ -234,11 +246,17 @@ fn report_from_athena(args: &ReportArgs) -> anyhow::Result<u8> {
 /// `athena ddl` and `athena query`: print the SQL.
 fn athena(args: &AthenaArgs) -> anyhow::Result<u8> {
     let sql = match &args.command {
+        AthenaCommand::Ddl(a) if a.table.cloudtrail => config::athena_cloudtrail_ddl(a)?,
         AthenaCommand::Ddl(a) => config::athena_ddl(a)?.render(),
         AthenaCommand::Query(a) => {
             let table = config::athena_table(&a.table)?;
             let settings = config::settings(&a.select, &a.windows)?;
-            Query::new(&table, &settings, a.dialect).timeline()
+            let query = Query::new(&table, &settings, a.dialect);
+            if a.table.cloudtrail {
+                query.cloudtrail().endpoint_breakdown()
+            } else {
+                query.timeline()
+            }
         }
         AthenaCommand::Requests(a) => {
             let table = config::athena_table(&a.table)?;
@@ -270,6 +288,9 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
         ListFormat::Csv => RequestWriter::csv(out, !args.input.raw_csv, zone),
         ListFormat::Ndjson => RequestWriter::ndjson(out),
     };
+    if let Some(ranges) = aws_ranges(args.aws_ip_ranges.as_deref())? {
+        writer = writer.with_aws_ranges(ranges);
+    }
     let mut tally = Tally {
         errors: expanded.errors.clone(),
         ..Tally::default()
@@ -277,18 +298,19 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
     let mut failure = None;
     for input in &expanded.inputs {
         let name = input.name();
-        let go_on = pipeline::scan_input(input, &settings, &mut tally, |record, class, line| {
-            if !filter.matches(record, class) {
-                return true;
-            }
-            match writer.write(record, class, &name, line) {
-                Ok(()) => true,
-                Err(e) => {
-                    failure = Some(e);
-                    false
+        let go_on =
+            pipeline::scan_input(input, &settings, None, &mut tally, |record, class, line| {
+                if !filter.matches(record, class) {
+                    return true;
                 }
-            }
-        });
+                match writer.write(record, class, &name, line) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        failure = Some(e);
+                        false
+                    }
+                }
+            });
         if !go_on {
             break;
         }

@@ -313,7 +313,7 @@ pub struct ReportArgs {
     /// INPUT is the CSV result of `vpce-audit athena query` run on Athena (one file or
     /// -), not logs; the query already applied the filters, the interval and the zone.
     #[arg(long, help_heading = INPUT,
-          conflicts_with_all = ["bucket", "since", "until", "operation", "vpc_cidr", "interval", "tz", "evidence_hashes"])]
+          conflicts_with_all = ["bucket", "since", "until", "operation", "vpc_cidr", "interval", "tz", "evidence_hashes", "aws_ip_ranges"])]
     pub from_athena: bool,
 
     /// Chain of custody: list every input's name, size and SHA-256 (of the bytes as
@@ -321,6 +321,12 @@ pub struct ReportArgs {
     /// read. Each file is then read by one thread.
     #[arg(long, help_heading = OUTPUT)]
     pub evidence_hashes: bool,
+
+    /// Tag public addresses with the AWS range they are in (`EC2 ap-northeast-2`) or
+    /// `outside AWS`, from AWS's published ip-ranges.json
+    /// (https://ip-ranges.amazonaws.com/ip-ranges.json, downloaded by you).
+    #[arg(long, value_name = "FILE", help_heading = OUTPUT)]
+    pub aws_ip_ranges: Option<PathBuf>,
 }
 
 /// The rows of `report --format csv`.
@@ -396,6 +402,11 @@ pub struct RequestsArgs {
     /// Write the listing to FILE instead of standard output (replacing FILE).
     #[arg(short, long, value_name = "FILE", help_heading = OUTPUT)]
     pub output: Option<PathBuf>,
+
+    /// Add the AWS range of each public address (`aws_service`, `aws_region`) from
+    /// AWS's published ip-ranges.json.
+    #[arg(long, value_name = "FILE", help_heading = OUTPUT)]
+    pub aws_ip_ranges: Option<PathBuf>,
 }
 
 const CHECK_HELP: &str = "\
@@ -681,9 +692,15 @@ pub struct TableArgs {
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub database: String,
 
-    /// Table name.
-    #[arg(long, value_name = "NAME", default_value = "s3_access_logs")]
-    pub table: String,
+    /// Table name (default: s3_access_logs, or cloudtrail_logs with --cloudtrail).
+    #[arg(long, value_name = "NAME")]
+    pub table: Option<String>,
+
+    /// The table holds CloudTrail log files (the layout AWS documents, partitioned by
+    /// day), not access logs: `ddl` writes that table, `query` the per-bucket,
+    /// per-VPC-endpoint breakdown of its S3 requests.
+    #[arg(long)]
+    pub cloudtrail: bool,
 
     /// The log object key format of the bucket's logging configuration: `simple`
     /// (PREFIX + YYYY-mm-DD-HH-MM-SS-UniqueString; every query reads every object) or
@@ -701,7 +718,8 @@ pub struct DdlArgs {
     pub table: TableArgs,
 
     /// Where the logs are: the target bucket and prefix of the logging configuration,
-    /// e.g. s3://my-log-bucket/s3-access/.
+    /// e.g. s3://my-log-bucket/s3-access/; with --cloudtrail, one account and region of
+    /// the trail, e.g. s3://my-trail/AWSLogs/111122223333/CloudTrail/ap-northeast-2/.
     #[arg(long, value_name = "S3_URI")]
     pub location: String,
 
@@ -717,7 +735,7 @@ pub struct DdlArgs {
     #[arg(long, value_name = "NAME")]
     pub source_bucket: Vec<String>,
 
-    /// Partitioned layout: the first day of logs (YYYY-MM-DD).
+    /// Partitioned layout and --cloudtrail: the first day of logs (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
     pub from: Option<String>,
 

@@ -69,6 +69,7 @@ pub fn settings_in(sel: &SelectArgs, interval: i64, zone: Zone) -> anyhow::Resul
         interval,
         hashes: Hashes::default(),
         zone,
+        regions: false,
     })
 }
 
@@ -181,7 +182,37 @@ pub fn s3_access(args: &S3Access) -> input::s3::Options {
 
 /// The Athena table `args` name.
 pub fn athena_table(args: &TableArgs) -> Result<Table, AthenaError> {
-    Table::new(&args.database, &args.table, args.layout)
+    let default = if args.cloudtrail {
+        "cloudtrail_logs"
+    } else {
+        "s3_access_logs"
+    };
+    let name = args.table.as_deref().unwrap_or(default);
+    Table::new(&args.database, name, args.layout)
+}
+
+/// The DDL of `athena ddl --cloudtrail`.
+pub fn athena_cloudtrail_ddl(args: &DdlArgs) -> Result<String, AthenaError> {
+    let table = athena_table(&args.table)?;
+    if table.layout == Layout::Partitioned
+        || !args.account.is_empty()
+        || !args.region.is_empty()
+        || !args.source_bucket.is_empty()
+    {
+        return Err(AthenaError::Partition(
+            "no --layout, --account, --region or --source-bucket with --cloudtrail (the location names the account and region)",
+        ));
+    }
+    let Some(from) = &args.from else {
+        return Err(AthenaError::Partition("--from with --cloudtrail"));
+    };
+    let from = date("--from", from, "")?;
+    let to = if args.to.eq_ignore_ascii_case("now") {
+        None
+    } else {
+        Some(date("--to", &args.to, " or NOW")?)
+    };
+    crate::athena::cloudtrail::ddl(&table, &args.location, from, to)
 }
 
 /// The validated DDL of `athena ddl`.

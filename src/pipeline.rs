@@ -9,6 +9,10 @@
 //! counts into one [`Aggregate`] of its own; the [`Tally`] of each unit merges in input
 //! order, so rejections are listed in the order a person reads the files, with their
 //! line numbers in the whole file.
+//!
+//! An input is read as CloudTrail when its content is JSON ([`events::is_cloudtrail`]).
+//! When a run has both, CloudTrail is read first and joined with the access logs on
+//! the request id ([`crate::join`]), so that a request in both is counted once.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -23,9 +27,12 @@ use rayon::prelude::*;
 
 use crate::aggregate::Aggregate;
 use crate::classify::Class;
+use crate::cloudtrail::parse_event;
 use crate::input::digest::{Hashes, Slot};
+use crate::input::events::{for_each_event, Event, Stop, MAX_EVENT};
 use crate::input::lines::{for_each_line, for_each_line_in, Line, MAX_LINE};
 use crate::input::{describe, progress, Input, InputError, Opened};
+use crate::join::{Held, Join, Keeper};
 use crate::parse::{trim_end, LineParser};
 use crate::record::Record;
 use crate::settings::Settings;
@@ -181,15 +188,120 @@ fn splittable_size(path: &Path, piece: u64) -> Option<u64> {
 /// order, by one thread, for its bytes to be hashed as they pass: a single input is
 /// still parsed by every worker ([`aggregate_stream`]), several are read side by side.
 pub fn aggregate(inputs: &[Input], settings: &Settings) -> (Aggregate, Tally) {
+    let (trails, logs): (Vec<&Input>, Vec<&Input>) =
+        inputs.iter().partition(|i| i.holds_cloudtrail());
+    if trails.is_empty() {
+        return aggregate_logs(inputs, settings, None);
+    }
+    // CloudTrail first, kept for the join; past the budget, or with no access logs to
+    // join with, counted at once (a request CloudTrail logged twice, once).
+    let counted = Mutex::new(Aggregate::in_zone(settings.interval, settings.zone));
+    let count = |r: &Record<'_>, class, _: &str, _| {
+        counted.lock().expect("no worker panicked").add(r, class);
+        true
+    };
+    let mut tally = Tally::default();
+    let join = read_cloudtrail(&trails, !logs.is_empty(), settings, &mut tally, &count);
+    let logs: Vec<Input> = logs.into_iter().cloned().collect();
+    let (mut agg, logs_tally) = aggregate_logs(&logs, settings, Some(&join));
+    tally.merge(logs_tally);
+    agg.merge(counted.into_inner().expect("no worker panicked"));
+    agg.merge(pending(&join, settings, &mut tally));
+    tally.join = Some(joined(&join, &tally));
+    (agg, tally)
+}
+
+/// The access logs (and any CloudTrail input their names hid) into an aggregate,
+/// joined with `join`.
+fn aggregate_logs(
+    inputs: &[Input],
+    settings: &Settings,
+    join: Option<&Join>,
+) -> (Aggregate, Tally) {
     let whole = settings.hashes != Hashes::default();
     if rayon::current_num_threads() == 1 {
-        return aggregate_in_pieces(inputs, settings, u64::MAX);
+        return aggregate_in_pieces(inputs, settings, u64::MAX, join);
     }
     match inputs {
-        [input] if whole || !splittable(input) => aggregate_stream(input, settings, CHUNK),
-        _ if whole => aggregate_in_pieces(inputs, settings, u64::MAX),
-        _ => aggregate_in_pieces(inputs, settings, PIECE),
+        [input] if whole || !splittable(input) => aggregate_stream(input, settings, CHUNK, join),
+        _ if whole => aggregate_in_pieces(inputs, settings, u64::MAX, join),
+        _ => aggregate_in_pieces(inputs, settings, PIECE, join),
     }
+}
+
+/// Reads the CloudTrail inputs `trails` in parallel: their S3 requests are kept in
+/// `keeper` for the join, or, past its budget, handed to `count`.
+fn read_trails(
+    trails: &[&Input],
+    settings: &Settings,
+    keeper: &Keeper,
+    count: &(dyn Fn(&Record<'_>, Class, &str, u64) -> bool + Sync),
+) -> Tally {
+    let tallies: Vec<Tally> = trails
+        .par_iter()
+        .with_max_len(1)
+        .enumerate()
+        .map(|(at, input)| {
+            let mut tally = Tally::default();
+            let name = input.name();
+            if let Some(opened) = tally.open(input, settings.hashes) {
+                scan_events(
+                    &name,
+                    opened.reader,
+                    0,
+                    Some((keeper, at)),
+                    settings,
+                    &mut tally,
+                    |r, class, n| count(r, class, &name, n),
+                );
+                tally.digested(&name, opened.raw, opened.plain);
+            }
+            tally.unit_lines.clear();
+            tally
+        })
+        .collect();
+    let mut tally = Tally::default();
+    for t in tallies {
+        tally.merge(t);
+    }
+    tally
+}
+
+/// What the join did, with the CloudTrail requests counted without it because they
+/// were found among the access logs (noted in `tally`).
+pub fn joined(join: &Join, tally: &Tally) -> crate::tally::JoinCounts {
+    let mut counts = join.counts();
+    counts.unjoined += tally.join.map_or(0, |j| j.unjoined);
+    counts
+}
+
+/// The CloudTrail requests no access log record took the place of, counted last.
+fn pending(join: &Join, settings: &Settings, tally: &mut Tally) -> Aggregate {
+    let chunk = join.len().div_ceil(rayon::current_num_threads() * 4).max(1);
+    let starts: Vec<usize> = (0..join.len()).step_by(chunk).collect();
+    let (agg, matched) = starts
+        .into_par_iter()
+        .map(|start| {
+            let mut agg = Aggregate::in_zone(settings.interval, settings.zone);
+            let mut matched = 0;
+            join.pending(start..(start + chunk).min(join.len()), |r, _, _| {
+                if settings.filter.matches(r) {
+                    matched += 1;
+                    agg.add(r, settings.classifier.classify_record(r));
+                }
+                true
+            });
+            (agg, matched)
+        })
+        .reduce(
+            || (Aggregate::in_zone(settings.interval, settings.zone), 0),
+            |(mut a, m), (b, n)| {
+                a.merge(b);
+                (a, m + n)
+            },
+        );
+    tally.counts.matched += matched;
+    agg
 }
 
 /// Can `input` be read in pieces at byte offsets?
@@ -197,7 +309,12 @@ fn splittable(input: &Input) -> bool {
     matches!(input, Input::File(path) if splittable_size(path, PIECE).is_some())
 }
 
-fn aggregate_in_pieces(inputs: &[Input], settings: &Settings, piece: u64) -> (Aggregate, Tally) {
+fn aggregate_in_pieces(
+    inputs: &[Input],
+    settings: &Settings,
+    piece: u64,
+    join: Option<&Join>,
+) -> (Aggregate, Tally) {
     let units = plan(inputs, piece);
     // Every worker takes the next unit until none is left, into an aggregate of its
     // own: one per worker, not one per unit, so the maps are not rebuilt from empty
@@ -222,10 +339,19 @@ fn aggregate_in_pieces(inputs: &[Input], settings: &Settings, piece: u64) -> (Ag
                         unit: id,
                         budget: u64::MAX,
                         required_only: true,
+                        join,
                     };
                     scan_whole(unit.input, span, settings, &mut tally, add);
                 }
-                Some(range) => scan_piece(unit.input, range, id, settings, &mut tally, add),
+                Some(range) => {
+                    let span = Span {
+                        unit: id,
+                        budget: u64::MAX,
+                        required_only: true,
+                        join,
+                    };
+                    scan_piece(unit.input, range, span, settings, &mut tally, add)
+                }
             }
             tallies.push((id, tally));
         }
@@ -265,14 +391,19 @@ enum Chunk {
 /// Reads one stream on a thread of its own (decompressing it if need be) while every
 /// worker parses the chunks of lines it hands out, into an aggregate of its own. The
 /// chunks' tallies merge in stream order as they come, so memory stays bounded.
-fn aggregate_stream(input: &Input, settings: &Settings, chunk: usize) -> (Aggregate, Tally) {
+fn aggregate_stream(
+    input: &Input,
+    settings: &Settings,
+    chunk: usize,
+    join: Option<&Join>,
+) -> (Aggregate, Tally) {
     let name = input.name();
     // One chunk waiting per worker: the reader stays ahead, memory stays bounded.
     let (send, receive) = mpsc::sync_channel(rayon::current_num_threads());
     let receive = Mutex::new(receive);
     let in_order = Mutex::new(InOrder::default());
     let (aggs, read) = std::thread::scope(|s| {
-        let reader = s.spawn(|| read_chunks(input, settings.hashes, chunk, send));
+        let reader = s.spawn(|| read_chunks(input, settings, chunk, send));
         let aggs = rayon::broadcast(|_| {
             let mut agg = Aggregate::in_zone(settings.interval, settings.zone);
             // The lock is held while waiting, so the next chunk goes to one worker.
@@ -284,6 +415,7 @@ fn aggregate_stream(input: &Input, settings: &Settings, chunk: usize) -> (Aggreg
                             unit: 0,
                             budget: u64::MAX,
                             required_only: true,
+                            join,
                         };
                         let add = |record: &Record<'_>, class, _| {
                             agg.add(record, class);
@@ -309,32 +441,57 @@ fn aggregate_stream(input: &Input, settings: &Settings, chunk: usize) -> (Aggreg
         });
         (aggs, reader.join().expect("the reader does not panic"))
     });
+    let (read, events) = read;
     let mut tally = in_order.into_inner().expect("no worker panicked").done;
     tally.merge(read);
     if tally.counts.rejected == 0 {
         tally.other_logs.clear();
     }
-    (merge_all(aggs, settings), tally)
+    let mut agg = merge_all(aggs, settings);
+    agg.merge(events);
+    (agg, tally)
 }
 
 /// Reads `input` and sends its lines in chunks of about `chunk` bytes; returns the
-/// tally of what only the reader knows: the input, its bytes and any read error.
+/// tally of what only the reader knows: the input, its bytes and any read error. A
+/// stream that turns out to be CloudTrail (an S3 object named like a log) is read by
+/// this thread alone, into the aggregate it returns.
 fn read_chunks(
     input: &Input,
-    hashes: Hashes,
+    settings: &Settings,
     chunk: usize,
     send: SyncSender<(usize, Chunk)>,
-) -> Tally {
+) -> (Tally, Aggregate) {
     let mut tally = Tally::default();
+    let mut agg = Aggregate::in_zone(settings.interval, settings.zone);
     let Some(Opened {
         reader,
         raw,
         plain,
         other_log,
-    }) = tally.open(input, hashes)
+        cloudtrail,
+    }) = tally.open(input, settings.hashes)
     else {
-        return tally;
+        return (tally, agg);
     };
+    if cloudtrail {
+        let name = input.name();
+        scan_events(
+            &name,
+            reader,
+            0,
+            None,
+            settings,
+            &mut tally,
+            |r, class, _| {
+                agg.add(r, class);
+                true
+            },
+        );
+        tally.unit_lines.clear();
+        tally.digested(&name, raw, plain);
+        return (tally, agg);
+    }
     // The workers count the rejected lines: the stream's tally names what the input
     // looks like, and [`aggregate_stream`] keeps it only if lines were rejected.
     if let Some(kind) = other_log {
@@ -367,7 +524,7 @@ fn read_chunks(
     let name = input.name();
     tally.end_of(&name, offset, result);
     tally.digested(&name, raw, plain);
-    tally
+    (tally, agg)
 }
 
 /// The chunks' tallies of a stream, merged in stream order whatever order they come in.
@@ -398,18 +555,46 @@ impl InOrder {
 
 /// Reads one input, calling `each(record, class, line_number)` for every record that
 /// passes the filter, until `each` returns `false`. Returns `false` if it was stopped.
+/// Access log records are joined with `join` (CloudTrail read before); a CloudTrail
+/// input's records are handed on as they are, and `line` is then the event's number.
 pub fn scan_input(
     input: &Input,
     settings: &Settings,
+    join: Option<&Join>,
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
 ) -> bool {
-    scan_whole(input, Span::WHOLE, settings, tally, each)
+    let span = Span {
+        join,
+        ..Span::WHOLE
+    };
+    scan_whole(input, span, settings, tally, each)
+}
+
+/// Reads `trails`, the CloudTrail inputs of a run, and keeps their S3 requests for the
+/// join when the run has access logs (`join`); past the join's budget, or without
+/// access logs, they are handed to `each` at once, with their input's name and number
+/// (a request logged twice, once). Read the access logs with the join, then
+/// [`pending`](Join::pending) gives the requests no access log record had.
+pub fn read_cloudtrail(
+    trails: &[&Input],
+    join: bool,
+    settings: &Settings,
+    tally: &mut Tally,
+    each: &(dyn Fn(&Record<'_>, Class, &str, u64) -> bool + Sync),
+) -> Join {
+    let keeper = if join {
+        Keeper::default()
+    } else {
+        Keeper::counting()
+    };
+    tally.merge(read_trails(trails, settings, &keeper, each));
+    keeper.finish(trails.iter().map(|i| i.name()).collect())
 }
 
 fn scan_whole(
     input: &Input,
-    span: Span,
+    span: Span<'_>,
     settings: &Settings,
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
@@ -420,14 +605,112 @@ fn scan_whole(
         raw,
         plain,
         other_log,
+        cloudtrail,
     }) = tally.open(input, settings.hashes)
     else {
         return true;
     };
     let name = input.name();
-    let go_on = scan_lines(&name, Stream(reader), span, settings, tally, each);
+    let go_on = if cloudtrail {
+        let parsed = tally.counts.parsed;
+        let go_on = scan_events(&name, reader, span.unit, None, settings, tally, each);
+        if span.join.is_some() {
+            // CloudTrail found among the access logs (an S3 object named like a log):
+            // its requests were counted without the join.
+            let late = tally.counts.parsed - parsed;
+            tally.join.get_or_insert_with(Default::default).unjoined += late;
+        }
+        go_on
+    } else {
+        let go_on = scan_lines(&name, Stream(reader), span, settings, tally, each);
+        tally.looked_like(&name, other_log, rejected_before);
+        go_on
+    };
     tally.digested(&name, raw, plain);
-    tally.looked_like(&name, other_log, rejected_before);
+    go_on
+}
+
+/// Why an event of `len` bytes is rejected unread.
+fn event_too_long(ordinal: u64, len: u64) -> String {
+    format!(
+        "event {ordinal}: {len} bytes, longer than the {} KiB limit for an event",
+        MAX_EVENT / 1024
+    )
+}
+
+/// The worker loop over the events of a CloudTrail stream: each event is an S3
+/// request (a line, parsed), a malformed event (a line, rejected), or another
+/// service's event (skipped and counted); changes to the network path are kept in the
+/// tally. With `keep`, S3 requests go to the join's keeper (unfiltered, as the access
+/// log record that takes an event's place is filtered on its own) unless its budget is
+/// spent; the others pass the filter and go to `each` with their event number.
+fn scan_events<R: Read>(
+    name: &str,
+    reader: R,
+    unit: usize,
+    keep: Option<(&Keeper, usize)>,
+    settings: &Settings,
+    tally: &mut Tally,
+    mut each: impl FnMut(&Record<'_>, Class, u64) -> bool,
+) -> bool {
+    tally.counts.cloudtrail_inputs += 1;
+    let mut go_on = true;
+    let mut events = 0;
+    let result = for_each_event(reader, |ordinal, event| {
+        events = ordinal;
+        let json = match event {
+            Event::Json(json) => json,
+            Event::TooLong(len) => {
+                tally.counts.lines += 1;
+                tally.reject(name, unit, ordinal, event_too_long(ordinal, len));
+                return true;
+            }
+        };
+        let event = match parse_event(json) {
+            Ok(event) => event,
+            Err(e) => {
+                tally.counts.lines += 1;
+                tally.reject(name, unit, ordinal, format!("event {ordinal}: {e}"));
+                return true;
+            }
+        };
+        if let Some(change) = event.change {
+            tally.change(change);
+        }
+        let Some(request) = event.request else {
+            tally.counts.skipped_events += 1;
+            return true;
+        };
+        tally.counts.lines += 1;
+        tally.counts.parsed += 1;
+        let record = request.record();
+        if let Some((keeper, input)) = keep {
+            if keeper.hold(&record, input, ordinal, request.network_activity) != Held::CountNow {
+                return true;
+            }
+        }
+        if settings.filter.matches(&record) {
+            tally.counts.matched += 1;
+            go_on = each(
+                &record,
+                settings.classifier.classify_record(&record),
+                ordinal,
+            );
+        }
+        go_on
+    });
+    tally.unit_lines.push((unit, events));
+    match result {
+        Ok(bytes) => tally.counts.bytes += bytes,
+        Err((Stop::Syntax(reason), before)) => {
+            tally.counts.lines += 1;
+            tally.reject(name, unit, before + 1, reason);
+        }
+        Err((Stop::Io(e), before)) => {
+            let message = format!("read failed after event {before}: {}", describe(&e));
+            tally.errors.push(InputError::new(name, message));
+        }
+    }
     go_on
 }
 
@@ -435,7 +718,7 @@ fn scan_whole(
 fn scan_piece(
     input: &Input,
     range: &Range<u64>,
-    unit: usize,
+    span: Span<'_>,
     settings: &Settings,
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
@@ -452,9 +735,8 @@ fn scan_piece(
                 tally.counts.inputs += 1;
             }
             let span = Span {
-                unit,
                 budget: range.end.saturating_sub(start),
-                required_only: true,
+                ..span
             };
             scan_lines(
                 &name,
@@ -502,26 +784,36 @@ pub fn scan<R: Read>(
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
 ) -> bool {
-    scan_lines(name, Stream(reader), Span::WHOLE, settings, tally, each)
+    match crate::input::events::sniff(reader) {
+        Ok((false, reader)) => scan_lines(name, Stream(reader), Span::WHOLE, settings, tally, each),
+        Ok((true, reader)) => scan_events(name, reader, 0, None, settings, tally, each),
+        Err(e) => {
+            tally.errors.push(InputError::new(name, describe(&e)));
+            true
+        }
+    }
 }
 
-/// Which lines of a stream are read, and how much of each.
+/// Which lines of a stream are read, how much of each, and what they are joined with.
 #[derive(Clone, Copy, Debug)]
-struct Span {
+struct Span<'j> {
     /// The work unit; line numbers count from the start of the stream.
     unit: usize,
     /// Only lines that start in the stream's first `budget` bytes are read.
     budget: u64,
     /// Read only the 17 required fields of a record (see [`LineParser::required_only`]).
     required_only: bool,
+    /// The CloudTrail requests to join the records with.
+    join: Option<&'j Join>,
 }
 
-impl Span {
-    /// Every line and every field of a whole input.
-    const WHOLE: Span = Span {
+impl Span<'_> {
+    /// Every line and every field of a whole input, joined with nothing.
+    const WHOLE: Span<'static> = Span {
         unit: 0,
         budget: u64::MAX,
         required_only: false,
+        join: None,
     };
 }
 
@@ -559,7 +851,7 @@ impl LineSource for &[u8] {
 fn scan_lines(
     name: &str,
     source: impl LineSource,
-    span: Span,
+    span: Span<'_>,
     settings: &Settings,
     tally: &mut Tally,
     mut each: impl FnMut(&Record<'_>, Class, u64) -> bool,
@@ -571,12 +863,22 @@ fn scan_lines(
         unit,
         budget,
         required_only,
+        join,
     } = span;
     let mut parser = if required_only {
         LineParser::required_only()
     } else {
         LineParser::new()
     };
+    // A bucket's region is in its records' host header, past the required fields: when
+    // asked for, a line of each bucket is read in full until one names the region.
+    let mut regions = (settings.regions && required_only).then(|| {
+        (
+            LineParser::new(),
+            Vec::new(),
+            std::collections::HashSet::new(),
+        )
+    });
     let result = source.each_line(|line_no, line| {
         if offset >= budget {
             return false;
@@ -603,9 +905,28 @@ fn scan_lines(
         match parser.parse_into(text, &mut record) {
             Ok(()) => {
                 tally.counts.parsed += 1;
+                if let Some((full, last_bucket, known)) = regions.as_mut() {
+                    let bucket = record.bucket.unwrap_or_default();
+                    if bucket != last_bucket.as_slice() && !known.contains(bucket) {
+                        let mut whole = Record::default();
+                        if full.parse_into(text, &mut whole).is_ok() {
+                            record.host_header = whole.host_header;
+                        }
+                        if record.host_header.is_some() {
+                            known.insert(bucket.to_vec());
+                        }
+                    }
+                    if bucket != last_bucket.as_slice() {
+                        last_bucket.clear();
+                        last_bucket.extend_from_slice(bucket);
+                    }
+                }
+                if let Some(join) = join {
+                    join.enrich(&mut record);
+                }
                 if settings.filter.matches(&record) {
                     tally.counts.matched += 1;
-                    let class = settings.classifier.classify(record.remote_ip);
+                    let class = settings.classifier.classify_record(&record);
                     go_on = each(&record, class, line_no);
                 }
             }
@@ -631,6 +952,7 @@ mod tests {
             interval: 3600,
             hashes: Hashes::default(),
             zone: crate::time::Zone::Utc,
+            regions: false,
         }
     }
 
@@ -696,14 +1018,15 @@ mod tests {
         text.push_str("last line without newline");
         std::fs::write(&path, &text).unwrap();
         let inputs = [Input::File(path.clone()), Input::File(path)];
-        let (whole_agg, whole) = aggregate_in_pieces(&inputs, &settings(), u64::MAX);
+        let (whole_agg, whole) = aggregate_in_pieces(&inputs, &settings(), u64::MAX, None);
         assert_eq!(whole.rejections.len(), 2 * 9);
         assert_eq!(whole.rejections[0].line, 6);
         assert_eq!(whole.rejections[8].line, 301);
         // Workers take pieces in turns: any number of them gives the same tally.
         for (piece, threads) in [(1, 2), (7, 3), (100, 8), (333, 2), (4096, 1)] {
             let pool = pool(threads);
-            let (agg, tally) = pool.install(|| aggregate_in_pieces(&inputs, &settings(), piece));
+            let (agg, tally) =
+                pool.install(|| aggregate_in_pieces(&inputs, &settings(), piece, None));
             assert_eq!(tally, whole, "piece {piece}, {threads} threads");
             let counts = |a: &Aggregate| {
                 a.buckets()
@@ -753,7 +1076,7 @@ mod tests {
         for (path, cut_short) in [(plain, false), (gzip, false), (cut, true)] {
             let input = Input::File(path);
             let (one_agg, one) =
-                aggregate_in_pieces(std::slice::from_ref(&input), &settings(), u64::MAX);
+                aggregate_in_pieces(std::slice::from_ref(&input), &settings(), u64::MAX, None);
             if cut_short {
                 assert_eq!(one.errors.len(), 1);
                 assert!(
@@ -767,7 +1090,8 @@ mod tests {
             assert_eq!(one.counts.lines, one.counts.parsed + one.counts.rejected);
             for (chunk, threads) in [(1, 2), (700, 3), (5000, 2), (CHUNK, 4)] {
                 let pool = pool(threads);
-                let (agg, tally) = pool.install(|| aggregate_stream(&input, &settings(), chunk));
+                let (agg, tally) =
+                    pool.install(|| aggregate_stream(&input, &settings(), chunk, None));
                 assert_eq!(tally, one, "chunk {chunk}, {threads} threads");
                 assert_eq!(counts(&agg), counts(&one_agg), "chunk {chunk}");
             }
@@ -839,8 +1163,13 @@ mod tests {
     #[test]
     fn another_log_is_named_beside_its_rejected_lines() {
         let dir = tempfile::tempdir().unwrap();
-        let trail = dir.path().join("trail.json");
-        std::fs::write(&trail, "{\"Records\": [{\"eventVersion\": \"1.08\"}]}\n").unwrap();
+        // CloudTrail is read as events; VPC flow logs are another log.
+        let trail = dir.path().join("flow.log");
+        std::fs::write(
+            &trail,
+            "2 123456789012 eni-0a1b2c3d 10.0.1.5 52.79.54.241 443 49152 6 10 840 1652090400 1652090460 ACCEPT OK\n",
+        )
+        .unwrap();
         // An access log beside it: nothing to name.
         let log = dir.path().join("access.log");
         std::fs::write(&log, format!("{GOOD}\n")).unwrap();
@@ -850,7 +1179,7 @@ mod tests {
             let (_, tally) = pool.install(|| aggregate(&inputs, &settings()));
             assert_eq!(
                 tally.other_logs,
-                [(trail.display().to_string(), "CloudTrail JSON")]
+                [(trail.display().to_string(), "VPC flow logs")]
             );
             let (_, one) = pool.install(|| aggregate(&inputs[..1], &settings()));
             assert_eq!(one.other_logs.len(), 1, "{threads} threads, one stream");
@@ -861,7 +1190,7 @@ mod tests {
     #[test]
     fn a_stream_that_cannot_be_opened_is_an_input_error() {
         let input = Input::File("/nonexistent/vpce-audit-test".into());
-        let (agg, tally) = aggregate_stream(&input, &settings(), CHUNK);
+        let (agg, tally) = aggregate_stream(&input, &settings(), CHUNK, None);
         assert_eq!(
             (tally.counts.inputs, tally.errors.len(), tally.counts.lines),
             (0, 1, 0)

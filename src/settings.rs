@@ -21,4 +21,7 @@ pub struct Settings {
     pub hashes: Hashes,
     /// The zone windows of a day or a week are cut in, and times are shown in.
     pub zone: Zone,
+    /// Learn each bucket's region from its access log records (the host header), as
+    /// `--aws-ip-ranges` needs; CloudTrail always says it.
+    pub regions: bool,
 }

@@ -239,6 +239,8 @@ impl BucketRows {
                     to: row.class("to_class")?,
                     at: rfc3339(row.epoch("at_epoch")?),
                     remote_ip: row.address()?.to_string(),
+                    likely_cause: None,
+                    aws: None,
                 });
                 return Ok(());
             }
@@ -342,6 +344,7 @@ impl BucketRows {
             .map(|(name, r)| Talker {
                 name: name.clone(),
                 requests: r.counts.requests,
+                aws: None,
             })
             .collect();
         let requesters = self
@@ -496,6 +499,7 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
         inputs: None,
         rejections: Vec::new(),
         errors: Vec::new(),
+        changes: Vec::new(),
     })
 }
 

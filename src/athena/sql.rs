@@ -250,12 +250,44 @@ fn hex_prefix(column: &str, hex: &str, len: u32, net: &IpNet) -> String {
     format!("({}) -- {net}", test.join(" AND "))
 }
 
+impl Dialect {
+    /// The text at `path` (`$.bucketName`) of the JSON text in `column`.
+    fn json_text(self, column: &str, path: &str) -> String {
+        match self {
+            Dialect::Trino => format!("json_extract_scalar({column}, '{path}')"),
+            Dialect::Duckdb => format!("json_extract_string({column}, '{path}')"),
+        }
+    }
+
+    /// The ARN of the first `AWS::S3::Bucket` in `resources`.
+    fn bucket_resource_arn(self) -> &'static str {
+        match self {
+            Dialect::Trino => {
+                "element_at(filter(resources, r -> r.type = 'AWS::S3::Bucket'), 1).arn"
+            }
+            Dialect::Duckdb => {
+                "list_filter(resources, lambda r: r.type = 'AWS::S3::Bucket')[1].arn"
+            }
+        }
+    }
+}
+
+/// What the table holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    /// S3 server access logs ([`super::ddl`]).
+    AccessLogs,
+    /// CloudTrail log files ([`super::cloudtrail`]).
+    CloudTrail,
+}
+
 /// A query over one table with one configuration.
 #[derive(Clone, Debug)]
 pub struct Query<'a> {
     table: &'a Table,
     settings: &'a Settings,
     dialect: Dialect,
+    source: Source,
 }
 
 impl<'a> Query<'a> {
@@ -265,6 +297,16 @@ impl<'a> Query<'a> {
             table,
             settings,
             dialect,
+            source: Source::AccessLogs,
+        }
+    }
+
+    /// The same over a CloudTrail table ([`super::cloudtrail`]): its S3 requests, with
+    /// the VPC endpoint of each.
+    pub fn cloudtrail(self) -> Self {
+        Query {
+            source: Source::CloudTrail,
+            ..self
         }
     }
 
@@ -272,13 +314,16 @@ impl<'a> Query<'a> {
     /// (starting with `,`) and the final `SELECT` over the classified rows (columns
     /// `path`, `bucket`, `requester`, `operation`, `key`, `ip`, `ip4` (an IPv4 address as
     /// an integer), `ip6` (an IPv6 address: `IPADDRESS` on Trino, 32 hex digits on
-    /// DuckDB), `status`, `code`, `bytes`, `t` in epoch seconds, `ok`, `matched`,
-    /// `class`, `outcome`: allowed, denied or rejected, as
+    /// DuckDB), `status`, `code`, `bytes`, `vpce` (CloudTrail's endpoint; NULL for access logs),
+    /// `t` in epoch seconds, `ok`, `matched`, `class` (private when `vpce` is known), `outcome`: allowed, denied or rejected, as
     /// [`crate::classify::Outcome`] decides).
     pub fn with_classified(&self, rest: &str) -> String {
         let d = self.dialect;
         let mut q = String::from("WITH\n");
-        self.source_rows(&mut q);
+        match self.source {
+            Source::AccessLogs => self.source_rows(&mut q),
+            Source::CloudTrail => self.cloudtrail_rows(&mut q),
+        }
         let yy = "yy";
         let month_days = "CASE WHEN mo = 2 THEN CASE WHEN y % 4 = 0 AND (y % 100 <> 0 OR y % 400 = 0) THEN 29 ELSE 28 END WHEN mo IN (4, 6, 9, 11) THEN 30 ELSE 31 END";
         let era = d.idiv(yy, "400");
@@ -325,7 +370,7 @@ impl<'a> Query<'a> {
         private.extend(d.ipv6_private(&v6));
         let _ = write!(
             q,
-            "classified AS (\n  SELECT path, bucket, requester, operation, key, ip, ip4, ip6, status, code, bytes, t, ok,\n    coalesce(ok AND {}, false) AS matched,\n    CASE\n      WHEN ip = '-' THEN 'internal'\n      WHEN {}\n        THEN 'private'\n      ELSE 'public'\n    END AS class,\n    CASE\n      WHEN code IN ({}) THEN 'rejected'\n      WHEN status = '403' AND (code = 'AccessDenied' OR code = '-') THEN 'denied'\n      ELSE 'allowed'\n    END AS outcome\n  FROM (\n    SELECT *,\n      coalesce(t IS NOT NULL AND (ip = '-' OR ip4 IS NOT NULL OR ip6 IS NOT NULL), false) AS ok\n    FROM checked\n  ) AS rows_checked\n)",
+            "classified AS (\n  SELECT path, bucket, requester, operation, key, ip, ip4, ip6, status, code, bytes, vpce, t, ok,\n    coalesce(ok AND {}, false) AS matched,\n    CASE\n      WHEN vpce IS NOT NULL THEN 'private'\n      WHEN ip = '-' THEN 'internal'\n      WHEN {}\n        THEN 'private'\n      ELSE 'public'\n    END AS class,\n    CASE\n      WHEN code IN ({}) THEN 'rejected'\n      WHEN status = '403' AND (code = 'AccessDenied' OR code = 'VpceAccessDenied' OR code = '-') THEN 'denied'\n      ELSE 'allowed'\n    END AS outcome\n  FROM (\n    SELECT *,\n      coalesce(t IS NOT NULL AND (ip = '-' OR ip4 IS NOT NULL OR ip6 IS NOT NULL), false) AS ok\n    FROM checked\n  ) AS rows_checked\n)",
             self.filter(),
             private.join("\n        OR "),
             REFUSED_BEFORE_POLICY
@@ -626,7 +671,7 @@ impl<'a> Query<'a> {
             .collect();
         let _ = write!(
             q,
-            "source_rows AS (\n  -- one row per log line; a line the table's regular expression rejects has\n  -- every column NULL\n  SELECT\n    \"$path\" AS path,\n    bucket_name AS bucket,\n    requester,\n    operation,\n    \"key\" AS key,\n    remoteip AS ip,\n    httpstatus AS status,\n    errorcode AS code,\n    bytessent AS bytes,\n    -- requestdatetime is like 06/Feb/2019:00:00:38 +0000\n    {} AS y,\n    CASE substr(requestdatetime, 4, 3) {} END AS mo,\n    {} AS d,\n    {} AS hh,\n    {} AS mi,\n    {} AS ss,\n    substr(requestdatetime, 22, 1) AS osign,\n    {} AS oh,\n    {} AS om\n  FROM {}\n",
+            "source_rows AS (\n  -- one row per log line; a line the table's regular expression rejects has\n  -- every column NULL\n  SELECT\n    \"$path\" AS path,\n    bucket_name AS bucket,\n    requester,\n    operation,\n    \"key\" AS key,\n    remoteip AS ip,\n    httpstatus AS status,\n    errorcode AS code,\n    bytessent AS bytes,\n    CAST(NULL AS VARCHAR) AS vpce,\n    -- requestdatetime is like 06/Feb/2019:00:00:38 +0000\n    {} AS y,\n    CASE substr(requestdatetime, 4, 3) {} END AS mo,\n    {} AS d,\n    {} AS hh,\n    {} AS mi,\n    {} AS ss,\n    substr(requestdatetime, 22, 1) AS osign,\n    {} AS oh,\n    {} AS om\n  FROM {}\n",
             field(8, 4),
             months.join(" "),
             field(1, 2),
@@ -646,6 +691,81 @@ impl<'a> Query<'a> {
             );
         }
         q.push_str("),\n");
+    }
+
+    /// CloudTrail's S3 requests to a bucket, in the columns of the access log rows.
+    fn cloudtrail_rows(&self, q: &mut String) {
+        let d = self.dialect;
+        let param = |path| d.json_text("requestparameters", path);
+        let field =
+            |from: u32, len: u32| format!("TRY_CAST(substr(eventtime, {from}, {len}) AS BIGINT)");
+        let _ = write!(
+            q,
+            "source_rows AS (\n  -- one row per S3 request to a bucket; other services' events and S3 calls on\n  -- no bucket are skipped, as the local report skips them\n  SELECT * FROM (\n    SELECT\n      \"$path\" AS path,\n      coalesce({}, regexp_extract({}, '^arn:[^:]*:s3:::(.*)$', 1)) AS bucket,\n      coalesce(useridentity.arn, useridentity.invokedby, useridentity.accountid) AS requester,\n      eventname AS operation,\n      {} AS key,\n      -- an AWS service's call has no address: internal\n      CASE WHEN sourceipaddress = 'AWS Internal' OR sourceipaddress LIKE '%.amazonaws.com' THEN '-'\n        ELSE sourceipaddress END AS ip,\n      CASE WHEN errorcode IN ('AccessDenied', 'VpceAccessDenied') THEN '403' ELSE '-' END AS status,\n      coalesce(errorcode, '-') AS code,\n      TRY_CAST(TRY_CAST({} AS DOUBLE) AS BIGINT) AS bytes,\n      vpcendpointid AS vpce,\n      -- a request CloudTrail logged twice (a data event and its network activity event)\n      -- counts once, as locally: the data event, else the first by file and time\n      CASE WHEN requestid IS NULL THEN 1\n        ELSE row_number() OVER (PARTITION BY requestid\n          ORDER BY CASE WHEN eventtype = 'AwsVpceEvent' THEN 1 ELSE 0 END, \"$path\", eventtime, eventid) END AS copy,\n      -- eventtime is like 2022-05-09T10:32:05Z\n      {} AS y,\n      {} AS mo,\n      {} AS d,\n      {} AS hh,\n      {} AS mi,\n      {} AS ss,\n      '+' AS osign,\n      0 AS oh,\n      0 AS om\n    FROM {}\n    WHERE eventsource = 's3.amazonaws.com'",
+            param("$.bucketName"),
+            d.bucket_resource_arn(),
+            param("$.key"),
+            d.json_text("additionaleventdata", "$.bytesTransferredOut"),
+            field(1, 4),
+            field(6, 2),
+            field(9, 2),
+            field(12, 2),
+            field(15, 2),
+            field(18, 2),
+            self.table.quoted(),
+        );
+        let filter = &self.settings.filter;
+        let day = |secs: i64| {
+            chrono::DateTime::from_timestamp(secs, 0)
+                .map(|t| t.format("%Y/%m/%d").to_string())
+                .unwrap_or_default()
+        };
+        if let Some(since) = filter.since {
+            let _ = write!(q, "\n      -- partition projection: only these days are read\n      AND \"timestamp\" >= '{}'", day(since.saturating_sub(86_400)));
+        }
+        if let Some(until) = filter.until {
+            let _ = write!(
+                q,
+                "\n      AND \"timestamp\" <= '{}'",
+                day(until.saturating_add(86_400 - 1))
+            );
+        }
+        q.push_str(
+            "\n  ) AS s3_rows\n  WHERE bucket IS NOT NULL AND bucket <> '' AND copy = 1\n),\n",
+        );
+    }
+
+    /// The per-bucket breakdown of a CloudTrail table: one row per bucket and window
+    /// (`kind = 'window'`), per bucket and VPC endpoint (`'endpoint'`: requests,
+    /// denials, first and last), per bucket (`'bucket'`) and a `'total'`; columns
+    /// `kind`, `bucket`, `endpoint`, `window_start`, `window_epoch`, `requests`,
+    /// `private`, `private_denied`, `public`, `internal`, `public_denied`,
+    /// `public_rejected`, `public_allowed`, `endpoint_policy_denied`, `bytes_sent`,
+    /// `first_epoch`, `last_epoch`. What the local report of the same CloudTrail files
+    /// says in `buckets[].timeline` and `buckets[].endpoints`.
+    pub fn endpoint_breakdown(&self) -> String {
+        let d = self.dialect;
+        let iv = self.settings.interval;
+        let when = |cond: &str| format!("sum(CASE WHEN matched{cond} THEN 1 ELSE 0 END)");
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            ",\nkeyed AS (\n  SELECT *,\n    CASE WHEN matched THEN bucket END AS k_bucket,\n    CASE WHEN matched THEN t - ((t % {iv}) + {iv}) % {iv} END AS k_window,\n    CASE WHEN matched THEN vpce END AS k_vpce\n  FROM classified\n),\ngrouped AS (\n  SELECT\n    grouping(k_bucket, k_window, k_vpce) AS level,\n    k_bucket,\n    k_window,\n    k_vpce,\n    {} AS requests,\n    {} AS private,\n    {} AS private_denied,\n    {} AS public,\n    {} AS internal,\n    {} AS public_denied,\n    {} AS public_rejected,\n    {} AS endpoint_policy_denied,\n    sum(CASE WHEN matched THEN coalesce(bytes, 0) ELSE 0 END) AS bytes_sent,\n    min(CASE WHEN matched THEN t END) AS first_epoch,\n    max(CASE WHEN matched THEN t END) AS last_epoch\n  FROM keyed\n  GROUP BY GROUPING SETS ((k_bucket, k_window), (k_bucket, k_vpce), (k_bucket), ())\n)\n",
+            when(""),
+            when(" AND class = 'private'"),
+            when(" AND class = 'private' AND outcome = 'denied'"),
+            when(" AND class = 'public'"),
+            when(" AND class = 'internal'"),
+            when(" AND class = 'public' AND outcome = 'denied'"),
+            when(" AND class = 'public' AND outcome = 'rejected'"),
+            when(" AND code = 'VpceAccessDenied'"),
+        );
+        let _ = write!(
+            s,
+            "SELECT\n  CASE level WHEN 1 THEN 'window' WHEN 2 THEN 'endpoint' WHEN 3 THEN 'bucket' ELSE 'total' END AS kind,\n  k_bucket AS bucket,\n  k_vpce AS endpoint,\n  CASE WHEN level = 1 THEN {} END AS window_start,\n  k_window AS window_epoch,\n  coalesce(requests, 0) AS requests,\n  coalesce(private, 0) AS private,\n  coalesce(private_denied, 0) AS private_denied,\n  coalesce(public, 0) AS public,\n  coalesce(internal, 0) AS internal,\n  coalesce(public_denied, 0) AS public_denied,\n  coalesce(public_rejected, 0) AS public_rejected,\n  coalesce(public, 0) - coalesce(public_denied, 0) - coalesce(public_rejected, 0) AS public_allowed,\n  coalesce(endpoint_policy_denied, 0) AS endpoint_policy_denied,\n  coalesce(bytes_sent, 0) AS bytes_sent,\n  first_epoch,\n  last_epoch\nFROM grouped\nWHERE level = 7 OR (k_bucket IS NOT NULL AND (level <> 2 OR k_vpce IS NOT NULL))\nORDER BY level DESC, k_bucket, k_vpce, k_window\n",
+            d.utc_text("k_window"),
+        );
+        self.with_classified(&s)
     }
 
     /// Partition predicates: the days around `--since/--until` (a log object may hold
@@ -737,6 +857,7 @@ mod tests {
             interval: 300,
             hashes: Default::default(),
             zone: crate::time::Zone::Utc,
+            regions: false,
         }
     }
 
@@ -798,6 +919,29 @@ mod tests {
             "coalesce(ok AND t >= 1652054400 /* 2022-05-09T00:00:00Z */ AND t < 1652140800 /* 2022-05-10T00:00:00Z */ AND bucket IN ('a''b') AND operation IN ('REST.GET.OBJECT'), false) AS matched"
         ));
         assert!(q.contains("THEN 1652054400 /* 2022-05-09T00:00:00Z */ END AS since_epoch"));
+    }
+
+    #[test]
+    fn the_cloudtrail_breakdown_classifies_by_endpoint_first() {
+        let t = Table::new("db", "trail", Layout::Simple).unwrap();
+        let f = Filter {
+            since: Some(1_652_054_400), // 2022-05-09T00:00:00Z
+            ..Filter::default()
+        };
+        let s = settings(&[], f);
+        for d in [Dialect::Trino, Dialect::Duckdb] {
+            let q = Query::new(&t, &s, d).cloudtrail().endpoint_breakdown();
+            assert!(q.contains(
+                "WHEN vpce IS NOT NULL THEN 'private'\n      WHEN ip = '-' THEN 'internal'"
+            ));
+            assert!(q.contains("WHERE eventsource = 's3.amazonaws.com'"));
+            assert!(q.contains("AND \"timestamp\" >= '2022/05/08'"), "{q}");
+            assert!(q.contains(
+                "GROUPING SETS ((k_bucket, k_window), (k_bucket, k_vpce), (k_bucket), ())"
+            ));
+        }
+        let access = Query::new(&t, &s, Dialect::Trino).timeline();
+        assert!(access.contains("CAST(NULL AS VARCHAR) AS vpce"));
     }
 
     #[test]

@@ -649,9 +649,10 @@ impl Analysis {
     }
 }
 
-/// The IAM action an access log operation needs, and what it acts on. `has_key`
-/// tells object ACL operations from bucket ones. `None` for operations the table
-/// does not know (the cross-check then says nothing about them).
+/// The IAM action an access log operation (or a CloudTrail event name: `GetObject`)
+/// needs, and what it acts on. `has_key` tells object ACL operations from bucket ones.
+/// `None` for operations the table does not know (the cross-check then says nothing
+/// about them).
 pub fn action_for_operation(operation: &str, has_key: bool) -> Option<(&'static str, Level)> {
     use Level::{Bucket, Object};
     Some(match operation {
@@ -683,6 +684,40 @@ pub fn action_for_operation(operation: &str, has_key: bool) -> Option<(&'static 
         "REST.GET.BUCKETPOLICY" => ("s3:GetBucketPolicy", Bucket),
         "REST.PUT.BUCKETPOLICY" => ("s3:PutBucketPolicy", Bucket),
         "REST.DELETE.BUCKETPOLICY" => ("s3:DeleteBucketPolicy", Bucket),
+        _ => return cloudtrail_action(operation),
+    })
+}
+
+/// The IAM action of a CloudTrail S3 event name.
+fn cloudtrail_action(event: &str) -> Option<(&'static str, Level)> {
+    use Level::{Bucket, Object};
+    Some(match event {
+        "GetObject" | "HeadObject" | "GetObjectAttributes" | "SelectObjectContent" => {
+            ("s3:GetObject", Object)
+        }
+        "PutObject"
+        | "CopyObject"
+        | "CreateMultipartUpload"
+        | "UploadPart"
+        | "UploadPartCopy"
+        | "CompleteMultipartUpload" => ("s3:PutObject", Object),
+        "DeleteObject" | "DeleteObjects" => ("s3:DeleteObject", Object),
+        "AbortMultipartUpload" => ("s3:AbortMultipartUpload", Object),
+        "ListParts" => ("s3:ListMultipartUploadParts", Object),
+        "GetObjectTagging" => ("s3:GetObjectTagging", Object),
+        "PutObjectTagging" => ("s3:PutObjectTagging", Object),
+        "RestoreObject" => ("s3:RestoreObject", Object),
+        "GetObjectAcl" => ("s3:GetObjectAcl", Object),
+        "PutObjectAcl" => ("s3:PutObjectAcl", Object),
+        "GetBucketAcl" => ("s3:GetBucketAcl", Bucket),
+        "PutBucketAcl" => ("s3:PutBucketAcl", Bucket),
+        "ListObjects" | "ListObjectsV2" | "HeadBucket" => ("s3:ListBucket", Bucket),
+        "ListObjectVersions" => ("s3:ListBucketVersions", Bucket),
+        "ListMultipartUploads" => ("s3:ListBucketMultipartUploads", Bucket),
+        "GetBucketLocation" => ("s3:GetBucketLocation", Bucket),
+        "GetBucketPolicy" => ("s3:GetBucketPolicy", Bucket),
+        "PutBucketPolicy" => ("s3:PutBucketPolicy", Bucket),
+        "DeleteBucketPolicy" => ("s3:DeleteBucketPolicy", Bucket),
         _ => return None,
     })
 }

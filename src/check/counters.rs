@@ -36,6 +36,10 @@ pub struct Counters {
     pub violations: u64,
     /// Succeeded public requests that the bucket policy says are denied.
     pub contradictions: u64,
+    /// Of the violations, requests through a VPC endpoint the rules do not allow
+    /// (`allowed_vpce`; known from CloudTrail). Absent from older state files: 0.
+    #[serde(default)]
+    pub foreign_endpoint: u64,
     /// The time of the earliest violation.
     pub first_violation: Earliest,
     /// The time of the latest violation.

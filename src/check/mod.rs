@@ -31,6 +31,7 @@ pub mod state;
 pub mod wildcard;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -41,7 +42,8 @@ use crate::classify::{Class, Outcome};
 use crate::escape;
 use crate::input::digest::Digest;
 use crate::input::{describe, Input, InputError};
-use crate::pipeline::scan_input;
+use crate::join::Join;
+use crate::pipeline::{joined, read_cloudtrail, scan_input};
 use crate::record::Record;
 use crate::settings::Settings;
 use crate::tally::Tally;
@@ -89,6 +91,9 @@ pub struct Flagged {
     /// For contradictions: the statement that should have denied it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub statement: Option<String>,
+    /// The VPC endpoint it came through, when CloudTrail named it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpc_endpoint_id: Option<String>,
 }
 
 /// What a check found in some inputs.
@@ -116,6 +121,12 @@ pub struct Findings {
     /// The requests to the buckets above, in windows of the settings' interval, if
     /// the checker was asked to aggregate them.
     pub aggregate: Option<Aggregate>,
+    /// Requests through VPC endpoints the bucket policy does not allow, per bucket and
+    /// endpoint (CloudTrail names the endpoint).
+    pub unlisted_endpoints: BTreeMap<(String, String), u64>,
+    /// When the bucket policy took effect: the latest `PutBucketPolicy` of its bucket
+    /// in the CloudTrail input. Requests before it are not cross-checked.
+    pub policy_from: Option<i64>,
 }
 
 /// Adds the entries of `other` to `mine`, keeping the first [`KEPT_FINDINGS`].
@@ -142,6 +153,10 @@ impl Findings {
             (mine @ None, theirs) => *mine = theirs,
             (Some(_), None) => {}
         }
+        for (key, n) in other.unlisted_endpoints {
+            *self.unlisted_endpoints.entry(key).or_default() += n;
+        }
+        self.policy_from = self.policy_from.or(other.policy_from);
     }
 
     /// The counters of all buckets added up.
@@ -289,15 +304,66 @@ struct Partial {
 
 impl Checker<'_> {
     /// Reads `inputs` (in parallel on the current rayon pool) and returns what they
-    /// hold, with the accounting of every line.
+    /// hold, with the accounting of every line. CloudTrail inputs are read first and
+    /// joined with the access logs on the request id (see [`crate::join`]), so a
+    /// request in both is judged once; a `PutBucketPolicy` of the cross-checked
+    /// bucket among them dates the policy.
     pub fn scan(&self, inputs: &[Input]) -> (Findings, Tally) {
+        let (trails, logs): (Vec<&Input>, Vec<&Input>) =
+            inputs.iter().partition(|i| i.holds_cloudtrail());
+        if trails.is_empty() {
+            return self.scan_logs(inputs, None, None);
+        }
+        let mut tally = Tally::default();
+        // Past the join's budget, CloudTrail requests are judged at once.
+        let unjoined = Mutex::new(self.partial());
+        let judge_now = |r: &Record<'_>, class, name: &str, line| {
+            let mut p = unjoined.lock().expect("no worker panicked");
+            let Partial {
+                findings, coverage, ..
+            } = &mut *p;
+            self.observe(findings, coverage, r, class, name, line, None);
+            true
+        };
+        // Kept even without access logs, to be judged once the policy's date is known.
+        let join = read_cloudtrail(&trails, true, self.settings, &mut tally, &judge_now);
+        let policy_from = self.policy.and_then(|p| policy_time(p, &tally));
+        let logs: Vec<Input> = logs.into_iter().cloned().collect();
+        let (mut findings, logs_tally) = self.scan_logs(&logs, Some(&join), policy_from);
+        tally.merge(logs_tally);
+        let mut rest = self.partial();
+        join.pending(0..join.len(), |r, name, line| {
+            if self.settings.filter.matches(r) {
+                tally.counts.matched += 1;
+                let class = self.settings.classifier.classify_record(r);
+                let Partial {
+                    findings, coverage, ..
+                } = &mut rest;
+                self.observe(findings, coverage, r, class, name, line, policy_from);
+            }
+            true
+        });
+        tally.join = Some(joined(&join, &tally));
+        findings.merge(rest.findings);
+        findings.merge(unjoined.into_inner().expect("no worker panicked").findings);
+        findings.policy_from = policy_from;
+        (findings, tally)
+    }
+
+    /// The access logs (and any CloudTrail input their names hid), joined with `join`.
+    fn scan_logs(
+        &self,
+        inputs: &[Input],
+        join: Option<&Join>,
+        policy_from: Option<i64>,
+    ) -> (Findings, Tally) {
         let p = inputs
             .par_iter()
             .with_max_len(1)
             .fold(
                 || self.partial(),
                 |mut p, input| {
-                    self.scan_into(input, &mut p);
+                    self.scan_into(input, &mut p, join, policy_from);
                     p
                 },
             )
@@ -312,19 +378,27 @@ impl Checker<'_> {
     /// Reads one input into findings and a tally of its own.
     fn scan_one(&self, input: &Input) -> (Findings, Tally) {
         let mut p = self.partial();
-        self.scan_into(input, &mut p);
+        self.scan_into(input, &mut p, None, None);
         (p.findings, p.tally)
     }
 
-    fn scan_into(&self, input: &Input, p: &mut Partial) {
+    /// Reads one input into `p`, joined with `join`, the policy in force from
+    /// `policy_from` (CloudTrail's `PutBucketPolicy`) unless `--policy-since` says.
+    fn scan_into(
+        &self,
+        input: &Input,
+        p: &mut Partial,
+        join: Option<&Join>,
+        policy_from: Option<i64>,
+    ) {
         let name = input.name();
         let Partial {
             findings,
             tally,
             coverage,
         } = p;
-        scan_input(input, self.settings, tally, |r, class, line| {
-            self.observe(findings, coverage, r, class, &name, line);
+        scan_input(input, self.settings, join, tally, |r, class, line| {
+            self.observe(findings, coverage, r, class, &name, line, policy_from);
             true
         });
     }
@@ -340,6 +414,7 @@ impl Checker<'_> {
         p
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn observe(
         &self,
         f: &mut Findings,
@@ -348,6 +423,7 @@ impl Checker<'_> {
         class: Class,
         source: &str,
         line: u64,
+        policy_from: Option<i64>,
     ) {
         let Some(bucket_bytes) = r.bucket else {
             return;
@@ -376,11 +452,18 @@ impl Checker<'_> {
             agg.add(r, class);
         }
         let outcome = Outcome::of(r.http_status, r.error_code);
+        // When the policy took effect: --policy-since, else its PutBucketPolicy in
+        // CloudTrail.
+        let since = self.policy_since.or(policy_from);
+        let in_force = since.is_none_or(|from| r.time >= from);
         let claim = match self.policy {
+            Some(policy) if under_policy && in_force && class == Class::Private => {
+                endpoint_claim(policy, r, &bucket, &mut f.unlisted_endpoints)
+            }
             Some(policy)
                 if under_policy && class == Class::Public && outcome == Outcome::Allowed =>
             {
-                if self.policy_since.is_some_and(|since| r.time < since) {
+                if !in_force {
                     f.before_policy += 1;
                     None
                 } else {
@@ -431,6 +514,10 @@ impl Checker<'_> {
                 false
             }
             Judgement::Violation => true,
+            Judgement::ForeignEndpoint => {
+                c.foreign_endpoint += 1;
+                true
+            }
             Judgement::Unchecked | Judgement::Compliant => false,
         };
         if class == Class::Private && rule.is_some() {
@@ -482,7 +569,52 @@ fn flagged(r: &Record<'_>, class: Class, outcome: Outcome, source: &str, line: u
         line,
         action: None,
         statement: None,
+        vpc_endpoint_id: text(r.vpc_endpoint_id),
     }
+}
+
+/// The bucket policy's cross-check of a request through a VPC endpoint (named by
+/// CloudTrail): if the policy allows only some endpoints for its action and not this
+/// one, the endpoint is noted, and a request that succeeded all the same is a
+/// contradiction.
+fn endpoint_claim(
+    policy: &Analysis,
+    r: &Record<'_>,
+    bucket: &str,
+    unlisted: &mut BTreeMap<(String, String), u64>,
+) -> Option<bucket_policy::Claim> {
+    let id = escape::lossy(r.vpc_endpoint_id?);
+    let operation = escape::lossy(r.operation?);
+    let (action, _) = bucket_policy::action_for_operation(&operation, r.key.is_some())?;
+    let report = policy
+        .actions
+        .iter()
+        .find(|a| a.action.eq_ignore_ascii_case(action))?;
+    let limited = !report.endpoints.is_empty();
+    if !limited || report.endpoints.iter().any(|e| e.eq_ignore_ascii_case(&id)) {
+        return None;
+    }
+    *unlisted
+        .entry((bucket.to_string(), id.into_owned()))
+        .or_default() += 1;
+    (r.http_status != Some(403)).then(|| bucket_policy::Claim {
+        action: report.action.clone(),
+        statement: report.statements.first().cloned().unwrap_or_default(),
+    })
+}
+
+/// When the cross-checked policy took effect: the latest successful `PutBucketPolicy`
+/// of its bucket among the CloudTrail changes.
+fn policy_time(policy: &Analysis, tally: &Tally) -> Option<i64> {
+    let bucket = policy.bucket.as_deref()?;
+    tally
+        .changes
+        .iter()
+        .filter(|c| {
+            c.event == "PutBucketPolicy" && c.error.is_none() && c.bucket.as_deref() == Some(bucket)
+        })
+        .map(|c| c.epoch)
+        .max()
 }
 
 /// What the counters of an incremental state depend on: the rules, the private
@@ -645,6 +777,7 @@ mod tests {
                 plain: true,
             },
             zone: crate::time::Zone::Utc,
+            regions: false,
         }
     }
 
@@ -673,7 +806,7 @@ mod tests {
             checker.settings,
             &mut tally,
             |r, c, n| {
-                checker.observe(&mut f, &mut cache, r, c, "mem", n);
+                checker.observe(&mut f, &mut cache, r, c, "mem", n, None);
                 true
             },
         );

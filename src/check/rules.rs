@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use super::wildcard;
 use crate::arn::account_of;
-use crate::classify::{Class, Outcome};
+use crate::classify::{Class, Outcome, VPCE_ACCESS_DENIED};
+use crate::cloudtrail::is_endpoint_id;
 use crate::escape;
 use crate::record::Record;
 
@@ -32,6 +33,11 @@ pub struct RulesSpec {
     /// Exceptions that apply to every bucket rule.
     #[serde(default)]
     pub exceptions: Exceptions,
+    /// The VPC endpoints (`vpce-…`) private traffic may come through, for every rule;
+    /// a request through any other endpoint (named by CloudTrail) is a
+    /// `foreign_endpoint` violation. Empty: any endpoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_vpce: Vec<String>,
     /// Bucket rules, first match wins.
     #[serde(default, rename = "bucket")]
     pub buckets: Vec<BucketRule>,
@@ -99,6 +105,9 @@ pub struct BucketRule {
     /// See [`Exceptions::operations`].
     #[serde(default)]
     pub operations: Vec<String>,
+    /// More endpoints allowed for this bucket, beside the global `allowed_vpce`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_vpce: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -115,6 +124,7 @@ impl BucketRule {
             public_cidrs: Vec::new(),
             requesters: Vec::new(),
             operations: Vec::new(),
+            allowed_vpce: Vec::new(),
         }
     }
 }
@@ -159,6 +169,8 @@ pub enum Judgement {
     Rejected,
     /// From the internet and let through.
     Violation,
+    /// Through a VPC endpoint the rules do not allow, and not denied.
+    ForeignEndpoint,
 }
 
 /// Which exception let a request through: one of the global ones or of a bucket
@@ -198,6 +210,8 @@ struct Rule {
     require: Require,
     allow_internal: bool,
     except: Matchers,
+    /// The endpoints allowed (global ones included); empty: any.
+    allowed_vpce: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -316,11 +330,22 @@ impl Rules {
             }
             let except = Matchers::new(&b.public_cidrs, &b.requesters, &b.operations)
                 .map_err(|e| RulesError::Invalid(format!("bucket {:?}: {e}", b.name)))?;
+            let mut allowed_vpce = spec.allowed_vpce.clone();
+            allowed_vpce.extend(b.allowed_vpce.iter().cloned());
+            for id in &allowed_vpce {
+                if !is_endpoint_id(id) {
+                    return Err(RulesError::Invalid(format!(
+                        "bucket {:?}: allowed_vpce {id:?} is not a VPC endpoint id (vpce-…)",
+                        b.name
+                    )));
+                }
+            }
             rules.push(Rule {
                 pattern: b.name.clone(),
                 require: b.require,
                 allow_internal: b.allow_internal,
                 except,
+                allowed_vpce,
             });
         }
         let warnings = catch_alls(&spec);
@@ -408,8 +433,22 @@ impl Rules {
         }
         let outcome = Outcome::of(r.http_status, r.error_code);
         match class {
-            Class::Private if outcome == Outcome::Denied => return Judgement::PrivateDenied,
-            Class::Private => return Judgement::Compliant,
+            // Refused by the endpoint's own policy: it worked.
+            Class::Private if r.error_code == Some(VPCE_ACCESS_DENIED.as_bytes()) => {
+                return Judgement::Blocked
+            }
+            Class::Private => {
+                let foreign = r.vpc_endpoint_id.is_some_and(|id| {
+                    !rule.allowed_vpce.is_empty()
+                        && !rule.allowed_vpce.iter().any(|a| a.as_bytes() == id)
+                });
+                return match (foreign, outcome) {
+                    (true, Outcome::Allowed) => Judgement::ForeignEndpoint,
+                    (true, _) => Judgement::Blocked,
+                    (false, Outcome::Denied) => Judgement::PrivateDenied,
+                    (false, _) => Judgement::Compliant,
+                };
+            }
             Class::Internal if rule.allow_internal => return Judgement::Compliant,
             Class::Internal | Class::Public => {}
         }
@@ -715,6 +754,67 @@ operations = ["*", "REST.GET.*"]
         let rules = Rules::new(spec).unwrap();
         let r = rec(None, "AmazonS3", "S3.TRANSITION.OBJECT", 200);
         assert_eq!(rules.judge(0, &r, Class::Internal), Judgement::Compliant);
+    }
+
+    #[test]
+    fn endpoints_other_than_the_allowed_ones_are_violations_of_their_own() {
+        let spec = RulesSpec::from_toml(
+            "allowed_vpce = [\"vpce-0a1b2c3d4e5f60718\"]\n[[bucket]]\nname = \"shared-*\"\nallowed_vpce = [\"vpce-0f9e8d7c6b5a43210\"]\n[[bucket]]\nname = \"open\"",
+        )
+        .unwrap();
+        let rules = Rules::new(spec).unwrap();
+        let through =
+            |vpce: Option<&'static str>, status: u16, code: Option<&'static str>| Record {
+                vpc_endpoint_id: vpce.map(str::as_bytes),
+                error_code: code.map(str::as_bytes),
+                ..rec(
+                    Some("10.0.0.1"),
+                    "arn:aws:iam::1:user/u",
+                    "GetObject",
+                    status,
+                )
+            };
+        let shared = rules.rule_for("shared-data").unwrap();
+        let v = |r: &Record<'_>| rules.judge(shared, r, Class::Private);
+        assert_eq!(
+            v(&through(Some("vpce-0a1b2c3d4e5f60718"), 200, None)),
+            Judgement::Compliant
+        );
+        assert_eq!(
+            v(&through(Some("vpce-0f9e8d7c6b5a43210"), 200, None)),
+            Judgement::Compliant
+        );
+        assert_eq!(
+            v(&through(Some("vpce-0bad0bad0bad0bad0"), 200, None)),
+            Judgement::ForeignEndpoint
+        );
+        assert_eq!(
+            v(&through(
+                Some("vpce-0bad0bad0bad0bad0"),
+                403,
+                Some("AccessDenied")
+            )),
+            Judgement::Blocked
+        );
+        assert_eq!(
+            v(&through(None, 200, None)),
+            Judgement::Compliant,
+            "endpoint unknown"
+        );
+        assert_eq!(
+            v(&through(
+                Some("vpce-0a1b2c3d4e5f60718"),
+                403,
+                Some("VpceAccessDenied")
+            )),
+            Judgement::Blocked
+        );
+        let bad =
+            RulesSpec::from_toml("allowed_vpce = [\"vpc-123\"]\n[[bucket]]\nname = \"x\"").unwrap();
+        assert!(Rules::new(bad)
+            .unwrap_err()
+            .to_string()
+            .contains("not a VPC endpoint id"));
     }
 
     #[test]

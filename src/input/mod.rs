@@ -1,10 +1,11 @@
 //! Where log bytes come from: files, directories walked recursively, stdin, or
 //! `s3://bucket/prefix` (the [`s3`] module, with the `s3` feature); then [`decode`]
-//! (gzip by its magic bytes) and [`lines`] (numbered lines from one reused buffer),
-//! with the [`progress`] of reading on stderr. On the way, [`digest`] hashes the bytes
-//! it is asked to (the stored bytes for `--evidence-hashes`, the decoded ones for the
-//! identity of a log in a `--state` file), and [`sniff`] names another log format
-//! found where access logs were expected.
+//! (gzip by its magic bytes) and [`lines`] (numbered lines from one reused buffer) for
+//! access logs, or [`events`] (CloudTrail events one at a time) for JSON, told apart by
+//! content; with the [`progress`] of reading on stderr. On the way, [`digest`] hashes
+//! the bytes it is asked to (the stored bytes for `--evidence-hashes`, the decoded ones
+//! for the identity of a log in a `--state` file), and [`sniff`] names another log
+//! format found where access logs were expected.
 //!
 //! Directories are walked in name order so every run reads inputs in the same order;
 //! hidden files and folders (names starting with `.`) are skipped; symbolic links are
@@ -20,11 +21,13 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 #[cfg(feature = "s3")]
 use std::sync::Arc;
+use std::sync::Mutex;
 
 use walkdir::WalkDir;
 
 pub mod decode;
 pub mod digest;
+pub mod events;
 pub mod lines;
 pub mod progress;
 #[cfg(feature = "s3")]
@@ -57,11 +60,66 @@ pub enum Input {
     S3(s3::Object),
 }
 
+/// What [`Input::holds_cloudtrail`] read of standard input, given back when it is opened.
+static STDIN_HEAD: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// A reader that keeps a copy of what it reads.
+struct Recording<R> {
+    inner: R,
+    seen: Vec<u8>,
+}
+
+impl<R: Read> Read for Recording<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.seen.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
+
 impl Input {
+    /// Does this input hold CloudTrail events (JSON) rather than access log lines?
+    /// Told by content for a file and for standard input (what is read of it is given
+    /// back when it is opened); by the name for an S3 object (`.json`, `.json.gz`),
+    /// which is downloaded once. The content decides how it is read in any case: this
+    /// only orders the reading (CloudTrail first, to be joined with the access logs).
+    pub fn holds_cloudtrail(&self) -> bool {
+        match self {
+            // The first 64 KiB are enough to see the first character, gzip or not.
+            Input::File(path) => File::open(path)
+                .and_then(|f| decode::decoded(f.take(64 * 1024)))
+                .and_then(events::sniff)
+                .is_ok_and(|(json, _)| json),
+            Input::Stdin => {
+                let mut head = STDIN_HEAD.lock().unwrap_or_else(|p| p.into_inner());
+                let mut recording = Recording {
+                    inner: io::Cursor::new(std::mem::take(&mut *head)).chain(io::stdin()),
+                    seen: Vec::new(),
+                };
+                let json = decode::decoded(&mut recording)
+                    .and_then(events::sniff)
+                    .is_ok_and(|(json, _)| json);
+                *head = recording.seen;
+                json
+            }
+            #[cfg(feature = "s3")]
+            Input::S3(object) => {
+                let key = object.key();
+                key.ends_with(".json") || key.ends_with(".json.gz")
+            }
+        }
+    }
+
     /// Opens the raw (possibly compressed) byte stream.
     pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
         match self {
-            Input::Stdin => Ok(Box::new(progress::counted(io::stdin()))),
+            Input::Stdin => {
+                let head =
+                    std::mem::take(&mut *STDIN_HEAD.lock().unwrap_or_else(|p| p.into_inner()));
+                Ok(Box::new(progress::counted(
+                    io::Cursor::new(head).chain(io::stdin()),
+                )))
+            }
             Input::File(path) => Ok(Box::new(progress::counted(File::open(path)?))),
             #[cfg(feature = "s3")]
             Input::S3(object) => object.open().map_err(io::Error::other),
@@ -96,6 +154,7 @@ impl Input {
             raw,
             plain: decoded,
             other_log: sniff::other_log(&head),
+            cloudtrail: events::is_cloudtrail(&head),
         })
     }
 
@@ -139,6 +198,8 @@ pub struct Opened {
     pub plain: Option<Slot>,
     /// The log the input looks like, if its first bytes say it is not access logs.
     pub other_log: Option<&'static str>,
+    /// Is it CloudTrail's JSON ([`events::is_cloudtrail`]), to be read as events?
+    pub cloudtrail: bool,
 }
 
 /// The first `n` bytes of `reader` (fewer at its end, or before a read error), and a
@@ -486,6 +547,27 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["a/z.log", "b/1.log", "b/2.log", "c.log"]);
+    }
+
+    #[test]
+    fn cloudtrail_is_told_by_content_even_gzipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("trail");
+        std::fs::write(&json, "\n {\"Records\":[]}").unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &[b' '; 1_000]).unwrap();
+        std::io::Write::write_all(&mut gz, b"{\"Records\":[]}").unwrap();
+        let zipped = dir.path().join("trail.log");
+        std::fs::write(&zipped, gz.finish().unwrap()).unwrap();
+        let log = dir.path().join("log.json");
+        std::fs::write(&log, "o bucket [06/Feb/2019:00:00:38 +0000] 10.0.0.1").unwrap();
+        assert!(Input::File(json).holds_cloudtrail());
+        assert!(
+            Input::File(zipped).holds_cloudtrail(),
+            "past blanks, inside gzip"
+        );
+        assert!(!Input::File(log).holds_cloudtrail(), "not by its name");
+        assert!(!Input::File(dir.path().join("missing")).holds_cloudtrail());
     }
 
     #[test]

@@ -103,6 +103,8 @@ pub struct CheckSummary {
     pub private_denied: u64,
     pub excepted: u64,
     pub contradictions: u64,
+    /// Of the violations, requests through VPC endpoints the rules do not allow.
+    pub foreign_endpoint: u64,
     /// With `--policy-since`: when the bucket policy took effect.
     pub policy_since: Option<String>,
     /// Public requests before `--policy-since`, not cross-checked.
@@ -153,6 +155,20 @@ pub struct PolicyBrief {
     pub bucket: Option<String>,
     pub status: Enforcement,
     pub gaps: usize,
+    /// When the policy took effect, if a `PutBucketPolicy` of its bucket was in the
+    /// CloudTrail input: requests before it are not cross-checked.
+    pub effective_from: Option<String>,
+    /// VPC endpoints that carried requests (CloudTrail) which the policy does not
+    /// allow, with their requests.
+    pub endpoints_not_allowed: Vec<EndpointSeen>,
+}
+
+/// A VPC endpoint seen in the evidence, on a bucket.
+#[derive(Clone, Debug, Serialize)]
+pub struct EndpointSeen {
+    pub bucket: String,
+    pub endpoint: String,
+    pub requests: u64,
 }
 
 /// An input named twice and read once.
@@ -245,7 +261,8 @@ impl CheckReport {
             private_denied: now.private_denied,
             excepted: now.excepted,
             contradictions: now.contradictions,
-            policy_since: ctx.policy_since.map(rfc3339),
+            foreign_endpoint: now.foreign_endpoint,
+            policy_since: ctx.policy_since.or(run.findings.policy_from).map(rfc3339),
             before_policy: f.before_policy,
             before_horizon: f.before_horizon,
             violations_listed: f.violations.len(),
@@ -277,6 +294,16 @@ impl CheckReport {
                 bucket: p.bucket.clone(),
                 status: p.status,
                 gaps: p.gaps.len(),
+                effective_from: findings_of_run.policy_from.map(rfc3339),
+                endpoints_not_allowed: findings_of_run
+                    .unlisted_endpoints
+                    .iter()
+                    .map(|((bucket, endpoint), &requests)| EndpointSeen {
+                        bucket: bucket.clone(),
+                        endpoint: endpoint.clone(),
+                        requests,
+                    })
+                    .collect(),
             }),
             inputs,
             duplicates: ctx
@@ -511,6 +538,15 @@ fn write_summary(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> 
             ),
         )?;
     }
+    if s.foreign_endpoint > 0 {
+        screen.say(
+            out,
+            &format!(
+                "{} of the violations came through VPC endpoints the rules do not allow (allowed_vpce)",
+                s.foreign_endpoint
+            ),
+        )?;
+    }
     if let Some(p) = &report.bucket_policy {
         screen.say(
             out,
@@ -525,12 +561,28 @@ fn write_summary(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> 
                 s.policy_since
                     .as_deref()
                     .map(|t| format!(
-                        "; in effect since {t}, {} earlier public request(s) not cross-checked",
+                        "; in effect since {t}{}, {} earlier public request(s) not cross-checked",
+                        if p.effective_from.as_deref() == Some(t) {
+                            " (PutBucketPolicy in CloudTrail)"
+                        } else {
+                            ""
+                        },
                         s.before_policy
                     ))
                     .unwrap_or_default()
             ),
         )?;
+        for e in &p.endpoints_not_allowed {
+            screen.say(
+                out,
+                &format!(
+                    "endpoint {} carried {} request(s) to {}, but the bucket policy does not allow it",
+                    escape::terminal(e.endpoint.as_bytes()),
+                    e.requests,
+                    escape::terminal(e.bucket.as_bytes())
+                ),
+            )?;
+        }
     }
     Ok(())
 }

@@ -24,14 +24,16 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::aggregate::{
-    Aggregate, BucketStats, Cell, Distinct, FirstLast, Traffic, OTHER_REQUESTERS,
+    Aggregate, BucketStats, Cell, Distinct, FirstLast, Traffic, OTHER_ENDPOINTS, OTHER_REQUESTERS,
 };
 use crate::arn::{account_of, requester_name};
 use crate::classify::Class;
+use crate::cloudtrail::Change;
 use crate::escape;
 use crate::input::S3Counts;
+use crate::ipranges::AwsRanges;
 use crate::settings::Settings;
-use crate::tally::{InputDigest, Rejection, Tally};
+use crate::tally::{InputDigest, JoinCounts, Rejection, Tally};
 use crate::time::{interval_name, rfc3339, Zone};
 
 /// The version of the JSON documents' layout (`docs/json.md`): raised when a field
@@ -53,6 +55,34 @@ pub struct Report {
     pub rejections: Vec<Rejection>,
     /// Inputs that could not be read, fully or at all.
     pub errors: Vec<ErrorEntry>,
+    /// Changes to the network path (CloudTrail management events) that belong to no
+    /// bucket of the report: an endpoint no reported request came through, or whose
+    /// traffic CloudTrail did not name.
+    pub changes: Vec<ChangeReport>,
+}
+
+/// The `--aws-ip-ranges` file.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AwsRangesSummary {
+    /// Prefixes in the file.
+    pub prefixes: usize,
+    /// Its `createDate`.
+    pub created: Option<String>,
+}
+
+/// What was read from CloudTrail, and how it was joined with the access logs.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CloudTrailSummary {
+    /// Inputs read as CloudTrail.
+    pub inputs: u64,
+    /// Changes to the network path found (management events).
+    pub changes: usize,
+    /// How CloudTrail's requests were matched with the access logs and with each other
+    /// (see docs/cloudtrail.md); `None` for a report built without a run.
+    pub join: Option<JoinCounts>,
+    /// `complete`, or `partial` when CloudTrail requests past the join's memory limit
+    /// were counted without looking for their access log record.
+    pub attribution: &'static str,
 }
 
 /// One input of the chain of custody: its name, its size and SHA-256 as stored (what
@@ -121,6 +151,14 @@ pub struct Summary {
     /// Public requests let through: `public - public_denied - public_rejected`.
     pub public_allowed: u64,
     pub internal: u64,
+    /// CloudTrail events that are not S3 requests to a bucket: skipped, not in `lines`.
+    pub skipped_events: u64,
+    /// The AWS ranges file given with `--aws-ip-ranges` (absent without).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_ranges: Option<AwsRangesSummary>,
+    /// What was read from CloudTrail (absent when no input was CloudTrail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloudtrail: Option<CloudTrailSummary>,
     /// Objects listed, skipped and read when inputs came from S3 (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s3: Option<S3Counts>,
@@ -226,11 +264,95 @@ pub struct BucketReport {
     pub requesters: Vec<Requester>,
     /// What is estimated rather than counted in this bucket, past the documented
     /// limits: `distinct_ips`, `top_public_ips`, `requesters`,
-    /// `requesters.top_public_ips`. Usually empty.
+    /// `requesters.top_public_ips`, `endpoints`. Usually empty.
     pub approximations: Vec<&'static str>,
+    /// The bucket's region, when CloudTrail said (`awsRegion`).
+    pub region: Option<String>,
+    /// Requests its own VPC endpoint's policy denied (CloudTrail `VpceAccessDenied`;
+    /// also counted in `private_denied`).
+    pub endpoint_policy_denied: u64,
+    /// The VPC endpoints that carried requests, when CloudTrail named them; most
+    /// requests first.
+    pub endpoints: Vec<EndpointReport>,
+    /// Changes to the network path of this bucket: its bucket policy, and the
+    /// endpoints its traffic came through; by time.
+    pub changes: Vec<ChangeReport>,
+    /// With `--aws-ip-ranges`: where the public requests came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_networks: Option<PublicNetworks>,
     pub timeline: Vec<Point>,
     pub transitions: Vec<Transition>,
     pub accounts: Vec<Account>,
+}
+
+/// Where a bucket's public requests came from, by AWS's published ranges.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PublicNetworks {
+    /// The bucket's region (from CloudTrail, or the access logs' host header).
+    pub region: Option<String>,
+    /// From EC2 ranges of that region: almost surely a VPC of the bucket's region that
+    /// reached it past the endpoint (a NAT gateway, a public instance). `null` when the
+    /// region is not known.
+    pub ec2_same_region: Option<u64>,
+    /// From any other AWS range (EC2 elsewhere, other services; all EC2 when the
+    /// region is not known).
+    pub other_aws: u64,
+    /// From outside AWS: someone on the internet.
+    pub outside_aws: u64,
+    /// From addresses past the tracking limit, not looked up.
+    pub not_looked_up: u64,
+}
+
+/// One VPC endpoint's requests to a bucket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EndpointReport {
+    /// `vpce-…`, or `(other endpoints)` past the limit.
+    pub id: String,
+    /// The account that owns the endpoint, if known.
+    pub account: Option<String>,
+    pub requests: u64,
+    /// Requests denied through it (HTTP 403 `AccessDenied` or `VpceAccessDenied`).
+    pub denied: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+/// A change to the network path: a CloudTrail management event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChangeReport {
+    pub time: String,
+    /// `CreateVpcEndpoint`, `ModifyVpcEndpoint`, `DeleteVpcEndpoints`,
+    /// `PutBucketPolicy` or `DeleteBucketPolicy`.
+    pub event: String,
+    /// The endpoints it names (endpoint events).
+    pub endpoints: Vec<String>,
+    /// The bucket (bucket policy events).
+    pub bucket: Option<String>,
+    /// Who made the call.
+    pub by: Option<String>,
+    /// The error code when the call failed (and so changed nothing).
+    pub error: Option<String>,
+}
+
+impl ChangeReport {
+    fn of(c: &Change) -> ChangeReport {
+        ChangeReport {
+            time: rfc3339(c.epoch),
+            event: c.event.clone(),
+            endpoints: c.endpoints.clone(),
+            bucket: c.bucket.clone(),
+            by: c.by.clone(),
+            error: c.error.clone(),
+        }
+    }
+}
+
+/// The change that most likely moved a requester from the endpoint to the internet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Cause {
+    pub event: String,
+    pub time: String,
+    pub endpoints: Vec<String>,
 }
 
 impl BucketReport {
@@ -266,6 +388,11 @@ impl BucketReport {
             top_requesters: Vec::new(),
             requesters: Vec::new(),
             approximations: Vec::new(),
+            region: None,
+            endpoint_policy_denied: 0,
+            endpoints: Vec::new(),
+            changes: Vec::new(),
+            public_networks: None,
             timeline,
             transitions: Vec::new(),
             accounts: Vec::new(),
@@ -281,6 +408,10 @@ pub const TOP: usize = 10;
 pub struct Talker {
     pub name: String,
     pub requests: u64,
+    /// For a public address with `--aws-ip-ranges`: the AWS range it is in
+    /// (`EC2 ap-northeast-2`) or `outside AWS`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws: Option<String>,
 }
 
 /// The [`TOP`] talkers with the most requests, ties by name.
@@ -308,6 +439,7 @@ pub fn top_addresses(counts: impl Iterator<Item = (IpAddr, u64)>) -> Vec<Talker>
         .map(|(ip, requests)| Talker {
             name: ip.to_string(),
             requests,
+            aws: None,
         })
         .collect())
 }
@@ -471,6 +603,12 @@ pub struct Transition {
     /// The first request on the new network (see docs/report.md for the precision).
     pub at: String,
     pub remote_ip: String,
+    /// For a move from the endpoint to the internet: the endpoint deletion or route
+    /// change (CloudTrail) at most one window before it, the latest one.
+    pub likely_cause: Option<Cause>,
+    /// For a move to the internet with `--aws-ip-ranges`: the AWS range of `remote_ip`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws: Option<String>,
 }
 
 /// The requests of one AWS account (or anonymous, or an AWS service) to a bucket.
@@ -499,11 +637,34 @@ impl Report {
     /// Builds the report of a finished run under `settings`.
     pub fn build(agg: &Aggregate, tally: &Tally, settings: &Settings) -> Report {
         // Buckets are independent: each is reported on a worker of the current pool.
-        let buckets: Vec<BucketReport> = agg
+        let mut changes: Vec<&Change> = tally.changes.iter().collect();
+        changes.sort_by_key(|c| c.epoch);
+        let interval = agg.interval();
+        let mut buckets: Vec<BucketReport> = agg
             .buckets()
             .into_par_iter()
-            .map(|(name, stats)| bucket_report(name, stats))
+            .map(|(name, stats)| {
+                let mut b = bucket_report(name, stats);
+                attach_changes(&mut b, stats, &changes, interval);
+                b
+            })
             .collect();
+        let attached = |c: &Change| {
+            let time = rfc3339(c.epoch);
+            buckets.iter().any(|b| {
+                b.changes
+                    .iter()
+                    .any(|x| x.time == time && x.event == c.event && x.endpoints == c.endpoints)
+            })
+        };
+        let loose: Vec<&Change> = changes.iter().copied().filter(|c| !attached(c)).collect();
+        for b in &mut buckets {
+            for t in &mut b.transitions {
+                if t.likely_cause.is_none() && t.from == Class::Private && t.to == Class::Public {
+                    t.likely_cause = cause(&loose, &t.at, interval);
+                }
+            }
+        }
         let mut totals = Traffic::default();
         for (_, stats) in agg.buckets() {
             totals += stats.counts;
@@ -534,6 +695,17 @@ impl Report {
                 .map(ToString::to_string)
                 .collect(),
             buckets: buckets.len(),
+            skipped_events: tally.counts.skipped_events,
+            cloudtrail: (tally.counts.cloudtrail_inputs > 0).then(|| CloudTrailSummary {
+                inputs: tally.counts.cloudtrail_inputs,
+                changes: tally.changes.len(),
+                join: tally.join,
+                attribution: if tally.join.is_some_and(|j| j.unjoined > 0) {
+                    "partial"
+                } else {
+                    "complete"
+                },
+            }),
             ..Summary::of(&totals)
         };
         Report {
@@ -550,8 +722,115 @@ impl Report {
                     message: e.message.clone(),
                 })
                 .collect(),
+            changes: loose.iter().map(|c| ChangeReport::of(c)).collect(),
         }
     }
+}
+
+impl Report {
+    /// Tags the public addresses with the AWS range they are in (`--aws-ip-ranges`):
+    /// top addresses, moves to the internet, and per bucket where its public requests
+    /// came from, over every address `agg` counted.
+    pub fn tag_aws(&mut self, agg: &Aggregate, ranges: &AwsRanges) {
+        self.summary.aws_ranges = Some(AwsRangesSummary {
+            prefixes: ranges.prefixes,
+            created: ranges.created.clone(),
+        });
+        let stats = agg.buckets();
+        self.buckets.par_iter_mut().for_each(|b| {
+            let Ok(at) = stats.binary_search_by(|(name, _)| (**name).cmp(b.bucket.as_bytes()))
+            else {
+                return;
+            };
+            let s = stats[at].1;
+            let describe = |ip: &str| ip.parse().ok().map(|ip| ranges.describe(ip));
+            for t in &mut b.top_public_ips {
+                t.aws = describe(&t.name);
+            }
+            for t in &mut b.transitions {
+                if t.to == Class::Public {
+                    t.aws = describe(&t.remote_ip);
+                }
+            }
+            let region = s.region.as_deref().map(|r| escape::lossy(r).into_owned());
+            let mut n = PublicNetworks {
+                ec2_same_region: region.as_ref().map(|_| 0),
+                region,
+                not_looked_up: s.untracked_public,
+                ..PublicNetworks::default()
+            };
+            for (ip, requests) in s.public_ips.iter() {
+                match (ranges.lookup(ip), &n.region) {
+                    (None, _) => n.outside_aws += requests,
+                    (Some(tag), Some(region)) if tag.is_ec2_in(region) => {
+                        *n.ec2_same_region.get_or_insert(0) += requests
+                    }
+                    (Some(_), _) => n.other_aws += requests,
+                }
+            }
+            if let (Some(ec2), Some(region)) = (n.ec2_same_region, &n.region) {
+                if ec2 > 0 {
+                    b.warnings.push(format!(
+                        "{} from the internet came from EC2 addresses of {region}, the bucket's \
+                         own region: almost surely a VPC there that reached it past the endpoint \
+                         (a NAT gateway or a public instance)",
+                        plural(ec2, "request"),
+                    ));
+                }
+            }
+            b.public_networks = Some(n);
+        });
+    }
+}
+
+/// The changes that belong to a bucket: its own bucket policy events, and the events
+/// of the endpoints its traffic came through.
+fn attach_changes(b: &mut BucketReport, stats: &BucketStats, changes: &[&Change], interval: i64) {
+    for c in changes {
+        // A bucket policy event belongs to its bucket only (the endpoints it names are
+        // the ones the new policy allows); an endpoint event to every bucket the
+        // endpoint carried requests to.
+        let mine = match &c.bucket {
+            Some(bucket) => *bucket == b.bucket,
+            None => c
+                .endpoints
+                .iter()
+                .any(|e| stats.endpoints.contains_key(e.as_bytes())),
+        };
+        if mine {
+            b.changes.push(ChangeReport::of(c));
+        }
+    }
+    let own: Vec<&Change> = changes
+        .iter()
+        .copied()
+        .filter(|c| {
+            c.bucket.is_none()
+                && c.endpoints
+                    .iter()
+                    .any(|e| stats.endpoints.contains_key(e.as_bytes()))
+        })
+        .collect();
+    for t in &mut b.transitions {
+        if t.from == Class::Private && t.to == Class::Public {
+            t.likely_cause = cause(&own, &t.at, interval);
+        }
+    }
+}
+
+/// The latest endpoint deletion or route change at most `interval` seconds before
+/// `at` (RFC 3339).
+fn cause(changes: &[&Change], at: &str, interval: i64) -> Option<Cause> {
+    let at = crate::time::parse_rfc3339(at)?;
+    changes
+        .iter()
+        .filter(|c| c.moves_traffic() && c.epoch <= at && at - c.epoch <= interval)
+        .max_by_key(|c| c.epoch)
+        .map(|c| Cause {
+            event: c.event.clone(),
+            time: rfc3339(c.epoch),
+            endpoints: c.endpoints.clone(),
+        })
 }
 
 fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
@@ -585,6 +864,27 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
     if stats.requesters.contains_key(OTHER_REQUESTERS) {
         approximations.push("requesters");
     }
+    if stats.endpoints.contains_key(OTHER_ENDPOINTS) {
+        approximations.push("endpoints");
+    }
+    let mut endpoints: Vec<EndpointReport> = stats
+        .endpoints
+        .iter()
+        .map(|(id, e)| EndpointReport {
+            id: escape::lossy(id).into_owned(),
+            account: e.account.as_deref().map(|a| escape::lossy(a).into_owned()),
+            requests: e.requests,
+            denied: e.denied,
+            first_seen: rfc3339(e.first),
+            last_seen: rfc3339(e.last),
+        })
+        .collect();
+    endpoints.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| a.id.cmp(&b.id)));
+    let endpoint_policy_denied = stats
+        .endpoints
+        .values()
+        .map(|e| e.denied_by_endpoint_policy)
+        .sum();
 
     if stats.untracked_requester_public > 0 {
         approximations.push("requesters.top_public_ips");
@@ -600,6 +900,7 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
         talkers.push(Talker {
             name: requester.clone(),
             requests: r.counts.requests,
+            aws: None,
         });
         let account = account_of(&requester);
         transitions_of(&requester, &account, &r.cells(), &mut transitions);
@@ -614,8 +915,21 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
     transitions.sort_by(|a, b| (&a.at, &a.requester).cmp(&(&b.at, &b.requester)));
     let accounts = accounts_of(traffic.iter().map(|(n, t)| (n.as_str(), t)));
 
+    // Denials by the endpoint's own policy have a warning of their own.
+    let access_denied = Traffic {
+        private_denied: stats.counts.private_denied - endpoint_policy_denied,
+        ..stats.counts
+    };
+    let mut warnings = warnings(&access_denied, &denied_private_ips);
+    warnings.extend(endpoint_warnings(&endpoints, endpoint_policy_denied));
     BucketReport {
-        warnings: warnings(&stats.counts, &denied_private_ips),
+        warnings,
+        region: stats
+            .region
+            .as_deref()
+            .map(|r| escape::lossy(r).into_owned()),
+        endpoint_policy_denied,
+        endpoints,
         top_public_ips: top_addresses(stats.public_ips.iter()),
         denied_private_ips,
         top_requesters: top(talkers),
@@ -677,6 +991,36 @@ pub fn warnings(t: &Traffic, denied_private_ips: &[Talker]) -> Vec<String> {
     out
 }
 
+/// What the endpoints ask of a person: private traffic through more than one
+/// endpoint, and requests an endpoint's own policy refused.
+fn endpoint_warnings(endpoints: &[EndpointReport], by_policy: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    if endpoints.len() > 1 {
+        let each: Vec<String> = endpoints
+            .iter()
+            .take(5)
+            .map(|e| format!("{} ({})", e.id, e.requests))
+            .collect();
+        out.push(format!(
+            "private traffic came through {} VPC endpoints: {}{}; does the bucket policy allow \
+             each of them (aws:SourceVpce)?",
+            endpoints.len(),
+            each.join(", "),
+            if endpoints.len() > 5 { ", ..." } else { "" },
+        ));
+    }
+    if by_policy > 0 {
+        out.push(format!(
+            "{} {} denied by the VPC endpoint's own policy (VpceAccessDenied): the endpoint \
+             policy does not allow {} for this bucket",
+            plural(by_policy, "request"),
+            if by_policy == 1 { "was" } else { "were" },
+            if by_policy == 1 { "it" } else { "them" },
+        ));
+    }
+    out
+}
+
 /// `1 request`, `2 requests`.
 fn plural(n: u64, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
@@ -703,6 +1047,8 @@ fn transitions_of(
                     to,
                     at: rfc3339(at),
                     remote_ip: ip.to_string(),
+                    likely_cause: None,
+                    aws: None,
                 });
             }
         }
@@ -750,6 +1096,7 @@ mod tests {
                 .map(|(ip, requests)| Talker {
                     name: ip.to_string(),
                     requests: *requests,
+                    aws: None,
                 })
                 .collect();
             assert_eq!(
@@ -782,6 +1129,7 @@ mod tests {
         let from = [Talker {
             name: "10.0.3.57".into(),
             requests: 5,
+            aws: None,
         }];
         let w = warnings(&t, &from);
         assert_eq!(w.len(), 2, "{w:?}");

@@ -16,6 +16,7 @@ use crate::arn::{account_of, principal, requester_name};
 use crate::check::wildcard;
 use crate::classify::Class;
 use crate::escape;
+use crate::ipranges::AwsRanges;
 use crate::record::{Field, Record, Value};
 use crate::time::{rfc3339, Zone};
 
@@ -24,15 +25,18 @@ use crate::time::{rfc3339, Zone};
 enum Form {
     /// Paged terminal table of the main columns.
     Table,
-    /// Every field plus `class`, `source` and `line`; `-` fields are empty cells.
+    /// Every field plus `class`, `source`, `line` and `vpc_endpoint_id`; `-` fields
+    /// are empty cells.
     Csv,
-    /// One JSON object per line: every field in snake_case plus `class`, `source`
-    /// and `line` (where the request is in the input).
+    /// One JSON object per line: every field in snake_case plus `class`, `source`,
+    /// `line` (where the request is in the input) and `vpc_endpoint_id`.
     Ndjson,
 }
 
 const TABLE_PAGE: usize = 500;
-const TRAILER: [&str; 3] = ["class", "source", "line"];
+const TRAILER: [&str; 4] = ["class", "source", "line", "vpc_endpoint_id"];
+/// With `--aws-ip-ranges`, after the trailer: the AWS range of a public address.
+const AWS_COLUMNS: [&str; 2] = ["aws_service", "aws_region"];
 /// The fields of the table form, in order, after the class.
 const TABLE_COLUMNS: [Field; 8] = [
     Field::Time,
@@ -67,6 +71,9 @@ pub struct RequestWriter<W: Write> {
     zone: Zone,
     protect_csv: bool,
     written: u64,
+    ranges: Option<AwsRanges>,
+    /// Has the CSV header been written?
+    header: bool,
 }
 
 impl<W: Write> RequestWriter<W> {
@@ -91,7 +98,7 @@ impl<W: Write> RequestWriter<W> {
             Form::Csv => (None, Some(::csv::Writer::from_writer(out))),
             _ => (Some(out), None),
         };
-        let mut w = RequestWriter {
+        RequestWriter {
             form,
             out,
             csv,
@@ -100,13 +107,34 @@ impl<W: Write> RequestWriter<W> {
             zone,
             protect_csv,
             written: 0,
-        };
-        if let Some(csv) = w.csv.as_mut() {
-            let names = Field::ALL.iter().map(|f| f.key()).chain(TRAILER);
+            ranges: None,
+            header: false,
+        }
+    }
+
+    /// Tags public addresses with their AWS range: `aws_service` and `aws_region`
+    /// (both null outside AWS, and for private and internal requests); in the table,
+    /// the range after the address. Call before the first row.
+    pub fn with_aws_ranges(mut self, ranges: AwsRanges) -> Self {
+        self.ranges = Some(ranges);
+        self
+    }
+
+    /// The CSV header, before the first row (or at the end, for no row).
+    fn write_header(&mut self) {
+        if std::mem::replace(&mut self.header, true) {
+            return;
+        }
+        let aws = self.ranges.is_some();
+        if let Some(csv) = self.csv.as_mut() {
+            let names = Field::ALL
+                .iter()
+                .map(|f| f.key())
+                .chain(TRAILER)
+                .chain(AWS_COLUMNS.into_iter().filter(|_| aws));
             // The header cannot fail to encode; a write error shows on the next row.
             let _ = csv.write_record(names);
         }
-        w
     }
 
     /// Writes one request, found at `line` of `source`.
@@ -117,15 +145,18 @@ impl<W: Write> RequestWriter<W> {
         source: &str,
         line: u64,
     ) -> io::Result<()> {
+        self.write_header();
         self.written += 1;
         match self.form {
             Form::Ndjson => {
+                let aws = aws(self.ranges.as_ref(), r, class);
                 let out = self.out.as_mut().expect("ndjson writes to out");
                 let json = JsonRecord {
                     record: r,
                     class,
                     source,
                     line,
+                    aws,
                 };
                 serde_json::to_writer(&mut *out, &json)?;
                 out.write_all(b"\n")
@@ -139,6 +170,12 @@ impl<W: Write> RequestWriter<W> {
                         text.to_string()
                     }
                 };
+                let aws = aws(self.ranges.as_ref(), r, class).map(|(s, r)| {
+                    (
+                        s.unwrap_or_default().to_string(),
+                        r.unwrap_or_default().to_string(),
+                    )
+                });
                 let csv = self.csv.as_mut().expect("csv has a writer");
                 for field in Field::ALL {
                     let text = match r.get(field) {
@@ -150,6 +187,13 @@ impl<W: Write> RequestWriter<W> {
                 csv.write_field(class.name())?;
                 csv.write_field(cell(source))?;
                 csv.write_field(line.to_string())?;
+                csv.write_field(cell(
+                    &r.vpc_endpoint_id.map(escape::lossy).unwrap_or_default(),
+                ))?;
+                if let Some((service, region)) = aws {
+                    csv.write_field(service)?;
+                    csv.write_field(region)?;
+                }
                 csv.write_record(None::<&[u8]>)?;
                 Ok(())
             }
@@ -162,6 +206,15 @@ impl<W: Write> RequestWriter<W> {
                                 requester_name(r.requester.unwrap_or(b"-")).as_bytes(),
                             )
                             .into_owned(),
+                            (Field::RemoteIp, Value::Ip(ip)) => {
+                                match aws(self.ranges.as_ref(), r, class) {
+                                    Some((Some(s), Some(region))) => format!("{ip} ({s} {region})"),
+                                    Some(_) if class == Class::Public => {
+                                        format!("{ip} ({})", crate::ipranges::OUTSIDE)
+                                    }
+                                    _ => ip.to_string(),
+                                }
+                            }
                             (_, Value::Text(t)) => escape::terminal(t).into_owned(),
                             (_, Value::Time(t)) => self.zone.show_secs(t),
                             (_, Value::Missing) => "-".to_string(),
@@ -199,6 +252,7 @@ impl<W: Write> RequestWriter<W> {
     /// Writes what is buffered and flushes the output; the table ends with the number
     /// of requests listed.
     pub fn finish(mut self) -> io::Result<()> {
+        self.write_header();
         self.flush_page()?;
         if self.form == Form::Table {
             let out = self.out.as_mut().expect("table writes to out");
@@ -213,6 +267,25 @@ impl<W: Write> RequestWriter<W> {
         }
         Ok(())
     }
+}
+
+/// The AWS range of a public request's address: service and region, or neither
+/// outside AWS; `None` without ranges.
+fn aws<'r>(
+    ranges: Option<&'r AwsRanges>,
+    r: &Record<'_>,
+    class: Class,
+) -> Option<(Option<&'r str>, Option<&'r str>)> {
+    let tag = match (class, r.remote_ip) {
+        (Class::Public, Some(ip)) => ranges?.lookup(ip),
+        _ => None,
+    };
+    ranges.map(|_| {
+        (
+            tag.map(|t| t.service.as_str()),
+            tag.map(|t| t.region.as_str()),
+        )
+    })
 }
 
 /// A value as plain text: `-` fields empty, times in RFC 3339, invalid UTF-8 replaced.
@@ -232,6 +305,7 @@ struct JsonRecord<'r, 'a> {
     class: Class,
     source: &'r str,
     line: u64,
+    aws: Option<(Option<&'r str>, Option<&'r str>)>,
 }
 
 impl Serialize for JsonRecord<'_, '_> {
@@ -249,6 +323,12 @@ impl Serialize for JsonRecord<'_, '_> {
         map.serialize_entry("class", &self.class)?;
         map.serialize_entry("source", self.source)?;
         map.serialize_entry("line", &self.line)?;
+        let endpoint = self.record.vpc_endpoint_id.map(escape::lossy);
+        map.serialize_entry("vpc_endpoint_id", &endpoint)?;
+        if let Some((service, region)) = self.aws {
+            map.serialize_entry("aws_service", &service)?;
+            map.serialize_entry("aws_region", &region)?;
+        }
         map.end()
     }
 }

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use super::grid::{Cell, Column, Grid, Kind, Screen, Tone};
 use super::series::{Series, Slot};
-use super::{BucketReport, Report, Requester, Verdict};
+use super::{BucketReport, ChangeReport, Report, Requester, Verdict};
 use crate::escape;
 use crate::time::{duration_name, Zone};
 
@@ -44,8 +44,44 @@ pub fn write(report: &Report, out: &mut dyn Write, screen: &Screen) -> io::Resul
             ),
         )?;
     }
+    if let Some(ct) = &s.cloudtrail {
+        let mut line = format!(
+            "cloudtrail: {} input(s), {} events of other services skipped, {} change(s) to the network path",
+            ct.inputs, s.skipped_events, ct.changes
+        );
+        if let Some(j) = ct.join.filter(|j| j.joined > 0 || j.unjoined > 0) {
+            line += &format!(
+                "; joined with the access logs: {} request(s) in both counted once ({} with their endpoint)",
+                j.joined, j.joined_with_endpoint
+            );
+            if j.unjoined > 0 {
+                line += &format!(
+                    "; attribution partial: {} CloudTrail request(s) counted without a join (past its memory limit, or read among the access logs)",
+                    j.unjoined
+                );
+            }
+        }
+        screen.say(out, &line)?;
+    }
+    if let Some(r) = &s.aws_ranges {
+        screen.say(
+            out,
+            &format!(
+                "aws ranges: {} prefixes (created {})",
+                r.prefixes,
+                r.created.as_deref().unwrap_or("?")
+            ),
+        )?;
+    }
     if report.buckets.is_empty() {
         writeln!(out, "no requests matched")?;
+        write_changes(
+            "changes to the network path:",
+            &report.changes,
+            &zone,
+            out,
+            screen,
+        )?;
         return Ok(());
     }
     writeln!(out)?;
@@ -85,7 +121,77 @@ pub fn write(report: &Report, out: &mut dyn Write, screen: &Screen) -> io::Resul
     for b in &report.buckets {
         write_bucket(b, s.interval_seconds, &zone, out, screen)?;
     }
-    Ok(())
+    if !report.changes.is_empty() {
+        writeln!(out)?;
+    }
+    write_changes(
+        "changes to the network path, not tied to a bucket above:",
+        &report.changes,
+        &zone,
+        out,
+        screen,
+    )
+}
+
+/// CloudTrail's changes to the network path, under `title`; nothing if there are none.
+fn write_changes(
+    title: &str,
+    changes: &[ChangeReport],
+    zone: &Zone,
+    out: &mut dyn Write,
+    screen: &Screen,
+) -> io::Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "{title}")?;
+    let mut t = Grid::new(&[
+        Column::keep("time", Kind::Atom),
+        Column::keep("event", Kind::Atom),
+        Column::keep("endpoint or bucket", Kind::Text),
+        Column::drop("by", Kind::Text, 1),
+        Column::drop("result", Kind::Atom, 2),
+    ]);
+    for c in changes {
+        let what = match &c.bucket {
+            Some(b) => b.clone(),
+            None => c.endpoints.join(" "),
+        };
+        let result = Cell::from(
+            escape::terminal(c.error.as_deref().unwrap_or("done").as_bytes()).into_owned(),
+        )
+        .tone_if(c.error.is_some(), Tone::Warn);
+        t.row(vec![
+            zone.show(&c.time).into(),
+            escape::terminal(c.event.as_bytes()).into_owned().into(),
+            escape::terminal(what.as_bytes()).into_owned().into(),
+            escape::terminal(c.by.as_deref().unwrap_or("-").as_bytes())
+                .into_owned()
+                .into(),
+            result,
+        ]);
+    }
+    t.write(out, screen)
+}
+
+/// The events of `changes` in the window starting at `start` (RFC 3339) of `interval`
+/// seconds, for the timeline's marker column.
+fn markers(changes: &[ChangeReport], start: &str, interval: i64, zone: &Zone) -> String {
+    let Some(start) = crate::time::parse_rfc3339(start) else {
+        return String::new();
+    };
+    changes
+        .iter()
+        .filter(|c| {
+            crate::time::parse_rfc3339(&c.time)
+                .is_some_and(|t| (start..start.saturating_add(interval)).contains(&t))
+        })
+        .map(|c| {
+            let shown = zone.show(&c.time);
+            format!("{} {}", c.event, shown.get(11..19).unwrap_or(&shown))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A verdict, coloured by what it means.
@@ -122,6 +228,29 @@ fn write_bucket(
     for w in &b.warnings {
         screen.say(out, &format!("warning: {}", escape::terminal(w.as_bytes())))?;
     }
+    if let Some(n) = &b.public_networks {
+        let own = match (&n.region, n.ec2_same_region) {
+            (Some(region), Some(ec2)) => {
+                format!("{ec2} from EC2 of {region} (the bucket's region), ")
+            }
+            _ => "the bucket's region is not known, ".to_string(),
+        };
+        let past = if n.not_looked_up > 0 {
+            format!(
+                ", {} not looked up (past the address limit)",
+                n.not_looked_up
+            )
+        } else {
+            String::new()
+        };
+        screen.say(
+            out,
+            &format!(
+                "public requests by network: {own}{} from other AWS ranges, {} from outside AWS{past}",
+                n.other_aws, n.outside_aws
+            ),
+        )?;
+    }
     write_sparklines(b, interval, zone, out, screen)?;
 
     let (public, others): (Vec<&Requester>, Vec<&Requester>) =
@@ -152,17 +281,26 @@ fn write_bucket(
             out,
             "transitions between the VPC endpoint and the internet:"
         )?;
-        let mut t = Grid::new(&[
+        let causes = b.transitions.iter().any(|t| t.likely_cause.is_some());
+        let ranges = b.transitions.iter().any(|t| t.aws.is_some());
+        let mut columns = vec![
             Column::keep("at", Kind::Atom),
             Column::keep("requester", Kind::Text),
             Column::keep("from", Kind::Atom),
             Column::keep("to", Kind::Atom),
             Column::keep("remote IP", Kind::Atom),
-        ]);
+        ];
+        if ranges {
+            columns.push(Column::drop("AWS range", Kind::Text, 2));
+        }
+        if causes {
+            columns.push(Column::keep("likely cause (CloudTrail)", Kind::Text));
+        }
+        let mut t = Grid::new(&columns);
         for tr in &b.transitions {
             let to = Cell::from(tr.to.name())
                 .tone_if(tr.to == crate::classify::Class::Public, Tone::Bad);
-            t.row(vec![
+            let mut row = vec![
                 zone.show(&tr.at).into(),
                 escape::terminal(tr.requester.as_bytes())
                     .into_owned()
@@ -170,13 +308,60 @@ fn write_bucket(
                 tr.from.name().into(),
                 to,
                 tr.remote_ip.as_str().into(),
-            ]);
+            ];
+            if ranges {
+                row.push(tr.aws.as_deref().unwrap_or("").into());
+            }
+            if causes {
+                let cause = tr.likely_cause.as_ref().map_or(String::new(), |c| {
+                    format!(
+                        "{} {} at {}",
+                        c.event,
+                        c.endpoints.join(" "),
+                        zone.show(&c.time)
+                    )
+                });
+                row.push(escape::terminal(cause.as_bytes()).into_owned().into());
+            }
+            t.row(row);
         }
         t.write(out, screen)?;
     }
 
+    if !b.endpoints.is_empty() {
+        writeln!(out, "VPC endpoints that carried requests (CloudTrail):")?;
+        let mut t = Grid::new(&[
+            Column::keep("endpoint", Kind::Atom),
+            Column::drop("account", Kind::Atom, 3),
+            Column::keep("requests", Kind::Number),
+            Column::keep("denied", Kind::Number),
+            Column::drop("first seen", Kind::Atom, 2),
+            Column::drop("last seen", Kind::Atom, 1),
+        ]);
+        for e in &b.endpoints {
+            t.row(vec![
+                escape::terminal(e.id.as_bytes()).into_owned().into(),
+                escape::terminal(e.account.as_deref().unwrap_or("-").as_bytes())
+                    .into_owned()
+                    .into(),
+                e.requests.into(),
+                warn(e.denied),
+                zone.show(&e.first_seen).into(),
+                zone.show(&e.last_seen).into(),
+            ]);
+        }
+        t.write(out, screen)?;
+    }
+    write_changes(
+        "changes to its network path (CloudTrail):",
+        &b.changes,
+        zone,
+        out,
+        screen,
+    )?;
+
     writeln!(out, "timeline:")?;
-    let mut timeline = Grid::new(&[
+    let mut columns = vec![
         Column::keep("window start", Kind::Atom),
         Column::drop("requests", Kind::Number, 3),
         Column::keep("private", Kind::Number),
@@ -188,9 +373,13 @@ fn write_bucket(
         Column::drop("private IPs", Kind::Number, 7),
         Column::drop("public IPs", Kind::Number, 8),
         Column::drop("bytes sent", Kind::Number, 9),
-    ]);
+    ];
+    if !b.changes.is_empty() {
+        columns.push(Column::keep("changes (CloudTrail)", Kind::Text));
+    }
+    let mut timeline = Grid::new(&columns);
     for p in &b.timeline {
-        timeline.row(vec![
+        let mut row = vec![
             zone.show(&p.start).into(),
             p.requests.into(),
             p.private.into(),
@@ -202,7 +391,12 @@ fn write_bucket(
             p.distinct_private_ips.into(),
             p.distinct_public_ips.into(),
             p.bytes_sent.into(),
-        ]);
+        ];
+        if !b.changes.is_empty() {
+            let marks = markers(&b.changes, &p.start, interval, zone);
+            row.push(escape::terminal(marks.as_bytes()).into_owned().into());
+        }
+        timeline.row(row);
     }
     timeline.write(out, screen)?;
 

@@ -881,9 +881,11 @@ fn an_empty_folder_fails_with_no_evidence() {
 }
 
 #[test]
-fn cloudtrail_json_is_unreadable_input_named_as_such() {
+fn cloudtrail_json_is_read_as_evidence_not_refused() {
+    // CloudTrail is a log vpce-audit reads (docs/cloudtrail.md): its S3 requests are
+    // judged, and an S3 event on no bucket is skipped, not rejected.
     let dir = tempfile::tempdir().unwrap();
-    let trail = r#"{"Records":[{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"52.79.54.241"}]}"#;
+    let trail = r#"{"Records":[{"eventVersion":"1.08","eventTime":"2022-05-09T10:35:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"52.79.54.241","requestParameters":{"bucketName":"shared-data-prod","key":"a"},"requestID":"A1"},{"eventVersion":"1.08","eventTime":"2022-05-09T10:36:00Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","sourceIPAddress":"52.79.54.241"}]}"#;
     fs::write(
         dir.path()
             .join("111122223333_CloudTrail_ap-northeast-2_20220509T1035Z.json.gz"),
@@ -892,21 +894,21 @@ fn cloudtrail_json_is_unreadable_input_named_as_such() {
     .unwrap();
     let (code, r) = check_json(&["--require-private", "*", dir.path().to_str().unwrap()]);
     assert_eq!(code, 1);
-    let unreadable = r["findings"]
+    let s = &r["summary"];
+    assert_eq!(
+        (
+            s["parsed"].as_u64(),
+            s["rejected"].as_u64(),
+            s["violations"].as_u64()
+        ),
+        (Some(1), Some(0), Some(1))
+    );
+    assert!(r["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["kind"] == "unreadable_input")
-        .expect("an unreadable_input finding");
-    let reason = unreadable["reason"].as_str().unwrap();
-    assert!(
-        reason.starts_with("1 of 1 line(s) were rejected"),
-        "{reason}"
-    );
-    assert!(
-        reason.contains("looks like CloudTrail JSON, not S3 server access logs"),
-        "{reason}"
-    );
+        .all(|f| f["kind"] != "unreadable_input" && f["kind"] != "no_evidence"));
+    assert_eq!(r["violations"][0]["operation"], "GetObject");
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod oracle;
 
 mod athena;
 mod check;
+mod cloudtrail;
 mod custody;
 mod fuzz_regressions;
 mod hostile;

@@ -58,9 +58,9 @@ fn sample_logs_tell_the_blog_post_story() {
         shared["transitions"],
         json!([
             {"requester": role, "account": "111122223333", "from": "private", "to": "public",
-             "at": "2022-05-09T10:32:05Z", "remote_ip": "52.79.54.241"},
+             "at": "2022-05-09T10:32:05Z", "remote_ip": "52.79.54.241", "likely_cause": null},
             {"requester": role, "account": "111122223333", "from": "public", "to": "private",
-             "at": "2022-05-09T11:21:15Z", "remote_ip": "10.0.12.34"}
+             "at": "2022-05-09T11:21:15Z", "remote_ip": "10.0.12.34", "likely_cause": null}
         ])
     );
     assert_eq!(shared["accounts"][0]["account"], "111122223333");

@@ -40,7 +40,7 @@ fn ndjson_has_every_field_in_snake_case_plus_class_and_position() {
     let rows = requests_ndjson(&["testdata/quirks/eras.log"]);
     assert_eq!(rows.len(), 8);
     let mut expected: Vec<&str> = FIELDS.to_vec();
-    expected.extend(["class", "source", "line"]);
+    expected.extend(["class", "source", "line", "vpc_endpoint_id"]);
     for row in &rows {
         let keys: Vec<&str> = row
             .as_object()
@@ -222,7 +222,12 @@ fn csv_lists_every_field_and_neutralises_formulas() {
     let mut reader = csv::Reader::from_reader(&out[..]);
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     let mut expected: Vec<String> = FIELDS.iter().map(|f| f.to_string()).collect();
-    expected.extend(["class".into(), "source".into(), "line".into()]);
+    expected.extend([
+        "class".into(),
+        "source".into(),
+        "line".into(),
+        "vpc_endpoint_id".into(),
+    ]);
     assert_eq!(header, expected);
     let row = reader.records().next().unwrap().unwrap();
     assert_eq!(&row[7], "'=HYPERLINK(\"http://x\")");

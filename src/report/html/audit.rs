@@ -19,7 +19,7 @@ use super::{
 };
 use crate::classify::Class;
 use crate::report::series::Slot;
-use crate::report::{BucketReport, Report, Summary, Talker, Verdict};
+use crate::report::{BucketReport, ChangeReport, Report, Summary, Talker, Verdict};
 use crate::time::Zone;
 
 /// Writes the whole report page.
@@ -33,8 +33,80 @@ pub fn write(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> i
         bucket_body(i, b, &report.summary, out)?;
         bucket_close(out)?;
     }
+    if !report.changes.is_empty() {
+        writeln!(out, "<section class=\"changes\">")?;
+        changes(
+            "Changes to the network path not tied to a bucket above (CloudTrail)",
+            &report.changes,
+            &Zone::named(&report.summary.time_zone),
+            out,
+        )?;
+        writeln!(out, "</section>")?;
+    }
     rejections(report, out)?;
     end(report, out)
+}
+
+/// CloudTrail's changes to the network path, as a table under `heading`.
+pub fn changes(
+    heading: &str,
+    list: &[ChangeReport],
+    zone: &Zone,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if list.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "<h3>{heading}</h3>\n<table class=\"changes\"><thead><tr><th>time</th><th>event</th>\
+         <th>endpoint or bucket</th><th>by</th><th>result</th></tr></thead><tbody>"
+    )?;
+    for c in list.iter().take(MAX_ROWS) {
+        let what = match &c.bucket {
+            Some(b) => b.clone(),
+            None => c.endpoints.join(" "),
+        };
+        writeln!(
+            out,
+            "<tr><td class=\"nw\">{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
+            Esc(&zone.show(&c.time)),
+            Esc(&c.event),
+            Esc(&what),
+            Esc(c.by.as_deref().unwrap_or("-")),
+            Esc(c.error.as_deref().unwrap_or("done"))
+        )?;
+    }
+    writeln!(out, "</tbody></table>")?;
+    more(list.len(), "changes", out)
+}
+
+/// The VPC endpoints that carried a bucket's requests (CloudTrail).
+fn endpoints(b: &BucketReport, zone: &Zone, out: &mut dyn Write) -> io::Result<()> {
+    if b.endpoints.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "<h3>VPC endpoints that carried requests (CloudTrail)</h3>\n<table class=\"endpoints\">\
+         <thead><tr><th>endpoint</th><th>account</th><th class=\"n\">requests</th>\
+         <th class=\"n\">denied</th><th>first seen</th><th>last seen</th></tr></thead><tbody>"
+    )?;
+    for e in b.endpoints.iter().take(MAX_ROWS) {
+        writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td><code>{}</code></td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"nw\">{}</td><td class=\"nw\">{}</td></tr>",
+            Esc(&e.id),
+            Esc(e.account.as_deref().unwrap_or("-")),
+            thousands(e.requests),
+            thousands(e.denied),
+            Esc(&zone.show(&e.first_seen)),
+            Esc(&zone.show(&e.last_seen))
+        )?;
+    }
+    writeln!(out, "</tbody></table>")?;
+    more(b.endpoints.len(), "endpoints", out)
 }
 
 /// The page title: what was audited and when.
@@ -212,9 +284,38 @@ pub fn bucket_body(
         thousands(b.public_rejected),
         thousands(b.private_denied)
     )?;
+    if let Some(n) = &b.public_networks {
+        let own = match (&n.region, n.ec2_same_region) {
+            (Some(region), Some(ec2)) => format!(
+                "<b>{}</b> from EC2 addresses of {} (the bucket's region), ",
+                thousands(ec2),
+                Esc(region)
+            ),
+            _ => "the bucket's region is not known, ".to_string(),
+        };
+        writeln!(
+            out,
+            "<p class=\"networks\">Public requests by network: {own}<b>{}</b> from other AWS ranges, \
+             <b>{}</b> from outside AWS{}.</p>",
+            thousands(n.other_aws),
+            thousands(n.outside_aws),
+            if n.not_looked_up > 0 {
+                format!(", {} not looked up", thousands(n.not_looked_up))
+            } else {
+                String::new()
+            }
+        )?;
+    }
     chart(index, b, summary.interval_seconds, zone, out)?;
     requesters(b, &zone, out)?;
     transitions(b, &zone, out)?;
+    endpoints(b, &zone, out)?;
+    changes(
+        "Changes to its network path (CloudTrail)",
+        &b.changes,
+        &zone,
+        out,
+    )?;
     writeln!(out, "<div class=\"pair\">")?;
     talkers(
         "Top public addresses",
@@ -380,16 +481,36 @@ fn transitions(b: &BucketReport, zone: &Zone, out: &mut dyn Write) -> io::Result
             "<p>None: no requester switched between private and public addresses.</p>"
         );
     }
+    let causes = b.transitions.iter().any(|t| t.likely_cause.is_some());
     writeln!(
         out,
         "<table class=\"transitions\"><thead><tr><th class=\"n\">#</th><th>at</th><th>change</th>\
-         <th>remote address</th><th>requester</th><th>account</th></tr></thead><tbody>"
+         <th>remote address</th><th>requester</th><th>account</th>{}</tr></thead><tbody>",
+        if causes {
+            "<th>likely cause (CloudTrail)</th>"
+        } else {
+            ""
+        }
     )?;
     for (k, tr) in b.transitions.iter().take(MAX_ROWS).enumerate() {
+        let address = match &tr.aws {
+            Some(aws) => format!("<code>{}</code> ({})", Esc(&tr.remote_ip), Esc(aws)),
+            None => format!("<code>{}</code>", Esc(&tr.remote_ip)),
+        };
+        let cause = match (&tr.likely_cause, causes) {
+            (Some(c), _) => format!(
+                "<td>{} <code>{}</code> at {}</td>",
+                Esc(&c.event),
+                Esc(&c.endpoints.join(" ")),
+                Esc(&c.time)
+            ),
+            (None, true) => "<td></td>".to_string(),
+            (None, false) => String::new(),
+        };
         writeln!(
             out,
             "<tr class=\"{}\"><td class=\"n\">{}</td><td class=\"nw\">{}</td><td class=\"nw\">{} → {}</td>\
-             <td class=\"nw\"><code>{}</code></td><td><code>{}</code></td><td class=\"nw\"><code>{}</code></td></tr>",
+             <td class=\"nw\">{address}</td><td><code>{}</code></td><td class=\"nw\"><code>{}</code></td>{cause}</tr>",
             if tr.to == Class::Public {
                 "to-public"
             } else {
@@ -399,7 +520,6 @@ fn transitions(b: &BucketReport, zone: &Zone, out: &mut dyn Write) -> io::Result
             Esc(&zone.show(&tr.at)),
             tr.from.name(),
             tr.to.name(),
-            Esc(&tr.remote_ip),
             Esc(&tr.requester),
             Esc(&tr.account)
         )?;
@@ -425,9 +545,13 @@ fn talkers(
         "<table><thead><tr><th>{what}</th><th class=\"n\">requests</th><th class=\"n\">share</th></tr></thead><tbody>"
     )?;
     for t in list {
+        let aws = t
+            .aws
+            .as_ref()
+            .map_or(String::new(), |a| format!(" ({})", Esc(a)));
         writeln!(
             out,
-            "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{:.1}%</td></tr>",
+            "<tr><td><code>{}</code>{aws}</td><td class=\"n\">{}</td><td class=\"n\">{:.1}%</td></tr>",
             Esc(&t.name),
             thousands(t.requests),
             t.requests as f64 * 100.0 / of.max(1) as f64
@@ -539,6 +663,8 @@ mod tests {
                     "10.0.1.5"
                 }
                 .into(),
+                likely_cause: None,
+                aws: None,
             })
             .collect();
         let mut all = Traffic::default();
@@ -549,10 +675,12 @@ mod tests {
             top_public_ips: vec![Talker {
                 name: "52.79.54.241".into(),
                 requests: all.public,
+                aws: None,
             }],
             top_requesters: vec![Talker {
                 name: "arn:aws:sts::111122223333:assumed-role/r/s".into(),
                 requests: all.requests,
+                aws: None,
             }],
             transitions,
             accounts: (0..300)
@@ -596,6 +724,7 @@ mod tests {
             inputs: None,
             rejections: Vec::new(),
             errors: Vec::new(),
+            changes: Vec::new(),
         }
     }
 

@@ -292,6 +292,29 @@ fn markers(b: &BucketReport, axis: &TimeAxis, out: &mut dyn Write) -> io::Result
         }
         writeln!(out, "</g>")?;
     }
+    changes(b, axis, out)
+}
+
+/// CloudTrail's changes to the bucket's network path, as dashed markers with the
+/// event's name as their tooltip.
+fn changes(b: &BucketReport, axis: &TimeAxis, out: &mut dyn Write) -> io::Result<()> {
+    for c in b.changes.iter().take(MAX_MARKS) {
+        let Some(at) = parse_rfc3339(&c.time) else {
+            continue;
+        };
+        if at < axis.start || at > axis.end {
+            continue;
+        }
+        let x = axis.x_of(at);
+        writeln!(
+            out,
+            "<g class=\"mark change\"><title>{} {} {}</title><line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{TOP}\" y2=\"{}\"/></g>",
+            Esc(&c.time),
+            Esc(&c.event),
+            Esc(c.bucket.as_deref().unwrap_or(&c.endpoints.join(" "))),
+            TOP + PLOT_H
+        )?;
+    }
     Ok(())
 }
 
@@ -318,6 +341,12 @@ fn legend(
             out,
             "<li><span class=\"sw-line to-public\"></span>to the internet</li>\
              <li><span class=\"sw-line to-private\"></span>back to the endpoint</li>"
+        )?;
+    }
+    if !b.changes.is_empty() {
+        write!(
+            out,
+            "<li><span class=\"sw-line change\"></span>change to the network path (CloudTrail)</li>"
         )?;
     }
     let merged = if series.slot_seconds > interval {

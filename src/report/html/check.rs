@@ -694,6 +694,7 @@ mod tests {
             line,
             action: None,
             statement: None,
+            vpc_endpoint_id: None,
         }
     }
 

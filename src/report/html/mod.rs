@@ -375,6 +375,8 @@ svg .to-private line{stroke:#0072B2;stroke-dasharray:2 2}svg .to-private text{fi
 .sw{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:5px;vertical-align:-1px}
 .sw-line{display:inline-block;width:18px;height:0;border-top:2px dashed;margin-right:5px;vertical-align:3px}
 .sw-line.to-public{border-color:#D55E00}.sw-line.to-private{border-color:#0072B2;border-top-style:dotted}
+svg .change line{stroke:#6b7280;stroke-dasharray:1 4}
+.sw-line.change{border-color:#6b7280;border-top-style:dotted}
 figcaption .note{margin-left:58px}
 tr.to-public td:nth-child(3){color:#A63A00;font-weight:600}
 .requesters td.public{font-weight:600}
