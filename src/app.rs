@@ -19,6 +19,7 @@ use crate::cli::{
     PolicyArgs, PolicyFormat, ReportArgs, ReportFormat, RequestsArgs, S3Args,
 };
 use crate::input::decode::decoded;
+use crate::input::stream::SourceExt;
 use crate::input::{self, progress, Expanded};
 use crate::pipeline;
 use crate::report::check::{CheckContext, CheckReport};
@@ -222,11 +223,18 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
         ..Tally::default()
     };
     let mut failure = None;
-    for input in &expanded.inputs {
+    for item in input::stream::each(&expanded.inputs).ahead(input::stream::AHEAD) {
+        let input = match item {
+            Ok(input) => input,
+            Err(e) => {
+                tally.errors.push(e);
+                continue;
+            }
+        };
         let name = input.name();
         let go_on =
             pipeline::scan_input(
-                input,
+                &input,
                 &settings,
                 &mut tally,
                 |record, class, line| match writer.write(record, class, &name, line) {

@@ -84,7 +84,7 @@ pub fn s3_options(args: &S3Args) -> input::s3::Options {
         region: args.region.clone(),
         endpoint_url: args.endpoint_url.clone(),
         force_path_style: args.force_path_style,
-        concurrency: usize::from(args.s3_concurrency),
+        concurrency: args.s3_concurrency.map(usize::from),
     }
 }
 

@@ -5,8 +5,8 @@
 //!
 //! Counting is exact and unbounded; the detailed lists keep the first
 //! [`KEPT_FINDINGS`] entries each, in input order (the counters say how many there
-//! were in all). Inputs are read in parallel like [`crate::pipeline::aggregate`]; the
-//! partial results merge in input order, so the output is deterministic.
+//! were in all). Inputs are read in parallel as they come ([`crate::pipeline::read_each`]);
+//! the partial results merge in input order, so the output is deterministic.
 //!
 //! On request ([`Checker::aggregate`]) the same pass also aggregates the checked
 //! requests into timeline windows, for the charts of `check --format html`.
@@ -27,14 +27,14 @@ pub mod wildcard;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::aggregate::Aggregate;
 use crate::classify::Class;
 use crate::escape;
+use crate::input::stream::{self, Item, SourceExt, AHEAD};
 use crate::input::{describe, Input, InputError};
-use crate::pipeline::scan_input;
+use crate::pipeline::{read_each, scan_input};
 use crate::record::Record;
 use crate::settings::Settings;
 use crate::tally::Tally;
@@ -134,34 +134,54 @@ struct Partial {
 }
 
 impl Checker<'_> {
-    /// Reads `inputs` (in parallel on the current rayon pool) and returns what they
-    /// hold, with the accounting of every line.
-    pub fn scan(&self, inputs: &[Input]) -> (Findings, Tally) {
-        let p = inputs
-            .par_iter()
-            .with_max_len(1)
-            .fold(
-                || self.partial(),
-                |mut p, input| {
-                    let name = input.name();
-                    let Partial {
-                        findings,
-                        tally,
-                        rule_of,
-                    } = &mut p;
-                    scan_input(input, self.settings, tally, |r, class, line| {
-                        self.observe(findings, rule_of, r, class, &name, line);
-                        true
-                    });
-                    p
-                },
-            )
-            .reduce(Partial::default, |mut a, b| {
-                a.findings.merge(b.findings);
-                a.tally.merge(b.tally);
-                a
-            });
-        (p.findings, p.tally)
+    /// Reads the inputs `source` yields (in parallel on the current rayon pool, while
+    /// it goes on) and returns what they hold, with the accounting of every line. With
+    /// `verify`, an input whose identity differs after it was read is an input error.
+    pub fn scan(
+        &self,
+        source: impl Iterator<Item = Item> + Send,
+        verify: bool,
+    ) -> (Findings, Tally) {
+        let mut all = Partial::default();
+        read_each(
+            source,
+            || (),
+            |_, item| {
+                let mut p = self.partial();
+                let input = match item {
+                    Ok(input) => input,
+                    Err(e) => {
+                        p.tally.errors.push(e);
+                        return p;
+                    }
+                };
+                let before = verify.then(|| identify(&input));
+                let name = input.name();
+                let Partial {
+                    findings,
+                    tally,
+                    rule_of,
+                } = &mut p;
+                scan_input(&input, self.settings, tally, |r, class, line| {
+                    self.observe(findings, rule_of, r, class, &name, line);
+                    true
+                });
+                if let Some(Ok(Some(before))) = before {
+                    if !matches!(identify(&input), Ok(Some(after)) if after == before) {
+                        p.tally.errors.push(InputError::new(
+                            name,
+                            "changed while it was being read; run again",
+                        ));
+                    }
+                }
+                p
+            },
+            |p| {
+                all.findings.merge(p.findings);
+                all.tally.merge(p.tally);
+            },
+        );
+        (all.findings, all.tally)
     }
 
     fn partial(&self) -> Partial {
@@ -313,7 +333,7 @@ pub struct Run {
 /// standard input (which cannot be remembered) are input errors.
 pub fn run(checker: &Checker<'_>, inputs: &[Input], state: Option<&State>) -> Run {
     let Some(state) = state else {
-        let (findings, tally) = checker.scan(inputs);
+        let (findings, tally) = checker.scan(stream::each(inputs).ahead(AHEAD), false);
         return Run {
             findings,
             tally,
@@ -322,47 +342,50 @@ pub fn run(checker: &Checker<'_>, inputs: &[Input], state: Option<&State>) -> Ru
         };
     };
     let mut errors = Vec::new();
-    let mut todo = Vec::new();
     let mut read = Vec::new();
     let mut skipped = 0;
     let mut ids = HashSet::new();
-    for input in inputs {
-        match identify(input) {
-            Ok(Some(id)) => {
-                if !ids.insert(id.id.clone()) {
-                    continue;
+    // Inputs the state knows are dropped before they are looked ahead at, so an S3
+    // object already processed is never downloaded.
+    let source = stream::each(inputs).retain(|input| match identify(input) {
+        Ok(Some(id)) => {
+            if !ids.insert(id.id.clone()) {
+                return false;
+            }
+            match state.lookup(&id) {
+                Known::Processed => {
+                    skipped += 1;
+                    false
                 }
-                match state.lookup(&id) {
-                    Known::Processed => skipped += 1,
-                    Known::New => {
-                        todo.push(input.clone());
-                        read.push(id);
-                    }
-                    Known::Changed(was) => errors.push(InputError::new(
+                Known::New => {
+                    read.push(id);
+                    true
+                }
+                Known::Changed(was) => {
+                    errors.push(InputError::new(
                         input.name(),
                         format!(
                             "changed since it was processed (was {} bytes, {}; now {} bytes, {}); log objects do not change, so it is not read again: check it, then start a new state file",
                             was.size, was.version, id.size, id.version
                         ),
-                    )),
+                    ));
+                    false
                 }
             }
-            Ok(None) => errors.push(InputError::new(
+        }
+        Ok(None) => {
+            errors.push(InputError::new(
                 input.name(),
                 "standard input cannot be remembered in a --state file; give files",
-            )),
-            Err(e) => errors.push(InputError::new(input.name(), describe(&e))),
-        }
-    }
-    let (findings, mut tally) = checker.scan(&todo);
-    for (input, before) in todo.iter().zip(&read) {
-        if !matches!(identify(input), Ok(Some(after)) if after == *before) {
-            tally.errors.push(InputError::new(
-                input.name(),
-                "changed while it was being read; run again",
             ));
+            false
         }
-    }
+        Err(e) => {
+            errors.push(InputError::new(input.name(), describe(&e)));
+            false
+        }
+    });
+    let (findings, mut tally) = checker.scan(source.ahead(AHEAD), true);
     tally.errors.splice(0..0, errors);
     Run {
         findings,

@@ -81,6 +81,11 @@ pub fn identify(input: &Input) -> io::Result<Option<ObjectId>> {
             size: object.size(),
             version: format!("etag:{}", object.etag()),
         })),
+        #[cfg(feature = "s3")]
+        Input::S3Listing(_) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "a listing is remembered by its objects",
+        )),
     }
 }
 

@@ -1,12 +1,13 @@
 //! Where log bytes come from: files, directories walked recursively, stdin, or
 //! `s3://bucket/prefix` (the [`s3`] module, with the `s3` feature); then [`decode`]
 //! (gzip by its magic bytes) and [`lines`] (numbered lines from one reused buffer),
-//! with the [`progress`] of reading on stderr.
+//! with the [`progress`] of reading on stderr; [`stream`] hands them on in order as
+//! S3 listings go on.
 //!
 //! Directories are walked in name order so every run reads inputs in the same order;
 //! hidden files and folders (names starting with `.`) are skipped; symbolic links are
 //! followed, and a link that loops back is reported instead of walked forever. S3
-//! prefixes are listed in key order, pruned by the time in the object names.
+//! prefixes are listed while they are read, pruned by the time in the object names.
 
 use std::fmt;
 use std::fs::File;
@@ -22,6 +23,7 @@ pub mod lines;
 pub mod progress;
 #[cfg(feature = "s3")]
 pub mod s3;
+pub mod stream;
 
 /// How to find the inputs the command line names.
 #[derive(Clone, Debug, Default)]
@@ -45,6 +47,9 @@ pub enum Input {
     /// An object in S3.
     #[cfg(feature = "s3")]
     S3(s3::Object),
+    /// The objects of an `s3://` input, as its listing yields them ([`stream::each`]).
+    #[cfg(feature = "s3")]
+    S3Listing(s3::Listing),
 }
 
 impl Input {
@@ -55,6 +60,8 @@ impl Input {
             Input::File(path) => Ok(Box::new(progress::counted(File::open(path)?))),
             #[cfg(feature = "s3")]
             Input::S3(object) => object.open().map_err(io::Error::other),
+            #[cfg(feature = "s3")]
+            Input::S3Listing(_) => Err(listing_not_opened()),
         }
     }
 
@@ -71,6 +78,8 @@ impl Input {
                 io::ErrorKind::Unsupported,
                 "an S3 object is streamed, not read in pieces",
             )),
+            #[cfg(feature = "s3")]
+            Input::S3Listing(_) => Err(listing_not_opened()),
         }
     }
 
@@ -81,8 +90,18 @@ impl Input {
             Input::File(path) => path.display().to_string(),
             #[cfg(feature = "s3")]
             Input::S3(object) => object.url(),
+            #[cfg(feature = "s3")]
+            Input::S3Listing(listing) => listing.url().to_string(),
         }
     }
+}
+
+#[cfg(feature = "s3")]
+fn listing_not_opened() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "a listing is read as its objects, not opened",
+    )
 }
 
 impl fmt::Display for Input {
@@ -138,9 +157,11 @@ impl fmt::Display for S3Counts {
 /// The inputs a command line names, with the problems met while finding them.
 #[derive(Debug, Default)]
 pub struct Expanded {
-    /// Every input, in command-line order.
+    /// Every input, in command-line order (an `s3://` input as its listing: read
+    /// them with [`stream::each`]).
     pub inputs: Vec<Input>,
-    /// Arguments (or parts of them) that could not be found, walked or listed.
+    /// Arguments (or parts of them) that could not be found or walked (a listing's
+    /// errors come through [`stream::each`]).
     pub errors: Vec<InputError>,
     #[cfg(feature = "s3")]
     session: Option<Arc<s3::Session>>,
@@ -158,7 +179,7 @@ impl Expanded {
                 Input::File(path) => total += std::fs::metadata(path).map_or(0, |m| m.len()),
                 Input::Stdin => stdin = true,
                 #[cfg(feature = "s3")]
-                Input::S3(_) => return None,
+                Input::S3(_) | Input::S3Listing(_) => return None,
             }
         }
         Some(if stdin {
@@ -183,8 +204,8 @@ impl Expanded {
 }
 
 /// Expands the command line's INPUTs into inputs, in order. Directories become the
-/// files below them; `s3://bucket/prefix` becomes the objects listed there, pruned by
-/// the options' scope; problems (missing paths, unreadable folders, link loops, S3
+/// files below them; `s3://bucket/prefix` becomes a listing of the objects there,
+/// pruned by the options' scope, that yields them while it goes on; problems (missing paths, unreadable folders, link loops, S3
 /// errors) are returned beside the inputs that could be found.
 pub fn expand(args: &[String], options: &Options) -> Expanded {
     let mut out = Expanded::default();
@@ -225,10 +246,8 @@ fn expand_s3(arg: &str, options: &Options, out: &mut Expanded) {
             Err(e) => return out.errors.push(InputError::new(arg, e.to_string())),
         },
     };
-    match session.list(&location, &options.scope) {
-        Ok(objects) => out.inputs.extend(objects.into_iter().map(Input::S3)),
-        Err(e) => out.errors.push(InputError::new(arg, e.to_string())),
-    }
+    let listing = session.list(arg, &location, &options.scope);
+    out.inputs.push(Input::S3Listing(listing));
 }
 
 #[cfg(not(feature = "s3"))]
