@@ -32,8 +32,10 @@ say() { echo "gzip: $*" >&2; }
     env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
 }
 
+# The same release build as benches/compare_s3.sh (the `s3` feature plays no part in
+# reading a local file).
 say "building release binaries"
-cargo build --release --quiet --no-default-features --bin vpce-audit --example generate --example gunzip
+cargo build --release --quiet --bin vpce-audit --example generate --example gunzip
 BIN=target/release/vpce-audit
 GUNZIP=target/release/examples/gunzip
 

@@ -626,8 +626,8 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Sends requests for the first ranges that have no page waiting, while requests
-    /// and buffered pages stay within the limits. The first range the reader needs is
+    /// Sends requests for the first ranges that have more to list, while requests and
+    /// buffered pages stay within the limits. The first range the reader needs is
     /// always asked for, so pages of later ranges can never hold it up.
     fn pump(self: &Arc<Self>, state: &mut State) {
         if state.ended {
@@ -650,7 +650,9 @@ impl Shared {
             }
             let exempt = head;
             head = false;
-            if range.done || range.requested || !range.pages.is_empty() {
+            // A range goes on with its next page as soon as it knows where that starts,
+            // not when its pages are read: within the budget, each range reads ahead.
+            if range.done || range.requested {
                 continue;
             }
             if !exempt && in_flight + state.buffered >= self.limits.pages {
