@@ -177,7 +177,8 @@ if [ "$KEYS" -gt 0 ]; then
     python3 benches/s3/fake_listing.py "$fake_port" "$KEYS" "$tmp/fake.json" "$LATENCY" &
     pids+=($!)
     FAKE="http://127.0.0.1:$fake_port"
-    for _ in $(seq 50); do [ -s "$tmp/fake.json" ] && break; sleep 0.1; done
+    # It makes its million keys first (a few seconds).
+    for _ in $(seq 600); do [ -s "$tmp/fake.json" ] && break; sleep 0.1; done
     for mode in vpce paginator; do
         say "listing $KEYS keys: $mode"
         /usr/bin/time -f '%M %U %S' -o "$tmp/time" target/release/examples/s3_list "$mode" "$FAKE" s3://bench/logs/ >"$tmp/out"

@@ -4,13 +4,14 @@ listing of a million keys without storing a million objects.
     python3 fake_listing.py PORT KEYS STATS_FILE [DELAY_MS]
 
 Bucket `bench`, keys `logs/YYYY-mm-DD-HH-MM-SS-<16 hex digits>` spread evenly over 30
-days from 2022-05-01, in key order by construction (nothing is stored: a key is
-computed from its index, and a position found by bisection). It answers
+days from 2022-05-01, in key order by construction, made once at the start with their
+XML (a million take about 300 MB and a few seconds), so that a page costs little: the
+server must not be what limits a client with many requests in flight. It answers
 ListObjectsV2 (prefix, start-after, continuation-token, max-keys up to 1,000, the `/`
 delimiter) and GetObject (a one-line body), each after DELAY_MS (default 25), and
-ignores signatures. STATS_FILE is rewritten after each request with the number of
-LIST and GET requests and the wall-clock times of the first LIST, the last LIST and
-the first GET.
+ignores signatures. STATS_FILE is rewritten at the first LIST and GET and every 100
+requests with the number of LIST and GET requests and the wall-clock times of the first
+LIST, the last LIST and the first GET.
 """
 import asyncio
 import bisect
@@ -33,25 +34,31 @@ BODY = (
 stats = {"list": 0, "get": 0, "first_list": None, "last_list": None, "first_get": None}
 
 
+def stamp(t):
+    d, s = divmod(int(t), 86400)
+    day = time.strftime("%Y-%m-%d", time.gmtime(d * 86400))
+    return f"{day}-{s // 3600:02d}-{s % 3600 // 60:02d}-{s % 60:02d}"
+
+
+# Every key and its <Contents> element, made once: a page is then a slice joined.
+KEY_LIST = [f"logs/{stamp(START + i * SPAN // KEYS)}-{i:016X}" for i in range(KEYS)]
+CONTENTS = [
+    (
+        f"<Contents><Key>{k}</Key><LastModified>2022-05-01T00:00:00.000Z</LastModified>"
+        f'<ETag>"0123456789abcdef0123456789abcdef"</ETag><Size>{len(BODY)}</Size>'
+        "<StorageClass>STANDARD</StorageClass></Contents>"
+    ).encode()
+    for k in KEY_LIST
+]
+
+
 def key(i):
-    t = time.gmtime(START + i * SPAN // KEYS)
-    return f"logs/{time.strftime('%Y-%m-%d-%H-%M-%S', t)}-{i:016X}"
-
-
-class Keys:
-    def __len__(self):
-        return KEYS
-
-    def __getitem__(self, i):
-        return key(i)
-
-
-ALL = Keys()
+    return KEY_LIST[i]
 
 
 def position(k):
     """The index of the first key greater than k."""
-    return bisect.bisect_right(ALL, k)
+    return bisect.bisect_right(KEY_LIST, k)
 
 
 def listing(query):
@@ -59,37 +66,31 @@ def listing(query):
     after = query.get("continuation-token") or query.get("start-after") or ""
     most = min(int(query.get("max-keys", "1000")), 1000)
     delimiter = query.get("delimiter")
-    start = max(position(after), bisect.bisect_left(ALL, prefix))
-    contents, folders = [], []
+    start = max(position(after), bisect.bisect_left(KEY_LIST, prefix))
+    folders = []
     i = start
     if delimiter == "/" and "/" not in prefix and "logs/".startswith(prefix) and after < "logs/":
         folders.append("logs/")
         i = KEYS
-    while i < KEYS and len(contents) < most:
-        k = key(i)
-        if not k.startswith(prefix):
-            break
-        contents.append(k)
-        i += 1
-    truncated = i < KEYS and key(i).startswith(prefix) and len(contents) == most
-    parts = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
-        f"<Name>bench</Name><Prefix>{escape(prefix)}</Prefix><KeyCount>{len(contents)}</KeyCount>",
-        f"<MaxKeys>{most}</MaxKeys><IsTruncated>{'true' if truncated else 'false'}</IsTruncated>",
-    ]
+    end = min(i + most, KEYS)
+    if not "logs/".startswith(prefix):
+        end = min(end, bisect.bisect_left(KEY_LIST, prefix + "\U0010ffff"))
+    contents = range(i, max(i, end))
+    truncated = end < KEYS and key(end).startswith(prefix) and len(contents) == most
+    head = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        f"<Name>bench</Name><Prefix>{escape(prefix)}</Prefix><KeyCount>{len(contents)}</KeyCount>"
+        f"<MaxKeys>{most}</MaxKeys><IsTruncated>{'true' if truncated else 'false'}</IsTruncated>"
+    )
     if truncated:
-        parts.append(f"<NextContinuationToken>{escape(contents[-1])}</NextContinuationToken>")
-    for k in contents:
-        parts.append(
-            f"<Contents><Key>{escape(k)}</Key><LastModified>2022-05-01T00:00:00.000Z</LastModified>"
-            f'<ETag>"0123456789abcdef0123456789abcdef"</ETag><Size>{len(BODY)}</Size>'
-            "<StorageClass>STANDARD</StorageClass></Contents>"
-        )
+        head += f"<NextContinuationToken>{escape(key(end - 1))}</NextContinuationToken>"
+    parts = [head.encode()]
+    parts.extend(CONTENTS[i:end])
     for f in folders:
-        parts.append(f"<CommonPrefixes><Prefix>{escape(f)}</Prefix></CommonPrefixes>")
-    parts.append("</ListBucketResult>")
-    return "".join(parts).encode()
+        parts.append(f"<CommonPrefixes><Prefix>{escape(f)}</Prefix></CommonPrefixes>".encode())
+    parts.append(b"</ListBucketResult>")
+    return b"".join(parts)
 
 
 def save():
@@ -114,6 +115,7 @@ async def handle(reader, writer):
             url = urllib.parse.urlsplit(target)
             query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
             now = time.time()
+            first = stats["first_list"] is None or stats["first_get"] is None
             if "list-type" in query:
                 stats["list"] += 1
                 stats["first_list"] = stats["first_list"] or now
@@ -125,7 +127,10 @@ async def handle(reader, writer):
             await asyncio.sleep(DELAY)
             if "list-type" in query:
                 stats["last_list"] = time.time()
-            save()
+            # Saved at the first LIST and GET and every 100 requests: cheap, and soon
+            # enough for the script that waits for the first GET.
+            if first or (stats["list"] + stats["get"]) % 100 == 0:
+                save()
             writer.write(
                 b"HTTP/1.1 200 OK\r\nContent-Type: " + kind
                 + b"\r\nETag: \"0123456789abcdef0123456789abcdef\"\r\nContent-Length: "

@@ -316,7 +316,7 @@ impl Base {
 }
 
 /// Where to cut the names from time `lo` to `end` when one page covered the names from
-/// `first` to `last`: one range per two pages the rest is expected to fill (a range
+/// `first` to `last`: one range per four pages the rest is expected to fill (a range
 /// costs a request beyond its pages when its last page runs past its end), at most `max`,
 /// cut at whole hours (or minutes) when the ranges span that much. Empty: no cut.
 fn split_times(first: i64, last: i64, lo: i64, end: i64, max: usize) -> Vec<i64> {
@@ -324,7 +324,7 @@ fn split_times(first: i64, last: i64, lo: i64, end: i64, max: usize) -> Vec<i64>
         return Vec::new();
     }
     let covered = (last - first).max(1);
-    let pages = (end - lo + 2 * covered - 1) / (2 * covered);
+    let pages = (end - lo + 4 * covered - 1) / (4 * covered);
     let n = usize::try_from(pages).unwrap_or(usize::MAX).min(max) as i64;
     if n < 2 {
         return Vec::new();
@@ -1501,12 +1501,12 @@ mod tests {
 
     #[test]
     fn cuts_are_at_whole_hours_when_the_ranges_span_hours() {
-        // A page covered 5 minutes; the rest of the day is 23 h 55 min.
-        let times = split_times(MAY_9, MAY_9 + 300, MAY_9 + 300, MAY_9 + DAY, 64);
+        // A page covered 150 s; the rest of the day is nearly 24 h.
+        let times = split_times(MAY_9, MAY_9 + 150, MAY_9 + 150, MAY_9 + DAY, 64);
         assert_eq!(times.len(), 64);
         assert_eq!(*times.last().unwrap(), MAY_9 + DAY);
         assert!(times[..63].iter().all(|t| t % 60 == 0), "{times:?}");
-        let hours = split_times(MAY_9, MAY_9 + 1800, MAY_9 + 1800, MAY_9 + DAY, 64);
+        let hours = split_times(MAY_9, MAY_9 + 900, MAY_9 + 900, MAY_9 + DAY, 64);
         assert!((20..=24).contains(&hours.len()), "{hours:?}");
         assert!(hours.iter().all(|t| t % 3600 == 0), "{hours:?}");
         // A page that covers as much as is left: no cut.
