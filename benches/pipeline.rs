@@ -50,6 +50,8 @@ fn settings() -> Settings {
         classifier: Classifier::new(&[]),
         filter: Filter::default(),
         interval: 3600,
+        hashes: Default::default(),
+        zone: vpce_audit::time::Zone::Utc,
     }
 }
 

@@ -42,14 +42,26 @@ from trino_query_parser import parse_statement
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULT_COLUMNS = [
-    "kind", "bucket", "window_start", "window_epoch", "requests", "private", "public",
-    "internal", "public_denied", "public_allowed", "distinct_private_ips",
+    "kind", "bucket", "window_start", "window_epoch", "requests", "private",
+    "private_denied", "public", "internal", "public_denied", "public_rejected",
+    "public_allowed", "distinct_private_ips",
     "distinct_public_ips", "bytes_sent", "first_epoch", "last_epoch", "lines",
     "rejected", "inputs", "interval_seconds", "since_epoch", "until_epoch",
-    "private_ranges",
+    "private_ranges", "requester", "address", "from_class", "to_class", "at_epoch",
+    "first_public_epoch", "last_public_epoch", "time_zone",
 ]
-COUNTS = ["requests", "private", "public", "internal", "public_denied",
-          "public_allowed", "distinct_private_ips", "distinct_public_ips", "bytes_sent"]
+# `requests` filters whose listing `athena requests` must match.
+REQUEST_FILTERS = [
+    [],
+    ["--class", "public", "--status", "403"],
+    ["--class", "private", "--class", "internal", "--status", "2xx"],
+    ["--error-code", "Signature*", "--error-code", "AccessDenied"],
+    ["--requester", "arn:aws:sts::*:assumed-role/*", "--ip", "52.0.0.0/8"],
+    ["--requester", "111122223333", "--ip", "2001:db8::/32", "--ip", "10.0.0.0/8"],
+    ["--requester", "anonymous"],
+]
+COUNTS = ["requests", "private", "private_denied", "public", "internal", "public_denied",
+          "public_rejected", "public_allowed", "distinct_private_ips", "distinct_public_ips", "bytes_sent"]
 ACCOUNT, REGION = "111122223333", "ap-northeast-2"
 
 
@@ -195,8 +207,8 @@ def record(rng, bucket, epoch):
         op = rng.choice(OPS)
         requester = rng.choice(["arn:aws:sts::111122223333:assumed-role/reader/i-0abc",
                                 "arn:aws:iam::444455556666:user/bob", "-"])
-        status = "403" if kind != "private" and rng.random() < deny else \
-            rng.choice(["200", "200", "200", "204", "206", "304", "404", "-"])
+        status = "403" if rng.random() < (deny if kind != "private" else deny / 4) else \
+            rng.choice(["200", "200", "200", "204", "206", "304", "404", "400", "-"])
     key = rng.choice(["data/a.bin", "exports/part-0001.parquet", "-", "%22q%22"])
     uri = rng.choice([f'"GET /{bucket}/{key} HTTP/1.1"', "-",
                       f'"GET /{bucket}/x?filename="r.pdf"&y HTTP/1.1"',
@@ -207,7 +219,7 @@ def record(rng, bucket, epoch):
     offset = rng.choice([0, 0, 0, 540, -330])
     fields = ["5a2e4c8f0b1d3e6f", bucket, stamp(epoch, offset), ip, requester,
               f"{rng.getrandbits(64):016X}", op, key, uri, status,
-              "AccessDenied" if status == "403" else "-", sent,
+              error_code(rng, status), sent,
               rng.choice(["-", "512"]), str(rng.randint(1, 90)), rng.choice(["-", "4"]),
               referer, agent]
     tail = ["-", "hostid+abc=", "SigV4", "TLS_AES_128_GCM_SHA256", "AuthHeader",
@@ -217,6 +229,17 @@ def record(rng, bucket, epoch):
     sep = "  " if rng.random() < 0.05 else " "
     end = rng.choice(["", "", "", " ", "\r"])
     return sep.join(fields) + end
+
+
+def error_code(rng, status):
+    """A 403 is mostly a policy's AccessDenied, sometimes a refusal before any policy
+    (or has no code); a 400 may be an expired token."""
+    if status == "403":
+        return rng.choice(["AccessDenied", "AccessDenied", "AccessDenied",
+                           "SignatureDoesNotMatch", "InvalidAccessKeyId", "-"])
+    if status == "400":
+        return rng.choice(["ExpiredToken", "MalformedXML"])
+    return "-"
 
 
 def rejects(rng, bucket, epoch):
@@ -332,7 +355,8 @@ def compare(local, rows, pruned, errors):
         eq("rejected (+ blank lines)", s["rejected"] + s["blank_lines"], total["rejected"])
         eq("inputs", s["inputs"], total["inputs"])
     eq("matched", s["matched"], total["requests"])
-    for k in ["private", "public", "internal", "public_denied"]:
+    for k in ["private", "private_denied", "public", "internal", "public_denied",
+              "public_rejected", "public_allowed"]:
         eq(f"summary.{k}", s[k], total[k])
     eq("summary.first", s["first"], total["first_epoch"] and rfc3339(total["first_epoch"]))
     eq("summary.last", s["last"], total["last_epoch"] and rfc3339(total["last_epoch"]))
@@ -364,18 +388,50 @@ def compare(local, rows, pruned, errors):
 
 
 def compare_from_athena(local, athena, errors):
-    keep = ["bucket", "verdict", "first_seen", "last_seen", "requests", "private", "public",
-            "public_denied", "public_allowed", "internal", "bytes_sent",
-            "distinct_private_ips", "distinct_public_ips", "timeline"]
-    mine = [{k: b[k] for k in keep} for b in local["buckets"]]
-    theirs = [{k: b[k] for k in keep} for b in athena["buckets"]]
-    if mine != theirs:
-        errors.append(f"--from-athena buckets differ:\n  local {mine}\n  athena {theirs}")
-    for k in ["matched", "requests", "private", "public", "public_denied", "internal",
-              "first", "last", "interval", "since", "until", "private_ranges", "buckets"]:
+    """Every section of every bucket, and the summary, but what only reading the files
+    tells (bytes, blank lines, rejections, input errors: summary.not_available)."""
+    expected = ["summary.bytes", "summary.blank_lines", "rejections", "summary.input_errors"]
+    if athena["summary"].get("not_available") != expected:
+        errors.append(f"--from-athena not_available: {athena['summary'].get('not_available')}")
+    if any(b["approximations"] for b in local["buckets"]):
+        errors.append("the local report estimates something: no exact comparison")
+    for mine, theirs in zip(local["buckets"], athena["buckets"]):
+        for k in mine:
+            if mine[k] != theirs.get(k):
+                errors.append(f"--from-athena {mine['bucket']}.{k} differs:\n"
+                              f"  local  {mine[k]}\n  athena {theirs.get(k)}")
+    if len(local["buckets"]) != len(athena["buckets"]):
+        errors.append("--from-athena: another number of buckets")
+    for k in ["matched", "requests", "private", "private_denied", "public", "public_denied",
+              "public_rejected", "public_allowed", "internal", "first", "last", "interval",
+              "interval_seconds", "time_zone", "since", "until", "private_ranges", "buckets"]:
         if local["summary"][k] != athena["summary"][k]:
             errors.append(f"--from-athena summary.{k}: {local['summary'][k]!r} != "
                           f"{athena['summary'][k]!r}")
+
+
+def compare_requests(binary, con, table, flags, filters, inputs, errors):
+    """`athena requests` lists the requests `requests` lists: the same times, buckets,
+    classes and statuses, as many of each."""
+    sql = run(binary, "athena", "requests", "--dialect", "duckdb", *table, *flags, *filters)
+    check_trino(run(binary, "athena", "requests", "--dialect", "trino", *table, *flags,
+                    *filters))
+    cur = con.execute(sql)
+    cols = [d[0] for d in cur.description]
+    theirs = sorted((r[cols.index("time")], r[cols.index("bucket")], r[cols.index("class")],
+                     r[cols.index("http_status")]) for r in cur.fetchall())
+    lines = run(binary, "requests", "--format", "ndjson", *flags, *filters, *inputs)
+    mine = []
+    for line in lines.splitlines():
+        r = json.loads(line)
+        status = None if r["http_status"] is None else str(r["http_status"])
+        mine.append((r["time"], r["bucket"], r["class"], status if status else "-"))
+    mine.sort()
+    if mine != theirs:
+        errors.append(f"athena requests {' '.join(filters)}: {len(mine)} local, "
+                      f"{len(theirs)} sql; first difference "
+                      f"{next(((a, b) for a, b in zip(mine, theirs) if a != b), None)}")
+    return len(mine)
 
 
 def case(binary, con, name, layout, flags, inputs, work):
@@ -401,12 +457,26 @@ def case(binary, con, name, layout, flags, inputs, work):
         f.write(athena_csv(rows))
     athena = json.loads(run(binary, "report", "--from-athena", "--format", "json", path))
     compare_from_athena(local, athena, errors)
+    listed = []
+    if not any(f in ("--interval", "--tz") for f in flags):
+        select = [f for f in flags]
+        for filters in REQUEST_FILTERS:
+            listed.append(compare_requests(binary, con, table, select, filters, inputs, errors))
     if errors:
         raise Failures("\n  ".join(errors[:15]))
     windows = sum(1 for r in rows if r["kind"] == "window")
     scanned = [r["lines"] for r in rows if r["kind"] == "total"][0]
-    return (f"{len(local['buckets'])} buckets, {windows} windows, "
-            f"{local['summary']['matched']} requests, {scanned} lines scanned")
+    summary = local["summary"]
+    if name == "generated" and not flags and not (
+            summary["private_denied"] and summary["public_denied"] and summary["public_rejected"]):
+        raise Failures(f"the generated logs must exercise every kind of refusal: {summary}")
+    transitions = sum(len(b["transitions"]) for b in local["buckets"])
+    requesters = sum(len(b["requesters"]) for b in local["buckets"])
+    return (f"{len(local['buckets'])} buckets, {windows} windows, {requesters} requesters, "
+            f"{transitions} transitions, listings of {listed} requests, "
+            f"{summary['matched']} requests ({summary['private_denied']} denied through the "
+            f"endpoint, {summary['public_denied']} public denied, {summary['public_rejected']} "
+            f"refused before a policy), {scanned} lines scanned")
 
 
 def main():
@@ -465,13 +535,18 @@ def main():
                 ["--since", "2022-05-09T10:30:00Z", "--until", "2022-05-09T11:30:00Z",
                  "--interval", "15m"],
                 ["--operation", "REST.GET.OBJECT", "--interval", "1d"],
+                ["--interval", "10m"], ["--interval", "1w"],
+                ["--tz", "Asia/Seoul", "--interval", "1d"],
             ]),
             ("testdata/quirks", "simple", quirks, None, [
                 [], ["--interval", "1m"], ["--vpc-cidr", "198.51.100.0/24"],
             ]),
             ("generated", "partitioned", [gen], gen, [
                 [], ["--interval", "1m"], ["--interval", "5m"], ["--interval", "15m"],
-                ["--interval", "1d"],
+                ["--interval", "1d"], ["--interval", "2h"], ["--interval", "1w"],
+                ["--tz", "America/New_York", "--interval", "6h"],
+                ["--tz", "Asia/Kolkata", "--interval", "1h"],
+                ["--tz", "Asia/Seoul", "--interval", "1w"],
                 ["--vpc-cidr", "198.19.0.0/16", "--vpc-cidr", "2600:1f18:abcd::/48"],
                 ["--bucket", "alpha-data", "--bucket", "delta-denied", "--interval", "15m"],
                 ["--since", "2024-03-02", "--until", "2024-03-03", "--interval", "5m"],

@@ -23,9 +23,9 @@ use foldhash::fast::RandomState;
 use rayon::prelude::*;
 
 use crate::arn::principal;
-use crate::classify::Class;
+use crate::classify::{Class, Outcome};
 use crate::record::Record;
-use crate::time::window_start;
+use crate::time::Zone;
 
 type Map<K, V> = HashMap<K, V, RandomState>;
 
@@ -46,34 +46,47 @@ pub struct Traffic {
     pub requests: u64,
     /// Through the VPC endpoint.
     pub private: u64,
+    /// Private requests a policy denied (HTTP 403 `AccessDenied` through the
+    /// endpoint: the bucket policy names another endpoint, or an endpoint policy
+    /// refuses).
+    pub private_denied: u64,
     /// Over the internet.
     pub public: u64,
+    /// Public requests a policy denied (HTTP 403 `AccessDenied`): blocked attempts.
+    pub public_denied: u64,
+    /// Public requests S3 refused before any policy was evaluated (bad signature,
+    /// unknown key, expired token, ...): neither let through nor proof that a policy
+    /// works.
+    pub public_rejected: u64,
     /// S3's own requests (no remote IP).
     pub internal: u64,
-    /// Public requests answered with HTTP 403: blocked attempts.
-    pub public_denied: u64,
     /// Bytes sent in responses.
     pub bytes_sent: u64,
 }
 
 impl Traffic {
     #[inline]
-    fn add(&mut self, class: Class, denied: bool, bytes: u64) {
+    fn add(&mut self, class: Class, outcome: Outcome, bytes: u64) {
         self.requests += 1;
         match class {
-            Class::Private => self.private += 1,
+            Class::Private => {
+                self.private += 1;
+                self.private_denied += u64::from(outcome == Outcome::Denied);
+            }
             Class::Public => {
                 self.public += 1;
-                self.public_denied += u64::from(denied);
+                self.public_denied += u64::from(outcome == Outcome::Denied);
+                self.public_rejected += u64::from(outcome == Outcome::Rejected);
             }
             Class::Internal => self.internal += 1,
         }
         self.bytes_sent += bytes;
     }
 
-    /// Public requests that were not denied: traffic that really went over the internet.
+    /// Public requests neither denied nor rejected: traffic that really went over the
+    /// internet.
     pub fn public_allowed(&self) -> u64 {
-        self.public - self.public_denied
+        self.public - self.public_denied - self.public_rejected
     }
 }
 
@@ -287,10 +300,19 @@ impl Cell {
     }
 }
 
+/// Public addresses counted per requester and bucket, all requesters together; the
+/// requests from addresses beyond are counted in `untracked_requester_public`.
+pub const TRACKED_REQUESTER_IPS: usize = 100_000;
+
 /// Everything one requester did to one bucket.
 #[derive(Clone, Debug, Default)]
 pub struct RequesterStats {
     pub counts: Traffic,
+    /// Time of the requester's first and last request (of any class).
+    pub first: i64,
+    pub last: i64,
+    /// Requests per public address.
+    pub public_ips: AddressCounts,
     /// The cell of the latest record's window, kept at hand: records come roughly in
     /// time order, so the next one nearly always falls in the same window.
     latest: Option<(i64, Cell)>,
@@ -299,6 +321,26 @@ pub struct RequesterStats {
 }
 
 impl RequesterStats {
+    fn new(time: i64) -> Self {
+        RequesterStats {
+            first: time,
+            last: time,
+            ..RequesterStats::default()
+        }
+    }
+
+    /// The first and last public request over all windows: `(first, last)`.
+    pub fn public_span(&self) -> Option<(i64, i64)> {
+        let cells = self
+            .earlier
+            .values()
+            .chain(self.latest.iter().map(|(_, c)| c));
+        cells
+            .filter_map(|c| c.public)
+            .map(|p| (p.first.0, p.last.0))
+            .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+    }
+
     /// Notes a request of `class` from `ip` at `time`, in the window starting at `start`.
     #[inline]
     fn add_cell(&mut self, start: i64, class: Class, time: i64, ip: IpAddr) {
@@ -331,8 +373,25 @@ impl RequesterStats {
 
     /// Adds what `other` did. Pieces of a log mostly cover different windows: those
     /// only one side has are moved over in one sorted pass, not inserted one by one.
-    fn merge(&mut self, other: RequesterStats) {
+    fn merge(&mut self, mut other: RequesterStats, ips_room: &mut usize) -> u64 {
+        if self.counts.requests == 0 {
+            self.first = other.first;
+            self.last = other.last;
+        } else {
+            self.first = self.first.min(other.first);
+            self.last = self.last.max(other.last);
+        }
         self.counts += other.counts;
+        let mut untracked = 0;
+        for (ip, n) in std::mem::take(&mut other.public_ips).iter() {
+            let room = *ips_room > 0;
+            let known = self.public_ips.len();
+            if self.public_ips.add(ip, n, room) {
+                *ips_room -= self.public_ips.len() - known;
+            } else {
+                untracked += n;
+            }
+        }
         let mut only_theirs = BTreeMap::new();
         for (start, cell) in other.into_cells() {
             match self.earlier.get_mut(&start) {
@@ -343,6 +402,7 @@ impl RequesterStats {
             }
         }
         self.earlier.append(&mut only_theirs);
+        untracked
     }
 }
 
@@ -425,8 +485,16 @@ pub struct BucketStats {
     pub requesters: Map<Box<[u8]>, RequesterStats>,
     /// Requests per public address, for the top talkers over the internet.
     pub public_ips: AddressCounts,
+    /// Denied requests per private address: who was refused through the endpoint
+    /// (rare, and bounded like the public addresses).
+    pub denied_private_ips: AddressCounts,
     /// Public requests from addresses beyond [`TRACKED_PUBLIC_IPS`].
     pub untracked_public: u64,
+    /// (requester, public address) pairs counted in the requesters' `public_ips`.
+    requester_ips: usize,
+    /// Public requests whose address was not counted for their requester, past
+    /// [`TRACKED_REQUESTER_IPS`].
+    pub untracked_requester_public: u64,
 }
 
 impl BucketStats {
@@ -440,13 +508,13 @@ impl BucketStats {
 
     /// The window holding `time`, and its start.
     #[inline]
-    fn window_at(&mut self, time: i64, interval: i64) -> (i64, &mut Window) {
+    fn window_at(&mut self, time: i64, windows: (i64, Zone)) -> (i64, &mut Window) {
         let current = self.current;
         if !(current.start <= time && time < current.end) {
-            let start = window_start(time, interval);
+            let (start, end) = windows.1.window(time, windows.0);
             self.current = Current {
                 start,
-                end: start.saturating_add(interval),
+                end,
                 at: self.window_slot(start),
             };
         }
@@ -463,17 +531,23 @@ impl BucketStats {
     }
 
     #[inline]
-    fn add(&mut self, r: &Record<'_>, class: Class, interval: i64) {
-        let denied = r.http_status == Some(403);
+    fn add(&mut self, r: &Record<'_>, class: Class, windows: (i64, Zone)) {
+        let outcome = Outcome::of(r.http_status, r.error_code);
         let bytes = r.bytes_sent.unwrap_or(0);
-        self.counts.add(class, denied, bytes);
+        self.counts.add(class, outcome, bytes);
         self.first = self.first.min(r.time);
         self.last = self.last.max(r.time);
 
-        let (start, window) = self.window_at(r.time, interval);
-        window.counts.add(class, denied, bytes);
+        let (start, window) = self.window_at(r.time, windows);
+        window.counts.add(class, outcome, bytes);
         match (class, r.remote_ip) {
-            (Class::Private, Some(ip)) => window.private_ips.insert(ip),
+            (Class::Private, Some(ip)) => {
+                window.private_ips.insert(ip);
+                if outcome == Outcome::Denied {
+                    let room = self.denied_private_ips.len() < TRACKED_PUBLIC_IPS;
+                    self.denied_private_ips.add(ip, 1, room);
+                }
+            }
             (Class::Public, Some(ip)) => {
                 window.public_ips.insert(ip);
                 self.count_public(ip, 1);
@@ -490,12 +564,25 @@ impl BucketStats {
                 } else {
                     OTHER_REQUESTERS
                 };
-                self.requesters.entry(key.into()).or_default()
+                self.requesters
+                    .entry(key.into())
+                    .or_insert_with(|| RequesterStats::new(r.time))
             }
         };
-        stats.counts.add(class, denied, bytes);
+        stats.counts.add(class, outcome, bytes);
+        stats.first = stats.first.min(r.time);
+        stats.last = stats.last.max(r.time);
         if let (Some(ip), Class::Private | Class::Public) = (r.remote_ip, class) {
             stats.add_cell(start, class, r.time, ip);
+            if class == Class::Public {
+                let known = stats.public_ips.len();
+                let room = self.requester_ips < TRACKED_REQUESTER_IPS;
+                if stats.public_ips.add(ip, 1, room) {
+                    self.requester_ips += stats.public_ips.len() - known;
+                } else {
+                    self.untracked_requester_public += 1;
+                }
+            }
         }
     }
 
@@ -531,6 +618,12 @@ impl BucketStats {
         for (ip, n) in o.public_ips.iter() {
             self.count_public(ip, n);
         }
+        for (ip, n) in o.denied_private_ips.iter() {
+            let room = self.denied_private_ips.len() < TRACKED_PUBLIC_IPS;
+            self.denied_private_ips.add(ip, n, room);
+        }
+        self.untracked_requester_public += o.untracked_requester_public;
+        let mut ips_room = TRACKED_REQUESTER_IPS.saturating_sub(self.requester_ips);
         for (who, r) in o.requesters {
             let key = if self.requesters.contains_key(&who)
                 || self.requesters.len() < TRACKED_REQUESTERS
@@ -539,8 +632,10 @@ impl BucketStats {
             } else {
                 OTHER_REQUESTERS.into()
             };
-            self.requesters.entry(key).or_default().merge(r);
+            let mine = self.requesters.entry(key).or_default();
+            self.untracked_requester_public += mine.merge(r, &mut ips_room);
         }
+        self.requester_ips = TRACKED_REQUESTER_IPS - ips_room;
     }
 
     /// The windows in time order.
@@ -568,6 +663,7 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 #[derive(Clone, Debug)]
 pub struct Aggregate {
     interval: i64,
+    zone: Zone,
     /// The buckets with their names, in order of first appearance.
     buckets: Vec<(Box<[u8]>, BucketStats)>,
     /// Where each bucket name is in `buckets`.
@@ -578,11 +674,18 @@ pub struct Aggregate {
 }
 
 impl Aggregate {
-    /// An empty aggregate with windows of `interval` seconds.
+    /// An empty aggregate with windows of `interval` seconds, aligned in UTC.
     pub fn new(interval: i64) -> Self {
+        Aggregate::in_zone(interval, Zone::Utc)
+    }
+
+    /// An empty aggregate with windows of `interval` seconds (dividing a day, or a
+    /// week) cut in `zone` (see [`Zone::window`]).
+    pub fn in_zone(interval: i64, zone: Zone) -> Self {
         assert!(interval > 0, "interval must be positive");
         Aggregate {
             interval,
+            zone,
             buckets: Vec::new(),
             index: Map::default(),
             last: 0,
@@ -594,10 +697,15 @@ impl Aggregate {
         self.interval
     }
 
+    /// The zone windows are cut in.
+    pub fn zone(&self) -> Zone {
+        self.zone
+    }
+
     /// The start of the window holding `time`.
     #[inline]
     pub fn window_start(&self, time: i64) -> i64 {
-        window_start(time, self.interval)
+        self.zone.window(time, self.interval).0
     }
 
     /// Counts one record of the given class.
@@ -609,7 +717,7 @@ impl Aggregate {
             _ => self.bucket_slot(name, r.time),
         };
         self.last = at;
-        self.buckets[at].1.add(r, class, self.interval);
+        self.buckets[at].1.add(r, class, (self.interval, self.zone));
     }
 
     /// Where the bucket `name` is in `buckets`, adding it (first seen at `time`) if new.
@@ -624,7 +732,7 @@ impl Aggregate {
 
     /// Folds another aggregate (of the same interval) into this one.
     pub fn merge(&mut self, other: Aggregate) {
-        debug_assert_eq!(self.interval, other.interval);
+        debug_assert_eq!((self.interval, self.zone), (other.interval, other.zone));
         // Buckets seen on both sides merge in parallel: the last merge of a run waits
         // for nothing else.
         let mut theirs: Vec<Option<BucketStats>> = Vec::new();
@@ -757,6 +865,36 @@ mod tests {
     }
 
     #[test]
+    fn denials_are_told_apart_by_class_and_error_code() {
+        let with_code = |ip: &str, status: u16, code: &'static str| Record {
+            error_code: Some(code.as_bytes()),
+            ..rec("b", 0, Some(ip), status)
+        };
+        let mut agg = Aggregate::new(3600);
+        add_all(
+            &mut agg,
+            &[
+                with_code("10.0.3.57", 403, "AccessDenied"),
+                with_code("10.0.3.57", 403, "AccessDenied"),
+                with_code("10.0.3.58", 200, "-"),
+                with_code("52.1.2.3", 403, "AccessDenied"),
+                with_code("52.1.2.4", 403, "SignatureDoesNotMatch"),
+                with_code("52.1.2.5", 400, "ExpiredToken"),
+                with_code("52.1.2.6", 404, "NoSuchKey"),
+            ],
+        );
+        let stats = agg.buckets()[0].1;
+        let c = stats.counts;
+        assert_eq!((c.private, c.private_denied), (3, 2));
+        assert_eq!((c.public, c.public_denied, c.public_rejected), (4, 1, 2));
+        assert_eq!(c.public_allowed(), 1);
+        let window = stats.timeline()[0].1.counts;
+        assert_eq!(window, c);
+        let denied: Vec<_> = stats.denied_private_ips.iter().collect();
+        assert_eq!(denied, [("10.0.3.57".parse().unwrap(), 2)]);
+    }
+
+    #[test]
     fn merging_in_any_split_gives_the_same_result() {
         let records: Vec<_> = (0..40)
             .map(|i| {
@@ -814,13 +952,20 @@ mod tests {
             let mut requesters: Vec<_> = s
                 .requesters
                 .iter()
-                .map(|(who, r)| (who.clone(), r.counts, r.cells()))
+                .map(|(who, r)| {
+                    let mut ips: Vec<_> = r.public_ips.iter().collect();
+                    ips.sort();
+                    let span = (r.first, r.last, r.public_span());
+                    (who.clone(), r.counts, r.cells(), span, ips)
+                })
                 .collect();
             requesters.sort_by(|a, b| a.0.cmp(&b.0));
             let mut public: Vec<_> = s.public_ips.iter().collect();
             public.sort();
+            let mut denied: Vec<_> = s.denied_private_ips.iter().collect();
+            denied.sort();
             out += &format!(
-                "{name:?} {:?} {}..{} {timeline:?} {requesters:?} {public:?} {}\n",
+                "{name:?} {:?} {}..{} {timeline:?} {requesters:?} {public:?} {denied:?} {}\n",
                 s.counts, s.first, s.last, s.untracked_public
             );
         }

@@ -1,8 +1,12 @@
-//! Which network a request came from, judged by its remote IP.
+//! Which network a request came from, judged by its remote IP, and whether S3 let it
+//! through.
 //!
 //! Through a gateway VPC endpoint S3 sees the caller's private address; over the
 //! internet (an internet or NAT gateway) it sees a public one. Requests without a
-//! remote IP are S3 acting on the bucket itself.
+//! remote IP are S3 acting on the bucket itself. The [`Outcome`] tells a request a
+//! policy refused (HTTP 403 `AccessDenied`) from one S3 refused before any policy was
+//! evaluated (a bad signature, an unknown key, an expired token) and from one it let
+//! through.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -36,6 +40,50 @@ impl Class {
 impl fmt::Display for Class {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// Error codes of requests S3 refuses before it evaluates any policy: the signature,
+/// key, token or clock is wrong, or the account cannot be used. Such a refusal says
+/// nothing about whether the bucket policy works.
+pub const REFUSED_BEFORE_POLICY: [&str; 12] = [
+    "AccountProblem",
+    "AllAccessDisabled",
+    "AuthorizationHeaderMalformed",
+    "AuthorizationQueryParametersError",
+    "ExpiredToken",
+    "InvalidAccessKeyId",
+    "InvalidSecurity",
+    "InvalidToken",
+    "MissingSecurityHeader",
+    "RequestTimeTooSkewed",
+    "SignatureDoesNotMatch",
+    "TokenRefreshRequired",
+];
+
+/// What S3 did with a request, as far as the network policy is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// It got past every policy (whatever its status: a 404 was let through too).
+    Allowed,
+    /// HTTP 403 `AccessDenied` (or 403 without an error code): a policy refused it.
+    Denied,
+    /// Refused before any policy was evaluated ([`REFUSED_BEFORE_POLICY`]).
+    Rejected,
+}
+
+impl Outcome {
+    /// The outcome of a request answered with `status` and `error_code` (`None`: `-`).
+    #[inline]
+    pub fn of(status: Option<u16>, error_code: Option<&[u8]>) -> Outcome {
+        match (status, error_code) {
+            (_, Some(code)) if REFUSED_BEFORE_POLICY.iter().any(|c| c.as_bytes() == code) => {
+                Outcome::Rejected
+            }
+            (Some(403), None | Some(b"AccessDenied")) => Outcome::Denied,
+            _ => Outcome::Allowed,
+        }
     }
 }
 
@@ -167,6 +215,26 @@ mod tests {
         assert_eq!(class(&c, "198.20.0.1"), Class::Public);
         assert_eq!(class(&c, "2600:1f18:abcd:1::5"), Class::Private);
         assert_eq!(c.ranges().len(), 7);
+    }
+
+    #[test]
+    fn outcomes_tell_policy_denials_from_earlier_refusals() {
+        let of = |status, code: &str| Outcome::of(status, (code != "-").then_some(code.as_bytes()));
+        assert_eq!(of(Some(403), "AccessDenied"), Outcome::Denied);
+        assert_eq!(of(Some(403), "-"), Outcome::Denied);
+        assert_eq!(of(Some(403), "SignatureDoesNotMatch"), Outcome::Rejected);
+        assert_eq!(of(Some(403), "InvalidAccessKeyId"), Outcome::Rejected);
+        assert_eq!(of(Some(400), "ExpiredToken"), Outcome::Rejected);
+        assert_eq!(of(Some(403), "RequestTimeTooSkewed"), Outcome::Rejected);
+        assert_eq!(of(Some(403), "InvalidObjectState"), Outcome::Allowed);
+        assert_eq!(of(Some(404), "NoSuchKey"), Outcome::Allowed);
+        assert_eq!(of(Some(200), "-"), Outcome::Allowed);
+        assert_eq!(of(None, "-"), Outcome::Allowed);
+        assert_eq!(
+            of(Some(403), "accessdenied"),
+            Outcome::Allowed,
+            "codes are exact"
+        );
     }
 
     #[test]

@@ -24,14 +24,14 @@ use rayon::prelude::*;
 
 use crate::aggregate::Aggregate;
 use crate::classify::Class;
-use crate::input::decode::decoded;
+use crate::input::digest::{Hashes, Slot};
 use crate::input::lines::{for_each_line, for_each_line_in, Line, MAX_LINE};
 use crate::input::stream::{self, Item, SourceExt};
-use crate::input::{describe, progress, Input, InputError};
+use crate::input::{describe, progress, Input, InputError, Opened};
 use crate::parse::{trim_end, LineParser};
 use crate::record::Record;
 use crate::settings::Settings;
-use crate::tally::Tally;
+use crate::tally::{InputDigest, Tally};
 
 /// A large plain file is read in pieces of this size, in parallel.
 pub const PIECE: u64 = 32 * 1024 * 1024;
@@ -44,12 +44,13 @@ const CHUNK: usize = 1024 * 1024;
 /// The pipeline's part of the accounting: opening inputs, the end of a stream, line
 /// numbers across the pieces of a file.
 impl Tally {
-    /// Opens and decodes `input`, counting it, or notes why it cannot be read.
-    fn open(&mut self, input: &Input) -> Option<Box<dyn Read>> {
-        match input.open().and_then(decoded) {
-            Ok(reader) => {
+    /// Opens and decodes `input` (taking the digests `hashes` asks for on the way),
+    /// counting it, or notes why it cannot be read.
+    fn open(&mut self, input: &Input, hashes: Hashes) -> Option<Opened> {
+        match input.open_decoded(hashes) {
+            Ok(opened) => {
                 self.counts.inputs += 1;
-                Some(reader)
+                Some(opened)
             }
             Err(e) => {
                 self.errors
@@ -70,6 +71,29 @@ impl Tally {
                 let message = format!("read failed after line {last_line}: {}", describe(&e));
                 self.errors.push(InputError::new(name, message));
             }
+        }
+    }
+
+    /// Names the log an input looks like (when its first bytes say it is another log)
+    /// if any of its lines were rejected: `rejected_before` is the count before it.
+    fn looked_like(&mut self, name: &str, other_log: Option<&'static str>, rejected_before: u64) {
+        if let Some(kind) = other_log {
+            if self.counts.rejected > rejected_before {
+                self.other_logs.push((name.to_string(), kind));
+            }
+        }
+    }
+
+    /// Records the digests of an input once its stream has ended: only those of a
+    /// stream read to its end exist.
+    fn digested(&mut self, name: &str, raw: Option<Slot>, plain: Option<Slot>) {
+        let (raw, plain) = (raw.and_then(|s| s.get()), plain.and_then(|s| s.get()));
+        if raw.is_some() || plain.is_some() {
+            self.digests.push(InputDigest {
+                source: name.to_string(),
+                raw,
+                plain,
+            });
         }
     }
 
@@ -154,6 +178,10 @@ fn splittable_size(path: &Path, piece: u64) -> Option<u64> {
 
 /// Reads every input and returns the aggregate of the records that pass the filter,
 /// with the accounting of all lines. Runs on the current rayon pool.
+///
+/// When digests are asked for ([`Settings::hashes`]), every input is read whole and in
+/// order, by one thread, for its bytes to be hashed as they pass: a single input is
+/// still parsed by every worker ([`aggregate_stream`]), several are read side by side.
 pub fn aggregate(inputs: &[Input], settings: &Settings) -> (Aggregate, Tally) {
     // Runs of local inputs as they are; each S3 listing as its objects come.
     let mut agg: Option<Aggregate> = None;
@@ -175,7 +203,7 @@ pub fn aggregate(inputs: &[Input], settings: &Settings) -> (Aggregate, Tally) {
         rest = after;
     }
     (
-        agg.unwrap_or_else(|| Aggregate::new(settings.interval)),
+        agg.unwrap_or_else(|| Aggregate::in_zone(settings.interval, settings.zone)),
         tally,
     )
 }
@@ -200,7 +228,7 @@ fn aggregate_each(
     let mut tally = Tally::default();
     let aggs = read_each(
         source,
-        || Aggregate::new(settings.interval),
+        || Aggregate::in_zone(settings.interval, settings.zone),
         |agg, item| {
             let mut t = Tally::default();
             match item {
@@ -284,11 +312,13 @@ pub fn read_each<W: Send, T: Send>(
 
 /// [`aggregate`] of local inputs.
 fn aggregate_local(inputs: &[Input], settings: &Settings) -> (Aggregate, Tally) {
+    let whole = settings.hashes != Hashes::default();
     if rayon::current_num_threads() == 1 {
         return aggregate_in_pieces(inputs, settings, u64::MAX);
     }
     match inputs {
-        [input] if !splittable(input) => aggregate_stream(input, settings, CHUNK),
+        [input] if whole || !splittable(input) => aggregate_stream(input, settings, CHUNK),
+        _ if whole => aggregate_in_pieces(inputs, settings, u64::MAX),
         _ => aggregate_in_pieces(inputs, settings, PIECE),
     }
 }
@@ -305,7 +335,7 @@ fn aggregate_in_pieces(inputs: &[Input], settings: &Settings, piece: u64) -> (Ag
     // and merged again for every piece. Tallies stay per unit and merge in input order.
     let next = AtomicUsize::new(0);
     let per_worker = rayon::broadcast(|_| {
-        let mut agg = Aggregate::new(settings.interval);
+        let mut agg = Aggregate::in_zone(settings.interval, settings.zone);
         let mut tallies = Vec::new();
         loop {
             let id = next.fetch_add(1, Ordering::Relaxed);
@@ -347,7 +377,7 @@ fn aggregate_in_pieces(inputs: &[Input], settings: &Settings, piece: u64) -> (Ag
 /// Merges the workers' aggregates, in parallel.
 fn merge_all(aggs: Vec<Aggregate>, settings: &Settings) -> Aggregate {
     aggs.into_par_iter().reduce(
-        || Aggregate::new(settings.interval),
+        || Aggregate::in_zone(settings.interval, settings.zone),
         |mut a, b| {
             a.merge(b);
             a
@@ -373,9 +403,9 @@ fn aggregate_stream(input: &Input, settings: &Settings, chunk: usize) -> (Aggreg
     let receive = Mutex::new(receive);
     let in_order = Mutex::new(InOrder::default());
     let (aggs, read) = std::thread::scope(|s| {
-        let reader = s.spawn(|| read_chunks(input, chunk, send));
+        let reader = s.spawn(|| read_chunks(input, settings.hashes, chunk, send));
         let aggs = rayon::broadcast(|_| {
-            let mut agg = Aggregate::new(settings.interval);
+            let mut agg = Aggregate::in_zone(settings.interval, settings.zone);
             // The lock is held while waiting, so the next chunk goes to one worker.
             while let Ok((seq, chunk)) = receive.lock().expect("no worker panicked").recv() {
                 let mut tally = Tally::default();
@@ -412,16 +442,35 @@ fn aggregate_stream(input: &Input, settings: &Settings, chunk: usize) -> (Aggreg
     });
     let mut tally = in_order.into_inner().expect("no worker panicked").done;
     tally.merge(read);
+    if tally.counts.rejected == 0 {
+        tally.other_logs.clear();
+    }
     (merge_all(aggs, settings), tally)
 }
 
 /// Reads `input` and sends its lines in chunks of about `chunk` bytes; returns the
 /// tally of what only the reader knows: the input, its bytes and any read error.
-fn read_chunks(input: &Input, chunk: usize, send: SyncSender<(usize, Chunk)>) -> Tally {
+fn read_chunks(
+    input: &Input,
+    hashes: Hashes,
+    chunk: usize,
+    send: SyncSender<(usize, Chunk)>,
+) -> Tally {
     let mut tally = Tally::default();
-    let Some(reader) = tally.open(input) else {
+    let Some(Opened {
+        reader,
+        raw,
+        plain,
+        other_log,
+    }) = tally.open(input, hashes)
+    else {
         return tally;
     };
+    // The workers count the rejected lines: the stream's tally names what the input
+    // looks like, and [`aggregate_stream`] keeps it only if lines were rejected.
+    if let Some(kind) = other_log {
+        tally.other_logs.push((input.name(), kind));
+    }
     let mut seq = 0;
     let mut send_next = |c: Chunk| {
         seq += 1;
@@ -446,7 +495,9 @@ fn read_chunks(input: &Input, chunk: usize, send: SyncSender<(usize, Chunk)>) ->
     if !lines.is_empty() {
         send_next(Chunk::Lines(lines));
     }
-    tally.end_of(&input.name(), offset, result);
+    let name = input.name();
+    tally.end_of(&name, offset, result);
+    tally.digested(&name, raw, plain);
     tally
 }
 
@@ -494,10 +545,21 @@ fn scan_whole(
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
 ) -> bool {
-    match tally.open(input) {
-        Some(reader) => scan_lines(&input.name(), Stream(reader), span, settings, tally, each),
-        None => true,
-    }
+    let rejected_before = tally.counts.rejected;
+    let Some(Opened {
+        reader,
+        raw,
+        plain,
+        other_log,
+    }) = tally.open(input, settings.hashes)
+    else {
+        return true;
+    };
+    let name = input.name();
+    let go_on = scan_lines(&name, Stream(reader), span, settings, tally, each);
+    tally.digested(&name, raw, plain);
+    tally.looked_like(&name, other_log, rejected_before);
+    go_on
 }
 
 /// Reads the lines of a plain file that start inside `range`, as work unit `unit`.
@@ -698,6 +760,8 @@ mod tests {
             classifier: Classifier::new(&[]),
             filter: Filter::default(),
             interval: 3600,
+            hashes: Hashes::default(),
+            zone: crate::time::Zone::Utc,
         }
     }
 
@@ -839,6 +903,90 @@ mod tests {
                 assert_eq!(counts(&agg), counts(&one_agg), "chunk {chunk}");
             }
         }
+    }
+
+    #[test]
+    fn digests_are_taken_while_reading_and_change_no_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("{GOOD}\n").repeat(2000) + "garbage\n";
+        let plain = dir.path().join("a.log");
+        std::fs::write(&plain, &text).unwrap();
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut encoder, text.as_bytes()).unwrap();
+        let stored = encoder.finish().unwrap();
+        let gzip = dir.path().join("b.log.gz");
+        std::fs::write(&gzip, &stored).unwrap();
+        let inputs = [Input::File(plain.clone()), Input::File(gzip)];
+        let (plain_agg, plain_tally) = aggregate(&inputs, &settings());
+        assert!(plain_tally.digests.is_empty());
+        let hashed = Settings {
+            hashes: Hashes {
+                raw: true,
+                plain: true,
+            },
+            ..settings()
+        };
+        let counts = |a: &Aggregate| {
+            a.buckets()
+                .iter()
+                .map(|(_, s)| s.counts)
+                .collect::<Vec<_>>()
+        };
+        for threads in [1, 2, 4] {
+            let pool = pool(threads);
+            // Several inputs, then one alone (read by one thread, parsed by all).
+            let (agg, tally) = pool.install(|| aggregate(&inputs, &hashed));
+            assert_eq!(counts(&agg), counts(&plain_agg));
+            assert_eq!(tally.counts, plain_tally.counts);
+            let of_text = crate::input::digest::Digest::of(text.as_bytes());
+            let want = [
+                InputDigest {
+                    source: inputs[0].name(),
+                    raw: Some(of_text),
+                    plain: Some(of_text),
+                },
+                InputDigest {
+                    source: inputs[1].name(),
+                    raw: Some(crate::input::digest::Digest::of(&stored)),
+                    plain: Some(of_text),
+                },
+            ];
+            assert_eq!(tally.digests, want, "{threads} threads");
+            let (_, one) = pool.install(|| aggregate(&inputs[1..], &hashed));
+            assert_eq!(one.digests, want[1..], "{threads} threads");
+        }
+        // A read cut short leaves no digest: a truncated gzip stream.
+        let cut = dir.path().join("cut.gz");
+        std::fs::write(&cut, &stored[..stored.len() / 2]).unwrap();
+        let (_, tally) = aggregate(&[Input::File(cut)], &hashed);
+        assert_eq!(tally.errors.len(), 1);
+        assert!(
+            tally.digests.iter().all(|d| d.plain.is_none()),
+            "{:?}",
+            tally.digests
+        );
+    }
+
+    #[test]
+    fn another_log_is_named_beside_its_rejected_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let trail = dir.path().join("trail.json");
+        std::fs::write(&trail, "{\"Records\": [{\"eventVersion\": \"1.08\"}]}\n").unwrap();
+        // An access log beside it: nothing to name.
+        let log = dir.path().join("access.log");
+        std::fs::write(&log, format!("{GOOD}\n")).unwrap();
+        let inputs = [Input::File(trail.clone()), Input::File(log)];
+        for threads in [1, 2] {
+            let pool = pool(threads);
+            let (_, tally) = pool.install(|| aggregate(&inputs, &settings()));
+            assert_eq!(
+                tally.other_logs,
+                [(trail.display().to_string(), "CloudTrail JSON")]
+            );
+            let (_, one) = pool.install(|| aggregate(&inputs[..1], &settings()));
+            assert_eq!(one.other_logs.len(), 1, "{threads} threads, one stream");
+        }
+        assert_eq!(crate::input::sniff::other_log(GOOD.as_bytes()), None);
     }
 
     #[test]

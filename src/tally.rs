@@ -4,6 +4,7 @@
 
 use derive_more::AddAssign;
 
+use crate::input::digest::Digest;
 use crate::input::InputError;
 
 /// How many rejected lines are kept with their reasons; all are counted.
@@ -49,6 +50,17 @@ pub struct LineCounts {
     pub inputs: u64,
 }
 
+/// The digests taken of one input read to its end ([`crate::input::digest`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputDigest {
+    /// The input's name.
+    pub source: String,
+    /// Of the bytes as stored, if asked for.
+    pub raw: Option<Digest>,
+    /// Of the decoded bytes, if asked for.
+    pub plain: Option<Digest>,
+}
+
 /// The accounting of a run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tally {
@@ -58,6 +70,12 @@ pub struct Tally {
     pub rejections: Vec<Rejection>,
     /// Inputs that could not be read, fully or at all.
     pub errors: Vec<InputError>,
+    /// The digests of the inputs read to their end, when digests were asked for, in
+    /// input order.
+    pub digests: Vec<InputDigest>,
+    /// Inputs whose first bytes are recognisably another log than S3 server access
+    /// logs, with its name (see [`crate::input::sniff`]).
+    pub other_logs: Vec<(String, &'static str)>,
     /// Lines (blank ones included) of each work unit, to number lines across pieces.
     pub(crate) unit_lines: Vec<(usize, u64)>,
 }
@@ -70,6 +88,8 @@ impl Tally {
         self.rejections
             .extend(other.rejections.into_iter().take(room));
         self.errors.extend(other.errors);
+        self.digests.extend(other.digests);
+        self.other_logs.extend(other.other_logs);
         self.unit_lines.extend(other.unit_lines);
     }
 

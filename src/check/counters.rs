@@ -21,10 +21,17 @@ pub struct Counters {
     pub public: u64,
     /// S3's own requests (no remote IP).
     pub internal: u64,
+    /// Requests through the endpoint that a policy denied (HTTP 403 `AccessDenied`):
+    /// the bucket policy names another endpoint, or an endpoint policy refuses.
+    pub private_denied: u64,
     /// Requests from outside the endpoint that an exception allows.
     pub excepted: u64,
-    /// Requests from outside the endpoint that were denied (HTTP 403).
+    /// Requests from outside the endpoint that a policy denied (HTTP 403
+    /// `AccessDenied`): blocked attempts.
     pub blocked: u64,
+    /// Requests from outside the endpoint that S3 refused before any policy was
+    /// evaluated (a bad signature, an unknown key, an expired token).
+    pub public_rejected: u64,
     /// Requests from outside the endpoint that were let through.
     pub violations: u64,
     /// Succeeded public requests that the bucket policy says are denied.
@@ -33,6 +40,8 @@ pub struct Counters {
     pub first_violation: Earliest,
     /// The time of the latest violation.
     pub last_violation: Latest,
+    /// The time of the latest request: how fresh the evidence is.
+    pub last_request: Latest,
 }
 
 /// The earliest of the times it was given (seconds since the epoch), if any; written

@@ -2,28 +2,38 @@
 //! `s3://bucket/prefix` (the [`s3`] module, with the `s3` feature); then [`decode`]
 //! (gzip by its magic bytes) and [`lines`] (numbered lines from one reused buffer),
 //! with the [`progress`] of reading on stderr; [`stream`] hands them on in order as
-//! S3 listings go on.
+//! S3 listings go on. On the way, [`digest`] hashes the bytes it is asked to (the
+//! stored bytes for `--evidence-hashes`, the decoded ones for the identity of a log in
+//! a `--state` file), and [`sniff`] names another log format found where access logs
+//! were expected.
 //!
 //! Directories are walked in name order so every run reads inputs in the same order;
 //! hidden files and folders (names starting with `.`) are skipped; symbolic links are
 //! followed, and a link that loops back is reported instead of walked forever. S3
 //! prefixes are listed while they are read, pruned by the time in the object names.
+//! The same file reached twice (overlapping arguments, a link inside the folder: the
+//! same device and inode) or the same `s3://` argument given twice is read once.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 #[cfg(feature = "s3")]
 use std::sync::Arc;
 
 use walkdir::WalkDir;
 
 pub mod decode;
+pub mod digest;
 pub mod lines;
 pub mod progress;
 #[cfg(feature = "s3")]
 pub mod s3;
+pub mod sniff;
 pub mod stream;
+
+use digest::{Hashes, Slot};
 
 /// How to find the inputs the command line names.
 #[derive(Clone, Debug, Default)]
@@ -65,6 +75,37 @@ impl Input {
         }
     }
 
+    /// Opens the decoded stream of lines, with the digests `hashes` asks for taken on
+    /// the way and a look at its first bytes ([`sniff`]).
+    pub fn open_decoded(&self, hashes: Hashes) -> io::Result<Opened> {
+        let stored = self.open()?;
+        let (stored, raw): (Box<dyn Read + Send>, _) = if hashes.raw {
+            let (reader, slot) = digest::hashing(stored);
+            (Box::new(reader), Some(slot))
+        } else {
+            (stored, None)
+        };
+        let (head, stored) = peek(stored, decode::GZIP_MAGIC.len())?;
+        let compressed = head == decode::GZIP_MAGIC;
+        let plain = decode::decoded(stored)?;
+        let (plain, decoded): (Box<dyn Read>, _) = match (hashes.plain, &raw) {
+            // Stored bytes that are not compressed are the decoded bytes: hashed once.
+            (true, Some(raw)) if !compressed => (plain, Some(raw.clone())),
+            (true, _) => {
+                let (reader, slot) = digest::hashing(plain);
+                (Box::new(reader), Some(slot))
+            }
+            (false, _) => (plain, None),
+        };
+        let (head, reader) = peek(plain, SNIFF_BYTES)?;
+        Ok(Opened {
+            reader,
+            raw,
+            plain: decoded,
+            other_log: sniff::other_log(&head),
+        })
+    }
+
     /// Opens a regular file for reading at any offset; standard input is not one.
     pub fn open_file(&self) -> io::Result<File> {
         match self {
@@ -102,6 +143,67 @@ fn listing_not_opened() -> io::Error {
         io::ErrorKind::Unsupported,
         "a listing is read as its objects, not opened",
     )
+}
+
+/// How many decoded bytes [`sniff`] looks at.
+const SNIFF_BYTES: usize = 512;
+
+/// An input opened for its lines ([`Input::open_decoded`]).
+pub struct Opened {
+    /// The decoded bytes.
+    pub reader: Box<dyn Read>,
+    /// Where the digest of the stored bytes will be, if asked for.
+    pub raw: Option<Slot>,
+    /// Where the digest of the decoded bytes will be, if asked for.
+    pub plain: Option<Slot>,
+    /// The log the input looks like, if its first bytes say it is not access logs.
+    pub other_log: Option<&'static str>,
+}
+
+/// The first `n` bytes of `reader` (fewer at its end, or before a read error), and a
+/// reader that yields them and then the rest, the read error included where it was.
+fn peek<'a>(mut reader: impl Read + 'a, n: usize) -> io::Result<(Vec<u8>, Box<dyn Read + 'a>)> {
+    let mut head = vec![0u8; n];
+    let mut filled = 0;
+    let mut error = None;
+    while filled < n {
+        match reader.read(&mut head[filled..]) {
+            Ok(0) => break,
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    head.truncate(filled);
+    let again = Peeked {
+        head: io::Cursor::new(head.clone()),
+        error,
+        rest: reader,
+    };
+    Ok((head, Box::new(again)))
+}
+
+/// The bytes [`peek`] took, then the error it met (if any), then the rest.
+struct Peeked<R> {
+    head: io::Cursor<Vec<u8>>,
+    error: Option<io::Error>,
+    rest: R,
+}
+
+impl<R: Read> Read for Peeked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.head.read(buf)?;
+        if n > 0 || buf.is_empty() {
+            return Ok(n);
+        }
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => self.rest.read(buf),
+        }
+    }
 }
 
 impl fmt::Display for Input {
@@ -163,6 +265,9 @@ pub struct Expanded {
     /// Arguments (or parts of them) that could not be found or walked (a listing's
     /// errors come through [`stream::each`]).
     pub errors: Vec<InputError>,
+    /// Inputs reached a second time (the same file by device and inode, the same S3
+    /// object by URL): left out of `inputs`, as they would be counted twice.
+    pub duplicates: Vec<Duplicate>,
     #[cfg(feature = "s3")]
     session: Option<Arc<s3::Session>>,
 }
@@ -203,6 +308,15 @@ impl Expanded {
     }
 }
 
+/// An input reached a second time, and the name it was first reached by.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The name it was reached by again.
+    pub name: String,
+    /// The name of the input kept.
+    pub same_as: String,
+}
+
 /// Expands the command line's INPUTs into inputs, in order. Directories become the
 /// files below them; `s3://bucket/prefix` becomes a listing of the objects there,
 /// pruned by the options' scope, that yields them while it goes on; problems (missing paths, unreadable folders, link loops, S3
@@ -230,7 +344,63 @@ pub fn expand(args: &[String], options: &Options) -> Expanded {
             Err(e) => out.errors.push(InputError::new(arg, describe(&e))),
         }
     }
+    drop_duplicates(&mut out);
     out
+}
+
+/// Keeps the first of the inputs that are the same file or object; records the others.
+fn drop_duplicates(out: &mut Expanded) {
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut duplicates = Vec::new();
+    out.inputs.retain(|input| {
+        let Some(identity) = identity(input) else {
+            return true;
+        };
+        match seen.get(&identity) {
+            Some(first) => {
+                duplicates.push(Duplicate {
+                    name: input.name(),
+                    same_as: first.clone(),
+                });
+                false
+            }
+            None => {
+                seen.insert(identity, input.name());
+                true
+            }
+        }
+    });
+    out.duplicates = duplicates;
+}
+
+/// What makes two inputs the same: a file's device and inode (its canonical path
+/// where there are none), an S3 object's or listing's URL. `None` for standard input.
+fn identity(input: &Input) -> Option<String> {
+    match input {
+        Input::Stdin => None,
+        Input::File(path) => Some(file_identity(path)),
+        #[cfg(feature = "s3")]
+        Input::S3(object) => Some(object.url()),
+        #[cfg(feature = "s3")]
+        Input::S3Listing(listing) => Some(listing.url().to_string()),
+    }
+}
+
+#[cfg(unix)]
+fn file_identity(path: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(path) {
+        Ok(m) => format!("inode {}:{}", m.dev(), m.ino()),
+        Err(_) => format!("path {}", path.display()),
+    }
+}
+
+#[cfg(not(unix))]
+fn file_identity(path: &Path) -> String {
+    match std::fs::canonicalize(path) {
+        Ok(p) => format!("path {}", p.display()),
+        Err(_) => format!("path {}", path.display()),
+    }
 }
 
 #[cfg(feature = "s3")]
@@ -355,6 +525,103 @@ mod tests {
         assert_eq!(
             expand_args(&[]).local_size(),
             Some(progress::Size::Known(0))
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_same_file_reached_twice_is_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("logs/archive")).unwrap();
+        std::fs::write(root.join("logs/a.log"), "a\n").unwrap();
+        std::fs::write(root.join("logs/archive/b.log"), "b\n").unwrap();
+        // A link inside the folder to a file already in it, and a hard link.
+        std::os::unix::fs::symlink(root.join("logs/a.log"), root.join("logs/z-link.log")).unwrap();
+        std::fs::hard_link(root.join("logs/a.log"), root.join("logs/archive/c.log")).unwrap();
+        let logs = root.join("logs").display().to_string();
+        let archive = root.join("logs/archive").display().to_string();
+        let expanded = expand_args(&[&logs, &archive]);
+        let names: Vec<String> = expanded
+            .inputs
+            .iter()
+            .map(|i| match i {
+                Input::File(p) => p.strip_prefix(root).unwrap().display().to_string(),
+                other => other.name(),
+            })
+            .collect();
+        assert_eq!(names, ["logs/a.log", "logs/archive/b.log"]);
+        let again: Vec<(String, String)> = expanded
+            .duplicates
+            .iter()
+            .map(|d| {
+                let rel = |n: &str| {
+                    n.strip_prefix(&format!("{}/", root.display()))
+                        .unwrap()
+                        .to_string()
+                };
+                (rel(&d.name), rel(&d.same_as))
+            })
+            .collect();
+        assert_eq!(
+            again,
+            [
+                ("logs/archive/c.log".to_string(), "logs/a.log".to_string()),
+                ("logs/z-link.log".to_string(), "logs/a.log".to_string()),
+                (
+                    "logs/archive/b.log".to_string(),
+                    "logs/archive/b.log".to_string()
+                ),
+                ("logs/archive/c.log".to_string(), "logs/a.log".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_opened_input_is_decoded_hashed_and_sniffed() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = b"{\"Records\": []}\n".repeat(100);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut gz, &text).unwrap();
+        let stored = gz.finish().unwrap();
+        let path = dir.path().join("trail.json.gz");
+        std::fs::write(&path, &stored).unwrap();
+        let hashes = Hashes {
+            raw: true,
+            plain: true,
+        };
+        let mut opened = Input::File(path).open_decoded(hashes).unwrap();
+        assert_eq!(opened.other_log, Some("CloudTrail JSON"));
+        let mut out = Vec::new();
+        opened.reader.read_to_end(&mut out).unwrap();
+        assert_eq!(out, text);
+        assert_eq!(opened.raw.unwrap().get(), Some(digest::Digest::of(&stored)));
+        assert_eq!(opened.plain.unwrap().get(), Some(digest::Digest::of(&text)));
+    }
+
+    #[test]
+    fn a_read_error_in_the_first_bytes_comes_after_them() {
+        struct Failing(u8);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.0 += 1;
+                match self.0 {
+                    1 => {
+                        buf[..3].copy_from_slice(b"ab\n");
+                        Ok(3)
+                    }
+                    2 => Err(io::Error::other("corrupt deflate stream")),
+                    _ => Ok(0),
+                }
+            }
+        }
+        let (head, mut reader) = peek(Failing(0), 512).unwrap();
+        assert_eq!(head, b"ab\n");
+        let mut buf = [0u8; 16];
+        assert_eq!(reader.read(&mut buf).unwrap(), 3);
+        assert_eq!(
+            reader.read(&mut buf).unwrap_err().to_string(),
+            "corrupt deflate stream"
         );
     }
 

@@ -132,10 +132,15 @@ fn sample_logs_render_in_a_real_browser() {
 
     let html = fs::read_to_string(&page).unwrap();
     for fetch in [
-        "http:", "https:", "<script", "<link", "<img", "src=", "url(", "@import",
+        "http:", "https:", "<script", "<link", "<img", "src=", "@import",
     ] {
         assert!(!html.contains(fetch), "the page would fetch: {fetch}");
     }
+    // url() only for the patterns the page defines itself.
+    assert_eq!(
+        html.matches("url(").count(),
+        html.matches("url(#fill-").count()
+    );
     assert!(html.contains("report --interval 5m --format html -o"));
 
     let (dom, log) = dump_dom(&page);
@@ -160,10 +165,18 @@ fn sample_logs_render_in_a_real_browser() {
         let bars: usize = timeline
             .iter()
             .map(|p| {
-                ["private", "public_allowed", "public_denied", "internal"]
-                    .iter()
-                    .filter(|k| p[**k].as_u64().unwrap() > 0)
-                    .count()
+                let n = |k: &str| p[k].as_u64().unwrap();
+                [
+                    n("private") - n("private_denied"),
+                    n("private_denied"),
+                    n("public_allowed"),
+                    n("public_denied"),
+                    n("public_rejected"),
+                    n("internal"),
+                ]
+                .iter()
+                .filter(|v| **v > 0)
+                .count()
             })
             .sum();
         assert_eq!(count(section, "<svg class=\"timeline\""), 1, "{name}");
@@ -177,7 +190,7 @@ fn sample_logs_render_in_a_real_browser() {
                 .count()
         );
         assert_eq!(count(section, "<ul class=\"legend\">"), 1);
-        assert_eq!(count(section, "<li><span class=\"sw "), 4);
+        assert_eq!(count(section, "<li><span class=\"sw "), 6);
         assert!(section.contains("class=\"xlab\""));
         assert!(section.contains(">10:00</text>"), "time axis of {name}");
         assert!(section.contains(">2022-05-09</text>"));
@@ -190,6 +203,39 @@ fn sample_logs_render_in_a_real_browser() {
     assert!(shared.contains("<td><code>52.79.54.241</code></td><td class=\"n\">8</td>"));
     assert!(shared.contains("<td><code>111122223333</code></td><td class=\"n\">1</td>"));
     assert!(shared.contains("Mixed: 12 requests came through the VPC endpoint"));
+    // The requester table and the denial counters, pinned from the blog post's logs.
+    assert_eq!(count(shared, "<table class=\"requesters\">"), 1);
+    assert!(
+        shared.contains(
+            "<td><code>arn:aws:sts::111122223333:assumed-role/ec2-s3-reader</code></td>\
+         <td class=\"nw\"><code>111122223333</code></td><td class=\"n\">20</td>\
+         <td class=\"n\">12</td><td class=\"n\">0</td><td class=\"n public\">5</td>\
+         <td class=\"n\">3</td><td class=\"n\">0</td><td class=\"n\">0</td>\
+         <td class=\"nw\">2022-05-09T10:32:05Z</td><td class=\"nw\">2022-05-09T11:13:27Z</td>\
+         <td><span class=\"nw\"><code>52.79.54.241</code> (8)</span></td>"
+        ),
+        "{shared}"
+    );
+    for (name, value) in [
+        ("public let through", 5),
+        ("public denied", 3),
+        ("public refused before a policy", 0),
+        ("private denied", 0),
+    ] {
+        assert!(
+            shared.contains(&format!("<dt>{name}</dt><dd>{value}</dd>")),
+            "{name}"
+        );
+    }
+    let team = sections[1];
+    assert_eq!(
+        count(team, "<tr><td><code>"),
+        3 + 3,
+        "three requesters, three accounts"
+    );
+    // Bars refused or let through carry a pattern as well as a colour, defined once.
+    assert_eq!(count(&dom, "<pattern id=\"fill-"), 4);
+    assert!(dom.contains("svg .bar.allowed{fill:url(#fill-allowed)}"));
 
     let shot = dir.path().join("report.png");
     browse(
@@ -202,16 +248,24 @@ fn sample_logs_render_in_a_real_browser() {
     assert!(fs::metadata(&shot).unwrap().len() > 50_000);
     let (width, height, pixels) = decode_png(&shot);
     assert_eq!((width, height), (1280, 2000));
-    // Each class shows in its own colour, in more than the legend's swatches.
-    for (class, rgb) in [
-        ("private", [0x25, 0x63, 0xeb]),
-        ("public let through", [0xdc, 0x26, 0x26]),
-        ("public denied", [0xf5, 0x9e, 0x0b]),
-        ("internal", [0x9c, 0xa3, 0xaf]),
+    // Each class shows in its own colour of Okabe and Ito's colour-blind-safe
+    // palette, in more than the legend's swatches; patterned bars keep part of theirs
+    // between the pattern's dark lines, which take the rest.
+    for (class, rgb, least) in [
+        ("private", [0x00, 0x72, 0xb2], 3000),
+        ("public let through", [0xd5, 0x5e, 0x00], 1500),
+        ("public denied", [0xe6, 0x9f, 0x00], 1500),
+        ("internal", [0x99, 0x99, 0x99], 3000),
     ] {
         let n = pixels.iter().filter(|p| **p == rgb).count();
-        assert!(n > 3000, "{class}: {n} pixels of {rgb:?}");
+        assert!(n > least, "{class}: {n} pixels of {rgb:?}");
     }
+    // The hatching: pixels darker than the vermilion of "let through", as many again.
+    let hatched = pixels
+        .iter()
+        .filter(|p| p[0] > 0x50 && p[0] < 0xc0 && p[1] > 0x20 && p[1] < 0x58 && p[2] < 0x10)
+        .count();
+    assert!(hatched > 500, "{hatched} pixels of the hatching");
 
     let pdf = dir.path().join("report.pdf");
     browse(

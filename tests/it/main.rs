@@ -11,6 +11,7 @@ mod oracle;
 
 mod athena;
 mod check;
+mod custody;
 mod fuzz_regressions;
 mod hostile;
 mod html;
@@ -23,3 +24,5 @@ mod report;
 mod requests;
 mod s3;
 mod schema;
+mod state;
+mod terminal;

@@ -661,24 +661,21 @@ fn access_denied_names_the_key_and_the_missing_permission() {
 }
 
 #[test]
-fn check_remembers_s3_objects_by_etag() {
+fn check_remembers_s3_objects_by_etag_and_their_content() {
     let b = new_bucket("state");
     let violation = |t: i64| record("secure", t, "52.1.2.3").into_bytes();
-    put_all(
-        &b,
-        vec![(
-            format!("logs/{}-A", stamp(MAY_1_2022)),
-            violation(MAY_1_2022),
-        )],
-    );
+    let first_key = format!("logs/{}-A", stamp(MAY_1_2022));
+    put_all(&b, vec![(first_key.clone(), violation(MAY_1_2022))]);
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");
     let url = format!("s3://{b}/logs/");
-    let run = |code: i32| -> Value {
+    let now = stamp_rfc3339(MAY_1_2022 + 2 * HOUR);
+    let run = |inputs: &[&str], code: i32| -> Value {
         let out = vpce_s3("check")
+            .env("VPCE_AUDIT_NOW", &now)
             .args(["--format", "json", "--require-private", "secure", "--state"])
             .arg(&state)
-            .arg(&url)
+            .args(inputs)
             .assert()
             .code(code)
             .get_output()
@@ -686,10 +683,10 @@ fn check_remembers_s3_objects_by_etag() {
             .clone();
         util::check_doc(&out)
     };
-    let first = run(1);
+    let first = run(&[&url], 1);
     assert_eq!(first["summary"]["inputs"], 1);
     assert_eq!(first["summary"]["violations"], 1);
-    let again = run(0);
+    let again = run(&[&url], 0);
     assert_eq!(
         (
             again["summary"]["inputs"].as_u64(),
@@ -702,17 +699,32 @@ fn check_remembers_s3_objects_by_etag() {
         &b,
         vec![(format!("logs/{}-B", stamp(later)), violation(later))],
     );
-    let third = run(1);
+    // The same object under an overlapping prefix is read once.
+    let whole = format!("s3://{b}/");
+    let third = run(&[&url, &whole], 1);
     assert_eq!(
         (
             third["summary"]["inputs"].as_u64(),
-            third["summary"]["inputs_skipped"].as_u64()
+            third["summary"]["inputs_skipped"].as_u64(),
+            third["summary"]["inputs_duplicate"].as_u64(),
+            third["summary"]["violations"].as_u64()
         ),
-        (Some(1), Some(1))
+        (Some(1), Some(1), Some(2), Some(1))
     );
-    let saved = std::fs::read_to_string(&state).unwrap();
-    assert!(saved.contains(&format!("s3://{b}/logs/")), "{saved}");
-    assert!(saved.contains("etag:"), "{saved}");
+    // Synced to a local folder (aws s3 sync), the logs are the same logs: known by
+    // their content, not alerted again.
+    let synced = tempfile::tempdir().unwrap();
+    std::fs::write(synced.path().join("A"), violation(MAY_1_2022)).unwrap();
+    std::fs::write(synced.path().join("B.gz"), gzip(&violation(later))).unwrap();
+    let local = run(&[synced.path().to_str().unwrap()], 0);
+    assert_eq!(
+        (
+            local["summary"]["violations"].as_u64(),
+            local["summary"]["inputs_skipped"].as_u64()
+        ),
+        (Some(0), Some(2))
+    );
+    assert_eq!(local["buckets"][0]["total"]["violations"], 2);
 }
 
 #[test]

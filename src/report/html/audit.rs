@@ -14,12 +14,13 @@ use std::io::{self, Write};
 
 use super::chart::{chart, Band, BANDS};
 use super::{
-    begin, bytes, end, filter_and_lines, input_errors, invocation_rows, more, plural,
+    begin, bytes, end, filter_and_lines, input_errors, input_hashes, invocation_rows, more, plural,
     private_ranges_row, thousands, Esc, Invocation, MAX_ROWS, OPEN_ALL,
 };
 use crate::classify::Class;
 use crate::report::series::Slot;
-use crate::report::{BucketReport, Report, Talker, Verdict};
+use crate::report::{BucketReport, Report, Summary, Talker, Verdict};
+use crate::time::Zone;
 
 /// Writes the whole report page.
 pub fn write(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> io::Result<()> {
@@ -29,7 +30,7 @@ pub fn write(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> i
     let open_all = report.buckets.len() <= OPEN_ALL;
     for (i, b) in report.buckets.iter().enumerate() {
         bucket_open(i, b, open_all || needs_attention(b), out)?;
-        bucket_body(i, b, report.summary.interval_seconds, out)?;
+        bucket_body(i, b, &report.summary, out)?;
         bucket_close(out)?;
     }
     rejections(report, out)?;
@@ -56,7 +57,8 @@ pub fn header(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> 
         out,
         "<p class=\"lead\">Which requests to these S3 buckets came through a VPC endpoint \
          (private source address) and which came over the internet, from the buckets' \
-         server access logs. All times are UTC.</p>"
+         server access logs. {}</p>",
+        times_note(&Zone::named(&s.time_zone))
     )?;
     writeln!(out, "<dl class=\"summary\">")?;
     invocation_rows(invocation, s, out)?;
@@ -71,12 +73,13 @@ pub fn header(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> 
             String::new()
         }
     )?;
+    let zone = Zone::named(&s.time_zone);
     match (&s.first, &s.last) {
         (Some(first), Some(last)) => writeln!(
             out,
             "<dt>Time range</dt><dd>{} to {} (first and last matched request), windows of {}</dd>",
-            Esc(first),
-            Esc(last),
+            Esc(&zone.show(first)),
+            Esc(&zone.show(last)),
             Esc(&s.interval)
         )?,
         _ => writeln!(out, "<dt>Time range</dt><dd>no requests matched</dd>")?,
@@ -84,16 +87,21 @@ pub fn header(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> 
     filter_and_lines(s, Some(s.blank_lines), out)?;
     writeln!(
         out,
-        "<dt>Requests</dt><dd>{}: {} private, {} public ({} of them denied), {} internal</dd>",
+        "<dt>Requests</dt><dd>{}: {} private ({} of them denied), {} public ({} let through, \
+         {} denied, {} refused before any policy), {} internal</dd>",
         thousands(s.requests),
         thousands(s.private),
+        thousands(s.private_denied),
         thousands(s.public),
+        thousands(s.public_allowed),
         thousands(s.public_denied),
+        thousands(s.public_rejected),
         thousands(s.internal)
     )?;
     private_ranges_row(&s.private_ranges, out)?;
     writeln!(out, "</dl>")?;
     input_errors(&report.errors, out)?;
+    input_hashes(report.inputs.as_deref(), out)?;
     writeln!(out, "</header>")
 }
 
@@ -116,14 +124,16 @@ pub fn contents(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         "<table class=\"toc\">\n<thead><tr><th>bucket</th><th>verdict</th>\
          <th class=\"n\">requests</th><th class=\"n\">private</th>\
          <th class=\"n\">public let through</th><th class=\"n\">public denied</th>\
-         <th class=\"n\">internal</th><th>mix</th></tr></thead>\n<tbody>"
+         <th class=\"n\">internal</th><th class=\"n\">private denied</th>\
+         <th class=\"n\">public refused</th><th>mix</th></tr></thead>\n<tbody>"
     )?;
     for (i, b) in report.buckets.iter().enumerate() {
         writeln!(
             out,
             "<tr><td><a href=\"#b{}\">{}</a></td><td>{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{}</td><td>{}</td></tr>",
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td>{}</td></tr>",
             i + 1,
             Esc(&b.bucket),
             badge(b.verdict),
@@ -132,6 +142,8 @@ pub fn contents(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             thousands(b.public_allowed),
             thousands(b.public_denied),
             thousands(b.internal),
+            thousands(b.private_denied),
+            thousands(b.public_rejected),
             MixBar(b)
         )?;
     }
@@ -157,28 +169,52 @@ pub fn bucket_open(
     )
 }
 
-/// A bucket's evidence: verdict, numbers, timeline chart, transitions, top public
-/// addresses and requesters, accounts. `interval` is the window length in seconds.
+/// What the page says of its times: UTC, or the `--tz` zone.
+pub fn times_note(zone: &Zone) -> String {
+    match zone {
+        Zone::Utc => "All times are UTC.".to_string(),
+        Zone::Named(_) => format!(
+            "All times are on the clock of {} (offset from UTC shown); days and weeks start \
+             at its midnight.",
+            zone.name()
+        ),
+    }
+}
+
+/// A bucket's evidence: verdict, numbers, timeline chart, requesters, transitions, top
+/// public addresses, accounts; windows and times as `summary` says (interval, zone).
 pub fn bucket_body(
     index: usize,
     b: &BucketReport,
-    interval: i64,
+    summary: &Summary,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let zone = Zone::named(&summary.time_zone);
     writeln!(out, "<p class=\"verdict-text\">{}</p>", verdict_text(b))?;
+    for w in &b.warnings {
+        writeln!(out, "<p class=\"warning\">{}</p>", Esc(w))?;
+    }
     writeln!(
         out,
         "<dl class=\"facts\"><dt>first request</dt><dd>{}</dd><dt>last request</dt><dd>{}</dd>\
          <dt>private addresses</dt><dd>{}</dd><dt>public addresses</dt><dd>{}</dd>\
-         <dt>bytes sent</dt><dd>{}</dd></dl>",
-        Esc(&b.first_seen),
-        Esc(&b.last_seen),
+         <dt>bytes sent</dt><dd>{}</dd>\
+         <dt>public let through</dt><dd>{}</dd><dt>public denied</dt><dd>{}</dd>\
+         <dt>public refused before a policy</dt><dd>{}</dd>\
+         <dt>private denied</dt><dd>{}</dd></dl>",
+        Esc(&zone.show(&b.first_seen)),
+        Esc(&zone.show(&b.last_seen)),
         thousands(b.distinct_private_ips as u64),
         thousands(b.distinct_public_ips as u64),
-        bytes(b.bytes_sent)
+        bytes(b.bytes_sent),
+        thousands(b.public_allowed),
+        thousands(b.public_denied),
+        thousands(b.public_rejected),
+        thousands(b.private_denied)
     )?;
-    chart(index, b, interval, out)?;
-    transitions(b, out)?;
+    chart(index, b, summary.interval_seconds, zone, out)?;
+    requesters(b, &zone, out)?;
+    transitions(b, &zone, out)?;
     writeln!(out, "<div class=\"pair\">")?;
     talkers(
         "Top public addresses",
@@ -189,11 +225,11 @@ pub fn bucket_body(
         out,
     )?;
     talkers(
-        "Top requesters",
-        "requester",
-        &b.top_requesters,
-        b.requests,
-        "No requests.",
+        "Private addresses denied through the endpoint",
+        "address",
+        &b.denied_private_ips,
+        b.private_denied,
+        "No request through the endpoint was denied.",
         out,
     )?;
     writeln!(out, "</div>")?;
@@ -265,8 +301,10 @@ fn verdict_text(b: &BucketReport) -> String {
         ),
         Verdict::DeniedOnly => format!(
             "No request came through the VPC endpoint; all {} from the internet were \
-             denied (HTTP 403).",
-            plural(b.public_denied, "request")
+             refused: {} denied by a policy (HTTP 403), {} before any policy was evaluated.",
+            plural(b.public, "request"),
+            thousands(b.public_denied),
+            thousands(b.public_rejected)
         ),
         Verdict::InternalOnly => {
             "Only S3's own requests (no remote address): nothing to judge.".to_string()
@@ -274,7 +312,64 @@ fn verdict_text(b: &BucketReport) -> String {
     }
 }
 
-fn transitions(b: &BucketReport, out: &mut dyn Write) -> io::Result<()> {
+/// Who did what: every requester with a public request, then the busiest others.
+fn requesters(b: &BucketReport, zone: &Zone, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "<h3>Requesters</h3>")?;
+    if b.requesters.is_empty() {
+        return writeln!(out, "<p>No requests.</p>");
+    }
+    writeln!(
+        out,
+        "<table class=\"requesters\"><thead><tr><th>requester</th><th>account</th>\
+         <th class=\"n\">requests</th><th class=\"n\">private</th>\
+         <th class=\"n\">private denied</th><th class=\"n\">public let through</th>\
+         <th class=\"n\">public denied</th><th class=\"n\">public refused</th>\
+         <th class=\"n\">internal</th><th>first public</th><th>last public</th>\
+         <th>public addresses</th></tr></thead><tbody>"
+    )?;
+    let time = |t: &Option<String>| t.as_deref().map_or("-".to_string(), |t| zone.show(t));
+    for r in b.requesters.iter().take(MAX_ROWS) {
+        let addresses: Vec<String> = r
+            .top_public_ips
+            .iter()
+            .map(|a| {
+                format!(
+                    "<span class=\"nw\"><code>{}</code> ({})</span>",
+                    Esc(&a.name),
+                    thousands(a.requests)
+                )
+            })
+            .collect();
+        writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td class=\"nw\"><code>{}</code></td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n{}\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"nw\">{}</td><td class=\"nw\">{}</td><td>{}</td></tr>",
+            Esc(&r.requester),
+            Esc(&r.account),
+            thousands(r.requests),
+            thousands(r.private),
+            thousands(r.private_denied),
+            if r.public_allowed > 0 { " public" } else { "" },
+            thousands(r.public_allowed),
+            thousands(r.public_denied),
+            thousands(r.public_rejected),
+            thousands(r.internal),
+            Esc(&time(&r.first_public)),
+            Esc(&time(&r.last_public)),
+            if addresses.is_empty() {
+                "-".to_string()
+            } else {
+                addresses.join(", ")
+            }
+        )?;
+    }
+    writeln!(out, "</tbody></table>")?;
+    more(b.requesters.len(), "requesters", out)
+}
+
+fn transitions(b: &BucketReport, zone: &Zone, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "<h3>Transitions between the VPC endpoint and the internet</h3>"
@@ -301,7 +396,7 @@ fn transitions(b: &BucketReport, out: &mut dyn Write) -> io::Result<()> {
                 "to-private"
             },
             k + 1,
-            Esc(&tr.at),
+            Esc(&zone.show(&tr.at)),
             tr.from.name(),
             tr.to.name(),
             Esc(&tr.remote_ip),
@@ -346,21 +441,24 @@ fn accounts(b: &BucketReport, out: &mut dyn Write) -> io::Result<()> {
         out,
         "<h3>Requests per account</h3>\n<table class=\"accounts\"><thead><tr><th>account</th>\
          <th class=\"n\">requesters</th><th class=\"n\">requests</th><th class=\"n\">private</th>\
-         <th class=\"n\">public</th><th class=\"n\">public denied</th><th class=\"n\">internal</th>\
-         </tr></thead><tbody>"
+         <th class=\"n\">private denied</th><th class=\"n\">public let through</th>\
+         <th class=\"n\">public denied</th><th class=\"n\">public refused</th>\
+         <th class=\"n\">internal</th></tr></thead><tbody>"
     )?;
     for a in b.accounts.iter().take(MAX_ROWS) {
         writeln!(
             out,
             "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{}</td></tr>",
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             Esc(&a.account),
             thousands(a.requesters as u64),
             thousands(a.requests),
             thousands(a.private),
-            thousands(a.public),
+            thousands(a.private_denied),
+            thousands(a.public_allowed),
             thousands(a.public_denied),
+            thousands(a.public_rejected),
             thousands(a.internal)
         )?;
     }
@@ -377,9 +475,11 @@ impl Display for MixBar<'_> {
         let total = b.requests.max(1) as f64;
         f.write_str("<span class=\"mix\">")?;
         let all = Slot {
-            private: b.private,
+            private_allowed: b.private - b.private_denied,
+            private_denied: b.private_denied,
             public_allowed: b.public_allowed,
             public_denied: b.public_denied,
+            public_rejected: b.public_rejected,
             internal: b.internal,
         };
         for Band { class, value, .. } in BANDS {
@@ -399,6 +499,7 @@ impl Display for MixBar<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aggregate::Traffic;
     use crate::report::html::chart::{MAX_BARS, MAX_MARKS};
     use crate::report::{Account, Point, Summary, Transition};
     use crate::time::{duration_name, rfc3339};
@@ -406,19 +507,16 @@ mod tests {
     const T0: i64 = 1_652_090_400; // 2022-05-09T10:00:00Z
 
     fn bucket(name: &str, windows: i64, interval: i64) -> BucketReport {
+        let traffic = |i: i64| Traffic {
+            requests: 3,
+            private: 1,
+            public: 2,
+            public_denied: (i % 2) as u64,
+            bytes_sent: 10,
+            ..Traffic::default()
+        };
         let timeline: Vec<Point> = (0..windows)
-            .map(|i| Point {
-                start: rfc3339(T0 + i * interval),
-                requests: 3,
-                private: 1,
-                public: 2,
-                internal: 0,
-                public_denied: (i % 2) as u64,
-                public_allowed: 2 - (i % 2) as u64,
-                distinct_private_ips: 1,
-                distinct_public_ips: 1,
-                bytes_sent: 10,
-            })
+            .map(|i| Point::new(T0 + i * interval, &traffic(i), 1, 1))
             .collect();
         let transitions = (0..windows.min(200))
             .map(|i| Transition {
@@ -443,31 +541,19 @@ mod tests {
                 .into(),
             })
             .collect();
-        let n = windows as u64;
+        let mut all = Traffic::default();
+        for i in 0..windows {
+            all += traffic(i);
+        }
         BucketReport {
-            bucket: name.into(),
-            verdict: Verdict::Mixed,
-            first_seen: rfc3339(T0),
-            last_seen: rfc3339(T0 + windows * interval - 1),
-            requests: 3 * n,
-            private: n,
-            public: 2 * n,
-            public_denied: n / 2,
-            public_allowed: 2 * n - n / 2,
-            internal: 0,
-            bytes_sent: 10 * n,
-            distinct_private_ips: 1,
-            distinct_public_ips: 1,
             top_public_ips: vec![Talker {
                 name: "52.79.54.241".into(),
-                requests: 2 * n,
+                requests: all.public,
             }],
             top_requesters: vec![Talker {
                 name: "arn:aws:sts::111122223333:assumed-role/r/s".into(),
-                requests: 3 * n,
+                requests: all.requests,
             }],
-            approximations: Vec::new(),
-            timeline,
             transitions,
             accounts: (0..300)
                 .map(|i| Account {
@@ -475,11 +561,21 @@ mod tests {
                     requesters: 1,
                     requests: 1,
                     private: 1,
+                    private_denied: 0,
                     public: 0,
+                    public_allowed: 0,
                     public_denied: 0,
+                    public_rejected: 0,
                     internal: 0,
                 })
                 .collect(),
+            ..BucketReport::of(
+                name.into(),
+                &all,
+                (T0, T0 + windows * interval - 1),
+                (1, 1),
+                timeline,
+            )
         }
     }
 
@@ -487,33 +583,17 @@ mod tests {
         Report {
             schema_version: crate::report::SCHEMA_VERSION,
             summary: Summary {
-                tool: "vpce-audit",
-                version: "0.1.0",
                 inputs: 1,
-                input_errors: 0,
-                bytes: 0,
-                lines: 0,
-                parsed: 0,
-                rejected: 0,
-                matched: 0,
-                blank_lines: 0,
                 interval: duration_name(interval),
                 interval_seconds: interval,
-                since: None,
-                until: None,
                 first: Some(rfc3339(T0)),
                 last: Some(rfc3339(T0 + 1)),
-                s3: None,
-                not_available: Vec::new(),
                 private_ranges: vec!["10.0.0.0/8".into()],
                 buckets: buckets.len(),
-                requests: 0,
-                private: 0,
-                public: 0,
-                public_denied: 0,
-                internal: 0,
+                ..Summary::of(&Traffic::default())
             },
             buckets,
+            inputs: None,
             rejections: Vec::new(),
             errors: Vec::new(),
         }
@@ -581,10 +661,11 @@ mod tests {
     fn a_page_loads_nothing() {
         let html = render(&report(vec![bucket("b", 50, 300)], 300));
         assert!(html.contains("default-src 'none'"));
-        for fetch in [
-            "http:", "https:", "<script", "<link", "src=", "url(", "@import",
-        ] {
+        for fetch in ["http:", "https:", "<script", "<link", "src=", "@import"] {
             assert!(!html.contains(fetch), "{fetch}");
         }
+        // The bars' patterns are defined in the page itself.
+        assert!(html.contains("fill:url(#fill-allowed)"));
+        assert_eq!(html.matches("url(").count(), html.matches("url(#").count());
     }
 }
