@@ -144,11 +144,12 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     }
     let mut settings = config::settings(&args.input.select, &args.windows)?;
     settings.hashes.raw = args.evidence_hashes;
-    let expanded = expand(&args.input, &settings);
+    let mut expanded = expand(&args.input, &settings);
     let pool = thread_pool(args.input.threads)?;
     let bar = progress::Bar::start(expanded.local_size());
     let (agg, mut tally) = pool.install(|| pipeline::aggregate(&expanded.inputs, &settings));
     drop(bar);
+    expanded.note_listed_duplicates();
     tally.errors.splice(0..0, expanded.errors.iter().cloned());
     let mut report = pool.install(|| Report::build(&agg, &tally, &settings));
     // Freeing the counters of a large run takes a while: a worker does it while the
@@ -258,7 +259,7 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
     let zone = args.tz.unwrap_or_default();
     let settings = config::settings_in(&args.input.select, 3600, zone)?;
     let filter = config::request_filter(&args.filter)?;
-    let expanded = expand(&args.input, &settings);
+    let mut expanded = expand(&args.input, &settings);
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     // The listing streams while the logs are read: no bar when it goes to the terminal.
     let bar = (!to_terminal)
@@ -310,6 +311,7 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
     if args.format != ListFormat::Table && io::stderr().is_terminal() {
         eprintln!("vpce-audit: {listed} request(s) listed");
     }
+    expanded.note_listed_duplicates();
     Ok(finish(&tally, &args.input, &expanded))
 }
 
@@ -442,6 +444,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let state = setup.state.as_ref().map(|s| &s.state);
     let mut run = pool.install(|| check::run(&checker, &expanded.inputs, state));
     drop(bar);
+    expanded.note_listed_duplicates();
     run.tally
         .errors
         .splice(0..0, expanded.errors.iter().cloned());

@@ -294,6 +294,20 @@ impl Expanded {
         })
     }
 
+    /// Adds the S3 objects that listings gave twice and were read once to
+    /// `duplicates`: call it after the run.
+    pub fn note_listed_duplicates(&mut self) {
+        #[cfg(feature = "s3")]
+        if let Some(session) = &self.session {
+            for url in session.duplicates() {
+                self.duplicates.push(Duplicate {
+                    name: url.clone(),
+                    same_as: url,
+                });
+            }
+        }
+    }
+
     /// Objects listed, skipped and read, if any input was an `s3://` URL; read it
     /// after the run.
     pub fn s3_counts(&self) -> Option<S3Counts> {
@@ -345,6 +359,17 @@ pub fn expand(args: &[String], options: &Options) -> Expanded {
         }
     }
     drop_duplicates(&mut out);
+    #[cfg(feature = "s3")]
+    if let Some(session) = &out.session {
+        let listings = out
+            .inputs
+            .iter()
+            .filter(|i| matches!(i, Input::S3Listing(_)))
+            .count();
+        if listings > 1 {
+            session.read_objects_once();
+        }
+    }
     out
 }
 

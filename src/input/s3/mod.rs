@@ -14,10 +14,11 @@ mod limit;
 mod list;
 mod progress;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use aws_config::retry::RetryConfig;
@@ -135,6 +136,10 @@ pub struct Session {
     counters: Arc<ObjectCounts>,
     /// The next object's place in reading order.
     next_id: AtomicU64,
+    /// With several listings, the objects handed out so far, so that one listed twice
+    /// (overlapping prefixes) is read once; and those left out.
+    seen: Mutex<Option<HashSet<Arc<str>>>>,
+    duplicates: Mutex<Vec<String>>,
 }
 
 impl fmt::Debug for Session {
@@ -197,6 +202,8 @@ impl Session {
             progress,
             counters,
             next_id: AtomicU64::new(0),
+            seen: Mutex::new(None),
+            duplicates: Mutex::new(Vec::new()),
         }))
     }
 
@@ -236,6 +243,40 @@ impl Session {
                 url: url.to_string(),
             }),
         }
+    }
+
+    /// Reads every object once across this session's listings (overlapping prefixes):
+    /// from now on each object handed out is remembered, about 100 bytes each.
+    pub fn read_objects_once(&self) {
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(HashSet::new);
+    }
+
+    /// The URLs of the objects a listing gave again and that were left out.
+    pub fn duplicates(&self) -> Vec<String> {
+        self.duplicates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Is this object new to the session (always, unless [`Session::read_objects_once`])?
+    fn first_time(&self, bucket: &str, key: &str) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(seen) = seen.as_mut() else {
+            return true;
+        };
+        let url: Arc<str> = Arc::from(format!("s3://{bucket}/{key}"));
+        if seen.insert(url.clone()) {
+            return true;
+        }
+        self.duplicates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(url.to_string());
+        false
     }
 
     /// The bucket's policy document (JSON) from GetBucketPolicy, or `None` if the
@@ -299,9 +340,12 @@ impl Listing {
     /// yet. An error ends the listing.
     pub fn next(&self, wait: bool) -> Option<Result<Object, Error>> {
         let inner = &self.inner;
-        let listed = match inner.keys.next(wait)? {
-            Ok(listed) => listed,
-            Err(e) => return Some(Err(e)),
+        let listed = loop {
+            match inner.keys.next(wait)? {
+                Ok(listed) if inner.session.first_time(&inner.bucket, &listed.key) => break listed,
+                Ok(_) => continue,
+                Err(e) => return Some(Err(e)),
+            }
         };
         Some(Ok(Object {
             session: Arc::clone(&inner.session),
