@@ -584,12 +584,12 @@ pub fn run(checker: &Checker<'_>, inputs: &[Input], state: Option<&State>) -> Ru
                 let (findings, mut tally) = checker.scan_one(&input);
                 let before = match before {
                     Ok(Some(before)) => before,
-                    Ok(None) => return Err(tally),
+                    Ok(None) => return Err(Box::new(tally)),
                     Err(e) => {
                         tally
                             .errors
                             .push(InputError::new(input.name(), describe(&e)));
-                        return Err(tally);
+                        return Err(Box::new(tally));
                     }
                 };
                 if !matches!(locate(&input), Ok(Some(after)) if after == before) {
@@ -600,15 +600,15 @@ pub fn run(checker: &Checker<'_>, inputs: &[Input], state: Option<&State>) -> Ru
                 }
                 Ok((input.name(), before, findings, tally))
             }
-            Err(e) => Err(Tally {
+            Err(e) => Err(Box::new(Tally {
                 errors: vec![e],
                 ..Tally::default()
-            }),
+            })),
         },
         |result| {
             let (name, before, findings, tally) = match result {
                 Ok(read) => read,
-                Err(tally) => return run.tally.merge(tally),
+                Err(tally) => return run.tally.merge(*tally),
             };
             let content = tally.digests.iter().find_map(|d| d.plain);
             let Some(content) = content else {
