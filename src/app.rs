@@ -22,6 +22,7 @@ use crate::cli::{
     COMMANDS,
 };
 use crate::input::decode::decoded;
+use crate::input::stream::SourceExt;
 use crate::input::{self, progress, Expanded};
 use crate::ipranges::AwsRanges;
 use crate::pipeline;
@@ -146,11 +147,12 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     let ranges = aws_ranges(args.aws_ip_ranges.as_deref())?;
     settings.regions = ranges.is_some();
     settings.hashes.raw = args.evidence_hashes;
-    let expanded = expand(&args.input, &settings);
+    let mut expanded = expand(&args.input, &settings);
     let pool = thread_pool(args.input.threads)?;
     let bar = progress::Bar::start(expanded.local_size());
     let (agg, mut tally) = pool.install(|| pipeline::aggregate(&expanded.inputs, &settings));
     drop(bar);
+    expanded.note_listed_duplicates();
     tally.errors.splice(0..0, expanded.errors.iter().cloned());
     let mut report = pool.install(|| Report::build(&agg, &tally, &settings));
     if let Some(ranges) = &ranges {
@@ -275,7 +277,7 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
     let zone = args.tz.unwrap_or_default();
     let settings = config::settings_in(&args.input.select, 3600, zone)?;
     let filter = config::request_filter(&args.filter)?;
-    let expanded = expand(&args.input, &settings);
+    let mut expanded = expand(&args.input, &settings);
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     // The listing streams while the logs are read: no bar when it goes to the terminal.
     let bar = (!to_terminal)
@@ -296,10 +298,21 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
         ..Tally::default()
     };
     let mut failure = None;
-    for input in &expanded.inputs {
+    for item in input::stream::each(&expanded.inputs).ahead(input::stream::AHEAD) {
+        let input = match item {
+            Ok(input) => input,
+            Err(e) => {
+                tally.errors.push(e);
+                continue;
+            }
+        };
         let name = input.name();
-        let go_on =
-            pipeline::scan_input(input, &settings, None, &mut tally, |record, class, line| {
+        let go_on = pipeline::scan_input(
+            &input,
+            &settings,
+            None,
+            &mut tally,
+            |record, class, line| {
                 if !filter.matches(record, class) {
                     return true;
                 }
@@ -310,7 +323,8 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
                         false
                     }
                 }
-            });
+            },
+        );
         if !go_on {
             break;
         }
@@ -324,6 +338,7 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
     if args.format != ListFormat::Table && io::stderr().is_terminal() {
         eprintln!("vpce-audit: {listed} request(s) listed");
     }
+    expanded.note_listed_duplicates();
     Ok(finish(&tally, &args.input, &expanded))
 }
 
@@ -456,6 +471,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let state = setup.state.as_ref().map(|s| &s.state);
     let mut run = pool.install(|| check::run(&checker, &expanded.inputs, state));
     drop(bar);
+    expanded.note_listed_duplicates();
     run.tally
         .errors
         .splice(0..0, expanded.errors.iter().cloned());

@@ -216,11 +216,13 @@ pub struct S3Args {
     #[command(flatten)]
     pub access: S3Access,
 
-    /// How many S3 objects are downloaded at once (each streams through a small
-    /// bounded buffer, so memory stays flat whatever the object sizes).
-    #[arg(long, value_name = "N", default_value_t = 8, help_heading = S3,
-          value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub s3_concurrency: u16,
+    /// Fix the number of S3 requests in flight at N. By default it adapts: it starts
+    /// at 64, grows while objects then arrive faster, and backs off when S3 throttles.
+    /// Either way downloads hold at most 48 MiB (a budget of bytes, not a count), so
+    /// memory stays flat whatever the number or the object sizes.
+    #[arg(long, value_name = "N", help_heading = S3,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub s3_concurrency: Option<u16>,
 }
 
 /// A build without the `s3` feature has no S3 flags.

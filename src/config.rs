@@ -163,7 +163,7 @@ pub fn input_options(args: &InputArgs, settings: &Settings) -> input::Options {
 #[cfg(feature = "s3")]
 pub fn s3_options(args: &S3Args) -> input::s3::Options {
     input::s3::Options {
-        concurrency: usize::from(args.s3_concurrency),
+        concurrency: args.s3_concurrency.map(usize::from),
         ..s3_access(&args.access)
     }
 }
@@ -176,7 +176,7 @@ pub fn s3_access(args: &S3Access) -> input::s3::Options {
         region: args.region.clone(),
         endpoint_url: args.endpoint_url.clone(),
         force_path_style: args.force_path_style,
-        concurrency: 1,
+        concurrency: Some(1),
     }
 }
 

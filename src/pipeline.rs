@@ -12,7 +12,9 @@
 //!
 //! An input is read as CloudTrail when its content is JSON ([`events::is_cloudtrail`]).
 //! When a run has both, CloudTrail is read first and joined with the access logs on
-//! the request id ([`crate::join`]), so that a request in both is counted once.
+//! the request id ([`crate::join`]), so that a request in both is counted once. The
+//! objects of an S3 listing are read as the listing yields them ([`read_each`]), each
+//! whole, their tallies merged in listing order.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -21,7 +23,7 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 use rayon::prelude::*;
 
@@ -31,6 +33,7 @@ use crate::cloudtrail::parse_event;
 use crate::input::digest::{Hashes, Slot};
 use crate::input::events::{for_each_event, Event, Stop, MAX_EVENT};
 use crate::input::lines::{for_each_line, for_each_line_in, Line, MAX_LINE};
+use crate::input::stream::{self, Item, SourceExt};
 use crate::input::{describe, progress, Input, InputError, Opened};
 use crate::join::{Held, Join, Keeper};
 use crate::parse::{trim_end, LineParser};
@@ -141,7 +144,7 @@ fn plan(inputs: &[Input], piece: u64) -> Vec<Unit<'_>> {
             Input::File(path) => splittable_size(path, piece),
             Input::Stdin => None,
             #[cfg(feature = "s3")]
-            Input::S3(_) => None,
+            Input::S3(_) | Input::S3Listing(_) => None,
         };
         match size {
             Some(size) => {
@@ -212,8 +215,146 @@ pub fn aggregate(inputs: &[Input], settings: &Settings) -> (Aggregate, Tally) {
 }
 
 /// The access logs (and any CloudTrail input their names hid) into an aggregate,
-/// joined with `join`.
+/// joined with `join`: runs of local inputs as they are, each S3 listing as its
+/// objects come.
 fn aggregate_logs(
+    inputs: &[Input],
+    settings: &Settings,
+    join: Option<&Join>,
+) -> (Aggregate, Tally) {
+    let mut agg: Option<Aggregate> = None;
+    let mut tally = Tally::default();
+    let mut rest = inputs;
+    while !rest.is_empty() {
+        let local = rest.iter().take_while(|i| !is_listing(i)).count();
+        let (part, after) = if local > 0 {
+            (
+                aggregate_local(&rest[..local], settings, join),
+                &rest[local..],
+            )
+        } else {
+            let source = stream::each(&rest[..1]).ahead(stream::AHEAD);
+            (aggregate_each(source, settings, join), &rest[1..])
+        };
+        match &mut agg {
+            Some(agg) => agg.merge(part.0),
+            None => agg = Some(part.0),
+        }
+        tally.merge(part.1);
+        rest = after;
+    }
+    (
+        agg.unwrap_or_else(|| Aggregate::in_zone(settings.interval, settings.zone)),
+        tally,
+    )
+}
+
+fn is_listing(input: &Input) -> bool {
+    #[cfg(feature = "s3")]
+    {
+        matches!(input, Input::S3Listing(_))
+    }
+    #[cfg(not(feature = "s3"))]
+    {
+        let _ = input;
+        false
+    }
+}
+
+/// Reads the objects of `source` (an S3 listing), each whole, while it goes on.
+fn aggregate_each(
+    source: impl Iterator<Item = Item> + Send,
+    settings: &Settings,
+    join: Option<&Join>,
+) -> (Aggregate, Tally) {
+    let mut tally = Tally::default();
+    let aggs = read_each(
+        source,
+        || Aggregate::in_zone(settings.interval, settings.zone),
+        |agg, item| {
+            let mut t = Tally::default();
+            match item {
+                Ok(input) => {
+                    let span = Span {
+                        unit: 0,
+                        budget: u64::MAX,
+                        required_only: true,
+                        join,
+                    };
+                    scan_whole(&input, span, settings, &mut t, |record, class, _| {
+                        agg.add(record, class);
+                        true
+                    });
+                    t.unit_lines.clear();
+                }
+                Err(e) => t.errors.push(e),
+            }
+            t
+        },
+        |t| tally.merge(t),
+    );
+    (merge_all(aggs, settings), tally)
+}
+
+/// How far the workers may get ahead of the earliest input not yet done.
+const REORDER: usize = 256;
+
+/// Reads the inputs `source` yields while it goes on (an S3 listing yields its objects
+/// as they are listed), each whole, on every worker of the current pool: `read` turns
+/// an input (or the error met finding it) into a result, with a state of the worker's
+/// own, and `merge` takes the results in the source's order, whatever order they are
+/// done in. Returns the workers' states.
+pub fn read_each<W: Send, T: Send>(
+    source: impl Iterator<Item = Item> + Send,
+    worker: impl Fn() -> W + Sync,
+    read: impl Fn(&mut W, Item) -> T + Sync,
+    merge: impl FnMut(T) + Send,
+) -> Vec<W> {
+    struct Merged<T, M> {
+        next: usize,
+        waiting: BTreeMap<usize, T>,
+        merge: M,
+    }
+    let feed = Mutex::new((source, 0usize));
+    let merged = Mutex::new(Merged {
+        next: 0,
+        waiting: BTreeMap::new(),
+        merge,
+    });
+    let room = Condvar::new();
+    rayon::broadcast(|_| {
+        let mut state = worker();
+        loop {
+            let (seq, item) = {
+                let mut feed = feed.lock().expect("no worker panicked");
+                let mut m = merged.lock().expect("no worker panicked");
+                while feed.1 >= m.next + REORDER {
+                    m = room.wait(m).expect("no worker panicked");
+                }
+                drop(m);
+                let Some(item) = feed.0.next() else { break };
+                feed.1 += 1;
+                (feed.1 - 1, item)
+            };
+            let result = read(&mut state, item);
+            let mut m = merged.lock().expect("no worker panicked");
+            m.waiting.insert(seq, result);
+            while let Some(result) = {
+                let next = m.next;
+                m.waiting.remove(&next)
+            } {
+                (m.merge)(result);
+                m.next += 1;
+            }
+            drop(m);
+            room.notify_all();
+        }
+        state
+    })
+}
+
+/// [`aggregate`] of local inputs, joined with `join`.
+fn aggregate_local(
     inputs: &[Input],
     settings: &Settings,
     join: Option<&Join>,

@@ -7,8 +7,8 @@
 //!
 //! Counting is exact and unbounded; the detailed lists keep the first
 //! [`KEPT_FINDINGS`] entries each, in input order (the counters say how many there
-//! were in all). Inputs are read in parallel like [`crate::pipeline::aggregate`]; the
-//! partial results merge in input order, so the output is deterministic.
+//! were in all). Inputs are read in parallel as they come ([`crate::pipeline::read_each`]);
+//! the partial results merge in input order, so the output is deterministic.
 //!
 //! On request ([`Checker::aggregate`]) the same pass also aggregates the checked
 //! requests into timeline windows, for the charts of `check --format html`.
@@ -33,7 +33,6 @@ pub mod wildcard;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::aggregate::Aggregate;
@@ -41,9 +40,10 @@ use crate::arn::{account_of, principal};
 use crate::classify::{Class, Outcome};
 use crate::escape;
 use crate::input::digest::Digest;
+use crate::input::stream::{self, SourceExt, AHEAD};
 use crate::input::{describe, Input, InputError};
 use crate::join::Join;
-use crate::pipeline::{joined, read_cloudtrail, scan_input};
+use crate::pipeline::{joined, read_cloudtrail, read_each, scan_input};
 use crate::record::Record;
 use crate::settings::Settings;
 use crate::tally::Tally;
@@ -350,29 +350,33 @@ impl Checker<'_> {
         (findings, tally)
     }
 
-    /// The access logs (and any CloudTrail input their names hid), joined with `join`.
+    /// The access logs (and any CloudTrail input their names hid), joined with `join`:
+    /// read in parallel on the current rayon pool while S3 listings go on, merged in
+    /// input order.
     fn scan_logs(
         &self,
         inputs: &[Input],
         join: Option<&Join>,
         policy_from: Option<i64>,
     ) -> (Findings, Tally) {
-        let p = inputs
-            .par_iter()
-            .with_max_len(1)
-            .fold(
-                || self.partial(),
-                |mut p, input| {
-                    self.scan_into(input, &mut p, join, policy_from);
-                    p
-                },
-            )
-            .reduce(Partial::default, |mut a, b| {
-                a.findings.merge(b.findings);
-                a.tally.merge(b.tally);
-                a
-            });
-        (p.findings, p.tally)
+        let mut all = self.partial();
+        read_each(
+            stream::each(inputs).ahead(AHEAD),
+            || (),
+            |_, item| {
+                let mut p = self.partial();
+                match item {
+                    Ok(input) => self.scan_into(&input, &mut p, join, policy_from),
+                    Err(e) => p.tally.errors.push(e),
+                }
+                p
+            },
+            |p| {
+                all.findings.merge(p.findings);
+                all.tally.merge(p.tally);
+            },
+        );
+        (all.findings, all.tally)
     }
 
     /// Reads one input into findings and a tally of its own.
@@ -678,57 +682,85 @@ pub fn run(checker: &Checker<'_>, inputs: &[Input], state: Option<&State>) -> Ru
         read: Vec::new(),
         moved: Vec::new(),
     };
-    let mut todo = Vec::new();
-    for input in inputs {
-        match locate(input) {
-            Ok(Some(location)) => match state.at(&location) {
-                AtPlace::Unchanged => run.skipped += 1,
-                known => todo.push((input, location, known)),
-            },
-            Ok(None) => run.tally.errors.push(InputError::new(
+    let mut errors = Vec::new();
+    let mut skipped = 0;
+    // Inputs unchanged at a place the state knows are dropped before they are looked
+    // ahead at, so an S3 object already processed is never downloaded.
+    let source = stream::each(inputs).retain(|input| match locate(input) {
+        Ok(Some(location)) => match state.at(&location) {
+            AtPlace::Unchanged => {
+                skipped += 1;
+                false
+            }
+            _ => true,
+        },
+        Ok(None) => {
+            errors.push(InputError::new(
                 input.name(),
                 "standard input cannot be remembered in a --state file; give files",
-            )),
-            Err(e) => run
-                .tally
-                .errors
-                .push(InputError::new(input.name(), describe(&e))),
+            ));
+            false
         }
-    }
-    // Inputs are read side by side in batches and judged in input order, so that of two
-    // copies of one log in the same run the first counts, whatever the thread timing.
+        Err(e) => {
+            errors.push(InputError::new(input.name(), describe(&e)));
+            false
+        }
+    });
+    // Inputs are read side by side and judged in input order, so that of two copies of
+    // one log in the same run the first counts, whatever the thread timing.
     let mut read_now = HashSet::new();
-    let batch = (4 * rayon::current_num_threads()).max(1);
-    for chunk in todo.chunks(batch) {
-        let results: Vec<(Findings, Tally)> = chunk
-            .par_iter()
-            .with_max_len(1)
-            .map(|(input, _, _)| checker.scan_one(input))
-            .collect();
-        for ((input, before, known), (findings, mut tally)) in chunk.iter().zip(results) {
-            let content = tally.digests.iter().find_map(|d| d.plain);
-            if !matches!(locate(input), Ok(Some(after)) if after == *before) {
-                tally.errors.push(InputError::new(
-                    input.name(),
-                    "changed while it was being read; run again",
-                ));
+    read_each(
+        source.ahead(AHEAD),
+        || (),
+        |_, item| match item {
+            Ok(input) => {
+                let before = locate(&input);
+                let (findings, mut tally) = checker.scan_one(&input);
+                let before = match before {
+                    Ok(Some(before)) => before,
+                    Ok(None) => return Err(Box::new(tally)),
+                    Err(e) => {
+                        tally
+                            .errors
+                            .push(InputError::new(input.name(), describe(&e)));
+                        return Err(Box::new(tally));
+                    }
+                };
+                if !matches!(locate(&input), Ok(Some(after)) if after == before) {
+                    tally.errors.push(InputError::new(
+                        input.name(),
+                        "changed while it was being read; run again",
+                    ));
+                }
+                Ok((input.name(), before, findings, tally))
             }
+            Err(e) => Err(Box::new(Tally {
+                errors: vec![e],
+                ..Tally::default()
+            })),
+        },
+        |result| {
+            let (name, before, findings, tally) = match result {
+                Ok(read) => read,
+                Err(tally) => return run.tally.merge(*tally),
+            };
+            let content = tally.digests.iter().find_map(|d| d.plain);
             let Some(content) = content else {
                 // Not read to its end: the tally says why, and the run fails.
                 run.findings.merge(findings);
                 run.tally.merge(tally);
-                continue;
+                return;
             };
             if state.knows(&content) {
                 run.skipped += 1;
                 run.tally.errors.extend(tally.errors);
-                run.moved.push((content, before.clone()));
+                run.moved.push((content, before));
             } else if !read_now.insert(content) {
                 run.skipped += 1;
                 run.tally.errors.extend(tally.errors);
-            } else if let AtPlace::Was(was) = known {
+            } else if let AtPlace::Was(was) = state.at(&before) {
                 run.tally.errors.push(InputError::new(
-                    input.name(),
+                    name,
                     format!(
                         "changed since it was processed (was {} bytes, now {} bytes of other content); log objects do not change, so it is not read again: check it, then start a new state file",
                         was.size, content.bytes
@@ -737,10 +769,12 @@ pub fn run(checker: &Checker<'_>, inputs: &[Input], state: Option<&State>) -> Ru
             } else {
                 run.findings.merge(findings);
                 run.tally.merge(tally);
-                run.read.push((content, before.clone()));
+                run.read.push((content, before));
             }
-        }
-    }
+        },
+    );
+    run.skipped += skipped;
+    run.tally.errors.splice(0..0, errors);
     run
 }
 

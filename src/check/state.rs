@@ -77,6 +77,11 @@ pub fn locate(input: &Input) -> io::Result<Option<Location>> {
             at: short(&[b"s3:", object.url().as_bytes()], 16),
             stamp: short(&[&object.size().to_le_bytes(), object.etag().as_bytes()], 8),
         })),
+        #[cfg(feature = "s3")]
+        Input::S3Listing(_) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "a listing is remembered by its objects",
+        )),
     }
 }
 

@@ -2,17 +2,18 @@
 //! `s3://bucket/prefix` (the [`s3`] module, with the `s3` feature); then [`decode`]
 //! (gzip by its magic bytes) and [`lines`] (numbered lines from one reused buffer) for
 //! access logs, or [`events`] (CloudTrail events one at a time) for JSON, told apart by
-//! content; with the [`progress`] of reading on stderr. On the way, [`digest`] hashes
-//! the bytes it is asked to (the stored bytes for `--evidence-hashes`, the decoded ones
-//! for the identity of a log in a `--state` file), and [`sniff`] names another log
-//! format found where access logs were expected.
+//! content; with the [`progress`] of reading on stderr; [`stream`] hands inputs on in
+//! order as S3 listings go on. On the way, [`digest`] hashes the bytes it is asked to
+//! (the stored bytes for `--evidence-hashes`, the decoded ones for the identity of a
+//! log in a `--state` file), and [`sniff`] names another log format found where access
+//! logs were expected.
 //!
 //! Directories are walked in name order so every run reads inputs in the same order;
 //! hidden files and folders (names starting with `.`) are skipped; symbolic links are
 //! followed, and a link that loops back is reported instead of walked forever. S3
-//! prefixes are listed in key order, pruned by the time in the object names. The same
-//! file reached twice (overlapping arguments, a link inside the folder: the same
-//! device and inode) or the same S3 object listed twice is read once.
+//! prefixes are listed while they are read, pruned by the time in the object names.
+//! The same file reached twice (overlapping arguments, a link inside the folder: the
+//! same device and inode) or the same `s3://` argument given twice is read once.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -33,6 +34,7 @@ pub mod progress;
 #[cfg(feature = "s3")]
 pub mod s3;
 pub mod sniff;
+pub mod stream;
 
 use digest::{Hashes, Slot};
 
@@ -58,6 +60,9 @@ pub enum Input {
     /// An object in S3.
     #[cfg(feature = "s3")]
     S3(s3::Object),
+    /// The objects of an `s3://` input, as its listing yields them ([`stream::each`]).
+    #[cfg(feature = "s3")]
+    S3Listing(s3::Listing),
 }
 
 /// What [`Input::holds_cloudtrail`] read of standard input, given back when it is opened.
@@ -81,7 +86,7 @@ impl Input {
     /// Does this input hold CloudTrail events (JSON) rather than access log lines?
     /// Told by content for a file and for standard input (what is read of it is given
     /// back when it is opened); by the name for an S3 object (`.json`, `.json.gz`),
-    /// which is downloaded once. The content decides how it is read in any case: this
+    /// which is downloaded once; never for a listing. The content decides how it is read in any case: this
     /// only orders the reading (CloudTrail first, to be joined with the access logs).
     pub fn holds_cloudtrail(&self) -> bool {
         match self {
@@ -107,6 +112,10 @@ impl Input {
                 let key = object.key();
                 key.ends_with(".json") || key.ends_with(".json.gz")
             }
+            // A listing's objects are read as they come: CloudTrail among them is read
+            // by its content with the access logs, and counted without the join.
+            #[cfg(feature = "s3")]
+            Input::S3Listing(_) => false,
         }
     }
 
@@ -123,6 +132,8 @@ impl Input {
             Input::File(path) => Ok(Box::new(progress::counted(File::open(path)?))),
             #[cfg(feature = "s3")]
             Input::S3(object) => object.open().map_err(io::Error::other),
+            #[cfg(feature = "s3")]
+            Input::S3Listing(_) => Err(listing_not_opened()),
         }
     }
 
@@ -171,6 +182,8 @@ impl Input {
                 io::ErrorKind::Unsupported,
                 "an S3 object is streamed, not read in pieces",
             )),
+            #[cfg(feature = "s3")]
+            Input::S3Listing(_) => Err(listing_not_opened()),
         }
     }
 
@@ -181,8 +194,18 @@ impl Input {
             Input::File(path) => path.display().to_string(),
             #[cfg(feature = "s3")]
             Input::S3(object) => object.url(),
+            #[cfg(feature = "s3")]
+            Input::S3Listing(listing) => listing.url().to_string(),
         }
     }
+}
+
+#[cfg(feature = "s3")]
+fn listing_not_opened() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "a listing is read as its objects, not opened",
+    )
 }
 
 /// How many decoded bytes [`sniff`] looks at.
@@ -301,9 +324,11 @@ impl fmt::Display for S3Counts {
 /// The inputs a command line names, with the problems met while finding them.
 #[derive(Debug, Default)]
 pub struct Expanded {
-    /// Every input, in command-line order.
+    /// Every input, in command-line order (an `s3://` input as its listing: read
+    /// them with [`stream::each`]).
     pub inputs: Vec<Input>,
-    /// Arguments (or parts of them) that could not be found, walked or listed.
+    /// Arguments (or parts of them) that could not be found or walked (a listing's
+    /// errors come through [`stream::each`]).
     pub errors: Vec<InputError>,
     /// Inputs reached a second time (the same file by device and inode, the same S3
     /// object by URL): left out of `inputs`, as they would be counted twice.
@@ -324,7 +349,7 @@ impl Expanded {
                 Input::File(path) => total += std::fs::metadata(path).map_or(0, |m| m.len()),
                 Input::Stdin => stdin = true,
                 #[cfg(feature = "s3")]
-                Input::S3(_) => return None,
+                Input::S3(_) | Input::S3Listing(_) => return None,
             }
         }
         Some(if stdin {
@@ -332,6 +357,20 @@ impl Expanded {
         } else {
             progress::Size::Known(total)
         })
+    }
+
+    /// Adds the S3 objects that listings gave twice and were read once to
+    /// `duplicates`: call it after the run.
+    pub fn note_listed_duplicates(&mut self) {
+        #[cfg(feature = "s3")]
+        if let Some(session) = &self.session {
+            for url in session.duplicates() {
+                self.duplicates.push(Duplicate {
+                    name: url.clone(),
+                    same_as: url,
+                });
+            }
+        }
     }
 
     /// Objects listed, skipped and read, if any input was an `s3://` URL; read it
@@ -358,8 +397,8 @@ pub struct Duplicate {
 }
 
 /// Expands the command line's INPUTs into inputs, in order. Directories become the
-/// files below them; `s3://bucket/prefix` becomes the objects listed there, pruned by
-/// the options' scope; problems (missing paths, unreadable folders, link loops, S3
+/// files below them; `s3://bucket/prefix` becomes a listing of the objects there,
+/// pruned by the options' scope, that yields them while it goes on; problems (missing paths, unreadable folders, link loops, S3
 /// errors) are returned beside the inputs that could be found.
 pub fn expand(args: &[String], options: &Options) -> Expanded {
     let mut out = Expanded::default();
@@ -385,6 +424,17 @@ pub fn expand(args: &[String], options: &Options) -> Expanded {
         }
     }
     drop_duplicates(&mut out);
+    #[cfg(feature = "s3")]
+    if let Some(session) = &out.session {
+        let listings = out
+            .inputs
+            .iter()
+            .filter(|i| matches!(i, Input::S3Listing(_)))
+            .count();
+        if listings > 1 {
+            session.read_objects_once();
+        }
+    }
     out
 }
 
@@ -414,13 +464,15 @@ fn drop_duplicates(out: &mut Expanded) {
 }
 
 /// What makes two inputs the same: a file's device and inode (its canonical path
-/// where there are none), an S3 object's URL. `None` for standard input.
+/// where there are none), an S3 object's or listing's URL. `None` for standard input.
 fn identity(input: &Input) -> Option<String> {
     match input {
         Input::Stdin => None,
         Input::File(path) => Some(file_identity(path)),
         #[cfg(feature = "s3")]
         Input::S3(object) => Some(object.url()),
+        #[cfg(feature = "s3")]
+        Input::S3Listing(listing) => Some(listing.url().to_string()),
     }
 }
 
@@ -454,10 +506,8 @@ fn expand_s3(arg: &str, options: &Options, out: &mut Expanded) {
             Err(e) => return out.errors.push(InputError::new(arg, e.to_string())),
         },
     };
-    match session.list(&location, &options.scope) {
-        Ok(objects) => out.inputs.extend(objects.into_iter().map(Input::S3)),
-        Err(e) => out.errors.push(InputError::new(arg, e.to_string())),
-    }
+    let listing = session.list(arg, &location, &options.scope);
+    out.inputs.push(Input::S3Listing(listing));
 }
 
 #[cfg(not(feature = "s3"))]
