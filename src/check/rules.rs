@@ -132,8 +132,9 @@ impl BucketRule {
 /// A problem in the rules, for a person to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
-    /// The policy file is not valid TOML or has unknown or mistyped keys.
-    #[error("{0}")]
+    /// The policy file is not valid TOML or has unknown or mistyped keys (the TOML
+    /// error's own text, which says where: not repeated as a source).
+    #[error(transparent)]
     Toml(#[from] toml::de::Error),
     /// A value is not what it should be.
     #[error("{0}")]
