@@ -496,21 +496,44 @@ impl Requesters {
 }
 
 /// Requests per address, IPv4 and IPv6 apart: an IPv4 entry is a plain integer and its
-/// count (16 bytes, where an `IpAddr` key takes 32), so more of them stay in cache. A
-/// bucket without public traffic has none: the maps are boxed, made on first use.
+/// count (16 bytes, where an `IpAddr` key takes 32), so more of them stay in cache. Most
+/// buckets and requesters have no public address, or one: none takes no memory, one
+/// takes a small box, and the maps are made for the second.
 #[derive(Clone, Debug, Default)]
-pub struct AddressCounts(Option<Box<Addresses>>);
+pub struct AddressCounts(Addresses);
 
 #[derive(Clone, Debug, Default)]
-struct Addresses {
+enum Addresses {
+    #[default]
+    None,
+    One(Box<(IpAddr, u64)>),
+    Many(Box<Maps>),
+}
+
+#[derive(Clone, Debug, Default)]
+struct Maps {
     v4: Map<u32, u64>,
     v6: Map<u128, u64>,
+}
+
+impl Maps {
+    #[inline]
+    fn add(&mut self, ip: IpAddr, n: u64, room: bool) -> bool {
+        match ip {
+            IpAddr::V4(a) => add_count(&mut self.v4, u32::from(a), n, room),
+            IpAddr::V6(a) => add_count(&mut self.v6, u128::from(a), n, room),
+        }
+    }
 }
 
 impl AddressCounts {
     /// How many addresses are counted.
     pub fn len(&self) -> usize {
-        self.0.as_ref().map_or(0, |a| a.v4.len() + a.v6.len())
+        match &self.0 {
+            Addresses::None => 0,
+            Addresses::One(_) => 1,
+            Addresses::Many(m) => m.v4.len() + m.v6.len(),
+        }
     }
 
     /// Is no address counted?
@@ -520,10 +543,15 @@ impl AddressCounts {
 
     /// Each address with its count, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (IpAddr, u64)> + '_ {
-        let maps = self.0.as_deref();
+        let (one, maps) = match &self.0 {
+            Addresses::None => (None, None),
+            Addresses::One(one) => (Some(**one), None),
+            Addresses::Many(m) => (None, Some(&**m)),
+        };
         let v4 = maps.into_iter().flat_map(|a| &a.v4);
         let v6 = maps.into_iter().flat_map(|a| &a.v6);
-        v4.map(|(&a, &n)| (Ipv4Addr::from(a).into(), n))
+        one.into_iter()
+            .chain(v4.map(|(&a, &n)| (Ipv4Addr::from(a).into(), n)))
             .chain(v6.map(|(&a, &n)| (Ipv6Addr::from(a).into(), n)))
     }
 
@@ -531,19 +559,45 @@ impl AddressCounts {
     /// it was not counted.
     #[inline]
     fn add(&mut self, ip: IpAddr, n: u64, room: bool) -> bool {
-        let maps = self.0.get_or_insert_with(Box::default);
-        match ip {
-            IpAddr::V4(a) => add_count(&mut maps.v4, u32::from(a), n, room),
-            IpAddr::V6(a) => add_count(&mut maps.v6, u128::from(a), n, room),
+        match &mut self.0 {
+            Addresses::Many(m) => m.add(ip, n, room),
+            Addresses::One(one) if one.0 == ip => {
+                one.1 += n;
+                true
+            }
+            _ if !room => false,
+            Addresses::None => {
+                self.0 = Addresses::One(Box::new((ip, n)));
+                true
+            }
+            Addresses::One(_) => {
+                let mut maps = self.take_maps();
+                let counted = maps.add(ip, n, room);
+                self.0 = Addresses::Many(maps);
+                counted
+            }
+        }
+    }
+
+    /// The maps, taken out: made (with the one address there was) if there were none.
+    fn take_maps(&mut self) -> Box<Maps> {
+        match std::mem::take(&mut self.0) {
+            Addresses::Many(maps) => maps,
+            Addresses::One(one) => {
+                let mut maps = Box::<Maps>::default();
+                maps.add(one.0, one.1, true);
+                maps
+            }
+            Addresses::None => Box::default(),
         }
     }
 
     fn reserve(&mut self, additional: usize) {
-        if additional > 0 {
-            self.0
-                .get_or_insert_with(Box::default)
-                .v4
-                .reserve(additional);
+        // Room for one more is made as it comes: a single address needs no map.
+        if additional > 1 {
+            let mut maps = self.take_maps();
+            maps.v4.reserve(additional);
+            self.0 = Addresses::Many(maps);
         }
     }
 }
@@ -597,6 +651,53 @@ struct Current {
     at: usize,
 }
 
+/// The VPC endpoints that carried a bucket's requests, by id: none for most buckets (only
+/// CloudTrail names them), so the map is made for the first.
+#[derive(Clone, Debug, Default)]
+pub struct Endpoints(Option<Box<Map<Box<[u8]>, EndpointStats>>>);
+
+impl Endpoints {
+    /// How many endpoints there are.
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |m| m.len())
+    }
+
+    /// Are there none?
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Is this endpoint among them?
+    pub fn contains_key(&self, id: &[u8]) -> bool {
+        self.0.as_ref().is_some_and(|m| m.contains_key(id))
+    }
+
+    /// Each endpoint and what it carried, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &EndpointStats)> + '_ {
+        self.0
+            .iter()
+            .flat_map(|m| m.iter().map(|(id, e)| (&**id, e)))
+    }
+
+    /// The endpoints' ids, in no particular order.
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.iter().map(|(id, _)| id)
+    }
+
+    /// What each endpoint carried, in no particular order.
+    pub fn values(&self) -> impl Iterator<Item = &EndpointStats> + '_ {
+        self.iter().map(|(_, e)| e)
+    }
+
+    fn get_mut(&mut self, id: &[u8]) -> Option<&mut EndpointStats> {
+        self.0.as_mut().and_then(|m| m.get_mut(id))
+    }
+
+    fn insert(&mut self, id: Box<[u8]>, stats: EndpointStats) {
+        self.0.get_or_insert_with(Box::default).insert(id, stats);
+    }
+}
+
 /// Everything seen for one bucket.
 #[derive(Clone, Debug, Default)]
 pub struct BucketStats {
@@ -622,7 +723,7 @@ pub struct BucketStats {
     /// Public requests from addresses beyond [`TRACKED_PUBLIC_IPS`].
     pub untracked_public: u64,
     /// Per VPC endpoint that carried requests, when the records name it (CloudTrail).
-    pub endpoints: Map<Box<[u8]>, EndpointStats>,
+    pub endpoints: Endpoints,
     /// The bucket's region, when a record says it (CloudTrail's `awsRegion`).
     pub region: Option<Box<[u8]>>,
     /// (requester, public address) pairs counted in the requesters' `public_ips`.
@@ -812,7 +913,7 @@ impl BucketStats {
         if self.region.is_none() {
             self.region = o.region;
         }
-        for (id, e) in &o.endpoints {
+        for (id, e) in o.endpoints.iter() {
             self.add_endpoint(id, e);
         }
         self.untracked_requester_public += o.untracked_requester_public;
@@ -1342,6 +1443,50 @@ mod tests {
             add_all(&mut backwards, &reversed);
             assert_eq!(snapshot(&backwards), expected, "interval {interval}");
         }
+    }
+
+    #[test]
+    fn address_counts_go_from_none_to_one_to_maps_unchanged() {
+        let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let sorted = |c: &AddressCounts| {
+            let mut all: Vec<_> = c.iter().collect();
+            all.sort();
+            all
+        };
+        let mut c = AddressCounts::default();
+        assert!(c.is_empty());
+        assert!(!c.add(ip("52.1.2.3"), 1, false), "no room, not counted");
+        assert!(c.is_empty());
+        assert!(c.add(ip("52.1.2.3"), 2, true));
+        assert!(
+            c.add(ip("52.1.2.3"), 3, false),
+            "a known address needs no room"
+        );
+        assert!(matches!(c.0, Addresses::One(_)));
+        assert_eq!(sorted(&c), [(ip("52.1.2.3"), 5)]);
+        assert!(!c.add(ip("2001:db8::1"), 1, false));
+        assert!(
+            matches!(c.0, Addresses::One(_)),
+            "a refused address makes no map"
+        );
+        assert!(c.add(ip("2001:db8::1"), 4, true));
+        assert!(c.add(ip("52.1.2.4"), 1, true));
+        assert!(matches!(c.0, Addresses::Many(_)));
+        assert_eq!(c.len(), 3);
+        assert_eq!(
+            sorted(&c),
+            [
+                (ip("52.1.2.3"), 5),
+                (ip("52.1.2.4"), 1),
+                (ip("2001:db8::1"), 4)
+            ]
+        );
+        let mut one = AddressCounts::default();
+        one.add(ip("10.0.0.1"), 1, true);
+        one.reserve(1);
+        assert!(matches!(one.0, Addresses::One(_)), "room for one is no map");
+        one.reserve(10);
+        assert_eq!(sorted(&one), [(ip("10.0.0.1"), 1)]);
     }
 
     #[test]

@@ -315,6 +315,9 @@ pub struct Checker<'a> {
 /// policy applies to it.
 type Coverage = HashMap<Vec<u8>, (Option<usize>, bool)>;
 
+/// The most bucket names a worker's [`Coverage`] keeps; past it, it starts over.
+const COVERAGE_CACHED: usize = 10_000;
+
 /// One worker's findings and its cache of bucket coverage.
 #[derive(Default)]
 struct Partial {
@@ -461,6 +464,11 @@ impl Checker<'_> {
                     self.rules.rule_for(&name),
                     self.policy.is_some_and(|p| p.applies_to(&name)),
                 );
+                // A cache, not a record: a log of a million buckets does not keep a
+                // million names here.
+                if coverage.len() >= COVERAGE_CACHED {
+                    coverage.clear();
+                }
                 coverage.insert(bucket_bytes.to_vec(), known);
                 known
             }
@@ -552,7 +560,11 @@ impl Checker<'_> {
             }
             Judgement::Unchecked | Judgement::Compliant => false,
         };
-        if class == Class::Private && rule.is_some() {
+        // Requesters seen through the endpoint matter only where an exception could
+        // let the same requester through from the internet: elsewhere they are not
+        // kept (a check of a million buckets would hold a set for each).
+        let crossable = rule.is_some_and(|i| self.rules.excepts_addresses_or_requesters(i));
+        if class == Class::Private && crossable {
             if let Some(who) = r.requester {
                 f.crossings.private(&bucket, who);
             }

@@ -410,6 +410,15 @@ impl Rules {
             .position(|r| wildcard::matches(&r.pattern, bucket))
     }
 
+    /// Can rule `index` let a public request through by its address or requester (a
+    /// CIDR, account or requester exception, of the rule or of every rule)? Only then
+    /// can an exception hide a requester that also came through the endpoint.
+    pub fn excepts_addresses_or_requesters(&self, index: usize) -> bool {
+        [&self.global, &self.rules[index].except]
+            .iter()
+            .any(|m| !(m.cidrs.is_empty() && m.accounts.is_empty() && m.requesters.is_empty()))
+    }
+
     /// The pattern and requirement of rule `index`.
     pub fn describe(&self, index: usize) -> (&str, Require) {
         let r = &self.rules[index];

@@ -1009,7 +1009,7 @@ fn loose_changes(agg: &Aggregate, changes: &[Change]) -> Vec<Change> {
                 mine.iter().for_each(|&i| attached[i] = true);
             }
             for id in stats.endpoints.keys() {
-                if let Some(mine) = by_endpoint.get(&**id) {
+                if let Some(mine) = by_endpoint.get(id) {
                     mine.iter().for_each(|&i| attached[i] = true);
                 }
             }
