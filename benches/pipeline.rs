@@ -7,12 +7,19 @@
 //! * `pipeline`: [`pipeline::scan`] into an [`Aggregate`], then [`Report::build`];
 //! * `baseline/count`: count the spaces of every line with memchr's vectorised count;
 //! * `baseline/scan`: split every line on spaces with memchr, field by field;
-//! * `baseline/tokenize`: the naive tokenizer, requests per bucket and hour.
+//! * `baseline/tokenize`: the naive tokenizer, requests per bucket and hour;
+//! * `aws_ranges/scan_aggregate_report`: `pipeline` with `--aws-ip-ranges` (10,000
+//!   prefixes in a trie built once): the regions read, every public address tagged;
+//!   beside it `aws_ranges/without`, the same run without the file, and
+//!   `aws_ranges_load`, reading the file and building the trie (once per run);
+//! * `cloudtrail/scan_aggregate_report`: ~40 MB of CloudTrail data events (one log
+//!   file, one line) through the same pipeline.
 //!
 //! One thread each; `benches/compare.sh` measures whole runs on a 1.5 GB file with 1
 //! and 2 threads. `cargo bench --bench pipeline --no-default-features` (a few minutes).
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::measurement::WallTime;
@@ -21,6 +28,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Thro
 use vpce_audit::aggregate::Aggregate;
 use vpce_audit::classify::{Class, Classifier};
 use vpce_audit::filter::Filter;
+use vpce_audit::ipranges::AwsRanges;
 use vpce_audit::parse::LineParser;
 use vpce_audit::pipeline;
 use vpce_audit::report::Report;
@@ -32,6 +40,8 @@ mod baselines;
 
 /// Lines generated: about 40 MB at the generator's ~700 bytes per line.
 const LINES: u64 = 57_000;
+/// CloudTrail events generated: about 40 MB at ~1.3 KB an event.
+const EVENTS: u64 = 30_000;
 const SEED: u64 = 1;
 
 /// Calls `each` with every line of `buf`, without its newline.
@@ -52,6 +62,9 @@ fn settings() -> Settings {
         classifier: Classifier::new(&[]),
         filter: Filter::default(),
         interval: 3600,
+        hashes: Default::default(),
+        zone: vpce_audit::time::Zone::Utc,
+        regions: false,
     }
 }
 
@@ -120,6 +133,68 @@ fn benches(c: &mut Criterion) {
                 "every generated line is a record"
             );
             // Every bucket's report is built, as a renderer builds them.
+            let report = Report::build(agg, &tally, &settings);
+            report
+                .buckets
+                .iter()
+                .map(|b| b.timeline.len())
+                .sum::<usize>()
+        })
+    });
+    g.finish();
+
+    let mut ranges = Vec::new();
+    synth::write_ip_ranges(&mut ranges, SEED, 10_000).expect("writing to memory");
+    let ranges = String::from_utf8(ranges).expect("the generator writes UTF-8");
+    let mut g = c.benchmark_group("aws_ranges_load");
+    g.sample_size(10);
+    g.bench_function("parse_and_build_10000", |b| {
+        b.iter(|| AwsRanges::parse(&ranges).expect("generated ranges parse"))
+    });
+    g.finish();
+    let ranges = Arc::new(AwsRanges::parse(&ranges).expect("generated ranges parse"));
+    let mut g = group(c, "aws_ranges", buf.len());
+    for (name, with_ranges) in [("without", false), ("scan_aggregate_report", true)] {
+        let settings = Settings {
+            regions: with_ranges,
+            ..settings.clone()
+        };
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut agg = Aggregate::new(settings.interval);
+                let mut tally = Tally::default();
+                pipeline::scan("bench", buf, &settings, &mut tally, |record, class, _| {
+                    agg.add(record, class);
+                    true
+                });
+                let mut report = Report::build(agg, &tally, &settings);
+                if with_ranges {
+                    report.tag_aws(Arc::clone(&ranges));
+                }
+                // Every bucket's report is built (and tagged), as a renderer builds them.
+                report
+                    .buckets
+                    .iter()
+                    .map(|b| b.top_public_ips.len())
+                    .sum::<usize>()
+            })
+        });
+    }
+    g.finish();
+
+    let mut trail = Vec::with_capacity(48 << 20);
+    synth::write_cloudtrail(&mut trail, SEED, EVENTS).expect("writing to memory");
+    let trail = &trail[..];
+    let mut g = group(c, "cloudtrail", trail.len());
+    g.bench_function("scan_aggregate_report", |b| {
+        b.iter(|| {
+            let mut agg = Aggregate::new(settings.interval);
+            let mut tally = Tally::default();
+            pipeline::scan("bench", trail, &settings, &mut tally, |record, class, _| {
+                agg.add(record, class);
+                true
+            });
+            assert_eq!(tally.counts.rejected, 0, "every generated event is read");
             let report = Report::build(agg, &tally, &settings);
             report
                 .buckets

@@ -31,10 +31,13 @@ use vpce_audit::parse::{trim_end, LineParser, ParseError};
 use vpce_audit::pipeline;
 use vpce_audit::record::{Field, Record};
 use vpce_audit::report::check::{CheckContext, CheckReport};
+use vpce_audit::report::csv::Rows;
+use vpce_audit::report::grid::Screen;
 use vpce_audit::report::requests::RequestWriter;
 use vpce_audit::report::{self, Report};
 use vpce_audit::settings::Settings;
 use vpce_audit::tally::Tally;
+use vpce_audit::time::Zone;
 
 /// The input's name in every message and output: hostile itself.
 const SOURCE: &str = "logs/\u{1b}[2J\u{202e}=evil.log";
@@ -203,11 +206,28 @@ fn clear_later_fields(r: &mut Record<'_>) {
     r.source_region = None;
 }
 
+/// The screens tables are written for: a file, and narrow terminals (columns dropped,
+/// then one block per row).
+const SCREENS: [Screen; 3] = [
+    Screen::PLAIN,
+    Screen {
+        width: Some(80),
+        color: false,
+    },
+    Screen {
+        width: Some(30),
+        color: false,
+    },
+];
+
 fn settings() -> Settings {
     Settings {
         classifier: Classifier::new(&[]),
         filter: Filter::default(),
         interval: 3600,
+        hashes: Default::default(),
+        zone: Zone::Utc,
+        regions: false,
     }
 }
 
@@ -220,9 +240,9 @@ pub fn pipeline(data: &[u8]) {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     {
         let mut listings = [
-            RequestWriter::table(&mut table, false),
-            RequestWriter::csv(&mut csv, true),
-            RequestWriter::csv(&mut raw_csv, false),
+            RequestWriter::table(&mut table, Screen::PLAIN, Zone::Utc),
+            RequestWriter::csv(&mut csv, true, Zone::Utc),
+            RequestWriter::csv(&mut raw_csv, false, Zone::Utc),
             RequestWriter::ndjson(&mut ndjson),
         ];
         let reader = decode::decoded(data).expect("a slice reads without error");
@@ -286,9 +306,9 @@ pub fn pipeline(data: &[u8]) {
 
 /// Every format of `report`.
 fn render_report(report: &Report) {
-    for fit in [false, true] {
+    for screen in SCREENS {
         let mut out = Vec::new();
-        report::table::write(report, &mut out, fit).expect("writing to memory");
+        report::table::write(report, &mut out, &screen).expect("writing to memory");
         assert_terminal_safe(&out);
     }
     let mut out = Vec::new();
@@ -298,7 +318,7 @@ fn render_report(report: &Report) {
     assert_eq!(v["summary"]["lines"], report.summary.lines);
     for protect in [true, false] {
         let mut out = Vec::new();
-        report::csv::write(report, &mut out, protect).expect("writing to memory");
+        report::csv::write(report, Rows::Timeline, &mut out, protect).expect("writing to memory");
         let windows: usize = report.buckets.iter().map(|b| b.timeline.len()).sum();
         assert_eq!(csv_rows(&out, protect).len(), windows + 1);
     }
@@ -327,6 +347,8 @@ fn check_run(data: &[u8], settings: &Settings, tally: &Tally) {
         settings,
         rules: &rules,
         policy: Some(&policy),
+        policy_since: None,
+        horizon: None,
         aggregate: true,
     };
     let run = check::run(&checker, &[Input::File(file.path().to_path_buf())], None);
@@ -351,29 +373,54 @@ fn check_run(data: &[u8], settings: &Settings, tally: &Tally) {
         run.findings.totals().requests,
         "the charts of check --format html count every checked request"
     );
+    let findings = check::evidence::assess(
+        &check::evidence::Evidence {
+            rules: &rules,
+            policy: Some(&policy),
+            totals: &run.findings.buckets,
+            findings: &run.findings,
+            tally: &run.tally,
+            window: (None, None),
+        },
+        &check::evidence::Expectations::default(),
+    );
     let ctx = CheckContext {
         settings,
         rules: &rules,
         policy: Some(&policy),
+        policy_since: None,
         state: None,
+        duplicates: &[],
+        evidence_hashes: false,
         exit_code: 0,
     };
-    let report = CheckReport::build(run, &ctx);
-    for fit in [false, true] {
+    let report = CheckReport::build(run, findings, &ctx);
+    for screen in SCREENS {
         let mut out = Vec::new();
-        report::check::write_table(&report, &mut out, fit).expect("writing to memory");
+        report::check::write_table(&report, &mut out, &screen).expect("writing to memory");
         assert_terminal_safe(&out);
     }
     let mut out = Vec::new();
     report::check::write_json(&report, &mut out).expect("writing to memory");
     assert_terminal_safe(&out);
     serde_json::from_slice::<serde_json::Value>(&out).expect("the check report is JSON");
-    let flagged = report.violations.len() + report.contradictions.len();
+    let rows = report.findings.len() + report.flagged().count();
     for protect in [true, false] {
         let mut out = Vec::new();
         report::check::write_csv(&report, &mut out, protect).expect("writing to memory");
-        assert_eq!(csv_rows(&out, protect).len(), flagged + 1);
+        assert_eq!(csv_rows(&out, protect).len(), rows + 1);
     }
+    let mut out = Vec::new();
+    report::ocsf::write(&report, 0, &mut out).expect("writing to memory");
+    let ocsf: serde_json::Value = serde_json::from_slice(&out).expect("the OCSF findings are JSON");
+    assert_eq!(
+        ocsf.as_array().map(Vec::len),
+        Some(rows),
+        "one OCSF finding each"
+    );
+    let mut out = Vec::new();
+    report::junit::write(&report, &mut out).expect("writing to memory");
+    assert_terminal_safe(&out);
 }
 
 /// Characters that must never reach a terminal raw: controls (but the newline that

@@ -37,3 +37,13 @@ if ! "$venv/bin/python" -c 'import duckdb, trino_query_parser, trino_sql_validat
         trino-sql-validator==0.23.0
 fi
 "$venv/bin/python" scripts/athena-equality.py --bin target/debug/vpce-audit
+
+# The findings formats: OCSF Detection Findings validated with the OCSF models Prowler
+# maintains, JUnit XML read as CI systems read it; pinned, in a venv of their own.
+venv=target/findings-venv
+if ! "$venv/bin/python" -c 'import py_ocsf_models, junitparser' 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check \
+        py-ocsf-models==0.10.0 pydantic==2.14.4 junitparser==5.0.3
+fi
+"$venv/bin/python" scripts/findings-formats.py --bin target/debug/vpce-audit

@@ -28,9 +28,9 @@ use hashbrown::HashTable;
 use rayon::prelude::*;
 
 use crate::arn::principal;
-use crate::classify::Class;
+use crate::classify::{Class, Outcome, VPCE_ACCESS_DENIED};
 use crate::record::Record;
-use crate::time::window_start;
+use crate::time::Zone;
 
 type Map<K, V> = HashMap<K, V, RandomState>;
 
@@ -42,6 +42,10 @@ pub const TRACKED_PUBLIC_IPS: usize = 100_000;
 pub const TRACKED_REQUESTERS: usize = 10_000;
 /// The name under which requesters beyond [`TRACKED_REQUESTERS`] are pooled.
 pub const OTHER_REQUESTERS: &[u8] = b"(other requesters)";
+/// VPC endpoints tracked one by one per bucket; the rest are pooled.
+pub const TRACKED_ENDPOINTS: usize = 1000;
+/// The name under which endpoints beyond [`TRACKED_ENDPOINTS`] are pooled.
+pub const OTHER_ENDPOINTS: &[u8] = b"(other endpoints)";
 /// How many windows or requesters of a bucket are found by a search in order, before
 /// a hash map indexes them.
 pub const SHORT: usize = 8;
@@ -64,34 +68,47 @@ pub struct Traffic {
     pub requests: u64,
     /// Through the VPC endpoint.
     pub private: u64,
+    /// Private requests a policy denied (HTTP 403 `AccessDenied` through the
+    /// endpoint: the bucket policy names another endpoint, or an endpoint policy
+    /// refuses).
+    pub private_denied: u64,
     /// Over the internet.
     pub public: u64,
+    /// Public requests a policy denied (HTTP 403 `AccessDenied`): blocked attempts.
+    pub public_denied: u64,
+    /// Public requests S3 refused before any policy was evaluated (bad signature,
+    /// unknown key, expired token, ...): neither let through nor proof that a policy
+    /// works.
+    pub public_rejected: u64,
     /// S3's own requests (no remote IP).
     pub internal: u64,
-    /// Public requests answered with HTTP 403: blocked attempts.
-    pub public_denied: u64,
     /// Bytes sent in responses.
     pub bytes_sent: u64,
 }
 
 impl Traffic {
     #[inline]
-    fn add(&mut self, class: Class, denied: bool, bytes: u64) {
+    fn add(&mut self, class: Class, outcome: Outcome, bytes: u64) {
         self.requests += 1;
         match class {
-            Class::Private => self.private += 1,
+            Class::Private => {
+                self.private += 1;
+                self.private_denied += u64::from(outcome == Outcome::Denied);
+            }
             Class::Public => {
                 self.public += 1;
-                self.public_denied += u64::from(denied);
+                self.public_denied += u64::from(outcome == Outcome::Denied);
+                self.public_rejected += u64::from(outcome == Outcome::Rejected);
             }
             Class::Internal => self.internal += 1,
         }
         self.bytes_sent += bytes;
     }
 
-    /// Public requests that were not denied: traffic that really went over the internet.
+    /// Public requests neither denied nor rejected: traffic that really went over the
+    /// internet.
     pub fn public_allowed(&self) -> u64 {
-        self.public - self.public_denied
+        self.public - self.public_denied - self.public_rejected
     }
 }
 
@@ -305,10 +322,19 @@ impl Cell {
     }
 }
 
+/// Public addresses counted per requester and bucket, all requesters together; the
+/// requests from addresses beyond are counted in `untracked_requester_public`.
+pub const TRACKED_REQUESTER_IPS: usize = 100_000;
+
 /// Everything one requester did to one bucket.
 #[derive(Clone, Debug, Default)]
 pub struct RequesterStats {
     pub counts: Traffic,
+    /// Time of the requester's first and last request (of any class).
+    pub first: i64,
+    pub last: i64,
+    /// Requests per public address.
+    pub public_ips: AddressCounts,
     /// The cell of the latest record's window, kept at hand: records come roughly in
     /// time order, so the next one nearly always falls in the same window.
     latest: Option<(i64, Cell)>,
@@ -317,6 +343,26 @@ pub struct RequesterStats {
 }
 
 impl RequesterStats {
+    fn new(time: i64) -> Self {
+        RequesterStats {
+            first: time,
+            last: time,
+            ..RequesterStats::default()
+        }
+    }
+
+    /// The first and last public request over all windows: `(first, last)`.
+    pub fn public_span(&self) -> Option<(i64, i64)> {
+        let cells = self
+            .earlier
+            .values()
+            .chain(self.latest.iter().map(|(_, c)| c));
+        cells
+            .filter_map(|c| c.public)
+            .map(|p| (p.first.0, p.last.0))
+            .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+    }
+
     /// Notes a request of `class` from `ip` at `time`, in the window starting at `start`.
     #[inline]
     fn add_cell(&mut self, start: i64, class: Class, time: i64, ip: IpAddr) {
@@ -349,8 +395,25 @@ impl RequesterStats {
 
     /// Adds what `other` did. Pieces of a log mostly cover different windows: those
     /// only one side has are moved over in one sorted pass, not inserted one by one.
-    fn merge(&mut self, other: RequesterStats) {
+    fn merge(&mut self, mut other: RequesterStats, ips_room: &mut usize) -> u64 {
+        if self.counts.requests == 0 {
+            self.first = other.first;
+            self.last = other.last;
+        } else {
+            self.first = self.first.min(other.first);
+            self.last = self.last.max(other.last);
+        }
         self.counts += other.counts;
+        let mut untracked = 0;
+        for (ip, n) in std::mem::take(&mut other.public_ips).iter() {
+            let room = *ips_room > 0;
+            let known = self.public_ips.len();
+            if self.public_ips.add(ip, n, room) {
+                *ips_room -= self.public_ips.len() - known;
+            } else {
+                untracked += n;
+            }
+        }
         let mut only_theirs = BTreeMap::new();
         for (start, cell) in other.into_cells() {
             match self.earlier.get_mut(&start) {
@@ -361,6 +424,7 @@ impl RequesterStats {
             }
         }
         self.earlier.append(&mut only_theirs);
+        untracked
     }
 }
 
@@ -401,18 +465,18 @@ impl Requesters {
         }
     }
 
-    /// The stats of `who`, added empty if new.
+    /// The stats of `who`, added empty (first seen at `time`) if new.
     #[inline]
-    fn entry(&mut self, who: &[u8]) -> &mut RequesterStats {
+    fn entry(&mut self, who: &[u8], time: i64) -> &mut RequesterStats {
         let at = match self.position(who) {
             Some(at) => at,
-            None => self.insert(who.into()),
+            None => self.insert(who.into(), time),
         };
         &mut self.list[at].1
     }
 
-    /// Adds `who` (not there yet) with empty stats; where it is.
-    fn insert(&mut self, who: Box<[u8]>) -> usize {
+    /// Adds `who` (not there yet, first seen at `time`) with empty stats; where it is.
+    fn insert(&mut self, who: Box<[u8]>, time: i64) -> usize {
         let at = self.list.len();
         if at >= SHORT {
             let list = &self.list;
@@ -426,27 +490,50 @@ impl Requesters {
             });
             index.insert(who.clone(), at);
         }
-        push_short(&mut self.list, (who, RequesterStats::default()));
+        push_short(&mut self.list, (who, RequesterStats::new(time)));
         at
     }
 }
 
 /// Requests per address, IPv4 and IPv6 apart: an IPv4 entry is a plain integer and its
-/// count (16 bytes, where an `IpAddr` key takes 32), so more of them stay in cache. A
-/// bucket without public traffic has none: the maps are boxed, made on first use.
+/// count (16 bytes, where an `IpAddr` key takes 32), so more of them stay in cache. Most
+/// buckets and requesters have no public address, or one: none takes no memory, one
+/// takes a small box, and the maps are made for the second.
 #[derive(Clone, Debug, Default)]
-pub struct AddressCounts(Option<Box<Addresses>>);
+pub struct AddressCounts(Addresses);
 
 #[derive(Clone, Debug, Default)]
-struct Addresses {
+enum Addresses {
+    #[default]
+    None,
+    One(Box<(IpAddr, u64)>),
+    Many(Box<Maps>),
+}
+
+#[derive(Clone, Debug, Default)]
+struct Maps {
     v4: Map<u32, u64>,
     v6: Map<u128, u64>,
+}
+
+impl Maps {
+    #[inline]
+    fn add(&mut self, ip: IpAddr, n: u64, room: bool) -> bool {
+        match ip {
+            IpAddr::V4(a) => add_count(&mut self.v4, u32::from(a), n, room),
+            IpAddr::V6(a) => add_count(&mut self.v6, u128::from(a), n, room),
+        }
+    }
 }
 
 impl AddressCounts {
     /// How many addresses are counted.
     pub fn len(&self) -> usize {
-        self.0.as_ref().map_or(0, |a| a.v4.len() + a.v6.len())
+        match &self.0 {
+            Addresses::None => 0,
+            Addresses::One(_) => 1,
+            Addresses::Many(m) => m.v4.len() + m.v6.len(),
+        }
     }
 
     /// Is no address counted?
@@ -456,10 +543,15 @@ impl AddressCounts {
 
     /// Each address with its count, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (IpAddr, u64)> + '_ {
-        let maps = self.0.as_deref();
+        let (one, maps) = match &self.0 {
+            Addresses::None => (None, None),
+            Addresses::One(one) => (Some(**one), None),
+            Addresses::Many(m) => (None, Some(&**m)),
+        };
         let v4 = maps.into_iter().flat_map(|a| &a.v4);
         let v6 = maps.into_iter().flat_map(|a| &a.v6);
-        v4.map(|(&a, &n)| (Ipv4Addr::from(a).into(), n))
+        one.into_iter()
+            .chain(v4.map(|(&a, &n)| (Ipv4Addr::from(a).into(), n)))
             .chain(v6.map(|(&a, &n)| (Ipv6Addr::from(a).into(), n)))
     }
 
@@ -467,19 +559,45 @@ impl AddressCounts {
     /// it was not counted.
     #[inline]
     fn add(&mut self, ip: IpAddr, n: u64, room: bool) -> bool {
-        let maps = self.0.get_or_insert_with(Box::default);
-        match ip {
-            IpAddr::V4(a) => add_count(&mut maps.v4, u32::from(a), n, room),
-            IpAddr::V6(a) => add_count(&mut maps.v6, u128::from(a), n, room),
+        match &mut self.0 {
+            Addresses::Many(m) => m.add(ip, n, room),
+            Addresses::One(one) if one.0 == ip => {
+                one.1 += n;
+                true
+            }
+            _ if !room => false,
+            Addresses::None => {
+                self.0 = Addresses::One(Box::new((ip, n)));
+                true
+            }
+            Addresses::One(_) => {
+                let mut maps = self.take_maps();
+                let counted = maps.add(ip, n, room);
+                self.0 = Addresses::Many(maps);
+                counted
+            }
+        }
+    }
+
+    /// The maps, taken out: made (with the one address there was) if there were none.
+    fn take_maps(&mut self) -> Box<Maps> {
+        match std::mem::take(&mut self.0) {
+            Addresses::Many(maps) => maps,
+            Addresses::One(one) => {
+                let mut maps = Box::<Maps>::default();
+                maps.add(one.0, one.1, true);
+                maps
+            }
+            Addresses::None => Box::default(),
         }
     }
 
     fn reserve(&mut self, additional: usize) {
-        if additional > 0 {
-            self.0
-                .get_or_insert_with(Box::default)
-                .v4
-                .reserve(additional);
+        // Room for one more is made as it comes: a single address needs no map.
+        if additional > 1 {
+            let mut maps = self.take_maps();
+            maps.v4.reserve(additional);
+            self.0 = Addresses::Many(maps);
         }
     }
 }
@@ -496,12 +614,88 @@ fn add_count<K: std::hash::Hash + Eq>(map: &mut Map<K, u64>, key: K, n: u64, roo
     true
 }
 
+/// The requests one VPC endpoint carried to a bucket (known from CloudTrail).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EndpointStats {
+    /// The account that owns the endpoint, if CloudTrail said.
+    pub account: Option<Box<[u8]>>,
+    pub requests: u64,
+    /// Requests denied through it (HTTP 403 `AccessDenied`, or `VpceAccessDenied`).
+    pub denied: u64,
+    /// Of those, how many its own policy denied (`VpceAccessDenied`).
+    pub denied_by_endpoint_policy: u64,
+    pub first: i64,
+    pub last: i64,
+}
+
+impl EndpointStats {
+    fn merge(&mut self, o: &EndpointStats) {
+        if self.requests == 0 {
+            *self = o.clone();
+            return;
+        }
+        self.account = self.account.take().or_else(|| o.account.clone());
+        self.requests += o.requests;
+        self.denied += o.denied;
+        self.denied_by_endpoint_policy += o.denied_by_endpoint_policy;
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+    }
+}
+
 /// The window of the previous record: `[start, end)` and where it is stored.
 #[derive(Clone, Copy, Debug, Default)]
 struct Current {
     start: i64,
     end: i64,
     at: usize,
+}
+
+/// The VPC endpoints that carried a bucket's requests, by id: none for most buckets (only
+/// CloudTrail names them), so the map is made for the first.
+#[derive(Clone, Debug, Default)]
+pub struct Endpoints(Option<Box<Map<Box<[u8]>, EndpointStats>>>);
+
+impl Endpoints {
+    /// How many endpoints there are.
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |m| m.len())
+    }
+
+    /// Are there none?
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Is this endpoint among them?
+    pub fn contains_key(&self, id: &[u8]) -> bool {
+        self.0.as_ref().is_some_and(|m| m.contains_key(id))
+    }
+
+    /// Each endpoint and what it carried, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &EndpointStats)> + '_ {
+        self.0
+            .iter()
+            .flat_map(|m| m.iter().map(|(id, e)| (&**id, e)))
+    }
+
+    /// The endpoints' ids, in no particular order.
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.iter().map(|(id, _)| id)
+    }
+
+    /// What each endpoint carried, in no particular order.
+    pub fn values(&self) -> impl Iterator<Item = &EndpointStats> + '_ {
+        self.iter().map(|(_, e)| e)
+    }
+
+    fn get_mut(&mut self, id: &[u8]) -> Option<&mut EndpointStats> {
+        self.0.as_mut().and_then(|m| m.get_mut(id))
+    }
+
+    fn insert(&mut self, id: Box<[u8]>, stats: EndpointStats) {
+        self.0.get_or_insert_with(Box::default).insert(id, stats);
+    }
 }
 
 /// Everything seen for one bucket.
@@ -523,8 +717,20 @@ pub struct BucketStats {
     pub requesters: Requesters,
     /// Requests per public address, for the top talkers over the internet.
     pub public_ips: AddressCounts,
+    /// Denied requests per private address: who was refused through the endpoint
+    /// (rare, and bounded like the public addresses).
+    pub denied_private_ips: AddressCounts,
     /// Public requests from addresses beyond [`TRACKED_PUBLIC_IPS`].
     pub untracked_public: u64,
+    /// Per VPC endpoint that carried requests, when the records name it (CloudTrail).
+    pub endpoints: Endpoints,
+    /// The bucket's region, when a record says it (CloudTrail's `awsRegion`).
+    pub region: Option<Box<[u8]>>,
+    /// (requester, public address) pairs counted in the requesters' `public_ips`.
+    requester_ips: usize,
+    /// Public requests whose address was not counted for their requester, past
+    /// [`TRACKED_REQUESTER_IPS`].
+    pub untracked_requester_public: u64,
 }
 
 impl BucketStats {
@@ -538,13 +744,13 @@ impl BucketStats {
 
     /// The window holding `time`, and its start.
     #[inline]
-    fn window_at(&mut self, time: i64, interval: i64) -> (i64, &mut Window) {
+    fn window_at(&mut self, time: i64, windows: (i64, Zone)) -> (i64, &mut Window) {
         let current = self.current;
         if !(current.start <= time && time < current.end) {
-            let start = window_start(time, interval);
+            let (start, end) = windows.1.window(time, windows.0);
             self.current = Current {
                 start,
-                end: start.saturating_add(interval),
+                end,
                 at: self.window_slot(start),
             };
         }
@@ -579,17 +785,23 @@ impl BucketStats {
     }
 
     #[inline]
-    fn add(&mut self, r: &Record<'_>, class: Class, interval: i64) {
-        let denied = r.http_status == Some(403);
+    fn add(&mut self, r: &Record<'_>, class: Class, windows: (i64, Zone)) {
+        let outcome = Outcome::of(r.http_status, r.error_code);
         let bytes = r.bytes_sent.unwrap_or(0);
-        self.counts.add(class, denied, bytes);
+        self.counts.add(class, outcome, bytes);
         self.first = self.first.min(r.time);
         self.last = self.last.max(r.time);
 
-        let (start, window) = self.window_at(r.time, interval);
-        window.counts.add(class, denied, bytes);
+        let (start, window) = self.window_at(r.time, windows);
+        window.counts.add(class, outcome, bytes);
         match (class, r.remote_ip) {
-            (Class::Private, Some(ip)) => window.private_ips.insert(ip),
+            (Class::Private, Some(ip)) => {
+                window.private_ips.insert(ip);
+                if outcome == Outcome::Denied {
+                    let room = self.denied_private_ips.len() < TRACKED_PUBLIC_IPS;
+                    self.denied_private_ips.add(ip, 1, room);
+                }
+            }
             (Class::Public, Some(ip)) => {
                 window.public_ips.insert(ip);
                 self.count_public(ip, 1);
@@ -604,10 +816,61 @@ impl BucketStats {
         } else {
             OTHER_REQUESTERS
         };
-        let stats = self.requesters.entry(key);
-        stats.counts.add(class, denied, bytes);
+        let stats = self.requesters.entry(key, r.time);
+        stats.counts.add(class, outcome, bytes);
+        stats.first = stats.first.min(r.time);
+        stats.last = stats.last.max(r.time);
         if let (Some(ip), Class::Private | Class::Public) = (r.remote_ip, class) {
             stats.add_cell(start, class, r.time, ip);
+            if class == Class::Public {
+                let known = stats.public_ips.len();
+                let room = self.requester_ips < TRACKED_REQUESTER_IPS;
+                if stats.public_ips.add(ip, 1, room) {
+                    self.requester_ips += stats.public_ips.len() - known;
+                } else {
+                    self.untracked_requester_public += 1;
+                }
+            }
+        }
+        if r.vpc_endpoint_id.is_some() || r.region.is_some() {
+            self.add_cloudtrail_fields(r, outcome);
+        } else if self.region.is_none() && r.host_header.is_some() {
+            self.region = r.host_header.and_then(region_of_host).map(Box::from);
+        }
+    }
+
+    /// What only CloudTrail (or a record joined with it) says: the endpoint, the region.
+    fn add_cloudtrail_fields(&mut self, r: &Record<'_>, outcome: Outcome) {
+        if self.region.is_none() {
+            self.region = r.region.map(Box::from);
+        }
+        let Some(id) = r.vpc_endpoint_id else {
+            return;
+        };
+        let one = EndpointStats {
+            account: r.vpc_endpoint_account.map(Box::from),
+            requests: 1,
+            denied: u64::from(outcome == Outcome::Denied),
+            denied_by_endpoint_policy: u64::from(
+                r.error_code == Some(VPCE_ACCESS_DENIED.as_bytes()),
+            ),
+            first: r.time,
+            last: r.time,
+        };
+        self.add_endpoint(id, &one);
+    }
+
+    fn add_endpoint(&mut self, id: &[u8], stats: &EndpointStats) {
+        let key = if self.endpoints.contains_key(id) || self.endpoints.len() < TRACKED_ENDPOINTS {
+            id
+        } else {
+            OTHER_ENDPOINTS
+        };
+        match self.endpoints.get_mut(key) {
+            Some(mine) => mine.merge(stats),
+            None => {
+                self.endpoints.insert(key.into(), stats.clone());
+            }
         }
     }
 
@@ -643,6 +906,18 @@ impl BucketStats {
         for (ip, n) in o.public_ips.iter() {
             self.count_public(ip, n);
         }
+        for (ip, n) in o.denied_private_ips.iter() {
+            let room = self.denied_private_ips.len() < TRACKED_PUBLIC_IPS;
+            self.denied_private_ips.add(ip, n, room);
+        }
+        if self.region.is_none() {
+            self.region = o.region;
+        }
+        for (id, e) in o.endpoints.iter() {
+            self.add_endpoint(id, e);
+        }
+        self.untracked_requester_public += o.untracked_requester_public;
+        let mut ips_room = TRACKED_REQUESTER_IPS.saturating_sub(self.requester_ips);
         for (who, r) in o.requesters.list {
             let key = if self.requesters.len() < TRACKED_REQUESTERS
                 || self.requesters.contains_key(&who)
@@ -651,8 +926,10 @@ impl BucketStats {
             } else {
                 OTHER_REQUESTERS
             };
-            self.requesters.entry(key).merge(r);
+            let mine = self.requesters.entry(key, r.first);
+            self.untracked_requester_public += mine.merge(r, &mut ips_room);
         }
+        self.requester_ips = TRACKED_REQUESTER_IPS - ips_room;
     }
 
     /// How many windows had requests.
@@ -666,6 +943,35 @@ impl BucketStats {
         all.sort_unstable_by_key(|(k, _)| *k);
         all
     }
+}
+
+/// The region in an S3 host name: `bucket.s3.ap-northeast-2.amazonaws.com`,
+/// `s3.dualstack.eu-west-1.amazonaws.com`, `bucket.s3-us-west-2.amazonaws.com`, or an
+/// interface endpoint's `bucket.vpce-….s3.ap-northeast-2.vpce.amazonaws.com`. The
+/// global `s3.amazonaws.com` names none.
+fn region_of_host(host: &[u8]) -> Option<&[u8]> {
+    let host = host.strip_suffix(b".amazonaws.com")?;
+    let labels: Vec<&[u8]> = host.split(|&b| b == b'.').collect();
+    let is_region = |l: &[u8]| {
+        let parts: Vec<&[u8]> = l.split(|&b| b == b'-').collect();
+        parts.len() >= 3
+            && parts[0].len() == 2
+            && parts[0].iter().all(u8::is_ascii_lowercase)
+            && parts
+                .last()
+                .is_some_and(|p| p.iter().all(u8::is_ascii_digit) && !p.is_empty())
+    };
+    labels.iter().enumerate().find_map(|(i, &l)| {
+        if l == b"s3" {
+            labels[i + 1..]
+                .iter()
+                .find(|&&next| next != b"dualstack")
+                .copied()
+                .filter(|r| is_region(r))
+        } else {
+            l.strip_prefix(b"s3-").filter(|r| is_region(r))
+        }
+    })
 }
 
 /// `a == b`, without a call to memcmp when both are 8 to 16 bytes long (most bucket
@@ -685,6 +991,7 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 #[derive(Clone, Debug)]
 pub struct Aggregate {
     interval: i64,
+    zone: Zone,
     /// The buckets with their names, in order of first appearance. Each bucket's
     /// counters are boxed: merging aggregates moves a pointer, and the list grows by
     /// 24 bytes a bucket, not by a copy of all of them.
@@ -700,11 +1007,18 @@ pub struct Aggregate {
 }
 
 impl Aggregate {
-    /// An empty aggregate with windows of `interval` seconds.
+    /// An empty aggregate with windows of `interval` seconds, aligned in UTC.
     pub fn new(interval: i64) -> Self {
+        Aggregate::in_zone(interval, Zone::Utc)
+    }
+
+    /// An empty aggregate with windows of `interval` seconds (dividing a day, or a
+    /// week) cut in `zone` (see [`Zone::window`]).
+    pub fn in_zone(interval: i64, zone: Zone) -> Self {
         assert!(interval > 0, "interval must be positive");
         Aggregate {
             interval,
+            zone,
             buckets: Vec::new(),
             index: HashTable::new(),
             hasher: RandomState::default(),
@@ -717,10 +1031,15 @@ impl Aggregate {
         self.interval
     }
 
+    /// The zone windows are cut in.
+    pub fn zone(&self) -> Zone {
+        self.zone
+    }
+
     /// The start of the window holding `time`.
     #[inline]
     pub fn window_start(&self, time: i64) -> i64 {
-        window_start(time, self.interval)
+        self.zone.window(time, self.interval).0
     }
 
     /// Counts one record of the given class.
@@ -732,7 +1051,7 @@ impl Aggregate {
             _ => self.bucket_slot(name, r.time),
         };
         self.last = at;
-        self.buckets[at].1.add(r, class, self.interval);
+        self.buckets[at].1.add(r, class, (self.interval, self.zone));
     }
 
     /// Where the bucket `name` is in `buckets`, adding it (first seen at `time`) if new.
@@ -766,7 +1085,7 @@ impl Aggregate {
 
     /// Folds another aggregate (of the same interval) into this one.
     pub fn merge(&mut self, other: Aggregate) {
-        debug_assert_eq!(self.interval, other.interval);
+        debug_assert_eq!((self.interval, self.zone), (other.interval, other.zone));
         // Buckets seen on both sides merge in parallel: the last merge of a run waits
         // for nothing else.
         let mut theirs: Vec<Option<Box<BucketStats>>> = Vec::new();
@@ -873,6 +1192,33 @@ mod tests {
     }
 
     #[test]
+    fn regions_come_from_s3_host_names() {
+        for (host, region) in [
+            (
+                "shared-data-prod.s3.ap-northeast-2.amazonaws.com",
+                Some("ap-northeast-2"),
+            ),
+            ("s3.dualstack.eu-west-1.amazonaws.com", Some("eu-west-1")),
+            ("b.s3-us-west-2.amazonaws.com", Some("us-west-2")),
+            (
+                "b.vpce-0a1b.s3.ap-northeast-2.vpce.amazonaws.com",
+                Some("ap-northeast-2"),
+            ),
+            ("b.s3.us-gov-west-1.amazonaws.com", Some("us-gov-west-1")),
+            ("s3.amazonaws.com", None),
+            ("b.s3.amazonaws.com", None),
+            ("example.com", None),
+            ("s3.evil.amazonaws.com", None),
+        ] {
+            assert_eq!(
+                region_of_host(host.as_bytes()),
+                region.map(str::as_bytes),
+                "{host}"
+            );
+        }
+    }
+
+    #[test]
     fn windows_are_aligned_in_utc() {
         let agg = Aggregate::new(3600);
         assert_eq!(agg.window_start(1_652_090_400 + 1799), 1_652_090_400);
@@ -921,6 +1267,36 @@ mod tests {
         assert_eq!(timeline[1].1.counts.internal, 1);
         assert_eq!((stats.first, stats.last), (0, 3600));
         assert_eq!(stats.public_ips.len(), 2);
+    }
+
+    #[test]
+    fn denials_are_told_apart_by_class_and_error_code() {
+        let with_code = |ip: &str, status: u16, code: &'static str| Record {
+            error_code: Some(code.as_bytes()),
+            ..rec("b", 0, Some(ip), status)
+        };
+        let mut agg = Aggregate::new(3600);
+        add_all(
+            &mut agg,
+            &[
+                with_code("10.0.3.57", 403, "AccessDenied"),
+                with_code("10.0.3.57", 403, "AccessDenied"),
+                with_code("10.0.3.58", 200, "-"),
+                with_code("52.1.2.3", 403, "AccessDenied"),
+                with_code("52.1.2.4", 403, "SignatureDoesNotMatch"),
+                with_code("52.1.2.5", 400, "ExpiredToken"),
+                with_code("52.1.2.6", 404, "NoSuchKey"),
+            ],
+        );
+        let stats = agg.buckets()[0].1;
+        let c = stats.counts;
+        assert_eq!((c.private, c.private_denied), (3, 2));
+        assert_eq!((c.public, c.public_denied, c.public_rejected), (4, 1, 2));
+        assert_eq!(c.public_allowed(), 1);
+        let window = stats.timeline()[0].1.counts;
+        assert_eq!(window, c);
+        let denied: Vec<_> = stats.denied_private_ips.iter().collect();
+        assert_eq!(denied, [("10.0.3.57".parse().unwrap(), 2)]);
     }
 
     #[test]
@@ -981,13 +1357,20 @@ mod tests {
             let mut requesters: Vec<_> = s
                 .requesters
                 .iter()
-                .map(|(who, r)| (who.to_vec(), r.counts, r.cells()))
+                .map(|(who, r)| {
+                    let mut ips: Vec<_> = r.public_ips.iter().collect();
+                    ips.sort();
+                    let span = (r.first, r.last, r.public_span());
+                    (who.to_vec(), r.counts, r.cells(), span, ips)
+                })
                 .collect();
             requesters.sort_by(|a, b| a.0.cmp(&b.0));
             let mut public: Vec<_> = s.public_ips.iter().collect();
             public.sort();
+            let mut denied: Vec<_> = s.denied_private_ips.iter().collect();
+            denied.sort();
             out += &format!(
-                "{name:?} {:?} {}..{} {timeline:?} {requesters:?} {public:?} {}\n",
+                "{name:?} {:?} {}..{} {timeline:?} {requesters:?} {public:?} {denied:?} {}\n",
                 s.counts, s.first, s.last, s.untracked_public
             );
         }
@@ -1060,6 +1443,50 @@ mod tests {
             add_all(&mut backwards, &reversed);
             assert_eq!(snapshot(&backwards), expected, "interval {interval}");
         }
+    }
+
+    #[test]
+    fn address_counts_go_from_none_to_one_to_maps_unchanged() {
+        let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let sorted = |c: &AddressCounts| {
+            let mut all: Vec<_> = c.iter().collect();
+            all.sort();
+            all
+        };
+        let mut c = AddressCounts::default();
+        assert!(c.is_empty());
+        assert!(!c.add(ip("52.1.2.3"), 1, false), "no room, not counted");
+        assert!(c.is_empty());
+        assert!(c.add(ip("52.1.2.3"), 2, true));
+        assert!(
+            c.add(ip("52.1.2.3"), 3, false),
+            "a known address needs no room"
+        );
+        assert!(matches!(c.0, Addresses::One(_)));
+        assert_eq!(sorted(&c), [(ip("52.1.2.3"), 5)]);
+        assert!(!c.add(ip("2001:db8::1"), 1, false));
+        assert!(
+            matches!(c.0, Addresses::One(_)),
+            "a refused address makes no map"
+        );
+        assert!(c.add(ip("2001:db8::1"), 4, true));
+        assert!(c.add(ip("52.1.2.4"), 1, true));
+        assert!(matches!(c.0, Addresses::Many(_)));
+        assert_eq!(c.len(), 3);
+        assert_eq!(
+            sorted(&c),
+            [
+                (ip("52.1.2.3"), 5),
+                (ip("52.1.2.4"), 1),
+                (ip("2001:db8::1"), 4)
+            ]
+        );
+        let mut one = AddressCounts::default();
+        one.add(ip("10.0.0.1"), 1, true);
+        one.reserve(1);
+        assert!(matches!(one.0, Addresses::One(_)), "room for one is no map");
+        one.reserve(10);
+        assert_eq!(sorted(&one), [(ip("10.0.0.1"), 1)]);
     }
 
     #[test]

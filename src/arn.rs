@@ -5,13 +5,31 @@
 //! not ARNs (`-` for anonymous, canonical user ids, service principals) are kept as
 //! they are.
 
+use std::borrow::Cow;
+
+use crate::escape;
 use crate::parse;
 
-/// The account a requester belongs to: the account id of an IAM/STS ARN, `anonymous`
-/// for `-`, otherwise the requester itself (canonical user id, AWS service principal).
+/// How every output names the requester of unauthenticated requests (`-` in a log), and
+/// its account.
+pub const ANONYMOUS: &str = "anonymous";
+
+/// A requester (a log's `-` included) as every output names it: [`ANONYMOUS`] for `-`,
+/// otherwise its text (invalid UTF-8 replaced).
+pub fn requester_name(requester: &[u8]) -> Cow<'_, str> {
+    if requester == b"-" {
+        Cow::Borrowed(ANONYMOUS)
+    } else {
+        escape::lossy(requester)
+    }
+}
+
+/// The account a requester belongs to: the account id of an IAM/STS ARN, [`ANONYMOUS`]
+/// for `-` or `anonymous`, otherwise the requester itself (canonical user id, AWS
+/// service principal).
 pub fn account_of(requester: &str) -> String {
-    if requester == "-" {
-        return "anonymous".to_string();
+    if requester == "-" || requester == ANONYMOUS {
+        return ANONYMOUS.to_string();
     }
     if requester.starts_with("arn:") {
         if let Some(id) = requester.split(':').nth(4).filter(|id| !id.is_empty()) {
@@ -82,6 +100,11 @@ mod tests {
         );
         assert_eq!(account_of("arn:aws-cn:iam::100:user/x"), "100");
         assert_eq!(account_of("-"), "anonymous");
+        assert_eq!(account_of(&requester_name(b"-")), "anonymous");
+        assert_eq!(
+            requester_name(b"arn:aws:iam::1:user/a"),
+            "arn:aws:iam::1:user/a"
+        );
         assert_eq!(
             account_of("svc:cloudfront.amazonaws.com"),
             "svc:cloudfront.amazonaws.com"

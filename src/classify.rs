@@ -1,14 +1,23 @@
-//! Which network a request came from, judged by its remote IP.
+//! Which network a request came from, judged by its remote IP, and whether S3 let it
+//! through.
 //!
 //! Through a gateway VPC endpoint S3 sees the caller's private address; over the
 //! internet (an internet or NAT gateway) it sees a public one. Requests without a
-//! remote IP are S3 acting on the bucket itself.
+//! remote IP are S3 acting on the bucket itself (or, in CloudTrail, an AWS service
+//! acting for someone). A request whose VPC endpoint is known (CloudTrail's
+//! `vpcEndpointId`) came through that endpoint whatever its address: a VPC's IPv6
+//! addresses are global, and only the endpoint id tells them apart. The [`Outcome`] tells a request a
+//! policy refused (HTTP 403 `AccessDenied`) from one S3 refused before any policy was
+//! evaluated (a bad signature, an unknown key, an expired token) and from one it let
+//! through.
 
 use std::fmt;
 use std::net::IpAddr;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::Serialize;
+
+use crate::record::Record;
 
 /// The class of one request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -36,6 +45,55 @@ impl Class {
 impl fmt::Display for Class {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// Error codes of requests S3 refuses before it evaluates any policy: the signature,
+/// key, token or clock is wrong, or the account cannot be used. Such a refusal says
+/// nothing about whether the bucket policy works.
+pub const REFUSED_BEFORE_POLICY: [&str; 12] = [
+    "AccountProblem",
+    "AllAccessDisabled",
+    "AuthorizationHeaderMalformed",
+    "AuthorizationQueryParametersError",
+    "ExpiredToken",
+    "InvalidAccessKeyId",
+    "InvalidSecurity",
+    "InvalidToken",
+    "MissingSecurityHeader",
+    "RequestTimeTooSkewed",
+    "SignatureDoesNotMatch",
+    "TokenRefreshRequired",
+];
+
+/// The error code CloudTrail gives a request that a VPC endpoint's policy denied: it
+/// never reached S3, so no access log has it.
+pub const VPCE_ACCESS_DENIED: &str = "VpceAccessDenied";
+
+/// What S3 did with a request, as far as the network policy is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// It got past every policy (whatever its status: a 404 was let through too).
+    Allowed,
+    /// HTTP 403 `AccessDenied` (or 403 without an error code): a policy refused it;
+    /// also CloudTrail's `VpceAccessDenied`, the endpoint's policy.
+    Denied,
+    /// Refused before any policy was evaluated ([`REFUSED_BEFORE_POLICY`]).
+    Rejected,
+}
+
+impl Outcome {
+    /// The outcome of a request answered with `status` and `error_code` (`None`: `-`).
+    #[inline]
+    pub fn of(status: Option<u16>, error_code: Option<&[u8]>) -> Outcome {
+        match (status, error_code) {
+            (_, Some(code)) if REFUSED_BEFORE_POLICY.iter().any(|c| c.as_bytes() == code) => {
+                Outcome::Rejected
+            }
+            (Some(403), None | Some(b"AccessDenied" | b"VpceAccessDenied")) => Outcome::Denied,
+            _ => Outcome::Allowed,
+        }
     }
 }
 
@@ -83,6 +141,17 @@ impl Classifier {
     /// Every range that counts as private, defaults first.
     pub fn ranges(&self) -> &[IpNet] {
         &self.ranges
+    }
+
+    /// The class of a record: private if it names the VPC endpoint that carried it,
+    /// otherwise by its remote IP.
+    #[inline]
+    pub fn classify_record(&self, r: &Record<'_>) -> Class {
+        if r.vpc_endpoint_id.is_some() {
+            Class::Private
+        } else {
+            self.classify(r.remote_ip)
+        }
     }
 
     /// The class of a request with this remote IP (`None` for `-`).
@@ -167,6 +236,46 @@ mod tests {
         assert_eq!(class(&c, "198.20.0.1"), Class::Public);
         assert_eq!(class(&c, "2600:1f18:abcd:1::5"), Class::Private);
         assert_eq!(c.ranges().len(), 7);
+    }
+
+    #[test]
+    fn outcomes_tell_policy_denials_from_earlier_refusals() {
+        let of = |status, code: &str| Outcome::of(status, (code != "-").then_some(code.as_bytes()));
+        assert_eq!(of(Some(403), "AccessDenied"), Outcome::Denied);
+        assert_eq!(of(Some(403), "-"), Outcome::Denied);
+        assert_eq!(of(Some(403), "SignatureDoesNotMatch"), Outcome::Rejected);
+        assert_eq!(of(Some(403), "InvalidAccessKeyId"), Outcome::Rejected);
+        assert_eq!(of(Some(400), "ExpiredToken"), Outcome::Rejected);
+        assert_eq!(of(Some(403), "RequestTimeTooSkewed"), Outcome::Rejected);
+        assert_eq!(of(Some(403), "InvalidObjectState"), Outcome::Allowed);
+        assert_eq!(of(Some(404), "NoSuchKey"), Outcome::Allowed);
+        assert_eq!(of(Some(200), "-"), Outcome::Allowed);
+        assert_eq!(of(None, "-"), Outcome::Allowed);
+        assert_eq!(of(Some(403), "VpceAccessDenied"), Outcome::Denied);
+        assert_eq!(
+            of(Some(403), "accessdenied"),
+            Outcome::Allowed,
+            "codes are exact"
+        );
+    }
+
+    #[test]
+    fn a_named_endpoint_is_private_whatever_the_address() {
+        let c = Classifier::new(&[]);
+        let through = |ip: Option<&str>| Record {
+            remote_ip: ip.map(|s| s.parse().unwrap()),
+            vpc_endpoint_id: Some(b"vpce-0a1b2c3d4e5f60718"),
+            ..Record::default()
+        };
+        for ip in [Some("2600:1f18:abcd::5"), Some("52.79.54.241"), None] {
+            assert_eq!(c.classify_record(&through(ip)), Class::Private, "{ip:?}");
+        }
+        let plain = Record {
+            remote_ip: Some("52.79.54.241".parse().unwrap()),
+            ..Record::default()
+        };
+        assert_eq!(c.classify_record(&plain), Class::Public);
+        assert_eq!(c.classify_record(&Record::default()), Class::Internal);
     }
 
     #[test]

@@ -2,25 +2,39 @@
 //! take (a classifier, a filter and bounds in seconds, how to reach S3, the Athena
 //! table), with errors a person can act on. The only reader of [`crate::cli`].
 
+use std::io::IsTerminal;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use crate::athena::ddl::{Ddl, Projection};
 use crate::athena::{AthenaError, Layout, Table};
-use crate::classify::Classifier;
+use crate::classify::{Class, Classifier};
+use crate::cli::{
+    ClassArg, ColorChoice, DdlArgs, InputArgs, RequestFilterArgs, SelectArgs, TableArgs, WindowArgs,
+};
 #[cfg(feature = "s3")]
-use crate::cli::S3Args;
-use crate::cli::{DdlArgs, InputArgs, SelectArgs, TableArgs};
+use crate::cli::{S3Access, S3Args};
 use crate::filter::Filter;
 use crate::input;
+use crate::input::digest::Hashes;
+use crate::report::grid::Screen;
+use crate::report::requests::RequestFilter;
 use crate::settings::Settings;
+use crate::time::Zone;
 use crate::time::{whole_seconds, writable};
 
 /// Environment variable that fixes "now" for relative times (`--since 24h`), for
 /// reproducible runs and tests. RFC 3339.
 pub const NOW_VAR: &str = "VPCE_AUDIT_NOW";
 
-/// Builds the settings for the selection flags with windows of `interval` seconds.
-pub fn settings(sel: &SelectArgs, interval: i64) -> anyhow::Result<Settings> {
+/// Builds the settings for the selection flags with the windows of `windows`.
+pub fn settings(sel: &SelectArgs, windows: &WindowArgs) -> anyhow::Result<Settings> {
+    settings_in(sel, windows.interval, windows.tz.unwrap_or_default())
+}
+
+/// Builds the settings for the selection flags with windows of `interval` seconds cut
+/// in `zone`.
+pub fn settings_in(sel: &SelectArgs, interval: i64, zone: Zone) -> anyhow::Result<Settings> {
     let now = now()?;
     let since = sel
         .since
@@ -35,6 +49,12 @@ pub fn settings(sel: &SelectArgs, interval: i64) -> anyhow::Result<Settings> {
     if let (Some(s), Some(u)) = (since, until) {
         anyhow::ensure!(s < u, "--since must be before --until");
     }
+    if let Some(all) = sel.vpc_cidr.iter().find(|net| net.prefix_len() == 0) {
+        anyhow::bail!(
+            "--vpc-cidr {all} would count every address as private, so nothing could ever be \
+             public; give the VPC's own ranges"
+        );
+    }
     Ok(Settings {
         classifier: Classifier::new(&sel.vpc_cidr),
         filter: Filter {
@@ -48,7 +68,70 @@ pub fn settings(sel: &SelectArgs, interval: i64) -> anyhow::Result<Settings> {
                 .collect(),
         },
         interval,
+        hashes: Hashes::default(),
+        zone,
+        regions: false,
     })
+}
+
+/// The filters of `requests` and `athena requests`.
+pub fn request_filter(args: &RequestFilterArgs) -> anyhow::Result<RequestFilter> {
+    let classes = args
+        .class
+        .iter()
+        .map(|c| match c {
+            ClassArg::Private => Class::Private,
+            ClassArg::Public => Class::Public,
+            ClassArg::Internal => Class::Internal,
+        })
+        .collect();
+    RequestFilter::new(
+        classes,
+        &args.status,
+        args.error_code.clone(),
+        &args.requester,
+        &args.ip,
+    )
+    .map_err(anyhow::Error::msg)
+}
+
+/// Environment variable of the width to fit when output is not a terminal.
+pub const COLUMNS_VAR: &str = "COLUMNS";
+/// The width tables fit when it is unknown.
+pub const DEFAULT_COLUMNS: usize = 80;
+
+/// Where a table goes: to a file (`to_file`: no width limit), or to standard output,
+/// width is the terminal's, else `COLUMNS`, else 80. Colour as ripgrep decides
+/// it: `always`, `never`, or with `auto` only on a terminal, without `NO_COLOR` (set and
+/// not empty) and with a `TERM` other than `dumb`.
+pub fn screen(to_file: bool, color: ColorChoice) -> Screen {
+    let stdout = std::io::stdout();
+    let terminal = !to_file && stdout.is_terminal();
+    let width = if to_file {
+        None
+    } else {
+        let columns = std::env::var(COLUMNS_VAR)
+            .ok()
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .filter(|&c| c > 0);
+        let of_terminal = || {
+            terminal
+                .then(|| terminal_size::terminal_size_of(&stdout))
+                .flatten()
+                .map(|(w, _)| usize::from(w.0))
+        };
+        Some(of_terminal().or(columns).unwrap_or(DEFAULT_COLUMNS))
+    };
+    let color = match color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+            terminal && !no_color && !dumb
+        }
+    };
+    Screen { width, color }
 }
 
 /// How to find the inputs of `args`: how to reach S3, and what a listing may leave out
@@ -80,21 +163,60 @@ pub fn input_options(args: &InputArgs, settings: &Settings) -> input::Options {
     }
 }
 
-/// How to reach S3: the AWS CLI's flags.
+/// How to read `s3://` inputs: the AWS CLI's flags and how many objects at once.
 #[cfg(feature = "s3")]
 pub fn s3_options(args: &S3Args) -> input::s3::Options {
+    input::s3::Options {
+        concurrency: args.s3_concurrency.map(usize::from),
+        ..s3_access(&args.access)
+    }
+}
+
+/// How to reach S3: the AWS CLI's flags.
+#[cfg(feature = "s3")]
+pub fn s3_access(args: &S3Access) -> input::s3::Options {
     input::s3::Options {
         profile: args.profile.clone(),
         region: args.region.clone(),
         endpoint_url: args.endpoint_url.clone(),
         force_path_style: args.force_path_style,
-        concurrency: usize::from(args.s3_concurrency),
+        concurrency: Some(1),
     }
 }
 
 /// The Athena table `args` name.
 pub fn athena_table(args: &TableArgs) -> Result<Table, AthenaError> {
-    Table::new(&args.database, &args.table, args.layout)
+    let default = if args.cloudtrail {
+        "cloudtrail_logs"
+    } else {
+        "s3_access_logs"
+    };
+    let name = args.table.as_deref().unwrap_or(default);
+    Table::new(&args.database, name, args.layout)
+}
+
+/// The DDL of `athena ddl --cloudtrail`.
+pub fn athena_cloudtrail_ddl(args: &DdlArgs) -> Result<String, AthenaError> {
+    let table = athena_table(&args.table)?;
+    if table.layout == Layout::Partitioned
+        || !args.account.is_empty()
+        || !args.region.is_empty()
+        || !args.source_bucket.is_empty()
+    {
+        return Err(AthenaError::Partition(
+            "no --layout, --account, --region or --source-bucket with --cloudtrail (the location names the account and region)",
+        ));
+    }
+    let Some(from) = &args.from else {
+        return Err(AthenaError::Partition("--from with --cloudtrail"));
+    };
+    let from = date("--from", from, "")?;
+    let to = if args.to.eq_ignore_ascii_case("now") {
+        None
+    } else {
+        Some(date("--to", &args.to, " or NOW")?)
+    };
+    crate::athena::cloudtrail::ddl(&table, &args.location, from, to)
 }
 
 /// The validated DDL of `athena ddl`.
@@ -150,6 +272,28 @@ fn now() -> anyhow::Result<i64> {
             .and_then(|t| whole_seconds(&t))
             .ok_or_else(|| anyhow::anyhow!("{NOW_VAR}={v:?} is not an RFC 3339 time")),
         Err(_) => Ok(Utc::now().timestamp()),
+    }
+}
+
+/// The time `value` of flag `flag` (same forms as `--since`).
+pub fn time(flag: &str, value: &str) -> anyhow::Result<i64> {
+    parse_time(value, now()?).map_err(|e| anyhow::anyhow!("{flag} {value:?}: {e}"))
+}
+
+/// The duration `value` of flag `flag` in seconds: `90s`, `30m`, `26h`, `7d`, `2w`.
+pub fn duration(flag: &str, value: &str) -> anyhow::Result<i64> {
+    parse_duration(value.trim()).ok_or_else(|| {
+        anyhow::anyhow!("{flag} {value:?}: expected a duration such as 90s, 30m, 26h, 7d or 2w")
+    })
+}
+
+/// The share `value` of flag `flag`, a percentage between 0% and 100% (`1%`, `0.5%`;
+/// the `%` may be left out), as a fraction.
+pub fn share(flag: &str, value: &str) -> anyhow::Result<f64> {
+    let number = value.trim().trim_end_matches('%').trim();
+    match number.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p / 100.0),
+        _ => anyhow::bail!("{flag} {value:?}: expected a percentage from 0% to 100%, such as 1%"),
     }
 }
 
@@ -217,6 +361,20 @@ mod tests {
         assert_eq!(parse_time("24h", NOW), Ok(NOW - 86_400));
         assert_eq!(parse_time("7d", NOW), Ok(NOW - 7 * 86_400));
         assert_eq!(parse_time("30m", NOW), Ok(NOW - 1800));
+    }
+
+    #[test]
+    fn durations_and_shares() {
+        assert_eq!(duration("--max-age", "26h").unwrap(), 26 * 3600);
+        assert_eq!(duration("--max-age", " 90d ").unwrap(), 90 * 86_400);
+        assert!(duration("--max-age", "soon").is_err());
+        assert_eq!(share("--max-rejected", "1%").unwrap(), 0.01);
+        assert_eq!(share("--max-rejected", "0.5").unwrap(), 0.005);
+        assert_eq!(share("--max-rejected", "100%").unwrap(), 1.0);
+        for bad in ["-1%", "101%", "lots", "NaN"] {
+            let e = share("--max-rejected", bad).unwrap_err().to_string();
+            assert!(e.contains("expected a percentage"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //!
 //! Modules are declared below from the top layer down: each imports only modules
 //! declared after it, so no import points up and none closes a cycle. [`arn`],
-//! [`escape`], [`time`] and [`synth`] are leaves any layer may use.
+//! [`escape`], [`ipranges`], [`time`] and [`synth`] are leaves any layer may use.
 
 pub mod app;
 pub(crate) mod config;
@@ -24,6 +24,8 @@ pub mod check;
 
 pub mod pipeline;
 
+pub mod join;
+
 pub mod aggregate;
 pub mod settings;
 
@@ -35,10 +37,12 @@ pub mod tally;
 pub mod input;
 
 pub(crate) mod arn;
+pub mod cloudtrail;
 pub mod parse;
 
 pub mod record;
 
 pub(crate) mod escape;
+pub mod ipranges;
 pub mod synth;
 pub mod time;

@@ -9,25 +9,35 @@
 //! counts into one [`Aggregate`] of its own; the [`Tally`] of each unit merges in input
 //! order, so rejections are listed in the order a person reads the files, with their
 //! line numbers in the whole file.
+//!
+//! An input is read as CloudTrail when its content is JSON ([`events::is_cloudtrail`]).
+//! When a run has both, CloudTrail is read first and joined with the access logs on
+//! the request id ([`crate::join`]), so that a request in both is counted once. The
+//! objects of an S3 listing are read as the listing yields them ([`read_each`]), each
+//! whole, their tallies merged in listing order.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use rayon::prelude::*;
 
 use crate::aggregate::Aggregate;
 use crate::classify::Class;
-use crate::input::decode::decoded;
+use crate::cloudtrail::parse_event;
+use crate::input::digest::{Hashes, Slot};
+use crate::input::events::{for_each_event, Event, Stop, MAX_EVENT};
 use crate::input::lines::{for_each_line, for_each_line_in, Line, MAX_LINE};
-use crate::input::{describe, Input, InputError, OpenFile};
+use crate::input::stream::{self, Item, SourceExt};
+use crate::input::{describe, Input, InputError, OpenFile, Opened};
+use crate::join::{Held, Join, Keeper};
 use crate::parse::{trim_end, LineParser};
 use crate::record::Record;
 use crate::settings::Settings;
-use crate::tally::Tally;
+use crate::tally::{InputDigest, Tally};
 
 /// A large plain file is read in pieces of this size, in parallel.
 pub const PIECE: u64 = 32 * 1024 * 1024;
@@ -40,12 +50,13 @@ const CHUNK: usize = 1024 * 1024;
 /// The pipeline's part of the accounting: opening inputs, the end of a stream, line
 /// numbers across the pieces of a file.
 impl Tally {
-    /// Opens and decodes `input`, counting it, or notes why it cannot be read.
-    fn open(&mut self, input: &Input) -> Option<Box<dyn Read>> {
-        match input.open().and_then(decoded) {
-            Ok(reader) => {
+    /// Opens and decodes `input` (taking the digests `hashes` asks for on the way),
+    /// counting it, or notes why it cannot be read.
+    fn open(&mut self, input: &Input, hashes: Hashes) -> Option<Opened> {
+        match input.open_decoded(hashes) {
+            Ok(opened) => {
                 self.counts.inputs += 1;
-                Some(reader)
+                Some(opened)
             }
             Err(e) => {
                 self.errors
@@ -78,6 +89,29 @@ impl Tally {
                 };
                 self.errors.push(InputError::new(name, message));
             }
+        }
+    }
+
+    /// Names the log an input looks like (when its first bytes say it is another log)
+    /// if any of its lines were rejected: `rejected_before` is the count before it.
+    fn looked_like(&mut self, name: &str, other_log: Option<&'static str>, rejected_before: u64) {
+        if let Some(kind) = other_log {
+            if self.counts.rejected > rejected_before {
+                self.other_logs.push((name.to_string(), kind));
+            }
+        }
+    }
+
+    /// Records the digests of an input once its stream has ended: only those of a
+    /// stream read to its end exist.
+    fn digested(&mut self, name: &str, raw: Option<Slot>, plain: Option<Slot>) {
+        let (raw, plain) = (raw.and_then(|s| s.get()), plain.and_then(|s| s.get()));
+        if raw.is_some() || plain.is_some() {
+            self.digests.push(InputDigest {
+                source: name.to_string(),
+                raw,
+                plain,
+            });
         }
     }
 
@@ -166,14 +200,263 @@ fn open_splittable(input: &Input, piece: u64) -> Option<OpenFile> {
 
 /// Reads every input and returns the aggregate of the records that pass the filter,
 /// with the accounting of all lines. Runs on the current rayon pool.
+///
+/// When digests are asked for ([`Settings::hashes`]), every input is read whole and in
+/// order, by one thread, for its bytes to be hashed as they pass: a single input is
+/// still parsed by every worker ([`aggregate_stream`]), several are read side by side.
 pub fn aggregate(inputs: &[Input], settings: &Settings) -> (Aggregate, Tally) {
+    let (trails, logs): (Vec<&Input>, Vec<&Input>) =
+        inputs.iter().partition(|i| i.holds_cloudtrail());
+    if trails.is_empty() {
+        return aggregate_logs(inputs, settings, None);
+    }
+    // CloudTrail first, kept for the join; past the budget, or with no access logs to
+    // join with, counted at once (a request CloudTrail logged twice, once).
+    let counted = Mutex::new(Aggregate::in_zone(settings.interval, settings.zone));
+    let count = |r: &Record<'_>, class, _: &str, _| {
+        counted.lock().expect("no worker panicked").add(r, class);
+        true
+    };
+    let mut tally = Tally::default();
+    let join = read_cloudtrail(&trails, !logs.is_empty(), settings, &mut tally, &count);
+    let logs: Vec<Input> = logs.into_iter().cloned().collect();
+    let (mut agg, logs_tally) = aggregate_logs(&logs, settings, Some(&join));
+    tally.merge(logs_tally);
+    agg.merge(counted.into_inner().expect("no worker panicked"));
+    agg.merge(pending(&join, settings, &mut tally));
+    tally.join = Some(joined(&join, &tally));
+    (agg, tally)
+}
+
+/// The access logs (and any CloudTrail input their names hid) into an aggregate,
+/// joined with `join`: runs of local inputs as they are, each S3 listing as its
+/// objects come.
+fn aggregate_logs(
+    inputs: &[Input],
+    settings: &Settings,
+    join: Option<&Join>,
+) -> (Aggregate, Tally) {
+    let mut agg: Option<Aggregate> = None;
+    let mut tally = Tally::default();
+    let mut rest = inputs;
+    while !rest.is_empty() {
+        let local = rest.iter().take_while(|i| !is_listing(i)).count();
+        let (part, after) = if local > 0 {
+            (
+                aggregate_local(&rest[..local], settings, join),
+                &rest[local..],
+            )
+        } else {
+            let source = stream::each(&rest[..1]).ahead(stream::AHEAD);
+            (aggregate_each(source, settings, join), &rest[1..])
+        };
+        match &mut agg {
+            Some(agg) => agg.merge(part.0),
+            None => agg = Some(part.0),
+        }
+        tally.merge(part.1);
+        rest = after;
+    }
+    (
+        agg.unwrap_or_else(|| Aggregate::in_zone(settings.interval, settings.zone)),
+        tally,
+    )
+}
+
+fn is_listing(input: &Input) -> bool {
+    #[cfg(feature = "s3")]
+    {
+        matches!(input, Input::S3Listing(_))
+    }
+    #[cfg(not(feature = "s3"))]
+    {
+        let _ = input;
+        false
+    }
+}
+
+/// Reads the objects of `source` (an S3 listing), each whole, while it goes on.
+fn aggregate_each(
+    source: impl Iterator<Item = Item> + Send,
+    settings: &Settings,
+    join: Option<&Join>,
+) -> (Aggregate, Tally) {
+    let mut tally = Tally::default();
+    let aggs = read_each(
+        source,
+        || Aggregate::in_zone(settings.interval, settings.zone),
+        |agg, item| {
+            let mut t = Tally::default();
+            match item {
+                Ok(input) => {
+                    let span = Span {
+                        unit: 0,
+                        budget: u64::MAX,
+                        required_only: true,
+                        join,
+                    };
+                    scan_whole(&input, span, settings, &mut t, |record, class, _| {
+                        agg.add(record, class);
+                        true
+                    });
+                    t.unit_lines.clear();
+                }
+                Err(e) => t.errors.push(e),
+            }
+            t
+        },
+        |t| tally.merge(t),
+    );
+    (merge_all(aggs, settings), tally)
+}
+
+/// How far the workers may get ahead of the earliest input not yet done.
+const REORDER: usize = 256;
+
+/// Reads the inputs `source` yields while it goes on (an S3 listing yields its objects
+/// as they are listed), each whole, on every worker of the current pool: `read` turns
+/// an input (or the error met finding it) into a result, with a state of the worker's
+/// own, and `merge` takes the results in the source's order, whatever order they are
+/// done in. Returns the workers' states.
+pub fn read_each<W: Send, T: Send>(
+    source: impl Iterator<Item = Item> + Send,
+    worker: impl Fn() -> W + Sync,
+    read: impl Fn(&mut W, Item) -> T + Sync,
+    merge: impl FnMut(T) + Send,
+) -> Vec<W> {
+    struct Merged<T, M> {
+        next: usize,
+        waiting: BTreeMap<usize, T>,
+        merge: M,
+    }
+    let feed = Mutex::new((source, 0usize));
+    let merged = Mutex::new(Merged {
+        next: 0,
+        waiting: BTreeMap::new(),
+        merge,
+    });
+    let room = Condvar::new();
+    rayon::broadcast(|_| {
+        let mut state = worker();
+        loop {
+            let (seq, item) = {
+                let mut feed = feed.lock().expect("no worker panicked");
+                let mut m = merged.lock().expect("no worker panicked");
+                while feed.1 >= m.next + REORDER {
+                    m = room.wait(m).expect("no worker panicked");
+                }
+                drop(m);
+                let Some(item) = feed.0.next() else { break };
+                feed.1 += 1;
+                (feed.1 - 1, item)
+            };
+            let result = read(&mut state, item);
+            let mut m = merged.lock().expect("no worker panicked");
+            m.waiting.insert(seq, result);
+            while let Some(result) = {
+                let next = m.next;
+                m.waiting.remove(&next)
+            } {
+                (m.merge)(result);
+                m.next += 1;
+            }
+            drop(m);
+            room.notify_all();
+        }
+        state
+    })
+}
+
+/// [`aggregate`] of local inputs, joined with `join`.
+fn aggregate_local(
+    inputs: &[Input],
+    settings: &Settings,
+    join: Option<&Join>,
+) -> (Aggregate, Tally) {
+    let whole = settings.hashes != Hashes::default();
     if rayon::current_num_threads() == 1 {
-        return aggregate_in_pieces(inputs, settings, u64::MAX);
+        return aggregate_in_pieces(inputs, settings, u64::MAX, join);
     }
     match inputs {
-        [input] if !splittable(input) => aggregate_stream(input, settings, CHUNK),
-        _ => aggregate_in_pieces(inputs, settings, PIECE),
+        [input] if whole || !splittable(input) => aggregate_stream(input, settings, CHUNK, join),
+        _ if whole => aggregate_in_pieces(inputs, settings, u64::MAX, join),
+        _ => aggregate_in_pieces(inputs, settings, PIECE, join),
     }
+}
+
+/// Reads the CloudTrail inputs `trails` in parallel: their S3 requests are kept in
+/// `keeper` for the join, or, past its budget, handed to `count`.
+fn read_trails(
+    trails: &[&Input],
+    settings: &Settings,
+    keeper: &Keeper,
+    count: &(dyn Fn(&Record<'_>, Class, &str, u64) -> bool + Sync),
+) -> Tally {
+    let tallies: Vec<Tally> = trails
+        .par_iter()
+        .with_max_len(1)
+        .enumerate()
+        .map(|(at, input)| {
+            let mut tally = Tally::default();
+            let name = input.name();
+            if let Some(opened) = tally.open(input, settings.hashes) {
+                scan_events(
+                    &name,
+                    opened.reader,
+                    0,
+                    Some((keeper, at)),
+                    settings,
+                    &mut tally,
+                    |r, class, n| count(r, class, &name, n),
+                );
+                tally.digested(&name, opened.raw, opened.plain);
+            }
+            tally.unit_lines.clear();
+            tally
+        })
+        .collect();
+    let mut tally = Tally::default();
+    for t in tallies {
+        tally.merge(t);
+    }
+    tally
+}
+
+/// What the join did, with the CloudTrail requests counted without it because they
+/// were found among the access logs (noted in `tally`).
+pub fn joined(join: &Join, tally: &Tally) -> crate::tally::JoinCounts {
+    let mut counts = join.counts();
+    counts.unjoined += tally.join.map_or(0, |j| j.unjoined);
+    counts
+}
+
+/// The CloudTrail requests no access log record took the place of, counted last.
+fn pending(join: &Join, settings: &Settings, tally: &mut Tally) -> Aggregate {
+    let chunk = join.len().div_ceil(rayon::current_num_threads() * 4).max(1);
+    let starts: Vec<usize> = (0..join.len()).step_by(chunk).collect();
+    let (agg, matched) = starts
+        .into_par_iter()
+        .map(|start| {
+            let mut agg = Aggregate::in_zone(settings.interval, settings.zone);
+            let mut matched = 0;
+            join.pending(start..(start + chunk).min(join.len()), |r, _, _| {
+                if settings.filter.matches(r) {
+                    matched += 1;
+                    agg.add(r, settings.classifier.classify_record(r));
+                }
+                true
+            });
+            (agg, matched)
+        })
+        .reduce(
+            || (Aggregate::in_zone(settings.interval, settings.zone), 0),
+            |(mut a, m), (b, n)| {
+                a.merge(b);
+                (a, m + n)
+            },
+        );
+    tally.counts.matched += matched;
+    agg
 }
 
 /// Can `input` be read in pieces at byte offsets?
@@ -181,18 +464,27 @@ fn splittable(input: &Input) -> bool {
     open_splittable(input, PIECE).is_some()
 }
 
-fn aggregate_in_pieces(inputs: &[Input], settings: &Settings, piece: u64) -> (Aggregate, Tally) {
-    aggregate_units(&plan(inputs, piece), settings)
+fn aggregate_in_pieces(
+    inputs: &[Input],
+    settings: &Settings,
+    piece: u64,
+    join: Option<&Join>,
+) -> (Aggregate, Tally) {
+    aggregate_units(&plan(inputs, piece), settings, join)
 }
 
 /// Reads the planned `units` on the current pool.
-fn aggregate_units(units: &[Unit<'_>], settings: &Settings) -> (Aggregate, Tally) {
+fn aggregate_units(
+    units: &[Unit<'_>],
+    settings: &Settings,
+    join: Option<&Join>,
+) -> (Aggregate, Tally) {
     // Every worker takes the next unit until none is left, into an aggregate of its
     // own: one per worker, not one per unit, so the maps are not rebuilt from empty
     // and merged again for every piece. Tallies stay per unit and merge in input order.
     let next = AtomicUsize::new(0);
     let per_worker = rayon::broadcast(|_| {
-        let mut agg = Aggregate::new(settings.interval);
+        let mut agg = Aggregate::in_zone(settings.interval, settings.zone);
         let mut tallies = Vec::new();
         loop {
             let id = next.fetch_add(1, Ordering::Relaxed);
@@ -210,12 +502,19 @@ fn aggregate_units(units: &[Unit<'_>], settings: &Settings) -> (Aggregate, Tally
                         unit: id,
                         budget: u64::MAX,
                         required_only: true,
+                        join,
                     };
                     scan_whole(unit.input, span, settings, &mut tally, add);
                 }
                 Some((range, file)) => {
                     let name = unit.input.name();
-                    scan_piece(&name, file, range, id, settings, &mut tally, add);
+                    let span = Span {
+                        unit: id,
+                        budget: u64::MAX,
+                        required_only: true,
+                        join,
+                    };
+                    scan_piece(&name, file, range, span, settings, &mut tally, add);
                 }
             }
             tallies.push((id, tally));
@@ -237,7 +536,7 @@ fn aggregate_units(units: &[Unit<'_>], settings: &Settings) -> (Aggregate, Tally
 /// Merges the workers' aggregates, in parallel.
 fn merge_all(aggs: Vec<Aggregate>, settings: &Settings) -> Aggregate {
     aggs.into_par_iter().reduce(
-        || Aggregate::new(settings.interval),
+        || Aggregate::in_zone(settings.interval, settings.zone),
         |mut a, b| {
             a.merge(b);
             a
@@ -256,16 +555,21 @@ enum Chunk {
 /// Reads one stream on a thread of its own (decompressing it if need be) while every
 /// worker parses the chunks of lines it hands out, into an aggregate of its own. The
 /// chunks' tallies merge in stream order as they come, so memory stays bounded.
-fn aggregate_stream(input: &Input, settings: &Settings, chunk: usize) -> (Aggregate, Tally) {
+fn aggregate_stream(
+    input: &Input,
+    settings: &Settings,
+    chunk: usize,
+    join: Option<&Join>,
+) -> (Aggregate, Tally) {
     let name = input.name();
     // One chunk waiting per worker: the reader stays ahead, memory stays bounded.
     let (send, receive) = mpsc::sync_channel(rayon::current_num_threads());
     let receive = Mutex::new(receive);
     let in_order = Mutex::new(InOrder::default());
     let (aggs, read) = std::thread::scope(|s| {
-        let reader = s.spawn(|| read_chunks(input, chunk, send));
+        let reader = s.spawn(|| read_chunks(input, settings, chunk, send));
         let aggs = rayon::broadcast(|_| {
-            let mut agg = Aggregate::new(settings.interval);
+            let mut agg = Aggregate::in_zone(settings.interval, settings.zone);
             // The lock is held while waiting, so the next chunk goes to one worker.
             while let Ok((seq, chunk)) = receive.lock().expect("no worker panicked").recv() {
                 let mut tally = Tally::default();
@@ -275,6 +579,7 @@ fn aggregate_stream(input: &Input, settings: &Settings, chunk: usize) -> (Aggreg
                             unit: 0,
                             budget: u64::MAX,
                             required_only: true,
+                            join,
                         };
                         let add = |record: &Record<'_>, class, _| {
                             agg.add(record, class);
@@ -300,18 +605,62 @@ fn aggregate_stream(input: &Input, settings: &Settings, chunk: usize) -> (Aggreg
         });
         (aggs, reader.join().expect("the reader does not panic"))
     });
+    let (read, events) = read;
     let mut tally = in_order.into_inner().expect("no worker panicked").done;
     tally.merge(read);
-    (merge_all(aggs, settings), tally)
+    if tally.counts.rejected == 0 {
+        tally.other_logs.clear();
+    }
+    let mut agg = merge_all(aggs, settings);
+    agg.merge(events);
+    (agg, tally)
 }
 
 /// Reads `input` and sends its lines in chunks of about `chunk` bytes; returns the
-/// tally of what only the reader knows: the input, its bytes and any read error.
-fn read_chunks(input: &Input, chunk: usize, send: SyncSender<(usize, Chunk)>) -> Tally {
+/// tally of what only the reader knows: the input, its bytes and any read error. A
+/// stream that turns out to be CloudTrail (an S3 object named like a log) is read by
+/// this thread alone, into the aggregate it returns.
+fn read_chunks(
+    input: &Input,
+    settings: &Settings,
+    chunk: usize,
+    send: SyncSender<(usize, Chunk)>,
+) -> (Tally, Aggregate) {
     let mut tally = Tally::default();
-    let Some(reader) = tally.open(input) else {
-        return tally;
+    let mut agg = Aggregate::in_zone(settings.interval, settings.zone);
+    let Some(Opened {
+        reader,
+        raw,
+        plain,
+        other_log,
+        cloudtrail,
+    }) = tally.open(input, settings.hashes)
+    else {
+        return (tally, agg);
     };
+    if cloudtrail {
+        let name = input.name();
+        scan_events(
+            &name,
+            reader,
+            0,
+            None,
+            settings,
+            &mut tally,
+            |r, class, _| {
+                agg.add(r, class);
+                true
+            },
+        );
+        tally.unit_lines.clear();
+        tally.digested(&name, raw, plain);
+        return (tally, agg);
+    }
+    // The workers count the rejected lines: the stream's tally names what the input
+    // looks like, and [`aggregate_stream`] keeps it only if lines were rejected.
+    if let Some(kind) = other_log {
+        tally.other_logs.push((input.name(), kind));
+    }
     let mut seq = 0;
     let mut send_next = |c: Chunk| {
         seq += 1;
@@ -336,8 +685,10 @@ fn read_chunks(input: &Input, chunk: usize, send: SyncSender<(usize, Chunk)>) ->
     if !lines.is_empty() {
         send_next(Chunk::Lines(lines));
     }
-    tally.end_of(&input.name(), offset, result, true);
-    tally
+    let name = input.name();
+    tally.end_of(&name, offset, result, true);
+    tally.digested(&name, raw, plain);
+    (tally, agg)
 }
 
 /// The chunks' tallies of a stream, merged in stream order whatever order they come in.
@@ -368,26 +719,163 @@ impl InOrder {
 
 /// Reads one input, calling `each(record, class, line_number)` for every record that
 /// passes the filter, until `each` returns `false`. Returns `false` if it was stopped.
+/// Access log records are joined with `join` (CloudTrail read before); a CloudTrail
+/// input's records are handed on as they are, and `line` is then the event's number.
 pub fn scan_input(
     input: &Input,
     settings: &Settings,
+    join: Option<&Join>,
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
 ) -> bool {
-    scan_whole(input, Span::WHOLE, settings, tally, each)
+    let span = Span {
+        join,
+        ..Span::WHOLE
+    };
+    scan_whole(input, span, settings, tally, each)
+}
+
+/// Reads `trails`, the CloudTrail inputs of a run, and keeps their S3 requests for the
+/// join when the run has access logs (`join`); past the join's budget, or without
+/// access logs, they are handed to `each` at once, with their input's name and number
+/// (a request logged twice, once). Read the access logs with the join, then
+/// [`pending`](Join::pending) gives the requests no access log record had.
+pub fn read_cloudtrail(
+    trails: &[&Input],
+    join: bool,
+    settings: &Settings,
+    tally: &mut Tally,
+    each: &(dyn Fn(&Record<'_>, Class, &str, u64) -> bool + Sync),
+) -> Join {
+    let keeper = if join {
+        Keeper::default()
+    } else {
+        Keeper::counting()
+    };
+    tally.merge(read_trails(trails, settings, &keeper, each));
+    keeper.finish(trails.iter().map(|i| i.name()).collect())
 }
 
 fn scan_whole(
     input: &Input,
-    span: Span,
+    span: Span<'_>,
     settings: &Settings,
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
 ) -> bool {
-    match tally.open(input) {
-        Some(reader) => scan_lines(&input.name(), Stream(reader), span, settings, tally, each),
-        None => true,
+    let rejected_before = tally.counts.rejected;
+    let Some(Opened {
+        reader,
+        raw,
+        plain,
+        other_log,
+        cloudtrail,
+    }) = tally.open(input, settings.hashes)
+    else {
+        return true;
+    };
+    let name = input.name();
+    let go_on = if cloudtrail {
+        let parsed = tally.counts.parsed;
+        let go_on = scan_events(&name, reader, span.unit, None, settings, tally, each);
+        if span.join.is_some() {
+            // CloudTrail found among the access logs (an S3 object named like a log):
+            // its requests were counted without the join.
+            let late = tally.counts.parsed - parsed;
+            tally.join.get_or_insert_with(Default::default).unjoined += late;
+        }
+        go_on
+    } else {
+        let go_on = scan_lines(&name, Stream(reader), span, settings, tally, each);
+        tally.looked_like(&name, other_log, rejected_before);
+        go_on
+    };
+    tally.digested(&name, raw, plain);
+    go_on
+}
+
+/// Why an event of `len` bytes is rejected unread.
+fn event_too_long(ordinal: u64, len: u64) -> String {
+    format!(
+        "event {ordinal}: {len} bytes, longer than the {} KiB limit for an event",
+        MAX_EVENT / 1024
+    )
+}
+
+/// The worker loop over the events of a CloudTrail stream: each event is an S3
+/// request (a line, parsed), a malformed event (a line, rejected), or another
+/// service's event (skipped and counted); changes to the network path are kept in the
+/// tally. With `keep`, S3 requests go to the join's keeper (unfiltered, as the access
+/// log record that takes an event's place is filtered on its own) unless its budget is
+/// spent; the others pass the filter and go to `each` with their event number.
+fn scan_events<R: Read>(
+    name: &str,
+    reader: R,
+    unit: usize,
+    keep: Option<(&Keeper, usize)>,
+    settings: &Settings,
+    tally: &mut Tally,
+    mut each: impl FnMut(&Record<'_>, Class, u64) -> bool,
+) -> bool {
+    tally.counts.cloudtrail_inputs += 1;
+    let mut go_on = true;
+    let mut events = 0;
+    let result = for_each_event(reader, |ordinal, event| {
+        events = ordinal;
+        let json = match event {
+            Event::Json(json) => json,
+            Event::TooLong(len) => {
+                tally.counts.lines += 1;
+                tally.reject(name, unit, ordinal, event_too_long(ordinal, len));
+                return true;
+            }
+        };
+        let event = match parse_event(json) {
+            Ok(event) => event,
+            Err(e) => {
+                tally.counts.lines += 1;
+                tally.reject(name, unit, ordinal, format!("event {ordinal}: {e}"));
+                return true;
+            }
+        };
+        if let Some(change) = event.change {
+            tally.change(change);
+        }
+        let Some(request) = event.request else {
+            tally.counts.skipped_events += 1;
+            return true;
+        };
+        tally.counts.lines += 1;
+        tally.counts.parsed += 1;
+        let record = request.record();
+        if let Some((keeper, input)) = keep {
+            if keeper.hold(&record, input, ordinal, request.network_activity) != Held::CountNow {
+                return true;
+            }
+        }
+        if settings.filter.matches(&record) {
+            tally.counts.matched += 1;
+            go_on = each(
+                &record,
+                settings.classifier.classify_record(&record),
+                ordinal,
+            );
+        }
+        go_on
+    });
+    tally.unit_lines.push((unit, events));
+    match result {
+        Ok(bytes) => tally.counts.bytes += bytes,
+        Err((Stop::Syntax(reason), before)) => {
+            tally.counts.lines += 1;
+            tally.reject(name, unit, before + 1, reason);
+        }
+        Err((Stop::Io(e), before)) => {
+            let message = format!("read failed after event {before}: {}", describe(&e));
+            tally.errors.push(InputError::new(name, message));
+        }
     }
+    go_on
 }
 
 /// Reads the lines of the plain file `name` (opened once as `file`) that start inside
@@ -396,7 +884,7 @@ fn scan_piece(
     name: &str,
     file: &OpenFile,
     range: &Range<u64>,
-    unit: usize,
+    span: Span<'_>,
     settings: &Settings,
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
@@ -410,9 +898,8 @@ fn scan_piece(
         Ok(None) => {}
         Ok(Some(start)) => {
             let span = Span {
-                unit,
                 budget: range.end - start,
-                required_only: true,
+                ..span
             };
             scan_lines(
                 name,
@@ -467,26 +954,36 @@ pub fn scan<R: Read>(
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
 ) -> bool {
-    scan_lines(name, Stream(reader), Span::WHOLE, settings, tally, each)
+    match crate::input::events::sniff(reader) {
+        Ok((false, reader)) => scan_lines(name, Stream(reader), Span::WHOLE, settings, tally, each),
+        Ok((true, reader)) => scan_events(name, reader, 0, None, settings, tally, each),
+        Err(e) => {
+            tally.errors.push(InputError::new(name, describe(&e)));
+            true
+        }
+    }
 }
 
-/// Which lines of a stream are read, and how much of each.
+/// Which lines of a stream are read, how much of each, and what they are joined with.
 #[derive(Clone, Copy, Debug)]
-struct Span {
+struct Span<'j> {
     /// The work unit; line numbers count from the start of the stream.
     unit: usize,
     /// Only lines that start in the stream's first `budget` bytes are read.
     budget: u64,
     /// Read only the 17 required fields of a record (see [`LineParser::required_only`]).
     required_only: bool,
+    /// The CloudTrail requests to join the records with.
+    join: Option<&'j Join>,
 }
 
-impl Span {
-    /// Every line and every field of a whole input.
-    const WHOLE: Span = Span {
+impl Span<'_> {
+    /// Every line and every field of a whole input, joined with nothing.
+    const WHOLE: Span<'static> = Span {
         unit: 0,
         budget: u64::MAX,
         required_only: false,
+        join: None,
     };
 }
 
@@ -524,7 +1021,7 @@ impl LineSource for &[u8] {
 fn scan_lines(
     name: &str,
     source: impl LineSource,
-    span: Span,
+    span: Span<'_>,
     settings: &Settings,
     tally: &mut Tally,
     mut each: impl FnMut(&Record<'_>, Class, u64) -> bool,
@@ -536,12 +1033,22 @@ fn scan_lines(
         unit,
         budget,
         required_only,
+        join,
     } = span;
     let mut parser = if required_only {
         LineParser::required_only()
     } else {
         LineParser::new()
     };
+    // A bucket's region is in its records' host header, past the required fields: when
+    // asked for, a line of each bucket is read in full until one names the region.
+    let mut regions = (settings.regions && required_only).then(|| {
+        (
+            LineParser::new(),
+            Vec::new(),
+            std::collections::HashSet::new(),
+        )
+    });
     let result = source.each_line(|line_no, line| {
         if offset >= budget {
             return false;
@@ -568,9 +1075,28 @@ fn scan_lines(
         match parser.parse_into(text, &mut record) {
             Ok(()) => {
                 tally.counts.parsed += 1;
+                if let Some((full, last_bucket, known)) = regions.as_mut() {
+                    let bucket = record.bucket.unwrap_or_default();
+                    if bucket != last_bucket.as_slice() && !known.contains(bucket) {
+                        let mut whole = Record::default();
+                        if full.parse_into(text, &mut whole).is_ok() {
+                            record.host_header = whole.host_header;
+                        }
+                        if record.host_header.is_some() {
+                            known.insert(bucket.to_vec());
+                        }
+                    }
+                    if bucket != last_bucket.as_slice() {
+                        last_bucket.clear();
+                        last_bucket.extend_from_slice(bucket);
+                    }
+                }
+                if let Some(join) = join {
+                    join.enrich(&mut record);
+                }
                 if settings.filter.matches(&record) {
                     tally.counts.matched += 1;
-                    let class = settings.classifier.classify(record.remote_ip);
+                    let class = settings.classifier.classify_record(&record);
                     go_on = each(&record, class, line_no);
                 }
             }
@@ -596,6 +1122,9 @@ mod tests {
             classifier: Classifier::new(&[]),
             filter: Filter::default(),
             interval: 3600,
+            hashes: Hashes::default(),
+            zone: crate::time::Zone::Utc,
+            regions: false,
         }
     }
 
@@ -661,14 +1190,15 @@ mod tests {
         text.push_str("last line without newline");
         std::fs::write(&path, &text).unwrap();
         let inputs = [Input::File(path.clone()), Input::File(path)];
-        let (whole_agg, whole) = aggregate_in_pieces(&inputs, &settings(), u64::MAX);
+        let (whole_agg, whole) = aggregate_in_pieces(&inputs, &settings(), u64::MAX, None);
         assert_eq!(whole.rejections.len(), 2 * 9);
         assert_eq!(whole.rejections[0].line, 6);
         assert_eq!(whole.rejections[8].line, 301);
         // Workers take pieces in turns: any number of them gives the same tally.
         for (piece, threads) in [(1, 2), (7, 3), (100, 8), (333, 2), (4096, 1)] {
             let pool = pool(threads);
-            let (agg, tally) = pool.install(|| aggregate_in_pieces(&inputs, &settings(), piece));
+            let (agg, tally) =
+                pool.install(|| aggregate_in_pieces(&inputs, &settings(), piece, None));
             assert_eq!(tally, whole, "piece {piece}, {threads} threads");
             let counts = |a: &Aggregate| {
                 a.buckets()
@@ -718,7 +1248,7 @@ mod tests {
         for (path, cut_short) in [(plain, false), (gzip, false), (cut, true)] {
             let input = Input::File(path);
             let (one_agg, one) =
-                aggregate_in_pieces(std::slice::from_ref(&input), &settings(), u64::MAX);
+                aggregate_in_pieces(std::slice::from_ref(&input), &settings(), u64::MAX, None);
             if cut_short {
                 assert_eq!(one.errors.len(), 1);
                 assert!(
@@ -732,7 +1262,8 @@ mod tests {
             assert_eq!(one.counts.lines, one.counts.parsed + one.counts.rejected);
             for (chunk, threads) in [(1, 2), (700, 3), (5000, 2), (CHUNK, 4)] {
                 let pool = pool(threads);
-                let (agg, tally) = pool.install(|| aggregate_stream(&input, &settings(), chunk));
+                let (agg, tally) =
+                    pool.install(|| aggregate_stream(&input, &settings(), chunk, None));
                 assert_eq!(tally, one, "chunk {chunk}, {threads} threads");
                 assert_eq!(counts(&agg), counts(&one_agg), "chunk {chunk}");
             }
@@ -763,7 +1294,7 @@ mod tests {
             .unwrap()
             .set_len(text.len() as u64 / 2)
             .unwrap();
-        let (_, tally) = pool.install(|| aggregate_units(&units, &settings()));
+        let (_, tally) = pool.install(|| aggregate_units(&units, &settings(), None));
         assert!(tally.counts.lines < 2000, "{}", tally.counts.lines);
         assert!(!tally.errors.is_empty());
         let e = &tally.errors[0];
@@ -783,13 +1314,13 @@ mod tests {
         let path = dir.path().join("log");
         std::fs::write(&path, numbered_log(2000)).unwrap();
         let inputs = [Input::File(path.clone())];
-        let (whole_agg, whole) = aggregate_in_pieces(&inputs, &settings(), u64::MAX);
+        let (whole_agg, whole) = aggregate_in_pieces(&inputs, &settings(), u64::MAX, None);
         let pool = pool(2);
         let units = pool.install(|| plan(&inputs, 16 * 1024));
         // Rotated: the file moves away and a new, shorter one takes its name.
         std::fs::rename(&path, dir.path().join("log.1")).unwrap();
         std::fs::write(&path, numbered_log(10)).unwrap();
-        let (agg, tally) = pool.install(|| aggregate_units(&units, &settings()));
+        let (agg, tally) = pool.install(|| aggregate_units(&units, &settings(), None));
         assert_eq!(tally, whole);
         assert_eq!(tally.counts.parsed, 2000);
         let requests = |a: &Aggregate| a.buckets()[0].1.counts.requests;
@@ -797,9 +1328,98 @@ mod tests {
     }
 
     #[test]
+    fn digests_are_taken_while_reading_and_change_no_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("{GOOD}\n").repeat(2000) + "garbage\n";
+        let plain = dir.path().join("a.log");
+        std::fs::write(&plain, &text).unwrap();
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut encoder, text.as_bytes()).unwrap();
+        let stored = encoder.finish().unwrap();
+        let gzip = dir.path().join("b.log.gz");
+        std::fs::write(&gzip, &stored).unwrap();
+        let inputs = [Input::File(plain.clone()), Input::File(gzip)];
+        let (plain_agg, plain_tally) = aggregate(&inputs, &settings());
+        assert!(plain_tally.digests.is_empty());
+        let hashed = Settings {
+            hashes: Hashes {
+                raw: true,
+                plain: true,
+            },
+            ..settings()
+        };
+        let counts = |a: &Aggregate| {
+            a.buckets()
+                .iter()
+                .map(|(_, s)| s.counts)
+                .collect::<Vec<_>>()
+        };
+        for threads in [1, 2, 4] {
+            let pool = pool(threads);
+            // Several inputs, then one alone (read by one thread, parsed by all).
+            let (agg, tally) = pool.install(|| aggregate(&inputs, &hashed));
+            assert_eq!(counts(&agg), counts(&plain_agg));
+            assert_eq!(tally.counts, plain_tally.counts);
+            let of_text = crate::input::digest::Digest::of(text.as_bytes());
+            let want = [
+                InputDigest {
+                    source: inputs[0].name(),
+                    raw: Some(of_text),
+                    plain: Some(of_text),
+                },
+                InputDigest {
+                    source: inputs[1].name(),
+                    raw: Some(crate::input::digest::Digest::of(&stored)),
+                    plain: Some(of_text),
+                },
+            ];
+            assert_eq!(tally.digests, want, "{threads} threads");
+            let (_, one) = pool.install(|| aggregate(&inputs[1..], &hashed));
+            assert_eq!(one.digests, want[1..], "{threads} threads");
+        }
+        // A read cut short leaves no digest: a truncated gzip stream.
+        let cut = dir.path().join("cut.gz");
+        std::fs::write(&cut, &stored[..stored.len() / 2]).unwrap();
+        let (_, tally) = aggregate(&[Input::File(cut)], &hashed);
+        assert_eq!(tally.errors.len(), 1);
+        assert!(
+            tally.digests.iter().all(|d| d.plain.is_none()),
+            "{:?}",
+            tally.digests
+        );
+    }
+
+    #[test]
+    fn another_log_is_named_beside_its_rejected_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        // CloudTrail is read as events; VPC flow logs are another log.
+        let trail = dir.path().join("flow.log");
+        std::fs::write(
+            &trail,
+            "2 123456789012 eni-0a1b2c3d 10.0.1.5 52.79.54.241 443 49152 6 10 840 1652090400 1652090460 ACCEPT OK\n",
+        )
+        .unwrap();
+        // An access log beside it: nothing to name.
+        let log = dir.path().join("access.log");
+        std::fs::write(&log, format!("{GOOD}\n")).unwrap();
+        let inputs = [Input::File(trail.clone()), Input::File(log)];
+        for threads in [1, 2] {
+            let pool = pool(threads);
+            let (_, tally) = pool.install(|| aggregate(&inputs, &settings()));
+            assert_eq!(
+                tally.other_logs,
+                [(trail.display().to_string(), "VPC flow logs")]
+            );
+            let (_, one) = pool.install(|| aggregate(&inputs[..1], &settings()));
+            assert_eq!(one.other_logs.len(), 1, "{threads} threads, one stream");
+        }
+        assert_eq!(crate::input::sniff::other_log(GOOD.as_bytes()), None);
+    }
+
+    #[test]
     fn a_stream_that_cannot_be_opened_is_an_input_error() {
         let input = Input::File("/nonexistent/vpce-audit-test".into());
-        let (agg, tally) = aggregate_stream(&input, &settings(), CHUNK);
+        let (agg, tally) = aggregate_stream(&input, &settings(), CHUNK, None);
         assert_eq!(
             (tally.counts.inputs, tally.errors.len(), tally.counts.lines),
             (0, 1, 0)

@@ -2,7 +2,10 @@
 //!
 //! Fields are in AWS's order. A field that the log shows as `-` is `None`; quoted
 //! fields are stored without their surrounding quotes. Nothing here allocates: every
-//! text field is a sub-slice of the input line.
+//! text field is a sub-slice of the input line. A CloudTrail event
+//! ([`crate::cloudtrail`]) fills the same record from its own fields, borrowed from the
+//! event, and adds what only CloudTrail knows: the VPC endpoint that carried the
+//! request and the region of the S3 endpoint it was sent to.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -183,6 +186,15 @@ pub struct Record<'a> {
     pub access_point_arn: Option<&'a [u8]>,
     pub acl_required: Option<&'a [u8]>,
     pub source_region: Option<&'a [u8]>,
+    /// The VPC endpoint that carried the request (`vpce-…`): CloudTrail's
+    /// `vpcEndpointId`, or an access log record joined with its CloudTrail event.
+    /// Access logs alone never name it.
+    pub vpc_endpoint_id: Option<&'a [u8]>,
+    /// The account that owns that endpoint (`vpcEndpointAccountId`).
+    pub vpc_endpoint_account: Option<&'a [u8]>,
+    /// The region of the S3 endpoint the request was sent to, that is the bucket's
+    /// (CloudTrail's `awsRegion`).
+    pub region: Option<&'a [u8]>,
 }
 
 /// A field's value, for writers that walk every field generically.
@@ -236,9 +248,158 @@ impl<'a> Record<'a> {
     }
 }
 
+/// The text fields of a record, for [`OwnedRecord`]: get them all, set them all.
+const TEXT_FIELDS: usize = 23;
+
+fn texts<'a>(r: &Record<'a>) -> [Option<&'a [u8]>; TEXT_FIELDS] {
+    [
+        r.bucket_owner,
+        r.bucket,
+        r.requester,
+        r.request_id,
+        r.operation,
+        r.key,
+        r.request_uri,
+        r.error_code,
+        r.referer,
+        r.user_agent,
+        r.version_id,
+        r.host_id,
+        r.signature_version,
+        r.cipher_suite,
+        r.authentication_type,
+        r.host_header,
+        r.tls_version,
+        r.access_point_arn,
+        r.acl_required,
+        r.source_region,
+        r.vpc_endpoint_id,
+        r.vpc_endpoint_account,
+        r.region,
+    ]
+}
+
+fn set_texts<'a>(r: &mut Record<'a>, t: [Option<&'a [u8]>; TEXT_FIELDS]) {
+    let [bucket_owner, bucket, requester, request_id, operation, key, request_uri, error_code, referer, user_agent, version_id, host_id, signature_version, cipher_suite, authentication_type, host_header, tls_version, access_point_arn, acl_required, source_region, vpc_endpoint_id, vpc_endpoint_account, region] =
+        t;
+    *r = Record {
+        bucket_owner,
+        bucket,
+        requester,
+        request_id,
+        operation,
+        key,
+        request_uri,
+        error_code,
+        referer,
+        user_agent,
+        version_id,
+        host_id,
+        signature_version,
+        cipher_suite,
+        authentication_type,
+        host_header,
+        tls_version,
+        access_point_arn,
+        acl_required,
+        source_region,
+        vpc_endpoint_id,
+        vpc_endpoint_account,
+        region,
+        ..*r
+    };
+}
+
+/// A record that owns its text, in one allocation: for a record kept after the bytes
+/// it was read from are gone (a CloudTrail event waiting for the access logs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedRecord {
+    /// The text fields one after the other.
+    text: Box<[u8]>,
+    /// Where each text field ends in `text`; `u32::MAX` for a missing one.
+    ends: [u32; TEXT_FIELDS],
+    /// The other fields, with empty text.
+    rest: Record<'static>,
+}
+
+impl OwnedRecord {
+    /// A copy of `r` that owns its text. Fields longer than 4 GiB together cannot be:
+    /// records are at most a few MiB.
+    pub fn new(r: &Record<'_>) -> Self {
+        let fields = texts(r);
+        let mut text = Vec::with_capacity(fields.iter().flatten().map(|f| f.len()).sum());
+        let mut ends = [u32::MAX; TEXT_FIELDS];
+        for (end, field) in ends.iter_mut().zip(fields) {
+            if let Some(f) = field {
+                text.extend_from_slice(f);
+                *end = u32::try_from(text.len()).expect("a record is far below 4 GiB");
+            }
+        }
+        let rest = Record {
+            time: r.time,
+            remote_ip: r.remote_ip,
+            http_status: r.http_status,
+            bytes_sent: r.bytes_sent,
+            object_size: r.object_size,
+            total_time: r.total_time,
+            turn_around_time: r.turn_around_time,
+            ..Record::default()
+        };
+        OwnedRecord {
+            text: text.into_boxed_slice(),
+            ends,
+            rest,
+        }
+    }
+
+    /// The record, borrowing from this one.
+    pub fn record(&self) -> Record<'_> {
+        let mut fields = [None; TEXT_FIELDS];
+        let mut start = 0;
+        for (field, &end) in fields.iter_mut().zip(&self.ends) {
+            if end != u32::MAX {
+                *field = Some(&self.text[start..end as usize]);
+                start = end as usize;
+            }
+        }
+        let mut r = self.rest.clone();
+        set_texts(&mut r, fields);
+        r
+    }
+
+    /// About how many bytes it takes in memory.
+    pub fn size(&self) -> usize {
+        std::mem::size_of::<Self>() + self.text.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_owned_record_gives_back_the_record() {
+        let r = Record {
+            bucket: Some(b"b"),
+            time: 7,
+            remote_ip: Some("10.0.0.1".parse().unwrap()),
+            requester: Some(b""),
+            key: Some(b"k/ey"),
+            http_status: Some(403),
+            bytes_sent: Some(9),
+            vpc_endpoint_id: Some(b"vpce-1"),
+            region: Some(b"ap-northeast-2"),
+            source_region: Some(b"x"),
+            ..Record::default()
+        };
+        let owned = OwnedRecord::new(&r);
+        assert_eq!(owned.record(), r);
+        assert!(owned.size() > 40);
+        assert_eq!(
+            OwnedRecord::new(&Record::default()).record(),
+            Record::default()
+        );
+    }
 
     #[test]
     fn fields_are_numbered_in_log_order() {

@@ -1,6 +1,8 @@
 //! Synthetic S3 server access logs, reproducible from a seed, for benchmarks and
 //! load tests: a realistic mix of field eras, buckets, requesters, private, public and
-//! internal addresses, denials, presigned URLs and long user agents.
+//! internal addresses, denials, presigned URLs and long user agents; CloudTrail log
+//! files of S3 data events ([`write_cloudtrail`]) and AWS's range file
+//! ([`write_ip_ranges`]) likewise.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -57,6 +59,100 @@ const OPERATIONS: [&str; 6] = [
     "REST.HEAD.OBJECT",
     "REST.GET.BUCKET",
 ];
+
+/// Writes one CloudTrail log file (`{"Records":[…]}`, on one line as CloudTrail does)
+/// of `events` S3 data events from 2024-03-01 00:00:00 UTC: through one of a few VPC
+/// endpoints, from public addresses, or made by AWS services; one in twenty other
+/// services' events.
+pub fn write_cloudtrail(out: &mut dyn Write, seed: u64, events: u64) -> io::Result<()> {
+    let mut rng = Rng::new(seed);
+    let mut time = days_from_civil(2024, 3, 1) * 86_400;
+    let mut event = String::with_capacity(2048);
+    out.write_all(b"{\"Records\":[")?;
+    for i in 0..events {
+        time += rng.below(3) as i64;
+        event.clear();
+        let (days, secs) = (time.div_euclid(86_400), time.rem_euclid(86_400));
+        let (y, m, d) = civil_from_days(days);
+        let at = format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        );
+        let bucket = rng.below(8);
+        let account = 100_000_000_000 + rng.below(20);
+        let source = if rng.below(20) == 0 {
+            "kms.amazonaws.com"
+        } else {
+            "s3.amazonaws.com"
+        };
+        let (ip, endpoint) = match rng.below(10) {
+            0..=5 => (
+                format!("10.{}.{}.{}", rng.below(4), rng.below(256), rng.below(256)),
+                format!(
+                    ",\"vpcEndpointId\":\"vpce-0{:016x}\",\"vpcEndpointAccountId\":\"{account}\"",
+                    rng.below(3)
+                ),
+            ),
+            6..=8 => (
+                format!("52.{}.{}.{}", 79 + rng.below(4), bucket, 241 + rng.below(4)),
+                String::new(),
+            ),
+            _ => ("athena.amazonaws.com".to_string(), String::new()),
+        };
+        let _ = write!(
+            event,
+            "{}{{\"eventVersion\":\"1.09\",\"userIdentity\":{{\"type\":\"AssumedRole\",\"principalId\":\"AROAEXAMPLE:i-0{:x}\",\"arn\":\"arn:aws:sts::{account}:assumed-role/reader-{}/i-0{:x}\",\"accountId\":\"{account}\"}},\"eventTime\":\"{at}\",\"eventSource\":\"{source}\",\"eventName\":\"{}\",\"awsRegion\":\"ap-northeast-2\",\"sourceIPAddress\":\"{ip}\",\"userAgent\":\"{}\",\"requestParameters\":{{\"bucketName\":\"data-lake-{bucket:02}\",\"Host\":\"data-lake-{bucket:02}.s3.ap-northeast-2.amazonaws.com\",\"key\":\"exports/2024/part-{:05}.parquet\"}},\"responseElements\":null,\"additionalEventData\":{{\"SignatureVersion\":\"SigV4\",\"CipherSuite\":\"TLS_AES_128_GCM_SHA256\",\"bytesTransferredIn\":0,\"AuthenticationMethod\":\"AuthHeader\",\"x-amz-id-2\":\"{:016x}{:016x}=\",\"bytesTransferredOut\":{}}},\"requestID\":\"{:016X}\",\"eventID\":\"{:08x}-{:04x}\",\"readOnly\":true,\"resources\":[{{\"type\":\"AWS::S3::Object\",\"ARN\":\"arn:aws:s3:::data-lake-{bucket:02}/exports\"}},{{\"accountId\":\"{account}\",\"type\":\"AWS::S3::Bucket\",\"ARN\":\"arn:aws:s3:::data-lake-{bucket:02}\"}}],\"eventType\":\"AwsApiCall\",\"managementEvent\":false,\"recipientAccountId\":\"{account}\"{endpoint},\"eventCategory\":\"Data\",\"tlsDetails\":{{\"tlsVersion\":\"TLSv1.3\",\"cipherSuite\":\"TLS_AES_128_GCM_SHA256\",\"clientProvidedHostHeader\":\"data-lake-{bucket:02}.s3.ap-northeast-2.amazonaws.com\"}}}}",
+            if i == 0 { "" } else { "," },
+            rng.next_u64() >> 16,
+            rng.below(5),
+            rng.next_u64() >> 16,
+            rng.pick(&["GetObject", "GetObject", "PutObject", "HeadObject", "ListObjects"]),
+            rng.pick(&USER_AGENTS),
+            rng.below(100_000),
+            rng.next_u64(),
+            rng.next_u64(),
+            rng.below(1 << 20),
+            rng.next_u64(),
+            rng.next_u64() >> 32,
+            rng.below(1 << 16),
+        );
+        out.write_all(event.as_bytes())?;
+    }
+    out.write_all(b"]}\n")
+}
+
+/// Writes an `ip-ranges.json` of `prefixes` IPv4 prefixes (a /16 of EC2 per region
+/// holding the generated NAT addresses, the rest /24s across the address space) and a
+/// few IPv6 ones: the size of AWS's own file.
+pub fn write_ip_ranges(out: &mut dyn Write, seed: u64, prefixes: u64) -> io::Result<()> {
+    let mut rng = Rng::new(seed);
+    let regions = ["ap-northeast-2", "us-east-1", "eu-west-1", "us-west-2"];
+    let services = ["AMAZON", "EC2", "S3", "CLOUDFRONT", "ROUTE53_HEALTHCHECKS"];
+    let mut entries = Vec::new();
+    for (i, region) in regions.iter().enumerate() {
+        entries.push(format!(
+            "{{\"ip_prefix\":\"52.{}.0.0/16\",\"region\":\"{region}\",\"service\":\"EC2\",\"network_border_group\":\"{region}\"}}",
+            79 + i
+        ));
+    }
+    for _ in entries.len() as u64..prefixes {
+        let region = rng.pick(&regions);
+        entries.push(format!(
+            "{{\"ip_prefix\":\"{}.{}.{}.0/24\",\"region\":\"{region}\",\"service\":\"{}\",\"network_border_group\":\"{region}\"}}",
+            3 + rng.below(60),
+            rng.below(256),
+            rng.below(256),
+            rng.pick(&services)
+        ));
+    }
+    write!(
+        out,
+        "{{\"syncToken\":\"1\",\"createDate\":\"2024-03-01-00-00-00\",\"prefixes\":[{}],\"ipv6_prefixes\":[{{\"ipv6_prefix\":\"2600:1f18::/33\",\"region\":\"us-east-1\",\"service\":\"EC2\",\"network_border_group\":\"us-east-1\"}}]}}",
+        entries.join(",")
+    )
+}
 
 /// Writes `lines` log lines starting at 2024-03-01 00:00:00 UTC, a few per second.
 pub fn write_logs(out: &mut dyn Write, seed: u64, lines: u64) -> io::Result<()> {

@@ -4,10 +4,14 @@
 
 use derive_more::AddAssign;
 
+use crate::cloudtrail::Change;
+use crate::input::digest::Digest;
 use crate::input::InputError;
 
 /// How many rejected lines are kept with their reasons; all are counted.
 pub const KEPT_REJECTIONS: usize = 1000;
+/// How many changes to the network path (CloudTrail management events) are kept.
+pub const KEPT_CHANGES: usize = 1000;
 
 /// A line that is not a record, with where it is and why.
 #[derive(Clone, Debug, Eq, serde::Serialize)]
@@ -47,6 +51,41 @@ pub struct LineCounts {
     pub bytes: u64,
     /// Inputs opened.
     pub inputs: u64,
+    /// Inputs read as CloudTrail (their events count as lines).
+    pub cloudtrail_inputs: u64,
+    /// CloudTrail events that are not S3 requests to a bucket (other services, S3
+    /// calls on no bucket): skipped, not counted as lines.
+    pub skipped_events: u64,
+}
+
+/// How access logs and CloudTrail were joined on the request id (see
+/// [`crate::join`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, AddAssign, serde::Serialize)]
+pub struct JoinCounts {
+    /// CloudTrail requests kept to be joined with the access logs.
+    pub kept: u64,
+    /// Access log records that found their CloudTrail event: counted once, from the
+    /// access log, with the endpoint from CloudTrail.
+    pub joined: u64,
+    /// Of those, how many named a VPC endpoint.
+    pub joined_with_endpoint: u64,
+    /// CloudTrail events with a request id already seen in CloudTrail (a data event
+    /// and its network activity event, or a duplicate delivery): counted once.
+    pub duplicates: u64,
+    /// CloudTrail requests past the memory limit of the join, counted without looking
+    /// for their access log record: a request in both is then counted twice.
+    pub unjoined: u64,
+}
+
+/// The digests taken of one input read to its end ([`crate::input::digest`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputDigest {
+    /// The input's name.
+    pub source: String,
+    /// Of the bytes as stored, if asked for.
+    pub raw: Option<Digest>,
+    /// Of the decoded bytes, if asked for.
+    pub plain: Option<Digest>,
 }
 
 /// The accounting of a run.
@@ -58,6 +97,16 @@ pub struct Tally {
     pub rejections: Vec<Rejection>,
     /// Inputs that could not be read, fully or at all.
     pub errors: Vec<InputError>,
+    /// The first [`KEPT_CHANGES`] changes to the network path found in CloudTrail.
+    pub changes: Vec<Change>,
+    /// The join of access logs with CloudTrail, when both were read.
+    pub join: Option<JoinCounts>,
+    /// The digests of the inputs read to their end, when digests were asked for, in
+    /// input order.
+    pub digests: Vec<InputDigest>,
+    /// Inputs whose first bytes are recognisably another log than S3 server access
+    /// logs, with its name (see [`crate::input::sniff`]).
+    pub other_logs: Vec<(String, &'static str)>,
     /// What was left out on purpose and said so (links not followed, link loops): not
     /// errors, but what the run did not read.
     pub warnings: Vec<InputError>,
@@ -73,8 +122,26 @@ impl Tally {
         self.rejections
             .extend(other.rejections.into_iter().take(room));
         self.errors.extend(other.errors);
+        let room = KEPT_CHANGES.saturating_sub(self.changes.len());
+        self.changes.extend(other.changes.into_iter().take(room));
+        self.join = match (self.join, other.join) {
+            (Some(mut a), Some(b)) => {
+                a += b;
+                Some(a)
+            }
+            (a, b) => a.or(b),
+        };
+        self.digests.extend(other.digests);
+        self.other_logs.extend(other.other_logs);
         self.warnings.extend(other.warnings);
         self.unit_lines.extend(other.unit_lines);
+    }
+
+    /// Keeps a change to the network path, up to [`KEPT_CHANGES`].
+    pub(crate) fn change(&mut self, change: Change) {
+        if self.changes.len() < KEPT_CHANGES {
+            self.changes.push(change);
+        }
     }
 
     /// Counts a rejected line of work unit `unit`, keeping the first ones.

@@ -1,5 +1,6 @@
-//! Time arithmetic shared by every layer: RFC 3339 text, timeline windows, civil dates
-//! and durations as people write them. Times are seconds since the Unix epoch, in UTC.
+//! Time arithmetic shared by every layer: RFC 3339 text, timeline windows, civil dates,
+//! durations as people write them, and the time zone times are shown in. Times are
+//! seconds since the Unix epoch, in UTC.
 //!
 //! Two rules hold for every time read, from a log, a flag or a file:
 //!
@@ -9,7 +10,8 @@
 //! * a second written as `:60` (a leap second) is the first second of the next
 //!   minute, in a log as in `--since`/`--until`.
 
-use chrono::{DateTime, SecondsFormat, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
 
 /// The first time RFC 3339 can write: 0000-01-01T00:00:00Z.
 pub const FIRST: i64 = -62_167_219_200;
@@ -58,6 +60,196 @@ pub fn whole_seconds<Tz: chrono::TimeZone>(t: &DateTime<Tz>) -> Option<i64> {
 #[inline]
 pub fn window_start(time: i64, interval: i64) -> i64 {
     time.div_euclid(interval) * interval
+}
+
+/// Seconds in a day.
+pub const DAY: i64 = 86_400;
+/// Seconds in a week: the `1w` interval, whose windows start on Mondays.
+pub const WEEK: i64 = 7 * DAY;
+/// 1970-01-05, the first Monday after the epoch, in seconds.
+pub const FIRST_MONDAY: i64 = 4 * DAY;
+
+/// Parses a window length: a whole number of minutes or hours that divides a day
+/// (`1m`, `10m`, `2h`, `6h`), `1d`, or `1w`. Returns its seconds.
+pub fn parse_interval(text: &str) -> Result<i64, String> {
+    let bad = || {
+        format!(
+            "{text:?} is not a window length: give minutes or hours that divide a day \
+             (1m, 5m, 10m, 15m, 30m, 1h, 2h, 6h, 12h), 1d or 1w"
+        )
+    };
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number.parse().ok().filter(|n| *n > 0).ok_or_else(bad)?;
+    let seconds = match unit {
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        "d" if n == 1 => Some(DAY),
+        "w" if n == 1 => Some(WEEK),
+        _ => None,
+    }
+    .ok_or_else(bad)?;
+    if seconds == WEEK || (seconds <= DAY && DAY % seconds == 0) {
+        Ok(seconds)
+    } else {
+        Err(bad())
+    }
+}
+
+/// The name of a window length: `1w` for a week, else [`duration_name`].
+pub fn interval_name(seconds: i64) -> String {
+    if seconds == WEEK {
+        "1w".to_string()
+    } else {
+        duration_name(seconds)
+    }
+}
+
+/// The time zone windows are cut in and times are shown in: UTC unless `--tz` names
+/// another (an IANA name such as `Asia/Seoul`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Zone {
+    #[default]
+    Utc,
+    Named(Tz),
+}
+
+impl Zone {
+    /// The zone of an IANA name (`UTC`, `Asia/Seoul`, `America/New_York`).
+    pub fn parse(name: &str) -> Result<Zone, String> {
+        if name.eq_ignore_ascii_case("utc") || name == "Z" {
+            return Ok(Zone::Utc);
+        }
+        name.parse::<Tz>().map(Zone::Named).map_err(|_| {
+            format!("{name:?} is not a time zone: give an IANA name such as Asia/Seoul or UTC")
+        })
+    }
+
+    /// The zone a report names (`summary.time_zone`); UTC if the name is unknown.
+    pub fn named(name: &str) -> Zone {
+        Zone::parse(name).unwrap_or_default()
+    }
+
+    /// The IANA name, `UTC` for UTC.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Zone::Utc => "UTC",
+            Zone::Named(tz) => tz.name(),
+        }
+    }
+
+    /// `, times in Asia/Seoul`, or nothing for UTC: for headings.
+    pub fn note(&self) -> String {
+        match self {
+            Zone::Utc => String::new(),
+            Zone::Named(tz) => format!(", times in {}", tz.name()),
+        }
+    }
+
+    /// An RFC 3339 UTC time as shown in this zone (`2022-05-09T19:32:05+09:00`); text
+    /// that is not such a time is returned as it is.
+    pub fn show(&self, rfc: &str) -> String {
+        match (self, parse_rfc3339(rfc)) {
+            (Zone::Named(_), Some(secs)) => self.show_secs(secs),
+            _ => rfc.to_string(),
+        }
+    }
+
+    /// Seconds since the epoch as RFC 3339 in this zone.
+    pub fn show_secs(&self, secs: i64) -> String {
+        match self {
+            Zone::Utc => rfc3339(secs),
+            // A local year past 9999 (the last hours of 9999 east of UTC) is shown in
+            // UTC: RFC 3339 has no `+10000-…`.
+            Zone::Named(tz) => {
+                match DateTime::<Utc>::from_timestamp(secs, 0).map(|t| t.with_timezone(tz)) {
+                    Some(t) if writable(secs) && (0..=9999).contains(&t.year()) => {
+                        t.to_rfc3339_opts(SecondsFormat::Secs, true)
+                    }
+                    _ => rfc3339(secs),
+                }
+            }
+        }
+    }
+
+    /// Seconds since the epoch formatted with a chrono `format` on this zone's clock.
+    pub fn format(&self, secs: i64, format: &str) -> String {
+        match (self, DateTime::<Utc>::from_timestamp(secs, 0)) {
+            (Zone::Utc, Some(t)) => t.format(format).to_string(),
+            (Zone::Named(tz), Some(t)) => t.with_timezone(tz).format(format).to_string(),
+            (_, None) => secs.to_string(),
+        }
+    }
+
+    /// How far this zone's clock is ahead of UTC at `secs`, in seconds.
+    pub fn offset(&self, secs: i64) -> i64 {
+        use chrono::Offset;
+        match (self, DateTime::<Utc>::from_timestamp(secs, 0)) {
+            (Zone::Named(tz), Some(t)) => {
+                i64::from(t.with_timezone(tz).offset().fix().local_minus_utc())
+            }
+            _ => 0,
+        }
+    }
+
+    /// The first instant of the local `date` (midnight, or the first time that exists
+    /// when a clock change skips midnight).
+    fn start_of(tz: Tz, date: NaiveDate) -> i64 {
+        let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
+        for minutes in (0..=24 * 60).step_by(15) {
+            let local = midnight + Duration::minutes(minutes);
+            if let Some(t) = tz.from_local_datetime(&local).earliest() {
+                return t.timestamp();
+            }
+        }
+        midnight.and_utc().timestamp()
+    }
+
+    /// The window of `interval` seconds (dividing a day, or [`WEEK`]) that holds
+    /// `time`, as `[start, end)`. In UTC windows are multiples of the interval since the
+    /// epoch (weeks since a Monday); in another zone each local day is cut from its
+    /// midnight into its usual number of windows, the last ending at the next midnight
+    /// (an hour shorter or longer on the days a clock changes), and weeks start on
+    /// local Mondays.
+    pub fn window(&self, time: i64, interval: i64) -> (i64, i64) {
+        match self {
+            Zone::Utc if interval == WEEK => {
+                let start = (time - FIRST_MONDAY).div_euclid(WEEK) * WEEK + FIRST_MONDAY;
+                (start, start.saturating_add(WEEK))
+            }
+            Zone::Utc => {
+                let start = window_start(time, interval);
+                (start, start.saturating_add(interval))
+            }
+            Zone::Named(tz) => {
+                let Some(utc) = DateTime::<Utc>::from_timestamp(time, 0) else {
+                    return Zone::Utc.window(time, interval);
+                };
+                let date = utc.with_timezone(tz).date_naive();
+                if interval == WEEK {
+                    let monday =
+                        date - Duration::days(i64::from(date.weekday().num_days_from_monday()));
+                    let start = Zone::start_of(*tz, monday);
+                    return (start, Zone::start_of(*tz, monday + Duration::days(7)));
+                }
+                let (mut day, mut next) = (
+                    Zone::start_of(*tz, date),
+                    Zone::start_of(*tz, date + Duration::days(1)),
+                );
+                if day > time {
+                    // A time before the first instant of its own date (a clock change
+                    // skipped midnight): it belongs to the previous day's last window.
+                    (day, next) = (Zone::start_of(*tz, date - Duration::days(1)), day);
+                }
+                // A day holds its usual number of windows; the last one ends at the
+                // next midnight, an hour longer or shorter on the day a clock changes.
+                let last = DAY / interval - 1;
+                let k = (time - day).div_euclid(interval).min(last);
+                let start = day + k * interval;
+                let end = if k == last { next } else { start + interval };
+                (start, end.max(time + 1))
+            }
+        }
+    }
 }
 
 /// The number of days in `month` (1–12) of `year` (proleptic Gregorian).
@@ -155,6 +347,89 @@ mod tests {
         assert_eq!(window_start(-3600, 3600), -3600);
         assert_eq!(window_start(-3601, 3600), -7200);
         assert_eq!(window_start(1_652_090_699, 300), 1_652_090_400);
+    }
+
+    #[test]
+    fn intervals_divide_a_day_or_are_a_week() {
+        for (text, secs) in [
+            ("1m", 60),
+            ("10m", 600),
+            ("90m", 5400),
+            ("1h", 3600),
+            ("2h", 7200),
+            ("6h", 21_600),
+            ("24h", DAY),
+            ("1d", DAY),
+            ("1w", WEEK),
+        ] {
+            assert_eq!(parse_interval(text), Ok(secs), "{text}");
+        }
+        for bad in [
+            "7m", "5h", "0m", "2d", "2w", "1s", "-1h", "h", "", "48h", "1x",
+        ] {
+            assert!(parse_interval(bad).is_err(), "{bad}");
+        }
+        assert_eq!(interval_name(WEEK), "1w");
+        assert_eq!(interval_name(600), "10m");
+    }
+
+    #[test]
+    fn weeks_start_on_mondays() {
+        // 2022-05-09 was a Monday.
+        let monday = 1_652_054_400;
+        let sunday_night = monday + 7 * DAY - 1;
+        assert_eq!(
+            Zone::Utc.window(sunday_night, WEEK),
+            (monday, monday + WEEK)
+        );
+        assert_eq!(Zone::Utc.window(monday, WEEK), (monday, monday + WEEK));
+        let seoul = Zone::parse("Asia/Seoul").unwrap();
+        let (start, end) = seoul.window(monday, WEEK);
+        assert_eq!(start, monday - 9 * 3600, "Monday 00:00 in Seoul");
+        assert_eq!(end - start, WEEK);
+    }
+
+    #[test]
+    fn local_days_follow_the_zones_midnight_across_clock_changes() {
+        let ny = Zone::parse("America/New_York").unwrap();
+        // 2024-03-10: clocks go from 02:00 EST to 03:00 EDT, a 23-hour day.
+        let midnight = 1_710_046_800; // 2024-03-10T00:00:00-05:00
+        let noon = midnight + 12 * 3600;
+        assert_eq!(ny.window(noon, DAY), (midnight, midnight + 23 * 3600));
+        assert_eq!(
+            ny.show_secs(midnight + 23 * 3600),
+            "2024-03-11T00:00:00-04:00"
+        );
+        // Hours tile the day: 00:00, 01:00, then 03:00 EDT; the day has 23 of them.
+        let hours: Vec<(i64, i64)> = (0..23)
+            .map(|h| ny.window(midnight + h * 3600 + 10, 3600))
+            .collect();
+        assert_eq!(hours[2].0, midnight + 2 * 3600);
+        assert_eq!(ny.show_secs(hours[2].0), "2024-03-10T03:00:00-04:00");
+        for pair in hours.windows(2) {
+            assert_eq!(pair[0].1, pair[1].0, "windows tile the day");
+        }
+        assert_eq!(hours[22].1, midnight + 23 * 3600);
+        // 2024-11-03: 02:00 EDT back to 01:00 EST, a 25-hour day; its last 6-hour window
+        // holds 7 hours.
+        let fall = 1_730_606_400; // 2024-11-03T00:00:00-04:00
+        let last = ny.window(fall + 24 * 3600 + 5, 6 * 3600);
+        assert_eq!(last, (fall + 18 * 3600, fall + 25 * 3600));
+        assert_eq!(ny.window(fall + 5, DAY), (fall, fall + 25 * 3600));
+        assert_eq!(ny.window(fall + 25 * 3600, DAY).0, fall + 25 * 3600);
+        // Without --tz nothing changes: multiples of the interval in UTC.
+        assert_eq!(
+            Zone::Utc.window(noon, DAY),
+            (window_start(noon, DAY), window_start(noon, DAY) + DAY)
+        );
+        assert!(Zone::parse("Mars/Olympus").is_err());
+        assert_eq!(Zone::named("nonsense"), Zone::Utc);
+        assert_eq!(
+            Zone::parse("Asia/Seoul")
+                .unwrap()
+                .show("2022-05-09T10:32:05Z"),
+            "2022-05-09T19:32:05+09:00"
+        );
     }
 
     #[test]

@@ -8,10 +8,13 @@
 //!   partition projection for the date-partitioned key layout);
 //! * [`sql`]: the timeline query, generated from the same [`Settings`] as the local
 //!   report, in Trino's dialect for Athena and in DuckDB's for the equality test;
-//! * [`results`]: Athena's CSV of that query turned back into a [`crate::report::Report`].
+//! * [`results`]: Athena's CSV of that query turned back into a [`crate::report::Report`];
+//! * [`cloudtrail`]: the table of CloudTrail log files, and (in [`sql`]) the
+//!   per-bucket, per-endpoint breakdown of their S3 requests.
 //!
 //! [`Settings`]: crate::settings::Settings
 
+pub mod cloudtrail;
 pub mod ddl;
 pub mod results;
 pub mod sql;

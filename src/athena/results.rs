@@ -5,38 +5,41 @@
 //! The rows are checked against each other (windows add up to their bucket, buckets
 //! to the total), so a truncated or edited file is an error, not a wrong verdict.
 //!
+//! The rows carry the timeline, the per-bucket totals, distinct addresses, the line
+//! accounting, the requesters (hence the accounts and the top requesters), the top
+//! addresses and the transitions; the requesters add up to their bucket as the windows
+//! do. What only reading the files can tell is not there: rejected lines with their
+//! reasons, bytes read, blank lines and unreadable inputs. Those parts are left empty
+//! (or zero) and listed in `summary.not_available`.
+//!
 //! The file is bounded as it is read: at most [`MAX_ROWS`] rows of at most
 //! [`MAX_ROW_BYTES`] each (the CSV reader keeps a whole field in memory, so an endless
 //! field would otherwise grow without end), and counts are added with checked
 //! arithmetic, so counts chosen to wrap around are an error, not a verdict.
-//!
-//! Aggregated rows carry the timeline, the per-bucket totals, distinct addresses and
-//! the line accounting, but not what needs single requests: top addresses and
-//! requesters, transitions, per-account breakdown, rejected lines with their reasons,
-//! bytes read and blank lines. Those parts are left empty (or zero) and listed in
-//! `summary.not_available`.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
+use std::net::IpAddr;
 use std::rc::Rc;
 
 use super::sql::RESULT_COLUMNS;
 use super::{AthenaError, Position};
 use crate::aggregate::Traffic;
+use crate::arn::account_of;
+use crate::classify::Class;
 use crate::escape;
-use crate::report::{BucketReport, Point, Report, Summary, Verdict};
-use crate::time::{duration_name, rfc3339, writable};
+use crate::report::{
+    accounts_of, requester_list, top, top_addresses, warnings, BucketReport, Point, Report,
+    Requester, Summary, Talker, Transition,
+};
+use crate::time::{interval_name, rfc3339, writable, Zone};
 
-/// The parts of the report aggregated rows cannot give.
-pub const NOT_AVAILABLE: [&str; 8] = [
+/// The parts of the report the rows cannot give.
+pub const NOT_AVAILABLE: [&str; 4] = [
     "summary.bytes",
     "summary.blank_lines",
     "rejections",
-    "buckets[].top_public_ips",
-    "buckets[].top_requesters",
-    "buckets[].transitions",
-    "buckets[].accounts",
     "summary.input_errors",
 ];
 
@@ -53,17 +56,21 @@ fn checked_sum(a: Traffic, b: &Traffic) -> Option<Traffic> {
     let Traffic {
         requests,
         private,
+        private_denied,
         public,
-        internal,
         public_denied,
+        public_rejected,
+        internal,
         bytes_sent,
     } = *b;
     Some(Traffic {
         requests: a.requests.checked_add(requests)?,
         private: a.private.checked_add(private)?,
+        private_denied: a.private_denied.checked_add(private_denied)?,
         public: a.public.checked_add(public)?,
-        internal: a.internal.checked_add(internal)?,
         public_denied: a.public_denied.checked_add(public_denied)?,
+        public_rejected: a.public_rejected.checked_add(public_rejected)?,
+        internal: a.internal.checked_add(internal)?,
         bytes_sent: a.bytes_sent.checked_add(bytes_sent)?,
     })
 }
@@ -148,6 +155,35 @@ impl Row<'_> {
         }
     }
 
+    /// A text column, invalid UTF-8 replaced.
+    fn string(&self, column: &str) -> String {
+        escape::lossy(self.text(column)).into_owned()
+    }
+
+    /// The `address` column, which must be an IP address.
+    fn address(&self) -> Result<IpAddr, AthenaError> {
+        let text = self.text("address");
+        match std::str::from_utf8(text).ok().and_then(|s| s.parse().ok()) {
+            Some(ip) => Ok(ip),
+            None => self.fail(format!(
+                "address '{}' is not an IP address",
+                escape::snippet(text, 40)
+            )),
+        }
+    }
+
+    /// A class column: `private` or `public`.
+    fn class(&self, column: &str) -> Result<Class, AthenaError> {
+        match self.text(column) {
+            b"private" => Ok(Class::Private),
+            b"public" => Ok(Class::Public),
+            other => self.fail(format!(
+                "{column} '{}' is neither private nor public",
+                escape::snippet(other, 20)
+            )),
+        }
+    }
+
     /// A time in seconds since the epoch, or empty; refused outside the years 0000 to
     /// 9999, which RFC 3339 cannot write.
     fn time(&self, column: &str) -> Result<Option<i64>, AthenaError> {
@@ -173,6 +209,7 @@ impl Row<'_> {
             interval,
             since: self.time("since_epoch")?,
             until: self.time("until_epoch")?,
+            zone: self.string("time_zone"),
             first: self.time("first_epoch")?,
             last: self.time("last_epoch")?,
             ranges: String::from_utf8_lossy(self.text("private_ranges"))
@@ -186,18 +223,25 @@ impl Row<'_> {
         let c = Traffic {
             requests: self.count("requests")?,
             private: self.count("private")?,
+            private_denied: self.count("private_denied")?,
             public: self.count("public")?,
-            internal: self.count("internal")?,
             public_denied: self.count("public_denied")?,
+            public_rejected: self.count("public_rejected")?,
+            internal: self.count("internal")?,
             bytes_sent: self.count("bytes_sent")?,
         };
         let classes = c
             .private
             .checked_add(c.public)
             .and_then(|n| n.checked_add(c.internal));
-        if classes != Some(c.requests) || c.public_denied > c.public {
+        let refused = c.public_denied.checked_add(c.public_rejected);
+        if classes != Some(c.requests)
+            || c.private_denied > c.private
+            || refused.is_none_or(|n| n > c.public)
+        {
             return self.fail(format!(
-                "requests {} is not private {} + public {} + internal {} (or more denied than public)",
+                "requests {} is not private {} + public {} + internal {} (or more denied or \
+                 rejected than there were)",
                 c.requests, c.private, c.public, c.internal
             ));
         }
@@ -205,16 +249,86 @@ impl Row<'_> {
     }
 }
 
-/// The rows of one bucket: its own and its windows'.
+/// One requester's row: its traffic, first and last request, first and last public
+/// one.
+struct RequesterRow {
+    counts: Traffic,
+    seen: (i64, i64),
+    public: Option<(i64, i64)>,
+    addresses: Vec<(IpAddr, u64)>,
+}
+
+/// The rows of one bucket: its own, its windows', its requesters', its top addresses
+/// and its transitions.
+#[derive(Default)]
 struct BucketRows {
     name: String,
     total: Option<(Traffic, usize, usize, i64, i64)>,
     windows: BTreeMap<i64, (Traffic, usize, usize)>,
+    requesters: BTreeMap<String, RequesterRow>,
+    /// Requester addresses, kept until every requester row is read.
+    requester_ips: Vec<(String, IpAddr, u64, u64)>,
+    public_ips: Vec<(IpAddr, u64)>,
+    denied_private_ips: Vec<(IpAddr, u64)>,
+    transitions: Vec<Transition>,
 }
 
 impl BucketRows {
-    /// Adds a `bucket` or `window` row.
+    /// Adds a row of this bucket.
     fn add(&mut self, row: &Row<'_>) -> Result<(), AthenaError> {
+        match row.text("kind") {
+            b"requester" => {
+                let name = row.string("requester");
+                let public = match (
+                    row.time("first_public_epoch")?,
+                    row.time("last_public_epoch")?,
+                ) {
+                    (Some(first), Some(last)) => Some((first, last)),
+                    _ => None,
+                };
+                let entry = RequesterRow {
+                    counts: row.counts()?,
+                    seen: (row.epoch("first_epoch")?, row.epoch("last_epoch")?),
+                    public,
+                    addresses: Vec::new(),
+                };
+                if self.requesters.insert(name.clone(), entry).is_some() {
+                    return row.fail(format!("requester {name:?} twice"));
+                }
+                return Ok(());
+            }
+            b"requester_ip" => {
+                let n = row.count("requests")?;
+                self.requester_ips
+                    .push((row.string("requester"), row.address()?, n, row.line));
+                return Ok(());
+            }
+            b"public_ip" => {
+                self.public_ips
+                    .push((row.address()?, row.count("requests")?));
+                return Ok(());
+            }
+            b"denied_private_ip" => {
+                let n = row.count("requests")?;
+                self.denied_private_ips.push((row.address()?, n));
+                return Ok(());
+            }
+            b"transition" => {
+                let requester = row.string("requester");
+                self.transitions.push(Transition {
+                    account: account_of(&requester),
+                    requester,
+                    from: row.class("from_class")?,
+                    to: row.class("to_class")?,
+                    at: rfc3339(row.epoch("at_epoch")?),
+                    remote_ip: row.address()?.to_string(),
+                    likely_cause: None,
+                    aws: None,
+                });
+                return Ok(());
+            }
+            _ => {}
+        }
         let ips = (
             row.count("distinct_private_ips")? as usize,
             row.count("distinct_public_ips")? as usize,
@@ -241,7 +355,8 @@ impl BucketRows {
             }
             other => {
                 return row.fail(format!(
-                    "kind '{}' is none of window, bucket, total",
+                    "kind '{}' is none of window, bucket, total, requester, requester_ip, \
+                     public_ip, denied_private_ip, transition",
                     escape::snippet(other, 20)
                 ))
             }
@@ -251,7 +366,7 @@ impl BucketRows {
 
     /// The bucket's part of the report and its traffic, once its windows are checked
     /// against its row (windows of `interval` seconds).
-    fn report(self, interval: i64) -> Result<(BucketReport, Traffic), AthenaError> {
+    fn report(mut self, interval: i64, zone: Zone) -> Result<(BucketReport, Traffic), AthenaError> {
         let fail = |problem: String| {
             Err(AthenaError::Results {
                 at: Position::File,
@@ -267,10 +382,12 @@ impl BucketRows {
         let mut windows = Traffic::default();
         let mut timeline = Vec::with_capacity(self.windows.len());
         for (&start, (c, private, public)) in &self.windows {
-            if start.rem_euclid(interval) != 0 {
+            if zone.window(start, interval).0 != start {
                 return fail(format!(
-                    "bucket {:?}: window {start} is not a multiple of the {interval} s interval",
-                    self.name
+                    "bucket {:?}: {start} is not the start of a {} window{}",
+                    self.name,
+                    interval_name(interval),
+                    zone.note()
                 ));
             }
             windows = checked_sum(windows, c).ok_or_else(|| AthenaError::Results {
@@ -288,26 +405,69 @@ impl BucketRows {
                 self.name, windows.requests, counts.requests
             ));
         }
+        for (name, ip, n, line) in std::mem::take(&mut self.requester_ips) {
+            match self.requesters.get_mut(&name) {
+                Some(r) => r.addresses.push((ip, n)),
+                None => {
+                    return Err(AthenaError::Results {
+                        at: Position::Line(line),
+                        problem: format!("an address of requester {name:?}, which has no row"),
+                    })
+                }
+            }
+        }
+        let mut by_requesters = Traffic::default();
+        for r in self.requesters.values() {
+            by_requesters =
+                checked_sum(by_requesters, &r.counts).ok_or_else(|| AthenaError::Results {
+                    at: Position::File,
+                    problem: format!(
+                        "bucket {:?}: its requesters add up to more requests or bytes than 64 bits hold",
+                        self.name
+                    ),
+                })?;
+        }
+        if by_requesters != counts {
+            return fail(format!(
+                "bucket {:?}: its requesters add up to {} requests, its 'bucket' row says {}",
+                self.name, by_requesters.requests, counts.requests
+            ));
+        }
+        let accounts = accounts_of(self.requesters.iter().map(|(n, r)| (n.as_str(), &r.counts)));
+        let talkers = self
+            .requesters
+            .iter()
+            .map(|(name, r)| Talker {
+                name: name.clone(),
+                requests: r.counts.requests,
+                aws: None,
+            })
+            .collect();
+        let requesters = self
+            .requesters
+            .into_iter()
+            .map(|(name, r)| {
+                Requester::new(name, &r.counts, r.seen, r.public, r.addresses.into_iter())
+            })
+            .collect();
+        let denied_private_ips = top_addresses(self.denied_private_ips.into_iter());
+        let mut transitions = self.transitions;
+        transitions.sort_by(|a, b| (&a.at, &a.requester).cmp(&(&b.at, &b.requester)));
         let report = BucketReport {
-            bucket: self.name,
-            verdict: Verdict::of(&counts),
-            first_seen: rfc3339(first),
-            last_seen: rfc3339(last),
-            requests: counts.requests,
-            private: counts.private,
-            public: counts.public,
-            public_denied: counts.public_denied,
-            public_allowed: counts.public_allowed(),
-            internal: counts.internal,
-            bytes_sent: counts.bytes_sent,
-            distinct_private_ips: private_ips,
-            distinct_public_ips: public_ips,
-            top_public_ips: Vec::new(),
-            top_requesters: Vec::new(),
-            approximations: Vec::new(),
-            timeline,
-            transitions: Vec::new(),
-            accounts: Vec::new(),
+            warnings: warnings(&counts, &denied_private_ips),
+            top_public_ips: top_addresses(self.public_ips.into_iter()),
+            denied_private_ips,
+            top_requesters: top(talkers),
+            requesters: requester_list(requesters),
+            transitions,
+            accounts,
+            ..BucketReport::of(
+                self.name,
+                &counts,
+                (first, last),
+                (private_ips, public_ips),
+                timeline,
+            )
         };
         Ok((report, counts))
     }
@@ -325,6 +485,7 @@ struct Total {
     first: Option<i64>,
     last: Option<i64>,
     ranges: Vec<String>,
+    zone: String,
 }
 
 /// Reads the CSV of `vpce-audit athena query` and builds the report.
@@ -386,8 +547,7 @@ fn read_rows<R: Read>(reader: R, max_rows: u64) -> Result<Report, AthenaError> {
         let name = row.text("bucket").to_vec();
         let entry = buckets.entry(name.clone()).or_insert_with(|| BucketRows {
             name: escape::lossy(&name).into_owned(),
-            total: None,
-            windows: BTreeMap::new(),
+            ..BucketRows::default()
         });
         entry.add(&row)?;
     }
@@ -410,7 +570,7 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
     let mut sum = Traffic::default();
     let mut reports = Vec::with_capacity(buckets.len());
     for b in buckets {
-        let (report, counts) = b.report(total.interval)?;
+        let (report, counts) = b.report(total.interval, Zone::named(&total.zone))?;
         sum = checked_sum(sum, &counts).ok_or_else(|| AthenaError::Results {
             at: Position::File,
             problem: "the buckets add up to more requests or bytes than 64 bits hold".into(),
@@ -429,19 +589,14 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
             total.lines, total.rejected, total.counts.requests
         ));
     }
-    let interval = duration_name(total.interval);
+    let interval = interval_name(total.interval);
     let c = &total.counts;
     let summary = Summary {
-        tool: env!("CARGO_PKG_NAME"),
-        version: env!("CARGO_PKG_VERSION"),
         inputs: total.inputs,
-        input_errors: 0,
-        bytes: 0,
         lines: total.lines,
         parsed: total.lines - total.rejected,
         rejected: total.rejected,
         matched: c.requests,
-        blank_lines: 0,
         interval,
         interval_seconds: total.interval,
         since: total.since.map(rfc3339),
@@ -450,20 +605,22 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
         last: total.last.map(rfc3339),
         private_ranges: total.ranges,
         buckets: reports.len(),
-        requests: c.requests,
-        private: c.private,
-        public: c.public,
-        public_denied: c.public_denied,
-        internal: c.internal,
         not_available: NOT_AVAILABLE.to_vec(),
-        s3: None,
+        time_zone: if total.zone.is_empty() {
+            "UTC".to_string()
+        } else {
+            total.zone
+        },
+        ..Summary::of(c)
     };
     Ok(Report {
         schema_version: crate::report::SCHEMA_VERSION,
         summary,
         buckets: reports.into(),
+        inputs: None,
         rejections: Vec::new(),
         errors: Vec::new(),
+        changes: Vec::new(),
         warnings: Vec::new(),
     })
 }
@@ -472,7 +629,7 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
 mod tests {
     use super::*;
 
-    const HEADER: &str = "\"kind\",\"bucket\",\"window_start\",\"window_epoch\",\"requests\",\"private\",\"public\",\"internal\",\"public_denied\",\"public_allowed\",\"distinct_private_ips\",\"distinct_public_ips\",\"bytes_sent\",\"first_epoch\",\"last_epoch\",\"lines\",\"rejected\",\"inputs\",\"interval_seconds\",\"since_epoch\",\"until_epoch\",\"private_ranges\"\n";
+    const HEADER: &str = "\"kind\",\"bucket\",\"window_start\",\"window_epoch\",\"requests\",\"private\",\"private_denied\",\"public\",\"internal\",\"public_denied\",\"public_rejected\",\"public_allowed\",\"distinct_private_ips\",\"distinct_public_ips\",\"bytes_sent\",\"first_epoch\",\"last_epoch\",\"lines\",\"rejected\",\"inputs\",\"interval_seconds\",\"since_epoch\",\"until_epoch\",\"private_ranges\",\"requester\",\"address\",\"from_class\",\"to_class\",\"at_epoch\",\"first_public_epoch\",\"last_public_epoch\",\"time_zone\"\n";
 
     fn csv(rows: &[&str]) -> String {
         let mut s = HEADER.to_string();
@@ -483,60 +640,90 @@ mod tests {
         s
     }
 
-    const TOTAL: &str = "\"total\",,,,\"5\",\"3\",\"2\",\"0\",\"1\",\"1\",\"2\",\"1\",\"50\",\"0\",\"3700\",\"7\",\"1\",\"2\",\"3600\",,,\"10.0.0.0/8 fc00::/7\"";
-    const BUCKET: &str = "\"bucket\",\"b\",,,\"5\",\"3\",\"2\",\"0\",\"1\",\"1\",\"2\",\"1\",\"50\",\"0\",\"3700\",,,,,,,";
-    const W0: &str = "\"window\",\"b\",\"1970-01-01T00:00:00Z\",\"0\",\"3\",\"2\",\"1\",\"0\",\"1\",\"0\",\"1\",\"1\",\"30\",\"0\",\"10\",,,,,,,";
-    const W1: &str = "\"window\",\"b\",\"1970-01-01T01:00:00Z\",\"3600\",\"2\",\"1\",\"1\",\"0\",\"0\",\"1\",\"1\",\"1\",\"20\",\"3600\",\"3700\",,,,,,,";
+    const TOTAL: &str = "\"total\",,,,\"5\",\"3\",\"1\",\"2\",\"0\",\"1\",\"0\",\"1\",\"2\",\"1\",\"50\",\"0\",\"3700\",\"7\",\"1\",\"2\",\"3600\",,,\"10.0.0.0/8 fc00::/7\",,,,,,,,\"UTC\"";
+    const BUCKET: &str = "\"bucket\",\"b\",,,\"5\",\"3\",\"1\",\"2\",\"0\",\"1\",\"0\",\"1\",\"2\",\"1\",\"50\",\"0\",\"3700\",,,,,,,,,,,,,,,";
+    const W0: &str = "\"window\",\"b\",\"1970-01-01T00:00:00Z\",\"0\",\"3\",\"2\",\"1\",\"1\",\"0\",\"1\",\"0\",\"0\",\"1\",\"1\",\"30\",\"0\",\"10\",,,,,,,,,,,,,,,";
+    const W1: &str = "\"window\",\"b\",\"1970-01-01T01:00:00Z\",\"3600\",\"2\",\"1\",\"0\",\"1\",\"0\",\"0\",\"0\",\"1\",\"1\",\"1\",\"20\",\"3600\",\"3700\",,,,,,,,,,,,,,,";
+    const ROLE: &str = "\"requester\",\"b\",,,\"4\",\"3\",\"1\",\"1\",\"0\",\"0\",\"0\",\"1\",,,\"40\",\"0\",\"3700\",,,,,,,,\"arn:aws:sts::111122223333:assumed-role/r\",,,,,\"3700\",\"3700\",";
+    const ANONYMOUS: &str = "\"requester\",\"b\",,,\"1\",\"0\",\"0\",\"1\",\"0\",\"1\",\"0\",\"0\",,,\"10\",\"5\",\"5\",,,,,,,,\"anonymous\",,,,,\"5\",\"5\",";
+    const ROLE_IP: &str = "\"requester_ip\",\"b\",,,\"1\",,,,,,,,,,,,,,,,,,,,\"arn:aws:sts::111122223333:assumed-role/r\",\"52.79.54.241\",,,,,,";
+    const SWITCH: &str = "\"transition\",\"b\",,,,,,,,,,,,,,,,,,,,,,,\"arn:aws:sts::111122223333:assumed-role/r\",\"52.79.54.241\",\"private\",\"public\",\"3700\",,,";
 
     #[test]
     fn rows_become_the_report_model() {
-        let r = read(csv(&[TOTAL, BUCKET, W0, W1]).as_bytes()).unwrap();
+        let all = [TOTAL, BUCKET, W0, W1, ROLE, ANONYMOUS, ROLE_IP, SWITCH];
+        let r = read(csv(&all).as_bytes()).unwrap();
         assert_eq!(r.summary.lines, 7);
         assert_eq!((r.summary.parsed, r.summary.rejected), (6, 1));
         assert_eq!(r.summary.interval, "1h");
         assert_eq!(r.summary.private_ranges, ["10.0.0.0/8", "fc00::/7"]);
         assert_eq!(r.summary.first.as_deref(), Some("1970-01-01T00:00:00Z"));
         let b = r.buckets.get(0);
-        assert_eq!(b.verdict, Verdict::Mixed);
+        assert_eq!(b.verdict, crate::report::Verdict::Mixed);
         assert_eq!((b.public_allowed, b.distinct_private_ips), (1, 2));
+        assert_eq!((b.private_denied, r.summary.private_denied), (1, 1));
+        assert_eq!(b.timeline[0].private_denied, 1);
         assert_eq!(b.timeline.len(), 2);
         assert_eq!(b.timeline[1].start, "1970-01-01T01:00:00Z");
         assert_eq!(b.timeline[0].public_allowed, 0);
-        assert!(r.summary.not_available.contains(&"buckets[].transitions"));
+        assert_eq!(r.summary.not_available, NOT_AVAILABLE);
+        assert_eq!(
+            b.requesters[0].requester,
+            "arn:aws:sts::111122223333:assumed-role/r"
+        );
+        assert_eq!(b.requesters[0].top_public_ips[0].name, "52.79.54.241");
+        assert_eq!(
+            b.requesters[1].first_public.as_deref(),
+            Some("1970-01-01T00:00:05Z")
+        );
+        assert_eq!(b.accounts.len(), 2);
+        assert_eq!(b.transitions[0].at, "1970-01-01T01:01:40Z");
+        assert_eq!(b.top_requesters[0].requests, 4);
     }
 
     #[test]
     fn rows_and_rows_lengths_are_bounded() {
-        let text = csv(&[TOTAL, BUCKET, W0, W1]);
-        assert!(read_rows(text.as_bytes(), 4).is_ok());
-        let e = read_rows(text.as_bytes(), 3).unwrap_err();
+        let all = [TOTAL, BUCKET, W0, W1, ROLE, ANONYMOUS, ROLE_IP, SWITCH];
+        let text = csv(&all);
+        assert!(read_rows(text.as_bytes(), 8).is_ok());
+        let e = read_rows(text.as_bytes(), 7).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "Athena results, line 5: more than 3 rows, the limit: narrow the query with \
+            "Athena results, line 9: more than 7 rows, the limit: narrow the query with \
              --since, --until or --bucket"
         );
         let long = W1.replace("\"b\"", &format!("\"{}\"", "b".repeat(200 * 1024)));
-        let e = read(csv(&[TOTAL, BUCKET, W0, &long]).as_bytes()).unwrap_err();
+        let e = read(csv(&[TOTAL, BUCKET, W0, &long, ROLE, ANONYMOUS]).as_bytes()).unwrap_err();
         assert!(e.to_string().ends_with("a row longer than 64 KiB"), "{e}");
     }
 
     #[test]
     fn rows_that_do_not_add_up_are_refused() {
-        let e = read(csv(&[TOTAL, BUCKET, W0]).as_bytes()).unwrap_err();
+        let e = read(csv(&[TOTAL, BUCKET, W0, ROLE, ANONYMOUS]).as_bytes()).unwrap_err();
         assert!(
             e.to_string().contains("windows add up to 3 requests"),
             "{e}"
         );
+        let e = read(csv(&[TOTAL, BUCKET, W0, W1, ROLE]).as_bytes()).unwrap_err();
+        assert!(
+            e.to_string().contains("requesters add up to 4 requests"),
+            "{e}"
+        );
+        let e = read(csv(&[TOTAL, BUCKET, W0, W1, ANONYMOUS, ROLE_IP]).as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("which has no row"), "{e}");
         let e = read(csv(&[BUCKET, W0, W1]).as_bytes()).unwrap_err();
         assert!(e.to_string().contains("no 'total' row"), "{e}");
         let e = read(csv(&[TOTAL, W0, W1]).as_bytes()).unwrap_err();
         assert!(e.to_string().contains("no 'bucket' row"), "{e}");
-        let bad = W1.replace("\"2\",\"1\",\"1\",\"0\"", "\"2\",\"1\",\"x\",\"0\"");
+        let bad = W1.replace("\"2\",\"1\",\"0\",\"1\"", "\"2\",\"1\",\"0\",\"x\"");
         let e = read(csv(&[TOTAL, BUCKET, W0, &bad]).as_bytes()).unwrap_err();
         assert_eq!(
             e.to_string(),
             "Athena results, line 5: public 'x' is not an integer"
         );
+        let more_denied = W1.replace("\"2\",\"1\",\"0\",\"1\"", "\"2\",\"1\",\"2\",\"1\"");
+        let e = read(csv(&[TOTAL, BUCKET, W0, &more_denied]).as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("more denied or rejected"), "{e}");
         let e = read("a,b\n1,2\n".as_bytes()).unwrap_err();
         assert!(e.to_string().contains("no column 'kind'"), "{e}");
     }

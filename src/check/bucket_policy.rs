@@ -3,21 +3,32 @@
 //!
 //! The working pattern (the first verification method of the blog post that started
 //! this project) is a `Deny` for everyone with `StringNotEquals` (or `...IfExists`,
-//! `StringNotLike`) on `aws:SourceVpce`, `aws:SourceVpc`, or `NotIpAddress` on
-//! `aws:VpcSourceIp`: a request from the internet has no such key, the negated operator is then true, and
-//! the request gets HTTP 403. [`analyze`] takes the policy JSON as text (a file, or
+//! `StringNotLike`) on one of the endpoint keys ([`ENDPOINT_KEYS`]: `aws:SourceVpce`,
+//! `aws:SourceVpc`, `aws:SourceVpcArn`, `aws:VpceAccount`, `aws:VpceOrgID`,
+//! `aws:VpceOrgPaths`), or `NotIpAddress` on `aws:VpcSourceIp`: a request from the
+//! internet has no such key, the negated operator is then true, and the request gets
+//! HTTP 403. Values that any endpoint matches (`*`, `vpce-*`) or no values at all
+//! enforce nothing worth the name: any endpoint, in any account, passes. [`analyze`] takes the policy JSON as text (a file, or
 //! what `GetBucketPolicy` returns) and reports per S3 action whether that denial
 //! covers it, which endpoints, VPCs or addresses are allowed, and every gap found:
 //! actions left out, `NotAction`/`NotPrincipal`/`NotResource` holes, principals or
 //! resources that narrow the denial, extra conditions, inverted operators, condition
-//! keys that do not exist, and `Allow` statements with `aws:SourceVpce` that deny
-//! nothing. [`Analysis::claim`] answers, for one logged request, whether the policy
-//! says it should have been denied: the `check --bucket-policy` cross-check.
+//! keys that do not exist, values any endpoint matches, and `Allow` statements with
+//! `aws:SourceVpce` that deny nothing. [`Analysis::claim`] answers, for one logged
+//! request, whether the policy says it should have been denied: the
+//! `check --bucket-policy` cross-check.
+//!
+//! A statement applies to the buckets its `Resource` patterns match (`*` matches every
+//! bucket), and each bucket is judged on the statements that apply to it: the report
+//! is about one bucket ([`Analysis::bucket`]), with the verdict of every other bucket
+//! the policy names ([`Analysis::buckets`]). The analysis takes time linear in the size
+//! of the policy: a fixed set of actions (plus at most [`MAX_NAMED_ACTIONS`] the policy
+//! names) against each statement, and at most [`MAX_BUCKETS`] buckets judged.
 //!
 //! Element names (`Statement`, `Effect`, ...) are matched as AWS writes them; action
 //! names, condition operators and condition keys ignore case, as IAM does.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -48,6 +59,41 @@ pub const ACTIONS: [(&str, Level); 21] = [
     ("s3:DeleteBucketPolicy", Level::Bucket),
     ("s3:GetBucketAcl", Level::Bucket),
     ("s3:PutBucketAcl", Level::Bucket),
+];
+
+/// How many actions the policy names beyond [`ACTIONS`] are reported one by one.
+pub const MAX_NAMED_ACTIONS: usize = 64;
+/// How many buckets named in the policy get a verdict of their own.
+pub const MAX_BUCKETS: usize = 100;
+
+/// The condition keys that identify the VPC endpoint a request came through, lower
+/// case, each with a value no real one is like, for telling a catch-all pattern.
+pub const ENDPOINT_KEYS: [(&str, [&str; 2]); 7] = [
+    (
+        "aws:sourcevpce",
+        ["vpce-0123456789abcdef0", "vpce-fedcba9876543210f"],
+    ),
+    (
+        "aws:sourcevpc",
+        ["vpc-0123456789abcdef0", "vpc-fedcba9876543210f"],
+    ),
+    (
+        "aws:sourcevpcarn",
+        [
+            "arn:aws:ec2:us-east-1:111122223333:vpc/vpc-0123456789abcdef0",
+            "arn:aws-cn:ec2:cn-north-1:999988887777:vpc/vpc-fedcba9876543210f",
+        ],
+    ),
+    ("aws:vpceaccount", ["111122223333", "999988887777"]),
+    ("aws:vpceorgid", ["o-a1b2c3d4e5", "o-zz9yy8xx7w"]),
+    (
+        "aws:vpceorgpaths",
+        [
+            "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/",
+            "o-zz9yy8xx7w/r-zz99/ou-zz99-99999999/ou-zz99-88888888/",
+        ],
+    ),
+    ("aws:vpcsourceip", ["10.1.2.3", "192.168.200.7"]),
 ];
 
 /// What an action acts on: the bucket ARN or the objects below it.
@@ -94,22 +140,46 @@ impl Enforcement {
 /// The result of [`analyze`].
 #[derive(Clone, Debug, Serialize)]
 pub struct Analysis {
-    /// The bucket the policy protects (given, or read from its `Resource`s).
+    /// The bucket the report is about: the one given, else the first the policy names
+    /// in a `Resource`; `null` when it names none (only wildcards: the report then
+    /// holds for any bucket they match).
     pub bucket: Option<String>,
     /// `enforced` if every reported action is, `not-enforced` if none is even in
     /// part, `partial` otherwise.
     pub status: Enforcement,
     /// Number of statements.
     pub statements: usize,
+    /// Every bucket the policy names (the given one only, when one is given), each
+    /// judged on its own statements (the first [`MAX_BUCKETS`]).
+    pub buckets: Vec<BucketVerdict>,
     /// One entry per reported action.
     pub actions: Vec<ActionReport>,
+    /// Actions the policy names that are not reported one by one (past
+    /// [`MAX_NAMED_ACTIONS`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unlisted_actions: Vec<String>,
     /// Everything that lets a request from outside the endpoint through; empty
     /// when the policy is enforced.
     pub gaps: Vec<Gap>,
+    /// Is the bucket known (given)? Then the policy applies to it alone.
+    #[serde(skip)]
+    given: bool,
+    /// The `Resource` patterns that name a bucket or a pattern of buckets (not every
+    /// bucket): the buckets the policy is about.
+    #[serde(skip)]
+    scope: Vec<String>,
     #[serde(skip)]
     parsed: Vec<Statement>,
     #[serde(skip)]
     document: Value,
+}
+
+/// One bucket's verdict.
+#[derive(Clone, Debug, Serialize)]
+pub struct BucketVerdict {
+    pub bucket: String,
+    /// As [`Analysis::status`], judged on the statements whose `Resource` matches it.
+    pub status: Enforcement,
 }
 
 /// One action's verdict.
@@ -122,16 +192,22 @@ pub struct ActionReport {
     pub endpoints: Vec<String>,
     /// VPC ids (`aws:SourceVpc`) allowed, likewise.
     pub vpcs: Vec<String>,
+    /// VPC ARNs (`aws:SourceVpcArn`) allowed, likewise.
+    pub vpc_arns: Vec<String>,
+    /// Accounts that own the allowed endpoints (`aws:VpceAccount`), likewise.
+    pub vpce_accounts: Vec<String>,
+    /// Organizations that own the allowed endpoints (`aws:VpceOrgID`), likewise.
+    pub vpce_orgs: Vec<String>,
+    /// Organization paths of the allowed endpoints (`aws:VpceOrgPaths`), likewise.
+    pub vpce_org_paths: Vec<String>,
     /// Private ranges (`aws:VpcSourceIp`) allowed, likewise.
     pub vpc_source_ips: Vec<String>,
-    /// `true` when a `Null` condition lets any VPC endpoint through.
-    pub any_endpoint: bool,
     /// The statements (Sid, or `#N` by position) that deny it.
     pub statements: Vec<String>,
 }
 
 /// A kind of gap.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GapKind {
     /// An action is not denied outside the endpoint.
@@ -146,6 +222,11 @@ pub enum GapKind {
     WrongOperator,
     /// Endpoints allowed by one statement are denied by another.
     NoEndpointLeft,
+    /// A condition that any VPC endpoint, in any account, satisfies: a wildcard value
+    /// (`*`, `vpce-*`), or `Null` (the key merely present).
+    AnyEndpoint,
+    /// A condition with no values.
+    EmptyValues,
 }
 
 impl GapKind {
@@ -158,6 +239,8 @@ impl GapKind {
             GapKind::WrongKey => "wrong-key",
             GapKind::WrongOperator => "wrong-operator",
             GapKind::NoEndpointLeft => "no-endpoint-left",
+            GapKind::AnyEndpoint => "any-endpoint",
+            GapKind::EmptyValues => "empty-values",
         }
     }
 }
@@ -215,13 +298,33 @@ struct Condition {
     values: Vec<String>,
 }
 
-/// The network a denying statement lets through.
+/// The network a denying statement lets through: per endpoint key, the values
+/// allowed (`None`: the statement does not restrict that key).
 #[derive(Clone, Debug, Default)]
 struct Network {
     vpce: Option<BTreeSet<String>>,
     vpc: Option<BTreeSet<String>>,
+    vpc_arn: Option<BTreeSet<String>>,
+    vpce_account: Option<BTreeSet<String>>,
+    vpce_org: Option<BTreeSet<String>>,
+    vpce_org_path: Option<BTreeSet<String>>,
     vpc_source_ip: Option<BTreeSet<String>>,
-    any_endpoint: bool,
+}
+
+impl Network {
+    /// The allowed values of endpoint key `key` (lower case).
+    fn slot(&mut self, key: &str) -> Option<&mut Option<BTreeSet<String>>> {
+        Some(match key {
+            "aws:sourcevpce" => &mut self.vpce,
+            "aws:sourcevpc" => &mut self.vpc,
+            "aws:sourcevpcarn" => &mut self.vpc_arn,
+            "aws:vpceaccount" => &mut self.vpce_account,
+            "aws:vpceorgid" => &mut self.vpce_org,
+            "aws:vpceorgpaths" => &mut self.vpce_org_path,
+            "aws:vpcsourceip" => &mut self.vpc_source_ip,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -262,40 +365,176 @@ pub fn analyze(json: &str, bucket: Option<&str>) -> Result<Analysis, PolicyError
     for (i, s) in statements.into_iter().enumerate() {
         parsed.push(statement(s, i + 1, &mut gaps)?);
     }
-    let bucket = bucket.map(str::to_string).or_else(|| infer_bucket(&parsed));
-    let mut actions = Vec::new();
-    let mut names: Vec<(String, Level)> =
-        ACTIONS.iter().map(|&(a, l)| (a.to_string(), l)).collect();
-    for s in &parsed {
-        let (Set::Only(list) | Set::AllExcept(list)) = &s.action;
-        for a in list {
-            let known = names.iter().any(|(n, _)| n.eq_ignore_ascii_case(a));
-            if !known && a.to_ascii_lowercase().starts_with("s3:") && !wildcard::is_pattern(a) {
-                names.push((a.clone(), guess_level(a)));
+    let named = named_buckets(&parsed);
+    let given = bucket.is_some();
+    let bucket = bucket
+        .map(str::to_string)
+        .or_else(|| named.first().cloned());
+    let (names, unlisted_actions) = reported_actions(&parsed);
+    let index = Index::of(&parsed);
+    let report = judge_bucket(
+        &index.relevant(&parsed, bucket.as_deref()),
+        &names,
+        bucket.as_deref(),
+    );
+    gaps.extend(report.gaps);
+    let mut buckets = Vec::new();
+    let others: Vec<&String> = if given {
+        Vec::new()
+    } else {
+        named.iter().skip(1).collect()
+    };
+    if let Some(b) = &bucket {
+        buckets.push(BucketVerdict {
+            bucket: b.clone(),
+            status: report.status,
+        });
+    }
+    for b in others.into_iter().take(MAX_BUCKETS.saturating_sub(1)) {
+        buckets.push(BucketVerdict {
+            bucket: b.clone(),
+            status: judge_bucket(&index.relevant(&parsed, Some(b)), &names, Some(b)).status,
+        });
+    }
+    Ok(Analysis {
+        bucket,
+        status: report.status,
+        statements: parsed.len(),
+        buckets,
+        actions: report.actions,
+        unlisted_actions,
+        gaps,
+        given,
+        scope: scope(&parsed),
+        parsed,
+        document: doc,
+    })
+}
+
+/// The `Resource` patterns of `statements` whose bucket is named, or a pattern
+/// narrower than every bucket.
+fn scope(statements: &[Statement]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in statements {
+        let Set::Only(list) = &s.resource else {
+            continue;
+        };
+        for r in list {
+            let bucket = r
+                .strip_prefix("arn:")
+                .and_then(|x| x.split_once(":s3:::"))
+                .map(|(_, rest)| rest.split('/').next().unwrap_or_default());
+            if bucket.is_some_and(|b| !wildcard::covers_prefix(b, "")) {
+                out.push(r.clone());
             }
         }
     }
-    let mut action_gaps = Vec::new();
-    for (action, level) in names {
-        actions.push(action_report(
-            &parsed,
-            &action,
-            level,
-            bucket.as_deref(),
-            &mut action_gaps,
-        ));
+    out
+}
+
+/// Which statements can apply to which bucket: those naming it in a `Resource`, and
+/// those whose `Resource` is a pattern (or a `NotResource`), which may match any.
+struct Index {
+    by_bucket: HashMap<String, Vec<usize>>,
+    open: Vec<usize>,
+}
+
+impl Index {
+    fn of(statements: &[Statement]) -> Index {
+        let mut index = Index {
+            by_bucket: HashMap::new(),
+            open: Vec::new(),
+        };
+        for (i, s) in statements.iter().enumerate() {
+            let Set::Only(list) = &s.resource else {
+                index.open.push(i);
+                continue;
+            };
+            let mut named = HashSet::new();
+            let mut open = false;
+            for r in list {
+                match literal_bucket(r) {
+                    Some(b) => {
+                        named.insert(b);
+                    }
+                    None => open = true,
+                }
+            }
+            if open {
+                index.open.push(i);
+            } else {
+                for b in named {
+                    index.by_bucket.entry(b.to_string()).or_default().push(i);
+                }
+            }
+        }
+        index
     }
-    // One gap per reason, listing every action it concerns.
+
+    /// The statements that can apply to `bucket` (all of them for `None`), in order.
+    fn relevant<'a>(
+        &self,
+        statements: &'a [Statement],
+        bucket: Option<&str>,
+    ) -> Vec<&'a Statement> {
+        let Some(b) = bucket else {
+            return statements.iter().collect();
+        };
+        let mut ids: Vec<usize> = self
+            .by_bucket
+            .get(b)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .chain(&self.open)
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids.into_iter().map(|i| &statements[i]).collect()
+    }
+}
+
+/// The bucket an S3 `Resource` names literally (`arn:aws:s3:::b` or `arn:aws:s3:::b/…`),
+/// `None` for a pattern of buckets or anything else.
+fn literal_bucket(resource: &str) -> Option<&str> {
+    let rest = resource
+        .strip_prefix("arn:")
+        .and_then(|x| x.split_once(":s3:::"))
+        .map(|(_, rest)| rest)?;
+    let name = rest.split('/').next()?;
+    (!name.is_empty() && !wildcard::is_pattern(name)).then_some(name)
+}
+
+/// The verdict on one bucket (or, with `None`, on any bucket the statements match).
+struct BucketReport {
+    status: Enforcement,
+    actions: Vec<ActionReport>,
+    gaps: Vec<Gap>,
+}
+
+/// Judges every reported action on `bucket`, with one gap per reason (listing every
+/// action it concerns).
+fn judge_bucket(
+    parsed: &[&Statement],
+    names: &[(String, Level)],
+    bucket: Option<&str>,
+) -> BucketReport {
+    let mut action_gaps = Vec::new();
+    let actions: Vec<ActionReport> = names
+        .iter()
+        .map(|(action, level)| action_report(parsed, action, *level, bucket, &mut action_gaps))
+        .collect();
+    let mut gaps: Vec<Gap> = Vec::new();
+    let mut same: HashMap<(GapKind, String, String), usize> = HashMap::new();
     for g in action_gaps {
-        let same = gaps
-            .iter_mut()
-            .find(|x| x.kind == g.kind && x.statement == g.statement && x.message == g.message);
-        match same {
-            Some(x) => x.actions.extend(g.actions),
-            None => gaps.push(g),
+        match same.get(&(g.kind, g.statement.clone(), g.message.clone())) {
+            Some(&i) => gaps[i].actions.extend(g.actions),
+            None => {
+                same.insert((g.kind, g.statement.clone(), g.message.clone()), gaps.len());
+                gaps.push(g);
+            }
         }
     }
-    allow_only_gaps(&parsed, &actions, &mut gaps);
+    allow_only_gaps(parsed, &actions, &mut gaps);
     let status = if actions.iter().all(|a| a.status == Enforcement::Enforced) {
         Enforcement::Enforced
     } else if actions.iter().all(|a| a.status == Enforcement::NotEnforced) {
@@ -303,15 +542,38 @@ pub fn analyze(json: &str, bucket: Option<&str>) -> Result<Analysis, PolicyError
     } else {
         Enforcement::Partial
     };
-    Ok(Analysis {
-        bucket,
+    BucketReport {
         status,
-        statements: parsed.len(),
         actions,
         gaps,
-        parsed,
-        document: doc,
-    })
+    }
+}
+
+/// The actions reported: [`ACTIONS`], then the first [`MAX_NAMED_ACTIONS`] other S3
+/// actions the policy names (no wildcards); and the names of the rest.
+fn reported_actions(parsed: &[Statement]) -> (Vec<(String, Level)>, Vec<String>) {
+    let mut names: Vec<(String, Level)> =
+        ACTIONS.iter().map(|&(a, l)| (a.to_string(), l)).collect();
+    let mut known: HashSet<String> = ACTIONS
+        .iter()
+        .map(|(a, _)| a.to_ascii_lowercase())
+        .collect();
+    let mut unlisted = Vec::new();
+    for s in parsed {
+        let (Set::Only(list) | Set::AllExcept(list)) = &s.action;
+        for a in list {
+            let lower = a.to_ascii_lowercase();
+            if !lower.starts_with("s3:") || wildcard::is_pattern(a) || !known.insert(lower) {
+                continue;
+            }
+            if names.len() < ACTIONS.len() + MAX_NAMED_ACTIONS {
+                names.push((a.clone(), guess_level(a)));
+            } else {
+                unlisted.push(a.clone());
+            }
+        }
+    }
+    (names, unlisted)
 }
 
 /// What the policy says about one logged request that came from the internet.
@@ -324,6 +586,24 @@ pub struct Claim {
 }
 
 impl Analysis {
+    /// Does the policy govern `bucket`? A bucket policy governs its own bucket: the
+    /// given one alone, when it is known; else the buckets its `Resource`s name or
+    /// match with a pattern (a `*` statement then applies to each of them); else, when
+    /// every `Resource` is `*` (or `arn:aws:s3:::*`), any bucket.
+    pub fn applies_to(&self, bucket: &str) -> bool {
+        if self.given {
+            return self.bucket.as_deref() == Some(bucket);
+        }
+        if self.scope.is_empty() {
+            return true;
+        }
+        let arn = format!("arn:aws:s3:::{bucket}");
+        let objects = format!("{arn}/");
+        self.scope
+            .iter()
+            .any(|p| wildcard::matches(p, &arn) || touches(p, &objects))
+    }
+
     /// The policy document as parsed (unwrapped from `{"Policy": ...}`); as a JSON
     /// value it is equal for policies that differ only in layout.
     pub fn document(&self) -> &Value {
@@ -375,9 +655,10 @@ impl Analysis {
     }
 }
 
-/// The IAM action an access log operation needs, and what it acts on. `has_key`
-/// tells object ACL operations from bucket ones. `None` for operations the table
-/// does not know (the cross-check then says nothing about them).
+/// The IAM action an access log operation (or a CloudTrail event name: `GetObject`)
+/// needs, and what it acts on. `has_key` tells object ACL operations from bucket ones.
+/// `None` for operations the table does not know (the cross-check then says nothing
+/// about them).
 pub fn action_for_operation(operation: &str, has_key: bool) -> Option<(&'static str, Level)> {
     use Level::{Bucket, Object};
     Some(match operation {
@@ -409,6 +690,40 @@ pub fn action_for_operation(operation: &str, has_key: bool) -> Option<(&'static 
         "REST.GET.BUCKETPOLICY" => ("s3:GetBucketPolicy", Bucket),
         "REST.PUT.BUCKETPOLICY" => ("s3:PutBucketPolicy", Bucket),
         "REST.DELETE.BUCKETPOLICY" => ("s3:DeleteBucketPolicy", Bucket),
+        _ => return cloudtrail_action(operation),
+    })
+}
+
+/// The IAM action of a CloudTrail S3 event name.
+fn cloudtrail_action(event: &str) -> Option<(&'static str, Level)> {
+    use Level::{Bucket, Object};
+    Some(match event {
+        "GetObject" | "HeadObject" | "GetObjectAttributes" | "SelectObjectContent" => {
+            ("s3:GetObject", Object)
+        }
+        "PutObject"
+        | "CopyObject"
+        | "CreateMultipartUpload"
+        | "UploadPart"
+        | "UploadPartCopy"
+        | "CompleteMultipartUpload" => ("s3:PutObject", Object),
+        "DeleteObject" | "DeleteObjects" => ("s3:DeleteObject", Object),
+        "AbortMultipartUpload" => ("s3:AbortMultipartUpload", Object),
+        "ListParts" => ("s3:ListMultipartUploadParts", Object),
+        "GetObjectTagging" => ("s3:GetObjectTagging", Object),
+        "PutObjectTagging" => ("s3:PutObjectTagging", Object),
+        "RestoreObject" => ("s3:RestoreObject", Object),
+        "GetObjectAcl" => ("s3:GetObjectAcl", Object),
+        "PutObjectAcl" => ("s3:PutObjectAcl", Object),
+        "GetBucketAcl" => ("s3:GetBucketAcl", Bucket),
+        "PutBucketAcl" => ("s3:PutBucketAcl", Bucket),
+        "ListObjects" | "ListObjectsV2" | "HeadBucket" => ("s3:ListBucket", Bucket),
+        "ListObjectVersions" => ("s3:ListBucketVersions", Bucket),
+        "ListMultipartUploads" => ("s3:ListBucketMultipartUploads", Bucket),
+        "GetBucketLocation" => ("s3:GetBucketLocation", Bucket),
+        "GetBucketPolicy" => ("s3:GetBucketPolicy", Bucket),
+        "PutBucketPolicy" => ("s3:PutBucketPolicy", Bucket),
+        "DeleteBucketPolicy" => ("s3:DeleteBucketPolicy", Bucket),
         _ => return None,
     })
 }
@@ -578,7 +893,30 @@ fn statement(v: &Value, index: usize, gaps: &mut Vec<Gap>) -> Result<Statement, 
     Ok(s)
 }
 
-const NETWORK_KEYS: [&str; 3] = ["aws:sourcevpce", "aws:sourcevpc", "aws:vpcsourceip"];
+/// The samples of endpoint key `key` (lower case), if it is one.
+fn endpoint_key(key: &str) -> Option<&'static [&'static str; 2]> {
+    ENDPOINT_KEYS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, samples)| samples)
+}
+
+/// Does `value`, compared with operator `op` (lower case, without a set prefix or
+/// `IfExists`), match every value of an endpoint key: both of its `samples`?
+fn matches_any(op: &str, value: &str, samples: &[&str; 2]) -> bool {
+    match op {
+        "stringnotlike" | "arnnotlike" | "arnnotequals" => samples
+            .iter()
+            .all(|s| wildcard::matches_ignore_case(value, s)),
+        "notipaddress" => value.parse::<ipnet::IpNet>().is_ok_and(|net| {
+            samples.iter().all(|s| {
+                s.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| net.contains(&ip))
+            })
+        }),
+        _ => false,
+    }
+}
 
 /// Sorts a statement's conditions into network conditions (sound or not) and
 /// extra ones; records what a sound denying statement lets through.
@@ -603,16 +941,16 @@ fn judge_conditions(s: &mut Statement, gaps: &mut Vec<Gap>) {
         };
         let op = op.strip_suffix("ifexists").unwrap_or(&op).to_string();
         let what = format!("{} {}", c.operator, c.key);
-        if !NETWORK_KEYS.contains(&key.as_str()) {
+        let Some(samples) = endpoint_key(&key) else {
             if key == "aws:sourceip" {
                 gap(GapKind::WrongKey, format!(
-                    "{what}: aws:SourceIp is never set for requests through a VPC endpoint; it cannot tell endpoint traffic from internet traffic (use aws:SourceVpce, aws:SourceVpc or aws:VpcSourceIp)"
+                    "{what}: aws:SourceIp is never set for requests through a VPC endpoint; it cannot tell endpoint traffic from internet traffic (use aws:SourceVpce, aws:SourceVpc, aws:VpceAccount or aws:VpcSourceIp)"
                 ));
                 any_network = true;
                 sound = false;
             } else if key.contains("vpc") {
                 gap(GapKind::WrongKey, format!(
-                    "{what}: {} is not a condition key AWS sets; IAM treats it as absent, so the condition never tells endpoints apart (did you mean aws:SourceVpce, aws:SourceVpc or aws:VpcSourceIp?)",
+                    "{what}: {} is not a condition key AWS sets; IAM treats it as absent, so the condition never tells endpoints apart (the endpoint keys are aws:SourceVpce, aws:SourceVpc, aws:SourceVpcArn, aws:VpceAccount, aws:VpceOrgID, aws:VpceOrgPaths and aws:VpcSourceIp)",
                     c.key
                 ));
                 any_network = true;
@@ -621,7 +959,7 @@ fn judge_conditions(s: &mut Statement, gaps: &mut Vec<Gap>) {
                 s.extra.push(format!("{what} {}", c.values.join(",")));
             }
             continue;
-        }
+        };
         any_network = true;
         if s.effect == Effect::Allow {
             continue;
@@ -634,39 +972,49 @@ fn judge_conditions(s: &mut Statement, gaps: &mut Vec<Gap>) {
             sound = false;
             continue;
         }
-        let values: BTreeSet<String> = c.values.iter().cloned().collect();
-        let restrict = |slot: &mut Option<BTreeSet<String>>| {
+        let null_true = op == "null" && c.values.iter().all(|v| v.eq_ignore_ascii_case("true"));
+        let negated = match key.as_str() {
+            "aws:vpcsourceip" => op == "notipaddress",
+            "aws:sourcevpcarn" => matches!(
+                op.as_str(),
+                "stringnotequals"
+                    | "stringnotequalsignorecase"
+                    | "stringnotlike"
+                    | "arnnotequals"
+                    | "arnnotlike"
+            ),
+            _ => matches!(
+                op.as_str(),
+                "stringnotequals" | "stringnotequalsignorecase" | "stringnotlike"
+            ),
+        };
+        if c.values.is_empty() {
+            gap(GapKind::EmptyValues, format!(
+                "{what}: no values are listed, so the condition names no endpoint to allow; list the endpoints (or VPCs, accounts) that may reach the bucket"
+            ));
+            sound = false;
+        } else if null_true {
+            gap(GapKind::AnyEndpoint, format!(
+                "{what} true: denies only requests without the key, so any VPC endpoint, in any account, passes; name the allowed endpoints with StringNotEquals"
+            ));
+            sound = false;
+        } else if !negated {
+            gap(GapKind::WrongOperator, format!(
+                "{what}: in a Deny this operator denies requests that match the listed values (the endpoint's own), not requests from elsewhere; use StringNotEquals (NotIpAddress for aws:VpcSourceIp)"
+            ));
+            sound = false;
+        } else if let Some(v) = c.values.iter().find(|v| matches_any(&op, v, samples)) {
+            gap(GapKind::AnyEndpoint, format!(
+                "{what} {v}: every value of {} matches {v}, so any VPC endpoint, in any account, passes; name the allowed ones",
+                c.key
+            ));
+            sound = false;
+        } else if let Some(slot) = network.slot(&key) {
+            let values: BTreeSet<String> = c.values.iter().cloned().collect();
             *slot = Some(match slot.take() {
                 Some(prev) => prev.union(&values).cloned().collect(),
-                None => values.clone(),
-            })
-        };
-        match (key.as_str(), op.as_str()) {
-            (
-                "aws:sourcevpce",
-                "stringnotequals" | "stringnotlike" | "stringnotequalsignorecase",
-            ) => restrict(&mut network.vpce),
-            (
-                "aws:sourcevpc",
-                "stringnotequals" | "stringnotlike" | "stringnotequalsignorecase",
-            ) => restrict(&mut network.vpc),
-            ("aws:vpcsourceip", "notipaddress") => restrict(&mut network.vpc_source_ip),
-            ("aws:sourcevpce" | "aws:sourcevpc", "null")
-                if c.values.iter().all(|v| v.eq_ignore_ascii_case("true")) =>
-            {
-                network.any_endpoint = true
-            }
-            ("aws:vpcsourceip", "null")
-                if c.values.iter().all(|v| v.eq_ignore_ascii_case("true")) =>
-            {
-                network.any_endpoint = true
-            }
-            _ => {
-                gap(GapKind::WrongOperator, format!(
-                    "{what}: in a Deny this operator denies requests that match the listed values (the endpoint's own), not requests from elsewhere; use StringNotEquals (NotIpAddress for aws:VpcSourceIp)"
-                ));
-                sound = false;
-            }
+                None => values,
+            });
         }
     }
     if s.effect == Effect::Deny && any_network && sound {
@@ -738,18 +1086,20 @@ fn touches(pattern: &str, prefix: &str) -> bool {
     head.starts_with(prefix) || prefix.starts_with(head)
 }
 
-fn infer_bucket(statements: &[Statement]) -> Option<String> {
-    statements.iter().find_map(|s| match &s.resource {
-        Set::Only(list) | Set::AllExcept(list) => list.iter().find_map(|r| {
-            let rest = r.strip_prefix("arn:aws:s3:::").or_else(|| {
-                r.strip_prefix("arn:")
-                    .and_then(|x| x.split_once(":s3:::"))
-                    .map(|(_, rest)| rest)
-            })?;
-            let name = rest.split('/').next()?;
-            (!name.is_empty() && !wildcard::is_pattern(name)).then(|| name.to_string())
-        }),
-    })
+/// The buckets the statements name in their `Resource`s (literal names, not
+/// patterns), in order of first mention.
+fn named_buckets(statements: &[Statement]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for s in statements {
+        let (Set::Only(list) | Set::AllExcept(list)) = &s.resource;
+        for name in list.iter().filter_map(|r| literal_bucket(r)) {
+            if seen.insert(name) {
+                out.push(name.to_string());
+            }
+        }
+    }
+    out
 }
 
 /// How a denying statement narrows its denial of `action` on `bucket`: `None` if it
@@ -793,6 +1143,10 @@ fn narrowing(
 struct Allowed {
     endpoints: Vec<String>,
     vpcs: Vec<String>,
+    vpc_arns: Vec<String>,
+    vpce_accounts: Vec<String>,
+    vpce_orgs: Vec<String>,
+    vpce_org_paths: Vec<String>,
     vpc_source_ips: Vec<String>,
 }
 
@@ -813,6 +1167,10 @@ impl Allowed {
         Allowed {
             endpoints: intersect(|n| &n.vpce),
             vpcs: intersect(|n| &n.vpc),
+            vpc_arns: intersect(|n| &n.vpc_arn),
+            vpce_accounts: intersect(|n| &n.vpce_account),
+            vpce_orgs: intersect(|n| &n.vpce_org),
+            vpce_org_paths: intersect(|n| &n.vpce_org_path),
             vpc_source_ips: intersect(|n| &n.vpc_source_ip),
         }
     }
@@ -842,7 +1200,7 @@ impl Allowed {
 
 /// The verdict on one action, with the gaps it adds.
 fn action_report(
-    statements: &[Statement],
+    statements: &[&Statement],
     action: &str,
     level: Level,
     bucket: Option<&str>,
@@ -851,7 +1209,7 @@ fn action_report(
     let mut full = Vec::new();
     let mut partial = Vec::new();
     let mut reasons = Vec::new();
-    for s in statements {
+    for &s in statements {
         let Some(network) = &s.network else { continue };
         match narrowing(s, action, level, bucket) {
             None => {}
@@ -901,15 +1259,18 @@ fn action_report(
         status,
         endpoints: allowed.endpoints,
         vpcs: allowed.vpcs,
+        vpc_arns: allowed.vpc_arns,
+        vpce_accounts: allowed.vpce_accounts,
+        vpce_orgs: allowed.vpce_orgs,
+        vpce_org_paths: allowed.vpce_org_paths,
         vpc_source_ips: allowed.vpc_source_ips,
-        any_endpoint: used.iter().any(|(_, n)| n.any_endpoint),
         statements: used.iter().map(|(s, _)| s.name.clone()).collect(),
     }
 }
 
 /// An `Allow` conditioned on the endpoint grants access from it but denies nothing:
 /// an identity policy or another statement still allows the internet.
-fn allow_only_gaps(statements: &[Statement], actions: &[ActionReport], gaps: &mut Vec<Gap>) {
+fn allow_only_gaps(statements: &[&Statement], actions: &[ActionReport], gaps: &mut Vec<Gap>) {
     for s in statements {
         if s.effect != Effect::Allow {
             continue;
@@ -917,7 +1278,7 @@ fn allow_only_gaps(statements: &[Statement], actions: &[ActionReport], gaps: &mu
         let mentions_network = s
             .conditions
             .iter()
-            .any(|c| NETWORK_KEYS.contains(&c.key.to_ascii_lowercase().as_str()));
+            .any(|c| endpoint_key(&c.key.to_ascii_lowercase()).is_some());
         if !mentions_network {
             continue;
         }
@@ -1127,6 +1488,237 @@ mod tests {
         ] {
             assert!(analyze(bad, None).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn each_bucket_is_judged_on_the_statements_its_resources_match() {
+        // A catch-all Resource first, then a statement for one bucket only: the first
+        // Resource is not "the" bucket, and `*` applies to every bucket named.
+        let policy = r#"{"Statement": [
+            {"Sid": "All", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+             "Resource": "*", "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}},
+            {"Sid": "B", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+             "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+             "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}},
+            {"Sid": "C", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+             "Resource": "arn:aws:s3:::c/*"}]}"#;
+        let a = analyze(policy, None).unwrap();
+        assert_eq!(a.bucket.as_deref(), Some("b"));
+        let verdicts: Vec<_> = a
+            .buckets
+            .iter()
+            .map(|v| (v.bucket.as_str(), v.status))
+            .collect();
+        assert_eq!(
+            verdicts,
+            [("b", Enforcement::Enforced), ("c", Enforcement::Partial)]
+        );
+        assert!(a.applies_to("b") && a.applies_to("c"));
+        assert!(!a.applies_to("elsewhere"), "the policy names its buckets");
+        // Bucket c is judged on the catch-all statement alone: GET denied, PUT open.
+        assert!(a.claim("c", Some("k"), "REST.GET.OBJECT", None).is_some());
+        assert!(a.claim("c", Some("k"), "REST.PUT.OBJECT", None).is_none());
+        assert!(a.claim("b", Some("k"), "REST.PUT.OBJECT", None).is_some());
+        // Given a bucket, the policy is that bucket's alone.
+        let given = analyze(policy, Some("c")).unwrap();
+        assert_eq!(given.status, Enforcement::Partial);
+        assert!(given.applies_to("c") && !given.applies_to("b"));
+        // With only catch-all resources, every bucket is under the policy.
+        let any = analyze(
+            r#"{"Statement": {"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": "arn:aws:s3:::*",
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (any.bucket.as_deref(), any.status),
+            (None, Enforcement::Enforced)
+        );
+        assert!(any.buckets.is_empty());
+        assert!(any.applies_to("x") && any.applies_to("y"));
+        // A pattern of buckets covers the buckets it matches.
+        let pattern = analyze(
+            r#"{"Statement": {"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::shared-*", "arn:aws:s3:::shared-*/*"],
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}}"#,
+            None,
+        )
+        .unwrap();
+        assert!(pattern.applies_to("shared-data") && !pattern.applies_to("team-reports"));
+    }
+
+    #[test]
+    fn every_current_endpoint_key_is_known_in_any_case() {
+        for (key, value) in [
+            ("aws:SourceVpce", "vpce-1a2b3c4d"),
+            ("aws:SourceVpc", "vpc-1a2b3c4d"),
+            (
+                "aws:SourceVpcArn",
+                "arn:aws:ec2:ap-northeast-2:111122223333:vpc/vpc-1a2b3c4d",
+            ),
+            ("aws:VpceAccount", "111122223333"),
+            ("AWS:VPCEACCOUNT", "111122223333"),
+            ("aws:VpceOrgID", "o-a1b2c3d4e5"),
+            ("aws:vpceorgid", "o-a1b2c3d4e5"),
+            ("aws:VpceOrgPaths", "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*"),
+            ("aws:VpcSourceIp", "10.0.0.0/16"),
+        ] {
+            let op = if key.eq_ignore_ascii_case("aws:VpcSourceIp") {
+                "NotIpAddress"
+            } else if key.eq_ignore_ascii_case("aws:VpceOrgPaths") {
+                "ForAllValues:StringNotLike"
+            } else {
+                "StringNotEqualsIfExists"
+            };
+            let a = analyze(
+                &format!(
+                    r#"{{"Statement": {{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                    "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+                    "Condition": {{"{op}": {{"{key}": "{value}"}}}}}}}}"#
+                ),
+                None,
+            )
+            .unwrap();
+            assert_eq!(a.status, Enforcement::Enforced, "{key}: {:?}", a.gaps);
+            assert!(a.gaps.is_empty(), "{key}: {:?}", a.gaps);
+        }
+        let get = |a: &Analysis| {
+            a.actions
+                .iter()
+                .find(|r| r.action == "s3:GetObject")
+                .cloned()
+                .unwrap()
+        };
+        let a = analyze(
+            r#"{"Statement": {"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+                "Condition": {"StringNotEquals": {"aws:VpceAccount": ["111122223333"], "aws:VpceOrgID": "o-a1b2c3d4e5"}}}}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(get(&a).vpce_accounts, ["111122223333"]);
+        assert_eq!(get(&a).vpce_orgs, ["o-a1b2c3d4e5"]);
+    }
+
+    #[test]
+    fn values_any_endpoint_matches_and_empty_lists_enforce_nothing() {
+        let deny = |condition: &str| {
+            analyze(
+                &format!(
+                    r#"{{"Statement": {{"Sid": "S", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                    "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"], "Condition": {condition}}}}}"#
+                ),
+                None,
+            )
+            .unwrap()
+        };
+        for (condition, kind) in [
+            (
+                r#"{"StringNotLike": {"aws:SourceVpce": "vpce-*"}}"#,
+                GapKind::AnyEndpoint,
+            ),
+            (
+                r#"{"StringNotLike": {"aws:SourceVpce": ["vpce-1", "*"]}}"#,
+                GapKind::AnyEndpoint,
+            ),
+            (
+                r#"{"StringNotLike": {"aws:sourcevpc": "vpc-????????*"}}"#,
+                GapKind::AnyEndpoint,
+            ),
+            (
+                r#"{"ArnNotLike": {"aws:SourceVpcArn": "arn:aws*:ec2:*:*:vpc/*"}}"#,
+                GapKind::AnyEndpoint,
+            ),
+            (
+                r#"{"StringNotLike": {"aws:VpceAccount": "*"}}"#,
+                GapKind::AnyEndpoint,
+            ),
+            (
+                r#"{"StringNotLike": {"aws:VpceOrgPaths": "o-*"}}"#,
+                GapKind::AnyEndpoint,
+            ),
+            (
+                r#"{"NotIpAddress": {"aws:VpcSourceIp": "0.0.0.0/0"}}"#,
+                GapKind::AnyEndpoint,
+            ),
+            (
+                r#"{"Null": {"aws:SourceVpce": "true"}}"#,
+                GapKind::AnyEndpoint,
+            ),
+            (
+                r#"{"StringNotEquals": {"aws:SourceVpce": []}}"#,
+                GapKind::EmptyValues,
+            ),
+        ] {
+            let a = deny(condition);
+            assert_eq!(a.status, Enforcement::NotEnforced, "{condition}");
+            let gap = a.gaps.iter().find(|g| g.actions.is_empty()).unwrap();
+            assert_eq!(
+                (gap.kind, gap.statement.as_str()),
+                (kind, "S"),
+                "{condition}"
+            );
+            assert!(
+                gap.message.contains("any VPC endpoint, in any account")
+                    || kind == GapKind::EmptyValues,
+                "{}",
+                gap.message
+            );
+            assert!(a.claim("b", Some("k"), "REST.GET.OBJECT", None).is_none());
+        }
+        // A specific endpoint, or a prefix that not every endpoint has, enforces.
+        assert_eq!(
+            deny(r#"{"StringNotLike": {"aws:SourceVpce": "vpce-0a1b*"}}"#).status,
+            Enforcement::Enforced
+        );
+        assert_eq!(
+            deny(r#"{"StringNotLike": {"aws:VpceOrgPaths": "o-a1b2c3d4e5/*"}}"#).status,
+            Enforcement::Enforced
+        );
+    }
+
+    #[test]
+    fn analysis_time_grows_linearly_with_the_policy() {
+        // Statements that each name a new action, a new bucket and a new endpoint: the
+        // shapes that made the analysis quadratic. Ten times the statements may take
+        // at most forty times as long (generous: linear is ten), measured against the
+        // smaller policy in the same run, best of three.
+        let policy = |n: usize| {
+            let statements: Vec<String> = (0..n)
+                .map(|i| {
+                    format!(
+                        r#"{{"Sid": "S{i}", "Effect": "Deny", "Principal": "*",
+                        "Action": ["s3:GetObject", "s3:Custom{i}Action"],
+                        "Resource": ["arn:aws:s3:::bucket-{i}", "arn:aws:s3:::bucket-{i}/*"],
+                        "Condition": {{"StringNotEquals": {{"aws:SourceVpce": "vpce-{i}"}},
+                                       "Bool": {{"aws:SecureTransport": "true"}}}}}}"#
+                    )
+                })
+                .collect();
+            format!(r#"{{"Statement": [{}]}}"#, statements.join(","))
+        };
+        let best = |text: &str| {
+            (0..3)
+                .map(|_| {
+                    let start = std::time::Instant::now();
+                    let a = analyze(text, None).unwrap();
+                    assert_eq!(a.buckets.len().min(MAX_BUCKETS), a.buckets.len());
+                    start.elapsed()
+                })
+                .min()
+                .unwrap()
+        };
+        let (small, large) = (policy(500), policy(5000));
+        let (t_small, t_large) = (best(&small), best(&large));
+        assert!(
+            t_large < t_small * 40,
+            "500 statements: {t_small:?}, 5000: {t_large:?}"
+        );
+        let a = analyze(&large, None).unwrap();
+        assert_eq!(a.actions.len(), ACTIONS.len() + MAX_NAMED_ACTIONS);
+        assert_eq!(a.unlisted_actions.len(), 5000 - MAX_NAMED_ACTIONS);
+        assert_eq!(a.buckets.len(), MAX_BUCKETS);
     }
 
     #[test]

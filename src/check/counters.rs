@@ -21,18 +21,31 @@ pub struct Counters {
     pub public: u64,
     /// S3's own requests (no remote IP).
     pub internal: u64,
+    /// Requests through the endpoint that a policy denied (HTTP 403 `AccessDenied`):
+    /// the bucket policy names another endpoint, or an endpoint policy refuses.
+    pub private_denied: u64,
     /// Requests from outside the endpoint that an exception allows.
     pub excepted: u64,
-    /// Requests from outside the endpoint that were denied (HTTP 403).
+    /// Requests from outside the endpoint that a policy denied (HTTP 403
+    /// `AccessDenied`): blocked attempts.
     pub blocked: u64,
+    /// Requests from outside the endpoint that S3 refused before any policy was
+    /// evaluated (a bad signature, an unknown key, an expired token).
+    pub public_rejected: u64,
     /// Requests from outside the endpoint that were let through.
     pub violations: u64,
     /// Succeeded public requests that the bucket policy says are denied.
     pub contradictions: u64,
+    /// Of the violations, requests through a VPC endpoint the rules do not allow
+    /// (`allowed_vpce`; known from CloudTrail). Absent from older state files: 0.
+    #[serde(default)]
+    pub foreign_endpoint: u64,
     /// The time of the earliest violation.
     pub first_violation: Earliest,
     /// The time of the latest violation.
     pub last_violation: Latest,
+    /// The time of the latest request: how fresh the evidence is.
+    pub last_request: Latest,
 }
 
 impl Counters {
@@ -44,12 +57,16 @@ impl Counters {
             private,
             public,
             internal,
+            private_denied,
             excepted,
             blocked,
+            public_rejected,
             violations,
             contradictions,
+            foreign_endpoint,
             first_violation,
             last_violation,
+            last_request,
         } = *o;
         let mut sum = self;
         for (mine, theirs) in [
@@ -57,15 +74,19 @@ impl Counters {
             (&mut sum.private, private),
             (&mut sum.public, public),
             (&mut sum.internal, internal),
+            (&mut sum.private_denied, private_denied),
             (&mut sum.excepted, excepted),
             (&mut sum.blocked, blocked),
+            (&mut sum.public_rejected, public_rejected),
             (&mut sum.violations, violations),
             (&mut sum.contradictions, contradictions),
+            (&mut sum.foreign_endpoint, foreign_endpoint),
         ] {
             *mine = mine.checked_add(theirs)?;
         }
         sum.first_violation += first_violation;
         sum.last_violation += last_violation;
+        sum.last_request += last_request;
         Some(sum)
     }
 
@@ -78,10 +99,13 @@ impl Counters {
             .and_then(|n| n.checked_add(self.internal));
         classes == Some(self.requests)
             && [
+                self.private_denied,
                 self.excepted,
                 self.blocked,
+                self.public_rejected,
                 self.violations,
                 self.contradictions,
+                self.foreign_endpoint,
             ]
             .iter()
             .all(|&n| n <= self.requests)

@@ -1,10 +1,13 @@
-//! The report of `vpce-audit check`: a summary, the rules, per-bucket counters and the
-//! flagged requests, as `table`, `json` or `csv`.
+//! The report of `vpce-audit check`: a summary, the findings about the run (shown
+//! first: missing, stale or unreadable evidence, then the warnings), the rules,
+//! per-bucket counters and the flagged requests, as `table`, `json` or `csv`; the
+//! same report feeds the HTML page ([`super::html::check`]), OCSF ([`super::ocsf`])
+//! and JUnit ([`super::junit`]).
 //!
 //! With `--state`, every bucket has two sets of counters: `total`, summed over all
 //! runs recorded in the state plus this one, and `this_run`, for the log objects read
-//! now. The listed violations and contradictions, and the exit status, are this run's
-//! only: an hourly job reports each violation once.
+//! now. The listed requests and the exit status are this run's only: an hourly job
+//! reports each violation once.
 //!
 //! The per-bucket rows ([`CheckBuckets`]) are made as they are written, from the
 //! counters themselves, and the tables are printed in pages, so that a check of a
@@ -14,20 +17,27 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
 
-use comfy_table::{Cell, CellAlignment};
 use serde::{Serialize, Serializer};
 
-use super::table::paged;
-use super::ErrorEntry;
+use super::grid::{paged, Cell, Column, Grid, Kind, Screen, Tone, PAGE};
+use super::{ErrorEntry, InputHash};
+use crate::arn::{principal, requester_name};
 use crate::check::bucket_policy::{Analysis, Enforcement};
 use crate::check::counters::Counters;
+use crate::check::evidence::{self, Finding};
 use crate::check::rules::{Require, Rules};
 use crate::check::state::State;
 use crate::check::{Flagged, Run, KEPT_FINDINGS};
+use crate::classify::Outcome;
 use crate::escape;
+use crate::input::Duplicate;
 use crate::settings::Settings;
 use crate::tally::Rejection;
-use crate::time::rfc3339;
+use crate::time::{rfc3339, Zone};
+
+/// How many attempts and requests denied through the endpoint the table lists (JSON
+/// and CSV list them all, up to [`KEPT_FINDINGS`]).
+pub const TABLE_LISTED: usize = 20;
 
 /// The check report.
 #[derive(Clone, Debug, Serialize)]
@@ -35,6 +45,9 @@ pub struct CheckReport {
     /// [`super::SCHEMA_VERSION`].
     pub schema_version: u32,
     pub summary: CheckSummary,
+    /// What a person must know before trusting the result: the findings that fail the
+    /// check, then the warnings.
+    pub findings: Vec<Finding>,
     pub rules: Vec<RuleSummary>,
     pub buckets: CheckBuckets,
     /// This run's violations, in input order (the first 100 000; the summary counts
@@ -42,10 +55,24 @@ pub struct CheckReport {
     pub violations: Vec<Flagged>,
     /// This run's contradictions with the bucket policy, likewise.
     pub contradictions: Vec<Flagged>,
+    /// This run's refused attempts from the internet: `outcome` `denied` (blocked by a
+    /// policy) or `rejected` (refused before any policy), likewise.
+    pub attempts: Vec<Flagged>,
+    /// This run's requests denied through the endpoint, likewise.
+    pub private_denied: Vec<Flagged>,
     pub bucket_policy: Option<PolicyBrief>,
+    /// With `--evidence-hashes`: every input read to its end, with its size and
+    /// SHA-256 as stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Vec<InputHash>>,
+    /// Inputs reached a second time and not read again.
+    pub duplicates: Vec<DuplicateEntry>,
     /// The first rejected lines (up to 1000; `summary.rejected` counts all).
     pub rejections: Vec<Rejection>,
     pub errors: Vec<ErrorEntry>,
+    /// The zone the table shows times in (`--tz`); JSON and CSV times are UTC.
+    #[serde(skip)]
+    pub zone: Zone,
     /// What was left out on purpose (links not followed, link loops).
     pub warnings: Vec<ErrorEntry>,
 }
@@ -58,10 +85,16 @@ pub struct CheckSummary {
     /// `pass` (exit 0), `fail` (exit 1) or `error` (exit 2).
     pub result: &'static str,
     pub exit_code: u8,
+    /// Findings about the run that fail the check.
+    pub failing_findings: usize,
+    /// Findings about the run that are warnings.
+    pub warnings: usize,
     /// Inputs read in this run.
     pub inputs: u64,
     /// Inputs skipped because the state already had them.
     pub inputs_skipped: u64,
+    /// Inputs named twice (the same file, the same S3 object), read once.
+    pub inputs_duplicate: usize,
     pub input_errors: usize,
     pub lines: u64,
     pub parsed: u64,
@@ -73,10 +106,22 @@ pub struct CheckSummary {
     pub requests: u64,
     pub violations: u64,
     pub blocked: u64,
+    pub public_rejected: u64,
+    pub private_denied: u64,
     pub excepted: u64,
     pub contradictions: u64,
+    /// Of the violations, requests through VPC endpoints the rules do not allow.
+    pub foreign_endpoint: u64,
+    /// With `--policy-since`: when the bucket policy took effect.
+    pub policy_since: Option<String>,
+    /// Public requests before `--policy-since`, not cross-checked.
+    pub before_policy: u64,
+    /// Records older than the state's horizon, not judged.
+    pub before_horizon: u64,
     pub violations_listed: usize,
     pub contradictions_listed: usize,
+    pub attempts_listed: usize,
+    pub private_denied_listed: usize,
     pub state: Option<StateSummary>,
 }
 
@@ -88,6 +133,8 @@ pub struct StateSummary {
     pub runs: u64,
     /// Log objects known, this run's included.
     pub objects: usize,
+    /// Records older than this are not judged (RFC 3339), if the state pruned any.
+    pub horizon: Option<String>,
 }
 
 /// One rule and how much traffic it matched (over all runs with a state).
@@ -179,12 +226,16 @@ static NONE: Counters = Counters {
     private: 0,
     public: 0,
     internal: 0,
+    private_denied: 0,
     excepted: 0,
     blocked: 0,
+    public_rejected: 0,
     violations: 0,
     contradictions: 0,
+    foreign_endpoint: 0,
     first_violation: crate::check::counters::Earliest(None),
     last_violation: crate::check::counters::Latest(None),
+    last_request: crate::check::counters::Latest(None),
 };
 
 impl Serialize for CheckBuckets {
@@ -199,6 +250,27 @@ pub struct PolicyBrief {
     pub bucket: Option<String>,
     pub status: Enforcement,
     pub gaps: usize,
+    /// When the policy took effect, if a `PutBucketPolicy` of its bucket was in the
+    /// CloudTrail input: requests before it are not cross-checked.
+    pub effective_from: Option<String>,
+    /// VPC endpoints that carried requests (CloudTrail) which the policy does not
+    /// allow, with their requests.
+    pub endpoints_not_allowed: Vec<EndpointSeen>,
+}
+
+/// A VPC endpoint seen in the evidence, on a bucket.
+#[derive(Clone, Debug, Serialize)]
+pub struct EndpointSeen {
+    pub bucket: String,
+    pub endpoint: String,
+    pub requests: u64,
+}
+
+/// An input named twice and read once.
+#[derive(Clone, Debug, Serialize)]
+pub struct DuplicateEntry {
+    pub source: String,
+    pub same_as: String,
 }
 
 /// What the report needs besides the run.
@@ -207,19 +279,24 @@ pub struct CheckContext<'a> {
     pub settings: &'a Settings,
     pub rules: &'a Rules,
     pub policy: Option<&'a Analysis>,
-    /// The state with this run recorded in it ([`State::record`]), and where it lives.
+    pub policy_since: Option<i64>,
+    /// The state with this run recorded, and where it lives.
     pub state: Option<(&'a Path, &'a State)>,
+    pub duplicates: &'a [Duplicate],
+    /// List every input's digest (`--evidence-hashes`).
+    pub evidence_hashes: bool,
     pub exit_code: u8,
 }
 
 impl CheckReport {
-    /// Builds the report of a finished run.
-    pub fn build(run: Run, ctx: &CheckContext<'_>) -> CheckReport {
+    /// Builds the report of a finished run with its `findings`.
+    pub fn build(mut run: Run, findings: Vec<Finding>, ctx: &CheckContext<'_>) -> CheckReport {
         let now = run.findings.totals();
         // Over all runs: the state's counters, this run's recorded in them.
+        let mine = std::mem::take(&mut run.findings.buckets);
         let (totals, this_run) = match ctx.state {
-            Some((_, s)) => (s.buckets.clone(), Some(run.findings.buckets)),
-            None => (run.findings.buckets, None),
+            Some((_, s)) => (s.buckets.clone(), Some(mine)),
+            None => (mine, None),
         };
         let rule_of: Vec<Option<u32>> = totals
             .keys()
@@ -250,6 +327,7 @@ impl CheckReport {
         };
         let tally = &run.tally;
         let filter = &ctx.settings.filter;
+        let f = &run.findings;
         let summary = CheckSummary {
             tool: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
@@ -259,8 +337,11 @@ impl CheckReport {
                 _ => "error",
             },
             exit_code: ctx.exit_code,
+            failing_findings: findings.iter().filter(|f| f.fails).count(),
+            warnings: findings.iter().filter(|f| !f.fails).count(),
             inputs: tally.counts.inputs,
             inputs_skipped: run.skipped,
+            inputs_duplicate: ctx.duplicates.len(),
             input_errors: tally.errors.len(),
             lines: tally.counts.lines,
             parsed: tally.counts.parsed,
@@ -271,32 +352,86 @@ impl CheckReport {
             requests: now.requests,
             violations: now.violations,
             blocked: now.blocked,
+            public_rejected: now.public_rejected,
+            private_denied: now.private_denied,
             excepted: now.excepted,
             contradictions: now.contradictions,
-            violations_listed: run.findings.violations.len(),
-            contradictions_listed: run.findings.contradictions.len(),
+            foreign_endpoint: now.foreign_endpoint,
+            policy_since: ctx.policy_since.or(run.findings.policy_from).map(rfc3339),
+            before_policy: f.before_policy,
+            before_horizon: f.before_horizon,
+            violations_listed: f.violations.len(),
+            contradictions_listed: f.contradictions.len(),
+            attempts_listed: f.attempts.len(),
+            private_denied_listed: f.private_denied.len(),
             state: ctx.state.map(|(path, s)| StateSummary {
                 path: path.display().to_string(),
                 runs: s.runs,
                 objects: s.objects.len(),
+                horizon: s.horizon.clone(),
             }),
         };
+        let inputs = ctx
+            .evidence_hashes
+            .then(|| InputHash::list(&run.tally.digests));
+        let findings_of_run = run.findings;
         CheckReport {
             schema_version: super::SCHEMA_VERSION,
             summary,
+            findings,
             rules,
             buckets,
-            violations: run.findings.violations,
-            contradictions: run.findings.contradictions,
+            violations: findings_of_run.violations,
+            contradictions: findings_of_run.contradictions,
+            attempts: findings_of_run.attempts,
+            private_denied: findings_of_run.private_denied,
             bucket_policy: ctx.policy.map(|p| PolicyBrief {
                 bucket: p.bucket.clone(),
                 status: p.status,
                 gaps: p.gaps.len(),
+                effective_from: findings_of_run.policy_from.map(rfc3339),
+                endpoints_not_allowed: findings_of_run
+                    .unlisted_endpoints
+                    .iter()
+                    .map(|((bucket, endpoint), &requests)| EndpointSeen {
+                        bucket: bucket.clone(),
+                        endpoint: endpoint.clone(),
+                        requests,
+                    })
+                    .collect(),
             }),
+            inputs,
+            duplicates: ctx
+                .duplicates
+                .iter()
+                .map(|d| DuplicateEntry {
+                    source: d.name.clone(),
+                    same_as: d.same_as.clone(),
+                })
+                .collect(),
             rejections: run.tally.rejections,
             errors: ErrorEntry::list(&run.tally.errors),
             warnings: ErrorEntry::list(&run.tally.warnings),
+            zone: ctx.settings.zone,
         }
+    }
+
+    /// Every flagged request with the name of its kind: violations, contradictions,
+    /// attempts (`blocked` or `rejected`), requests denied through the endpoint.
+    pub fn flagged(&self) -> impl Iterator<Item = (&'static str, &Flagged)> {
+        let attempt = |f: &Flagged| {
+            if f.outcome == Outcome::Rejected {
+                "rejected"
+            } else {
+                "blocked"
+            }
+        };
+        self.violations
+            .iter()
+            .map(|f| ("violation", f))
+            .chain(self.contradictions.iter().map(|f| ("contradiction", f)))
+            .chain(self.attempts.iter().map(move |f| (attempt(f), f)))
+            .chain(self.private_denied.iter().map(|f| ("private_denied", f)))
     }
 }
 
@@ -307,24 +442,32 @@ pub fn write_json(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// The CSV header.
-pub const CSV_HEADER: [&str; 13] = [
+pub const CSV_HEADER: [&str; 20] = [
     "kind",
+    "fails",
+    "subject",
+    "reason",
     "time",
     "bucket",
     "remote_ip",
     "class",
+    "outcome",
     "requester",
+    "account",
     "operation",
     "key",
     "status",
+    "error_code",
+    "request_id",
     "source",
     "line",
     "action",
     "statement",
 ];
 
-/// Writes one row per violation, then per contradiction. With `protect`, cells a
-/// spreadsheet would run as a formula are neutralised.
+/// Writes one row per finding about the run (first), then per flagged request:
+/// violations, contradictions, attempts, requests denied through the endpoint. With
+/// `protect`, cells a spreadsheet would run as a formula are neutralised.
 pub fn write_csv(report: &CheckReport, out: &mut dyn Write, protect: bool) -> io::Result<()> {
     let cell = |text: &str| -> String {
         if protect {
@@ -336,22 +479,41 @@ pub fn write_csv(report: &CheckReport, out: &mut dyn Write, protect: bool) -> io
     let opt = |v: &Option<String>| cell(v.as_deref().unwrap_or(""));
     let mut w = ::csv::Writer::from_writer(out);
     w.write_record(CSV_HEADER)?;
-    let rows = report
-        .violations
+    for f in &report.findings {
+        let mut row = vec![String::new(); CSV_HEADER.len()];
+        row[0] = f.kind.name().to_string();
+        row[1] = f.fails.to_string();
+        row[2] = cell(&f.subject);
+        row[3] = cell(&f.reason);
+        w.write_record(&row)?;
+    }
+    let private_denied_fails = report
+        .findings
         .iter()
-        .map(|f| ("violation", f))
-        .chain(report.contradictions.iter().map(|f| ("contradiction", f)));
-    for (kind, f) in rows {
+        .any(|f| f.kind == evidence::Kind::PrivateDenied && f.fails);
+    let fails = |kind: &str| match kind {
+        "violation" | "contradiction" => true,
+        "private_denied" => private_denied_fails,
+        _ => false,
+    };
+    for (kind, f) in report.flagged() {
         w.write_record([
             kind.to_string(),
+            fails(kind).to_string(),
+            String::new(),
+            String::new(),
             f.time.clone(),
             cell(&f.bucket),
             opt(&f.remote_ip),
             f.class.name().to_string(),
+            outcome_name(f.outcome).to_string(),
             opt(&f.requester),
+            cell(&f.account),
             opt(&f.operation),
             opt(&f.key),
             f.status.map(|s| s.to_string()).unwrap_or_default(),
+            opt(&f.error_code),
+            opt(&f.request_id),
             cell(&f.source),
             f.line.to_string(),
             opt(&f.action),
@@ -361,157 +523,284 @@ pub fn write_csv(report: &CheckReport, out: &mut dyn Write, protect: bool) -> io
     w.flush()
 }
 
+/// The name of an outcome in every output.
+pub fn outcome_name(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Allowed => "allowed",
+        Outcome::Denied => "denied",
+        Outcome::Rejected => "rejected",
+    }
+}
+
 /// Writes the report for a terminal; every value from a log is escaped.
-pub fn write_table(report: &CheckReport, out: &mut dyn Write, fit: bool) -> io::Result<()> {
-    write_summary(report, out)?;
+pub fn write_table(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> io::Result<()> {
+    write_summary(report, out, screen)?;
+    write_findings(report, out, screen)?;
     if report.buckets.is_empty() {
         return Ok(());
     }
     writeln!(out)?;
-    write_buckets(report, out, fit)?;
+    write_buckets(report, out, screen)?;
     let s = &report.summary;
-    flagged_table(out, fit, "violations", &report.violations, s.violations)?;
-    flagged_table(
-        out,
-        fit,
-        "contradictions (succeeded public requests the bucket policy says are denied)",
-        &report.contradictions,
-        s.contradictions,
-    )
+    let zone = report.zone;
+    let lists = [
+        (
+            "violations",
+            &report.violations,
+            s.violations,
+            KEPT_FINDINGS,
+        ),
+        (
+            "contradictions (succeeded public requests the bucket policy says are denied)",
+            &report.contradictions,
+            s.contradictions,
+            KEPT_FINDINGS,
+        ),
+        (
+            "refused attempts from the internet (blocked by a policy, or rejected before one)",
+            &report.attempts,
+            s.blocked + s.public_rejected,
+            TABLE_LISTED,
+        ),
+        (
+            "requests denied through the VPC endpoint",
+            &report.private_denied,
+            s.private_denied,
+            TABLE_LISTED,
+        ),
+    ];
+    for (title, list, total, shown) in lists {
+        flagged_table(out, screen, zone, title, list, total, shown)?;
+    }
+    Ok(())
 }
 
-/// The result, what was read and checked, the state, the bucket policy and the rules
-/// that matched nothing.
-fn write_summary(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+/// The result, what was read and checked, the state and the bucket policy.
+fn write_summary(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> io::Result<()> {
     let s = &report.summary;
     let verdict = match s.result {
-        "pass" => "PASS".to_string(),
+        "pass" => screen.paint("PASS", Tone::Good),
         "fail" => format!(
-            "FAIL: {} violation(s), {} contradiction(s)",
-            s.violations, s.contradictions
+            "{}: {} violation(s), {} contradiction(s), {} failing finding(s)",
+            screen.paint("FAIL", Tone::Bad),
+            s.violations,
+            s.contradictions,
+            s.failing_findings
         ),
-        _ => "ERROR: the check could not read everything (see stderr)".to_string(),
+        _ => format!(
+            "{}: the check could not read everything (see stderr)",
+            screen.paint("ERROR", Tone::Bad)
+        ),
     };
     writeln!(out, "{} check: {verdict}", s.tool)?;
-    write!(
+    screen.say(
         out,
-        "{} input(s) read, {} lines: {} parsed, {} rejected; {} requests checked, {} blocked attempt(s), {} excepted",
-        s.inputs, s.lines, s.parsed, s.rejected, s.requests, s.blocked, s.excepted
+        &format!(
+            "{} input(s) read, {} lines: {} parsed, {} rejected; {} requests checked, {} blocked attempt(s), {} rejected attempt(s), {} denied through the endpoint, {} excepted",
+            s.inputs,
+            s.lines,
+            s.parsed,
+            s.rejected,
+            s.requests,
+            s.blocked,
+            s.public_rejected,
+            s.private_denied,
+            s.excepted
+        ),
     )?;
+    if s.inputs_duplicate > 0 {
+        screen.say(
+            out,
+            &format!("{} input(s) named twice, read once", s.inputs_duplicate),
+        )?;
+    }
     if let Some(st) = &s.state {
-        write!(
+        screen.say(
             out,
-            "\nstate {}: run {}, {} input(s) skipped as already processed, {} known",
-            escape::terminal(st.path.as_bytes()),
-            st.runs,
-            s.inputs_skipped,
-            st.objects
+            &format!(
+                "state {}: run {}, {} input(s) skipped as already processed, {} known",
+                escape::terminal(st.path.as_bytes()),
+                st.runs,
+                s.inputs_skipped,
+                st.objects
+            ),
         )?;
     }
-    writeln!(out)?;
+    if s.foreign_endpoint > 0 {
+        screen.say(
+            out,
+            &format!(
+                "{} of the violations came through VPC endpoints the rules do not allow (allowed_vpce)",
+                s.foreign_endpoint
+            ),
+        )?;
+    }
     if let Some(p) = &report.bucket_policy {
-        writeln!(
+        screen.say(
             out,
-            "bucket policy{}: {}, {} gap(s) (details: vpce-audit policy)",
-            p.bucket
-                .as_deref()
-                .map(|b| format!(" of {}", escape::terminal(b.as_bytes())))
-                .unwrap_or_default(),
-            p.status.name(),
-            p.gaps
+            &format!(
+                "bucket policy{}: {}, {} gap(s) (details: vpce-audit policy){}",
+                p.bucket
+                    .as_deref()
+                    .map(|b| format!(" of {}", escape::terminal(b.as_bytes())))
+                    .unwrap_or_default(),
+                p.status.name(),
+                p.gaps,
+                s.policy_since
+                    .as_deref()
+                    .map(|t| format!(
+                        "; in effect since {t}{}, {} earlier public request(s) not cross-checked",
+                        if p.effective_from.as_deref() == Some(t) {
+                            " (PutBucketPolicy in CloudTrail)"
+                        } else {
+                            ""
+                        },
+                        s.before_policy
+                    ))
+                    .unwrap_or_default()
+            ),
         )?;
+        for e in &p.endpoints_not_allowed {
+            screen.say(
+                out,
+                &format!(
+                    "endpoint {} carried {} request(s) to {}, but the bucket policy does not allow it",
+                    escape::terminal(e.endpoint.as_bytes()),
+                    e.requests,
+                    escape::terminal(e.bucket.as_bytes())
+                ),
+            )?;
+        }
     }
-    for r in report.rules.iter().filter(|r| r.requests == 0) {
-        writeln!(
+    Ok(())
+}
+
+/// The findings about the run, failing ones first.
+fn write_findings(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> io::Result<()> {
+    for f in &report.findings {
+        let label = if f.fails {
+            screen.paint("FAIL", Tone::Bad)
+        } else {
+            screen.paint("warning", Tone::Warn)
+        };
+        screen.say(
             out,
-            "note: rule {} matched no requests (a typo in the bucket name passes silently)",
-            escape::terminal(r.bucket.as_bytes())
+            &format!(
+                "{label} {} ({}): {}",
+                f.kind.name(),
+                escape::terminal(f.subject.as_bytes()),
+                escape::terminal(f.reason.as_bytes())
+            ),
         )?;
     }
     Ok(())
 }
 
 /// The per-bucket counters (over all runs, with a state).
-fn write_buckets(report: &CheckReport, out: &mut dyn Write, fit: bool) -> io::Result<()> {
+fn write_buckets(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> io::Result<()> {
     let incremental = report.summary.state.is_some();
-    let mut names = vec![
-        "bucket",
-        "rule",
-        "requests",
-        "private",
-        "public",
-        "internal",
-        "excepted",
-        "blocked",
-        "violations",
+    let mut columns = vec![
+        Column::keep("bucket", Kind::Text),
+        Column::drop("rule", Kind::Text, 7),
+        Column::drop("requests", Kind::Number, 4),
+        Column::drop("private", Kind::Number, 3),
+        Column::drop("private denied", Kind::Number, 2),
+        Column::drop("public", Kind::Number, 5),
+        Column::drop("internal", Kind::Number, 6),
+        Column::drop("excepted", Kind::Number, 2),
+        Column::keep("blocked", Kind::Number),
+        Column::drop("rejected", Kind::Number, 2),
+        Column::keep("violations", Kind::Number),
     ];
     if incremental {
-        names.push("new violations");
+        columns.push(Column::keep("new violations", Kind::Number));
     }
     if report.bucket_policy.is_some() {
-        names.push("contradictions");
+        columns.push(Column::keep("contradictions", Kind::Number));
     }
-    names.extend(["first violation", "last violation"]);
+    columns.extend([
+        Column::drop("first violation", Kind::Atom, 1),
+        Column::drop("last violation", Kind::Atom, 1),
+    ]);
+    let bad = |n: u64| Cell::from(n).tone_if(n > 0, Tone::Bad);
+    let warn = |n: u64| Cell::from(n).tone_if(n > 0, Tone::Warn);
     if incremental {
         writeln!(out, "per bucket, over all runs in the state:")?;
     }
     let rows = report.buckets.iter().map(|b| {
         let c = &b.total;
         let mut row = vec![
-            Cell::new(escape::terminal(b.bucket.as_bytes())),
-            Cell::new(escape::terminal(
-                b.rule.as_deref().unwrap_or("-").as_bytes(),
-            )),
-            num(c.requests),
-            num(c.private),
-            num(c.public),
-            num(c.internal),
-            num(c.excepted),
-            num(c.blocked),
-            num(c.violations),
+            Cell::from(escape::terminal(b.bucket.as_bytes()).into_owned()),
+            Cell::from(escape::terminal(b.rule.as_deref().unwrap_or("-").as_bytes()).into_owned()),
+            c.requests.into(),
+            c.private.into(),
+            warn(c.private_denied),
+            c.public.into(),
+            c.internal.into(),
+            c.excepted.into(),
+            c.blocked.into(),
+            c.public_rejected.into(),
+            bad(c.violations),
         ];
         if incremental {
-            row.push(num(b.this_run.violations));
+            row.push(bad(b.this_run.violations));
         }
         if report.bucket_policy.is_some() {
-            row.push(num(c.contradictions));
+            row.push(bad(c.contradictions));
         }
-        row.push(Cell::new(c.first_violation.0.map_or("-".into(), rfc3339)));
-        row.push(Cell::new(c.last_violation.0.map_or("-".into(), rfc3339)));
+        let time = |t: Option<i64>| t.map_or("-".into(), |t| report.zone.show_secs(t));
+        row.push(time(c.first_violation.0).into());
+        row.push(time(c.last_violation.0).into());
         row
     });
-    paged(&names, rows, out, fit)
+    paged(&columns, rows, out, screen)
 }
 
+/// The first `shown` of the flagged requests, one per line, grouped by requester (a
+/// principal: an assumed role without its sessions), the group with the most first;
+/// with how many there are in all.
 fn flagged_table(
     out: &mut dyn Write,
-    fit: bool,
+    screen: &Screen,
+    zone: Zone,
     title: &str,
     list: &[Flagged],
     total: u64,
+    shown: usize,
 ) -> io::Result<()> {
     if list.is_empty() {
         return Ok(());
     }
     writeln!(out)?;
-    if total as usize > list.len() {
-        writeln!(out, "{title}, the first {KEPT_FINDINGS} of {total}:")?;
+    let shown = list.len().min(shown);
+    if total as usize > shown {
+        screen.say(
+            out,
+            &format!(
+                "{title}, the first {shown} of {total} (--format json or csv lists up to {KEPT_FINDINGS}):"
+            ),
+        )?;
     } else {
-        writeln!(out, "{title}:")?;
+        screen.say(out, &format!("{title} ({total}):"))?;
     }
+    let list = &list[..shown];
     let with_action = list.iter().any(|f| f.action.is_some());
-    let mut names = vec![
-        "time",
-        "bucket",
-        "remote IP",
-        "requester",
-        "operation",
-        "key",
-        "status",
-        "source",
+    let mut columns = vec![
+        Column::keep("time", Kind::Atom),
+        Column::drop("bucket", Kind::Clip, 3),
+        Column::keep("remote IP", Kind::Atom),
+        Column::drop("operation", Kind::Atom, 4),
+        Column::keep("status", Kind::Number),
+        Column::drop("error code", Kind::Atom, 5),
+        Column::drop("request id", Kind::Atom, 6),
+        Column::drop("key", Kind::Clip, 1),
+        Column::drop("source", Kind::Clip, 2),
     ];
     if with_action {
-        names.extend(["action", "statement"]);
+        columns.extend([
+            Column::drop("action", Kind::Atom, 5),
+            Column::drop("statement", Kind::Clip, 6),
+        ]);
     }
     let text = |v: &Option<String>| -> String {
         v.as_deref().map_or_else(
@@ -519,26 +808,53 @@ fn flagged_table(
             |s| escape::terminal(s.as_bytes()).into_owned(),
         )
     };
-    let rows = list.iter().map(|f| {
-        let mut row = vec![
-            f.time.clone(),
-            escape::terminal(f.bucket.as_bytes()).into_owned(),
-            f.remote_ip.clone().unwrap_or_else(|| "-".into()),
-            text(&f.requester),
-            text(&f.operation),
-            text(&f.key),
-            f.status.map_or_else(|| "-".into(), |s| s.to_string()),
-            format!("{}:{}", escape::terminal(f.source.as_bytes()), f.line),
-        ];
-        if with_action {
-            row.push(text(&f.action));
-            row.push(text(&f.statement));
+    let who = |f: &Flagged| -> String {
+        let raw = f.requester.as_deref().unwrap_or("-").as_bytes();
+        escape::terminal(requester_name(principal(raw)).as_bytes()).into_owned()
+    };
+    let mut groups: Vec<(String, Vec<&Flagged>)> = Vec::new();
+    for f in list {
+        let name = who(f);
+        match groups.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, members)) => members.push(f),
+            None => groups.push((name, vec![f])),
         }
-        row.into_iter().map(Cell::new).collect()
-    });
-    paged(&names, rows, out, fit)
-}
-
-fn num(n: u64) -> Cell {
-    Cell::new(n).set_alignment(CellAlignment::Right)
+    }
+    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
+    let mut t = Grid::new(&columns);
+    for (name, members) in &groups {
+        t.heading(format!("{name}: {}", members.len()));
+        for f in members {
+            let mut row = vec![
+                Cell::from(zone.show(&f.time)),
+                Cell::from(escape::terminal(f.bucket.as_bytes()).into_owned()),
+                Cell::from(f.remote_ip.clone().unwrap_or_else(|| "-".into())),
+                Cell::from(text(&f.operation)),
+                Cell::from(f.status.map_or_else(|| "-".into(), |s| s.to_string())),
+                Cell::from(text(&f.error_code)),
+                Cell::from(text(&f.request_id)),
+                Cell::from(text(&f.key)),
+                Cell::from(format!(
+                    "{}:{}",
+                    escape::terminal(f.source.as_bytes()),
+                    f.line
+                )),
+            ];
+            if with_action {
+                row.push(Cell::from(text(&f.action)));
+                row.push(Cell::from(text(&f.statement)));
+            }
+            t.row(row);
+            // Printed in pages, so that a hundred thousand rows never sit in memory as
+            // cells; a group that goes on past a page goes on in the next one.
+            if t.len() == PAGE {
+                t.write(out, screen)?;
+                t = Grid::new(&columns);
+            }
+        }
+    }
+    if !t.is_empty() {
+        t.write(out, screen)?;
+    }
+    Ok(())
 }

@@ -11,8 +11,11 @@
 
 pub mod check;
 pub mod csv;
+pub mod grid;
 pub mod html;
 pub mod json;
+pub mod junit;
+pub mod ocsf;
 pub mod policy;
 pub mod requests;
 pub mod series;
@@ -27,19 +30,21 @@ use rayon::prelude::*;
 use serde::{Serialize, Serializer};
 
 use crate::aggregate::{
-    Aggregate, BucketStats, Cell, Distinct, FirstLast, Traffic, OTHER_REQUESTERS,
+    Aggregate, BucketStats, Cell, Distinct, FirstLast, Traffic, OTHER_ENDPOINTS, OTHER_REQUESTERS,
 };
-use crate::arn::account_of;
+use crate::arn::{account_of, requester_name};
 use crate::classify::Class;
+use crate::cloudtrail::Change;
 use crate::escape;
 use crate::input::{InputError, S3Counts};
+use crate::ipranges::AwsRanges;
 use crate::settings::Settings;
-use crate::tally::{Rejection, Tally};
-use crate::time::{duration_name, rfc3339};
+use crate::tally::{InputDigest, JoinCounts, Rejection, Tally};
+use crate::time::{interval_name, rfc3339, Zone};
 
 /// The version of the JSON documents' layout (`docs/json.md`): raised when a field
 /// changes meaning or goes away, not when one is added.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The whole report.
 #[derive(Clone, Debug, Serialize)]
@@ -48,20 +53,79 @@ pub struct Report {
     pub schema_version: u32,
     pub summary: Summary,
     pub buckets: Buckets,
+    /// With `--evidence-hashes`: every input read to its end, with its size and
+    /// SHA-256 as stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Vec<InputHash>>,
     /// The first rejected lines (up to 1000; `summary.rejected` counts all).
     pub rejections: Vec<Rejection>,
     /// Inputs that could not be read, fully or at all.
     pub errors: Vec<ErrorEntry>,
+    /// Changes to the network path (CloudTrail management events) that belong to no
+    /// bucket of the report: an endpoint no reported request came through, or whose
+    /// traffic CloudTrail did not name.
+    pub changes: Vec<ChangeReport>,
     /// What was left out on purpose (links not followed, link loops).
     pub warnings: Vec<ErrorEntry>,
 }
 
+/// The `--aws-ip-ranges` file.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AwsRangesSummary {
+    /// Prefixes in the file.
+    pub prefixes: usize,
+    /// Its `createDate`.
+    pub created: Option<String>,
+}
+
+/// What was read from CloudTrail, and how it was joined with the access logs.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CloudTrailSummary {
+    /// Inputs read as CloudTrail.
+    pub inputs: u64,
+    /// Changes to the network path found (management events).
+    pub changes: usize,
+    /// How CloudTrail's requests were matched with the access logs and with each other
+    /// (see docs/cloudtrail.md); `None` for a report built without a run.
+    pub join: Option<JoinCounts>,
+    /// `complete`, or `partial` when CloudTrail requests past the join's memory limit
+    /// were counted without looking for their access log record.
+    pub attribution: &'static str,
+}
+
+/// One input of the chain of custody: its name, its size and SHA-256 as stored (what
+/// `ls -l` and `sha256sum` print).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InputHash {
+    pub source: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+impl InputHash {
+    /// The inputs whose stored bytes were hashed, in input order.
+    pub fn list(digests: &[InputDigest]) -> Vec<InputHash> {
+        digests
+            .iter()
+            .filter_map(|d| {
+                d.raw.map(|raw| InputHash {
+                    source: d.source.clone(),
+                    bytes: raw.bytes,
+                    sha256: raw.hex(),
+                })
+            })
+            .collect()
+    }
+}
+
 /// Run-wide numbers. `lines == parsed + rejected` always holds.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Summary {
     pub tool: &'static str,
     pub version: &'static str,
     pub inputs: u64,
+    /// Inputs named twice (the same file, the same S3 object), read once.
+    pub inputs_duplicate: usize,
     pub input_errors: usize,
     pub bytes: u64,
     pub lines: u64,
@@ -72,6 +136,9 @@ pub struct Summary {
     pub blank_lines: u64,
     pub interval: String,
     pub interval_seconds: i64,
+    /// The zone windows of a day or a week were cut in (`--tz`; `UTC` without), and
+    /// that the table, CSV and HTML outputs show times in. JSON times are UTC.
+    pub time_zone: String,
     pub since: Option<String>,
     pub until: Option<String>,
     /// Time of the earliest and latest matched request.
@@ -81,9 +148,25 @@ pub struct Summary {
     pub buckets: usize,
     pub requests: u64,
     pub private: u64,
+    /// Private requests a policy denied (HTTP 403 `AccessDenied` through the endpoint).
+    pub private_denied: u64,
     pub public: u64,
+    /// Public requests a policy denied (HTTP 403 `AccessDenied`): blocked attempts.
     pub public_denied: u64,
+    /// Public requests refused before any policy was evaluated (bad signature, unknown
+    /// key, expired token, ...).
+    pub public_rejected: u64,
+    /// Public requests let through: `public - public_denied - public_rejected`.
+    pub public_allowed: u64,
     pub internal: u64,
+    /// CloudTrail events that are not S3 requests to a bucket: skipped, not in `lines`.
+    pub skipped_events: u64,
+    /// The AWS ranges file given with `--aws-ip-ranges` (absent without).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_ranges: Option<AwsRangesSummary>,
+    /// What was read from CloudTrail (absent when no input was CloudTrail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloudtrail: Option<CloudTrailSummary>,
     /// Objects listed, skipped and read when inputs came from S3 (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s3: Option<S3Counts>,
@@ -92,6 +175,26 @@ pub struct Summary {
     /// report is complete.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_available: Vec<&'static str>,
+}
+
+impl Summary {
+    /// A summary naming this tool with `t` as its requests; the rest is empty.
+    pub fn of(t: &Traffic) -> Summary {
+        Summary {
+            tool: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+            requests: t.requests,
+            private: t.private,
+            private_denied: t.private_denied,
+            public: t.public,
+            public_denied: t.public_denied,
+            public_rejected: t.public_rejected,
+            public_allowed: t.public_allowed(),
+            internal: t.internal,
+            time_zone: Zone::Utc.name().to_string(),
+            ..Summary::default()
+        }
+    }
 }
 
 /// What a bucket's traffic says about its network path.
@@ -104,7 +207,8 @@ pub enum Verdict {
     Mixed,
     /// Public requests were let through and none came through the endpoint.
     PublicOnly,
-    /// Public requests were all denied (HTTP 403), none came through the endpoint.
+    /// Public requests were all refused (denied by a policy, or rejected before one),
+    /// none came through the endpoint.
     DeniedOnly,
     /// Only S3's own requests (no remote IP).
     InternalOnly,
@@ -117,7 +221,7 @@ impl Verdict {
             (true, true) => Verdict::Mixed,
             (false, true) => Verdict::PublicOnly,
             (true, false) => Verdict::PrivateOnly,
-            (false, false) if c.public_denied > 0 => Verdict::DeniedOnly,
+            (false, false) if c.public > 0 => Verdict::DeniedOnly,
             (false, false) => Verdict::InternalOnly,
         }
     }
@@ -143,23 +247,165 @@ pub struct BucketReport {
     pub last_seen: String,
     pub requests: u64,
     pub private: u64,
+    pub private_denied: u64,
     pub public: u64,
     pub public_denied: u64,
+    pub public_rejected: u64,
     pub public_allowed: u64,
     pub internal: u64,
     pub bytes_sent: u64,
     pub distinct_private_ips: usize,
     pub distinct_public_ips: usize,
+    /// What the numbers ask of a person, in words: denials through the endpoint,
+    /// refusals that prove nothing. Usually empty.
+    pub warnings: Vec<String>,
     /// The public addresses with the most requests (at most [`TOP`]).
     pub top_public_ips: Vec<Talker>,
+    /// The private addresses with the most requests denied through the endpoint (at
+    /// most [`TOP`]).
+    pub denied_private_ips: Vec<Talker>,
     /// The requesters with the most requests (at most [`TOP`]).
     pub top_requesters: Vec<Talker>,
+    /// Who did what: every requester with a public request, then the busiest others
+    /// up to [`TOP`] entries in all; sorted by public requests let through, then
+    /// denied, then all requests.
+    pub requesters: Vec<Requester>,
     /// What is estimated rather than counted in this bucket, past the documented
-    /// limits: `distinct_ips`, `top_public_ips`, `requesters`. Usually empty.
+    /// limits: `distinct_ips`, `top_public_ips`, `requesters`,
+    /// `requesters.top_public_ips`, `endpoints`. Usually empty.
     pub approximations: Vec<&'static str>,
+    /// The bucket's region, when CloudTrail said (`awsRegion`).
+    pub region: Option<String>,
+    /// Requests its own VPC endpoint's policy denied (CloudTrail `VpceAccessDenied`;
+    /// also counted in `private_denied`).
+    pub endpoint_policy_denied: u64,
+    /// The VPC endpoints that carried requests, when CloudTrail named them; most
+    /// requests first.
+    pub endpoints: Vec<EndpointReport>,
+    /// Changes to the network path of this bucket: its bucket policy, and the
+    /// endpoints its traffic came through; by time.
+    pub changes: Vec<ChangeReport>,
+    /// With `--aws-ip-ranges`: where the public requests came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_networks: Option<PublicNetworks>,
     pub timeline: Vec<Point>,
     pub transitions: Vec<Transition>,
     pub accounts: Vec<Account>,
+}
+
+/// Where a bucket's public requests came from, by AWS's published ranges.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PublicNetworks {
+    /// The bucket's region (from CloudTrail, or the access logs' host header).
+    pub region: Option<String>,
+    /// From EC2 ranges of that region: almost surely a VPC of the bucket's region that
+    /// reached it past the endpoint (a NAT gateway, a public instance). `null` when the
+    /// region is not known.
+    pub ec2_same_region: Option<u64>,
+    /// From any other AWS range (EC2 elsewhere, other services; all EC2 when the
+    /// region is not known).
+    pub other_aws: u64,
+    /// From outside AWS: someone on the internet.
+    pub outside_aws: u64,
+    /// From addresses past the tracking limit, not looked up.
+    pub not_looked_up: u64,
+}
+
+/// One VPC endpoint's requests to a bucket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EndpointReport {
+    /// `vpce-…`, or `(other endpoints)` past the limit.
+    pub id: String,
+    /// The account that owns the endpoint, if known.
+    pub account: Option<String>,
+    pub requests: u64,
+    /// Requests denied through it (HTTP 403 `AccessDenied` or `VpceAccessDenied`).
+    pub denied: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+/// A change to the network path: a CloudTrail management event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChangeReport {
+    pub time: String,
+    /// `CreateVpcEndpoint`, `ModifyVpcEndpoint`, `DeleteVpcEndpoints`,
+    /// `PutBucketPolicy` or `DeleteBucketPolicy`.
+    pub event: String,
+    /// The endpoints it names (endpoint events).
+    pub endpoints: Vec<String>,
+    /// The bucket (bucket policy events).
+    pub bucket: Option<String>,
+    /// Who made the call.
+    pub by: Option<String>,
+    /// The error code when the call failed (and so changed nothing).
+    pub error: Option<String>,
+}
+
+impl ChangeReport {
+    fn of(c: &Change) -> ChangeReport {
+        ChangeReport {
+            time: rfc3339(c.epoch),
+            event: c.event.clone(),
+            endpoints: c.endpoints.clone(),
+            bucket: c.bucket.clone(),
+            by: c.by.clone(),
+            error: c.error.clone(),
+        }
+    }
+}
+
+/// The change that most likely moved a requester from the endpoint to the internet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Cause {
+    pub event: String,
+    pub time: String,
+    pub endpoints: Vec<String>,
+}
+
+impl BucketReport {
+    /// The report of bucket `bucket` with traffic `t` between `first` and `last`
+    /// (seconds since the epoch), these numbers of distinct addresses and this
+    /// timeline; the lists that need single requests are empty.
+    pub fn of(
+        bucket: String,
+        t: &Traffic,
+        (first, last): (i64, i64),
+        (distinct_private_ips, distinct_public_ips): (usize, usize),
+        timeline: Vec<Point>,
+    ) -> BucketReport {
+        BucketReport {
+            bucket,
+            verdict: Verdict::of(t),
+            first_seen: rfc3339(first),
+            last_seen: rfc3339(last),
+            requests: t.requests,
+            private: t.private,
+            private_denied: t.private_denied,
+            public: t.public,
+            public_denied: t.public_denied,
+            public_rejected: t.public_rejected,
+            public_allowed: t.public_allowed(),
+            internal: t.internal,
+            bytes_sent: t.bytes_sent,
+            distinct_private_ips,
+            distinct_public_ips,
+            warnings: warnings(t, &[]),
+            top_public_ips: Vec::new(),
+            denied_private_ips: Vec::new(),
+            top_requesters: Vec::new(),
+            requesters: Vec::new(),
+            approximations: Vec::new(),
+            region: None,
+            endpoint_policy_denied: 0,
+            endpoints: Vec::new(),
+            changes: Vec::new(),
+            public_networks: None,
+            timeline,
+            transitions: Vec::new(),
+            accounts: Vec::new(),
+        }
+    }
 }
 
 /// How many entries the top lists keep.
@@ -170,9 +416,14 @@ pub const TOP: usize = 10;
 pub struct Talker {
     pub name: String,
     pub requests: u64,
+    /// For a public address with `--aws-ip-ranges`: the AWS range it is in
+    /// (`EC2 ap-northeast-2`) or `outside AWS`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws: Option<String>,
 }
 
-fn top(mut all: Vec<Talker>) -> Vec<Talker> {
+/// The [`TOP`] talkers with the most requests, ties by name.
+pub fn top(mut all: Vec<Talker>) -> Vec<Talker> {
     all.sort_by(|a, b| {
         b.requests
             .cmp(&a.requests)
@@ -184,7 +435,7 @@ fn top(mut all: Vec<Talker>) -> Vec<Talker> {
 
 /// [`top`] of addresses and their requests. Only the addresses that can make the list
 /// are written out as text: a bucket may have tens of thousands.
-fn top_addresses(counts: impl Iterator<Item = (IpAddr, u64)>) -> Vec<Talker> {
+pub fn top_addresses(counts: impl Iterator<Item = (IpAddr, u64)>) -> Vec<Talker> {
     let mut all: Vec<(IpAddr, u64)> = counts.collect();
     if all.len() > TOP {
         all.select_nth_unstable_by(TOP - 1, |a, b| b.1.cmp(&a.1));
@@ -196,8 +447,114 @@ fn top_addresses(counts: impl Iterator<Item = (IpAddr, u64)>) -> Vec<Talker> {
         .map(|(ip, requests)| Talker {
             name: ip.to_string(),
             requests,
+            aws: None,
         })
         .collect())
+}
+
+/// Public addresses listed per requester.
+pub const TOP_REQUESTER_IPS: usize = 5;
+
+/// What one requester (a principal: an assumed role without its sessions) did to a
+/// bucket, and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Requester {
+    /// The principal, `anonymous` for unauthenticated requests, or `(other
+    /// requesters)` for those pooled past the tracking limit.
+    pub requester: String,
+    pub account: String,
+    pub requests: u64,
+    pub private: u64,
+    pub private_denied: u64,
+    pub public: u64,
+    pub public_allowed: u64,
+    pub public_denied: u64,
+    pub public_rejected: u64,
+    pub internal: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+    /// The first and last public request; `null` if there was none.
+    pub first_public: Option<String>,
+    pub last_public: Option<String>,
+    /// The public addresses it came from with the most requests (at most
+    /// [`TOP_REQUESTER_IPS`]).
+    pub top_public_ips: Vec<Talker>,
+}
+
+impl Requester {
+    /// The entry of `requester` with traffic `t`, seen from `first` to `last`, over
+    /// the internet from `public` (first, last) and from these addresses.
+    pub fn new(
+        requester: String,
+        t: &Traffic,
+        (first, last): (i64, i64),
+        public: Option<(i64, i64)>,
+        addresses: impl Iterator<Item = (IpAddr, u64)>,
+    ) -> Requester {
+        let mut top_public_ips = top_addresses(addresses);
+        top_public_ips.truncate(TOP_REQUESTER_IPS);
+        Requester {
+            account: account_of(&requester),
+            requester,
+            requests: t.requests,
+            private: t.private,
+            private_denied: t.private_denied,
+            public: t.public,
+            public_allowed: t.public_allowed(),
+            public_denied: t.public_denied,
+            public_rejected: t.public_rejected,
+            internal: t.internal,
+            first_seen: rfc3339(first),
+            last_seen: rfc3339(last),
+            first_public: public.map(|p| rfc3339(p.0)),
+            last_public: public.map(|p| rfc3339(p.1)),
+            top_public_ips,
+        }
+    }
+}
+
+/// The requesters a bucket's report lists, in order: every one with a public request,
+/// then the busiest others up to [`TOP`] entries in all.
+pub fn requester_list(mut all: Vec<Requester>) -> Vec<Requester> {
+    all.sort_by(|a, b| {
+        (b.public_allowed, b.public_denied, b.public, b.requests)
+            .cmp(&(a.public_allowed, a.public_denied, a.public, a.requests))
+            .then_with(|| a.requester.cmp(&b.requester))
+    });
+    let public = all.iter().take_while(|r| r.public > 0).count();
+    all.truncate(public.max(TOP));
+    all
+}
+
+/// The accounts of `requesters` with their traffic, busiest first.
+pub fn accounts_of<'r>(requesters: impl Iterator<Item = (&'r str, &'r Traffic)>) -> Vec<Account> {
+    let mut accounts: BTreeMap<String, (usize, Traffic)> = BTreeMap::new();
+    for (who, t) in requesters {
+        let (n, traffic) = accounts.entry(account_of(who)).or_default();
+        *n += 1;
+        *traffic += *t;
+    }
+    let mut accounts: Vec<Account> = accounts
+        .into_iter()
+        .map(|(account, (requesters, t))| Account {
+            account,
+            requesters,
+            requests: t.requests,
+            private: t.private,
+            private_denied: t.private_denied,
+            public: t.public,
+            public_allowed: t.public_allowed(),
+            public_denied: t.public_denied,
+            public_rejected: t.public_rejected,
+            internal: t.internal,
+        })
+        .collect();
+    accounts.sort_by(|a, b| {
+        b.requests
+            .cmp(&a.requests)
+            .then_with(|| a.account.cmp(&b.account))
+    });
+    accounts
 }
 
 /// One window of a bucket's timeline; windows without requests are left out.
@@ -207,9 +564,11 @@ pub struct Point {
     pub start: String,
     pub requests: u64,
     pub private: u64,
+    pub private_denied: u64,
     pub public: u64,
     pub internal: u64,
     pub public_denied: u64,
+    pub public_rejected: u64,
     pub public_allowed: u64,
     pub distinct_private_ips: usize,
     pub distinct_public_ips: usize,
@@ -229,9 +588,11 @@ impl Point {
             start: rfc3339(start),
             requests: t.requests,
             private: t.private,
+            private_denied: t.private_denied,
             public: t.public,
             internal: t.internal,
             public_denied: t.public_denied,
+            public_rejected: t.public_rejected,
             public_allowed: t.public_allowed(),
             distinct_private_ips,
             distinct_public_ips,
@@ -250,6 +611,12 @@ pub struct Transition {
     /// The first request on the new network (see docs/report.md for the precision).
     pub at: String,
     pub remote_ip: String,
+    /// For a move from the endpoint to the internet: the endpoint deletion or route
+    /// change (CloudTrail) at most one window before it, the latest one.
+    pub likely_cause: Option<Cause>,
+    /// For a move to the internet with `--aws-ip-ranges`: the AWS range of `remote_ip`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws: Option<String>,
 }
 
 /// The requests of one AWS account (or anonymous, or an AWS service) to a bucket.
@@ -259,8 +626,11 @@ pub struct Account {
     pub requesters: usize,
     pub requests: u64,
     pub private: u64,
+    pub private_denied: u64,
     pub public: u64,
+    pub public_allowed: u64,
     pub public_denied: u64,
+    pub public_rejected: u64,
     pub internal: u64,
 }
 
@@ -296,7 +666,43 @@ enum Source {
         agg: Arc<Aggregate>,
         /// The buckets' places in the aggregate, in name order.
         order: Vec<u32>,
+        /// What every bucket is built with besides its own counters.
+        with: Arc<Context>,
     },
+}
+
+/// What a bucket of a run is built with besides its own counters: the changes to the
+/// network path, and the AWS ranges its public addresses are tagged with.
+#[derive(Clone, Debug, Default)]
+struct Context {
+    /// Every change read, by time.
+    changes: Vec<Change>,
+    /// The changes that belong to no bucket, by time: a likely cause of a move to the
+    /// internet when the bucket's own changes name none.
+    loose: Vec<Change>,
+    /// With `--aws-ip-ranges`.
+    ranges: Option<Arc<AwsRanges>>,
+}
+
+impl Context {
+    /// The report of one bucket of the aggregate.
+    fn bucket(&self, name: &[u8], stats: &BucketStats, interval: i64) -> BucketReport {
+        let mut b = bucket_report(name, stats);
+        if !self.changes.is_empty() {
+            let changes: Vec<&Change> = self.changes.iter().collect();
+            attach_changes(&mut b, stats, &changes, interval);
+            let loose: Vec<&Change> = self.loose.iter().collect();
+            for t in &mut b.transitions {
+                if t.likely_cause.is_none() && t.from == Class::Private && t.to == Class::Public {
+                    t.likely_cause = cause(&loose, &t.at, interval);
+                }
+            }
+        }
+        if let Some(ranges) = &self.ranges {
+            tag_bucket(&mut b, stats, ranges);
+        }
+        b
+    }
 }
 
 /// Buckets are built in batches of at most this many, in parallel.
@@ -312,10 +718,16 @@ impl From<Vec<BucketReport>> for Buckets {
 }
 
 impl Buckets {
-    /// The buckets of `agg`, to be built as they are read.
-    pub fn of(agg: Arc<Aggregate>) -> Self {
+    /// The buckets of `agg`, to be built as they are read, with the changes to the
+    /// network path (by time) and those of them that belong to no bucket.
+    fn of(agg: Arc<Aggregate>, changes: Vec<Change>, loose: Vec<Change>) -> Self {
         let order = agg.by_name();
-        Buckets(Source::Aggregated { agg, order })
+        let with = Arc::new(Context {
+            changes,
+            loose,
+            ranges: None,
+        });
+        Buckets(Source::Aggregated { agg, order, with })
     }
 
     /// How many buckets there are.
@@ -335,9 +747,9 @@ impl Buckets {
     pub fn get(&self, i: usize) -> Cow<'_, BucketReport> {
         match &self.0 {
             Source::Built(v) => Cow::Borrowed(&v[i]),
-            Source::Aggregated { agg, order } => {
+            Source::Aggregated { agg, order, with } => {
                 let (name, stats) = agg.bucket(order[i]);
-                Cow::Owned(bucket_report(name, stats))
+                Cow::Owned(with.bucket(name, stats, agg.interval()))
             }
         }
     }
@@ -347,7 +759,7 @@ impl Buckets {
     pub fn public_traffic(&self, i: usize) -> (u64, u64, u64) {
         match &self.0 {
             Source::Built(v) => (v[i].public_allowed, v[i].public_denied, v[i].requests),
-            Source::Aggregated { agg, order } => {
+            Source::Aggregated { agg, order, .. } => {
                 let c = &agg.bucket(order[i]).1.counts;
                 (c.public_allowed(), c.public_denied, c.requests)
             }
@@ -358,7 +770,7 @@ impl Buckets {
     pub fn position(&self, name: &str) -> Option<usize> {
         match &self.0 {
             Source::Built(v) => v.binary_search_by(|b| b.bucket.as_str().cmp(name)).ok(),
-            Source::Aggregated { agg, order } => {
+            Source::Aggregated { agg, order, .. } => {
                 let by_bytes = order
                     .binary_search_by(|&at| agg.bucket(at).0.cmp(name.as_bytes()))
                     .ok();
@@ -381,10 +793,11 @@ impl Buckets {
     pub fn iter(&self) -> Box<dyn Iterator<Item = Cow<'_, BucketReport>> + '_> {
         match &self.0 {
             Source::Built(v) => Box::new(v.iter().map(Cow::Borrowed)),
-            Source::Aggregated { agg, order } => Box::new(
+            Source::Aggregated { agg, order, with } => Box::new(
                 Batches {
                     agg,
                     order,
+                    with,
                     next: 0,
                     ready: VecDeque::new(),
                 }
@@ -398,6 +811,7 @@ impl Buckets {
 struct Batches<'a> {
     agg: &'a Aggregate,
     order: &'a [u32],
+    with: &'a Context,
     next: usize,
     ready: VecDeque<BucketReport>,
 }
@@ -422,7 +836,7 @@ impl Iterator for Batches<'_> {
                 .par_iter()
                 .map(|&at| {
                     let (name, stats) = self.agg.bucket(at);
-                    bucket_report(name, stats)
+                    self.with.bucket(name, stats, self.agg.interval())
                 })
                 .collect::<Vec<_>>()
                 .into();
@@ -448,26 +862,24 @@ impl Serialize for Buckets {
 
 impl Report {
     /// Builds the report of a finished run under `settings`; the buckets are built as
-    /// they are written.
+    /// they are written (see [`Buckets`]).
     pub fn build(agg: Aggregate, tally: &Tally, settings: &Settings) -> Report {
+        let mut changes: Vec<Change> = tally.changes.clone();
+        changes.sort_by_key(|c| c.epoch);
+        let loose = loose_changes(&agg, &changes);
+        let interval = agg.interval();
+        let zone = agg.zone();
         let mut totals = Traffic::default();
         let (mut first, mut last) = (None::<i64>, None::<i64>);
         for at in 0..agg.len() as u32 {
             let stats = agg.bucket(at).1;
-            totals.requests += stats.counts.requests;
-            totals.private += stats.counts.private;
-            totals.public += stats.counts.public;
-            totals.public_denied += stats.counts.public_denied;
-            totals.internal += stats.counts.internal;
+            totals += stats.counts;
             first = Some(first.map_or(stats.first, |t| t.min(stats.first)));
             last = Some(last.map_or(stats.last, |t| t.max(stats.last)));
         }
-        let interval = agg.interval();
-        let buckets = Buckets::of(Arc::new(agg));
+        let buckets = Buckets::of(Arc::new(agg), changes, loose.clone());
         let filter = &settings.filter;
         let summary = Summary {
-            tool: env!("CARGO_PKG_NAME"),
-            version: env!("CARGO_PKG_VERSION"),
             inputs: tally.counts.inputs,
             input_errors: tally.errors.len(),
             bytes: tally.counts.bytes,
@@ -476,8 +888,9 @@ impl Report {
             rejected: tally.counts.rejected,
             matched: tally.counts.matched,
             blank_lines: tally.counts.blank,
-            interval: duration_name(interval),
+            interval: interval_name(interval),
             interval_seconds: interval,
+            time_zone: zone.name().to_string(),
             since: filter.since.map(rfc3339),
             until: filter.until.map(rfc3339),
             first: first.map(rfc3339),
@@ -489,23 +902,175 @@ impl Report {
                 .map(ToString::to_string)
                 .collect(),
             buckets: buckets.len(),
-            requests: totals.requests,
-            private: totals.private,
-            public: totals.public,
-            public_denied: totals.public_denied,
-            internal: totals.internal,
-            s3: None,
-            not_available: Vec::new(),
+            skipped_events: tally.counts.skipped_events,
+            cloudtrail: (tally.counts.cloudtrail_inputs > 0).then(|| CloudTrailSummary {
+                inputs: tally.counts.cloudtrail_inputs,
+                changes: tally.changes.len(),
+                join: tally.join,
+                attribution: if tally.join.is_some_and(|j| j.unjoined > 0) {
+                    "partial"
+                } else {
+                    "complete"
+                },
+            }),
+            ..Summary::of(&totals)
         };
         Report {
             schema_version: SCHEMA_VERSION,
             summary,
             buckets,
+            inputs: (settings.hashes.raw).then(|| InputHash::list(&tally.digests)),
             rejections: tally.rejections.clone(),
             errors: ErrorEntry::list(&tally.errors),
             warnings: ErrorEntry::list(&tally.warnings),
+            changes: loose.iter().map(ChangeReport::of).collect(),
         }
     }
+}
+
+impl Report {
+    /// Tags the public addresses with the AWS range they are in (`--aws-ip-ranges`):
+    /// top addresses, moves to the internet, and per bucket where its public requests
+    /// came from, over every address the run counted. A report of a run only: the
+    /// buckets are tagged as they are built.
+    pub fn tag_aws(&mut self, ranges: Arc<AwsRanges>) {
+        self.summary.aws_ranges = Some(AwsRangesSummary {
+            prefixes: ranges.prefixes,
+            created: ranges.created.clone(),
+        });
+        if let Source::Aggregated { with, .. } = &mut self.buckets.0 {
+            Arc::make_mut(with).ranges = Some(ranges);
+        }
+    }
+}
+
+/// Tags bucket `b`'s public addresses with the AWS range they are in, and says where
+/// its public requests came from, over every address `s` counted.
+fn tag_bucket(b: &mut BucketReport, s: &BucketStats, ranges: &AwsRanges) {
+    let describe = |ip: &str| ip.parse().ok().map(|ip| ranges.describe(ip));
+    for t in &mut b.top_public_ips {
+        t.aws = describe(&t.name);
+    }
+    for t in &mut b.transitions {
+        if t.to == Class::Public {
+            t.aws = describe(&t.remote_ip);
+        }
+    }
+    let region = s.region.as_deref().map(|r| escape::lossy(r).into_owned());
+    let mut n = PublicNetworks {
+        ec2_same_region: region.as_ref().map(|_| 0),
+        region,
+        not_looked_up: s.untracked_public,
+        ..PublicNetworks::default()
+    };
+    for (ip, requests) in s.public_ips.iter() {
+        match (ranges.lookup(ip), &n.region) {
+            (None, _) => n.outside_aws += requests,
+            (Some(tag), Some(region)) if tag.is_ec2_in(region) => {
+                *n.ec2_same_region.get_or_insert(0) += requests
+            }
+            (Some(_), _) => n.other_aws += requests,
+        }
+    }
+    if let (Some(ec2), Some(region)) = (n.ec2_same_region, &n.region) {
+        if ec2 > 0 {
+            b.warnings.push(format!(
+                "{} from the internet came from EC2 addresses of {region}, the bucket's \
+                 own region: almost surely a VPC there that reached it past the endpoint \
+                 (a NAT gateway or a public instance)",
+                plural(ec2, "request"),
+            ));
+        }
+    }
+    b.public_networks = Some(n);
+}
+
+/// The changes (by time) that belong to no bucket of `agg`: a bucket policy event of a
+/// bucket with no request, an endpoint event of an endpoint that carried none (see
+/// [`attach_changes`]). One pass over the buckets, without building their reports.
+fn loose_changes(agg: &Aggregate, changes: &[Change]) -> Vec<Change> {
+    let mut attached = vec![false; changes.len()];
+    let mut by_bucket: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut by_endpoint: BTreeMap<&[u8], Vec<usize>> = BTreeMap::new();
+    for (i, c) in changes.iter().enumerate() {
+        match &c.bucket {
+            Some(bucket) => by_bucket.entry(bucket.as_str()).or_default().push(i),
+            None => {
+                for e in &c.endpoints {
+                    by_endpoint.entry(e.as_bytes()).or_default().push(i);
+                }
+            }
+        }
+    }
+    if !changes.is_empty() {
+        for at in 0..agg.len() as u32 {
+            let (name, stats) = agg.bucket(at);
+            if let Some(mine) = by_bucket.get(&*escape::lossy(name)) {
+                mine.iter().for_each(|&i| attached[i] = true);
+            }
+            for id in stats.endpoints.keys() {
+                if let Some(mine) = by_endpoint.get(id) {
+                    mine.iter().for_each(|&i| attached[i] = true);
+                }
+            }
+        }
+    }
+    changes
+        .iter()
+        .zip(attached)
+        .filter(|(_, attached)| !attached)
+        .map(|(c, _)| c.clone())
+        .collect()
+}
+
+/// The changes that belong to a bucket: its own bucket policy events, and the events
+/// of the endpoints its traffic came through.
+fn attach_changes(b: &mut BucketReport, stats: &BucketStats, changes: &[&Change], interval: i64) {
+    for c in changes {
+        // A bucket policy event belongs to its bucket only (the endpoints it names are
+        // the ones the new policy allows); an endpoint event to every bucket the
+        // endpoint carried requests to.
+        let mine = match &c.bucket {
+            Some(bucket) => *bucket == b.bucket,
+            None => c
+                .endpoints
+                .iter()
+                .any(|e| stats.endpoints.contains_key(e.as_bytes())),
+        };
+        if mine {
+            b.changes.push(ChangeReport::of(c));
+        }
+    }
+    let own: Vec<&Change> = changes
+        .iter()
+        .copied()
+        .filter(|c| {
+            c.bucket.is_none()
+                && c.endpoints
+                    .iter()
+                    .any(|e| stats.endpoints.contains_key(e.as_bytes()))
+        })
+        .collect();
+    for t in &mut b.transitions {
+        if t.from == Class::Private && t.to == Class::Public {
+            t.likely_cause = cause(&own, &t.at, interval);
+        }
+    }
+}
+
+/// The latest endpoint deletion or route change at most `interval` seconds before
+/// `at` (RFC 3339).
+fn cause(changes: &[&Change], at: &str, interval: i64) -> Option<Cause> {
+    let at = crate::time::parse_rfc3339(at)?;
+    changes
+        .iter()
+        .filter(|c| c.moves_traffic() && c.epoch <= at && at - c.epoch <= interval)
+        .max_by_key(|c| c.epoch)
+        .map(|c| Cause {
+            event: c.event.clone(),
+            time: rfc3339(c.epoch),
+            endpoints: c.endpoints.clone(),
+        })
 }
 
 fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
@@ -528,6 +1093,7 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
             )
         })
         .collect();
+    let denied_private_ips = top_addresses(stats.denied_private_ips.iter());
     let mut approximations = Vec::new();
     if !exact {
         approximations.push("distinct_ips");
@@ -538,63 +1104,166 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
     if stats.requesters.contains_key(OTHER_REQUESTERS) {
         approximations.push("requesters");
     }
+    if stats.endpoints.contains_key(OTHER_ENDPOINTS) {
+        approximations.push("endpoints");
+    }
+    let mut endpoints: Vec<EndpointReport> = stats
+        .endpoints
+        .iter()
+        .map(|(id, e)| EndpointReport {
+            id: escape::lossy(id).into_owned(),
+            account: e.account.as_deref().map(|a| escape::lossy(a).into_owned()),
+            requests: e.requests,
+            denied: e.denied,
+            first_seen: rfc3339(e.first),
+            last_seen: rfc3339(e.last),
+        })
+        .collect();
+    endpoints.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| a.id.cmp(&b.id)));
+    let endpoint_policy_denied = stats
+        .endpoints
+        .values()
+        .map(|e| e.denied_by_endpoint_policy)
+        .sum();
+
+    if stats.untracked_requester_public > 0 {
+        approximations.push("requesters.top_public_ips");
+    }
 
     let mut transitions = Vec::new();
-    let mut accounts: BTreeMap<String, Account> = BTreeMap::new();
+    let mut talkers = Vec::with_capacity(stats.requesters.len());
     let mut requesters = Vec::with_capacity(stats.requesters.len());
+    let mut traffic = Vec::with_capacity(stats.requesters.len());
     for (who, r) in stats.requesters.iter() {
-        let requester = escape::lossy(who).into_owned();
-        requesters.push(Talker {
+        let requester = requester_name(who).into_owned();
+        traffic.push((requester.clone(), r.counts));
+        talkers.push(Talker {
             name: requester.clone(),
             requests: r.counts.requests,
+            aws: None,
         });
         let account = account_of(&requester);
         transitions_of(&requester, &account, &r.cells(), &mut transitions);
-        let entry = accounts.entry(account.clone()).or_insert_with(|| Account {
-            account,
-            requesters: 0,
-            requests: 0,
-            private: 0,
-            public: 0,
-            public_denied: 0,
-            internal: 0,
-        });
-        entry.requesters += 1;
-        entry.requests += r.counts.requests;
-        entry.private += r.counts.private;
-        entry.public += r.counts.public;
-        entry.public_denied += r.counts.public_denied;
-        entry.internal += r.counts.internal;
+        requesters.push(Requester::new(
+            requester,
+            &r.counts,
+            (r.first, r.last),
+            r.public_span(),
+            r.public_ips.iter(),
+        ));
     }
     transitions.sort_by(|a, b| (&a.at, &a.requester).cmp(&(&b.at, &b.requester)));
-    let mut accounts: Vec<Account> = accounts.into_values().collect();
-    accounts.sort_by(|a, b| {
-        b.requests
-            .cmp(&a.requests)
-            .then_with(|| a.account.cmp(&b.account))
-    });
+    let accounts = accounts_of(traffic.iter().map(|(n, t)| (n.as_str(), t)));
 
+    // Denials by the endpoint's own policy have a warning of their own.
+    let access_denied = Traffic {
+        private_denied: stats.counts.private_denied - endpoint_policy_denied,
+        ..stats.counts
+    };
+    let mut warnings = warnings(&access_denied, &denied_private_ips);
+    warnings.extend(endpoint_warnings(&endpoints, endpoint_policy_denied));
     BucketReport {
-        bucket: escape::lossy(name).into_owned(),
-        verdict: Verdict::of(&stats.counts),
-        first_seen: rfc3339(stats.first),
-        last_seen: rfc3339(stats.last),
-        requests: stats.counts.requests,
-        private: stats.counts.private,
-        public: stats.counts.public,
-        public_denied: stats.counts.public_denied,
-        public_allowed: stats.counts.public_allowed(),
-        internal: stats.counts.internal,
-        bytes_sent: stats.counts.bytes_sent,
-        distinct_private_ips: all_private.count(),
-        distinct_public_ips: all_public.count(),
+        warnings,
+        region: stats
+            .region
+            .as_deref()
+            .map(|r| escape::lossy(r).into_owned()),
+        endpoint_policy_denied,
+        endpoints,
         top_public_ips: top_addresses(stats.public_ips.iter()),
-        top_requesters: top(requesters),
+        denied_private_ips,
+        top_requesters: top(talkers),
+        requesters: requester_list(requesters),
         approximations,
-        timeline,
         transitions,
         accounts,
+        ..BucketReport::of(
+            escape::lossy(name).into_owned(),
+            &stats.counts,
+            (stats.first, stats.last),
+            (all_private.count(), all_public.count()),
+            timeline,
+        )
     }
+}
+
+/// What a bucket's numbers ask of a person: requests denied through the endpoint (the
+/// bucket policy names another endpoint, or an endpoint policy refuses), and public
+/// refusals that prove nothing about the bucket policy.
+pub fn warnings(t: &Traffic, denied_private_ips: &[Talker]) -> Vec<String> {
+    let mut out = Vec::new();
+    if t.private_denied > 0 {
+        let from: Vec<String> = denied_private_ips
+            .iter()
+            .take(3)
+            .map(|a| format!("{} ({})", a.name, a.requests))
+            .collect();
+        let from = if from.is_empty() {
+            String::new()
+        } else {
+            format!(", from {}", from.join(", "))
+        };
+        out.push(format!(
+            "{} through the VPC endpoint {} denied (HTTP 403 AccessDenied){from}: does the \
+             bucket policy name the right vpce id, and does the endpoint policy allow these \
+             actions?",
+            plural(t.private_denied, "request"),
+            if t.private_denied == 1 { "was" } else { "were" },
+        ));
+    }
+    if t.public_rejected > 0 {
+        out.push(format!(
+            "{} from the internet {} refused before any policy was evaluated (bad signature, \
+             unknown access key, expired token): {} nothing about the bucket policy",
+            plural(t.public_rejected, "request"),
+            if t.public_rejected == 1 {
+                "was"
+            } else {
+                "were"
+            },
+            if t.public_rejected == 1 {
+                "it proves"
+            } else {
+                "they prove"
+            },
+        ));
+    }
+    out
+}
+
+/// What the endpoints ask of a person: private traffic through more than one
+/// endpoint, and requests an endpoint's own policy refused.
+fn endpoint_warnings(endpoints: &[EndpointReport], by_policy: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    if endpoints.len() > 1 {
+        let each: Vec<String> = endpoints
+            .iter()
+            .take(5)
+            .map(|e| format!("{} ({})", e.id, e.requests))
+            .collect();
+        out.push(format!(
+            "private traffic came through {} VPC endpoints: {}{}; does the bucket policy allow \
+             each of them (aws:SourceVpce)?",
+            endpoints.len(),
+            each.join(", "),
+            if endpoints.len() > 5 { ", ..." } else { "" },
+        ));
+    }
+    if by_policy > 0 {
+        out.push(format!(
+            "{} {} denied by the VPC endpoint's own policy (VpceAccessDenied): the endpoint \
+             policy does not allow {} for this bucket",
+            plural(by_policy, "request"),
+            if by_policy == 1 { "was" } else { "were" },
+            if by_policy == 1 { "it" } else { "them" },
+        ));
+    }
+    out
+}
+
+/// `1 request`, `2 requests`.
+fn plural(n: u64, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Walks a requester's windows in time order and records every switch between the
@@ -618,6 +1287,8 @@ fn transitions_of(
                     to,
                     at: rfc3339(at),
                     remote_ip: ip.to_string(),
+                    likely_cause: None,
+                    aws: None,
                 });
             }
         }
@@ -665,6 +1336,7 @@ mod tests {
                 .map(|(ip, requests)| Talker {
                     name: ip.to_string(),
                     requests: *requests,
+                    aws: None,
                 })
                 .collect();
             assert_eq!(
@@ -685,6 +1357,38 @@ mod tests {
     }
 
     #[test]
+    fn denials_through_the_endpoint_and_refusals_before_a_policy_are_warned_about() {
+        let t = Traffic {
+            requests: 6,
+            private: 5,
+            private_denied: 5,
+            public: 1,
+            public_rejected: 1,
+            ..Traffic::default()
+        };
+        let from = [Talker {
+            name: "10.0.3.57".into(),
+            requests: 5,
+            aws: None,
+        }];
+        let w = warnings(&t, &from);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[0].starts_with("5 requests through the VPC endpoint were denied"),
+            "{}",
+            w[0]
+        );
+        assert!(w[0].contains("from 10.0.3.57 (5)"), "{}", w[0]);
+        assert!(w[0].contains("right vpce id"), "{}", w[0]);
+        assert!(
+            w[1].starts_with("1 request from the internet was refused before any policy"),
+            "{}",
+            w[1]
+        );
+        assert!(warnings(&Traffic::default(), &[]).is_empty());
+    }
+
+    #[test]
     fn verdicts_judge_traffic_that_got_through() {
         let c = |private, public, public_denied, internal| Traffic {
             requests: private + public + internal,
@@ -692,13 +1396,24 @@ mod tests {
             public,
             public_denied,
             internal,
-            bytes_sent: 0,
+            ..Traffic::default()
         };
         assert_eq!(Verdict::of(&c(5, 0, 0, 1)), Verdict::PrivateOnly);
         assert_eq!(Verdict::of(&c(5, 2, 2, 0)), Verdict::PrivateOnly);
         assert_eq!(Verdict::of(&c(5, 2, 1, 0)), Verdict::Mixed);
         assert_eq!(Verdict::of(&c(0, 2, 0, 0)), Verdict::PublicOnly);
         assert_eq!(Verdict::of(&c(0, 2, 2, 0)), Verdict::DeniedOnly);
+        let rejected_only = Traffic {
+            public_rejected: 2,
+            ..c(0, 2, 0, 0)
+        };
+        assert_eq!(rejected_only.public_allowed(), 0);
+        assert_eq!(Verdict::of(&rejected_only), Verdict::DeniedOnly);
+        let private_denied = Traffic {
+            private_denied: 5,
+            ..c(5, 0, 0, 0)
+        };
+        assert_eq!(Verdict::of(&private_denied), Verdict::PrivateOnly);
         assert_eq!(Verdict::of(&c(0, 0, 0, 3)), Verdict::InternalOnly);
     }
 

@@ -6,10 +6,8 @@
 
 use std::io::{self, Write};
 
-use comfy_table::Cell;
-
-use super::table::{header, new_table};
-use crate::check::bucket_policy::Analysis;
+use super::grid::{Cell, Column, Grid, Kind, Screen, Tone};
+use crate::check::bucket_policy::{ActionReport, Analysis};
 use crate::escape;
 
 /// Writes the analysis as one JSON document followed by a newline.
@@ -19,34 +17,52 @@ pub fn write_json(a: &Analysis, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Writes the analysis for a terminal.
-pub fn write_table(a: &Analysis, out: &mut dyn Write, fit: bool) -> io::Result<()> {
+pub fn write_table(a: &Analysis, out: &mut dyn Write, screen: &Screen) -> io::Result<()> {
     let t = |s: &str| escape::terminal(s.as_bytes()).into_owned();
-    writeln!(
+    let verdict = match a.status.name() {
+        "enforced" => Cell::from("denied for every action").tone(Tone::Good),
+        "partial" => Cell::from("denied only in part").tone(Tone::Warn),
+        _ => Cell::from("NOT denied for some actions").tone(Tone::Bad),
+    };
+    screen.say_with(
         out,
-        "bucket policy{}: {} statement(s); requests from outside the VPC endpoint: {}",
-        a.bucket
-            .as_deref()
-            .map(|b| format!(" of {}", t(b)))
-            .unwrap_or_default(),
-        a.statements,
-        match a.status.name() {
-            "enforced" => "denied for every action",
-            "partial" => "denied only in part",
-            _ => "NOT denied for some actions",
-        }
+        &format!(
+            "bucket policy{}: {} statement(s); requests from outside the VPC endpoint:",
+            a.bucket
+                .as_deref()
+                .map(|b| format!(" of {}", t(b)))
+                .unwrap_or_default(),
+            a.statements,
+        ),
+        &verdict,
     )?;
-    let show_vpcs = a.actions.iter().any(|r| !r.vpcs.is_empty());
-    let show_ips = a.actions.iter().any(|r| !r.vpc_source_ips.is_empty());
-    let mut names = vec!["action", "level", "status", "allowed endpoints"];
-    if show_vpcs {
-        names.push("allowed VPCs");
-    }
-    if show_ips {
-        names.push("allowed VPC source IPs");
-    }
-    names.push("denied by");
-    let mut table = new_table(fit);
-    table.set_header(header(&names));
+    // The endpoint ids always; the other allowed networks when a statement names them.
+    type Pick = fn(&ActionReport) -> &Vec<String>;
+    let others: [(&str, Pick); 6] = [
+        ("allowed VPCs", |r| &r.vpcs),
+        ("allowed VPC ARNs", |r| &r.vpc_arns),
+        ("allowed endpoint accounts", |r| &r.vpce_accounts),
+        ("allowed organizations", |r| &r.vpce_orgs),
+        ("allowed organization paths", |r| &r.vpce_org_paths),
+        ("allowed VPC source IPs", |r| &r.vpc_source_ips),
+    ];
+    let shown: Vec<(&str, Pick)> = others
+        .into_iter()
+        .filter(|(_, pick)| a.actions.iter().any(|r| !pick(r).is_empty()))
+        .collect();
+    let mut columns = vec![
+        Column::keep("action", Kind::Text),
+        Column::keep("level", Kind::Atom),
+        Column::keep("status", Kind::Atom),
+        Column::keep("allowed endpoints", Kind::Text),
+    ];
+    columns.extend(
+        shown
+            .iter()
+            .map(|(name, _)| Column::drop(name, Kind::Text, 2)),
+    );
+    columns.push(Column::drop("denied by", Kind::Text, 1));
+    let mut table = Grid::new(&columns);
     let list = |v: &[String]| -> String {
         if v.is_empty() {
             "-".to_string()
@@ -55,43 +71,57 @@ pub fn write_table(a: &Analysis, out: &mut dyn Write, fit: bool) -> io::Result<(
         }
     };
     for r in &a.actions {
-        let endpoints = if r.any_endpoint && r.endpoints.is_empty() {
-            "any endpoint".to_string()
-        } else {
-            list(&r.endpoints)
+        let status = Cell::from(r.status.name());
+        let status = match r.status.name() {
+            "enforced" => status.tone(Tone::Good),
+            "partial" => status.tone(Tone::Warn),
+            _ => status.tone(Tone::Bad),
         };
         let mut row = vec![
-            Cell::new(t(&r.action)),
-            Cell::new(r.level.name()),
-            Cell::new(r.status.name()),
-            Cell::new(endpoints),
+            Cell::from(t(&r.action)),
+            Cell::from(r.level.name()),
+            status,
+            Cell::from(list(&r.endpoints)),
         ];
-        if show_vpcs {
-            row.push(Cell::new(list(&r.vpcs)));
-        }
-        if show_ips {
-            row.push(Cell::new(list(&r.vpc_source_ips)));
-        }
-        row.push(Cell::new(list(&r.statements)));
-        table.add_row(row);
+        row.extend(shown.iter().map(|(_, pick)| Cell::from(list(pick(r)))));
+        row.push(Cell::from(list(&r.statements)));
+        table.row(row);
     }
-    writeln!(out, "{table}")?;
+    table.write(out, screen)?;
+    if !a.unlisted_actions.is_empty() {
+        screen.say(
+            out,
+            &format!(
+                "{} more action(s) named in the policy are not listed one by one (--format json names them)",
+                a.unlisted_actions.len()
+            ),
+        )?;
+    }
+    if a.buckets.len() > 1 {
+        screen.say(
+            out,
+            "buckets named in the policy, each judged on its own statements:",
+        )?;
+        for b in &a.buckets {
+            screen.say(out, &format!("  - {}: {}", t(&b.bucket), b.status.name()))?;
+        }
+    }
     if a.gaps.is_empty() {
         writeln!(out, "no gaps found")?;
         return Ok(());
     }
     writeln!(out, "gaps:")?;
     for g in &a.gaps {
-        write!(out, "  - [{}] ", g.kind.name())?;
+        let mut line = format!("  - [{}] ", g.kind.name());
         if !g.actions.is_empty() {
             let names: Vec<String> = g.actions.iter().map(|a| t(a)).collect();
-            write!(out, "{}: ", names.join(", "))?;
+            line += &format!("{}: ", names.join(", "));
         }
-        write!(out, "{}", t(&g.message))?;
+        line += &t(&g.message);
         if !g.statement.is_empty() {
-            write!(out, " (statement {})", t(&g.statement))?;
+            line += &format!(" (statement {})", t(&g.statement));
         }
-        writeln!(out)?;
+        screen.say(out, &line)?;
     }
     Ok(())
 }

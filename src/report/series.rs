@@ -9,6 +9,8 @@
 //! multiple of the interval, so the picture stays the same size for one window or a
 //! year of minutes.
 
+use derive_more::AddAssign;
+
 use super::Point;
 use crate::time::parse_rfc3339;
 
@@ -19,14 +21,18 @@ const ROUND: [i64; 18] = [
 ];
 
 /// The requests of one slot, by how they reached the bucket.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, AddAssign)]
 pub struct Slot {
-    /// Through the VPC endpoint.
-    pub private: u64,
-    /// Over the internet and answered (not HTTP 403).
+    /// Through the VPC endpoint and let through.
+    pub private_allowed: u64,
+    /// Through the VPC endpoint and denied by a policy.
+    pub private_denied: u64,
+    /// Over the internet and let through.
     pub public_allowed: u64,
-    /// Over the internet and denied with HTTP 403.
+    /// Over the internet and denied by a policy (HTTP 403 `AccessDenied`).
     pub public_denied: u64,
+    /// Over the internet and refused before any policy (bad signature, ...).
+    pub public_rejected: u64,
     /// S3's own requests, without a remote IP.
     pub internal: u64,
 }
@@ -34,14 +40,28 @@ pub struct Slot {
 impl Slot {
     /// All requests of the slot.
     pub fn total(&self) -> u64 {
-        self.private + self.public_allowed + self.public_denied + self.internal
+        self.private_allowed
+            + self.private_denied
+            + self.public_allowed
+            + self.public_denied
+            + self.public_rejected
+            + self.internal
+    }
+
+    /// The requests of window `p`.
+    pub fn of(p: &Point) -> Slot {
+        Slot {
+            private_allowed: p.private - p.private_denied,
+            private_denied: p.private_denied,
+            public_allowed: p.public_allowed,
+            public_denied: p.public_denied,
+            public_rejected: p.public_rejected,
+            internal: p.internal,
+        }
     }
 
     fn add(&mut self, p: &Point) {
-        self.private += p.private;
-        self.public_allowed += p.public_allowed;
-        self.public_denied += p.public_denied;
-        self.internal += p.internal;
+        *self += Slot::of(p);
     }
 }
 
@@ -118,21 +138,17 @@ impl Series {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::rfc3339;
+    use crate::aggregate::Traffic;
 
     fn point(start: i64, private: u64, allowed: u64, denied: u64) -> Point {
-        Point {
-            start: rfc3339(start),
+        let t = Traffic {
             requests: private + allowed + denied,
             private,
             public: allowed + denied,
-            internal: 0,
             public_denied: denied,
-            public_allowed: allowed,
-            distinct_private_ips: 1,
-            distinct_public_ips: 1,
-            bytes_sent: 0,
-        }
+            ..Traffic::default()
+        };
+        Point::new(start, &t, 1, 1)
     }
 
     const T0: i64 = 1_652_090_400; // 2022-05-09T10:00:00Z
@@ -161,7 +177,7 @@ mod tests {
         assert!(s.slots.len() <= 120, "{} slots", s.slots.len());
         assert_eq!(s.slot_seconds, 7200);
         assert_eq!(s.start % 7200, 0);
-        let private: u64 = s.slots.iter().map(|x| x.private).sum();
+        let private: u64 = s.slots.iter().map(|x| x.private_allowed).sum();
         let allowed: u64 = s.slots.iter().map(|x| x.public_allowed).sum();
         assert_eq!(private, 10_000);
         assert_eq!(allowed, (0..10_000).filter(|i| i % 7 == 0).count() as u64);

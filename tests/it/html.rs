@@ -132,10 +132,15 @@ fn sample_logs_render_in_a_real_browser() {
 
     let html = fs::read_to_string(&page).unwrap();
     for fetch in [
-        "http:", "https:", "<script", "<link", "<img", "src=", "url(", "@import",
+        "http:", "https:", "<script", "<link", "<img", "src=", "@import",
     ] {
         assert!(!html.contains(fetch), "the page would fetch: {fetch}");
     }
+    // url() only for the patterns the page defines itself.
+    assert_eq!(
+        html.matches("url(").count(),
+        html.matches("url(#fill-").count()
+    );
     assert!(html.contains("report --interval 5m --format html -o"));
 
     let (dom, log) = dump_dom(&page);
@@ -160,10 +165,18 @@ fn sample_logs_render_in_a_real_browser() {
         let bars: usize = timeline
             .iter()
             .map(|p| {
-                ["private", "public_allowed", "public_denied", "internal"]
-                    .iter()
-                    .filter(|k| p[**k].as_u64().unwrap() > 0)
-                    .count()
+                let n = |k: &str| p[k].as_u64().unwrap();
+                [
+                    n("private") - n("private_denied"),
+                    n("private_denied"),
+                    n("public_allowed"),
+                    n("public_denied"),
+                    n("public_rejected"),
+                    n("internal"),
+                ]
+                .iter()
+                .filter(|v| **v > 0)
+                .count()
             })
             .sum();
         assert_eq!(count(section, "<svg class=\"timeline\""), 1, "{name}");
@@ -177,7 +190,7 @@ fn sample_logs_render_in_a_real_browser() {
                 .count()
         );
         assert_eq!(count(section, "<ul class=\"legend\">"), 1);
-        assert_eq!(count(section, "<li><span class=\"sw "), 4);
+        assert_eq!(count(section, "<li><span class=\"sw "), 6);
         assert!(section.contains("class=\"xlab\""));
         assert!(section.contains(">10:00</text>"), "time axis of {name}");
         assert!(section.contains(">2022-05-09</text>"));
@@ -190,6 +203,39 @@ fn sample_logs_render_in_a_real_browser() {
     assert!(shared.contains("<td><code>52.79.54.241</code></td><td class=\"n\">8</td>"));
     assert!(shared.contains("<td><code>111122223333</code></td><td class=\"n\">1</td>"));
     assert!(shared.contains("Mixed: 12 requests came through the VPC endpoint"));
+    // The requester table and the denial counters, pinned from the blog post's logs.
+    assert_eq!(count(shared, "<table class=\"requesters\">"), 1);
+    assert!(
+        shared.contains(
+            "<td><code>arn:aws:sts::111122223333:assumed-role/ec2-s3-reader</code></td>\
+         <td class=\"nw\"><code>111122223333</code></td><td class=\"n\">20</td>\
+         <td class=\"n\">12</td><td class=\"n\">0</td><td class=\"n public\">5</td>\
+         <td class=\"n\">3</td><td class=\"n\">0</td><td class=\"n\">0</td>\
+         <td class=\"nw\">2022-05-09T10:32:05Z</td><td class=\"nw\">2022-05-09T11:13:27Z</td>\
+         <td><span class=\"nw\"><code>52.79.54.241</code> (8)</span></td>"
+        ),
+        "{shared}"
+    );
+    for (name, value) in [
+        ("public let through", 5),
+        ("public denied", 3),
+        ("public refused before a policy", 0),
+        ("private denied", 0),
+    ] {
+        assert!(
+            shared.contains(&format!("<dt>{name}</dt><dd>{value}</dd>")),
+            "{name}"
+        );
+    }
+    let team = sections[1];
+    assert_eq!(
+        count(team, "<tr><td><code>"),
+        3 + 3,
+        "three requesters, three accounts"
+    );
+    // Bars refused or let through carry a pattern as well as a colour, defined once.
+    assert_eq!(count(&dom, "<pattern id=\"fill-"), 4);
+    assert!(dom.contains("svg .bar.allowed{fill:url(#fill-allowed)}"));
 
     let shot = dir.path().join("report.png");
     browse(
@@ -202,16 +248,24 @@ fn sample_logs_render_in_a_real_browser() {
     assert!(fs::metadata(&shot).unwrap().len() > 50_000);
     let (width, height, pixels) = decode_png(&shot);
     assert_eq!((width, height), (1280, 2000));
-    // Each class shows in its own colour, in more than the legend's swatches.
-    for (class, rgb) in [
-        ("private", [0x25, 0x63, 0xeb]),
-        ("public let through", [0xdc, 0x26, 0x26]),
-        ("public denied", [0xf5, 0x9e, 0x0b]),
-        ("internal", [0x9c, 0xa3, 0xaf]),
+    // Each class shows in its own colour of Okabe and Ito's colour-blind-safe
+    // palette, in more than the legend's swatches; patterned bars keep part of theirs
+    // between the pattern's dark lines, which take the rest.
+    for (class, rgb, least) in [
+        ("private", [0x00, 0x72, 0xb2], 3000),
+        ("public let through", [0xd5, 0x5e, 0x00], 1500),
+        ("public denied", [0xe6, 0x9f, 0x00], 1500),
+        ("internal", [0x99, 0x99, 0x99], 3000),
     ] {
         let n = pixels.iter().filter(|p| **p == rgb).count();
-        assert!(n > 3000, "{class}: {n} pixels of {rgb:?}");
+        assert!(n > least, "{class}: {n} pixels of {rgb:?}");
     }
+    // The hatching: pixels darker than the vermilion of "let through", as many again.
+    let hatched = pixels
+        .iter()
+        .filter(|p| p[0] > 0x50 && p[0] < 0xc0 && p[1] > 0x20 && p[1] < 0x58 && p[2] < 0x10)
+        .count();
+    assert!(hatched > 500, "{hatched} pixels of the hatching");
 
     let pdf = dir.path().join("report.pdf");
     browse(
@@ -400,4 +454,84 @@ fn report_windows(inputs: &[&Path]) -> usize {
         .unwrap();
     let json = util::report_doc(&out.stdout);
     json["buckets"][0]["timeline"].as_array().unwrap().len()
+}
+
+/// The page's visible text: tags dropped, entities of the sample's text decoded,
+/// whitespace collapsed to single spaces.
+fn visible_text(dom: &str) -> String {
+    let mut text = String::with_capacity(dom.len());
+    let mut in_tag = false;
+    for c in dom.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.replace("&amp;", "&")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The sample logs with the CloudTrail files of the same story: the page shows, in a
+/// real browser, which endpoint carried the bucket's requests, the changes to its
+/// network path with the chart's markers, and the deleted endpoint as the likely cause
+/// of the move to the internet. Expected values are the fixtures' (testdata/README.md).
+#[test]
+fn cloudtrail_sections_render_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let status = vpce_audit()
+        .args(["report", "--format", "html", "-o"])
+        .arg(&page)
+        .args(["testdata/logs", "testdata/cloudtrail"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (dom, log) = dump_dom(&page);
+    assert_eq!(console_messages(&log), Vec::<&str>::new());
+    let shared = sections(&dom)
+        .into_iter()
+        .find(|s| s.contains("shared-data-prod"))
+        .expect("a section for shared-data-prod");
+    let text = visible_text(shared);
+    // Endpoint, account, requests, denied, first and last seen: the deleted endpoint
+    // carried three requests (one denied by its own policy), the new one two.
+    for row in [
+        "vpce-0a1b2c3d4e5f60718 111122223333 3 1 2022-05-09T10:02:11Z 2022-05-09T10:15:30Z",
+        "vpce-0f9e8d7c6b5a43210 111122223333 2 0 2022-05-09T11:30:00Z 2022-05-09T11:35:42Z",
+    ] {
+        assert!(text.contains(row), "endpoint row {row:?} in {text}");
+    }
+    for change in [
+        "2022-05-09T10:31:50Z DeleteVpcEndpoints vpce-0a1b2c3d4e5f60718",
+        "2022-05-09T11:04:30Z PutBucketPolicy shared-data-prod",
+        "2022-05-09T11:20:40Z CreateVpcEndpoint vpce-0f9e8d7c6b5a43210",
+    ] {
+        assert!(text.contains(change), "change {change:?} in {text}");
+    }
+    assert_eq!(
+        count(shared, "<g class=\"mark change\">"),
+        3,
+        "a marker per change"
+    );
+    assert!(
+        text.contains(
+            "2022-05-09T10:32:05Z private → public 52.79.54.241 \
+             arn:aws:sts::111122223333:assumed-role/ec2-s3-reader 111122223333 \
+             DeleteVpcEndpoints vpce-0a1b2c3d4e5f60718 at 2022-05-09T10:31:50Z"
+        ),
+        "the transition names its likely cause: {text}"
+    );
+    // The other bucket had no endpoint in CloudTrail: no such section there.
+    let reports = sections(&dom)
+        .into_iter()
+        .find(|s| s.contains("team-reports"))
+        .expect("a section for team-reports");
+    assert!(!reports.contains("VPC endpoints that carried requests"));
 }

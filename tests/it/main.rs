@@ -11,6 +11,8 @@ mod oracle;
 
 mod athena;
 mod check;
+mod cloudtrail;
+mod custody;
 mod fuzz_regressions;
 mod hostile;
 mod html;
@@ -24,3 +26,5 @@ mod report;
 mod requests;
 mod s3;
 mod schema;
+mod state;
+mod terminal;

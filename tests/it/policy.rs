@@ -179,3 +179,78 @@ fn policy_text_is_escaped_in_the_table() {
     assert!(table.contains("evil\\x1b[2J"), "{table}");
     assert!(!table.contains('\x1b'));
 }
+
+/// `policy --format json` of a policy written to a file in the test.
+fn analyse_text(policy: &str) -> (i32, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.json");
+    std::fs::write(&path, policy).unwrap();
+    let out = vpce()
+        .args(["policy", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        serde_json::from_slice(&out.stdout).unwrap(),
+    )
+}
+
+#[test]
+fn endpoint_account_and_organization_keys_are_known() {
+    let (code, r) = analyse_text(
+        r#"{"Statement": {"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": ["arn:aws:s3:::shared-data-prod", "arn:aws:s3:::shared-data-prod/*"],
+            "Condition": {"StringNotEquals": {"aws:VpceAccount": "111122223333",
+                                              "AWS:VPCEORGID": "o-a1b2c3d4e5"}}}}"#,
+    );
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["status"], "enforced");
+    let get = action(&r, "s3:GetObject");
+    assert_eq!(get["vpce_accounts"], serde_json::json!(["111122223333"]));
+    assert_eq!(get["vpce_orgs"], serde_json::json!(["o-a1b2c3d4e5"]));
+}
+
+#[test]
+fn any_endpoint_in_any_account_is_not_enforcement() {
+    for condition in [
+        r#"{"StringNotLike": {"aws:SourceVpce": "vpce-*"}}"#,
+        r#"{"StringNotLike": {"aws:SourceVpce": "*"}}"#,
+        r#"{"StringNotEquals": {"aws:SourceVpce": []}}"#,
+    ] {
+        let (code, r) = analyse_text(&format!(
+            r#"{{"Statement": {{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"], "Condition": {condition}}}}}"#
+        ));
+        assert_eq!(
+            (code, r["status"].as_str()),
+            (1, Some("not-enforced")),
+            "{condition}"
+        );
+        let kinds = gap_kinds(&r);
+        assert!(
+            kinds.contains(&"any-endpoint") || kinds.contains(&"empty-values"),
+            "{condition}: {kinds:?}"
+        );
+    }
+}
+
+#[test]
+fn each_bucket_a_policy_names_gets_its_own_verdict() {
+    let (_, r) = analyse_text(
+        r#"{"Statement": [
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
+             "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}},
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::first/*"},
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::second/*",
+             "Condition": {"StringNotLike": {"aws:SourceVpce": "*"}}}]}"#,
+    );
+    let verdicts: Vec<(&str, &str)> = r["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["bucket"].as_str().unwrap(), b["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(verdicts, [("first", "enforced"), ("second", "enforced")]);
+    assert_eq!(r["bucket"], "first", "the first bucket a Resource names");
+}

@@ -58,9 +58,9 @@ fn sample_logs_tell_the_blog_post_story() {
         shared["transitions"],
         json!([
             {"requester": role, "account": "111122223333", "from": "private", "to": "public",
-             "at": "2022-05-09T10:32:05Z", "remote_ip": "52.79.54.241"},
+             "at": "2022-05-09T10:32:05Z", "remote_ip": "52.79.54.241", "likely_cause": null},
             {"requester": role, "account": "111122223333", "from": "public", "to": "private",
-             "at": "2022-05-09T11:21:15Z", "remote_ip": "10.0.12.34"}
+             "at": "2022-05-09T11:21:15Z", "remote_ip": "10.0.12.34", "likely_cause": null}
         ])
     );
     assert_eq!(shared["accounts"][0]["account"], "111122223333");
@@ -222,12 +222,12 @@ fn csv_has_one_row_per_bucket_and_window() {
     let rows: Vec<&str> = text.lines().collect();
     assert_eq!(
         rows[0],
-        "bucket,verdict,start,requests,private,public,public_denied,public_allowed,internal,distinct_private_ips,distinct_public_ips,bytes_sent"
+        "bucket,verdict,start,requests,private,private_denied,public,public_denied,public_rejected,public_allowed,internal,distinct_private_ips,distinct_public_ips,bytes_sent"
     );
     assert_eq!(rows.len(), 1 + 2 + 3);
     assert_eq!(
         rows[2],
-        "shared-data-prod,mixed,2022-05-09T11:00:00Z,7,4,3,3,0,0,1,1,193587"
+        "shared-data-prod,mixed,2022-05-09T11:00:00Z,7,4,0,3,3,0,0,0,1,1,193587"
     );
 }
 
@@ -391,4 +391,188 @@ fn completions_are_generated() {
         .assert()
         .success()
         .stdout(contains("vpce-audit"));
+}
+
+/// One record of bucket `shared` at 10:0`minute` from `ip`, answered `status` `code`.
+fn answered(minute: u32, ip: &str, status: u16, code: &str) -> String {
+    format!(
+        "o shared [09/May/2022:10:0{minute}:00 +0000] {ip} arn:aws:sts::111122223333:assumed-role/reader/i-1 REQ{minute} REST.GET.OBJECT k \"GET /shared/k HTTP/1.1\" {status} {code} 10 10 1 1 \"-\" \"ua\"\n"
+    )
+}
+
+#[test]
+fn denials_through_the_endpoint_and_refusals_before_a_policy_are_told_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let text = [
+        // The blog post's 403: through the endpoint, the policy named another vpce.
+        answered(0, "10.0.3.57", 403, "AccessDenied"),
+        answered(1, "10.0.3.57", 403, "AccessDenied"),
+        answered(2, "10.0.3.58", 200, "-"),
+        // A public request the policy denied, and two refused before any policy.
+        answered(3, "52.79.54.241", 403, "AccessDenied"),
+        answered(4, "198.51.100.9", 403, "SignatureDoesNotMatch"),
+        answered(5, "198.51.100.9", 400, "ExpiredToken"),
+        // Let through: the policy allowed it, the key was missing.
+        answered(6, "52.79.54.241", 404, "NoSuchKey"),
+    ]
+    .concat();
+    std::fs::write(&log, text).unwrap();
+    let path = log.to_str().unwrap();
+
+    let r = report_json(&[path], 0);
+    let s = &r["summary"];
+    let counts = |v: &Value| {
+        [
+            "private",
+            "private_denied",
+            "public",
+            "public_denied",
+            "public_rejected",
+            "public_allowed",
+        ]
+        .map(|k| v[k].as_u64().unwrap())
+    };
+    assert_eq!(counts(s), [3, 2, 4, 1, 2, 1]);
+    let b = bucket(&r, "shared");
+    assert_eq!(counts(b), [3, 2, 4, 1, 2, 1]);
+    assert_eq!(b["verdict"], "mixed");
+    assert_eq!(counts(&b["timeline"][0]), [3, 2, 4, 1, 2, 1]);
+    assert_eq!(counts(&b["accounts"][0]), [3, 2, 4, 1, 2, 1]);
+    assert_eq!(
+        b["denied_private_ips"],
+        json!([{"name": "10.0.3.57", "requests": 2}])
+    );
+    let warnings: Vec<&str> = b["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].contains("2 requests through the VPC endpoint were denied"));
+    assert!(warnings[0].contains("10.0.3.57 (2)"));
+    assert!(warnings[1].contains("2 requests from the internet were refused before any policy"));
+
+    let csv = util::stdout(&["report", "--format", "csv", path]);
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("shared,mixed,2022-05-09T10:00:00Z,7,3,2,4,1,2,1,0,"),
+        "{csv}"
+    );
+    let table = util::stdout(&["report", path]);
+    assert!(table.contains("warning: 2 requests through the VPC endpoint were denied"));
+    assert!(table.contains("public refused"));
+    let html = util::stdout(&["report", "--format", "html", path]);
+    assert!(html.contains("<p class=\"warning\">2 requests through the VPC endpoint"));
+    assert!(html.contains("<rect class=\"bar private-denied\""));
+    assert!(html.contains("<rect class=\"bar rejected\""));
+}
+
+#[test]
+fn days_follow_the_zones_midnight_across_a_clock_change() {
+    // New York, 2024-03-10: 02:00 EST becomes 03:00 EDT; the day has 23 hours.
+    let dir = tempfile::tempdir().unwrap();
+    let at = |text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .timestamp()
+    };
+    let mut logs = String::new();
+    for t in [
+        "2024-03-09T23:30:00-05:00",
+        "2024-03-10T00:30:00-05:00",
+        "2024-03-10T03:30:00-04:00",
+        "2024-03-10T23:30:00-04:00",
+        "2024-03-11T00:30:00-04:00",
+    ] {
+        logs += &util::log_line("b", at(t), "10.0.0.1", "-", 200, "-");
+    }
+    std::fs::write(dir.path().join("a.log"), logs).unwrap();
+    let path = dir.path().to_str().unwrap();
+    let r = util::report_json(&["--tz", "America/New_York", "--interval", "1d", path], 0);
+    assert_eq!(r["summary"]["time_zone"], "America/New_York");
+    let days: Vec<(String, u64)> = r["buckets"][0]["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["start"].as_str().unwrap().to_string(),
+                p["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // JSON stays UTC: local midnights at -05:00, then -04:00.
+    assert_eq!(
+        days,
+        [
+            ("2024-03-09T05:00:00Z".to_string(), 1),
+            ("2024-03-10T05:00:00Z".to_string(), 3),
+            ("2024-03-11T04:00:00Z".to_string(), 1),
+        ]
+    );
+    // CSV and the table show the zone's clock.
+    let csv = util::stdout(&[
+        "--tz",
+        "America/New_York",
+        "--interval",
+        "1d",
+        "--format",
+        "csv",
+        path,
+    ]);
+    assert!(csv.contains(",2024-03-10T00:00:00-05:00,3,"), "{csv}");
+    assert!(csv.contains(",2024-03-11T00:00:00-04:00,1,"), "{csv}");
+    let table = util::stdout(&["--tz", "America/New_York", "--interval", "1d", path]);
+    assert!(table.contains("2024-03-11T00:00:00-04:00"), "{table}");
+    assert!(table.contains("times in America/New_York"), "{table}");
+    // Hours over the same day: 23 of them on 2024-03-10, the 02:00 hour missing.
+    let r = util::report_json(&["--tz", "America/New_York", "--interval", "1h", path], 0);
+    let starts: Vec<&str> = r["buckets"][0]["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["start"].as_str().unwrap())
+        .collect();
+    assert!(
+        starts.contains(&"2024-03-10T07:00:00Z"),
+        "03:00 EDT: {starts:?}"
+    );
+    // Without --tz the days are UTC's.
+    let utc = util::report_json(&["--interval", "1d", path], 0);
+    assert_eq!(utc["summary"]["time_zone"], "UTC");
+    assert_eq!(
+        utc["buckets"][0]["timeline"][0]["start"],
+        "2024-03-10T00:00:00Z"
+    );
+    vpce()
+        .args(["--tz", "Mars/Olympus", path])
+        .assert()
+        .code(2)
+        .stderr(contains("IANA"));
+}
+
+#[test]
+fn csv_rows_are_the_requesters_accounts_or_transitions_on_request() {
+    let requesters = util::stdout(&["--format", "csv", "--rows", "requesters", "testdata/logs"]);
+    let mut lines = requesters.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("bucket,requester,account,requests,private"));
+    assert!(requesters.contains(
+        "shared-data-prod,arn:aws:sts::111122223333:assumed-role/ec2-s3-reader,111122223333,20,12,0,8,5,3,0,0,"
+    ), "{requesters}");
+    assert!(requesters.contains("52.79.54.241 8"));
+    let accounts = util::stdout(&["--format", "csv", "--rows", "accounts", "testdata/logs"]);
+    assert!(
+        accounts.contains("shared-data-prod,111122223333,1,20,12,0,8,5,3,0,0"),
+        "{accounts}"
+    );
+    let transitions = util::stdout(&["--format", "csv", "--rows", "transitions", "testdata/logs"]);
+    assert_eq!(transitions.lines().count(), 3, "{transitions}");
+    assert!(transitions.contains("shared-data-prod,2022-05-09T10:32:05Z,"));
 }

@@ -40,7 +40,7 @@ fn ndjson_has_every_field_in_snake_case_plus_class_and_position() {
     let rows = requests_ndjson(&["testdata/quirks/eras.log"]);
     assert_eq!(rows.len(), 8);
     let mut expected: Vec<&str> = FIELDS.to_vec();
-    expected.extend(["class", "source", "line"]);
+    expected.extend(["class", "source", "line", "vpc_endpoint_id"]);
     for row in &rows {
         let keys: Vec<&str> = row
             .as_object()
@@ -222,7 +222,12 @@ fn csv_lists_every_field_and_neutralises_formulas() {
     let mut reader = csv::Reader::from_reader(&out[..]);
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     let mut expected: Vec<String> = FIELDS.iter().map(|f| f.to_string()).collect();
-    expected.extend(["class".into(), "source".into(), "line".into()]);
+    expected.extend([
+        "class".into(),
+        "source".into(),
+        "line".into(),
+        "vpc_endpoint_id".into(),
+    ]);
     assert_eq!(header, expected);
     let row = reader.records().next().unwrap().unwrap();
     assert_eq!(&row[7], "'=HYPERLINK(\"http://x\")");
@@ -255,10 +260,11 @@ fn table_shows_the_main_columns() {
         ])
         .assert()
         .success()
-        .stdout(contains("remote_ip"))
+        .stdout(contains("remote IP"))
         .stdout(contains("52.79.54.241"))
         .stdout(contains("public"))
-        .stdout(contains("exports/2022-05-09/part-0004.parquet"));
+        .stdout(contains("exports/2022-05-09/part-0004.parquet"))
+        .stdout(contains("\n5 requests listed\n"));
 }
 
 #[test]
@@ -274,4 +280,238 @@ fn filters_apply_to_the_listing() {
     assert!(rows
         .iter()
         .all(|r| r["time"].as_str().unwrap() >= "2022-05-09T11:00:00Z"));
+}
+
+/// The rows of `requests` without filters that `keep` selects: what a filter must
+/// list, computed here apart from the filter code.
+fn expected(extra: &[&str], keep: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let mut args: Vec<&str> = extra.to_vec();
+    args.push("testdata/logs");
+    requests_ndjson(&args)
+        .into_iter()
+        .filter(|r| keep(r))
+        .collect()
+}
+
+fn listed(args: &[&str]) -> Vec<Value> {
+    let mut args = args.to_vec();
+    args.push("testdata/logs");
+    requests_ndjson(&args)
+}
+
+#[test]
+fn the_denied_attempts_are_exactly_the_public_403s() {
+    let denied = listed(&["--class", "public", "--status", "403"]);
+    let want = expected(&[], |r| r["class"] == "public" && r["http_status"] == 403);
+    assert_eq!(denied, want);
+    assert_eq!(denied.len(), 3);
+    // The report counts the same: public_denied of the blog post's bucket.
+    let report = util::report_json(&["testdata/logs"], 0);
+    assert_eq!(report["summary"]["public_denied"], 3);
+    assert!(denied.iter().all(|r| r["error_code"] == "AccessDenied"));
+    // The table ends with the count.
+    vpce()
+        .args([
+            "requests",
+            "--class",
+            "public",
+            "--status",
+            "403",
+            "testdata/logs",
+        ])
+        .assert()
+        .success()
+        .stdout(contains("\n3 requests listed\n"))
+        .stdout(contains("AccessDenied"));
+}
+
+#[test]
+fn each_filter_lists_what_it_says() {
+    let role = "arn:aws:sts::111122223333:assumed-role/ec2-s3-reader";
+    let is_private = |ip: &str| ip.starts_with("10.") || ip.starts_with("172.");
+    type Keep = Box<dyn Fn(&Value) -> bool>;
+    let cases: Vec<(Vec<&str>, Keep)> = vec![
+        (
+            vec!["--class", "public"],
+            Box::new(|r| r["class"] == "public"),
+        ),
+        (
+            vec!["--class", "private", "--class", "internal"],
+            Box::new(|r| r["class"] != "public"),
+        ),
+        (
+            vec!["--status", "2xx"],
+            Box::new(|r| {
+                r["http_status"]
+                    .as_u64()
+                    .is_some_and(|s| (200..300).contains(&s))
+            }),
+        ),
+        (
+            vec!["--error-code", "Access*"],
+            Box::new(|r| r["error_code"] == "AccessDenied"),
+        ),
+        (
+            vec!["--requester", role],
+            Box::new(move |r| r["requester"].as_str().is_some_and(|w| w.starts_with(role))),
+        ),
+        (
+            vec!["--requester", "111122223333"],
+            Box::new(|r| {
+                r["requester"]
+                    .as_str()
+                    .is_some_and(|w| w.contains(":111122223333:"))
+            }),
+        ),
+        (
+            vec!["--requester", "arn:aws:sts::*:assumed-role/report-*"],
+            Box::new(|r| {
+                r["requester"]
+                    .as_str()
+                    .is_some_and(|w| w.contains("report-builder"))
+            }),
+        ),
+        (
+            vec!["--ip", "52.79.0.0/16"],
+            Box::new(|r| {
+                r["remote_ip"]
+                    .as_str()
+                    .is_some_and(|ip| ip.starts_with("52.79."))
+            }),
+        ),
+        (
+            vec!["--ip", "10.0.12.34", "--ip", "172.16.0.0/12"],
+            Box::new(move |r| {
+                r["remote_ip"]
+                    .as_str()
+                    .is_some_and(|ip| ip == "10.0.12.34" || ip.starts_with("172.31."))
+            }),
+        ),
+        (
+            vec!["--class", "private", "--ip", "52.79.0.0/16"],
+            Box::new(|_| false),
+        ),
+        (
+            vec![
+                "--class",
+                "public",
+                "--bucket",
+                "shared-data-prod",
+                "--since",
+                "2022-05-09T11:00:00Z",
+                "--operation",
+                "REST.GET.OBJECT",
+            ],
+            Box::new(|r| {
+                r["class"] == "public"
+                    && r["bucket"] == "shared-data-prod"
+                    && r["time"].as_str().unwrap() >= "2022-05-09T11:00:00Z"
+                    && r["operation"] == "REST.GET.OBJECT"
+            }),
+        ),
+    ];
+    for (args, keep) in cases {
+        let got = listed(&args);
+        let want = expected(&[], &keep);
+        assert_eq!(got, want, "{args:?}");
+        assert!(
+            got.iter().all(|r| r["remote_ip"].as_str().is_none_or(|ip| {
+                args.contains(&"public") != is_private(ip) || !args.contains(&"--class")
+            })),
+            "{args:?}"
+        );
+    }
+    vpce()
+        .args(["requests", "--status", "4x", "testdata/logs"])
+        .assert()
+        .code(2)
+        .stderr(contains("--status \"4x\""));
+    vpce()
+        .args(["requests", "--ip", "not-an-ip", "testdata/logs"])
+        .assert()
+        .code(2)
+        .stderr(contains("--ip \"not-an-ip\""));
+}
+
+#[test]
+fn anonymous_is_one_spelling_for_a_filter_and_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = 1_652_090_400;
+    let text = util::log_line("site", t0, "52.1.2.3", "-", 200, "-")
+        + &util::log_line("site", t0 + 60, "10.0.0.5", "-", 200, "-")
+        + &util::log_line("site", t0 + 120, "52.1.2.4", ROLE_SESSION, 200, "-");
+    std::fs::write(dir.path().join("a.log"), text).unwrap();
+    let path = dir.path().to_str().unwrap();
+    let rows = requests_ndjson(&["--requester", "anonymous", path]);
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r["requester"].is_null()));
+    let report = util::report_json(&[path], 0);
+    let b = &report["buckets"][0];
+    let names: Vec<&str> = b["requesters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["requester"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"anonymous"), "{names:?}");
+    assert_eq!(b["transitions"][0]["requester"], "anonymous");
+    assert!(b["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["account"] == "anonymous"));
+    let table = util::stdout(&["requests", "--requester", "anonymous", path]);
+    assert_eq!(table.matches("anonymous").count(), 2, "{table}");
+}
+
+const ROLE_SESSION: &str = "arn:aws:sts::111122223333:assumed-role/web/i-1";
+
+#[test]
+fn the_listing_goes_to_a_file_with_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("denied.csv");
+    vpce()
+        .args([
+            "requests", "--class", "public", "--status", "403", "--format", "csv", "-o",
+        ])
+        .arg(&path)
+        .arg("testdata/logs")
+        .assert()
+        .success()
+        .stdout("");
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        written.lines().count(),
+        4,
+        "header and three rows: {written}"
+    );
+    let stdout = util::stdout(&[
+        "requests",
+        "--class",
+        "public",
+        "--status",
+        "403",
+        "--format",
+        "csv",
+        "testdata/logs",
+    ]);
+    assert_eq!(written, stdout);
+}
+
+#[test]
+fn times_in_a_zone_in_the_table_and_csv_utc_in_ndjson() {
+    let table = util::stdout(&[
+        "requests",
+        "--tz",
+        "Asia/Seoul",
+        "--class",
+        "public",
+        "--status",
+        "403",
+        "testdata/logs",
+    ]);
+    assert!(table.contains("2022-05-09T20:06:40+09:00"), "{table}");
+    assert!(table.contains("+09:00"), "{table}");
+    let ndjson = requests_ndjson(&["--tz", "Asia/Seoul", "--class", "public", "testdata/logs"]);
+    assert!(ndjson[0]["time"].as_str().unwrap().ends_with('Z'));
 }

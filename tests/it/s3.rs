@@ -361,6 +361,114 @@ fn flat_layout_pages_past_1000_keys_and_prunes_by_key_time() {
     }
 }
 
+/// The sources of `requests --format ndjson ARGS`, one per record, in output order.
+fn request_sources(args: &[&str]) -> Vec<String> {
+    let out = vpce_s3("requests")
+        .args(["--format", "ndjson"])
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            v["source"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn a_listing_cut_into_time_ranges_reads_every_key_once_in_both_layouts() {
+    let b = new_bucket("fanout");
+    let mut keys = Vec::new();
+    // Two days of flat names, many at the first and the last second of every hour (a
+    // page of 1,000 covers a few hours, so the rest is cut into ranges at hours).
+    for hour in 0..48 {
+        let t = MAY_1_2022 + hour * HOUR;
+        for (second, n) in [(0, 14), (1799, 1), (3599, 14)] {
+            for u in 0..n {
+                keys.push(format!("logs/{}-{u:02}UNIQUE", stamp(t + second)));
+            }
+        }
+    }
+    // The partitioned layout of two source buckets beside them.
+    for hour in 0..48 {
+        let t = MAY_1_2022 + hour * HOUR;
+        let day = chrono::DateTime::from_timestamp(t, 0)
+            .unwrap()
+            .format("%Y/%m/%d");
+        for source in ["src-a", "src-b"] {
+            for u in 0..4 {
+                keys.push(format!(
+                    "logs/123456789012/eu-west-1/{source}/{day}/{}-{u}",
+                    stamp(t + u * 900)
+                ));
+            }
+        }
+    }
+    // Names that follow no pattern, some exactly where the ranges are cut. (No folder
+    // named like the start of a sibling name, `x/…` beside `x-…`: SeaweedFS lists such a
+    // folder before the names, where S3 lists keys in byte order.)
+    for odd in [
+        "logs/!first",
+        "logs/2022-05-01-05-00-00",
+        "logs/2022-05-01-05-00-00-",
+        "logs/2022-05-01-junk",
+        "logs/2022-05-01-12-30-00x/inside",
+        "logs/2022.txt",
+        "logs/123456789012/eu-west-1/src-a/2022/05/01/notes.txt",
+        "logs/archive/old.log",
+        "logs/zzz",
+    ] {
+        keys.push(odd.to_string());
+    }
+    keys.sort();
+    let objects = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let body = record("fan", MAY_1_2022 + i as i64, "10.0.0.9");
+            (k.clone(), body.into_bytes())
+        })
+        .collect();
+    put_all(&b, objects);
+    let url = format!("s3://{b}/logs/");
+    let expected: Vec<String> = keys.iter().map(|k| format!("s3://{b}/{k}")).collect();
+
+    // Every key once, in key order: one record each.
+    assert_eq!(request_sources(&[&url]), expected);
+    let (report, _) = s3_report(&[&url], 0);
+    let n = keys.len() as u64;
+    assert_eq!(s3_counts(&report), (n, 0, n));
+    assert_eq!(report["summary"]["lines"], n);
+    // The same with any number of requests in flight.
+    assert_eq!(request_sources(&["--s3-concurrency", "3", &url]), expected);
+
+    // A window: every dated key inside it (widened by a day) is read once, and the
+    // names without a time as well.
+    let since = stamp_rfc3339(MAY_1_2022 + 30 * HOUR);
+    let until = stamp_rfc3339(MAY_1_2022 + 31 * HOUR);
+    let from = MAY_1_2022 + 30 * HOUR - 24 * HOUR;
+    let to = MAY_1_2022 + 31 * HOUR + 24 * HOUR;
+    let (window, _) = s3_report(&["--since", &since, "--until", &until, &url], 0);
+    let in_window = keys
+        .iter()
+        .filter(|k| s3::key_time(k).is_some_and(|t| t >= from && t < to))
+        .count() as u64;
+    let undated = keys.iter().filter(|k| s3::key_time(k).is_none()).count() as u64;
+    let (listed, skipped, read) = s3_counts(&window);
+    assert_eq!(listed - skipped, read);
+    assert_eq!(
+        read,
+        in_window + undated,
+        "{listed} listed, {skipped} skipped"
+    );
+}
+
 fn stamp_rfc3339(time: i64) -> String {
     vpce_audit::time::rfc3339(time)
 }
@@ -518,7 +626,7 @@ fn access_denied_names_the_key_and_the_missing_permission() {
     // The policy that denied it, fetched with GetBucketPolicy; none on the other bucket.
     let session = Session::connect(&Options {
         endpoint_url: Some(server().endpoint.clone()),
-        concurrency: 2,
+        concurrency: Some(2),
         ..Options::default()
     })
     .unwrap();
@@ -553,24 +661,21 @@ fn access_denied_names_the_key_and_the_missing_permission() {
 }
 
 #[test]
-fn check_remembers_s3_objects_by_etag() {
+fn check_remembers_s3_objects_by_etag_and_their_content() {
     let b = new_bucket("state");
     let violation = |t: i64| record("secure", t, "52.1.2.3").into_bytes();
-    put_all(
-        &b,
-        vec![(
-            format!("logs/{}-A", stamp(MAY_1_2022)),
-            violation(MAY_1_2022),
-        )],
-    );
+    let first_key = format!("logs/{}-A", stamp(MAY_1_2022));
+    put_all(&b, vec![(first_key.clone(), violation(MAY_1_2022))]);
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");
     let url = format!("s3://{b}/logs/");
-    let run = |code: i32| -> Value {
+    let now = stamp_rfc3339(MAY_1_2022 + 2 * HOUR);
+    let run = |inputs: &[&str], code: i32| -> Value {
         let out = vpce_s3("check")
+            .env("VPCE_AUDIT_NOW", &now)
             .args(["--format", "json", "--require-private", "secure", "--state"])
             .arg(&state)
-            .arg(&url)
+            .args(inputs)
             .assert()
             .code(code)
             .get_output()
@@ -578,10 +683,10 @@ fn check_remembers_s3_objects_by_etag() {
             .clone();
         util::check_doc(&out)
     };
-    let first = run(1);
+    let first = run(&[&url], 1);
     assert_eq!(first["summary"]["inputs"], 1);
     assert_eq!(first["summary"]["violations"], 1);
-    let again = run(0);
+    let again = run(&[&url], 0);
     assert_eq!(
         (
             again["summary"]["inputs"].as_u64(),
@@ -594,17 +699,32 @@ fn check_remembers_s3_objects_by_etag() {
         &b,
         vec![(format!("logs/{}-B", stamp(later)), violation(later))],
     );
-    let third = run(1);
+    // The same object under an overlapping prefix is read once.
+    let whole = format!("s3://{b}/");
+    let third = run(&[&url, &whole], 1);
     assert_eq!(
         (
             third["summary"]["inputs"].as_u64(),
-            third["summary"]["inputs_skipped"].as_u64()
+            third["summary"]["inputs_skipped"].as_u64(),
+            third["summary"]["inputs_duplicate"].as_u64(),
+            third["summary"]["violations"].as_u64()
         ),
-        (Some(1), Some(1))
+        (Some(1), Some(1), Some(2), Some(1))
     );
-    let saved = std::fs::read_to_string(&state).unwrap();
-    assert!(saved.contains(&format!("s3://{b}/logs/")), "{saved}");
-    assert!(saved.contains("etag:"), "{saved}");
+    // Synced to a local folder (aws s3 sync), the logs are the same logs: known by
+    // their content, not alerted again.
+    let synced = tempfile::tempdir().unwrap();
+    std::fs::write(synced.path().join("A"), violation(MAY_1_2022)).unwrap();
+    std::fs::write(synced.path().join("B.gz"), gzip(&violation(later))).unwrap();
+    let local = run(&[synced.path().to_str().unwrap()], 0);
+    assert_eq!(
+        (
+            local["summary"]["violations"].as_u64(),
+            local["summary"]["inputs_skipped"].as_u64()
+        ),
+        (Some(0), Some(2))
+    );
+    assert_eq!(local["buckets"][0]["total"]["violations"], 2);
 }
 
 #[test]
@@ -683,6 +803,136 @@ fn a_missing_bucket_is_named_and_the_rest_is_read() {
     assert_eq!(s3_counts(&report), (0, 0, 0));
 }
 
+/// An S3 stand-in on 127.0.0.1 with a listing of two pages (`logs/a`, then `logs/b`)
+/// and GetObject answering one log line. `looping`: the second page again says there
+/// is more, under the same continuation token. Otherwise the second page is answered
+/// only once an object has been fetched (HTTP 500 after 20 s without one).
+fn two_page_server(looping: bool) -> String {
+    use std::io::{BufRead, BufReader, Read};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let fetched = std::sync::Arc::new(AtomicBool::new(false));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let fetched = fetched.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut writer = stream;
+                loop {
+                    let mut head = String::new();
+                    let mut length = 0;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if let Some(n) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = n.trim().parse().unwrap_or(0);
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        head.push_str(&line);
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    let second = head.contains("continuation-token");
+                    if second && !looping {
+                        let waited = std::time::Instant::now();
+                        while !fetched.load(Ordering::SeqCst) && waited.elapsed().as_secs() < 20 {
+                            std::thread::sleep(std::time::Duration::from_millis(10));
+                        }
+                    }
+                    let status = if second && !looping && !fetched.load(Ordering::SeqCst) {
+                        "500 Internal Server Error"
+                    } else {
+                        "200 OK"
+                    };
+                    let answer = if head.contains("list-type=2") {
+                        let key = if second { "logs/b" } else { "logs/a" };
+                        let more = !second || looping;
+                        format!(
+                            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><Name>loop</Name>\
+                             <Prefix>logs/</Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys>\
+                             <IsTruncated>{more}</IsTruncated><NextContinuationToken>again</NextContinuationToken>\
+                             <Contents><Key>{key}</Key><Size>10</Size><ETag>\"e\"</ETag></Contents></ListBucketResult>"
+                        )
+                    } else {
+                        fetched.store(true, Ordering::SeqCst);
+                        fetched.store(true, Ordering::SeqCst);
+                        record("looped", MAY_1_2022, "10.0.0.1")
+                    };
+                    let response = format!(
+                        "HTTP/1.1 {status}\r\nContent-Length: {}\r\n\r\n{answer}",
+                        answer.len()
+                    );
+                    if std::io::Write::write_all(&mut writer, response.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+#[test]
+fn objects_are_fetched_while_the_listing_goes_on() {
+    // The second page comes only after an object was fetched: a reader that waited for
+    // the whole listing would never get it.
+    let endpoint = two_page_server(false);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vpce-audit"));
+    aws_env(&mut cmd, "key", "secret");
+    let out = assert_cmd::Command::from_std(cmd)
+        .args([
+            "report",
+            "--format",
+            "json",
+            "--endpoint-url",
+            &endpoint,
+            "s3://gated/logs/",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let report = util::report_doc(&out.stdout);
+    assert_eq!(s3_counts(&report), (2, 0, 2));
+}
+
+#[test]
+fn a_listing_that_loops_is_an_input_error_after_what_it_listed() {
+    let endpoint = two_page_server(true);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vpce-audit"));
+    aws_env(&mut cmd, "key", "secret");
+    let out = assert_cmd::Command::from_std(cmd)
+        .args([
+            "report",
+            "--format",
+            "json",
+            "--endpoint-url",
+            &endpoint,
+            "s3://loop/logs/",
+        ])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "vpce-audit: s3://loop/logs/: S3 gave the same continuation token twice; the listing loops"
+        ),
+        "{stderr}"
+    );
+    // The two objects listed before the loop showed were read.
+    let report = util::report_doc(&out.stdout);
+    assert_eq!(s3_counts(&report), (2, 0, 2));
+    assert_eq!(report["summary"]["lines"], 2);
+}
+
 #[test]
 fn an_unreachable_endpoint_is_named() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -710,7 +960,7 @@ fn policy_of_a_missing_bucket_is_an_error() {
     let location = s3::Location::parse("s3://no-such-policy-bucket").unwrap();
     let session = Session::connect(&Options {
         endpoint_url: Some(server().endpoint.clone()),
-        concurrency: 1,
+        concurrency: Some(1),
         ..Options::default()
     })
     .unwrap();

@@ -7,11 +7,18 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-/// The built `vpce-audit` binary, run from the crate root, as a [`std::process::Command`].
+/// Terminal width the tests' tables are fitted to, unless a test sets `COLUMNS`
+/// itself: wide enough that no column is left out.
+pub const WIDE: &str = "1000";
+
+/// The built `vpce-audit` binary, run from the crate root, as a [`std::process::Command`];
+/// tables as wide as they need ([`WIDE`]), no colour.
 pub fn vpce_command() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vpce-audit"));
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
     cmd.env_remove("VPCE_AUDIT_NOW");
+    cmd.env("COLUMNS", WIDE);
+    cmd.env_remove("NO_COLOR");
     cmd
 }
 
@@ -128,7 +135,19 @@ pub fn report_json(args: &[&str], code: i32) -> Value {
 /// Runs `vpce-audit check ARGS --format json`; returns the exit status and the report,
 /// validated against its schema (`null` when the run printed nothing).
 pub fn check_json(args: &[&str]) -> (i32, Value) {
-    let out = vpce()
+    check_json_with(vpce(), args)
+}
+
+/// [`check_json`] with "now" fixed at `now` (RFC 3339), for runs that judge how fresh
+/// the evidence is.
+pub fn check_json_at(now: &str, args: &[&str]) -> (i32, Value) {
+    let mut cmd = vpce();
+    cmd.env("VPCE_AUDIT_NOW", now);
+    check_json_with(cmd, args)
+}
+
+fn check_json_with(mut cmd: assert_cmd::Command, args: &[&str]) -> (i32, Value) {
+    let out = cmd
         .arg("check")
         .args(args)
         .args(["--format", "json"])
@@ -290,4 +309,27 @@ fn a_measured_peak_is_the_commands_own() {
         held.iter().step_by(4096).filter(|&&b| b == 1).count(),
         1 << 16
     );
+}
+
+/// One access log line in AWS's format: `bucket` at `time` (seconds since the epoch)
+/// from `ip` (`-` for none) by `requester` (`-` for anonymous), answered with `status`
+/// and `error_code` (`-` for none).
+pub fn log_line(
+    bucket: &str,
+    time: i64,
+    ip: &str,
+    requester: &str,
+    status: u16,
+    error_code: &str,
+) -> String {
+    let t = chrono::DateTime::from_timestamp(time, 0)
+        .unwrap()
+        .format("%d/%b/%Y:%H:%M:%S +0000");
+    format!(
+        "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be {bucket} [{t}] {ip} \
+         {requester} 3E57427F3EXAMPLE REST.GET.OBJECT data/report.csv \
+         \"GET /{bucket}/data/report.csv HTTP/1.1\" {status} {error_code} 1024 1024 12 11 \"-\" \
+         \"aws-sdk-java/1.12\" - host-id SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader \
+         {bucket}.s3.amazonaws.com TLSv1.2 - -\n"
+    )
 }

@@ -2,20 +2,24 @@
 //! AWS SDK (cargo feature `s3`, on by default).
 //!
 //! The rest of the program stays synchronous: a [`Session`] owns a small tokio runtime
-//! and the S3 client; listing blocks on it, and every object becomes an [`Object`] input
-//! whose bytes stream into the same decode → parse → classify → aggregate pipeline as a
-//! file, through a bounded buffer. Credentials come from the SDK's standard chain.
+//! and the S3 client. A [`Listing`] runs on it and hands out its objects in order while
+//! it goes on ([`list`]); each becomes an [`Object`] input whose download starts ahead
+//! of the reader ([`fetch`]), as many at once as the [`limit`] allows within a memory
+//! budget, and whose bytes stream into the same decode → parse → classify → aggregate
+//! pipeline as a file. Credentials come from the SDK's standard chain.
 
 mod error;
 mod fetch;
+mod limit;
 mod list;
 mod progress;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -26,11 +30,14 @@ use tokio::runtime::Runtime;
 use super::S3Counts;
 
 pub use error::{Error, ErrorKind};
+pub use fetch::BUDGET;
+pub use limit::{Controller, MAX as MAX_CONCURRENCY, START as START_CONCURRENCY};
 pub use list::{key_time, Scope, MARGIN};
 
 use error::{from_sdk, Action};
-use fetch::{Body, Fetcher};
-use list::Lister;
+use fetch::{Body, Fetcher, Wanted};
+use limit::{Limiter, Throttles};
+use list::{Keys, Limits, S3Pages, Start};
 use progress::Progress;
 
 /// The region used when neither `--region`, the environment nor the profile name one.
@@ -56,8 +63,8 @@ pub struct Options {
     pub endpoint_url: Option<String>,
     /// `--force-path-style`; implied by an endpoint URL.
     pub force_path_style: bool,
-    /// `--s3-concurrency`: downloads and day listings at once.
-    pub concurrency: usize,
+    /// `--s3-concurrency`: requests in flight, fixed; `None`: adaptive.
+    pub concurrency: Option<usize>,
 }
 
 /// A parsed `s3://bucket/prefix` URL.
@@ -105,6 +112,11 @@ pub(crate) struct ObjectCounts {
 }
 
 impl ObjectCounts {
+    fn add_listed(&self, listed: u64, skipped: u64) {
+        self.listed.fetch_add(listed, Ordering::Relaxed);
+        self.skipped.fetch_add(skipped, Ordering::Relaxed);
+    }
+
     fn add_read(&self) {
         self.read.fetch_add(1, Ordering::Relaxed);
     }
@@ -118,16 +130,22 @@ impl ObjectCounts {
 pub struct Session {
     runtime: Option<Runtime>,
     client: Client,
-    concurrency: usize,
+    limiter: Arc<Limiter>,
     fetcher: Fetcher,
     progress: Progress,
     counters: Arc<ObjectCounts>,
+    /// The next object's place in reading order.
+    next_id: AtomicU64,
+    /// With several listings, the objects handed out so far, so that one listed twice
+    /// (overlapping prefixes) is read once; and those left out.
+    seen: Mutex<Option<HashSet<Arc<str>>>>,
+    duplicates: Mutex<Vec<String>>,
 }
 
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
-            .field("concurrency", &self.concurrency)
+            .field("limiter", &self.limiter)
             .finish_non_exhaustive()
     }
 }
@@ -160,20 +178,32 @@ impl Session {
             loader = loader.endpoint_url(url);
         }
         let shared = runtime.block_on(loader.load());
+        let limiter = Arc::new(Limiter::new(options.concurrency));
         let mut config = aws_sdk_s3::config::Builder::from(&shared)
-            .force_path_style(options.force_path_style || options.endpoint_url.is_some());
+            .force_path_style(options.force_path_style || options.endpoint_url.is_some())
+            .interceptor(Throttles(Arc::clone(&limiter)));
         if shared.region().is_none() {
             config = config.region(Region::from_static(DEFAULT_REGION));
         }
         let client = Client::from_conf(config.build());
-        let concurrency = options.concurrency.max(1);
+        let progress = Progress::on_stderr();
+        let counters = Arc::<ObjectCounts>::default();
         Ok(Arc::new(Session {
+            fetcher: Fetcher::new(
+                client.clone(),
+                runtime.handle().clone(),
+                Arc::clone(&limiter),
+                progress.clone(),
+                Arc::clone(&counters),
+            ),
             runtime: Some(runtime),
-            fetcher: Fetcher::new(client.clone(), concurrency),
             client,
-            concurrency,
-            progress: Progress::on_stderr(),
-            counters: Arc::default(),
+            limiter,
+            progress,
+            counters,
+            next_id: AtomicU64::new(0),
+            seen: Mutex::new(None),
+            duplicates: Mutex::new(Vec::new()),
         }))
     }
 
@@ -183,51 +213,70 @@ impl Session {
             .expect("the runtime lives as long as the session")
     }
 
-    /// Lists the log objects at `location` that `scope` keeps, in key order, ready to
-    /// be read as inputs.
-    pub fn list(
-        self: &Arc<Self>,
-        location: &Location,
-        scope: &Scope,
-    ) -> Result<Vec<Object>, Error> {
-        let lister = Lister::new(
-            &self.client,
-            &location.bucket,
-            scope,
-            self.concurrency,
-            &self.progress,
-        );
-        let listing = match self.runtime().block_on(lister.run(&location.prefix)) {
-            Ok(listing) => listing,
-            Err(e) => {
-                self.progress.to_read(0, 0);
-                return Err(e);
-            }
+    /// Starts listing the log objects at `location` that `scope` keeps; `url` is the
+    /// input as given, for messages. The first request goes out now.
+    pub fn list(self: &Arc<Self>, url: &str, location: &Location, scope: &Scope) -> Listing {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let keys = Keys::start(Start {
+            pages: Arc::new(S3Pages {
+                client: self.client.clone(),
+                bucket: location.bucket.clone(),
+            }),
+            runtime: self.runtime().handle().clone(),
+            prefix: location.prefix.clone(),
+            scope: scope.clone(),
+            now,
+            limits: Limits {
+                requests: self.limiter.most().min(Limits::default().requests),
+                ..Limits::default()
+            },
+            progress: self.progress.clone(),
+            counters: Arc::clone(&self.counters),
+        });
+        Listing {
+            inner: Arc::new(ListingInner {
+                session: Arc::clone(self),
+                keys,
+                bucket: Arc::from(location.bucket.as_str()),
+                url: url.to_string(),
+            }),
+        }
+    }
+
+    /// Reads every object once across this session's listings (overlapping prefixes):
+    /// from now on each object handed out is remembered, about 100 bytes each.
+    pub fn read_objects_once(&self) {
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(HashSet::new);
+    }
+
+    /// The URLs of the objects a listing gave again and that were left out.
+    pub fn duplicates(&self) -> Vec<String> {
+        self.duplicates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Is this object new to the session (always, unless [`Session::read_objects_once`])?
+    fn first_time(&self, bucket: &str, key: &str) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(seen) = seen.as_mut() else {
+            return true;
         };
-        self.counters
-            .listed
-            .fetch_add(listing.listed, Ordering::Relaxed);
-        self.counters
-            .skipped
-            .fetch_add(listing.skipped, Ordering::Relaxed);
-        let bytes = listing.objects.iter().map(|o| o.size).sum();
-        self.progress.to_read(listing.objects.len() as u64, bytes);
-        let bucket: Arc<str> = Arc::from(location.bucket.as_str());
-        Ok(listing
-            .objects
-            .into_iter()
-            .map(|o| {
-                let key: Arc<str> = Arc::from(o.key);
-                Object {
-                    index: self.fetcher.add(bucket.clone(), key.clone()),
-                    session: Arc::clone(self),
-                    bucket: bucket.clone(),
-                    key,
-                    size: o.size,
-                    etag: o.etag,
-                }
-            })
-            .collect())
+        let url: Arc<str> = Arc::from(format!("s3://{bucket}/{key}"));
+        if seen.insert(url.clone()) {
+            return true;
+        }
+        self.duplicates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(url.to_string());
+        false
     }
 
     /// The bucket's policy document (JSON) from GetBucketPolicy, or `None` if the
@@ -267,11 +316,67 @@ impl Drop for Session {
     }
 }
 
+/// The objects of one `s3://` input, handed out in listing order as the listing goes
+/// on. It can be read through once.
+#[derive(Clone)]
+pub struct Listing {
+    inner: Arc<ListingInner>,
+}
+
+struct ListingInner {
+    session: Arc<Session>,
+    keys: Keys,
+    bucket: Arc<str>,
+    url: String,
+}
+
+impl Listing {
+    /// The input as given on the command line.
+    pub fn url(&self) -> &str {
+        &self.inner.url
+    }
+
+    /// The next object: `None` at the end or, with `wait` false, when none has arrived
+    /// yet. An error ends the listing.
+    pub fn next(&self, wait: bool) -> Option<Result<Object, Error>> {
+        let inner = &self.inner;
+        let listed = loop {
+            match inner.keys.next(wait)? {
+                Ok(listed) if inner.session.first_time(&inner.bucket, &listed.key) => break listed,
+                Ok(_) => continue,
+                Err(e) => return Some(Err(e)),
+            }
+        };
+        Some(Ok(Object {
+            session: Arc::clone(&inner.session),
+            id: inner.session.next_id.fetch_add(1, Ordering::Relaxed),
+            bucket: inner.bucket.clone(),
+            key: Arc::from(listed.key),
+            size: listed.size,
+            etag: listed.etag,
+        }))
+    }
+}
+
+impl fmt::Debug for Listing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "listing of {}", self.inner.url)
+    }
+}
+
+impl PartialEq for Listing {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for Listing {}
+
 /// One listed log object, read as an input.
 #[derive(Clone)]
 pub struct Object {
     session: Arc<Session>,
-    index: usize,
+    id: u64,
     bucket: Arc<str>,
     key: Arc<str>,
     size: u64,
@@ -304,18 +409,26 @@ impl Object {
         format!("s3://{}/{}", self.bucket, self.key)
     }
 
+    fn wanted(&self) -> Wanted {
+        Wanted {
+            id: self.id,
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            size: self.size,
+        }
+    }
+
+    /// Says this object will be opened after those announced before it, so that its
+    /// download can start ahead.
+    pub fn prefetch(&self) {
+        self.session.fetcher.want(self.wanted());
+    }
+
     /// Starts (or takes over) the download and returns its bytes as they arrive.
-    /// An object can be opened once.
     pub fn open(&self) -> Result<Box<dyn Read + Send>, Error> {
-        let chunks = self
-            .session
-            .fetcher
-            .claim(self.session.runtime(), self.index)?;
-        Ok(Box::new(Body::new(
-            chunks,
-            self.session.progress.clone(),
-            Arc::clone(&self.session.counters),
-        )))
+        let fetcher = &self.session.fetcher;
+        let download = fetcher.claim(self.wanted());
+        Ok(Box::new(Body::new(fetcher, download)))
     }
 }
 
@@ -327,7 +440,7 @@ impl fmt::Debug for Object {
 
 impl PartialEq for Object {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.session, &other.session) && self.index == other.index
+        Arc::ptr_eq(&self.session, &other.session) && self.id == other.id
     }
 }
 

@@ -1,4 +1,4 @@
-//! Progress of S3 inputs on stderr: objects and bytes done out of those listed. Drawn
+//! Progress of S3 inputs on stderr: objects and bytes done out of those listed so far. Drawn
 //! only when stderr is a terminal and `--quiet` was not given
 //! ([`crate::input::progress::enabled`]), so logs and pipes stay clean, and cleared whenever
 //! nothing is pending, so it never mixes with the report.
@@ -17,6 +17,8 @@ pub(super) struct Progress {
 #[derive(Debug, Default)]
 struct Shared {
     bar: Option<ProgressBar>,
+    /// Listings still going on.
+    listings: u64,
     listed: u64,
     objects: u64,
     done: u64,
@@ -61,6 +63,23 @@ impl Progress {
             .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// A listing started.
+    pub fn listing_started(&self) {
+        if let Some(mut s) = self.shared() {
+            s.listings += 1;
+        }
+    }
+
+    /// A listing ended.
+    pub fn listing_done(&self) {
+        if let Some(mut s) = self.shared() {
+            s.listings = s.listings.saturating_sub(1);
+            if s.listings == 0 && s.done >= s.objects {
+                s.clear();
+            }
+        }
+    }
+
     /// `n` more objects were listed.
     pub fn listing(&self, n: usize) {
         if let Some(mut s) = self.shared() {
@@ -70,14 +89,10 @@ impl Progress {
         }
     }
 
-    /// A listing is done: `objects` totalling `bytes` are to be read.
+    /// `objects` more totalling `bytes` are to be read.
     pub fn to_read(&self, objects: u64, bytes: u64) {
         if let Some(mut s) = self.shared() {
             s.objects += objects;
-            if s.done >= s.objects {
-                s.clear();
-                return;
-            }
             let bar = s.bar();
             bar.set_style(
                 ProgressStyle::with_template(
@@ -102,7 +117,7 @@ impl Progress {
     pub fn object_done(&self) {
         if let Some(mut s) = self.shared() {
             s.done += 1;
-            if s.done >= s.objects {
+            if s.done >= s.objects && s.listings == 0 {
                 s.clear();
             } else {
                 s.show_objects();

@@ -7,13 +7,11 @@
 
 use std::io::{self, Write};
 
-use chrono::{DateTime, Utc};
-
 use super::{plural, thousands, Esc};
 use crate::classify::Class;
 use crate::report::series::{Series, Slot};
 use crate::report::{BucketReport, Transition};
-use crate::time::{duration_name, parse_rfc3339};
+use crate::time::{duration_name, parse_rfc3339, Zone};
 
 /// Most bars in one chart; more windows are merged into longer slots.
 pub const MAX_BARS: usize = 120;
@@ -29,12 +27,17 @@ pub(super) struct Band {
     pub(super) value: fn(&Slot) -> u64,
 }
 
-/// The four series of a chart, stacked bottom to top.
-pub(super) const BANDS: [Band; 4] = [
+/// The series of a chart, stacked bottom to top.
+pub(super) const BANDS: [Band; 6] = [
     Band {
         class: "private",
         name: "private (VPC endpoint)",
-        value: |s| s.private,
+        value: |s| s.private_allowed,
+    },
+    Band {
+        class: "private-denied",
+        name: "private, denied (403)",
+        value: |s| s.private_denied,
     },
     Band {
         class: "allowed",
@@ -45,6 +48,11 @@ pub(super) const BANDS: [Band; 4] = [
         class: "denied",
         name: "public, denied (403)",
         value: |s| s.public_denied,
+    },
+    Band {
+        class: "rejected",
+        name: "public, refused before any policy",
+        value: |s| s.public_rejected,
     },
     Band {
         class: "internal",
@@ -73,6 +81,7 @@ pub(super) fn chart(
     index: usize,
     b: &BucketReport,
     interval: i64,
+    zone: Zone,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let series = Series::of(&b.timeline, interval, MAX_BARS);
@@ -92,12 +101,13 @@ pub(super) fn chart(
     let axis = TimeAxis {
         start: series.start,
         end: series.end(),
+        zone,
     };
     axis.draw(out)?;
-    bars(&series, top, out)?;
+    bars(&series, top, &axis, out)?;
     markers(b, &axis, out)?;
     writeln!(out, "</svg>")?;
-    legend(b, &series, interval, &slot, out)
+    legend(b, &series, interval, &slot, zone, out)
 }
 
 /// The value axis with its grid lines, for bars up to `max`; returns the axis' top.
@@ -123,10 +133,12 @@ fn value_axis(max: u64, slot: &str, out: &mut dyn Write) -> io::Result<u64> {
     Ok(top)
 }
 
-/// The time axis of a chart: from `start` to `end`, seconds since the epoch.
+/// The time axis of a chart: from `start` to `end`, seconds since the epoch, labelled
+/// on `zone`'s clock.
 struct TimeAxis {
     start: i64,
     end: i64,
+    zone: Zone,
 }
 
 impl TimeAxis {
@@ -138,13 +150,15 @@ impl TimeAxis {
 
     /// Do the start and end fall on the same day?
     fn within_a_day(&self) -> bool {
-        format_time(self.start, "%F") == format_time(self.end - 1, "%F")
+        self.zone.format(self.start, "%F") == self.zone.format(self.end - 1, "%F")
     }
 
     /// Draws the ticks, their times (and days) and the axis line.
     fn draw(&self, out: &mut dyn Write) -> io::Result<()> {
         let tick = x_step(self.end - self.start);
-        let mut t = self.start.div_euclid(tick) * tick;
+        // Ticks on round times of the zone's clock.
+        let offset = self.zone.offset(self.start);
+        let mut t = (self.start + offset).div_euclid(tick) * tick - offset;
         if t < self.start {
             t += tick;
         }
@@ -152,7 +166,10 @@ impl TimeAxis {
         let mut last_day = None;
         while t <= self.end {
             let x = self.x_of(t);
-            let (day, time) = (format_time(t, "%Y-%m-%d"), format_time(t, "%H:%M"));
+            let (day, time) = (
+                self.zone.format(t, "%Y-%m-%d"),
+                self.zone.format(t, "%H:%M"),
+            );
             write!(
                 out,
                 "<line class=\"tick\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{base}\" y2=\"{}\"/>",
@@ -194,7 +211,8 @@ impl TimeAxis {
 }
 
 /// One stacked group of bars per slot with requests, on a value axis up to `top`.
-fn bars(series: &Series, top: u64, out: &mut dyn Write) -> io::Result<()> {
+fn bars(series: &Series, top: u64, axis: &TimeAxis, out: &mut dyn Write) -> io::Result<()> {
+    let zone = axis.zone;
     let slot_w = PLOT_W / series.slots.len() as f64;
     let bar_w = (slot_w - (slot_w * 0.1).max(1.0)).max(1.0);
     for (i, s) in series.slots.iter().enumerate() {
@@ -205,12 +223,15 @@ fn bars(series: &Series, top: u64, out: &mut dyn Write) -> io::Result<()> {
         let x = LEFT + i as f64 * slot_w + (slot_w - bar_w) / 2.0;
         write!(
             out,
-            "<g><title>{} to {} UTC: {} private, {} public let through, {} public denied, {} internal</title>",
-            format_time(from, "%Y-%m-%d %H:%M"),
-            format_time(from + series.slot_seconds, "%H:%M"),
-            thousands(s.private),
+            "<g><title>{} to {} {}: {} private ({} denied), {} public let through, {} public denied, {} public refused before any policy, {} internal</title>",
+            zone.format(from, "%Y-%m-%d %H:%M"),
+            zone.format(from + series.slot_seconds, "%H:%M"),
+            zone.name(),
+            thousands(s.private_allowed + s.private_denied),
+            thousands(s.private_denied),
             thousands(s.public_allowed),
             thousands(s.public_denied),
+            thousands(s.public_rejected),
             thousands(s.internal)
         )?;
         let mut base = TOP + PLOT_H;
@@ -241,7 +262,7 @@ fn markers(b: &BucketReport, axis: &TimeAxis, out: &mut dyn Write) -> io::Result
             continue;
         };
         let x = axis.x_of(at.clamp(axis.start, axis.end));
-        let long = format!("[{}] {}", k + 1, transition_label(tr, same_day));
+        let long = format!("[{}] {}", k + 1, transition_label(tr, same_day, axis.zone));
         let short = format!("[{}]", k + 1);
         let placed = [&long, &short]
             .into_iter()
@@ -271,6 +292,29 @@ fn markers(b: &BucketReport, axis: &TimeAxis, out: &mut dyn Write) -> io::Result
         }
         writeln!(out, "</g>")?;
     }
+    changes(b, axis, out)
+}
+
+/// CloudTrail's changes to the bucket's network path, as dashed markers with the
+/// event's name as their tooltip.
+fn changes(b: &BucketReport, axis: &TimeAxis, out: &mut dyn Write) -> io::Result<()> {
+    for c in b.changes.iter().take(MAX_MARKS) {
+        let Some(at) = parse_rfc3339(&c.time) else {
+            continue;
+        };
+        if at < axis.start || at > axis.end {
+            continue;
+        }
+        let x = axis.x_of(at);
+        writeln!(
+            out,
+            "<g class=\"mark change\"><title>{} {} {}</title><line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{TOP}\" y2=\"{}\"/></g>",
+            Esc(&c.time),
+            Esc(&c.event),
+            Esc(c.bucket.as_deref().unwrap_or(&c.endpoints.join(" "))),
+            TOP + PLOT_H
+        )?;
+    }
     Ok(())
 }
 
@@ -280,6 +324,7 @@ fn legend(
     series: &Series,
     interval: i64,
     slot: &str,
+    zone: Zone,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     write!(out, "<figcaption><ul class=\"legend\">")?;
@@ -298,6 +343,12 @@ fn legend(
              <li><span class=\"sw-line to-private\"></span>back to the endpoint</li>"
         )?;
     }
+    if !b.changes.is_empty() {
+        write!(
+            out,
+            "<li><span class=\"sw-line change\"></span>change to the network path (CloudTrail)</li>"
+        )?;
+    }
     let merged = if series.slot_seconds > interval {
         format!(
             "; adjacent {} windows merged into bars of {slot}",
@@ -308,7 +359,10 @@ fn legend(
     };
     writeln!(
         out,
-        "</ul><p class=\"note\">Requests per {slot} (UTC), {} with requests{merged}.{}</p></figcaption>\n</figure>",
+        "</ul><p class=\"note\">Requests per {slot} ({}), {} with requests{merged}. \
+         Hatched: let through over the internet; crossed: denied; dotted: refused before a policy; \
+         striped: denied through the endpoint.{}</p></figcaption>\n</figure>",
+        zone.name(),
         plural(b.timeline.len() as u64, "window"),
         if b.transitions.len() > MAX_MARKS {
             format!(" The first {MAX_MARKS} transitions are marked.")
@@ -355,9 +409,9 @@ impl LabelRows {
     }
 }
 
-fn transition_label(tr: &Transition, same_day: bool) -> String {
+fn transition_label(tr: &Transition, same_day: bool, zone: Zone) -> String {
     let at = parse_rfc3339(&tr.at)
-        .map(|t| format_time(t, if same_day { "%H:%M" } else { "%m-%d %H:%M" }))
+        .map(|t| zone.format(t, if same_day { "%H:%M" } else { "%m-%d %H:%M" }))
         .unwrap_or_else(|| tr.at.clone());
     match tr.to {
         Class::Public => format!("public traffic starts {at} from {}", tr.remote_ip),
@@ -394,12 +448,6 @@ fn x_step(span: i64) -> i64 {
         }
         s
     })
-}
-
-fn format_time(secs: i64, format: &str) -> String {
-    DateTime::<Utc>::from_timestamp(secs, 0)
-        .map(|t| t.format(format).to_string())
-        .unwrap_or_else(|| secs.to_string())
 }
 
 #[cfg(test)]

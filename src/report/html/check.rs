@@ -6,24 +6,27 @@
 //! A header says how the check was made and what it found (rules in force, state,
 //! cross-checked bucket policy); an overview lists each checked bucket with its
 //! compliance verdict; per bucket, a section holds the timeline chart of the report
-//! and then the violating requests, at most [`MAX_LISTED`] of them (the JSON and CSV
-//! outputs list them all). With more than [`SECTIONS`](super::SECTIONS) buckets, the
-//! sections go to those with the most findings in this run, as in the report page.
+//! and then the violating requests, the refused attempts from the internet and the
+//! requests denied through the endpoint, at most [`MAX_LISTED`] of each with their
+//! count (the JSON and CSV outputs list them all). The findings about the run (missing
+//! or stale evidence, unreadable input, warnings) come first, in the header. With more
+//! than [`SECTIONS`](super::SECTIONS) buckets, the sections go to those with the most
+//! findings in this run, as in the report page.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
 
 use super::audit::{bucket_body, bucket_close, bucket_open, cap_note, rejections};
 use super::{
-    begin_with, end, filter_and_lines, input_errors, invocation_rows, plural, private_ranges_row,
-    thousands, Esc, Invocation, Shown, OPEN_ALL,
+    begin_with, end, filter_and_lines, input_errors, input_hashes, invocation_rows, plural,
+    private_ranges_row, thousands, Esc, Invocation, Shown, OPEN_ALL,
 };
 use crate::check::counters::Counters;
 use crate::check::rules::RulesSpec;
 use crate::check::Flagged;
 use crate::report::check::{BucketSummary, CheckReport};
 use crate::report::Report;
-use crate::time::rfc3339;
+use crate::time::{rfc3339, Zone};
 
 /// Most violations (and, separately, contradictions) listed per bucket.
 pub const MAX_LISTED: usize = 500;
@@ -84,6 +87,8 @@ pub fn write(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
     overview(e.check, &shown, &rows, out)?;
     let violations = by_bucket(&e.check.violations);
     let contradictions = by_bucket(&e.check.contradictions);
+    let attempts = by_bucket(&e.check.attempts);
+    let private_denied = by_bucket(&e.check.private_denied);
     let open_all = e.check.buckets.len() <= OPEN_ALL;
     for (i, b) in shown.sections.iter().map(|i| &rows[i]).enumerate() {
         let open = open_all || fails(&b.this_run);
@@ -107,7 +112,7 @@ pub fn write(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
         compliance(b, e.check.summary.state.is_some(), out)?;
         if let Some(chart) = &chart {
             writeln!(out, "<h3>Traffic in this run</h3>")?;
-            bucket_body(i, chart, e.report.summary.interval_seconds, out)?;
+            bucket_body(i, chart, &e.report.summary, out)?;
         }
         flagged(
             "Violations",
@@ -127,6 +132,32 @@ pub fn write(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
                     .get(b.bucket.as_str())
                     .map_or(&[][..], Vec::as_slice),
                 b.this_run.contradictions,
+                out,
+            )?;
+        }
+        let refused = b.this_run.blocked + b.this_run.public_rejected;
+        if refused > 0 {
+            flagged(
+                "Refused attempts from the internet",
+                "blocked (a policy denied them, HTTP 403 AccessDenied) or rejected before any \
+                 policy (a bad signature, an unknown key, an expired token: no proof the \
+                 policy works)",
+                attempts
+                    .get(b.bucket.as_str())
+                    .map_or(&[][..], Vec::as_slice),
+                refused,
+                out,
+            )?;
+        }
+        if b.this_run.private_denied > 0 {
+            flagged(
+                "Denied through the VPC endpoint",
+                "requests through the endpoint that a policy denied: does the bucket policy \
+                 name the right vpce id, and does the endpoint policy allow these actions?",
+                private_denied
+                    .get(b.bucket.as_str())
+                    .map_or(&[][..], Vec::as_slice),
+                b.this_run.private_denied,
                 out,
             )?;
         }
@@ -183,9 +214,15 @@ fn header(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
         out,
         "<p class=\"lead\">Whether requests to buckets that must only be reached through a \
          VPC endpoint came over the internet, from the buckets' server access logs. A \
-         violation is a public request that was let through; a public request denied with \
-         HTTP 403 is a blocked attempt, evidence that a bucket policy works. All times are \
-         UTC.</p>"
+         violation is a public request that was let through; a public request a policy \
+         denied (HTTP 403 AccessDenied) is a blocked attempt, evidence that a bucket policy \
+         works; one refused before any policy is a rejected attempt, evidence of nothing. \
+         A pass needs evidence: every rule must have matched requests. All times are \
+         UTC{}.</p>",
+        match Zone::named(&e.report.summary.time_zone) {
+            Zone::Utc => String::new(),
+            zone => format!(", but the charts' (on the clock of {})", zone.name()),
+        }
     )?;
     writeln!(out, "<dl class=\"summary\">")?;
     result_row(e.check, &result, out)?;
@@ -204,10 +241,13 @@ fn header(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
     filter_and_lines(r, None, out)?;
     writeln!(
         out,
-        "<dt>Checked</dt><dd>{} to buckets under a rule: {}, {} (HTTP 403), {}</dd>",
+        "<dt>Checked</dt><dd>{} to buckets under a rule: {}, {} (denied by a policy), {} \
+         (refused before any policy), {}, {}</dd>",
         plural(s.requests, "request"),
         plural(s.violations, "violation"),
         plural(s.blocked, "blocked attempt"),
+        plural(s.public_rejected, "rejected attempt"),
+        plural(s.private_denied, "request denied through the endpoint"),
         plural(s.excepted, "excepted request")
     )?;
     rules(e, out)?;
@@ -215,19 +255,50 @@ fn header(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
     bucket_policy_row(e, out)?;
     private_ranges_row(&r.private_ranges, out)?;
     writeln!(out, "</dl>")?;
+    findings(e.check, out)?;
     input_errors(&e.check.errors, &e.check.warnings, out)?;
+    input_hashes(e.check.inputs.as_deref(), out)?;
     writeln!(out, "</header>")
+}
+
+/// The findings about the run, failing ones first, each with its reason.
+fn findings(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+    if check.findings.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "<div class=\"findings\"><h2>Findings about the run</h2><ul>"
+    )?;
+    for f in &check.findings {
+        writeln!(
+            out,
+            "<li class=\"{}\"><span class=\"{}\">{}</span> <code>{}</code> ({}): {}</li>",
+            if f.fails { "fails" } else { "warns" },
+            if f.fails {
+                "result r-fail"
+            } else {
+                "result r-warn"
+            },
+            if f.fails { "FAIL" } else { "warning" },
+            Esc(f.kind.name()),
+            Esc(&f.subject),
+            Esc(&f.reason)
+        )?;
+    }
+    writeln!(out, "</ul></div>")
 }
 
 /// The header row with the result and the exit status.
 fn result_row(check: &CheckReport, result: &str, out: &mut dyn Write) -> io::Result<()> {
     let s = &check.summary;
     let outcome = match result_name(result) {
-        "PASS" => "no violations, no contradictions".to_string(),
+        "PASS" => "no violations, no contradictions, evidence for every rule".to_string(),
         "FAIL" => format!(
-            "{}, {}",
+            "{}, {}, {}",
             plural(s.violations, "violation"),
-            plural(s.contradictions, "contradiction")
+            plural(s.contradictions, "contradiction"),
+            plural(s.failing_findings as u64, "failing finding")
         ),
         _ => "the check could not read everything; its findings are incomplete".to_string(),
     };
@@ -244,6 +315,13 @@ fn result_row(check: &CheckReport, result: &str, out: &mut dyn Write) -> io::Res
 fn inputs_read(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     let s = &check.summary;
     write!(out, " ({} read", plural(s.inputs, "file"))?;
+    if s.inputs_duplicate > 0 {
+        write!(
+            out,
+            ", {} named twice and read once",
+            plural(s.inputs_duplicate as u64, "file")
+        )?;
+    }
     if s.inputs_skipped > 0 {
         write!(
             out,
@@ -348,7 +426,7 @@ fn rules(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
                 thousands(seen.buckets as u64),
                 if seen.requests == 0 { " warn" } else { "" },
                 if seen.requests == 0 {
-                    "0: no request matched (a typo in the name passes silently)".to_string()
+                    "0: no request matched (no evidence: the check fails)".to_string()
                 } else {
                     thousands(seen.requests)
                 }
@@ -544,6 +622,7 @@ fn compliance(b: &BucketSummary, incremental: bool, out: &mut dyn Write) -> io::
             "<dl class=\"facts\"><dt>{label}</dt><dd></dd><dt>requests</dt><dd>{}</dd>\
              <dt>private</dt><dd>{}</dd><dt>public</dt><dd>{}</dd><dt>internal</dt><dd>{}</dd>\
              <dt>excepted</dt><dd>{}</dd><dt>blocked attempts</dt><dd>{}</dd>\
+             <dt>rejected attempts</dt><dd>{}</dd><dt>denied through the endpoint</dt><dd>{}</dd>\
              <dt>violations</dt><dd>{}</dd><dt>contradictions</dt><dd>{}</dd></dl>",
             thousands(c.requests),
             thousands(c.private),
@@ -551,6 +630,8 @@ fn compliance(b: &BucketSummary, incremental: bool, out: &mut dyn Write) -> io::
             thousands(c.internal),
             thousands(c.excepted),
             thousands(c.blocked),
+            thousands(c.public_rejected),
+            thousands(c.private_denied),
             thousands(c.violations),
             thousands(c.contradictions)
         )
@@ -585,7 +666,7 @@ fn flagged(
         out,
         "<table class=\"flagged\"><thead><tr><th>time</th><th>remote IP</th>\
          <th>requester</th><th>operation</th><th>key</th><th class=\"n\">status</th>\
-         <th>source</th>"
+         <th>error code</th><th>request id</th><th>source</th>"
     )?;
     if with_action {
         write!(out, "<th>denied action</th><th>statement</th>")?;
@@ -600,13 +681,15 @@ fn flagged(
         write!(
             out,
             "<tr><td class=\"nw\">{}</td><td class=\"nw\">{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td class=\"n\">{}</td><td><code>{}:{}</code></td>",
+             <td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td><code>{}:{}</code></td>",
             Esc(&f.time),
             text(&f.remote_ip),
             text(&f.requester),
             text(&f.operation),
             text(&f.key),
             f.status.map_or_else(|| "-".to_string(), |s| s.to_string()),
+            text(&f.error_code),
+            text(&f.request_id),
             Esc(&f.source),
             f.line
         )?;
@@ -635,8 +718,10 @@ fn flagged(
 
 const CSS: &str = r#"
 h1 .result{font-size:14px;vertical-align:4px;margin-left:6px}
-.result{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:700;color:#fff;vertical-align:middle}
-.r-pass{background:#15803d}.r-fail{background:#b91c1c}.r-error{background:#6b7280}
+.result{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:700;color:#000;vertical-align:middle;border:1px solid #000}
+.r-pass{background:#009E73}.r-fail{background:#D55E00;border-width:3px;border-style:double}.r-error{background:#cccccc}.r-warn{background:#E69F00}
+.findings{border:1px solid #E69F00;background:#fffbeb;padding:8px 14px;border-radius:6px;margin:0 0 12px}
+.findings ul{margin:6px 0 0;padding-left:18px}.findings li{margin:3px 0}
 .ok{color:#15803d;font-weight:600}
 .compliance{font-size:15px;margin:10px 0 4px}
 table.rules{margin:6px 0}
@@ -655,14 +740,19 @@ mod tests {
             bucket: bucket.into(),
             remote_ip: Some("52.79.54.241".into()),
             class: crate::classify::Class::Public,
+            outcome: crate::classify::Outcome::Allowed,
             requester: Some("\"><img src=x onerror=alert(1)>".into()),
+            account: "anonymous".into(),
             operation: Some("REST.GET.OBJECT".into()),
             key: Some("<script>alert(1)</script>".into()),
             status: Some(200),
+            error_code: Some("<b>".into()),
+            request_id: Some("3E57427F3EXAMPLE".into()),
             source: "logs/a".into(),
             line,
             action: None,
             statement: None,
+            vpc_endpoint_id: None,
         }
     }
 

@@ -20,7 +20,7 @@ use std::ffi::OsString;
 use std::fmt::{self, Display};
 use std::io::{self, Write};
 
-use super::{ErrorEntry, Report, Summary};
+use super::{ErrorEntry, InputHash, Report, Summary};
 use crate::escape;
 
 /// Most rows in one table.
@@ -177,7 +177,7 @@ pub fn begin_with(title: &str, css: &str, out: &mut dyn Write) -> io::Result<()>
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"generator\" content=\"{} {}\">\n<title>{}</title>\n<style>{CSS}{css}</style>\n</head>\n<body>\n",
+         <meta name=\"generator\" content=\"{} {}\">\n<title>{}</title>\n<style>{CSS}{css}</style>\n</head>\n<body>\n{PATTERNS}",
         env!("CARGO_PKG_NAME"),
         env!("CARGO_PKG_VERSION"),
         Esc(title)
@@ -222,6 +222,47 @@ pub(crate) fn input_errors(
         writeln!(out, "</ul></div>")?;
     }
     Ok(())
+}
+
+/// Most inputs listed in the chain of custody (the JSON output lists them all).
+pub const MAX_HASHED: usize = 10_000;
+
+/// The chain of custody, when digests were taken (`--evidence-hashes`): every input's
+/// name, size and SHA-256 as stored.
+pub(crate) fn input_hashes(list: Option<&[InputHash]>, out: &mut dyn Write) -> io::Result<()> {
+    let Some(list) = list else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "<details class=\"custody\"><summary><h2>Chain of custody</h2> <span class=\"counts\">\
+         the name, size and SHA-256 of the {} read, as stored (<code>sha256sum</code> gives \
+         the same), hashed while they were read</span></summary>",
+        plural(list.len() as u64, "input")
+    )?;
+    writeln!(
+        out,
+        "<table class=\"hashes\"><thead><tr><th>input</th><th class=\"n\">bytes</th>\
+         <th>SHA-256</th></tr></thead><tbody>"
+    )?;
+    for h in list.iter().take(MAX_HASHED) {
+        writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td><code>{}</code></td></tr>",
+            Esc(&h.source),
+            thousands(h.bytes),
+            Esc(&h.sha256)
+        )?;
+    }
+    writeln!(out, "</tbody></table>")?;
+    if list.len() > MAX_HASHED {
+        writeln!(
+            out,
+            "<p class=\"note\">{} more inputs are not shown; <code>--format json</code> lists them all.</p>",
+            thousands((list.len() - MAX_HASHED) as u64)
+        )?;
+    }
+    writeln!(out, "</details>")
 }
 
 /// A note that a list was cut at [`MAX_ROWS`].
@@ -342,8 +383,29 @@ fn bytes(v: u64) -> String {
     format!("{x:.1} {unit}")
 }
 
+/// The fills of the chart's bars: Okabe and Ito's colour-blind-safe colours, and a
+/// pattern for each kind of refusal or leak, so that no meaning rides on colour alone
+/// (printed in grey, the bars still differ). Defined once per page, used by every chart.
+const PATTERNS: &str = concat!(
+    "<svg class=\"patterns\" width=\"0\" height=\"0\" aria-hidden=\"true\"><defs>",
+    // Let through over the internet: vermilion, hatched.
+    "<pattern id=\"fill-allowed\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">",
+    "<rect width=\"6\" height=\"6\" fill=\"#D55E00\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#000\" stroke-width=\"2\" stroke-opacity=\".45\"/></pattern>",
+    // Denied by a policy over the internet: orange, crossed.
+    "<pattern id=\"fill-denied\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\">",
+    "<rect width=\"6\" height=\"6\" fill=\"#E69F00\"/><path d=\"M0 0L6 6M6 0L0 6\" stroke=\"#000\" stroke-width=\"1\" stroke-opacity=\".4\"/></pattern>",
+    // Refused before a policy: yellow, dotted.
+    "<pattern id=\"fill-rejected\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\">",
+    "<rect width=\"5\" height=\"5\" fill=\"#F0E442\"/><circle cx=\"2.5\" cy=\"2.5\" r=\"1\" fill=\"#000\" fill-opacity=\".5\"/></pattern>",
+    // Denied through the endpoint: reddish purple, striped across.
+    "<pattern id=\"fill-private-denied\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\">",
+    "<rect width=\"6\" height=\"6\" fill=\"#CC79A7\"/><line x1=\"0\" y1=\"3\" x2=\"6\" y2=\"3\" stroke=\"#000\" stroke-width=\"1.5\" stroke-opacity=\".45\"/></pattern>",
+    "</defs></svg>\n"
+);
+
 const CSS: &str = r#"
-:root{--private:#2563eb;--allowed:#dc2626;--denied:#f59e0b;--internal:#9ca3af;--ink:#1f2937;--muted:#6b7280;--line:#e5e7eb}
+:root{--private:#0072B2;--private-denied:#CC79A7;--allowed:#D55E00;--denied:#E69F00;--rejected:#F0E442;--internal:#999999;--ink:#1f2937;--muted:#6b7280;--line:#e5e7eb}
+svg.patterns{position:absolute}
 *{box-sizing:border-box}
 html{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","DejaVu Sans",sans-serif;color:var(--ink);max-width:1200px;margin:0 auto;padding:16px 24px}
@@ -366,17 +428,21 @@ th,td{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left;vertic
 th{background:#f3f4f6;font-weight:600}
 .n{text-align:right;font-variant-numeric:tabular-nums}
 .note{color:var(--muted);font-size:12.5px;margin:4px 0}
-.verdict{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:700;color:#fff;vertical-align:middle}
-.v-private-only{background:#15803d}.v-mixed{background:#b91c1c}.v-public-only{background:#7f1d1d}
-.v-denied-only{background:#b45309}.v-internal-only{background:#6b7280}
+.verdict{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:700;color:#000;vertical-align:middle;border:1px solid #000}
+.v-private-only{background:#009E73}.v-mixed{background:#D55E00}.v-public-only{background:#D55E00;border-width:3px;border-style:double}
+.v-denied-only{background:#E69F00}.v-internal-only{background:#cccccc}
 .mix{display:inline-flex;width:120px;height:10px;background:#f3f4f6;border-radius:2px;overflow:hidden;vertical-align:middle}
 .mix span{display:block;height:100%;min-width:2px}
-.mix .private,.sw.private{background:var(--private)}.mix .allowed,.sw.allowed{background:var(--allowed)}
-.mix .denied,.sw.denied{background:var(--denied)}.mix .internal,.sw.internal{background:var(--internal)}
-details.bucket,details.rejections{border:1px solid var(--line);border-radius:6px;margin:14px 0;padding:8px 14px}
+.mix .private,.sw.private{background:var(--private)}.mix .internal,.sw.internal{background:var(--internal)}
+.mix .allowed,.sw.allowed{background:repeating-linear-gradient(45deg,rgba(0,0,0,.45) 0 1.5px,transparent 1.5px 4px),var(--allowed)}
+.mix .denied,.sw.denied{background:repeating-linear-gradient(45deg,rgba(0,0,0,.4) 0 1px,transparent 1px 4px),repeating-linear-gradient(-45deg,rgba(0,0,0,.4) 0 1px,transparent 1px 4px),var(--denied)}
+.mix .private-denied,.sw.private-denied{background:repeating-linear-gradient(0deg,rgba(0,0,0,.45) 0 1.5px,transparent 1.5px 4px),var(--private-denied)}
+.mix .rejected,.sw.rejected{background:radial-gradient(rgba(0,0,0,.5) 1px,transparent 1.2px) 0 0/4px 4px,var(--rejected)}
+details.bucket,details.rejections,details.custody{border:1px solid var(--line);border-radius:6px;margin:14px 0;padding:8px 14px}
 details>summary{cursor:pointer}
 .counts{color:var(--muted);margin-left:6px}
 .verdict-text{font-size:15px;margin:10px 0 4px}
+.warning{border-left:4px solid #b45309;background:#fffbeb;padding:4px 10px;margin:6px 0}
 dl.facts{display:flex;flex-wrap:wrap;gap:2px 6px;margin:4px 0 8px;color:var(--muted);font-size:13px}
 dl.facts dt::after{content:":"}
 dl.facts dd{margin:0 12px 0 0;color:var(--ink)}
@@ -388,18 +454,23 @@ svg .ylab{font-size:11px;fill:#374151;text-anchor:end}
 svg .ytitle{font-size:11px;fill:var(--muted);text-anchor:middle}
 svg .xlab{font-size:11px;fill:#374151;text-anchor:middle}
 svg .xlab.day{fill:var(--muted)}
-svg .bar.private{fill:var(--private)}svg .bar.allowed{fill:var(--allowed)}
-svg .bar.denied{fill:var(--denied)}svg .bar.internal{fill:var(--internal)}
+svg .bar.private{fill:var(--private)}svg .bar.allowed{fill:url(#fill-allowed)}
+svg .bar.denied{fill:url(#fill-denied)}svg .bar.internal{fill:var(--internal)}
+svg .bar.private-denied{fill:url(#fill-private-denied)}svg .bar.rejected{fill:url(#fill-rejected)}
 svg .mark line{stroke-width:1.5;stroke-dasharray:4 3}
 svg .mark text{font-size:10.5px;font-weight:600}
-svg .to-public line{stroke:#991b1b}svg .to-public text{fill:#991b1b}
-svg .to-private line{stroke:#1e3a8a}svg .to-private text{fill:#1e3a8a}
+svg .to-public line{stroke:#D55E00;stroke-dasharray:6 3}svg .to-public text{fill:#A63A00}
+svg .to-private line{stroke:#0072B2;stroke-dasharray:2 2}svg .to-private text{fill:#0072B2}
 .legend{list-style:none;display:flex;flex-wrap:wrap;gap:4px 18px;padding:0;margin:4px 0 0 58px;font-size:13px}
 .sw{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:5px;vertical-align:-1px}
 .sw-line{display:inline-block;width:18px;height:0;border-top:2px dashed;margin-right:5px;vertical-align:3px}
-.sw-line.to-public{border-color:#991b1b}.sw-line.to-private{border-color:#1e3a8a}
+.sw-line.to-public{border-color:#D55E00}.sw-line.to-private{border-color:#0072B2;border-top-style:dotted}
+svg .change line{stroke:#6b7280;stroke-dasharray:1 4}
+.sw-line.change{border-color:#6b7280;border-top-style:dotted}
 figcaption .note{margin-left:58px}
-tr.to-public td:nth-child(3){color:#991b1b;font-weight:600}
+tr.to-public td:nth-child(3){color:#A63A00;font-weight:600}
+.requesters td.public{font-weight:600}
+.requesters td:first-child{min-width:300px}
 .pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(360px,1fr));gap:0 24px}
 footer{color:var(--muted);font-size:12px;margin:24px 0 8px;border-top:1px solid var(--line);padding-top:8px}
 @media print{body{max-width:none;padding:0}figure.chart,tr{break-inside:avoid}.cmd{background:none;color:var(--ink);border:1px solid var(--line)}}
