@@ -1123,6 +1123,31 @@ mod tests {
         assert_eq!(stamp_time("2022-05-09-00-00-00-"), Some(MAY_9));
     }
 
+    #[test]
+    fn name_times_are_read_as_chronos_parser_reads_them() {
+        let chrono = |name: &str| {
+            chrono::NaiveDateTime::parse_from_str(&name[..19], "%Y-%m-%d-%H-%M-%S")
+                .ok()
+                .map(|t| t.and_utc().timestamp())
+        };
+        for name in [
+            "2022-05-09-10-31-44-X",
+            "2020-02-29-23-59-59-X",
+            "2021-02-29-00-00-00-X",
+            "2022-04-31-00-00-00-X",
+            "2022-00-10-00-00-00-X",
+            "2022-05-00-00-00-00-X",
+            "2022-12-31-23-59-60-X",
+            "2022-05-09-24-00-00-X",
+            "2022-05-09-10-60-00-X",
+            "2022-05-09-10-00-61-X",
+            "0000-01-01-00-00-00-X",
+            "9999-12-31-23-59-59-X",
+        ] {
+            assert_eq!(stamp_time(name), chrono(name), "{name}");
+        }
+    }
+
     /// ListObjectsV2 over a set of keys, `page` entries a page, like S3: a token says
     /// where the last page ended; with the delimiter, keys roll up into folders.
     struct Fake {
@@ -1361,6 +1386,36 @@ mod tests {
                 listed(&fake, prefix, Scope::default()),
                 under(&keys, prefix),
                 "{prefix}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_at_every_minute_boundary_are_listed_once_in_both_layouts() {
+        // The first and last second of every minute of a day, names that are exactly a
+        // cut (no unique part), and a page of 10: ranges are cut at whole minutes.
+        let mut keys = Vec::new();
+        for minute in 0..24 * 60 {
+            let t = MAY_9 + minute * 60;
+            keys.push(flat(t, "A"));
+            keys.push(flat(t + 59, "Z"));
+            keys.push(partitioned("src", t, "A"));
+            keys.push(partitioned("src", t + 59, "Z"));
+            if minute % 7 == 0 {
+                keys.push(format!("logs/{}", stamp(t)));
+                keys.push(format!(
+                    "logs/123456789012/eu-west-1/src/2022/05/09/{}",
+                    stamp(t)
+                ));
+            }
+        }
+        keys.sort();
+        for page in [10, 1000] {
+            let fake = Fake::new(&keys, page);
+            assert_eq!(
+                listed(&fake, "logs/", Scope::default()),
+                under(&keys, "logs/"),
+                "page {page}"
             );
         }
     }
