@@ -233,8 +233,8 @@ impl Pages for S3Pages {
             if let Some(page) = slot.lock().unwrap_or_else(|p| p.into_inner()).take() {
                 return Ok(page);
             }
-            // An answer the fast reader left to the SDK's decoder.
-            // The SDK's strings are moved, not copied: a page is a thousand keys.
+            // An answer the fast reader left to the SDK's decoder: its strings are moved,
+            // not copied (a page is a thousand keys).
             let objects = out
                 .contents
                 .unwrap_or_default()
@@ -1158,6 +1158,7 @@ mod tests {
         most_in_flight: std::sync::atomic::AtomicUsize,
         starts: Mutex<Vec<Option<String>>>,
     }
+
     impl Fake {
         fn new(keys: &[String], page: usize) -> Arc<Fake> {
             Arc::new(Fake {
@@ -1171,11 +1172,11 @@ mod tests {
         }
 
         fn answer(&self, r: &PageRequest) -> Page {
-            use std::ops::Bound::{Excluded, Unbounded};
+            use std::ops::Bound::{Excluded, Included, Unbounded};
             let from = r.token.clone().or(r.start_after.clone());
             let lower = match from.clone() {
                 Some(f) if f >= r.prefix => Excluded(f),
-                _ => std::ops::Bound::Included(r.prefix.clone()),
+                _ => Included(r.prefix.clone()),
             };
             let mut page = Page::default();
             let mut n = 0;
