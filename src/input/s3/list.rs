@@ -32,7 +32,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate};
 use tokio::runtime::Handle;
 
 use super::error::{from_sdk, Action, Error, ErrorKind};
-use super::pages::{FastPages, Slot};
+use super::pages::{FastPages, Listed, Page, Slot};
 use super::progress::Progress;
 use super::ObjectCounts;
 
@@ -159,14 +159,6 @@ fn day_prefixes(prefix: &str, years: &[i32], scope: &Scope) -> Vec<String> {
     out
 }
 
-/// A listed object worth reading.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Listed {
-    pub key: String,
-    pub size: u64,
-    pub etag: String,
-}
-
 /// One ListObjectsV2 request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct PageRequest {
@@ -176,17 +168,6 @@ pub(super) struct PageRequest {
     /// Only keys after this one (sent only without a token).
     pub start_after: Option<String>,
     pub token: Option<String>,
-}
-
-/// One ListObjectsV2 answer.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) struct Page {
-    /// Objects, in key order, without folder markers (keys ending in `/`).
-    pub objects: Vec<Listed>,
-    /// Common prefixes (with the delimiter), in key order.
-    pub folders: Vec<String>,
-    pub truncated: bool,
-    pub next_token: Option<String>,
 }
 
 /// Where pages come from: S3, or a fake in the tests.

@@ -1,4 +1,4 @@
-//! ListObjectsV2 answers read straight from their XML.
+//! ListObjectsV2 answers: what a page holds, read straight from its XML.
 //!
 //! The SDK decodes a page into its generic model (every field of every object, names
 //! matched one by one); for a listing of a million keys that is most of the listing's
@@ -24,7 +24,24 @@ use aws_smithy_runtime_api::client::ser_de::{DeserializeResponse, SharedResponse
 use aws_smithy_types::config_bag::FrozenLayer;
 use xmlparser::{ElementEnd, Token, Tokenizer};
 
-use super::list::{Listed, Page};
+/// A listed object worth reading.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Listed {
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+}
+
+/// One ListObjectsV2 answer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Page {
+    /// Objects, in key order, without folder markers (keys ending in `/`).
+    pub objects: Vec<Listed>,
+    /// Common prefixes (with the delimiter), in key order.
+    pub folders: Vec<String>,
+    pub truncated: bool,
+    pub next_token: Option<String>,
+}
 
 /// Where a page read by [`FastPages`] is left for the caller of one ListObjectsV2 call.
 pub(super) type Slot = Arc<Mutex<Option<Page>>>;
