@@ -538,6 +538,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
                 s.retention_days,
                 &s.path,
             )?;
+            next.evidence = run.evidence;
             Some(next)
         }
         None => None,

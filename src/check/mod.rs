@@ -54,7 +54,7 @@ use crate::time::rfc3339;
 use bucket_policy::Analysis;
 use counters::{Counters, Earliest, Latest};
 use rules::{Exception, ExceptionKind, Judgement, Rules};
-use state::{locate, AtPlace, Location, State};
+use state::{locate, AtPlace, Evidence, Location, State};
 
 /// How many violations (and, separately, contradictions, attempts and requests denied
 /// through the endpoint) are listed in detail; all are counted.
@@ -699,6 +699,28 @@ pub struct Run {
     pub moved: Vec<(Digest, Location)>,
     /// The inputs read (not skipped), for a second reading of them.
     pub inputs: Vec<Input>,
+    /// With a state: the kind of log it judges, the state's own or, for a new state,
+    /// that of the first input with records.
+    pub evidence: Option<Evidence>,
+}
+
+/// The kinds of log judged before and read now, when they differ.
+fn clash(judged: Option<Evidence>, read: Option<Evidence>) -> Option<(Evidence, Evidence)> {
+    match (judged, read) {
+        (Some(judged), Some(read)) if judged != read => Some((judged, read)),
+        _ => None,
+    }
+}
+
+/// The kind of log `tally` read, if it read any record or CloudTrail file.
+fn evidence_of(tally: &Tally) -> Option<Evidence> {
+    if tally.counts.cloudtrail_inputs > 0 {
+        Some(Evidence::Cloudtrail)
+    } else if tally.counts.parsed > 0 {
+        Some(Evidence::AccessLogs)
+    } else {
+        None
+    }
 }
 
 /// Checks `inputs`; with a `state`, only those it does not know. An input at a known
@@ -716,6 +738,7 @@ pub fn run(checker: &Checker<'_>, inputs: &[Input], state: Option<&State>) -> Ru
             read: Vec::new(),
             moved: Vec::new(),
             inputs: inputs.to_vec(),
+            evidence: None,
         };
     };
     let mut run = Run {
@@ -725,6 +748,7 @@ pub fn run(checker: &Checker<'_>, inputs: &[Input], state: Option<&State>) -> Ru
         read: Vec::new(),
         moved: Vec::new(),
         inputs: Vec::new(),
+        evidence: state.evidence,
     };
     let mut errors = Vec::new();
     let mut skipped = 0;
@@ -810,7 +834,16 @@ pub fn run(checker: &Checker<'_>, inputs: &[Input], state: Option<&State>) -> Ru
                         was.size, content.bytes
                     ),
                 ));
+            } else if let Some((judged, other)) = clash(run.evidence, evidence_of(&tally)) {
+                run.tally.errors.extend(tally.errors);
+                run.tally.errors.push(InputError::new(
+                    input.name(),
+                    format!(
+                        "holds {other}, but this state file judges {judged}: a request logged in both would be judged twice across runs, so it is not read; keep one state file for each kind of log"
+                    ),
+                ));
             } else {
+                run.evidence = run.evidence.or(evidence_of(&tally));
                 run.findings.merge(findings);
                 run.tally.merge(tally);
                 run.read.push((content, before));

@@ -192,9 +192,34 @@ pub struct State {
     pub objects: BTreeMap<String, Processed>,
     /// Per-bucket counters over all runs.
     pub buckets: BTreeMap<String, Counters>,
+    /// The kind of log the state has judged (`null` until a run read a record): one
+    /// kind per state, so that a request in both an access log and CloudTrail is
+    /// never judged twice across runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
     /// Where each object was read last ([`Processed::at`] → its key in `objects`).
     #[serde(skip)]
     index: HashMap<String, String>,
+}
+
+/// The kinds of log a state judges, one per state file: a request is in both an access
+/// log and CloudTrail, and runs that see it once in each cannot join them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Evidence {
+    /// S3 server access logs.
+    AccessLogs,
+    /// CloudTrail log files or exports.
+    Cloudtrail,
+}
+
+impl std::fmt::Display for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Evidence::AccessLogs => "S3 server access logs",
+            Evidence::Cloudtrail => "CloudTrail",
+        })
+    }
 }
 
 /// The text of a state file, at most [`STATE_LIMIT`] bytes of it; `Ok(Err(why))` when
@@ -245,6 +270,7 @@ impl State {
             horizon: None,
             objects: BTreeMap::new(),
             buckets: BTreeMap::new(),
+            evidence: None,
             index: HashMap::new(),
         }
     }
