@@ -1048,6 +1048,35 @@ mod tests {
         );
     }
 
+    /// Logs are not in time order (S3 delivers them late and out of order, and workers
+    /// read files in any order): the first violation is the earliest one, the last the
+    /// latest, whatever order the records come in.
+    #[test]
+    fn first_and_last_violation_are_the_earliest_and_latest_not_the_first_and_last_seen() {
+        let at = |clock: &str, ip: &str| {
+            format!("o secure [09/May/2022:{clock} +0000] {ip} arn:aws:iam::1:user/u R REST.GET.OBJECT k \"GET /k HTTP/1.1\" 200 - 1 1 1 1 \"-\" \"ua\"\n")
+        };
+        let text = [
+            at("10:05:00", "52.1.2.3"),
+            at("09:00:00", "10.0.0.1"),
+            at("10:00:00", "52.1.2.3"),
+            at("10:10:00", "52.1.2.3"),
+            at("11:00:00", "10.0.0.1"),
+            at("10:02:00", "52.1.2.3"),
+        ]
+        .concat();
+        let spec = RulesSpec {
+            buckets: vec![BucketRule::private("secure")],
+            ..RulesSpec::default()
+        };
+        let c = check(&text, spec, None).buckets["secure"];
+        let t = |clock: &str| crate::time::parse_rfc3339(&format!("2022-05-09T{clock}Z")).unwrap();
+        assert_eq!(c.violations, 4);
+        assert_eq!(c.first_violation, Earliest(Some(t("10:00:00"))));
+        assert_eq!(c.last_violation, Latest(Some(t("10:10:00"))));
+        assert_eq!(c.last_request, Latest(Some(t("11:00:00"))));
+    }
+
     #[test]
     fn records_before_the_horizon_are_not_judged() {
         let settings = settings();
