@@ -2,13 +2,11 @@
 //! rules, help grouped by kind of option, a mistyped command, the manual page and the
 //! completions.
 
-use std::process::Command;
-
 use predicates::prelude::*;
 use predicates::str::contains;
 use serde_json::Value;
 
-use crate::util::{log_line, report_json, testdata, vpce, vpce_command};
+use crate::util::{self, log_line, report_json, testdata, vpce, vpce_command};
 
 const LAMBDA: &str =
     "arn:aws:sts::444455556666:assumed-role/etl-lambda-with-a-rather-long-role-name/etl";
@@ -224,28 +222,14 @@ fn colour_follows_the_flag_the_terminal_and_no_color() {
     assert!(text.contains("\x1b[1;31mFAIL\x1b[0m"), "{text}");
 }
 
-/// Runs `vpce-audit ARGS` on a pseudo-terminal (util-linux `script`) with `env`, and
-/// returns what it printed there.
+/// Runs `vpce-audit ARGS` on a pseudo-terminal with `env`, and returns what it printed
+/// there.
 fn on_a_terminal(args: &str, env: &[(&str, &str)]) -> String {
-    let bin = env!("CARGO_BIN_EXE_vpce-audit");
-    let mut cmd = Command::new("script");
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["-qec", &format!("{bin} {args}"), "/dev/null"])
-        .env("TERM", "xterm")
-        .env_remove("NO_COLOR")
-        .env("COLUMNS", "100");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("script (util-linux) runs");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    util::on_a_terminal(&format!("{} {args}", env!("CARGO_BIN_EXE_vpce-audit")), env)
 }
 
 #[test]
 fn auto_colour_on_a_terminal_unless_no_color_or_a_dumb_terminal() {
-    if Command::new("script").arg("--version").output().is_err() {
-        panic!("the colour rules need util-linux `script` to run on a terminal");
-    }
     let coloured = on_a_terminal("testdata/logs", &[]);
     assert!(coloured.contains("\x1b[1;31mmixed\x1b[0m"), "{coloured}");
     assert!(
