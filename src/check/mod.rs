@@ -1048,6 +1048,68 @@ mod tests {
         );
     }
 
+    /// Findings of inputs read by different workers add up: every count, the
+    /// unlisted endpoints, the bucket counters and their totals; the policy's time is
+    /// taken from whichever found it.
+    #[test]
+    fn merged_findings_add_every_count() {
+        let counters = |requests, violations| Counters {
+            requests,
+            violations,
+            ..Counters::default()
+        };
+        let endpoint = |id: &str| ("secure".to_string(), id.to_string());
+        let mut first = Findings {
+            buckets: BTreeMap::from([("secure".to_string(), counters(5, 1))]),
+            before_horizon: 2,
+            before_policy: 3,
+            unlisted_endpoints: BTreeMap::from([(endpoint("vpce-1"), 4)]),
+            policy_from: None,
+            ..Findings::default()
+        };
+        let second = Findings {
+            buckets: BTreeMap::from([
+                ("secure".to_string(), counters(7, 2)),
+                ("other".to_string(), counters(11, 0)),
+            ]),
+            before_horizon: 5,
+            before_policy: 7,
+            unlisted_endpoints: BTreeMap::from([(endpoint("vpce-1"), 6), (endpoint("vpce-2"), 1)]),
+            policy_from: Some(9),
+            ..Findings::default()
+        };
+        first.merge(second);
+        assert_eq!(first.buckets["secure"], counters(12, 3));
+        assert_eq!(first.buckets["other"], counters(11, 0));
+        assert_eq!((first.before_horizon, first.before_policy), (7, 10));
+        assert_eq!(
+            first.unlisted_endpoints,
+            BTreeMap::from([(endpoint("vpce-1"), 10), (endpoint("vpce-2"), 1)])
+        );
+        assert_eq!(first.policy_from, Some(9));
+        assert_eq!(first.totals(), counters(23, 3));
+        assert_eq!(Findings::default().totals(), Counters::default());
+    }
+
+    /// The requesters remembered per bucket are bounded (a log may name millions):
+    /// at most [`TRACKED_REQUESTERS`], in a worker and when workers' sets merge.
+    #[test]
+    fn requesters_seen_through_the_endpoint_are_tracked_up_to_the_bound() {
+        let name = |i: usize| format!("arn:aws:iam::1:user/u{i}");
+        let mut one = Crossings::default();
+        let mut other = Crossings::default();
+        for i in 0..TRACKED_REQUESTERS + 3 {
+            one.private("b", name(i).as_bytes());
+            other.private("b", name(TRACKED_REQUESTERS + i).as_bytes());
+        }
+        // Seen again: no second entry.
+        one.private("b", name(0).as_bytes());
+        assert_eq!(one.buckets["b"].private.len(), TRACKED_REQUESTERS);
+        assert!(one.buckets["b"].private.contains(&name(0)));
+        one.merge(other);
+        assert_eq!(one.buckets["b"].private.len(), TRACKED_REQUESTERS);
+    }
+
     /// Logs are not in time order (S3 delivers them late and out of order, and workers
     /// read files in any order): the first violation is the earliest one, the last the
     /// latest, whatever order the records come in.
