@@ -1106,6 +1106,9 @@ mod tests {
         one.private("b", name(0).as_bytes());
         assert_eq!(one.buckets["b"].private.len(), TRACKED_REQUESTERS);
         assert!(one.buckets["b"].private.contains(&name(0)));
+        let mut fresh = Crossings::default();
+        fresh.merge(other.clone());
+        assert_eq!(fresh.buckets["b"].private, other.buckets["b"].private);
         one.merge(other);
         assert_eq!(one.buckets["b"].private.len(), TRACKED_REQUESTERS);
     }
