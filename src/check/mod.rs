@@ -1113,6 +1113,71 @@ mod tests {
         assert_eq!(one.buckets["b"].private.len(), TRACKED_REQUESTERS);
     }
 
+    /// Workers' crossings merge to what one worker reading everything finds: the
+    /// earliest excepted request of each requester, whichever worker saw it; and the
+    /// excepted requesters are bounded like the private ones, in a worker and in a merge.
+    #[test]
+    fn merged_crossings_keep_each_requesters_earliest_excepted_request() {
+        let exception = Exception {
+            rule: None,
+            kind: ExceptionKind::Cidr,
+            index: 0,
+        };
+        let record = |time: i64, ip: &str| Record {
+            time,
+            remote_ip: Some(ip.parse().unwrap()),
+            ..Record::default()
+        };
+        let role = b"arn:aws:sts::1:assumed-role/reader/i-0a";
+        let seen = |c: &Crossings| -> Vec<(String, i64, String)> {
+            c.found()
+                .iter()
+                .map(|x| (x.requester.clone(), x.time, x.remote_ip.clone()))
+                .collect()
+        };
+        let earliest = vec![(
+            "arn:aws:sts::1:assumed-role/reader".to_string(),
+            100,
+            "52.0.0.1".to_string(),
+        )];
+        for (first_time, second_time) in [(100, 200), (200, 100)] {
+            let ip = |t: i64| if t == 100 { "52.0.0.1" } else { "52.0.0.2" };
+            let mut one = Crossings::default();
+            one.private("b", role);
+            one.excepted("b", role, &record(first_time, ip(first_time)), exception);
+            let mut other = Crossings::default();
+            other.excepted("b", role, &record(second_time, ip(second_time)), exception);
+            let mut whole = one.clone();
+            whole.excepted("b", role, &record(second_time, ip(second_time)), exception);
+            assert_eq!(seen(&whole), earliest);
+            one.merge(other);
+            assert_eq!(seen(&one), earliest, "{first_time} then {second_time}");
+        }
+        // The bound: a full set takes no newcomer, in a worker or in a merge, but still
+        // moves a known requester's first request earlier.
+        let name = |i: usize| format!("arn:aws:iam::1:user/u{i}");
+        let mut full = Crossings::default();
+        let mut newcomers = Crossings::default();
+        for i in 0..TRACKED_REQUESTERS + 2 {
+            full.excepted("b", name(i).as_bytes(), &record(50, "52.0.0.1"), exception);
+            newcomers.excepted(
+                "b",
+                name(2 * TRACKED_REQUESTERS + i).as_bytes(),
+                &record(5, "52.0.0.1"),
+                exception,
+            );
+        }
+        assert_eq!(full.buckets["b"].excepted.len(), TRACKED_REQUESTERS);
+        full.excepted("b", name(0).as_bytes(), &record(10, "52.0.0.3"), exception);
+        assert_eq!(full.buckets["b"].excepted[&name(0)].time, 10);
+        let mut fresh = Crossings::default();
+        fresh.merge(newcomers.clone());
+        assert_eq!(fresh.buckets["b"].excepted.len(), TRACKED_REQUESTERS);
+        full.merge(newcomers);
+        assert_eq!(full.buckets["b"].excepted.len(), TRACKED_REQUESTERS);
+        assert!(full.buckets["b"].excepted.values().all(|c| c.time != 5));
+    }
+
     /// Logs are not in time order (S3 delivers them late and out of order, and workers
     /// read files in any order): the first violation is the earliest one, the last the
     /// latest, whatever order the records come in.
