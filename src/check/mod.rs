@@ -1113,6 +1113,72 @@ mod tests {
         assert_eq!(one.buckets["b"].private.len(), TRACKED_REQUESTERS);
     }
 
+    /// A request through a VPC endpoint (named by CloudTrail) that the bucket policy
+    /// does not list for its action is noted per bucket and endpoint, and contradicts
+    /// the policy if it succeeded; through a listed endpoint, denied, or before the
+    /// policy took effect (at its time it is in force), it contradicts nothing.
+    #[test]
+    fn requests_through_an_endpoint_the_policy_does_not_list_contradict_it() {
+        let policy = bucket_policy::analyze(
+            r#"{"Statement": {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::secure/*",
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}}"#,
+            None,
+        )
+        .unwrap();
+        let settings = settings();
+        let rules = Rules::new(RulesSpec {
+            buckets: vec![BucketRule::private("secure")],
+            ..RulesSpec::default()
+        })
+        .unwrap();
+        let checker = Checker {
+            policy_since: Some(1000),
+            ..checker(&settings, &rules, Some(&policy))
+        };
+        let through = |time: i64, endpoint: &'static str, status: u16| Record {
+            bucket: Some(b"secure"),
+            time,
+            remote_ip: Some("10.0.0.1".parse().unwrap()),
+            requester: Some(b"arn:aws:iam::1:user/u"),
+            operation: Some(b"REST.GET.OBJECT"),
+            key: Some(b"k"),
+            http_status: Some(status),
+            vpc_endpoint_id: Some(endpoint.as_bytes()),
+            ..Record::default()
+        };
+        let records = [
+            through(2000, "vpce-2", 200),
+            through(2001, "vpce-2", 403),
+            through(2002, "vpce-1", 200),
+            through(999, "vpce-2", 200),
+            through(1000, "vpce-2", 200),
+            through(2003, "VPCE-1", 200),
+        ];
+        let mut f = checker.partial().findings;
+        let mut coverage = HashMap::new();
+        for (n, r) in records.iter().enumerate() {
+            checker.observe(
+                &mut f,
+                &mut coverage,
+                r,
+                Class::Private,
+                "mem",
+                n as u64 + 1,
+                None,
+            );
+        }
+        let c = f.buckets["secure"];
+        assert_eq!((c.private, c.contradictions, c.violations), (6, 2, 0));
+        let lines: Vec<u64> = f.contradictions.iter().map(|x| x.line).collect();
+        assert_eq!(lines, [1, 5]);
+        assert_eq!(f.contradictions[0].action.as_deref(), Some("s3:GetObject"));
+        assert_eq!(
+            f.unlisted_endpoints,
+            BTreeMap::from([(("secure".to_string(), "vpce-2".to_string()), 3)])
+        );
+    }
+
     /// Workers' crossings merge to what one worker reading everything finds: the
     /// earliest excepted request of each requester, whichever worker saw it; and the
     /// excepted requesters are bounded like the private ones, in a worker and in a merge.
@@ -1225,6 +1291,13 @@ mod tests {
             (f.before_horizon, f.buckets.len(), f.violations.len()),
             (1, 0, 0)
         );
+        // A record at the horizon itself is judged.
+        let at = Checker {
+            horizon: Some(1_549_411_238),
+            ..checker(&settings, &rules, None)
+        };
+        let f = check_with(&text, &at);
+        assert_eq!((f.before_horizon, f.violations.len()), (0, 1));
     }
 
     #[test]
