@@ -1173,10 +1173,116 @@ mod tests {
         let lines: Vec<u64> = f.contradictions.iter().map(|x| x.line).collect();
         assert_eq!(lines, [1, 5]);
         assert_eq!(f.contradictions[0].action.as_deref(), Some("s3:GetObject"));
+        assert_eq!(f.contradictions[0].statement.as_deref(), Some("#1"));
         assert_eq!(
             f.unlisted_endpoints,
             BTreeMap::from([(("secure".to_string(), "vpce-2".to_string()), 3)])
         );
+    }
+
+    /// A request through an endpoint the rules do not allow (`allowed_vpce`) that was
+    /// let through is a violation, counted as such too; through an allowed one, none.
+    #[test]
+    fn requests_through_an_endpoint_the_rules_do_not_allow_are_violations() {
+        let settings = settings();
+        let rules = Rules::new(RulesSpec {
+            allowed_vpce: vec!["vpce-0a1b2c3d4e5f60718".into()],
+            buckets: vec![BucketRule::private("secure")],
+            ..RulesSpec::default()
+        })
+        .unwrap();
+        let checker = checker(&settings, &rules, None);
+        let through = |endpoint: &'static str| Record {
+            bucket: Some(b"secure"),
+            time: 2000,
+            remote_ip: Some("10.0.0.1".parse().unwrap()),
+            http_status: Some(200),
+            vpc_endpoint_id: Some(endpoint.as_bytes()),
+            ..Record::default()
+        };
+        let mut f = checker.partial().findings;
+        let mut coverage = HashMap::new();
+        for (n, id) in [
+            "vpce-0bad0bad0bad0bad0",
+            "vpce-0a1b2c3d4e5f60718",
+            "vpce-0bad0bad0bad0bad0",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            checker.observe(
+                &mut f,
+                &mut coverage,
+                &through(id),
+                Class::Private,
+                "mem",
+                n as u64 + 1,
+                None,
+            );
+        }
+        let c = f.buckets["secure"];
+        assert_eq!((c.private, c.violations, c.foreign_endpoint), (3, 2, 2));
+        assert_eq!(
+            f.violations.iter().map(|v| v.line).collect::<Vec<_>>(),
+            [1, 3]
+        );
+    }
+
+    /// The cross-checked policy took effect at its bucket's latest successful
+    /// `PutBucketPolicy` in CloudTrail: not a failed one, not another bucket's.
+    #[test]
+    fn the_policy_takes_effect_at_its_latest_successful_put() {
+        let policy = bucket_policy::analyze(
+            r#"{"Statement": {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::secure/*",
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}}"#,
+            Some("secure"),
+        )
+        .unwrap();
+        let change = |epoch: i64, event: &str, bucket: &str, error: Option<&str>| {
+            crate::cloudtrail::Change {
+                epoch,
+                event: event.to_string(),
+                endpoints: Vec::new(),
+                bucket: Some(bucket.to_string()),
+                by: None,
+                error: error.map(str::to_string),
+            }
+        };
+        let mut tally = Tally::default();
+        assert_eq!(policy_time(&policy, &tally), None);
+        tally.changes = vec![
+            change(100, "PutBucketPolicy", "secure", None),
+            change(300, "PutBucketPolicy", "secure", None),
+            change(200, "PutBucketPolicy", "secure", None),
+            change(400, "PutBucketPolicy", "secure", Some("AccessDenied")),
+            change(500, "PutBucketPolicy", "other", None),
+            change(600, "DeleteBucketPolicy", "secure", None),
+        ];
+        assert_eq!(policy_time(&policy, &tally), Some(300));
+    }
+
+    /// At most [`KEPT_FINDINGS`] findings of each kind are kept, the first ones (the
+    /// counters count them all).
+    #[test]
+    fn the_first_findings_are_kept_up_to_the_bound() {
+        let one = |line: u64| {
+            let r = Record {
+                bucket: Some(b"b"),
+                ..Record::default()
+            };
+            flagged(&r, Class::Public, Outcome::Allowed, "mem", line)
+        };
+        let mut list = Vec::new();
+        for line in 0..KEPT_FINDINGS as u64 + 2 {
+            push(&mut list, || one(line));
+        }
+        assert_eq!(list.len(), KEPT_FINDINGS);
+        assert_eq!(list.last().unwrap().line, KEPT_FINDINGS as u64 - 1);
+        let mut merged = vec![one(7)];
+        keep_first(&mut merged, list);
+        assert_eq!(merged.len(), KEPT_FINDINGS);
+        assert_eq!((merged[0].line, merged[1].line), (7, 0));
     }
 
     /// Workers' crossings merge to what one worker reading everything finds: the
