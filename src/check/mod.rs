@@ -1523,6 +1523,58 @@ mod tests {
         );
     }
 
+    /// An input unchanged at a place the state knows is skipped unread: what the
+    /// state says was there is not even compared with the content (an S3 object
+    /// already processed is never downloaded again).
+    #[test]
+    fn an_input_unchanged_at_a_known_place_is_skipped_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a");
+        std::fs::write(&path, line("secure", "52.1.2.3", "REST.GET.OBJECT", 200)).unwrap();
+        let place = locate(&Input::File(path)).unwrap().unwrap();
+        // A state that knows this place, unchanged, with other content.
+        let mut state = State::new(serde_json::json!({}));
+        let other = crate::input::digest::Digest::of(b"other content");
+        state.record(&[(other, place)], &[], &BTreeMap::new(), 0, 90);
+        let r = run_on(dir.path(), Some(&state));
+        assert_eq!((r.read.len(), r.skipped), (0, 1));
+        assert_eq!((r.tally.counts.inputs, r.findings.violations.len()), (0, 0));
+    }
+
+    /// Inputs that cannot be read are errors of the run, named, beside the others.
+    #[test]
+    fn unreadable_inputs_are_named_with_a_state_too() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("a"),
+            line("secure", "52.1.2.3", "REST.GET.OBJECT", 200),
+        )
+        .unwrap();
+        let settings = settings();
+        let rules = Rules::new(RulesSpec {
+            buckets: vec![BucketRule::private("secure")],
+            ..RulesSpec::default()
+        })
+        .unwrap();
+        let inputs = [
+            Input::File(dir.path().join("missing")),
+            Input::File(dir.path().join("a")),
+        ];
+        let state = State::new(serde_json::json!({}));
+        for state in [None, Some(&state)] {
+            let r = run(&checker(&settings, &rules, None), &inputs, state);
+            let errors: Vec<&str> = r
+                .tally
+                .errors
+                .iter()
+                .map(|e| e.source_name.as_str())
+                .collect();
+            assert_eq!(errors.len(), 1, "{:?}", r.tally.errors);
+            assert!(errors[0].ends_with("missing"), "{errors:?}");
+            assert_eq!(r.findings.violations.len(), 1);
+        }
+    }
+
     #[test]
     fn two_copies_of_a_new_log_in_one_run_count_once() {
         let dir = tempfile::tempdir().unwrap();
