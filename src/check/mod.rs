@@ -1523,6 +1523,59 @@ mod tests {
         );
     }
 
+    /// A state's counters hold only for what they were counted under: the fingerprint
+    /// changes with the rules, the private ranges, the bucket and operation filters,
+    /// the bucket policy and the time it took effect, and not with the time window.
+    #[test]
+    fn the_fingerprint_changes_with_everything_the_counters_depend_on() {
+        let rules = |pattern: &str| {
+            Rules::new(RulesSpec {
+                buckets: vec![BucketRule::private(pattern)],
+                ..RulesSpec::default()
+            })
+            .unwrap()
+        };
+        let policy = bucket_policy::analyze(
+            r#"{"Statement": {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::secure/*",
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}}"#,
+            None,
+        )
+        .unwrap();
+        let base = settings();
+        let secure = rules("secure");
+        let reference = fingerprint(&secure, &base, None, None);
+        assert_eq!(
+            reference["rules"],
+            serde_json::to_value(secure.spec()).unwrap()
+        );
+        let mut ranges = settings();
+        ranges.classifier = Classifier::new(&["203.0.113.0/24".parse().unwrap()]);
+        let mut buckets = settings();
+        buckets.filter.buckets = vec![b"secure".to_vec()];
+        let mut operations = settings();
+        operations.filter.operations = vec![b"REST.GET.OBJECT".to_vec()];
+        let changed = [
+            fingerprint(&rules("other"), &base, None, None),
+            fingerprint(&secure, &ranges, None, None),
+            fingerprint(&secure, &buckets, None, None),
+            fingerprint(&secure, &operations, None, None),
+            fingerprint(&secure, &base, Some(&policy), None),
+            fingerprint(&secure, &base, None, Some(1_652_090_400)),
+        ];
+        for (i, a) in changed.iter().enumerate() {
+            assert_ne!(*a, reference, "change {i}");
+            for b in &changed[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        let mut window = settings();
+        window.filter.since = Some(1_652_090_400);
+        window.filter.until = Some(1_652_176_800);
+        window.interval = 300;
+        assert_eq!(fingerprint(&secure, &window, None, None), reference);
+    }
+
     /// An input unchanged at a place the state knows is skipped unread: what the
     /// state says was there is not even compared with the content (an S3 object
     /// already processed is never downloaded again).
