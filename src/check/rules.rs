@@ -754,6 +754,27 @@ operations = ["*", "REST.GET.*"]
         let rules = Rules::new(spec).unwrap();
         let r = rec(None, "AmazonS3", "S3.TRANSITION.OBJECT", 200);
         assert_eq!(rules.judge(0, &r, Class::Internal), Judgement::Compliant);
+        // In a policy file too, unless the rule says otherwise.
+        for (table, judgement) in [
+            ("", Judgement::Compliant),
+            ("allow_internal = false", Judgement::Violation),
+        ] {
+            let toml = format!("[[bucket]]\nname = \"b\"\n{table}\n");
+            let rules = Rules::new(RulesSpec::from_toml(&toml).unwrap()).unwrap();
+            assert_eq!(rules.judge(0, &r, Class::Internal), judgement, "{table}");
+        }
+    }
+
+    #[test]
+    fn requirements_are_named_as_in_the_policy_file() {
+        for (require, name) in [(Require::Private, "private"), (Require::Any, "any")] {
+            assert_eq!(require.name(), name);
+            let toml = format!("[[bucket]]\nname = \"b\"\nrequire = \"{name}\"\n");
+            assert_eq!(
+                RulesSpec::from_toml(&toml).unwrap().buckets[0].require,
+                require
+            );
+        }
     }
 
     #[test]
