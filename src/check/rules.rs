@@ -766,6 +766,18 @@ operations = ["*", "REST.GET.*"]
     }
 
     #[test]
+    fn rules_are_counted() {
+        let none = Rules::new(RulesSpec::default()).unwrap();
+        assert!(none.is_empty() && none.len() == 0);
+        let two = Rules::new(RulesSpec {
+            buckets: vec![BucketRule::private("a"), BucketRule::private("b*")],
+            ..RulesSpec::default()
+        })
+        .unwrap();
+        assert!(!two.is_empty() && two.len() == 2);
+    }
+
+    #[test]
     fn requirements_are_named_as_in_the_policy_file() {
         for (require, name) in [(Require::Private, "private"), (Require::Any, "any")] {
             assert_eq!(require.name(), name);
