@@ -647,6 +647,29 @@ mod tests {
     }
 
     #[test]
+    fn the_total_row_becomes_the_summary() {
+        let total = TOTAL
+            .replacen("\"3600\",,,", "\"3600\",\"0\",\"7200\",", 1)
+            .replacen("\"UTC\"", "\"Asia/Seoul\"", 1);
+        assert_ne!(total, TOTAL);
+        let r = read(csv(&[&total, BUCKET, W0, W1, ROLE, ANONYMOUS]).as_bytes()).unwrap();
+        let s = &r.summary;
+        assert_eq!(
+            (s.interval_seconds, s.buckets, s.inputs, s.matched),
+            (3600, 1, 2, 5)
+        );
+        assert_eq!(
+            (s.since.as_deref(), s.until.as_deref()),
+            (Some("1970-01-01T00:00:00Z"), Some("1970-01-01T02:00:00Z"))
+        );
+        assert_eq!(
+            (s.first.as_deref(), s.last.as_deref()),
+            (Some("1970-01-01T00:00:00Z"), Some("1970-01-01T01:01:40Z"))
+        );
+        assert_eq!(s.time_zone, "Asia/Seoul");
+    }
+
+    #[test]
     fn rows_that_do_not_add_up_are_refused() {
         let e = read(csv(&[TOTAL, BUCKET, W0, ROLE, ANONYMOUS]).as_bytes()).unwrap_err();
         assert!(
