@@ -625,6 +625,10 @@ mod tests {
             )
         };
         let all = |total: &str| csv(&[total, BUCKET, W0, W1, ROLE, ANONYMOUS]);
+        // Every line rejected, no request: nothing to refuse.
+        let none = "\"total\",,,,\"0\",\"0\",\"0\",\"0\",\"0\",\"0\",\"0\",\"0\",\"0\",\"0\",\"0\",,,\"3\",\"3\",\"1\",\"3600\",,,\"10.0.0.0/8\",,,,,,,,\"UTC\"";
+        let empty = read(csv(&[none]).as_bytes()).unwrap();
+        assert_eq!((empty.summary.lines, empty.summary.rejected), (3, 3));
         let exact = read(all(&with_lines(6, 1)).as_bytes()).unwrap();
         assert_eq!(
             (
