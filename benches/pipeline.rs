@@ -17,6 +17,7 @@
 //! and 2 threads. `cargo bench --bench pipeline --no-default-features` (a few minutes).
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::measurement::WallTime;
@@ -126,7 +127,13 @@ fn benches(c: &mut Criterion) {
                 tally.counts.parsed, LINES,
                 "every generated line is a record"
             );
-            Report::build(&agg, &tally, &settings)
+            // Every bucket's report is built, as a renderer builds them.
+            let report = Report::build(agg, &tally, &settings);
+            report
+                .buckets
+                .iter()
+                .map(|b| b.timeline.len())
+                .sum::<usize>()
         })
     });
     g.finish();
@@ -140,7 +147,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| AwsRanges::parse(&ranges).expect("generated ranges parse"))
     });
     g.finish();
-    let ranges = AwsRanges::parse(&ranges).expect("generated ranges parse");
+    let ranges = Arc::new(AwsRanges::parse(&ranges).expect("generated ranges parse"));
     let mut g = group(c, "aws_ranges", buf.len());
     for (name, with_ranges) in [("without", false), ("scan_aggregate_report", true)] {
         let settings = Settings {
@@ -155,11 +162,16 @@ fn benches(c: &mut Criterion) {
                     agg.add(record, class);
                     true
                 });
-                let mut report = Report::build(&agg, &tally, &settings);
+                let mut report = Report::build(agg, &tally, &settings);
                 if with_ranges {
-                    report.tag_aws(&agg, &ranges);
+                    report.tag_aws(Arc::clone(&ranges));
                 }
+                // Every bucket's report is built (and tagged), as a renderer builds them.
                 report
+                    .buckets
+                    .iter()
+                    .map(|b| b.top_public_ips.len())
+                    .sum::<usize>()
             })
         });
     }
@@ -178,7 +190,12 @@ fn benches(c: &mut Criterion) {
                 true
             });
             assert_eq!(tally.counts.rejected, 0, "every generated event is read");
-            Report::build(&agg, &tally, &settings)
+            let report = Report::build(agg, &tally, &settings);
+            report
+                .buckets
+                .iter()
+                .map(|b| b.timeline.len())
+                .sum::<usize>()
         })
     });
     g.finish();

@@ -2,11 +2,18 @@
 //! `cargo test` replay of their regression seeds (`tests/fuzz_regressions.rs`).
 //!
 //! * [`parse_line`]: both parsers return, without panicking, the same record (on the
-//!   17 required fields) or the same error; a reused parser gives what a fresh one does.
+//!   17 required fields) or the same error; a reused parser gives what a fresh one does;
+//!   a line with a carriage return inside is rejected for it; and a line that reads in
+//!   more than one way as S3 writes a request (counted by brute force, [`readings`]) is
+//!   rejected as ambiguous, never parsed, while a line with one such reading is read
+//!   that way.
 //! * [`pipeline`]: every line is parsed or rejected (`lines == parsed + rejected`), and
 //!   every renderer of `report`, `requests` and `check` writes output that is safe where
-//!   it goes: terminal text without a raw control or bidi character, JSON that parses,
-//!   CSV that parses with every protected cell neutralised, HTML without raw controls.
+//!   it goes: terminal text without a raw control or bidi character, JSON that parses
+//!   and holds none either (C1 controls and bidi overrides escaped as `\u`),
+//!   CSV that parses with every protected cell neutralised (no formula start, also
+//!   after spaces or full-width, and no raw control or bidi character), HTML without
+//!   raw controls.
 
 #![allow(dead_code)] // each fuzz target uses one of the two checks
 
@@ -19,9 +26,9 @@ use vpce_audit::check::{self, Checker};
 use vpce_audit::classify::Classifier;
 use vpce_audit::filter::Filter;
 use vpce_audit::input::{decode, Input};
-use vpce_audit::parse::LineParser;
+use vpce_audit::parse::{trim_end, LineParser, ParseError};
 use vpce_audit::pipeline;
-use vpce_audit::record::Record;
+use vpce_audit::record::{Field, Record};
 use vpce_audit::report::check::{CheckContext, CheckReport};
 use vpce_audit::report::csv::Rows;
 use vpce_audit::report::grid::Screen;
@@ -66,6 +73,113 @@ pub fn parse_line(data: &[u8]) {
         (Err(f), Err(h)) => assert_eq!(f, h, "the parsers reject for other reasons"),
         (f, h) => panic!("one parser accepts, the other rejects: {f:?} / {h:?}"),
     }
+    ambiguity(data);
+}
+
+/// The line rules against a brute-force reading of the line: a carriage return inside
+/// rejects it; two readings as S3 writes a request make it ambiguous; one reading is
+/// the one parsed.
+fn ambiguity(data: &[u8]) {
+    let parsed = LineParser::new().parse(data);
+    let line = trim_end(data);
+    if line.contains(&b'\r') {
+        assert_eq!(parsed.err(), Some(ParseError::CarriageReturn));
+        return;
+    }
+    // The request-URI is the tenth run of non-blanks: the time holds one blank.
+    let Some(uri) = runs(line).nth(9) else {
+        return;
+    };
+    if line[uri] != b'"' {
+        return;
+    }
+    let found = readings(line, uri);
+    let reached_uri = match &parsed {
+        Ok(_) | Err(ParseError::Ambiguous { .. }) => true,
+        Err(ParseError::Invalid { field, .. }) => *field as usize >= Field::RequestUri as usize,
+        Err(ParseError::Truncated { fields }) => *fields > Field::RequestUri as usize,
+        Err(ParseError::CarriageReturn) => false,
+    };
+    if !reached_uri {
+        return;
+    }
+    let shown = String::from_utf8_lossy(data);
+    match &parsed {
+        Err(ParseError::Ambiguous { .. }) => {
+            assert_ne!(found.len(), 1, "one reading, called ambiguous: {shown}")
+        }
+        _ => assert!(
+            found.len() < 2,
+            "ambiguous, not rejected ({found:?}): {shown}"
+        ),
+    }
+    if let (Ok(r), [(uri_end, referer, referer_end)]) = (&parsed, &found[..]) {
+        let dash = |v: &'_ [u8]| -> Option<Vec<u8>> { (v != b"-").then(|| v.to_vec()) };
+        assert_eq!(
+            r.request_uri.map(<[u8]>::to_vec),
+            dash(&line[uri + 1..*uri_end]),
+            "{shown}"
+        );
+        assert_eq!(
+            r.referer.map(<[u8]>::to_vec),
+            dash(&line[referer + 1..*referer_end]),
+            "{shown}"
+        );
+    }
+}
+
+/// Where each run of non-blanks of `line` starts.
+fn runs(line: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    (0..line.len()).filter(move |&i| line[i] != b' ' && (i == 0 || line[i - 1] == b' '))
+}
+
+/// Every way the quoted fields from the request-URI's opening quote at `uri` read as S3
+/// writes a request, by brute force: (end of the request-URI, the referer's opening
+/// quote, end of the referer). The request-URI ends at a quote that ends a token,
+/// followed by a status (3 digits or `-`), an error code, four numbers (digits or `-`)
+/// and a quoted referer; the referer ends at a quote that ends a token, followed by a
+/// quoted user-agent; the user-agent ends at the line's last quote that ends a token.
+pub fn readings(line: &[u8], uri: usize) -> Vec<(usize, usize, usize)> {
+    let ends_token = |q: usize| line[q] == b'"' && line.get(q + 1).is_none_or(|&c| c == b' ');
+    let Some(last) = (0..line.len()).rev().find(|&q| ends_token(q)) else {
+        return Vec::new();
+    };
+    let tokens_after = |q: usize| -> Vec<(usize, &[u8])> {
+        runs(&line[q + 1..])
+            .map(|i| {
+                let at = q + 1 + i;
+                let end = line[at..]
+                    .iter()
+                    .position(|&c| c == b' ')
+                    .map_or(line.len(), |n| at + n);
+                (at, &line[at..end])
+            })
+            .take(7)
+            .collect()
+    };
+    let digits = |t: &[u8]| t.iter().all(u8::is_ascii_digit);
+    let mut found = Vec::new();
+    for uri_end in (uri + 1..line.len()).filter(|&q| ends_token(q)) {
+        let t = tokens_after(uri_end);
+        let fits = t.len() == 7
+            && (t[0].1 == b"-" || (t[0].1.len() == 3 && digits(t[0].1)))
+            && t[2..6].iter().all(|(_, n)| *n == b"-" || digits(n))
+            && t[6].1[0] == b'"';
+        if !fits {
+            continue;
+        }
+        let referer = t[6].0;
+        for referer_end in (referer + 1..line.len()).filter(|&q| ends_token(q)) {
+            let agent = line[referer_end + 1..].iter().position(|&c| c != b' ');
+            if let Some(n) = agent {
+                let agent = referer_end + 1 + n;
+                if n > 0 && line[agent] == b'"' && agent < last {
+                    found.push((uri_end, referer, referer_end));
+                }
+            }
+        }
+    }
+    found
 }
 
 fn clear_later_fields(r: &mut Record<'_>) {
@@ -154,6 +268,7 @@ pub fn pipeline(data: &[u8]) {
     assert_terminal_safe(&table);
     assert_eq!(csv_rows(&csv, true).len(), records + 1);
     assert_eq!(csv_rows(&raw_csv, false).len(), records + 1);
+    assert_terminal_safe(&ndjson);
     let ndjson = std::str::from_utf8(&ndjson).expect("NDJSON is UTF-8");
     assert_eq!(ndjson.lines().count(), records);
     for line in ndjson.lines() {
@@ -161,7 +276,7 @@ pub fn pipeline(data: &[u8]) {
         assert_eq!(v["source"], SOURCE);
     }
 
-    let report = Report::build(&agg, &tally, &settings);
+    let report = Report::build(agg, &tally, &settings);
     assert_eq!(
         (
             report.summary.lines,
@@ -187,6 +302,7 @@ fn render_report(report: &Report) {
     }
     let mut out = Vec::new();
     report::json::write(report, &mut out).expect("writing to memory");
+    assert_terminal_safe(&out);
     let v: serde_json::Value = serde_json::from_slice(&out).expect("the report is JSON");
     assert_eq!(v["summary"]["lines"], report.summary.lines);
     for protect in [true, false] {
@@ -275,6 +391,7 @@ fn check_run(data: &[u8], settings: &Settings, tally: &Tally) {
     }
     let mut out = Vec::new();
     report::check::write_json(&report, &mut out).expect("writing to memory");
+    assert_terminal_safe(&out);
     serde_json::from_slice::<serde_json::Value>(&out).expect("the check report is JSON");
     let rows = report.findings.len() + report.flagged().count();
     for protect in [true, false] {
@@ -331,8 +448,15 @@ fn csv_rows(out: &[u8], protected: bool) -> Vec<csv::StringRecord> {
         for row in &rows {
             for cell in row {
                 assert!(
-                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    !cell.trim_start_matches(' ').starts_with([
+                        '=', '+', '-', '@', '\t', '\r', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}',
+                        '\u{ff20}'
+                    ]),
                     "formula cell {cell:?}"
+                );
+                assert!(
+                    !cell.chars().any(unsafe_for_terminal),
+                    "raw control in a protected cell {cell:?}"
                 );
             }
         }

@@ -12,14 +12,19 @@
 //! [`EXACT_DISTINCT`] per window and class, then estimated (HyperLogLog, about 1.6 %
 //! error); at most [`TRACKED_PUBLIC_IPS`] public addresses and [`TRACKED_REQUESTERS`]
 //! requesters are tracked one by one per bucket. Going past a limit is flagged in the
-//! report.
+//! report. What grows with the input is kept small where it is many: a bucket's
+//! windows and requesters are short lists, searched in order and grown one entry at a
+//! time while there are at most [`SHORT`], indexed by a hash map beyond, so that a
+//! million buckets of one request each cost about 800 bytes each, not 3 KB.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use cardinality_estimator::CardinalityEstimator;
 use derive_more::AddAssign;
 use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 use rayon::prelude::*;
 
 use crate::arn::principal;
@@ -41,6 +46,19 @@ pub const OTHER_REQUESTERS: &[u8] = b"(other requesters)";
 pub const TRACKED_ENDPOINTS: usize = 1000;
 /// The name under which endpoints beyond [`TRACKED_ENDPOINTS`] are pooled.
 pub const OTHER_ENDPOINTS: &[u8] = b"(other endpoints)";
+/// How many windows or requesters of a bucket are found by a search in order, before
+/// a hash map indexes them.
+pub const SHORT: usize = 8;
+
+/// Pushes `item` onto `list`, growing a short list by exactly one entry (a vector's
+/// first growth would make room for four).
+#[inline]
+fn push_short<T>(list: &mut Vec<T>, item: T) {
+    if list.len() == list.capacity() && list.len() < SHORT {
+        list.reserve_exact(1);
+    }
+    list.push(item);
+}
 
 /// Requests by the network they came from: the counters of windows, buckets and
 /// requesters. Two add up with `+=`.
@@ -410,18 +428,112 @@ impl RequesterStats {
     }
 }
 
-/// Requests per address, IPv4 and IPv6 apart: an IPv4 entry is a plain integer and its
-/// count (16 bytes, where an `IpAddr` key takes 32), so more of them stay in cache.
+/// The requesters of a bucket, by principal: a short list, and a hash map from
+/// principal to place once there are more than [`SHORT`].
 #[derive(Clone, Debug, Default)]
-pub struct AddressCounts {
+pub struct Requesters {
+    list: Vec<(Box<[u8]>, RequesterStats)>,
+    index: Option<Box<Map<Box<[u8]>, usize>>>,
+}
+
+impl Requesters {
+    /// How many requesters there are.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Are there none?
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Is this principal among them?
+    pub fn contains_key(&self, who: &[u8]) -> bool {
+        self.position(who).is_some()
+    }
+
+    /// Each requester and what it did, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &RequesterStats)> + '_ {
+        self.list.iter().map(|(who, r)| (&**who, r))
+    }
+
+    #[inline]
+    fn position(&self, who: &[u8]) -> Option<usize> {
+        match &self.index {
+            None => self.list.iter().position(|(k, _)| same_bytes(k, who)),
+            Some(index) => index.get(who).copied(),
+        }
+    }
+
+    /// The stats of `who`, added empty (first seen at `time`) if new.
+    #[inline]
+    fn entry(&mut self, who: &[u8], time: i64) -> &mut RequesterStats {
+        let at = match self.position(who) {
+            Some(at) => at,
+            None => self.insert(who.into(), time),
+        };
+        &mut self.list[at].1
+    }
+
+    /// Adds `who` (not there yet, first seen at `time`) with empty stats; where it is.
+    fn insert(&mut self, who: Box<[u8]>, time: i64) -> usize {
+        let at = self.list.len();
+        if at >= SHORT {
+            let list = &self.list;
+            let index = self.index.get_or_insert_with(|| {
+                Box::new(
+                    list.iter()
+                        .enumerate()
+                        .map(|(i, (k, _))| (k.clone(), i))
+                        .collect(),
+                )
+            });
+            index.insert(who.clone(), at);
+        }
+        push_short(&mut self.list, (who, RequesterStats::new(time)));
+        at
+    }
+}
+
+/// Requests per address, IPv4 and IPv6 apart: an IPv4 entry is a plain integer and its
+/// count (16 bytes, where an `IpAddr` key takes 32), so more of them stay in cache. Most
+/// buckets and requesters have no public address, or one: none takes no memory, one
+/// takes a small box, and the maps are made for the second.
+#[derive(Clone, Debug, Default)]
+pub struct AddressCounts(Addresses);
+
+#[derive(Clone, Debug, Default)]
+enum Addresses {
+    #[default]
+    None,
+    One(Box<(IpAddr, u64)>),
+    Many(Box<Maps>),
+}
+
+#[derive(Clone, Debug, Default)]
+struct Maps {
     v4: Map<u32, u64>,
     v6: Map<u128, u64>,
+}
+
+impl Maps {
+    #[inline]
+    fn add(&mut self, ip: IpAddr, n: u64, room: bool) -> bool {
+        match ip {
+            IpAddr::V4(a) => add_count(&mut self.v4, u32::from(a), n, room),
+            IpAddr::V6(a) => add_count(&mut self.v6, u128::from(a), n, room),
+        }
+    }
 }
 
 impl AddressCounts {
     /// How many addresses are counted.
     pub fn len(&self) -> usize {
-        self.v4.len() + self.v6.len()
+        match &self.0 {
+            Addresses::None => 0,
+            Addresses::One(_) => 1,
+            Addresses::Many(m) => m.v4.len() + m.v6.len(),
+        }
     }
 
     /// Is no address counted?
@@ -431,22 +543,62 @@ impl AddressCounts {
 
     /// Each address with its count, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (IpAddr, u64)> + '_ {
-        let v4 = self.v4.iter().map(|(&a, &n)| (Ipv4Addr::from(a).into(), n));
-        v4.chain(self.v6.iter().map(|(&a, &n)| (Ipv6Addr::from(a).into(), n)))
+        let (one, maps) = match &self.0 {
+            Addresses::None => (None, None),
+            Addresses::One(one) => (Some(**one), None),
+            Addresses::Many(m) => (None, Some(&**m)),
+        };
+        let v4 = maps.into_iter().flat_map(|a| &a.v4);
+        let v6 = maps.into_iter().flat_map(|a| &a.v6);
+        one.into_iter()
+            .chain(v4.map(|(&a, &n)| (Ipv4Addr::from(a).into(), n)))
+            .chain(v6.map(|(&a, &n)| (Ipv6Addr::from(a).into(), n)))
     }
 
     /// Adds `n` to the count of `ip`; a new address only if there is `room`. `false` if
     /// it was not counted.
     #[inline]
     fn add(&mut self, ip: IpAddr, n: u64, room: bool) -> bool {
-        match ip {
-            IpAddr::V4(a) => add_count(&mut self.v4, u32::from(a), n, room),
-            IpAddr::V6(a) => add_count(&mut self.v6, u128::from(a), n, room),
+        match &mut self.0 {
+            Addresses::Many(m) => m.add(ip, n, room),
+            Addresses::One(one) if one.0 == ip => {
+                one.1 += n;
+                true
+            }
+            _ if !room => false,
+            Addresses::None => {
+                self.0 = Addresses::One(Box::new((ip, n)));
+                true
+            }
+            Addresses::One(_) => {
+                let mut maps = self.take_maps();
+                let counted = maps.add(ip, n, room);
+                self.0 = Addresses::Many(maps);
+                counted
+            }
+        }
+    }
+
+    /// The maps, taken out: made (with the one address there was) if there were none.
+    fn take_maps(&mut self) -> Box<Maps> {
+        match std::mem::take(&mut self.0) {
+            Addresses::Many(maps) => maps,
+            Addresses::One(one) => {
+                let mut maps = Box::<Maps>::default();
+                maps.add(one.0, one.1, true);
+                maps
+            }
+            Addresses::None => Box::default(),
         }
     }
 
     fn reserve(&mut self, additional: usize) {
-        self.v4.reserve(additional);
+        // Room for one more is made as it comes: a single address needs no map.
+        if additional > 1 {
+            let mut maps = self.take_maps();
+            maps.v4.reserve(additional);
+            self.0 = Addresses::Many(maps);
+        }
     }
 }
 
@@ -499,6 +651,53 @@ struct Current {
     at: usize,
 }
 
+/// The VPC endpoints that carried a bucket's requests, by id: none for most buckets (only
+/// CloudTrail names them), so the map is made for the first.
+#[derive(Clone, Debug, Default)]
+pub struct Endpoints(Option<Box<Map<Box<[u8]>, EndpointStats>>>);
+
+impl Endpoints {
+    /// How many endpoints there are.
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |m| m.len())
+    }
+
+    /// Are there none?
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Is this endpoint among them?
+    pub fn contains_key(&self, id: &[u8]) -> bool {
+        self.0.as_ref().is_some_and(|m| m.contains_key(id))
+    }
+
+    /// Each endpoint and what it carried, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &EndpointStats)> + '_ {
+        self.0
+            .iter()
+            .flat_map(|m| m.iter().map(|(id, e)| (&**id, e)))
+    }
+
+    /// The endpoints' ids, in no particular order.
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.iter().map(|(id, _)| id)
+    }
+
+    /// What each endpoint carried, in no particular order.
+    pub fn values(&self) -> impl Iterator<Item = &EndpointStats> + '_ {
+        self.iter().map(|(_, e)| e)
+    }
+
+    fn get_mut(&mut self, id: &[u8]) -> Option<&mut EndpointStats> {
+        self.0.as_mut().and_then(|m| m.get_mut(id))
+    }
+
+    fn insert(&mut self, id: Box<[u8]>, stats: EndpointStats) {
+        self.0.get_or_insert_with(Box::default).insert(id, stats);
+    }
+}
+
 /// Everything seen for one bucket.
 #[derive(Clone, Debug, Default)]
 pub struct BucketStats {
@@ -508,14 +707,14 @@ pub struct BucketStats {
     /// The windows by start (seconds since the epoch, a multiple of the interval), in
     /// order of first appearance; see [`BucketStats::timeline`].
     windows: Vec<(i64, Window)>,
-    /// Where each window start is in `windows`.
-    window_index: Map<i64, usize>,
+    /// Where each window start is in `windows`, once there are more than [`SHORT`].
+    window_index: Option<Box<Map<i64, usize>>>,
     /// Records come roughly in time order, so most fall in the previous record's
     /// window: checking its bounds skips the division and the lookup. Empty (`0..0`)
     /// until the first record.
     current: Current,
     /// Per requester principal (see [`principal`]); `-` for anonymous requests.
-    pub requesters: Map<Box<[u8]>, RequesterStats>,
+    pub requesters: Requesters,
     /// Requests per public address, for the top talkers over the internet.
     pub public_ips: AddressCounts,
     /// Denied requests per private address: who was refused through the endpoint
@@ -524,7 +723,7 @@ pub struct BucketStats {
     /// Public requests from addresses beyond [`TRACKED_PUBLIC_IPS`].
     pub untracked_public: u64,
     /// Per VPC endpoint that carried requests, when the records name it (CloudTrail).
-    pub endpoints: Map<Box<[u8]>, EndpointStats>,
+    pub endpoints: Endpoints,
     /// The bucket's region, when a record says it (CloudTrail's `awsRegion`).
     pub region: Option<Box<[u8]>>,
     /// (requester, public address) pairs counted in the requesters' `public_ips`.
@@ -560,11 +759,29 @@ impl BucketStats {
 
     /// Where the window starting at `start` is in `windows`, adding it if new.
     fn window_slot(&mut self, start: i64) -> usize {
-        let windows = &mut self.windows;
-        *self.window_index.entry(start).or_insert_with(|| {
-            windows.push((start, Window::default()));
-            windows.len() - 1
-        })
+        let found = match &self.window_index {
+            None => self.windows.iter().position(|(s, _)| *s == start),
+            Some(index) => index.get(&start).copied(),
+        };
+        if let Some(at) = found {
+            return at;
+        }
+        let at = self.windows.len();
+        if at >= SHORT {
+            let windows = &self.windows;
+            let index = self.window_index.get_or_insert_with(|| {
+                Box::new(
+                    windows
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (s, _))| (*s, i))
+                        .collect(),
+                )
+            });
+            index.insert(start, at);
+        }
+        push_short(&mut self.windows, (start, Window::default()));
+        at
     }
 
     #[inline]
@@ -593,19 +810,13 @@ impl BucketStats {
         }
 
         let who = principal(r.requester.unwrap_or(b"-"));
-        let stats = match self.requesters.get_mut(who) {
-            Some(stats) => stats,
-            None => {
-                let key = if self.requesters.len() < TRACKED_REQUESTERS {
-                    who
-                } else {
-                    OTHER_REQUESTERS
-                };
-                self.requesters
-                    .entry(key.into())
-                    .or_insert_with(|| RequesterStats::new(r.time))
-            }
+        let key = if self.requesters.len() < TRACKED_REQUESTERS || self.requesters.contains_key(who)
+        {
+            who
+        } else {
+            OTHER_REQUESTERS
         };
+        let stats = self.requesters.entry(key, r.time);
         stats.counts.add(class, outcome, bytes);
         stats.first = stats.first.min(r.time);
         stats.last = stats.last.max(r.time);
@@ -702,23 +913,28 @@ impl BucketStats {
         if self.region.is_none() {
             self.region = o.region;
         }
-        for (id, e) in &o.endpoints {
+        for (id, e) in o.endpoints.iter() {
             self.add_endpoint(id, e);
         }
         self.untracked_requester_public += o.untracked_requester_public;
         let mut ips_room = TRACKED_REQUESTER_IPS.saturating_sub(self.requester_ips);
-        for (who, r) in o.requesters {
-            let key = if self.requesters.contains_key(&who)
-                || self.requesters.len() < TRACKED_REQUESTERS
+        for (who, r) in o.requesters.list {
+            let key = if self.requesters.len() < TRACKED_REQUESTERS
+                || self.requesters.contains_key(&who)
             {
-                who
+                &*who
             } else {
-                OTHER_REQUESTERS.into()
+                OTHER_REQUESTERS
             };
-            let mine = self.requesters.entry(key).or_default();
+            let mine = self.requesters.entry(key, r.first);
             self.untracked_requester_public += mine.merge(r, &mut ips_room);
         }
         self.requester_ips = TRACKED_REQUESTER_IPS - ips_room;
+    }
+
+    /// How many windows had requests.
+    pub fn timeline_len(&self) -> usize {
+        self.windows.len()
     }
 
     /// The windows in time order.
@@ -776,10 +992,15 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 pub struct Aggregate {
     interval: i64,
     zone: Zone,
-    /// The buckets with their names, in order of first appearance.
-    buckets: Vec<(Box<[u8]>, BucketStats)>,
-    /// Where each bucket name is in `buckets`.
-    index: Map<Box<[u8]>, usize>,
+    /// The buckets with their names, in order of first appearance. Each bucket's
+    /// counters are boxed: merging aggregates moves a pointer, and the list grows by
+    /// 24 bytes a bucket, not by a copy of all of them.
+    buckets: Vec<(Box<[u8]>, Box<BucketStats>)>,
+    /// Where each bucket is in `buckets`, found by its name's hash: 4 bytes a bucket,
+    /// the name itself is kept once, in `buckets`.
+    index: HashTable<u32>,
+    /// Hashes the names for `index`.
+    hasher: RandomState,
     /// Where the previous record's bucket is in `buckets`: a log object holds the
     /// records of one bucket, so comparing the name skips the hashing.
     last: usize,
@@ -799,7 +1020,8 @@ impl Aggregate {
             interval,
             zone,
             buckets: Vec::new(),
-            index: Map::default(),
+            index: HashTable::new(),
+            hasher: RandomState::default(),
             last: 0,
         }
     }
@@ -834,12 +1056,31 @@ impl Aggregate {
 
     /// Where the bucket `name` is in `buckets`, adding it (first seen at `time`) if new.
     fn bucket_slot(&mut self, name: &[u8], time: i64) -> usize {
-        if let Some(&at) = self.index.get(name) {
-            return at;
+        match self.find(name) {
+            Some(at) => at,
+            None => self.push(name.into(), Box::new(BucketStats::new(time))),
         }
-        self.buckets.push((name.into(), BucketStats::new(time)));
-        self.index.insert(name.into(), self.buckets.len() - 1);
-        self.buckets.len() - 1
+    }
+
+    /// Where the bucket `name` is in `buckets`.
+    fn find(&self, name: &[u8]) -> Option<usize> {
+        let hash = self.hasher.hash_one(name);
+        let buckets = &self.buckets;
+        self.index
+            .find(hash, |&at| *buckets[at as usize].0 == *name)
+            .map(|&at| at as usize)
+    }
+
+    /// Adds a bucket that is not there yet; where it is.
+    fn push(&mut self, name: Box<[u8]>, stats: Box<BucketStats>) -> usize {
+        let at = self.buckets.len();
+        let hash = self.hasher.hash_one(&*name);
+        self.buckets.push((name, stats));
+        let (buckets, hasher) = (&self.buckets, &self.hasher);
+        self.index.insert_unique(hash, at as u32, |&i| {
+            hasher.hash_one(&*buckets[i as usize].0)
+        });
+        at
     }
 
     /// Folds another aggregate (of the same interval) into this one.
@@ -847,14 +1088,13 @@ impl Aggregate {
         debug_assert_eq!((self.interval, self.zone), (other.interval, other.zone));
         // Buckets seen on both sides merge in parallel: the last merge of a run waits
         // for nothing else.
-        let mut theirs: Vec<Option<BucketStats>> = Vec::new();
+        let mut theirs: Vec<Option<Box<BucketStats>>> = Vec::new();
         theirs.resize_with(self.buckets.len(), || None);
         for (name, stats) in other.buckets {
-            match self.index.get(&name) {
-                Some(&at) => theirs[at] = Some(stats),
+            match self.find(&name) {
+                Some(at) => theirs[at] = Some(stats),
                 None => {
-                    self.index.insert(name.clone(), self.buckets.len());
-                    self.buckets.push((name, stats));
+                    self.push(name, stats);
                 }
             }
         }
@@ -863,16 +1103,42 @@ impl Aggregate {
             .zip(theirs)
             .for_each(|((_, mine), theirs)| {
                 if let Some(theirs) = theirs {
-                    mine.merge(theirs);
+                    mine.merge(*theirs);
                 }
             });
     }
 
     /// The buckets, sorted by name.
     pub fn buckets(&self) -> Vec<(&[u8], &BucketStats)> {
-        let mut all: Vec<_> = self.buckets.iter().map(|(k, v)| (&**k, v)).collect();
-        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        all
+        self.by_name()
+            .into_iter()
+            .map(|at| self.bucket(at))
+            .collect()
+    }
+
+    /// How many buckets there are.
+    pub fn len(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// Are there none?
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
+    }
+
+    /// The bucket at `at` (`0..len()`, in no particular order), with its name.
+    pub fn bucket(&self, at: u32) -> (&[u8], &BucketStats) {
+        let (name, stats) = &self.buckets[at as usize];
+        (name, stats)
+    }
+
+    /// The places of the buckets (see [`Aggregate::bucket`]) in name order: 4 bytes a
+    /// bucket, where [`Aggregate::buckets`] takes 24.
+    pub fn by_name(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.buckets.len() as u32).collect();
+        order
+            .sort_unstable_by(|&a, &b| self.buckets[a as usize].0.cmp(&self.buckets[b as usize].0));
+        order
     }
 }
 
@@ -1114,8 +1380,8 @@ mod tests {
                     .map(|(k, w)| (*k, w.counts, w.private_ips.count()))
                     .collect();
                 assert_eq!(w1, w2);
-                let r1: Vec<_> = s1.requesters.values().flat_map(|r| r.cells()).collect();
-                let r2: Vec<_> = s2.requesters.values().flat_map(|r| r.cells()).collect();
+                let r1: Vec<_> = s1.requesters.iter().flat_map(|(_, r)| r.cells()).collect();
+                let r2: Vec<_> = s2.requesters.iter().flat_map(|(_, r)| r.cells()).collect();
                 assert_eq!(r1, r2);
             }
         }
@@ -1146,7 +1412,7 @@ mod tests {
                     let mut ips: Vec<_> = r.public_ips.iter().collect();
                     ips.sort();
                     let span = (r.first, r.last, r.public_span());
-                    (who.clone(), r.counts, r.cells(), span, ips)
+                    (who.to_vec(), r.counts, r.cells(), span, ips)
                 })
                 .collect();
             requesters.sort_by(|a, b| a.0.cmp(&b.0));
@@ -1227,6 +1493,90 @@ mod tests {
             let mut backwards = Aggregate::new(interval);
             add_all(&mut backwards, &reversed);
             assert_eq!(snapshot(&backwards), expected, "interval {interval}");
+        }
+    }
+
+    #[test]
+    fn address_counts_go_from_none_to_one_to_maps_unchanged() {
+        let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let sorted = |c: &AddressCounts| {
+            let mut all: Vec<_> = c.iter().collect();
+            all.sort();
+            all
+        };
+        let mut c = AddressCounts::default();
+        assert!(c.is_empty());
+        assert!(!c.add(ip("52.1.2.3"), 1, false), "no room, not counted");
+        assert!(c.is_empty());
+        assert!(c.add(ip("52.1.2.3"), 2, true));
+        assert!(
+            c.add(ip("52.1.2.3"), 3, false),
+            "a known address needs no room"
+        );
+        assert!(matches!(c.0, Addresses::One(_)));
+        assert_eq!(sorted(&c), [(ip("52.1.2.3"), 5)]);
+        assert!(!c.add(ip("2001:db8::1"), 1, false));
+        assert!(
+            matches!(c.0, Addresses::One(_)),
+            "a refused address makes no map"
+        );
+        assert!(c.add(ip("2001:db8::1"), 4, true));
+        assert!(c.add(ip("52.1.2.4"), 1, true));
+        assert!(matches!(c.0, Addresses::Many(_)));
+        assert_eq!(c.len(), 3);
+        assert_eq!(
+            sorted(&c),
+            [
+                (ip("52.1.2.3"), 5),
+                (ip("52.1.2.4"), 1),
+                (ip("2001:db8::1"), 4)
+            ]
+        );
+        let mut one = AddressCounts::default();
+        one.add(ip("10.0.0.1"), 1, true);
+        one.reserve(1);
+        assert!(matches!(one.0, Addresses::One(_)), "room for one is no map");
+        one.reserve(10);
+        assert_eq!(sorted(&one), [(ip("10.0.0.1"), 1)]);
+    }
+
+    #[test]
+    fn short_lists_of_windows_and_requesters_grow_into_indexed_ones_unchanged() {
+        // 30 windows and 20 requesters in a scrambled order: both lists pass SHORT.
+        let names: Vec<Vec<u8>> = (0..20)
+            .map(|i| format!("arn:aws:iam::111122223333:user/u{i}").into_bytes())
+            .collect();
+        let names: &'static [Vec<u8>] = Box::leak(names.into_boxed_slice());
+        let records: Vec<_> = (0..600u64)
+            .map(|i| {
+                let k = i * 7919 % 600;
+                Record {
+                    bucket: Some(b"bkt"),
+                    time: (k % 30) as i64 * 3600 + (k % 11) as i64,
+                    remote_ip: Some(
+                        if k % 3 == 0 { "52.1.2.3" } else { "10.0.0.1" }
+                            .parse()
+                            .unwrap(),
+                    ),
+                    requester: Some(&names[(k % 20) as usize]),
+                    http_status: Some(200),
+                    ..Record::default()
+                }
+            })
+            .collect();
+        let mut sequential = Aggregate::new(3600);
+        add_all(&mut sequential, &records);
+        let stats = sequential.buckets()[0].1;
+        assert_eq!((stats.timeline().len(), stats.requesters.len()), (30, 20));
+        assert!(stats.requesters.contains_key(&names[19]));
+        let expected = snapshot(&one_by_one(3600, &records));
+        assert_eq!(snapshot(&sequential), expected);
+        for split in [5, 300] {
+            let (mut left, mut right) = (Aggregate::new(3600), Aggregate::new(3600));
+            add_all(&mut left, &records[..split]);
+            add_all(&mut right, &records[split..]);
+            left.merge(right);
+            assert_eq!(snapshot(&left), expected, "split {split}");
         }
     }
 

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -23,7 +24,7 @@ use crate::cli::{
 };
 use crate::input::decode::decoded;
 use crate::input::stream::SourceExt;
-use crate::input::{self, progress, Expanded};
+use crate::input::{self, progress, side, Expanded};
 use crate::ipranges::AwsRanges;
 use crate::pipeline;
 use crate::report::check::{CheckContext, CheckReport};
@@ -33,7 +34,7 @@ use crate::report::requests::RequestWriter;
 use crate::report::{self, Report};
 use crate::settings::Settings;
 use crate::tally::{Tally, KEPT_REJECTIONS};
-use crate::time::Zone;
+use crate::time::{rfc3339, Zone};
 use crate::{athena, config, escape};
 
 /// Exit status: success.
@@ -55,18 +56,56 @@ pub fn main() -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     }
-    let cli = Cli::parse_from(args);
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
+    };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
-        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
-        Err(e) => {
-            eprintln!(
-                "vpce-audit: error: {}",
-                escape::terminal(format!("{e:#}").as_bytes())
-            );
-            ExitCode::from(EXIT_ERROR)
-        }
+        Err(e) => failed(&e),
     }
+}
+
+/// What clap has to say instead of a command: `--help` and `--version` on stdout
+/// (exit 0, or 2 when stdout cannot take them), a usage error on stderr (exit 2).
+fn usage(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let styled = e.render();
+        let text = if io::stdout().is_terminal() {
+            styled.ansi().to_string()
+        } else {
+            styled.to_string()
+        };
+        return match write_stdout(text.as_bytes()) {
+            Ok(()) => ExitCode::from(EXIT_OK),
+            Err(e) => failed(&e),
+        };
+    }
+    // Usage errors (and the help shown when no command is given) go to stderr.
+    let _ = e.print();
+    ExitCode::from(EXIT_ERROR)
+}
+
+/// Writes `bytes` to standard output and flushes it.
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(bytes).context("writing to standard output")?;
+    out.flush().context("writing to standard output")?;
+    Ok(())
+}
+
+/// The exit status of a command that failed with `e`, after saying why on stderr; a
+/// reader that went away (`| head`) is no failure.
+fn failed(e: &anyhow::Error) -> ExitCode {
+    if is_broken_pipe(e) {
+        return ExitCode::from(EXIT_OK);
+    }
+    eprintln!(
+        "vpce-audit: error: {}",
+        escape::terminal_lines(&format!("{e:#}"))
+    );
+    ExitCode::from(EXIT_ERROR)
 }
 
 /// The command `word` was probably meant to be: it is no command, no existing path
@@ -122,7 +161,10 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Check(args)) => check(&args),
         Some(Command::Policy(args)) => policy(&args),
         Some(Command::Completions { shell }) => {
-            clap_complete::generate(shell, &mut Cli::command(), "vpce-audit", &mut io::stdout());
+            // Into memory first: clap_complete panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "vpce-audit", &mut script);
+            write_stdout(&script)?;
             Ok(EXIT_OK)
         }
         Some(Command::Man) => {
@@ -154,16 +196,18 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     drop(bar);
     expanded.note_listed_duplicates();
     tally.errors.splice(0..0, expanded.errors.iter().cloned());
-    let mut report = pool.install(|| Report::build(&agg, &tally, &settings));
-    if let Some(ranges) = &ranges {
-        pool.install(|| report.tag_aws(&agg, ranges));
+    tally.warnings.clone_from(&expanded.warnings);
+    let mut report = Report::build(agg, &tally, &settings);
+    if let Some(ranges) = ranges {
+        report.tag_aws(Arc::new(ranges));
     }
-    // Freeing the counters of a large run takes a while: a worker does it while the
-    // report is written.
-    pool.spawn(move || drop(agg));
     report.summary.s3 = expanded.s3_counts();
     report.summary.inputs_duplicate = expanded.duplicates.len();
-    write_report(&report, args)?;
+    // The buckets are built while they are written, on the workers.
+    pool.install(|| write_report(&report, args))?;
+    // Freeing the counters of a large run takes a while: a worker does it while the
+    // outcome is printed.
+    pool.spawn(move || drop(report));
     Ok(finish(&tally, &args.input, &expanded))
 }
 
@@ -222,13 +266,19 @@ fn report_from_athena(args: &ReportArgs) -> anyhow::Result<u8> {
     let [input] = &args.input.inputs[..] else {
         anyhow::bail!("--from-athena reads one result CSV (or - for standard input)");
     };
-    let reader: Box<dyn io::Read> = if input == "-" {
-        Box::new(io::stdin().lock())
+    let name = if input == "-" {
+        "standard input"
     } else {
-        Box::new(File::open(input).with_context(|| format!("opening {input}"))?)
+        input
     };
-    let report =
-        athena::results::read(decoded(reader)?).with_context(|| format!("reading {input}"))?;
+    let raw = side::open(Path::new(input), side::RESULTS_LIMIT, "an Athena result")
+        .with_context(|| format!("opening {name}"))?;
+    let plain = side::Limited::new(
+        decoded(raw).with_context(|| format!("reading {name}"))?,
+        side::RESULTS_LIMIT,
+        "an Athena result",
+    );
+    let report = athena::results::read(plain).with_context(|| format!("reading {name}"))?;
     write_report(&report, args)?;
     let s = &report.summary;
     if s.rejected > 0 {
@@ -295,6 +345,7 @@ fn requests(args: &RequestsArgs) -> anyhow::Result<u8> {
     }
     let mut tally = Tally {
         errors: expanded.errors.clone(),
+        warnings: expanded.warnings.clone(),
         ..Tally::default()
     };
     let mut failure = None;
@@ -475,17 +526,23 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     run.tally
         .errors
         .splice(0..0, expanded.errors.iter().cloned());
-    let next_state = setup.state.as_ref().map(|s| {
-        let mut next = s.state.clone();
-        next.record(
-            &run.read,
-            &run.moved,
-            &run.findings.buckets,
-            setup.expectations.now,
-            s.retention_days,
-        );
-        next
-    });
+    run.tally.warnings.clone_from(&expanded.warnings);
+    let next_state = match &setup.state {
+        Some(s) => {
+            let mut next = s.state.clone();
+            next.record(
+                &run.read,
+                &run.moved,
+                &run.findings.buckets,
+                setup.expectations.now,
+                s.retention_days,
+                &s.path,
+            )?;
+            next.evidence = run.evidence;
+            Some(next)
+        }
+        None => None,
+    };
     let totals = next_state
         .as_ref()
         .map_or_else(|| run.findings.buckets.clone(), |s| s.buckets.clone());
@@ -502,12 +559,6 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         &setup.expectations,
     );
     let code = check_status(&run, &findings, &args.input, &expanded);
-    // The charts of --format html: the checked requests as a report.
-    let traffic = run.findings.aggregate.take().map(|agg| {
-        let mut traffic = pool.install(|| Report::build(&agg, &run.tally, &setup.settings));
-        traffic.summary.s3 = expanded.s3_counts();
-        traffic
-    });
     let ctx = CheckContext {
         settings: &setup.settings,
         rules: &setup.rules,
@@ -522,8 +573,43 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         evidence_hashes: args.evidence_hashes,
         exit_code: code,
     };
+    let aggregate = run.findings.aggregate.take();
+    let reread = run
+        .findings
+        .charts_dropped
+        .then(|| std::mem::take(&mut run.inputs));
+    let span = run.findings.span;
+    let tally = run.tally.clone();
     let report = CheckReport::build(run, findings, &ctx);
-    if let Err(e) = write_check(args, &report, traffic.as_ref(), &setup.rules) {
+    // The charts of --format html: the checked requests as a report. With more
+    // buckets than the check aggregated, a second reading aggregates those that get a
+    // section of the page.
+    let aggregate = match reread {
+        Some(inputs) => {
+            let mut settings = setup.settings.clone();
+            settings.filter.buckets = report::html::check::charted(&report)
+                .into_iter()
+                .map(String::into_bytes)
+                .collect();
+            let charting = Checker {
+                settings: &settings,
+                ..checker
+            };
+            pool.install(|| check::run(&charting, &inputs, None))
+                .findings
+                .aggregate
+        }
+        None => aggregate,
+    };
+    let traffic = aggregate.map(|agg| {
+        let mut traffic = Report::build(agg, &tally, &setup.settings);
+        traffic.summary.s3 = expanded.s3_counts();
+        // The time range of every checked request, not only of those charted.
+        traffic.summary.first = span.map(|(first, _)| rfc3339(first));
+        traffic.summary.last = span.map(|(_, last)| rfc3339(last));
+        traffic
+    });
+    if let Err(e) = pool.install(|| write_check(args, &report, traffic.as_ref(), &setup.rules)) {
         // `check | head`: the findings still decide the exit status (a CI gate with
         // pipefail must not pass), but the state is not saved, as not all were seen.
         return if is_broken_pipe(&e) { Ok(code) } else { Err(e) };
@@ -624,7 +710,7 @@ fn write_check(
 fn rules_spec(args: &CheckArgs) -> anyhow::Result<RulesSpec> {
     let mut spec = match &args.policy {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = side::read_text(path, side::RULES_LIMIT, "a rules file")
                 .with_context(|| format!("reading --policy {}", path.display()))?;
             RulesSpec::from_toml(&text).with_context(|| format!("--policy {}", path.display()))?
         }
@@ -656,13 +742,12 @@ fn read_bucket_policy(file: &str, bucket: Option<&str>, s3: &S3Access) -> anyhow
     let (text, bucket) = if file.starts_with("s3://") {
         let (text, of) = fetch_bucket_policy(file, s3)?;
         (text, Some(bucket.map_or(of, str::to_string)))
-    } else if file == "-" {
-        let text = io::read_to_string(io::stdin())
-            .context("reading the bucket policy from standard input")?;
-        (text, bucket.map(str::to_string))
     } else {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("reading bucket policy {file}"))?;
+        let text = side::read_text(Path::new(file), side::POLICY_LIMIT, "a bucket policy")
+            .with_context(|| match file {
+                "-" => "reading the bucket policy from standard input".to_string(),
+                _ => format!("reading bucket policy {file}"),
+            })?;
         (text, bucket.map(str::to_string))
     };
     bucket_policy::analyze(&text, bucket.as_deref())
@@ -708,9 +793,9 @@ fn policy(args: &PolicyArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn thread_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
+fn thread_pool(threads: u16) -> anyhow::Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
+        .num_threads(usize::from(threads))
         .build()
         .context("starting worker threads")
 }
@@ -721,6 +806,14 @@ fn finish(tally: &Tally, args: &InputArgs, expanded: &Expanded) -> u8 {
     let mut err = io::stderr().lock();
     if let Some(counts) = expanded.s3_counts() {
         let _ = writeln!(err, "vpce-audit: {counts}");
+    }
+    for w in &tally.warnings {
+        let _ = writeln!(
+            err,
+            "vpce-audit: warning: {}: {}",
+            escape::terminal(w.source_name.as_bytes()),
+            escape::terminal(w.message.as_bytes())
+        );
     }
     for d in &expanded.duplicates {
         let _ = writeln!(

@@ -36,6 +36,9 @@ Any other address is public: the request came over the internet.
 Exit status: 0 success, 2 usage or input error (unreadable input; any rejected line with
 --strict).";
 
+/// The most worker threads `--threads` accepts.
+pub const MAX_THREADS: i64 = 1024;
+
 /// Prove from S3 server access logs that traffic to your buckets came through the VPC
 /// endpoint (private source IPs), not over the public internet.
 #[derive(Debug, Parser)]
@@ -148,13 +151,20 @@ pub struct InputArgs {
     #[arg(value_name = "INPUT", required = true)]
     pub inputs: Vec<String>,
 
+    /// Follow symbolic links inside directories. Without it, a link inside a directory
+    /// is left out with a warning (a link in a log folder could point at any file);
+    /// an INPUT named on the command line is read even when it is a link.
+    #[arg(short = 'L', long)]
+    pub follow: bool,
+
     /// Which requests to look at, and which addresses are private.
     #[command(flatten)]
     pub select: SelectArgs,
 
-    /// Worker threads; 0 uses every core.
-    #[arg(long, value_name = "N", default_value_t = 0, help_heading = INPUT)]
-    pub threads: usize,
+    /// Worker threads, 1 to 1024; 0 uses every core.
+    #[arg(long, value_name = "N", default_value_t = 0, help_heading = INPUT,
+          value_parser = clap::value_parser!(u16).range(0..=MAX_THREADS))]
+    pub threads: u16,
 
     /// Exit with status 2 if any line is rejected.
     #[arg(long, help_heading = INPUT)]

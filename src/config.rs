@@ -21,6 +21,7 @@ use crate::report::grid::Screen;
 use crate::report::requests::RequestFilter;
 use crate::settings::Settings;
 use crate::time::Zone;
+use crate::time::{whole_seconds, writable};
 
 /// Environment variable that fixes "now" for relative times (`--since 24h`), for
 /// reproducible runs and tests. RFC 3339.
@@ -140,6 +141,7 @@ pub fn input_options(args: &InputArgs, settings: &Settings) -> input::Options {
     {
         let filter = &settings.filter;
         input::Options {
+            follow_links: args.follow,
             s3: s3_options(&args.s3),
             scope: input::s3::Scope {
                 since: filter.since,
@@ -154,8 +156,10 @@ pub fn input_options(args: &InputArgs, settings: &Settings) -> input::Options {
     }
     #[cfg(not(feature = "s3"))]
     {
-        let _ = (args, settings);
-        input::Options::default()
+        let _ = settings;
+        input::Options {
+            follow_links: args.follow,
+        }
     }
 }
 
@@ -264,8 +268,9 @@ pub fn now_or_env() -> i64 {
 fn now() -> anyhow::Result<i64> {
     match std::env::var(NOW_VAR) {
         Ok(v) => DateTime::parse_from_rfc3339(&v)
-            .map(|t| t.timestamp())
-            .map_err(|e| anyhow::anyhow!("{NOW_VAR}={v:?} is not an RFC 3339 time: {e}")),
+            .ok()
+            .and_then(|t| whole_seconds(&t))
+            .ok_or_else(|| anyhow::anyhow!("{NOW_VAR}={v:?} is not an RFC 3339 time")),
         Err(_) => Ok(Utc::now().timestamp()),
     }
 }
@@ -293,36 +298,35 @@ pub fn share(flag: &str, value: &str) -> anyhow::Result<f64> {
 }
 
 /// Parses a time bound: RFC 3339, a date or date-time taken as UTC, or a duration
-/// (`90s`, `30m`, `24h`, `7d`, `2w`) before `now`.
+/// (`90s`, `30m`, `24h`, `7d`, `2w`) before `now`. A fraction of a second rounds up (log
+/// times are whole seconds: `--until 10:00:00.5` keeps the records of 10:00:00), a
+/// leap second `:60` is the next minute's first second, as in a log, and the time must
+/// be in the years 0000 to 9999.
 pub fn parse_time(s: &str, now: i64) -> Result<i64, String> {
     let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.timestamp());
-    }
-    for format in [
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d %H:%M:%S",
+    let time = if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        whole_seconds(&t)
+    } else if let Some(t) = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
         "%Y-%m-%dT%H:%M",
         "%Y-%m-%d %H:%M",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
-            return Ok(t.and_utc().timestamp());
-        }
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight exists")
-            .and_utc()
-            .timestamp());
-    }
-    if let Some(ago) = parse_duration(s) {
-        return Ok(now - ago);
-    }
-    Err(
-        "expected RFC 3339 (2022-05-09T10:00:00Z), a date (2022-05-09) or a duration (24h, 7d)"
-            .into(),
-    )
+    ]
+    .iter()
+    .find_map(|format| NaiveDateTime::parse_from_str(s, format).ok())
+    {
+        whole_seconds(&t.and_utc())
+    } else if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        whole_seconds(&d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
+    } else if let Some(ago) = parse_duration(s) {
+        now.checked_sub(ago).filter(|&t| writable(t))
+    } else {
+        return Err(
+            "expected RFC 3339 (2022-05-09T10:00:00Z), a date (2022-05-09) or a duration (24h, 7d)"
+                .into(),
+        );
+    };
+    time.ok_or_else(|| "outside the years 0000 to 9999".into())
 }
 
 fn parse_duration(s: &str) -> Option<i64> {
@@ -371,6 +375,25 @@ mod tests {
             let e = share("--max-rejected", bad).unwrap_err().to_string();
             assert!(e.contains("expected a percentage"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn fractions_round_up_and_a_leap_second_is_the_next_minute() {
+        assert_eq!(parse_time("2022-05-09T10:00:00.5Z", 0), Ok(NOW + 1));
+        assert_eq!(parse_time("2022-05-09T09:59:59.001Z", 0), Ok(NOW));
+        assert_eq!(parse_time("2022-05-09 10:00:00.5", 0), Ok(NOW + 1));
+        assert_eq!(parse_time("2022-05-09T09:59:60Z", 0), Ok(NOW));
+        assert_eq!(parse_time("2022-05-09 09:59:60", 0), Ok(NOW));
+    }
+
+    #[test]
+    fn times_outside_the_years_0000_to_9999_are_refused() {
+        assert_eq!(
+            parse_time("9999-12-31T23:59:59-01:00", 0),
+            Err("outside the years 0000 to 9999".into())
+        );
+        assert!(parse_time("99999999999s", NOW).is_err());
+        assert_eq!(parse_time("9999-12-31T23:59:59Z", 0), Ok(crate::time::LAST));
     }
 
     #[test]

@@ -2,12 +2,16 @@
 //!
 //! Keys, referers and user agents are chosen by whoever sent the request. Before such a
 //! value reaches a terminal (tables, error messages) its control characters and invalid
-//! UTF-8 are written as visible escapes; before it reaches a spreadsheet cell, a leading
-//! formula character is neutralised. JSON and HTML have their own escaping in their
-//! writers; this module only decides how raw bytes become text.
+//! UTF-8 are written as visible escapes; before it reaches a spreadsheet cell, the same
+//! escapes apply and a leading formula character is neutralised; in JSON
+//! ([`write_json`]) C1 controls and bidi overrides are written as `\u` escapes too,
+//! which serde_json leaves raw. HTML has its own escaping in its writer.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::io;
+
+use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 
 /// Text for a terminal: UTF-8 kept, but every control character (C0, DEL, C1), bidi
 /// override and invalid byte shown as `\xNN` (or `\u{NN}` above ASCII). Backslashes
@@ -39,22 +43,123 @@ pub fn terminal(bytes: &[u8]) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Writes `value` as JSON (indented when `pretty`) in which every character that
+/// [`terminal`] escapes is a `\uXXXX` escape: serde_json escapes C0 controls, but
+/// writes DEL, the C1 controls (U+009B is a terminal's CSI) and bidi overrides raw.
+pub fn write_json<T: serde::Serialize + ?Sized>(
+    out: &mut dyn io::Write,
+    value: &T,
+    pretty: bool,
+) -> io::Result<()> {
+    if pretty {
+        let f = JsonEscapes(PrettyFormatter::new());
+        value.serialize(&mut serde_json::Serializer::with_formatter(out, f))?;
+    } else {
+        let f = JsonEscapes(CompactFormatter);
+        value.serialize(&mut serde_json::Serializer::with_formatter(out, f))?;
+    }
+    Ok(())
+}
+
+/// A serde_json formatter that escapes what [`terminal`] escapes, as `\uXXXX`, and
+/// leaves the layout to `F`.
+struct JsonEscapes<F>(F);
+
+impl<F: Formatter> Formatter for JsonEscapes<F> {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut plain = 0;
+        for (at, c) in fragment.char_indices() {
+            if needs_terminal_escape(c) {
+                w.write_all(&fragment.as_bytes()[plain..at])?;
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    write!(w, "\\u{unit:04x}")?;
+                }
+                plain = at + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[plain..])
+    }
+
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+
+    fn end_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_key(w)
+    }
+
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
 fn needs_terminal_escape(c: char) -> bool {
     c.is_control()
         // Bidirectional overrides can make a key read differently from what it is.
         || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Like [`terminal`], cut to at most `max` characters with an ellipsis, for quoting a
-/// bad value inside an error message.
+/// Like [`terminal`] for a message of several lines: each line is escaped, and the
+/// line breaks between them are kept as line breaks (a multi-line error reads as
+/// lines, not as one line full of `\x0a`). A trailing line break is dropped.
+pub fn terminal_lines(text: &str) -> String {
+    text.trim_end_matches('\n')
+        .split('\n')
+        .map(|line| terminal(line.as_bytes()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The first `max` bytes of `bytes` as [`terminal`] text, with an ellipsis when there
+/// were more: for quoting a bad value inside an error message without quoting all of
+/// it (a character cut in two shows as the escapes of its first bytes).
 pub fn snippet(bytes: &[u8], max: usize) -> String {
-    let text = terminal(bytes);
-    if text.chars().count() <= max {
-        return text.into_owned();
+    let mut text = terminal(&bytes[..bytes.len().min(max)]).into_owned();
+    if bytes.len() > max {
+        text.push('…');
     }
-    let mut cut: String = text.chars().take(max).collect();
-    cut.push('…');
-    cut
+    text
 }
 
 /// Text for JSON and CSV: valid UTF-8 kept as is, invalid bytes replaced by U+FFFD
@@ -63,12 +168,21 @@ pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(bytes)
 }
 
-/// A CSV cell that a spreadsheet will not run as a formula: a value beginning with
-/// `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'` (OWASP's advice).
+/// A CSV cell that a spreadsheet will neither run as a formula nor show with hidden
+/// text: control characters (tab, CR and newline included) and bidi overrides are
+/// escaped as for [`terminal`], and a value beginning with `=`, `+`, `-` or `@`, also
+/// after spaces or in their full-width forms (`＝`, `＋`, `－`, `＠`, which some
+/// spreadsheets take for the ASCII ones), gets a leading `'` (OWASP's advice).
 pub fn csv_cell(text: &str) -> Cow<'_, str> {
-    match text.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{text}")),
-        _ => Cow::Borrowed(text),
+    let shown = terminal(text.as_bytes());
+    let formula = matches!(
+        shown.trim_start_matches(' ').chars().next(),
+        Some('=' | '+' | '-' | '@' | '\u{ff1d}' | '\u{ff0b}' | '\u{ff0d}' | '\u{ff20}')
+    );
+    if formula {
+        Cow::Owned(format!("'{shown}"))
+    } else {
+        shown
     }
 }
 
@@ -92,18 +206,74 @@ mod tests {
     }
 
     #[test]
+    fn json_escapes_c1_controls_and_bidi_overrides_too() {
+        let value = serde_json::json!({"k": "a\u{9b}31m\u{202e}b\u{7f}\n\u{1b}é😀", "n": [1, 2]});
+        for pretty in [false, true] {
+            let mut out = Vec::new();
+            write_json(&mut out, &value, pretty).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            assert!(
+                text.contains(r#""a\u009b31m\u202eb\u007f\n\u001bé😀""#),
+                "{text}"
+            );
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+                value
+            );
+        }
+        let mut out = Vec::new();
+        write_json(&mut out, &value, true).unwrap();
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains("\n  \"n\": [\n    1,"));
+    }
+
+    #[test]
+    fn messages_keep_their_line_breaks_and_escape_the_rest() {
+        assert_eq!(
+            terminal_lines("TOML parse error\n  |\n3 | x = \u{1b}[2J\r\n"),
+            "TOML parse error\n  |\n3 | x = \\x1b[2J\\x0d"
+        );
+        assert_eq!(terminal_lines("one line"), "one line");
+    }
+
+    #[test]
     fn snippets_are_cut_with_an_ellipsis() {
         assert_eq!(snippet(b"abcdef", 3), "abc…");
         assert_eq!(snippet(b"abc", 3), "abc");
+        assert_eq!(snippet(b"\x1b[2Jx", 4), "\\x1b[2J…");
+        assert_eq!(snippet("ключ".as_bytes(), 3), "к\\xd0…");
     }
 
     #[test]
     fn formula_starts_are_neutralised() {
         assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        for start in ["+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+        for start in [
+            "+1",
+            "-1",
+            "@SUM(A1)",
+            "  =1+1",
+            " @x",
+            "\u{ff1d}1+1",
+            "\u{ff0b}1",
+            "\u{ff20}x",
+        ] {
             assert!(csv_cell(start).starts_with('\''), "{start:?}");
         }
-        assert_eq!(csv_cell("normal"), "normal");
+        assert!(matches!(csv_cell("normal"), Cow::Borrowed("normal")));
         assert_eq!(csv_cell(""), "");
+        assert_eq!(csv_cell("a = b"), "a = b");
+    }
+
+    #[test]
+    fn csv_cells_show_controls_escaped() {
+        assert_eq!(csv_cell("\tx"), "\\x09x");
+        assert_eq!(csv_cell("\r=1"), "\\x0d=1");
+        assert_eq!(csv_cell("a\nb"), "a\\x0ab");
+        assert_eq!(
+            csv_cell("\u{1b}[2J\u{9b}31m\u{202e}"),
+            "\\x1b[2J\\u{9b}31m\\u{202e}"
+        );
+        assert_eq!(csv_cell("=\u{7}"), "'=\\x07");
     }
 }

@@ -7,15 +7,25 @@
 //! 8 digits are converted 8 bytes at once, IPv4 addresses straight from bytes. The
 //! grammar follows what S3 really writes, not what its documentation promises:
 //!
-//! * fields are separated by one or more spaces; the line may end in CR or blanks;
+//! * fields are separated by one or more spaces; the line may end in CR or blanks, but a
+//!   carriage return inside it rejects the line: a lone CR is no line end here (S3
+//!   ends lines with LF), so the line may hold several records run together, and
+//!   none of them is read as part of another;
 //! * any field may be `-`, and quoted fields may appear as a bare `-`;
-//! * quotes inside quoted fields are *not* escaped. The request-URI ends at the first
-//!   quote after which the next fields fit (status, error code, four numbers, the
-//!   referer); the referer at the first quote followed by the user-agent; the
-//!   user-agent at the last quote of the line, since nothing AWS writes after it is
-//!   quoted;
+//! * quotes inside quoted fields are *not* escaped, so the end of the request-URI and
+//!   of the referer is found by what follows: the request-URI ends at the quote after
+//!   which status, error code, four numbers and a quoted referer fit, the referer at
+//!   the quote followed by a quoted user-agent, the user-agent at the last quote of the
+//!   line (nothing AWS writes after it is quoted). A line that can be read so in more
+//!   than one way is **ambiguous** and rejected: a requester who puts `" 403 …` in a
+//!   URI or `" "` in a referer or user agent cannot choose how the line is read
+//!   ([`Cursor::quoted`] has the rule, `docs/security.md` the reasoning);
 //! * 17 fields (up to the user-agent) are required; the ten later fields are read when
 //!   present, and any fields beyond the 27th are ignored.
+//!
+//! A rejection quotes at most the first [`SAMPLE_BYTES`] bytes of the offending field,
+//! escaped, and never the rest of the line: enough to find what is wrong, too little to
+//! turn a report into a way to read a file that is not a log.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
@@ -29,7 +39,7 @@ use nom::{IResult, Parser};
 
 use crate::escape;
 use crate::record::{Field, Record};
-use crate::time::{days_from_civil, days_in_month};
+use crate::time::{days_from_civil, days_in_month, writable};
 
 /// Why a line is not a record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,13 +48,22 @@ pub enum ParseError {
     Truncated { fields: usize },
     /// A field was present but its value is not valid for that field.
     Invalid { field: Field, problem: Problem },
+    /// The quoted field can end at more than one of its quotes, each reading giving
+    /// other values to the fields after it.
+    Ambiguous { field: Field },
+    /// A carriage return inside the line (a lone CR, not the CR of a CRLF end).
+    CarriageReturn,
 }
 
-/// What is wrong with a field's value; the offending text is kept escaped and short.
+/// What is wrong with a field's value; the offending text is kept escaped and short
+/// (at most [`SAMPLE_BYTES`] bytes of it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Problem {
     NotAnIp(String),
     NotATime(String),
+    /// A valid time, but in UTC before the year 0000 or after 9999, which RFC 3339
+    /// cannot write.
+    BeyondRfc3339(String),
     NotANumber(String),
     NotAStatus(String),
     NotQuoted(String),
@@ -61,12 +80,25 @@ impl fmt::Display for ParseError {
                 Field::REQUIRED,
                 Field::ALL[*fields]
             ),
+            ParseError::Ambiguous { field } => write!(
+                f,
+                "ambiguous: the {field} field (#{}) can end at more than one of its quotes, \
+                 and the fields after it differ with each; the line is not read",
+                field.number()
+            ),
+            ParseError::CarriageReturn => f.write_str(
+                "carriage return inside the line: a lone CR does not end a record, so the \
+                 line may hold several; convert its line ends to LF",
+            ),
             ParseError::Invalid { field, problem } => {
                 write!(f, "{field} field (#{}): ", field.number())?;
                 match problem {
                     Problem::NotAnIp(v) => write!(f, "'{v}' is not an IP address or '-'"),
                     Problem::NotATime(v) => {
                         write!(f, "'{v}' is not a time like [06/Feb/2019:00:00:38 +0000]")
+                    }
+                    Problem::BeyondRfc3339(v) => {
+                        write!(f, "'{v}' is outside the years 0000 to 9999 in UTC")
                     }
                     Problem::NotANumber(v) => write!(f, "'{v}' is not a number or '-'"),
                     Problem::NotAStatus(v) => write!(f, "'{v}' is not a 3-digit status or '-'"),
@@ -88,8 +120,11 @@ fn invalid(field: Field, problem: Problem) -> ParseError {
     ParseError::Invalid { field, problem }
 }
 
+/// How many bytes of an offending field a rejection quotes, at most.
+pub const SAMPLE_BYTES: usize = 16;
+
 fn shown(bytes: &[u8]) -> String {
-    escape::snippet(bytes, 60)
+    escape::snippet(bytes, SAMPLE_BYTES)
 }
 
 /// Parses one line (without its `\n`; a trailing CR and blanks are ignored). A
@@ -147,10 +182,15 @@ impl LineParser {
         line: &'a [u8],
         record: &mut Record<'a>,
     ) -> Result<(), ParseError> {
+        let line = trim_end(line);
+        if memchr::memchr(b'\r', line).is_some() {
+            return Err(ParseError::CarriageReturn);
+        }
         Cursor {
-            line: trim_end(line),
+            line,
             pos: 0,
             required_only: self.required_only,
+            closes: None,
         }
         .record(record, &mut self.last_date)
     }
@@ -207,6 +247,8 @@ struct Cursor<'l> {
     line: &'l [u8],
     pos: usize,
     required_only: bool,
+    /// Where the quoted fields can end, once a quoted field asked.
+    closes: Option<Closes>,
 }
 
 impl<'l> Cursor<'l> {
@@ -345,32 +387,50 @@ impl<'l> Cursor<'l> {
             self.pos += UTC_TIMESTAMP_LEN;
             return Ok(time);
         }
+        let end = || {
+            rest.iter()
+                .position(|&c| c == b']')
+                .map_or(rest.len().min(28), |p| p + 1)
+        };
         match timestamp(rest) {
-            Ok((after, time)) => {
+            Ok((after, time)) if writable(time) => {
                 self.pos = self.line.len() - after.len();
                 Ok(time)
             }
-            Err(_) => {
-                let end = rest
-                    .iter()
-                    .position(|&c| c == b']')
-                    .map_or(rest.len().min(28), |p| p + 1);
-                Err(invalid(Field::Time, Problem::NotATime(shown(&rest[..end]))))
-            }
+            Ok(_) => Err(invalid(
+                Field::Time,
+                Problem::BeyondRfc3339(shown(&rest[..end()])),
+            )),
+            Err(_) => Err(invalid(
+                Field::Time,
+                Problem::NotATime(shown(&rest[..end()])),
+            )),
         }
     }
 
     /// The request-URI or the referer: a quoted field or a bare `-`. Inner quotes are not
-    /// escaped in S3 logs, so the closing quote is the first quote followed by a space
-    /// (or the end of the line) after which the fields that follow fit fully
-    /// ([`Cursor::after_request_uri`], [`Cursor::after_referer`]); failing that, the
-    /// first one after which they fit but for one field, so that this field reports
-    /// what is wrong; failing that, the quote is unterminated.
+    /// escaped in S3 logs, so the closing quote is found by what follows it:
+    ///
+    /// 1. S3 writes the request-URI, referer and user-agent all three quoted (or all
+    ///    three as a bare `-`). Read so, the user-agent ends at the line's last
+    ///    closing quote ([`Closes::user_agent`]) and the referer at the latest
+    ///    closing quote followed by a quoted field that ends there
+    ///    ([`Closes::referer`]). A request-URI candidate fits when status, error code
+    ///    and four numbers follow it and then a quoted referer that can end there; a
+    ///    referer candidate fits when a quoted user-agent follows it. Exactly one fit
+    ///    is the field's end; more than one is [`ParseError::Ambiguous`]: the line is
+    ///    rejected, not guessed.
+    /// 2. When no candidate fits so (the other fields are a bare `-`, or the line is
+    ///    cut short), the fields that follow may also be a bare `-`: one complete fit
+    ///    is the end, two are ambiguous; with none, the first candidate after which
+    ///    the fields fit as far as the line goes, or fit but for one field (so that
+    ///    this field reports what is wrong), or else the quote is unterminated.
     ///
     /// The cost is linear in the rest of the line, whatever its quotes: a candidate is a
     /// quote that ends a token, each candidate's look-ahead reads at most the seven
-    /// tokens after it, so each token is read by at most seven candidates
-    /// (`tests/it/parse_props.rs` parses 1 MB lines of quotes and spaces).
+    /// tokens after it, so each token is read by at most seven candidates in each of
+    /// the two passes (`tests/it/parse_props.rs` parses 1 MB lines of quotes and
+    /// spaces).
     #[inline(always)]
     fn quoted(&mut self, field: Field) -> Result<Option<&'l [u8]>, ParseError> {
         if self.bare_dash() {
@@ -383,7 +443,56 @@ impl<'l> Cursor<'l> {
                 Problem::NotQuoted(shown(self.clone().token())),
             ));
         }
-        let mut fallback = None;
+        let closes = self.closes();
+        if let Some(referer_end) = closes.referer.filter(|&r| r > start) {
+            if field == Field::RequestUri {
+                if let Some(q) = self.only_end_before(start, referer_end) {
+                    // One quote ends a token before the referer's end: the request-URI
+                    // can end nowhere else (the fields after it are checked as they
+                    // are read), and no second reading exists.
+                    self.pos = q + 1;
+                    return Ok(dash(&self.line[start + 1..q]));
+                }
+            }
+            let mut found = None;
+            let mut q = start;
+            loop {
+                q = find::<b'"'>(self.line, q + 1);
+                if q > referer_end {
+                    break;
+                }
+                if !self.closes_field(q) {
+                    continue;
+                }
+                let after = Cursor {
+                    pos: q + 1,
+                    ..*self
+                };
+                let fits = match field {
+                    Field::RequestUri => after.opens_referer_before(referer_end),
+                    _ => after.opens_quoted_field(),
+                };
+                if fits {
+                    if found.is_some() {
+                        return Err(ParseError::Ambiguous { field });
+                    }
+                    found = Some((after, q));
+                }
+            }
+            if let Some((after, q)) = found {
+                *self = after;
+                return Ok(dash(&self.line[start + 1..q]));
+            }
+        }
+        self.first_fit(field, start)
+    }
+
+    /// The second reading of [`Cursor::quoted`]: the fields after the quoted one may
+    /// be a bare `-`.
+    fn first_fit(&mut self, field: Field, start: usize) -> Result<Option<&'l [u8]>, ParseError> {
+        let mut complete = None;
+        let mut full = None;
+        let mut but_one = None;
         let mut q = start;
         loop {
             q = find::<b'"'>(self.line, q + 1);
@@ -397,28 +506,64 @@ impl<'l> Cursor<'l> {
                 pos: q + 1,
                 ..*self
             };
-            let fit = match field {
-                Field::RequestUri => after.after_request_uri(),
-                _ => after.after_referer(),
+            let (fit, whole) = match field {
+                Field::RequestUri => {
+                    let f = after.after_request_uri();
+                    (f.fit, f.complete)
+                }
+                _ => {
+                    let fit = after.after_referer();
+                    (fit, fit == Fit::Full)
+                }
             };
+            if whole {
+                if complete.is_some() {
+                    return Err(ParseError::Ambiguous { field });
+                }
+                complete = Some((after, q));
+            }
             match fit {
                 Fit::Full => {
-                    *self = after;
-                    return Ok(dash(&self.line[start + 1..q]));
+                    full.get_or_insert((after, q));
                 }
                 Fit::ButOne => {
-                    fallback.get_or_insert((after, q));
+                    but_one.get_or_insert((after, q));
                 }
                 Fit::None => {}
             }
         }
-        match fallback {
+        match complete.or(full).or(but_one) {
             Some((after, q)) => {
                 *self = after;
                 Ok(dash(&self.line[start + 1..q]))
             }
             None => Err(invalid(field, Problem::Unterminated)),
         }
+    }
+
+    /// The quote after `start` and before `end` that ends a token, if it is the only
+    /// one: the common case, found without reading the fields after it.
+    #[inline(always)]
+    fn only_end_before(&self, start: usize, end: usize) -> Option<usize> {
+        let mut only = None;
+        let mut q = start;
+        loop {
+            q = find::<b'"'>(self.line, q + 1);
+            if q >= end {
+                return only;
+            }
+            if self.closes_field(q) {
+                if only.is_some() {
+                    return None;
+                }
+                only = Some(q);
+            }
+        }
+    }
+
+    /// Where the quoted fields of this line can end, found on first use.
+    fn closes(&mut self) -> Closes {
+        *self.closes.get_or_insert_with(|| Closes::of(self.line))
     }
 
     /// Does the quote at `q` end a field (followed by a space or the end of the line)?
@@ -440,10 +585,7 @@ impl<'l> Cursor<'l> {
                 Problem::NotQuoted(shown(self.clone().token())),
             ));
         }
-        let close = memrchr_iter(b'"', &self.line[start + 1..])
-            .map(|q| start + 1 + q)
-            .find(|&q| self.closes_field(q));
-        match close {
+        match self.closes().user_agent.filter(|&q| q > start) {
             Some(q) => {
                 self.pos = q + 1;
                 Ok(dash(&self.line[start + 1..q]))
@@ -465,30 +607,42 @@ impl<'l> Cursor<'l> {
     }
 
     /// How well the text after a candidate closing quote of the request-URI fits the
-    /// fields that follow it: status, error code, four numbers, then the referer. A
-    /// 3-digit status right after it is enough (a request line has no spaces inside its
-    /// target, so nothing else looks like that). A line that ends early fits as far as
-    /// it goes (the truncation is reported later).
+    /// fields that follow it: status, error code, four numbers, then the referer. For
+    /// the second reading, a 3-digit status right after it is enough (a request line
+    /// has no spaces inside its target, so nothing else looks like that), and a line
+    /// that ends early fits as far as it goes (the truncation is reported later).
     #[inline(always)]
-    fn after_request_uri(mut self) -> Fit {
-        let mut next = || {
+    fn after_request_uri(mut self) -> UriFit {
+        let mut tokens: [Option<&[u8]>; 7] = [None; 7];
+        for slot in &mut tokens {
             self.skip_spaces();
-            (!self.at_end()).then(|| self.token())
-        };
+            if self.at_end() {
+                break;
+            }
+            *slot = Some(self.token());
+        }
+        let text = |i: usize| tokens[i];
         let is_code = |t: &[u8]| t.len() == 3 && t.iter().all(u8::is_ascii_digit);
         let is_number = |t: &[u8]| t == b"-" || t.iter().all(u8::is_ascii_digit);
-        let status = next();
-        if status.is_none_or(is_code) {
-            return Fit::Full;
-        }
-        let mut misfits = usize::from(status != Some(b"-"));
-        let _error_code = next();
-        misfits += (0..4).filter(|_| !next().is_none_or(is_number)).count();
-        misfits += usize::from(!next().is_none_or(|referer| referer[0] == b'"' || referer == b"-"));
-        match misfits {
-            0 => Fit::Full,
-            1 => Fit::ButOne,
-            _ => Fit::None,
+        let status = text(0);
+        let status_fits = status.is_none_or(|s| s == b"-" || is_code(s));
+        let numbers_misfit = (2..6).filter(|&i| !text(i).is_none_or(is_number)).count();
+        let referer_fits = text(6).is_none_or(|r| r[0] == b'"' || r == b"-");
+        let fit = if status.is_none_or(is_code) {
+            Fit::Full
+        } else {
+            match usize::from(!status_fits) + numbers_misfit + usize::from(!referer_fits) {
+                0 => Fit::Full,
+                1 => Fit::ButOne,
+                _ => Fit::None,
+            }
+        };
+        UriFit {
+            fit,
+            complete: tokens.iter().all(Option::is_some)
+                && status_fits
+                && numbers_misfit == 0
+                && referer_fits,
         }
     }
 
@@ -500,6 +654,80 @@ impl<'l> Cursor<'l> {
         match self.rest() {
             [b'"', ..] | [b'-'] | [b'-', b' ', ..] => Fit::Full,
             _ => Fit::None,
+        }
+    }
+
+    /// Do a status (3 digits or `-`), an error code, four numbers (digits or `-`) and a
+    /// quoted referer opening before `end` follow here? The first reading's test of a
+    /// request-URI's end: [`Cursor::after_request_uri`] with an early exit, since it
+    /// runs on every record.
+    #[inline(always)]
+    fn opens_referer_before(mut self, end: usize) -> bool {
+        let mut next = || {
+            self.skip_spaces();
+            (!self.at_end()).then(|| (self.pos, self.token()))
+        };
+        let is_number = |t: &[u8]| t == b"-" || t.iter().all(u8::is_ascii_digit);
+        match next() {
+            Some((_, s)) if s == b"-" || (s.len() == 3 && s.iter().all(u8::is_ascii_digit)) => {}
+            _ => return false,
+        }
+        if next().is_none() {
+            return false;
+        }
+        for _ in 0..4 {
+            if !next().is_some_and(|(_, n)| is_number(n)) {
+                return false;
+            }
+        }
+        next().is_some_and(|(at, r)| r[0] == b'"' && at < end)
+    }
+
+    /// Does a quoted field start after the blanks here?
+    #[inline(always)]
+    fn opens_quoted_field(mut self) -> bool {
+        self.skip_spaces();
+        self.rest().first() == Some(&b'"')
+    }
+}
+
+/// What follows a candidate closing quote of the request-URI.
+#[derive(Clone, Copy)]
+struct UriFit {
+    /// How well it fits, for the second reading.
+    fit: Fit,
+    /// All seven fields are there and fit (the referer quoted or a bare `-`).
+    complete: bool,
+}
+
+/// Where the quoted fields at the end of a record can end: found once per line, from
+/// its end.
+#[derive(Clone, Copy, Debug)]
+struct Closes {
+    /// The last quote of the line that ends a field: the end of a quoted user-agent,
+    /// since nothing S3 writes after the user-agent is quoted.
+    user_agent: Option<usize>,
+    /// The last quote that ends a field and is followed, past blanks, by a quote that
+    /// opens a field ending at [`Closes::user_agent`]: the latest end of a quoted
+    /// referer with a quoted user-agent after it.
+    referer: Option<usize>,
+}
+
+impl Closes {
+    fn of(line: &[u8]) -> Closes {
+        let closes_field = |q: usize| line.get(q + 1).is_none_or(|&c| c == b' ');
+        let mut quotes = memrchr_iter(b'"', line);
+        let user_agent = quotes.by_ref().find(|&q| closes_field(q));
+        // Each quote looks back only over the blanks right before it: linear.
+        let referer = user_agent.and_then(|_| {
+            quotes.find_map(|open| {
+                let before = line[..open].iter().rposition(|&c| c != b' ')?;
+                (before + 1 < open && line[before] == b'"').then_some(before)
+            })
+        });
+        Closes {
+            user_agent,
+            referer,
         }
     }
 }
@@ -952,6 +1180,28 @@ mod tests {
     }
 
     #[test]
+    fn times_outside_the_years_0000_to_9999_in_utc_are_rejected() {
+        let at = |time: &str| {
+            parse_line(
+                format!(
+                    "o b [{time}] 1.2.3.4 - I O k \"GET / HTTP/1.1\" 200 - 1 1 1 1 \"-\" \"ua\""
+                )
+                .as_bytes(),
+            )
+            .map(|r| r.time)
+        };
+        assert_eq!(at("31/Dec/9999:23:59:59 +0000"), Ok(crate::time::LAST));
+        assert_eq!(at("01/Jan/0000:00:00:00 +0000"), Ok(crate::time::FIRST));
+        assert_eq!(
+            at("31/Dec/9999:23:59:59 -0100").unwrap_err().to_string(),
+            "time field (#3): '[31/Dec/9999:23:…' is outside the years 0000 to 9999 in UTC"
+        );
+        assert!(at("01/Jan/0000:00:00:00 +0100").is_err());
+        // A leap second is the next minute's first second.
+        assert_eq!(at("09/May/2022:09:59:60 +0000"), Ok(1_652_090_400));
+    }
+
+    #[test]
     fn ipv4_matches_std() {
         for s in [
             "0.0.0.0",
@@ -1056,7 +1306,10 @@ mod tests {
             ));
             let expected = match fits {
                 Some(_) => ParseError::Truncated { fields: 15 },
-                None => invalid(Field::TurnAroundTime, Problem::NotANumber(v.clone())),
+                None => invalid(
+                    Field::TurnAroundTime,
+                    Problem::NotANumber(escape::snippet(v.as_bytes(), SAMPLE_BYTES)),
+                ),
             };
             assert_eq!(parse_line(l.as_bytes()), Err(expected), "{v}");
         }

@@ -17,13 +17,11 @@
 //! whole, their tallies merged in listing order.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read};
 use std::ops::Range;
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use rayon::prelude::*;
 
@@ -34,7 +32,7 @@ use crate::input::digest::{Hashes, Slot};
 use crate::input::events::{for_each_event, Event, Stop, MAX_EVENT};
 use crate::input::lines::{for_each_line, for_each_line_in, Line, MAX_LINE};
 use crate::input::stream::{self, Item, SourceExt};
-use crate::input::{describe, progress, Input, InputError, Opened};
+use crate::input::{describe, Input, InputError, OpenFile, Opened};
 use crate::join::{Held, Join, Keeper};
 use crate::parse::{trim_end, LineParser};
 use crate::record::Record;
@@ -69,14 +67,26 @@ impl Tally {
     }
 
     /// Counts the bytes of a stream whose lines took `offset` bytes (each with its
-    /// newline) once [`for_each_line`] returned `result`, and notes a read error.
-    fn end_of(&mut self, name: &str, offset: u64, result: Result<u64, (io::Error, u64)>) {
+    /// newline) once [`for_each_line`] returned `result`, and notes a read error: after
+    /// which line, when the stream's lines are numbered from its start (not so in a
+    /// piece of a file, whose errors say at which byte).
+    fn end_of(
+        &mut self,
+        name: &str,
+        offset: u64,
+        result: Result<u64, (io::Error, u64)>,
+        numbered: bool,
+    ) {
         match result {
             // A last line without a newline was counted one byte long.
             Ok(read) => self.counts.bytes += offset.min(read),
             Err((e, last_line)) => {
                 self.counts.bytes += offset;
-                let message = format!("read failed after line {last_line}: {}", describe(&e));
+                let message = if numbered {
+                    format!("read failed after line {last_line}: {}", describe(&e))
+                } else {
+                    format!("read failed: {}", describe(&e))
+                };
                 self.errors.push(InputError::new(name, message));
             }
         }
@@ -129,25 +139,23 @@ impl Tally {
 #[derive(Debug)]
 struct Unit<'a> {
     input: &'a Input,
-    range: Option<Range<u64>>,
+    /// For a piece of a file: its byte range, and the file, opened once for all its
+    /// pieces.
+    piece: Option<(Range<u64>, Arc<OpenFile>)>,
     /// Is this the next piece of the same file as the unit before it?
     continues_previous: bool,
 }
 
 /// Cuts the inputs into work units: whole inputs, and uncompressed files larger than
-/// two pieces in pieces of `piece` bytes.
+/// two pieces in pieces of `piece` bytes, all read from one handle opened here.
 fn plan(inputs: &[Input], piece: u64) -> Vec<Unit<'_>> {
     let workers = rayon::current_num_threads() as u64;
     let mut units = Vec::with_capacity(inputs.len());
     for input in inputs {
-        let size = match input {
-            Input::File(path) => splittable_size(path, piece),
-            Input::Stdin => None,
-            #[cfg(feature = "s3")]
-            Input::S3(_) | Input::S3Listing(_) => None,
-        };
-        match size {
-            Some(size) => {
+        match open_splittable(input, piece) {
+            Some(file) => {
+                let file = Arc::new(file);
+                let size = file.size();
                 let mut start = 0;
                 while start < size {
                     // Toward the end of the file the pieces shrink, so that the
@@ -157,7 +165,7 @@ fn plan(inputs: &[Input], piece: u64) -> Vec<Unit<'_>> {
                     let end = (start + piece.min(shrunk)).min(size);
                     units.push(Unit {
                         input,
-                        range: Some(start..end),
+                        piece: Some((start..end, Arc::clone(&file))),
                         continues_previous: start > 0,
                     });
                     start = end;
@@ -165,7 +173,7 @@ fn plan(inputs: &[Input], piece: u64) -> Vec<Unit<'_>> {
             }
             None => units.push(Unit {
                 input,
-                range: None,
+                piece: None,
                 continues_previous: false,
             }),
         }
@@ -173,15 +181,21 @@ fn plan(inputs: &[Input], piece: u64) -> Vec<Unit<'_>> {
     units
 }
 
-/// The size of a file worth reading in pieces: larger than two pieces and not gzip.
-fn splittable_size(path: &Path, piece: u64) -> Option<u64> {
-    let size = std::fs::metadata(path).ok()?.len();
-    if size <= piece.saturating_mul(2) {
+/// A file worth reading in pieces, opened: a regular file larger than two pieces,
+/// not gzip. (The size is read from the path first, so that a FIFO named on the
+/// command line is not opened here: opening one waits for its writer.)
+fn open_splittable(input: &Input, piece: u64) -> Option<OpenFile> {
+    let Input::File(path) = input else {
+        return None;
+    };
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() <= piece.saturating_mul(2) {
         return None;
     }
+    let file = input.open_file().ok()?;
     let mut head = [0u8; 2];
-    File::open(path).ok()?.read_exact(&mut head).ok()?;
-    (head != [0x1f, 0x8b]).then_some(size)
+    let n = file.read_at(&mut head, 0).ok()?;
+    (file.size() > piece.saturating_mul(2) && (n < 2 || head != [0x1f, 0x8b])).then_some(file)
 }
 
 /// Reads every input and returns the aggregate of the records that pass the filter,
@@ -447,7 +461,7 @@ fn pending(join: &Join, settings: &Settings, tally: &mut Tally) -> Aggregate {
 
 /// Can `input` be read in pieces at byte offsets?
 fn splittable(input: &Input) -> bool {
-    matches!(input, Input::File(path) if splittable_size(path, PIECE).is_some())
+    open_splittable(input, PIECE).is_some()
 }
 
 fn aggregate_in_pieces(
@@ -456,7 +470,15 @@ fn aggregate_in_pieces(
     piece: u64,
     join: Option<&Join>,
 ) -> (Aggregate, Tally) {
-    let units = plan(inputs, piece);
+    aggregate_units(&plan(inputs, piece), settings, join)
+}
+
+/// Reads the planned `units` on the current pool.
+fn aggregate_units(
+    units: &[Unit<'_>],
+    settings: &Settings,
+    join: Option<&Join>,
+) -> (Aggregate, Tally) {
     // Every worker takes the next unit until none is left, into an aggregate of its
     // own: one per worker, not one per unit, so the maps are not rebuilt from empty
     // and merged again for every piece. Tallies stay per unit and merge in input order.
@@ -474,7 +496,7 @@ fn aggregate_in_pieces(
                 agg.add(record, class);
                 true
             };
-            match &unit.range {
+            match &unit.piece {
                 None => {
                     let span = Span {
                         unit: id,
@@ -484,14 +506,15 @@ fn aggregate_in_pieces(
                     };
                     scan_whole(unit.input, span, settings, &mut tally, add);
                 }
-                Some(range) => {
+                Some((range, file)) => {
+                    let name = unit.input.name();
                     let span = Span {
                         unit: id,
                         budget: u64::MAX,
                         required_only: true,
                         join,
                     };
-                    scan_piece(unit.input, range, span, settings, &mut tally, add)
+                    scan_piece(&name, file, range, span, settings, &mut tally, add);
                 }
             }
             tallies.push((id, tally));
@@ -506,7 +529,7 @@ fn aggregate_in_pieces(
     for (_, t) in in_order {
         tally.merge(t);
     }
-    tally.number_lines(&units);
+    tally.number_lines(units);
     (agg, tally)
 }
 
@@ -663,7 +686,7 @@ fn read_chunks(
         send_next(Chunk::Lines(lines));
     }
     let name = input.name();
-    tally.end_of(&name, offset, result);
+    tally.end_of(&name, offset, result, true);
     tally.digested(&name, raw, plain);
     (tally, agg)
 }
@@ -855,40 +878,38 @@ fn scan_events<R: Read>(
     go_on
 }
 
-/// Reads the lines of a plain file that start inside `range`, as work unit `unit`.
+/// Reads the lines of the plain file `name` (opened once as `file`) that start inside
+/// `range`, as work unit `unit`.
 fn scan_piece(
-    input: &Input,
+    name: &str,
+    file: &OpenFile,
     range: &Range<u64>,
     span: Span<'_>,
     settings: &Settings,
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
 ) {
-    let name = input.name();
-    let opened = input.open_file().and_then(|mut file| {
-        let start = first_line_start(&mut file, range.start)?;
-        file.seek(SeekFrom::Start(start))?;
-        Ok((file, start))
-    });
-    match opened {
-        Ok((file, start)) => {
-            if range.start == 0 {
-                tally.counts.inputs += 1;
-            }
+    if range.start == 0 {
+        tally.counts.inputs += 1;
+    }
+    match first_line_start(file, range) {
+        // The line that starts before the range runs through all of it: the piece
+        // that holds its start reads it.
+        Ok(None) => {}
+        Ok(Some(start)) => {
             let span = Span {
-                budget: range.end.saturating_sub(start),
+                budget: range.end - start,
                 ..span
             };
             scan_lines(
-                &name,
-                Stream(progress::counted(file)),
+                name,
+                Stream(file.reader(start)),
                 span,
                 settings,
                 tally,
                 each,
             );
         }
-        Err(e) if range.start == 0 => tally.errors.push(InputError::new(name, describe(&e))),
         Err(e) => {
             let message = format!("read failed at byte {}: {}", range.start, describe(&e));
             tally.errors.push(InputError::new(name, message));
@@ -896,25 +917,33 @@ fn scan_piece(
     }
 }
 
-/// The offset of the first line that starts at or after `at`: `at` itself if a line
-/// ends just before it, otherwise just past the next newline (or the end of the file).
-fn first_line_start(file: &mut File, at: u64) -> io::Result<u64> {
-    if at == 0 {
-        return Ok(0);
+/// The offset of the first line that starts inside `range`: its start if a line ends
+/// just before it, otherwise just past the next newline in the range; `None` if no
+/// newline is in it. The look-ahead never leaves the range, so each piece reads at
+/// most its own bytes to find its first line, and a file without newlines costs
+/// linear time however many pieces it has.
+fn first_line_start(file: &OpenFile, range: &Range<u64>) -> io::Result<Option<u64>> {
+    if range.start == 0 {
+        return Ok(Some(0));
     }
-    file.seek(SeekFrom::Start(at - 1))?;
     let mut buf = vec![0u8; 64 * 1024];
-    let mut pos = at - 1;
-    loop {
-        let n = file.read(&mut buf)?;
+    // A newline at `pos` starts a line at `pos + 1`, inside the range when `pos` is in
+    // range.start - 1 .. range.end - 1.
+    let mut pos = range.start - 1;
+    while pos < range.end - 1 {
+        let want = buf
+            .len()
+            .min(usize::try_from(range.end - 1 - pos).unwrap_or(usize::MAX));
+        let n = file.read_at(&mut buf[..want], pos)?;
         if n == 0 {
-            return Ok(pos);
+            return Ok(None);
         }
         if let Some(i) = memchr::memchr(b'\n', &buf[..n]) {
-            return Ok(pos + i as u64 + 1);
+            return Ok(Some(pos + i as u64 + 1));
         }
         pos += n as u64;
     }
+    Ok(None)
 }
 
 /// Like [`scan_input`] for an already decoded stream named `name`.
@@ -1076,7 +1105,8 @@ fn scan_lines(
         go_on
     });
     tally.unit_lines.push((unit, last_line));
-    tally.end_of(name, offset, result);
+    // A piece (a finite budget) numbers its lines from its own start.
+    tally.end_of(name, offset, result, budget == u64::MAX);
     go_on
 }
 
@@ -1085,6 +1115,7 @@ mod tests {
     use super::*;
     use crate::classify::Classifier;
     use crate::filter::Filter;
+    use std::fs::File;
 
     fn settings() -> Settings {
         Settings {
@@ -1239,6 +1270,63 @@ mod tests {
         }
     }
 
+    /// A log of `n` records, numbered by their remote address.
+    fn numbered_log(n: u32) -> String {
+        (0..n)
+            .map(|i| GOOD.replace("10.0.0.1", &format!("10.0.{}.{}", i / 250, i % 250)) + "\n")
+            .collect()
+    }
+
+    #[test]
+    fn a_file_that_shrinks_while_its_pieces_are_read_is_an_input_error_saying_how_far() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let text = numbered_log(2000);
+        std::fs::write(&path, &text).unwrap();
+        let inputs = [Input::File(path.clone())];
+        let pool = pool(2);
+        let units = pool.install(|| plan(&inputs, 16 * 1024));
+        assert!(units.len() > 4);
+        // Truncated (or rewritten shorter) after the run opened it.
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(text.len() as u64 / 2)
+            .unwrap();
+        let (_, tally) = pool.install(|| aggregate_units(&units, &settings(), None));
+        assert!(tally.counts.lines < 2000, "{}", tally.counts.lines);
+        assert!(!tally.errors.is_empty());
+        let e = &tally.errors[0];
+        assert_eq!(e.source_name, path.display().to_string());
+        assert!(
+            e.message.contains("the file shrank while it was read")
+                && e.message
+                    .contains(&format!("of the {} bytes it had when opened", text.len())),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn a_file_renamed_away_and_replaced_while_its_pieces_are_read_is_read_as_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        std::fs::write(&path, numbered_log(2000)).unwrap();
+        let inputs = [Input::File(path.clone())];
+        let (whole_agg, whole) = aggregate_in_pieces(&inputs, &settings(), u64::MAX, None);
+        let pool = pool(2);
+        let units = pool.install(|| plan(&inputs, 16 * 1024));
+        // Rotated: the file moves away and a new, shorter one takes its name.
+        std::fs::rename(&path, dir.path().join("log.1")).unwrap();
+        std::fs::write(&path, numbered_log(10)).unwrap();
+        let (agg, tally) = pool.install(|| aggregate_units(&units, &settings(), None));
+        assert_eq!(tally, whole);
+        assert_eq!(tally.counts.parsed, 2000);
+        let requests = |a: &Aggregate| a.buckets()[0].1.counts.requests;
+        assert_eq!(requests(&agg), requests(&whole_agg));
+    }
+
     #[test]
     fn digests_are_taken_while_reading_and_change_no_count() {
         let dir = tempfile::tempdir().unwrap();
@@ -1349,7 +1437,10 @@ mod tests {
         let pool = pool(2);
         let piece = 8 << 20;
         let units = pool.install(|| plan(&inputs, piece));
-        let ranges: Vec<_> = units.iter().map(|u| u.range.clone().unwrap()).collect();
+        let ranges: Vec<_> = units
+            .iter()
+            .map(|u| u.piece.as_ref().unwrap().0.clone())
+            .collect();
         assert_eq!((ranges[0].start, ranges.last().unwrap().end), (0, size));
         assert!(ranges.windows(2).all(|w| w[0].end == w[1].start));
         let lens: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();

@@ -107,6 +107,9 @@ pub struct Tally {
     /// Inputs whose first bytes are recognisably another log than S3 server access
     /// logs, with its name (see [`crate::input::sniff`]).
     pub other_logs: Vec<(String, &'static str)>,
+    /// What was left out on purpose and said so (links not followed, link loops): not
+    /// errors, but what the run did not read.
+    pub warnings: Vec<InputError>,
     /// Lines (blank ones included) of each work unit, to number lines across pieces.
     pub(crate) unit_lines: Vec<(usize, u64)>,
 }
@@ -130,6 +133,7 @@ impl Tally {
         };
         self.digests.extend(other.digests);
         self.other_logs.extend(other.other_logs);
+        self.warnings.extend(other.warnings);
         self.unit_lines.extend(other.unit_lines);
     }
 

@@ -1,27 +1,58 @@
 //! Time arithmetic shared by every layer: RFC 3339 text, timeline windows, civil dates,
 //! durations as people write them, and the time zone times are shown in. Times are
 //! seconds since the Unix epoch, in UTC.
+//!
+//! Two rules hold for every time read, from a log, a flag or a file:
+//!
+//! * RFC 3339 writes years 0000 to 9999 only, so a time outside [`FIRST`]..=[`LAST`]
+//!   (a log's `[31/Dec/9999:23:59:59 -0100]` is in the year 10000 in UTC) is refused
+//!   where it is read, never printed as `+10000-…`;
+//! * a second written as `:60` (a leap second) is the first second of the next
+//!   minute, in a log as in `--since`/`--until`.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
-/// Seconds since the epoch as RFC 3339 UTC (`2019-02-06T00:00:38Z`).
+/// The first time RFC 3339 can write: 0000-01-01T00:00:00Z.
+pub const FIRST: i64 = -62_167_219_200;
+/// The last time RFC 3339 can write: 9999-12-31T23:59:59Z.
+pub const LAST: i64 = 253_402_300_799;
+
+/// Can RFC 3339 write this time (years 0000 to 9999)?
+pub fn writable(secs: i64) -> bool {
+    (FIRST..=LAST).contains(&secs)
+}
+
+/// Seconds since the epoch as RFC 3339 UTC (`2019-02-06T00:00:38Z`). Every time read is
+/// [`writable`]; one that is not (the end of a last window) is written as plain
+/// seconds.
 pub fn rfc3339(secs: i64) -> String {
     match DateTime::<Utc>::from_timestamp(secs, 0) {
         // The direct formatter: no format string to interpret for every window.
-        Some(t) if (0..=9999).contains(&t.year()) => t.to_rfc3339_opts(SecondsFormat::Secs, true),
-        Some(t) => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        None => secs.to_string(),
+        Some(t) if writable(secs) => t.to_rfc3339_opts(SecondsFormat::Secs, true),
+        _ => secs.to_string(),
     }
 }
 
-/// Seconds since the epoch of a time written by [`rfc3339`] (or plain seconds, for a
-/// time chrono cannot show).
+/// Seconds since the epoch of a time written by [`rfc3339`] (or plain seconds), if it
+/// is [`writable`].
 pub fn parse_rfc3339(text: &str) -> Option<i64> {
     DateTime::parse_from_rfc3339(text)
-        .map(|t| t.timestamp())
         .ok()
+        .and_then(|t| whole_seconds(&t))
         .or_else(|| text.parse().ok())
+        .filter(|&t| writable(t))
+}
+
+/// The whole seconds since the epoch of a time chrono read, rounded up when it has a
+/// fraction (a log's times are whole seconds, so a bound of `10:00:00.5` holds the
+/// same records as `10:00:01`), with a leap second (`:60`, which chrono keeps as `:59`
+/// and a fraction over one) read as the next minute's first second; `None` if not
+/// [`writable`].
+pub fn whole_seconds<Tz: chrono::TimeZone>(t: &DateTime<Tz>) -> Option<i64> {
+    let nanos = i64::from(t.nanosecond());
+    let secs = t.timestamp() + (nanos + 999_999_999) / 1_000_000_000;
+    writable(secs).then_some(secs)
 }
 
 /// The start of the window of `interval` seconds holding `time`: windows are aligned
@@ -127,12 +158,16 @@ impl Zone {
     pub fn show_secs(&self, secs: i64) -> String {
         match self {
             Zone::Utc => rfc3339(secs),
-            Zone::Named(tz) => match DateTime::<Utc>::from_timestamp(secs, 0) {
-                Some(t) if (0..=9999).contains(&t.year()) => t
-                    .with_timezone(tz)
-                    .to_rfc3339_opts(SecondsFormat::Secs, true),
-                _ => rfc3339(secs),
-            },
+            // A local year past 9999 (the last hours of 9999 east of UTC) is shown in
+            // UTC: RFC 3339 has no `+10000-…`.
+            Zone::Named(tz) => {
+                match DateTime::<Utc>::from_timestamp(secs, 0).map(|t| t.with_timezone(tz)) {
+                    Some(t) if writable(secs) && (0..=9999).contains(&t.year()) => {
+                        t.to_rfc3339_opts(SecondsFormat::Secs, true)
+                    }
+                    _ => rfc3339(secs),
+                }
+            }
         }
     }
 
@@ -274,31 +309,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rfc3339_is_the_strftime_form() {
-        let year_zero = -62_167_219_200;
-        let after_9999 = 253_402_300_800;
-        for secs in [
-            0,
-            1_549_411_238,
-            -1,
-            year_zero,
-            year_zero - 1,
-            after_9999 - 1,
-            after_9999,
-        ] {
+    fn rfc3339_is_the_strftime_form_for_years_0000_to_9999() {
+        for secs in [0, 1_549_411_238, -1, FIRST, LAST] {
             let t = DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
             assert_eq!(
                 rfc3339(secs),
                 t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
                 "{secs}"
             );
-            if (year_zero..after_9999).contains(&secs) {
-                assert_eq!(parse_rfc3339(&rfc3339(secs)), Some(secs), "{secs}");
-            }
+            assert_eq!(parse_rfc3339(&rfc3339(secs)), Some(secs), "{secs}");
         }
         assert_eq!(rfc3339(1_549_411_238), "2019-02-06T00:00:38Z");
-        assert_eq!(rfc3339(i64::MAX), i64::MAX.to_string());
-        assert_eq!(parse_rfc3339(&rfc3339(i64::MAX)), Some(i64::MAX));
+        assert_eq!(rfc3339(LAST), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(FIRST), "0000-01-01T00:00:00Z");
+        // Never `+10000-…`: a time past the range is plain seconds, and not read back.
+        assert_eq!(rfc3339(LAST + 1), "253402300800");
+        assert_eq!(parse_rfc3339(&rfc3339(LAST + 1)), None);
+        assert_eq!(parse_rfc3339(&rfc3339(i64::MAX)), None);
+    }
+
+    #[test]
+    fn a_leap_second_is_the_next_minute_and_fractions_round_up() {
+        let at = |text: &str| whole_seconds(&DateTime::parse_from_rfc3339(text).unwrap());
+        let ten = Some(1_652_090_400); // 2022-05-09T10:00:00Z
+        assert_eq!(at("2022-05-09T09:59:60Z"), ten);
+        assert_eq!(at("2022-05-09T10:00:00Z"), ten);
+        assert_eq!(at("2022-05-09T09:59:59.25Z"), ten);
+        assert_eq!(at("2022-05-09T10:00:00.5Z"), ten.map(|t| t + 1));
+        assert_eq!(at("9999-12-31T23:59:59Z"), Some(LAST));
+        assert_eq!(at("9999-12-31T23:59:59-01:00"), None);
     }
 
     #[test]

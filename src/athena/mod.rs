@@ -64,12 +64,18 @@ pub enum AthenaError {
         value: String,
         now: &'static str,
     },
-    /// The CSV could not be read.
+    /// The CSV could not be read (said once: the CSV error is not also a source).
     #[error("reading Athena results: {0}")]
-    Csv(#[from] ::csv::Error),
+    Csv(::csv::Error),
     /// The CSV is not what `vpce-audit athena query` produces.
     #[error("Athena results, {at}: {problem}")]
     Results { at: Position, problem: String },
+}
+
+impl From<::csv::Error> for AthenaError {
+    fn from(e: ::csv::Error) -> Self {
+        AthenaError::Csv(e)
+    }
 }
 
 /// Where in a result file a problem is: a 1-based line, or the file as a whole.

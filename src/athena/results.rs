@@ -11,10 +11,17 @@
 //! do. What only reading the files can tell is not there: rejected lines with their
 //! reasons, bytes read, blank lines and unreadable inputs. Those parts are left empty
 //! (or zero) and listed in `summary.not_available`.
+//!
+//! The file is bounded as it is read: at most [`MAX_ROWS`] rows of at most
+//! [`MAX_ROW_BYTES`] each (the CSV reader keeps a whole field in memory, so an endless
+//! field would otherwise grow without end), and counts are added with checked
+//! arithmetic, so counts chosen to wrap around are an error, not a verdict.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{self, Read};
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use super::sql::RESULT_COLUMNS;
 use super::{AthenaError, Position};
@@ -26,7 +33,7 @@ use crate::report::{
     accounts_of, requester_list, top, top_addresses, warnings, BucketReport, Point, Report,
     Requester, Summary, Talker, Transition,
 };
-use crate::time::{interval_name, rfc3339, Zone};
+use crate::time::{interval_name, rfc3339, writable, Zone};
 
 /// The parts of the report the rows cannot give.
 pub const NOT_AVAILABLE: [&str; 4] = [
@@ -35,6 +42,66 @@ pub const NOT_AVAILABLE: [&str; 4] = [
     "rejections",
     "summary.input_errors",
 ];
+
+/// The most rows a result file may have: five million (a year of hourly windows for
+/// 570 buckets).
+pub const MAX_ROWS: u64 = 5_000_000;
+/// The longest row a result file may have: 64 KiB (a row is a few hundred bytes; a
+/// bucket name from a hostile log can be long, but not that long).
+pub const MAX_ROW_BYTES: u64 = 64 * 1024;
+
+/// `a + b`, or `None` when a count would not fit in 64 bits (Traffic's `+=` wraps in
+/// a release build).
+fn checked_sum(a: Traffic, b: &Traffic) -> Option<Traffic> {
+    let Traffic {
+        requests,
+        private,
+        private_denied,
+        public,
+        public_denied,
+        public_rejected,
+        internal,
+        bytes_sent,
+    } = *b;
+    Some(Traffic {
+        requests: a.requests.checked_add(requests)?,
+        private: a.private.checked_add(private)?,
+        private_denied: a.private_denied.checked_add(private_denied)?,
+        public: a.public.checked_add(public)?,
+        public_denied: a.public_denied.checked_add(public_denied)?,
+        public_rejected: a.public_rejected.checked_add(public_rejected)?,
+        internal: a.internal.checked_add(internal)?,
+        bytes_sent: a.bytes_sent.checked_add(bytes_sent)?,
+    })
+}
+
+/// The bytes read since the last row ended, shared by the reader and the row loop.
+type SinceRow = Rc<Cell<u64>>;
+
+/// A reader that fails once a row runs past [`MAX_ROW_BYTES`] (plus the CSV reader's
+/// own buffer, which reads ahead).
+struct RowBound<R> {
+    inner: R,
+    since_row: SinceRow,
+}
+
+impl<R: Read> Read for RowBound<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let since = self.since_row.get() + n as u64;
+        if since > MAX_ROW_BYTES + READ_AHEAD {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a row longer than {} KiB", MAX_ROW_BYTES / 1024),
+            ));
+        }
+        self.since_row.set(since);
+        Ok(n)
+    }
+}
+
+/// The CSV reader's buffer.
+const READ_AHEAD: u64 = 64 * 1024;
 
 /// One result row, by column.
 struct Row<'r> {
@@ -82,7 +149,7 @@ impl Row<'_> {
     }
 
     fn epoch(&self, column: &str) -> Result<i64, AthenaError> {
-        match self.int(column)? {
+        match self.time(column)? {
             Some(n) => Ok(n),
             None => self.fail(format!("{column} is empty")),
         }
@@ -117,6 +184,17 @@ impl Row<'_> {
         }
     }
 
+    /// A time in seconds since the epoch, or empty; refused outside the years 0000 to
+    /// 9999, which RFC 3339 cannot write.
+    fn time(&self, column: &str) -> Result<Option<i64>, AthenaError> {
+        match self.int(column)? {
+            Some(n) if !writable(n) => {
+                self.fail(format!("{column} {n} is outside the years 0000 to 9999"))
+            }
+            t => Ok(t),
+        }
+    }
+
     /// The `total` row.
     fn total(&self) -> Result<Total, AthenaError> {
         let interval = self.epoch("interval_seconds")?;
@@ -129,11 +207,11 @@ impl Row<'_> {
             rejected: self.count("rejected")?,
             inputs: self.count("inputs")?,
             interval,
-            since: self.int("since_epoch")?,
-            until: self.int("until_epoch")?,
+            since: self.time("since_epoch")?,
+            until: self.time("until_epoch")?,
             zone: self.string("time_zone"),
-            first: self.int("first_epoch")?,
-            last: self.int("last_epoch")?,
+            first: self.time("first_epoch")?,
+            last: self.time("last_epoch")?,
             ranges: String::from_utf8_lossy(self.text("private_ranges"))
                 .split_whitespace()
                 .map(str::to_string)
@@ -152,9 +230,14 @@ impl Row<'_> {
             internal: self.count("internal")?,
             bytes_sent: self.count("bytes_sent")?,
         };
-        if c.private + c.public + c.internal != c.requests
+        let classes = c
+            .private
+            .checked_add(c.public)
+            .and_then(|n| n.checked_add(c.internal));
+        let refused = c.public_denied.checked_add(c.public_rejected);
+        if classes != Some(c.requests)
             || c.private_denied > c.private
-            || c.public_denied + c.public_rejected > c.public
+            || refused.is_none_or(|n| n > c.public)
         {
             return self.fail(format!(
                 "requests {} is not private {} + public {} + internal {} (or more denied or \
@@ -197,8 +280,8 @@ impl BucketRows {
             b"requester" => {
                 let name = row.string("requester");
                 let public = match (
-                    row.int("first_public_epoch")?,
-                    row.int("last_public_epoch")?,
+                    row.time("first_public_epoch")?,
+                    row.time("last_public_epoch")?,
                 ) {
                     (Some(first), Some(last)) => Some((first, last)),
                     _ => None,
@@ -307,7 +390,13 @@ impl BucketRows {
                     zone.note()
                 ));
             }
-            windows += *c;
+            windows = checked_sum(windows, c).ok_or_else(|| AthenaError::Results {
+                at: Position::File,
+                problem: format!(
+                    "bucket {:?}: its windows add up to more requests or bytes than 64 bits hold",
+                    self.name
+                ),
+            })?;
             timeline.push(Point::new(start, c, *private, *public));
         }
         if windows != counts {
@@ -329,7 +418,14 @@ impl BucketRows {
         }
         let mut by_requesters = Traffic::default();
         for r in self.requesters.values() {
-            by_requesters += r.counts;
+            by_requesters =
+                checked_sum(by_requesters, &r.counts).ok_or_else(|| AthenaError::Results {
+                    at: Position::File,
+                    problem: format!(
+                        "bucket {:?}: its requesters add up to more requests or bytes than 64 bits hold",
+                        self.name
+                    ),
+                })?;
         }
         if by_requesters != counts {
             return fail(format!(
@@ -394,10 +490,20 @@ struct Total {
 
 /// Reads the CSV of `vpce-audit athena query` and builds the report.
 pub fn read<R: Read>(reader: R) -> Result<Report, AthenaError> {
+    read_rows(reader, MAX_ROWS)
+}
+
+/// [`read`], with at most `max_rows` rows.
+fn read_rows<R: Read>(reader: R, max_rows: u64) -> Result<Report, AthenaError> {
+    let since_row = SinceRow::default();
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_reader(reader);
+        .buffer_capacity(READ_AHEAD as usize)
+        .from_reader(RowBound {
+            inner: reader,
+            since_row: Rc::clone(&since_row),
+        });
     let header = csv.byte_headers()?.clone();
     let mut index = [0usize; RESULT_COLUMNS.len()];
     for (slot, name) in index.iter_mut().zip(RESULT_COLUMNS) {
@@ -413,7 +519,19 @@ pub fn read<R: Read>(reader: R) -> Result<Report, AthenaError> {
     let mut buckets: BTreeMap<Vec<u8>, BucketRows> = BTreeMap::new();
     let mut total: Option<Total> = None;
     let mut record = csv::ByteRecord::new();
+    let mut rows = 0u64;
     while csv.read_byte_record(&mut record)? {
+        since_row.set(0);
+        rows += 1;
+        if rows > max_rows {
+            return Err(AthenaError::Results {
+                at: Position::Line(record.position().map_or(0, |p| p.line())),
+                problem: format!(
+                    "more than {max_rows} rows, the limit: narrow the query with --since, \
+                     --until or --bucket"
+                ),
+            });
+        }
         let row = Row {
             record: &record,
             index: &index,
@@ -453,7 +571,10 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
     let mut reports = Vec::with_capacity(buckets.len());
     for b in buckets {
         let (report, counts) = b.report(total.interval, Zone::named(&total.zone))?;
-        sum += counts;
+        sum = checked_sum(sum, &counts).ok_or_else(|| AthenaError::Results {
+            at: Position::File,
+            problem: "the buckets add up to more requests or bytes than 64 bits hold".into(),
+        })?;
         reports.push(report);
     }
     if sum != total.counts {
@@ -495,11 +616,12 @@ fn build(total: Total, buckets: Vec<BucketRows>) -> Result<Report, AthenaError> 
     Ok(Report {
         schema_version: crate::report::SCHEMA_VERSION,
         summary,
-        buckets: reports,
+        buckets: reports.into(),
         inputs: None,
         rejections: Vec::new(),
         errors: Vec::new(),
         changes: Vec::new(),
+        warnings: Vec::new(),
     })
 }
 
@@ -536,7 +658,7 @@ mod tests {
         assert_eq!(r.summary.interval, "1h");
         assert_eq!(r.summary.private_ranges, ["10.0.0.0/8", "fc00::/7"]);
         assert_eq!(r.summary.first.as_deref(), Some("1970-01-01T00:00:00Z"));
-        let b = &r.buckets[0];
+        let b = r.buckets.get(0);
         assert_eq!(b.verdict, crate::report::Verdict::Mixed);
         assert_eq!((b.public_allowed, b.distinct_private_ips), (1, 2));
         assert_eq!((b.private_denied, r.summary.private_denied), (1, 1));
@@ -599,7 +721,7 @@ mod tests {
         let denied = address("denied_private_ip", "10.0.3.57", 1);
         let r = read(csv(&[TOTAL, BUCKET, W0, W1, ROLE, ANONYMOUS, &public, &denied]).as_bytes())
             .unwrap();
-        let b = &r.buckets[0];
+        let b = r.buckets.get(0);
         let names = |list: &[crate::report::Talker]| -> Vec<(String, u64)> {
             list.iter().map(|n| (n.name.clone(), n.requests)).collect()
         };
@@ -671,6 +793,22 @@ mod tests {
             (Some("1970-01-01T00:00:00Z"), Some("1970-01-01T01:01:40Z"))
         );
         assert_eq!(s.time_zone, "Asia/Seoul");
+    }
+
+    #[test]
+    fn rows_and_rows_lengths_are_bounded() {
+        let all = [TOTAL, BUCKET, W0, W1, ROLE, ANONYMOUS, ROLE_IP, SWITCH];
+        let text = csv(&all);
+        assert!(read_rows(text.as_bytes(), 8).is_ok());
+        let e = read_rows(text.as_bytes(), 7).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Athena results, line 9: more than 7 rows, the limit: narrow the query with \
+             --since, --until or --bucket"
+        );
+        let long = W1.replace("\"b\"", &format!("\"{}\"", "b".repeat(200 * 1024)));
+        let e = read(csv(&[TOTAL, BUCKET, W0, &long, ROLE, ANONYMOUS]).as_bytes()).unwrap_err();
+        assert!(e.to_string().ends_with("a row longer than 64 KiB"), "{e}");
     }
 
     #[test]

@@ -259,12 +259,18 @@ pub struct Gap {
 /// Why a policy could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
-    /// Not JSON at all.
+    /// Not JSON at all (said once: the JSON error is not also a source).
     #[error("not JSON: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
     /// JSON, but not a policy.
     #[error("{0}")]
     Shape(String),
+}
+
+impl From<serde_json::Error> for PolicyError {
+    fn from(e: serde_json::Error) -> Self {
+        PolicyError::Json(e)
+    }
 }
 
 fn shape(msg: impl Into<String>) -> PolicyError {

@@ -48,6 +48,70 @@ pub struct Counters {
     pub last_request: Latest,
 }
 
+impl Counters {
+    /// `self + o`, or `None` when a count would not fit in 64 bits: the checked sum
+    /// for counters read from outside (a state file), where `+=` would wrap.
+    pub fn checked_add(self, o: &Counters) -> Option<Counters> {
+        let Counters {
+            requests,
+            private,
+            public,
+            internal,
+            private_denied,
+            excepted,
+            blocked,
+            public_rejected,
+            violations,
+            contradictions,
+            foreign_endpoint,
+            first_violation,
+            last_violation,
+            last_request,
+        } = *o;
+        let mut sum = self;
+        for (mine, theirs) in [
+            (&mut sum.requests, requests),
+            (&mut sum.private, private),
+            (&mut sum.public, public),
+            (&mut sum.internal, internal),
+            (&mut sum.private_denied, private_denied),
+            (&mut sum.excepted, excepted),
+            (&mut sum.blocked, blocked),
+            (&mut sum.public_rejected, public_rejected),
+            (&mut sum.violations, violations),
+            (&mut sum.contradictions, contradictions),
+            (&mut sum.foreign_endpoint, foreign_endpoint),
+        ] {
+            *mine = mine.checked_add(theirs)?;
+        }
+        sum.first_violation += first_violation;
+        sum.last_violation += last_violation;
+        sum.last_request += last_request;
+        Some(sum)
+    }
+
+    /// Do the counters hold together: every request private, public or internal, and
+    /// no judgement counting more requests than there are?
+    pub fn consistent(&self) -> bool {
+        let classes = self
+            .private
+            .checked_add(self.public)
+            .and_then(|n| n.checked_add(self.internal));
+        classes == Some(self.requests)
+            && [
+                self.private_denied,
+                self.excepted,
+                self.blocked,
+                self.public_rejected,
+                self.violations,
+                self.contradictions,
+                self.foreign_endpoint,
+            ]
+            .iter()
+            .all(|&n| n <= self.requests)
+    }
+}
+
 /// The earliest of the times it was given (seconds since the epoch), if any; written
 /// as RFC 3339 text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -88,7 +152,10 @@ fn read_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     }
     match Option::<Written>::deserialize(d)? {
         None => Ok(None),
-        Some(Written::Seconds(n)) => Ok(Some(n)),
+        Some(Written::Seconds(n)) if crate::time::writable(n) => Ok(Some(n)),
+        Some(Written::Seconds(n)) => Err(serde::de::Error::custom(format!(
+            "{n} is outside the years 0000 to 9999"
+        ))),
         Some(Written::Text(t)) => parse_rfc3339(&t)
             .map(Some)
             .ok_or_else(|| serde::de::Error::custom(format!("{t:?} is not an RFC 3339 time"))),
@@ -151,6 +218,32 @@ mod tests {
         let mut none = Counters::default();
         none += a;
         assert_eq!(none, a);
+    }
+
+    #[test]
+    fn a_checked_sum_that_would_wrap_is_none() {
+        let big = Counters {
+            requests: u64::MAX,
+            public: u64::MAX,
+            ..Counters::default()
+        };
+        let one = Counters {
+            requests: 1,
+            public: 1,
+            first_violation: Earliest(Some(5)),
+            ..Counters::default()
+        };
+        assert_eq!(big.checked_add(&one), None);
+        let sum = one.checked_add(&one).unwrap();
+        assert_eq!((sum.requests, sum.first_violation), (2, Earliest(Some(5))));
+        assert!(one.consistent() && big.consistent());
+        let torn = Counters {
+            requests: 1,
+            violations: 2,
+            public: 1,
+            ..Counters::default()
+        };
+        assert!(!torn.consistent());
     }
 
     #[test]

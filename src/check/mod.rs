@@ -11,7 +11,10 @@
 //! the partial results merge in input order, so the output is deterministic.
 //!
 //! On request ([`Checker::aggregate`]) the same pass also aggregates the checked
-//! requests into timeline windows, for the charts of `check --format html`.
+//! requests into timeline windows, for the charts of `check --format html`, as long as
+//! they are of at most [`CHARTED`] buckets: past that the aggregate is dropped
+//! ([`Findings::charts_dropped`]), and the page's charts come from a second reading of
+//! the buckets it gives a section to.
 //!
 //! [`run`] adds the incremental part: with a [`State`], inputs processed by earlier
 //! runs are skipped (unread where the state knows their place, else once their
@@ -51,11 +54,13 @@ use crate::time::rfc3339;
 use bucket_policy::Analysis;
 use counters::{Counters, Earliest, Latest};
 use rules::{Exception, ExceptionKind, Judgement, Rules};
-use state::{locate, AtPlace, Location, State};
+use state::{locate, AtPlace, Evidence, Location, State};
 
 /// How many violations (and, separately, contradictions, attempts and requests denied
 /// through the endpoint) are listed in detail; all are counted.
 pub const KEPT_FINDINGS: usize = 100_000;
+/// The most buckets aggregated for charts while checking (see [`Findings::charts_dropped`]).
+pub const CHARTED: usize = 1000;
 
 /// How many requesters per bucket are remembered for [`Crossings`].
 pub const TRACKED_REQUESTERS: usize = 10_000;
@@ -127,6 +132,10 @@ pub struct Findings {
     /// When the bucket policy took effect: the latest `PutBucketPolicy` of its bucket
     /// in the CloudTrail input. Requests before it are not cross-checked.
     pub policy_from: Option<i64>,
+    /// The aggregate was dropped: more than [`CHARTED`] buckets were checked.
+    pub charts_dropped: bool,
+    /// The times of the first and last checked request.
+    pub span: Option<(i64, i64)>,
 }
 
 /// Adds the entries of `other` to `mine`, keeping the first [`KEPT_FINDINGS`].
@@ -148,6 +157,11 @@ impl Findings {
         self.crossings.merge(other.crossings);
         self.before_horizon += other.before_horizon;
         self.before_policy += other.before_policy;
+        self.charts_dropped |= other.charts_dropped;
+        self.span = match (self.span, other.span) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (mine, theirs) => mine.or(theirs),
+        };
         match (&mut self.aggregate, other.aggregate) {
             (Some(mine), Some(theirs)) => mine.merge(theirs),
             (mine @ None, theirs) => *mine = theirs,
@@ -157,6 +171,13 @@ impl Findings {
             *self.unlisted_endpoints.entry(key).or_default() += n;
         }
         self.policy_from = self.policy_from.or(other.policy_from);
+        // Dropped anywhere (some part had more than CHARTED buckets) or too large once
+        // merged: the same outcome whatever the parts, since either means more than
+        // CHARTED buckets in all.
+        if self.charts_dropped || self.aggregate.as_ref().is_some_and(|a| a.len() > CHARTED) {
+            self.aggregate = None;
+            self.charts_dropped = true;
+        }
     }
 
     /// The counters of all buckets added up.
@@ -293,6 +314,9 @@ pub struct Checker<'a> {
 /// What the checker remembers of a bucket name: its rule, and whether the bucket
 /// policy applies to it.
 type Coverage = HashMap<Vec<u8>, (Option<usize>, bool)>;
+
+/// The most bucket names a worker's [`Coverage`] keeps; past it, it starts over.
+const COVERAGE_CACHED: usize = 10_000;
 
 /// One worker's findings and its cache of bucket coverage.
 #[derive(Default)]
@@ -440,6 +464,11 @@ impl Checker<'_> {
                     self.rules.rule_for(&name),
                     self.policy.is_some_and(|p| p.applies_to(&name)),
                 );
+                // A cache, not a record: a log of a million buckets does not keep a
+                // million names here.
+                if coverage.len() >= COVERAGE_CACHED {
+                    coverage.clear();
+                }
                 coverage.insert(bucket_bytes.to_vec(), known);
                 known
             }
@@ -454,6 +483,10 @@ impl Checker<'_> {
         let bucket = escape::lossy(bucket_bytes);
         if let Some(agg) = &mut f.aggregate {
             agg.add(r, class);
+            if agg.len() > CHARTED {
+                f.aggregate = None;
+                f.charts_dropped = true;
+            }
         }
         let outcome = Outcome::of(r.http_status, r.error_code);
         // When the policy took effect: --policy-since, else its PutBucketPolicy in
@@ -486,6 +519,9 @@ impl Checker<'_> {
         };
         c.requests += 1;
         c.last_request += Latest(Some(r.time));
+        f.span = Some(f.span.map_or((r.time, r.time), |(first, last)| {
+            (first.min(r.time), last.max(r.time))
+        }));
         match class {
             Class::Private => c.private += 1,
             Class::Public => c.public += 1,
@@ -524,7 +560,11 @@ impl Checker<'_> {
             }
             Judgement::Unchecked | Judgement::Compliant => false,
         };
-        if class == Class::Private && rule.is_some() {
+        // Requesters seen through the endpoint matter only where an exception could
+        // let the same requester through from the internet: elsewhere they are not
+        // kept (a check of a million buckets would hold a set for each).
+        let crossable = rule.is_some_and(|i| self.rules.excepts_addresses_or_requesters(i));
+        if class == Class::Private && crossable {
             if let Some(who) = r.requester {
                 f.crossings.private(&bucket, who);
             }
@@ -657,6 +697,30 @@ pub struct Run {
     pub read: Vec<(Digest, Location)>,
     /// Inputs whose content the state knew, found in a new place: remembered there.
     pub moved: Vec<(Digest, Location)>,
+    /// The inputs read (not skipped), for a second reading of them.
+    pub inputs: Vec<Input>,
+    /// With a state: the kind of log it judges, the state's own or, for a new state,
+    /// that of the first input with records.
+    pub evidence: Option<Evidence>,
+}
+
+/// The kinds of log judged before and read now, when they differ.
+fn clash(judged: Option<Evidence>, read: Option<Evidence>) -> Option<(Evidence, Evidence)> {
+    match (judged, read) {
+        (Some(judged), Some(read)) if judged != read => Some((judged, read)),
+        _ => None,
+    }
+}
+
+/// The kind of log `tally` read, if it read any record or CloudTrail file.
+fn evidence_of(tally: &Tally) -> Option<Evidence> {
+    if tally.counts.cloudtrail_inputs > 0 {
+        Some(Evidence::Cloudtrail)
+    } else if tally.counts.parsed > 0 {
+        Some(Evidence::AccessLogs)
+    } else {
+        None
+    }
 }
 
 /// Checks `inputs`; with a `state`, only those it does not know. An input at a known
@@ -673,6 +737,8 @@ pub fn run(checker: &Checker<'_>, inputs: &[Input], state: Option<&State>) -> Ru
             skipped: 0,
             read: Vec::new(),
             moved: Vec::new(),
+            inputs: inputs.to_vec(),
+            evidence: None,
         };
     };
     let mut run = Run {
@@ -681,6 +747,8 @@ pub fn run(checker: &Checker<'_>, inputs: &[Input], state: Option<&State>) -> Ru
         skipped: 0,
         read: Vec::new(),
         moved: Vec::new(),
+        inputs: Vec::new(),
+        evidence: state.evidence,
     };
     let mut errors = Vec::new();
     let mut skipped = 0;
@@ -732,7 +800,7 @@ pub fn run(checker: &Checker<'_>, inputs: &[Input], state: Option<&State>) -> Ru
                         "changed while it was being read; run again",
                     ));
                 }
-                Ok((input.name(), before, findings, tally))
+                Ok((input, before, findings, tally))
             }
             Err(e) => Err(Box::new(Tally {
                 errors: vec![e],
@@ -740,7 +808,7 @@ pub fn run(checker: &Checker<'_>, inputs: &[Input], state: Option<&State>) -> Ru
             })),
         },
         |result| {
-            let (name, before, findings, tally) = match result {
+            let (input, before, findings, tally) = match result {
                 Ok(read) => read,
                 Err(tally) => return run.tally.merge(*tally),
             };
@@ -760,16 +828,26 @@ pub fn run(checker: &Checker<'_>, inputs: &[Input], state: Option<&State>) -> Ru
                 run.tally.errors.extend(tally.errors);
             } else if let AtPlace::Was(was) = state.at(&before) {
                 run.tally.errors.push(InputError::new(
-                    name,
+                    input.name(),
                     format!(
                         "changed since it was processed (was {} bytes, now {} bytes of other content); log objects do not change, so it is not read again: check it, then start a new state file",
                         was.size, content.bytes
                     ),
                 ));
+            } else if let Some((judged, other)) = clash(run.evidence, evidence_of(&tally)) {
+                run.tally.errors.extend(tally.errors);
+                run.tally.errors.push(InputError::new(
+                    input.name(),
+                    format!(
+                        "holds {other}, but this state file judges {judged}: a request logged in both would be judged twice across runs, so it is not read; keep one state file for each kind of log"
+                    ),
+                ));
             } else {
+                run.evidence = run.evidence.or(evidence_of(&tally));
                 run.findings.merge(findings);
                 run.tally.merge(tally);
                 run.read.push((content, before));
+                run.inputs.push(input);
             }
         },
     );
@@ -912,6 +990,17 @@ mod tests {
             ),
             (4, 1, 2, 1)
         );
+
+        // More buckets than CHARTED: the aggregate is dropped, and stays dropped.
+        let many: String = (0..=CHARTED)
+            .map(|i| line(&format!("sec-{i}"), "10.0.0.1", "REST.GET.OBJECT", 200))
+            .collect();
+        let wide = check(&many, spec.clone(), None);
+        assert!(wide.aggregate.is_none() && wide.charts_dropped);
+        assert_eq!(wide.buckets.len(), CHARTED + 1);
+        let mut merged = f.clone();
+        merged.merge(wide);
+        assert!(merged.aggregate.is_none() && merged.charts_dropped);
 
         // Merging findings merges their aggregates, and one without takes the other's.
         let mut merged = Findings::default();
@@ -1481,7 +1570,16 @@ mod tests {
         let first = run_on(&logs, Some(&state));
         assert_eq!((first.read.len(), first.skipped), (1, 0));
         assert_eq!(first.findings.violations.len(), 1);
-        state.record(&first.read, &first.moved, &first.findings.buckets, 0, 90);
+        state
+            .record(
+                &first.read,
+                &first.moved,
+                &first.findings.buckets,
+                0,
+                90,
+                std::path::Path::new("state"),
+            )
+            .unwrap();
 
         // Unchanged in place: skipped unread. Gzipped into another name, a copy in a
         // new folder and a new log beside them: only the new log counts.
@@ -1506,7 +1604,16 @@ mod tests {
             moved.tally.counts.inputs, 1,
             "set-aside copies are not counted"
         );
-        state.record(&moved.read, &moved.moved, &moved.findings.buckets, 0, 90);
+        state
+            .record(
+                &moved.read,
+                &moved.moved,
+                &moved.findings.buckets,
+                0,
+                90,
+                std::path::Path::new("state"),
+            )
+            .unwrap();
         assert_eq!(state.buckets["secure"].violations, 2);
 
         // A known log whose content changed in place is an error, not a re-count.
@@ -1588,7 +1695,16 @@ mod tests {
         // A state that knows this place, unchanged, with other content.
         let mut state = State::new(serde_json::json!({}));
         let other = crate::input::digest::Digest::of(b"other content");
-        state.record(&[(other, place)], &[], &BTreeMap::new(), 0, 90);
+        state
+            .record(
+                &[(other, place)],
+                &[],
+                &BTreeMap::new(),
+                0,
+                90,
+                std::path::Path::new("state.json"),
+            )
+            .unwrap();
         let r = run_on(dir.path(), Some(&state));
         assert_eq!((r.read.len(), r.skipped), (0, 1));
         assert_eq!((r.tally.counts.inputs, r.findings.violations.len()), (0, 0));

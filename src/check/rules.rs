@@ -132,8 +132,9 @@ impl BucketRule {
 /// A problem in the rules, for a person to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
-    /// The policy file is not valid TOML or has unknown or mistyped keys.
-    #[error("{0}")]
+    /// The policy file is not valid TOML or has unknown or mistyped keys (the TOML
+    /// error's own text, which says where: not repeated as a source).
+    #[error(transparent)]
     Toml(#[from] toml::de::Error),
     /// A value is not what it should be.
     #[error("{0}")]
@@ -407,6 +408,15 @@ impl Rules {
         self.rules
             .iter()
             .position(|r| wildcard::matches(&r.pattern, bucket))
+    }
+
+    /// Can rule `index` let a public request through by its address or requester (a
+    /// CIDR, account or requester exception, of the rule or of every rule)? Only then
+    /// can an exception hide a requester that also came through the endpoint.
+    pub fn excepts_addresses_or_requesters(&self, index: usize) -> bool {
+        [&self.global, &self.rules[index].except]
+            .iter()
+            .any(|m| !(m.cidrs.is_empty() && m.accounts.is_empty() && m.requesters.is_empty()))
     }
 
     /// The pattern and requirement of rule `index`.

@@ -28,7 +28,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::counters::Counters;
 use crate::input::digest::{hex, Digest};
+use crate::input::side::{Limited, STATE_LIMIT};
 use crate::input::{describe, Input};
 use crate::time::{civil_from_days, days_from_civil, rfc3339};
 
@@ -157,6 +158,9 @@ pub enum StateError {
     /// The file was written by an older vpce-audit, which knew log files by name.
     #[error("state file {path} was written by an older vpce-audit (state format {version}, which knew log files by their path, not their content); it was left untouched — start a new state file (every log object is then read once more, so the first run reports their violations again)")]
     Outdated { path: String, version: u32 },
+    /// This run's counts added to the state's would not fit in 64 bits.
+    #[error("state file {path}: the counters of bucket {bucket:?} would overflow with this run's requests added; start a new state file")]
+    Overflow { path: String, bucket: String },
     /// The counters were made under other rules or settings.
     #[error("state file {path} was written with other rules or settings, so its counters would mix two policies; use the same rules, or a new state file\n  state:   {was}\n  now:     {now}")]
     SettingsChanged {
@@ -188,9 +192,58 @@ pub struct State {
     pub objects: BTreeMap<String, Processed>,
     /// Per-bucket counters over all runs.
     pub buckets: BTreeMap<String, Counters>,
+    /// The kind of log the state has judged (`null` until a run read a record): one
+    /// kind per state, so that a request in both an access log and CloudTrail is
+    /// never judged twice across runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
     /// Where each object was read last ([`Processed::at`] → its key in `objects`).
     #[serde(skip)]
     index: HashMap<String, String>,
+}
+
+/// The kinds of log a state judges, one per state file: a request is in both an access
+/// log and CloudTrail, and runs that see it once in each cannot join them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Evidence {
+    /// S3 server access logs.
+    AccessLogs,
+    /// CloudTrail log files or exports.
+    Cloudtrail,
+}
+
+impl std::fmt::Display for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Evidence::AccessLogs => "S3 server access logs",
+            Evidence::Cloudtrail => "CloudTrail",
+        })
+    }
+}
+
+/// The text of a state file, at most [`STATE_LIMIT`] bytes of it; `Ok(Err(why))` when
+/// it cannot be a state. A state is a JSON object: a file that does not start like one
+/// (`/dev/full` reads as endless zeros) is refused after its first bytes, not read to
+/// the limit.
+fn read_state_text(file: File) -> io::Result<Result<String, String>> {
+    let mut reader = Limited::new(file, STATE_LIMIT, "a state file");
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = reader.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => break,
+            Some(_) => return Ok(Err("not a JSON object".into())),
+            None => {}
+        }
+    }
+    reader.read_to_end(&mut bytes)?;
+    Ok(String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string()))
 }
 
 /// What the state knows of a place.
@@ -217,24 +270,35 @@ impl State {
             horizon: None,
             objects: BTreeMap::new(),
             buckets: BTreeMap::new(),
+            evidence: None,
             index: HashMap::new(),
         }
     }
 
     /// Loads the state at `path`, or a new one if there is no file yet. Refuses a
-    /// file that is not a state, one of an older format, or one written under other
-    /// `settings`.
+    /// file that is not a state, one of an older format, one whose counters do not
+    /// hold together or add up to more than 64 bits hold, one larger than
+    /// [`STATE_LIMIT`], or one written under other `settings`.
     pub fn load(path: &Path, settings: &serde_json::Value) -> Result<Self, StateError> {
         let name = path.display().to_string();
-        let text = match fs::read_to_string(path) {
-            Ok(t) => t,
+        let file = match File::open(path) {
+            Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Ok(State::new(settings.clone()))
             }
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+            Err(e) => {
+                return Err(StateError::Io {
+                    path: name,
+                    message: describe(&e),
+                })
+            }
+        };
+        let text = match read_state_text(file) {
+            Ok(Ok(text)) => text,
+            Ok(Err(message)) => {
                 return Err(StateError::Corrupt {
                     path: name,
-                    message: "not UTF-8 text".into(),
+                    message,
                 })
             }
             Err(e) => {
@@ -272,6 +336,14 @@ impl State {
             path: name.clone(),
             message: e.to_string(),
         })?;
+        let mut all = Counters::default();
+        for (bucket, c) in &state.buckets {
+            let sum = all.checked_add(c).filter(|_| c.consistent());
+            all = sum.ok_or_else(|| StateError::Corrupt {
+                path: name.clone(),
+                message: format!("the counters of bucket {bucket:?} do not add up"),
+            })?;
+        }
         if state.settings != *settings {
             return Err(StateError::SettingsChanged {
                 path: name,
@@ -317,7 +389,9 @@ impl State {
 
     /// Adds a successful run at `now`: the objects it read and where, the known
     /// objects it found in a new place, and its per-bucket counters; then forgets
-    /// objects first processed more than `retention_days` days before `now`.
+    /// objects first processed more than `retention_days` days before `now`. Fails,
+    /// changing nothing, when a count would no longer fit in 64 bits (`path` names the
+    /// file in the error).
     pub fn record(
         &mut self,
         read: &[(Digest, Location)],
@@ -325,7 +399,26 @@ impl State {
         buckets: &BTreeMap<String, Counters>,
         now: i64,
         retention_days: i64,
-    ) {
+        path: &Path,
+    ) -> Result<(), StateError> {
+        let mut sums = Vec::with_capacity(buckets.len());
+        let mut all = self
+            .buckets
+            .values()
+            .try_fold(Counters::default(), |all, c| all.checked_add(c));
+        for (name, counters) in buckets {
+            let was = self.buckets.get(name).copied().unwrap_or_default();
+            all = all.and_then(|all| all.checked_add(counters));
+            match (was.checked_add(counters), all) {
+                (Some(sum), Some(_)) => sums.push((name, sum)),
+                _ => {
+                    return Err(StateError::Overflow {
+                        path: path.display().to_string(),
+                        bucket: name.clone(),
+                    })
+                }
+            }
+        }
         let today = day_name(now.div_euclid(86_400));
         for (content, location) in read.iter().chain(moved) {
             let entry = self
@@ -340,8 +433,8 @@ impl State {
             entry.at.clone_from(&location.at);
             entry.stamp.clone_from(&location.stamp);
         }
-        for (name, counters) in buckets {
-            *self.buckets.entry(name.clone()).or_default() += *counters;
+        for (name, sum) in sums {
+            self.buckets.insert(name.clone(), sum);
         }
         self.prune(now, retention_days);
         self.index = self
@@ -351,6 +444,7 @@ impl State {
             .collect();
         self.runs += 1;
         self.updated = Some(rfc3339(now));
+        Ok(())
     }
 
     /// Forgets the objects first processed before the day `retention_days` days
@@ -516,14 +610,16 @@ mod tests {
             "b".to_string(),
             Counters {
                 requests: 3,
+                public: 3,
                 violations: 1,
                 first_violation: crate::check::counters::Earliest(Some(5)),
                 last_violation: crate::check::counters::Latest(Some(5)),
                 ..Counters::default()
             },
         );
-        s.record(&[(log, place("p1", "s1"))], &[], &buckets, NOW, 90);
-        s.record(&[], &[], &buckets, NOW + 60, 90);
+        s.record(&[(log, place("p1", "s1"))], &[], &buckets, NOW, 90, &path)
+            .unwrap();
+        s.record(&[], &[], &buckets, NOW + 60, 90, &path).unwrap();
         s.save(&path).unwrap();
         let back = State::load(&path, &settings()).unwrap();
         assert_eq!(back, s);
@@ -542,8 +638,24 @@ mod tests {
     fn a_known_log_found_elsewhere_is_remembered_there() {
         let mut s = State::new(settings());
         let log = Digest::of(b"x\n");
-        s.record(&[(log, place("old", "s"))], &[], &BTreeMap::new(), NOW, 90);
-        s.record(&[], &[(log, place("new", "t"))], &BTreeMap::new(), NOW, 90);
+        s.record(
+            &[(log, place("old", "s"))],
+            &[],
+            &BTreeMap::new(),
+            NOW,
+            90,
+            std::path::Path::new("state"),
+        )
+        .unwrap();
+        s.record(
+            &[],
+            &[(log, place("new", "t"))],
+            &BTreeMap::new(),
+            NOW,
+            90,
+            std::path::Path::new("state"),
+        )
+        .unwrap();
         assert_eq!(s.objects.len(), 1);
         assert_eq!(s.at(&place("new", "t")), AtPlace::Unchanged);
         assert_eq!(s.at(&place("old", "s")), AtPlace::Unknown);
@@ -553,7 +665,15 @@ mod tests {
     fn old_entries_are_pruned_and_their_records_fall_behind_the_horizon() {
         let mut s = State::new(settings());
         let (a, b) = (Digest::of(b"a\n"), Digest::of(b"b\n"));
-        s.record(&[(a, place("a", "s"))], &[], &BTreeMap::new(), NOW, 90);
+        s.record(
+            &[(a, place("a", "s"))],
+            &[],
+            &BTreeMap::new(),
+            NOW,
+            90,
+            std::path::Path::new("state"),
+        )
+        .unwrap();
         assert_eq!(s.horizon, None);
         s.record(
             &[(b, place("b", "s"))],
@@ -561,10 +681,20 @@ mod tests {
             &BTreeMap::new(),
             NOW + 50 * DAY,
             90,
-        );
+            std::path::Path::new("state"),
+        )
+        .unwrap();
         assert_eq!((s.objects.len(), s.horizon.as_deref()), (2, None));
         // 91 days after a was first seen, it goes; b stays.
-        s.record(&[], &[], &BTreeMap::new(), NOW + 91 * DAY, 90);
+        s.record(
+            &[],
+            &[],
+            &BTreeMap::new(),
+            NOW + 91 * DAY,
+            90,
+            std::path::Path::new("state"),
+        )
+        .unwrap();
         assert!(!s.knows(&a) && s.knows(&b));
         assert_eq!(s.horizon(), Some(NOW - NOW % DAY + DAY));
         // Seeing a known log again does not renew it.
@@ -574,9 +704,19 @@ mod tests {
             &BTreeMap::new(),
             NOW + 130 * DAY,
             90,
-        );
+            std::path::Path::new("state"),
+        )
+        .unwrap();
         assert!(s.knows(&b));
-        s.record(&[], &[], &BTreeMap::new(), NOW + 141 * DAY, 90);
+        s.record(
+            &[],
+            &[],
+            &BTreeMap::new(),
+            NOW + 141 * DAY,
+            90,
+            std::path::Path::new("state"),
+        )
+        .unwrap();
         assert!(s.objects.is_empty());
         // The horizon moves up to the day b went.
         assert_eq!(s.horizon(), Some(NOW - NOW % DAY + 51 * DAY));
@@ -596,7 +736,15 @@ mod tests {
             })
             .collect();
         let empty = serde_json::to_vec(&s).unwrap().len();
-        s.record(&read, &[], &BTreeMap::new(), NOW, 90);
+        s.record(
+            &read,
+            &[],
+            &BTreeMap::new(),
+            NOW,
+            90,
+            std::path::Path::new("state"),
+        )
+        .unwrap();
         let per_entry = (serde_json::to_vec(&s).unwrap().len() - empty) / 1000;
         assert!(
             (150..=180).contains(&per_entry),
@@ -706,8 +854,10 @@ mod tests {
                 (log, place(&format!("p{i}"), &format!("s{i}")))
             })
             .collect();
-        s.record(&logs[..2], &[], &BTreeMap::new(), NOW, 90);
-        s.record(&logs[2..], &[], &BTreeMap::new(), NOW + DAY, 90);
+        s.record(&logs[..2], &[], &BTreeMap::new(), NOW, 90, &path)
+            .unwrap();
+        s.record(&logs[2..], &[], &BTreeMap::new(), NOW + DAY, 90, &path)
+            .unwrap();
         s.save(&path).unwrap();
         let back = State::load(&path, &settings()).unwrap();
         assert_eq!(back.objects.len(), 3);

@@ -1,14 +1,16 @@
 //! Decompression: gzip is recognised by its magic bytes, never by the file name.
 //!
 //! S3 delivers access logs uncompressed, but archives and log shippers gzip them,
-//! sometimes as several concatenated members; all members are read. Other compressed
+//! sometimes as several concatenated members; all members are read. Zero bytes after
+//! the last member (the padding tar and some tape and block tools add) end the data,
+//! as `gzip -d` reads them; anything else after a member is an error. Other compressed
 //! formats (zstd, bzip2, xz) are recognised by their magic bytes too and refused by
 //! name: their bytes would otherwise be rejected line by line as garbage, and the
 //! records inside never judged.
 
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 
-use flate2::bufread::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 
 /// The first two bytes of every gzip member.
 pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -47,9 +49,63 @@ pub fn decoded<'a, R: Read + 'a>(mut reader: R) -> io::Result<Box<dyn Read + 'a>
     let stream = io::Cursor::new(head).take(n as u64).chain(reader);
     if head[..n].starts_with(&GZIP_MAGIC) {
         let buffered = BufReader::with_capacity(128 * 1024, stream);
-        Ok(Box::new(MultiGzDecoder::new(buffered)))
+        Ok(Box::new(Members::Member(Box::new(GzDecoder::new(
+            buffered,
+        )))))
     } else {
         Ok(Box::new(stream))
+    }
+}
+
+/// The members of a gzip stream, one after the other, then zero padding or nothing.
+enum Members<R: BufRead> {
+    /// Inside a member.
+    Member(Box<GzDecoder<R>>),
+    /// Past the last member: only zero bytes may follow.
+    Padding(R),
+    /// Taken apart between two states (only while [`Members::read`] runs).
+    Switching,
+}
+
+impl<R: BufRead> Read for Members<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self {
+                Members::Member(member) => {
+                    let n = member.read(buf)?;
+                    if n > 0 || buf.is_empty() {
+                        return Ok(n);
+                    }
+                    let Members::Member(member) = std::mem::replace(self, Members::Switching)
+                    else {
+                        unreachable!("matched above")
+                    };
+                    let mut rest = member.into_inner();
+                    let next = rest.fill_buf()?;
+                    *self = if next.starts_with(&GZIP_MAGIC) || next.len() == 1 && next[0] == 0x1f {
+                        Members::Member(Box::new(GzDecoder::new(rest)))
+                    } else {
+                        Members::Padding(rest)
+                    };
+                }
+                Members::Padding(rest) => {
+                    let data = rest.fill_buf()?;
+                    if data.is_empty() {
+                        return Ok(0);
+                    }
+                    if data.iter().any(|&b| b != 0) {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "data after the end of the gzip stream that is neither another \
+                             member nor zero padding",
+                        ));
+                    }
+                    let len = data.len();
+                    rest.consume(len);
+                }
+                Members::Switching => unreachable!("restored before read returns"),
+            }
+        }
     }
 }
 
@@ -101,6 +157,22 @@ mod tests {
         // A log line that happens to start like one of them is still plain text.
         assert_eq!(read_all(b"BZ").unwrap(), b"BZ");
         assert_eq!(read_all(b"BZ bucket").unwrap(), b"BZ bucket");
+    }
+
+    #[test]
+    fn zero_padding_after_the_last_member_ends_the_data_as_gzip_reads_it() {
+        let mut padded = gzip(b"first\n");
+        padded.extend(gzip(b"second\n"));
+        padded.extend(vec![0u8; 10_000]);
+        assert_eq!(read_all(&padded).unwrap(), b"first\nsecond\n");
+        // Anything else after a member is an error, as is a member cut short.
+        let mut garbage = gzip(b"first\n");
+        garbage.extend(b"\0\0junk");
+        assert!(read_all(&garbage).is_err());
+        let mut cut = gzip(b"first\n");
+        cut.extend(&gzip(b"second\n")[..8]);
+        assert!(read_all(&cut).is_err());
+        assert_eq!(read_all(&gzip(b"")).unwrap(), b"");
     }
 
     #[test]

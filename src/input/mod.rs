@@ -9,16 +9,23 @@
 //! logs were expected.
 //!
 //! Directories are walked in name order so every run reads inputs in the same order;
-//! hidden files and folders (names starting with `.`) are skipped; symbolic links are
-//! followed, and a link that loops back is reported instead of walked forever. S3
-//! prefixes are listed while they are read, pruned by the time in the object names.
-//! The same file reached twice (overlapping arguments, a link inside the folder: the
-//! same device and inode) or the same `s3://` argument given twice is read once.
+//! hidden files and folders (names starting with `.`) are skipped. Like ripgrep and fd,
+//! a symbolic link inside a folder is not followed unless [`Options::follow_links`]
+//! (`--follow`) says so, so a link in a log folder cannot make a report read
+//! `~/.aws/credentials`; each link left out is a warning. Paths named on the command
+//! line are read whatever they are (a link, a FIFO from `<(zcat …)`). Inside a folder,
+//! anything but a regular file (a FIFO, a socket, a device) is an input error, not
+//! skipped silently; a link that loops back is a warning, since the files it leads to
+//! are read by the other way. S3 prefixes are listed while they are read, pruned by the
+//! time in the object names. The same file reached twice (overlapping arguments, links
+//! followed with `--follow`: the same device and inode) or the same `s3://` argument
+//! given twice is read once.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 #[cfg(feature = "s3")]
 use std::sync::Arc;
@@ -37,10 +44,13 @@ pub mod sniff;
 pub mod stream;
 
 use digest::{Hashes, Slot};
+pub mod side;
 
 /// How to find the inputs the command line names.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
+    /// Follow symbolic links inside folders (`--follow`).
+    pub follow_links: bool,
     /// How to reach S3 for `s3://` inputs.
     #[cfg(feature = "s3")]
     pub s3: s3::Options,
@@ -119,7 +129,10 @@ impl Input {
         }
     }
 
-    /// Opens the raw (possibly compressed) byte stream.
+    /// Opens the raw (possibly compressed) byte stream. A file is read through one
+    /// handle, so a file renamed away while it is read is read to its end; one that
+    /// shrinks (truncated or rewritten) before its end is read fails with an error
+    /// saying how far it got, never a silent short count.
     pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
         match self {
             Input::Stdin => {
@@ -129,7 +142,15 @@ impl Input {
                     io::Cursor::new(head).chain(io::stdin()),
                 )))
             }
-            Input::File(path) => Ok(Box::new(progress::counted(File::open(path)?))),
+            Input::File(path) => {
+                let file = File::open(path)?;
+                let size = file.metadata()?.len();
+                Ok(Box::new(progress::counted(Whole {
+                    file,
+                    size,
+                    read: 0,
+                })))
+            }
             #[cfg(feature = "s3")]
             Input::S3(object) => object.open().map_err(io::Error::other),
             #[cfg(feature = "s3")]
@@ -169,14 +190,19 @@ impl Input {
         })
     }
 
-    /// Opens a regular file for reading at any offset; standard input is not one.
-    pub fn open_file(&self) -> io::Result<File> {
+    /// Opens a regular file once, to be read in pieces at any offset from that one
+    /// handle; standard input is not one.
+    pub fn open_file(&self) -> io::Result<OpenFile> {
         match self {
             Input::Stdin => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 "standard input cannot be read in pieces",
             )),
-            Input::File(path) => File::open(path),
+            Input::File(path) => {
+                let file = File::open(path)?;
+                let size = file.metadata()?.len();
+                Ok(OpenFile { file, size })
+            }
             #[cfg(feature = "s3")]
             Input::S3(_) => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
@@ -271,6 +297,90 @@ impl<R: Read> Read for Peeked<R> {
     }
 }
 
+/// A file read whole through one handle (see [`Input::open`]).
+struct Whole {
+    file: File,
+    /// The size when it was opened.
+    size: u64,
+    /// Bytes read so far.
+    read: u64,
+}
+
+impl Read for Whole {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if n == 0 && self.read < self.size {
+            return Err(shrank(self.read, self.size));
+        }
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// The error of a file that ended before the size it had when it was opened.
+fn shrank(read: u64, size: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!(
+            "the file shrank while it was read (truncated or rewritten): it ended after \
+             {read} of the {size} bytes it had when opened; run again once it is stable"
+        ),
+    )
+}
+
+/// A regular file opened once, with its size then: every piece of it reads from this
+/// handle ([`OpenFile::read_at`], [`OpenFile::reader`]), so renaming the path away
+/// changes nothing, and no piece reads past that size.
+#[derive(Debug)]
+pub struct OpenFile {
+    file: File,
+    size: u64,
+}
+
+impl OpenFile {
+    /// The size when it was opened.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Reads at `offset` into `buf`, at most up to [`OpenFile::size`]; 0 at that size.
+    /// A file that ends before it shrank: an error saying how far it got.
+    pub fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let left = self.size.saturating_sub(offset);
+        if left == 0 {
+            return Ok(0);
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        loop {
+            match self.file.read_at(&mut buf[..want], offset) {
+                Ok(0) => return Err(shrank(offset, self.size)),
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The bytes from `offset` to the size it had when opened, as a stream.
+    pub fn reader(&self, offset: u64) -> impl Read + '_ {
+        progress::counted(At { file: self, offset })
+    }
+}
+
+/// A stream over an [`OpenFile`] from an offset.
+struct At<'f> {
+    file: &'f OpenFile,
+    offset: u64,
+}
+
+impl Read for At<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read_at(buf, self.offset)?;
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
 impl fmt::Display for Input {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name())
@@ -333,6 +443,8 @@ pub struct Expanded {
     /// Inputs reached a second time (the same file by device and inode, the same S3
     /// object by URL): left out of `inputs`, as they would be counted twice.
     pub duplicates: Vec<Duplicate>,
+    /// What was left out on purpose and said so: links not followed, link loops.
+    pub warnings: Vec<InputError>,
     #[cfg(feature = "s3")]
     session: Option<Arc<s3::Session>>,
 }
@@ -398,8 +510,9 @@ pub struct Duplicate {
 
 /// Expands the command line's INPUTs into inputs, in order. Directories become the
 /// files below them; `s3://bucket/prefix` becomes a listing of the objects there,
-/// pruned by the options' scope, that yields them while it goes on; problems (missing paths, unreadable folders, link loops, S3
-/// errors) are returned beside the inputs that could be found.
+/// pruned by the options' scope, that yields them while it goes on; problems (missing
+/// paths, unreadable folders, special files, S3 errors) are returned beside the inputs
+/// that could be found, and so are warnings (links not followed, link loops).
 pub fn expand(args: &[String], options: &Options) -> Expanded {
     let mut out = Expanded::default();
     for arg in args {
@@ -418,7 +531,7 @@ pub fn expand(args: &[String], options: &Options) -> Expanded {
         }
         let path = PathBuf::from(arg);
         match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => walk(path, &mut out.inputs, &mut out.errors),
+            Ok(meta) if meta.is_dir() => walk(path, options.follow_links, &mut out),
             Ok(_) => out.inputs.push(Input::File(path)),
             Err(e) => out.errors.push(InputError::new(arg, describe(&e))),
         }
@@ -518,30 +631,63 @@ fn expand_s3(arg: &str, _options: &Options, out: &mut Expanded) {
     ));
 }
 
-fn walk(root: PathBuf, inputs: &mut Vec<Input>, errors: &mut Vec<InputError>) {
+fn walk(root: PathBuf, follow_links: bool, out: &mut Expanded) {
     let walker = WalkDir::new(&root)
-        .follow_links(true)
+        .follow_links(follow_links)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
     for entry in walker {
         match entry {
-            Ok(e) if e.file_type().is_file() => inputs.push(Input::File(e.into_path())),
-            Ok(_) => {}
+            Ok(e) if e.file_type().is_file() => out.inputs.push(Input::File(e.into_path())),
+            Ok(e) if e.file_type().is_dir() => {}
+            Ok(e) if e.path_is_symlink() && !follow_links => out.warnings.push(InputError::new(
+                e.path().display().to_string(),
+                "symbolic link, not followed (give --follow to read what links point to)",
+            )),
+            Ok(e) => out.errors.push(InputError::new(
+                e.path().display().to_string(),
+                format!(
+                    "{}, not a regular file: not read",
+                    special_kind(e.file_type())
+                ),
+            )),
             Err(e) => {
                 let name = e
                     .path()
                     .map_or_else(|| root.display().to_string(), |p| p.display().to_string());
-                let message = if e.loop_ancestor().is_some() {
-                    "symbolic link loop, not followed".to_string()
-                } else if let Some(io) = e.io_error() {
-                    describe(io)
-                } else {
-                    e.to_string()
+                if e.loop_ancestor().is_some() {
+                    out.warnings.push(InputError::new(
+                        name,
+                        "symbolic link loop, not followed (the files it leads to are read once)",
+                    ));
+                    continue;
+                }
+                let message = match e.io_error() {
+                    Some(io) => describe(io),
+                    None => e.to_string(),
                 };
-                errors.push(InputError::new(name, message));
+                out.errors.push(InputError::new(name, message));
             }
         }
+    }
+}
+
+/// What a file that is neither a regular file nor a folder is, in words.
+fn special_kind(t: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else {
+        "a special file"
     }
 }
 
@@ -563,6 +709,7 @@ pub fn describe(e: &io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     fn expand_args(inputs: &[&str]) -> Expanded {
         let args: Vec<String> = inputs.iter().map(|s| s.to_string()).collect();
@@ -621,6 +768,71 @@ mod tests {
     }
 
     #[test]
+    fn a_file_that_shrinks_while_it_is_read_whole_fails_saying_how_far() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        std::fs::write(&path, vec![b'x'; 100_000]).unwrap();
+        let input = Input::File(path.clone());
+        let mut reader = input.open().unwrap();
+        let mut head = vec![0u8; 1000];
+        reader.read_exact(&mut head).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(5000)
+            .unwrap();
+        let mut rest = Vec::new();
+        let e = reader.read_to_end(&mut rest).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            describe(&e),
+            "the file shrank while it was read (truncated or rewritten): it ended after 5000 \
+             of the 100000 bytes it had when opened; run again once it is stable"
+        );
+        // Growing is not an error: what was appended is read too.
+        std::fs::write(&path, vec![b'y'; 10]).unwrap();
+        let mut reader = input.open().unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"zz")
+            .unwrap();
+        let mut all = Vec::new();
+        reader.read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"yyyyyyyyyyzz");
+    }
+
+    #[test]
+    fn an_open_file_reads_no_further_than_its_size_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let file = Input::File(path.clone()).open_file().unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"appended")
+            .unwrap();
+        let mut all = Vec::new();
+        file.reader(4).read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"456789");
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(3)
+            .unwrap();
+        let mut buf = [0u8; 4];
+        assert_eq!(
+            file.read_at(&mut buf, 5).unwrap_err().kind(),
+            io::ErrorKind::UnexpectedEof
+        );
+    }
+
+    #[test]
     fn the_local_size_adds_up_files_and_is_unknown_with_standard_input() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.log"), "x\n").unwrap();
@@ -652,40 +864,55 @@ mod tests {
         std::fs::hard_link(root.join("logs/a.log"), root.join("logs/archive/c.log")).unwrap();
         let logs = root.join("logs").display().to_string();
         let archive = root.join("logs/archive").display().to_string();
-        let expanded = expand_args(&[&logs, &archive]);
-        let names: Vec<String> = expanded
-            .inputs
-            .iter()
-            .map(|i| match i {
-                Input::File(p) => p.strip_prefix(root).unwrap().display().to_string(),
-                other => other.name(),
-            })
-            .collect();
-        assert_eq!(names, ["logs/a.log", "logs/archive/b.log"]);
-        let again: Vec<(String, String)> = expanded
-            .duplicates
-            .iter()
-            .map(|d| {
-                let rel = |n: &str| {
-                    n.strip_prefix(&format!("{}/", root.display()))
-                        .unwrap()
-                        .to_string()
-                };
-                (rel(&d.name), rel(&d.same_as))
-            })
-            .collect();
-        assert_eq!(
-            again,
-            [
-                ("logs/archive/c.log".to_string(), "logs/a.log".to_string()),
-                ("logs/z-link.log".to_string(), "logs/a.log".to_string()),
-                (
-                    "logs/archive/b.log".to_string(),
-                    "logs/archive/b.log".to_string()
-                ),
-                ("logs/archive/c.log".to_string(), "logs/a.log".to_string()),
-            ]
-        );
+        let rel = |n: &str| {
+            n.strip_prefix(&format!("{}/", root.display()))
+                .unwrap()
+                .to_string()
+        };
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        for follow_links in [false, true] {
+            let args = [logs.clone(), archive.clone()];
+            // The S3 fields exist only with the `s3` feature.
+            #[allow(clippy::needless_update)]
+            let options = Options {
+                follow_links,
+                ..Options::default()
+            };
+            let expanded = expand(&args, &options);
+            let names: Vec<String> = expanded
+                .inputs
+                .iter()
+                .map(|i| match i {
+                    Input::File(p) => p.strip_prefix(root).unwrap().display().to_string(),
+                    other => other.name(),
+                })
+                .collect();
+            assert_eq!(names, ["logs/a.log", "logs/archive/b.log"]);
+            let again: Vec<(String, String)> = expanded
+                .duplicates
+                .iter()
+                .map(|d| (rel(&d.name), rel(&d.same_as)))
+                .collect();
+            let left_out: Vec<String> = expanded
+                .warnings
+                .iter()
+                .map(|w| rel(&w.source_name))
+                .collect();
+            let mut expected = vec![pair("logs/archive/c.log", "logs/a.log")];
+            if follow_links {
+                // Followed, the link is the same file as a.log: read once.
+                expected.push(pair("logs/z-link.log", "logs/a.log"));
+                assert!(left_out.is_empty(), "{left_out:?}");
+            } else {
+                // Not followed: left out with a warning, not read.
+                assert_eq!(left_out, ["logs/z-link.log"]);
+            }
+            expected.extend([
+                pair("logs/archive/b.log", "logs/archive/b.log"),
+                pair("logs/archive/c.log", "logs/a.log"),
+            ]);
+            assert_eq!(again, expected, "follow_links {follow_links}");
+        }
     }
 
     #[test]

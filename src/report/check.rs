@@ -8,13 +8,18 @@
 //! runs recorded in the state plus this one, and `this_run`, for the log objects read
 //! now. The listed requests and the exit status are this run's only: an hourly job
 //! reports each violation once.
+//!
+//! The per-bucket rows ([`CheckBuckets`]) are made as they are written, from the
+//! counters themselves, and the tables are printed in pages, so that a check of a
+//! million buckets holds their counters once.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
-use super::grid::{Cell, Column, Grid, Kind, Screen, Tone};
+use super::grid::{paged, Cell, Column, Grid, Kind, Screen, Tone, PAGE};
 use super::{ErrorEntry, InputHash};
 use crate::arn::{principal, requester_name};
 use crate::check::bucket_policy::{Analysis, Enforcement};
@@ -44,7 +49,7 @@ pub struct CheckReport {
     /// check, then the warnings.
     pub findings: Vec<Finding>,
     pub rules: Vec<RuleSummary>,
-    pub buckets: Vec<BucketSummary>,
+    pub buckets: CheckBuckets,
     /// This run's violations, in input order (the first 100 000; the summary counts
     /// all).
     pub violations: Vec<Flagged>,
@@ -68,6 +73,8 @@ pub struct CheckReport {
     /// The zone the table shows times in (`--tz`); JSON and CSV times are UTC.
     #[serde(skip)]
     pub zone: Zone,
+    /// What was left out on purpose (links not followed, link loops).
+    pub warnings: Vec<ErrorEntry>,
 }
 
 /// Run-wide numbers; the request counters are this run's.
@@ -149,6 +156,94 @@ pub struct BucketSummary {
     pub this_run: Counters,
 }
 
+/// The checked buckets by name, each row ([`BucketSummary`]) made as it is read.
+#[derive(Clone, Debug)]
+pub struct CheckBuckets {
+    /// The counters over all runs (with a state) or of this run.
+    totals: BTreeMap<String, Counters>,
+    /// This run's counters, when they differ from `totals` (with a state).
+    this_run: Option<BTreeMap<String, Counters>>,
+    /// The patterns of the rules, by number.
+    patterns: Vec<String>,
+    /// The rule of each bucket of `totals`, in its order.
+    rule_of: Vec<Option<u32>>,
+}
+
+impl CheckBuckets {
+    /// How many buckets there are.
+    pub fn len(&self) -> usize {
+        self.totals.len()
+    }
+
+    /// Are there none?
+    pub fn is_empty(&self) -> bool {
+        self.totals.is_empty()
+    }
+
+    /// The rows, by bucket name.
+    pub fn iter(&self) -> impl Iterator<Item = BucketSummary> + '_ {
+        self.totals
+            .iter()
+            .zip(&self.rule_of)
+            .map(|((name, total), rule)| BucketSummary {
+                bucket: name.clone(),
+                rule: rule.map(|i| self.patterns[i as usize].clone()),
+                total: *total,
+                this_run: match &self.this_run {
+                    Some(now) => now.get(name).copied().unwrap_or_default(),
+                    None => *total,
+                },
+            })
+    }
+}
+
+impl CheckBuckets {
+    /// Each bucket's counters over all runs and of this run, by bucket name: what a
+    /// page ranks the buckets by, without making their rows.
+    pub fn counters(&self) -> impl Iterator<Item = (&Counters, &Counters)> + '_ {
+        self.totals.iter().map(|(name, total)| {
+            let now = match &self.this_run {
+                Some(now) => now.get(name).unwrap_or(&NONE),
+                None => total,
+            };
+            (total, now)
+        })
+    }
+
+    /// The rows of the buckets at these places (in name order), by place.
+    pub fn rows_at(&self, places: &[usize]) -> std::collections::HashMap<usize, BucketSummary> {
+        let wanted: std::collections::HashSet<usize> = places.iter().copied().collect();
+        self.iter()
+            .enumerate()
+            .filter(|(i, _)| wanted.contains(i))
+            .collect()
+    }
+}
+
+/// The counters of a bucket without requests in this run.
+static NONE: Counters = Counters {
+    requests: 0,
+    private: 0,
+    public: 0,
+    internal: 0,
+    private_denied: 0,
+    excepted: 0,
+    blocked: 0,
+    public_rejected: 0,
+    violations: 0,
+    contradictions: 0,
+    foreign_endpoint: 0,
+    first_violation: crate::check::counters::Earliest(None),
+    last_violation: crate::check::counters::Latest(None),
+    last_request: crate::check::counters::Latest(None),
+};
+
+impl Serialize for CheckBuckets {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
 /// The cross-checked bucket policy in brief (`vpce-audit policy` has the details).
 #[derive(Clone, Debug, Serialize)]
 pub struct PolicyBrief {
@@ -195,22 +290,17 @@ pub struct CheckContext<'a> {
 
 impl CheckReport {
     /// Builds the report of a finished run with its `findings`.
-    pub fn build(run: Run, findings: Vec<Finding>, ctx: &CheckContext<'_>) -> CheckReport {
-        let totals = match ctx.state {
-            Some((_, s)) => s.buckets.clone(),
-            None => run.findings.buckets.clone(),
+    pub fn build(mut run: Run, findings: Vec<Finding>, ctx: &CheckContext<'_>) -> CheckReport {
+        let now = run.findings.totals();
+        // Over all runs: the state's counters, this run's recorded in them.
+        let mine = std::mem::take(&mut run.findings.buckets);
+        let (totals, this_run) = match ctx.state {
+            Some((_, s)) => (s.buckets.clone(), Some(mine)),
+            None => (mine, None),
         };
-        let buckets: Vec<BucketSummary> = totals
-            .iter()
-            .map(|(name, total)| BucketSummary {
-                bucket: name.clone(),
-                rule: ctx
-                    .rules
-                    .rule_for(name)
-                    .map(|i| ctx.rules.describe(i).0.to_string()),
-                total: *total,
-                this_run: run.findings.buckets.get(name).copied().unwrap_or_default(),
-            })
+        let rule_of: Vec<Option<u32>> = totals
+            .keys()
+            .map(|name| ctx.rules.rule_for(name).map(|i| i as u32))
             .collect();
         let mut rules: Vec<RuleSummary> = (0..ctx.rules.len())
             .map(|i| {
@@ -223,13 +313,18 @@ impl CheckReport {
                 }
             })
             .collect();
-        for (name, c) in &totals {
-            if let Some(i) = ctx.rules.rule_for(name) {
-                rules[i].buckets += 1;
-                rules[i].requests += c.requests;
+        for (c, rule) in totals.values().zip(&rule_of) {
+            if let Some(i) = rule {
+                rules[*i as usize].buckets += 1;
+                rules[*i as usize].requests += c.requests;
             }
         }
-        let now = run.findings.totals();
+        let buckets = CheckBuckets {
+            patterns: rules.iter().map(|r| r.bucket.clone()).collect(),
+            totals,
+            this_run,
+            rule_of,
+        };
         let tally = &run.tally;
         let filter = &ctx.settings.filter;
         let f = &run.findings;
@@ -315,15 +410,8 @@ impl CheckReport {
                 })
                 .collect(),
             rejections: run.tally.rejections,
-            errors: run
-                .tally
-                .errors
-                .into_iter()
-                .map(|e| ErrorEntry {
-                    source: e.source_name,
-                    message: e.message,
-                })
-                .collect(),
+            errors: ErrorEntry::list(&run.tally.errors),
+            warnings: ErrorEntry::list(&run.tally.warnings),
             zone: ctx.settings.zone,
         }
     }
@@ -349,7 +437,7 @@ impl CheckReport {
 
 /// Writes the report as one JSON document followed by a newline.
 pub fn write_json(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
+    escape::write_json(&mut *out, report, true)?;
     out.write_all(b"\n")
 }
 
@@ -634,10 +722,12 @@ fn write_buckets(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> 
         Column::drop("first violation", Kind::Atom, 1),
         Column::drop("last violation", Kind::Atom, 1),
     ]);
-    let mut t = Grid::new(&columns);
     let bad = |n: u64| Cell::from(n).tone_if(n > 0, Tone::Bad);
     let warn = |n: u64| Cell::from(n).tone_if(n > 0, Tone::Warn);
-    for b in &report.buckets {
+    if incremental {
+        writeln!(out, "per bucket, over all runs in the state:")?;
+    }
+    let rows = report.buckets.iter().map(|b| {
         let c = &b.total;
         let mut row = vec![
             Cell::from(escape::terminal(b.bucket.as_bytes()).into_owned()),
@@ -661,12 +751,9 @@ fn write_buckets(report: &CheckReport, out: &mut dyn Write, screen: &Screen) -> 
         let time = |t: Option<i64>| t.map_or("-".into(), |t| report.zone.show_secs(t));
         row.push(time(c.first_violation.0).into());
         row.push(time(c.last_violation.0).into());
-        t.row(row);
-    }
-    if incremental {
-        writeln!(out, "per bucket, over all runs in the state:")?;
-    }
-    t.write(out, screen)
+        row
+    });
+    paged(&columns, rows, out, screen)
 }
 
 /// The first `shown` of the flagged requests, one per line, grouped by requester (a
@@ -758,7 +845,16 @@ fn flagged_table(
                 row.push(Cell::from(text(&f.statement)));
             }
             t.row(row);
+            // Printed in pages, so that a hundred thousand rows never sit in memory as
+            // cells; a group that goes on past a page goes on in the next one.
+            if t.len() == PAGE {
+                t.write(out, screen)?;
+                t = Grid::new(&columns);
+            }
         }
     }
-    t.write(out, screen)
+    if !t.is_empty() {
+        t.write(out, screen)?;
+    }
+    Ok(())
 }

@@ -209,6 +209,34 @@ fn chrome(n: usize) -> usize {
     n * (PADDING + 1) + 1
 }
 
+/// Rows per printed table: a longer table is printed as several, each a table of its
+/// own, so that a million rows never sit in memory as cells.
+pub const PAGE: usize = 500;
+
+/// Writes `rows` under `columns` as tables of at most [`PAGE`] rows each (one table,
+/// empty but for its header, when there are no rows).
+pub fn paged(
+    columns: &[Column],
+    rows: impl IntoIterator<Item = Vec<Cell>>,
+    out: &mut dyn Write,
+    screen: &Screen,
+) -> io::Result<()> {
+    let mut page = Grid::new(columns);
+    let mut written = false;
+    for row in rows {
+        page.row(row);
+        if page.len() == PAGE {
+            page.write(out, screen)?;
+            page = Grid::new(columns);
+            written = true;
+        }
+    }
+    if !page.is_empty() || !written {
+        page.write(out, screen)?;
+    }
+    Ok(())
+}
+
 /// A table to fit a screen.
 #[derive(Clone, Debug)]
 pub struct Grid {

@@ -4,9 +4,10 @@
 use std::io::{self, Write};
 
 use super::Report;
+use crate::escape;
 
 /// Writes the report as one JSON document followed by a newline.
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
+    escape::write_json(&mut *out, report, true)?;
     out.write_all(b"\n")
 }

@@ -178,11 +178,11 @@ fn cases(report: &CheckReport) -> Vec<Case> {
             .iter()
             .filter(|b| b.rule.as_deref() == Some(rule.bucket.as_str()))
         {
-            cases.push(bucket_case(report, class.clone(), b));
+            cases.push(bucket_case(report, class.clone(), &b));
         }
     }
     for b in report.buckets.iter().filter(|b| b.rule.is_none()) {
-        cases.push(bucket_case(report, "bucket policy".into(), b));
+        cases.push(bucket_case(report, "bucket policy".into(), &b));
     }
     cases
 }

@@ -4,6 +4,10 @@
 //! per bucket a verdict, a timeline, the transitions between the VPC endpoint and the
 //! internet per requester, and a per-account breakdown. The JSON output is this model
 //! serialised as is; table and CSV show the same numbers.
+//!
+//! The buckets ([`Buckets`]) are built as a renderer asks for them, a batch at a time
+//! on the current rayon pool, so that the reports of a million buckets never sit in
+//! memory together: every renderer writes a bucket and lets it go.
 
 pub mod check;
 pub mod csv;
@@ -17,11 +21,13 @@ pub mod requests;
 pub mod series;
 pub mod table;
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::aggregate::{
     Aggregate, BucketStats, Cell, Distinct, FirstLast, Traffic, OTHER_ENDPOINTS, OTHER_REQUESTERS,
@@ -30,7 +36,7 @@ use crate::arn::{account_of, requester_name};
 use crate::classify::Class;
 use crate::cloudtrail::Change;
 use crate::escape;
-use crate::input::S3Counts;
+use crate::input::{InputError, S3Counts};
 use crate::ipranges::AwsRanges;
 use crate::settings::Settings;
 use crate::tally::{InputDigest, JoinCounts, Rejection, Tally};
@@ -38,7 +44,7 @@ use crate::time::{interval_name, rfc3339, Zone};
 
 /// The version of the JSON documents' layout (`docs/json.md`): raised when a field
 /// changes meaning or goes away, not when one is added.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The whole report.
 #[derive(Clone, Debug, Serialize)]
@@ -46,7 +52,7 @@ pub struct Report {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
     pub summary: Summary,
-    pub buckets: Vec<BucketReport>,
+    pub buckets: Buckets,
     /// With `--evidence-hashes`: every input read to its end, with its size and
     /// SHA-256 as stored.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,6 +65,8 @@ pub struct Report {
     /// bucket of the report: an endpoint no reported request came through, or whose
     /// traffic CloudTrail did not name.
     pub changes: Vec<ChangeReport>,
+    /// What was left out on purpose (links not followed, link loops).
+    pub warnings: Vec<ErrorEntry>,
 }
 
 /// The `--aws-ip-ranges` file.
@@ -626,51 +634,250 @@ pub struct Account {
     pub internal: u64,
 }
 
-/// One input that failed.
+/// One input that failed, or was left out with a warning.
 #[derive(Clone, Debug, Serialize)]
 pub struct ErrorEntry {
     pub source: String,
     pub message: String,
 }
 
-impl Report {
-    /// Builds the report of a finished run under `settings`.
-    pub fn build(agg: &Aggregate, tally: &Tally, settings: &Settings) -> Report {
-        // Buckets are independent: each is reported on a worker of the current pool.
-        let mut changes: Vec<&Change> = tally.changes.iter().collect();
-        changes.sort_by_key(|c| c.epoch);
-        let interval = agg.interval();
-        let mut buckets: Vec<BucketReport> = agg
-            .buckets()
-            .into_par_iter()
-            .map(|(name, stats)| {
-                let mut b = bucket_report(name, stats);
-                attach_changes(&mut b, stats, &changes, interval);
-                b
+impl ErrorEntry {
+    /// The entries of `errors`, for the report.
+    pub fn list(errors: &[InputError]) -> Vec<ErrorEntry> {
+        errors
+            .iter()
+            .map(|e| ErrorEntry {
+                source: e.source_name.clone(),
+                message: e.message.clone(),
             })
-            .collect();
-        let attached = |c: &Change| {
-            let time = rfc3339(c.epoch);
-            buckets.iter().any(|b| {
-                b.changes
-                    .iter()
-                    .any(|x| x.time == time && x.event == c.event && x.endpoints == c.endpoints)
-            })
-        };
-        let loose: Vec<&Change> = changes.iter().copied().filter(|c| !attached(c)).collect();
-        for b in &mut buckets {
+            .collect()
+    }
+}
+
+/// The buckets of a report, in name order: from a run, built from its aggregate as
+/// they are asked for; from Athena's rows (or a test), built ahead.
+#[derive(Clone, Debug)]
+pub struct Buckets(Source);
+
+#[derive(Clone, Debug)]
+enum Source {
+    Built(Vec<BucketReport>),
+    Aggregated {
+        agg: Arc<Aggregate>,
+        /// The buckets' places in the aggregate, in name order.
+        order: Vec<u32>,
+        /// What every bucket is built with besides its own counters.
+        with: Arc<Context>,
+    },
+}
+
+/// What a bucket of a run is built with besides its own counters: the changes to the
+/// network path, and the AWS ranges its public addresses are tagged with.
+#[derive(Clone, Debug, Default)]
+struct Context {
+    /// Every change read, by time.
+    changes: Vec<Change>,
+    /// The changes that belong to no bucket, by time: a likely cause of a move to the
+    /// internet when the bucket's own changes name none.
+    loose: Vec<Change>,
+    /// With `--aws-ip-ranges`.
+    ranges: Option<Arc<AwsRanges>>,
+}
+
+impl Context {
+    /// The report of one bucket of the aggregate.
+    fn bucket(&self, name: &[u8], stats: &BucketStats, interval: i64) -> BucketReport {
+        let mut b = bucket_report(name, stats);
+        if !self.changes.is_empty() {
+            let changes: Vec<&Change> = self.changes.iter().collect();
+            attach_changes(&mut b, stats, &changes, interval);
+            let loose: Vec<&Change> = self.loose.iter().collect();
             for t in &mut b.transitions {
                 if t.likely_cause.is_none() && t.from == Class::Private && t.to == Class::Public {
                     t.likely_cause = cause(&loose, &t.at, interval);
                 }
             }
         }
-        let mut totals = Traffic::default();
-        for (_, stats) in agg.buckets() {
-            totals += stats.counts;
+        if let Some(ranges) = &self.ranges {
+            tag_bucket(&mut b, stats, ranges);
         }
-        let first = agg.buckets().iter().map(|(_, s)| s.first).min();
-        let last = agg.buckets().iter().map(|(_, s)| s.last).max();
+        b
+    }
+}
+
+/// Buckets are built in batches of at most this many, in parallel.
+const BATCH: usize = 64;
+/// A batch holds buckets of at most about this many windows and requesters together,
+/// so that a batch of large buckets stays small in memory.
+const BATCH_WEIGHT: usize = 100_000;
+
+impl From<Vec<BucketReport>> for Buckets {
+    fn from(built: Vec<BucketReport>) -> Self {
+        Buckets(Source::Built(built))
+    }
+}
+
+impl Buckets {
+    /// The buckets of `agg`, to be built as they are read, with the changes to the
+    /// network path (by time) and those of them that belong to no bucket.
+    fn of(agg: Arc<Aggregate>, changes: Vec<Change>, loose: Vec<Change>) -> Self {
+        let order = agg.by_name();
+        let with = Arc::new(Context {
+            changes,
+            loose,
+            ranges: None,
+        });
+        Buckets(Source::Aggregated { agg, order, with })
+    }
+
+    /// How many buckets there are.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Source::Built(v) => v.len(),
+            Source::Aggregated { order, .. } => order.len(),
+        }
+    }
+
+    /// Are there none?
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bucket `i` in name order.
+    pub fn get(&self, i: usize) -> Cow<'_, BucketReport> {
+        match &self.0 {
+            Source::Built(v) => Cow::Borrowed(&v[i]),
+            Source::Aggregated { agg, order, with } => {
+                let (name, stats) = agg.bucket(order[i]);
+                Cow::Owned(with.bucket(name, stats, agg.interval()))
+            }
+        }
+    }
+
+    /// The public traffic of bucket `i`, for ranking buckets without building them:
+    /// (public requests let through, public requests denied, requests).
+    pub fn public_traffic(&self, i: usize) -> (u64, u64, u64) {
+        match &self.0 {
+            Source::Built(v) => (v[i].public_allowed, v[i].public_denied, v[i].requests),
+            Source::Aggregated { agg, order, .. } => {
+                let c = &agg.bucket(order[i]).1.counts;
+                (c.public_allowed(), c.public_denied, c.requests)
+            }
+        }
+    }
+
+    /// Where the bucket named `name` is in name order, if it is there.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        match &self.0 {
+            Source::Built(v) => v.binary_search_by(|b| b.bucket.as_str().cmp(name)).ok(),
+            Source::Aggregated { agg, order, .. } => {
+                let by_bytes = order
+                    .binary_search_by(|&at| agg.bucket(at).0.cmp(name.as_bytes()))
+                    .ok();
+                // A name that is not UTF-8 is shown with U+FFFD in place of its bad
+                // bytes: only a search in order finds it.
+                by_bytes.or_else(|| {
+                    name.contains('\u{fffd}')
+                        .then(|| {
+                            order
+                                .iter()
+                                .position(|&at| escape::lossy(agg.bucket(at).0) == name)
+                        })
+                        .flatten()
+                })
+            }
+        }
+    }
+
+    /// Every bucket in name order, built in parallel batches as they are read.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = Cow<'_, BucketReport>> + '_> {
+        match &self.0 {
+            Source::Built(v) => Box::new(v.iter().map(Cow::Borrowed)),
+            Source::Aggregated { agg, order, with } => Box::new(
+                Batches {
+                    agg,
+                    order,
+                    with,
+                    next: 0,
+                    ready: VecDeque::new(),
+                }
+                .map(Cow::Owned),
+            ),
+        }
+    }
+}
+
+/// The buckets of an aggregate, built a batch at a time.
+struct Batches<'a> {
+    agg: &'a Aggregate,
+    order: &'a [u32],
+    with: &'a Context,
+    next: usize,
+    ready: VecDeque<BucketReport>,
+}
+
+impl Iterator for Batches<'_> {
+    type Item = BucketReport;
+
+    fn next(&mut self) -> Option<BucketReport> {
+        if self.ready.is_empty() && self.next < self.order.len() {
+            let start = self.next;
+            let mut weight = 0;
+            while self.next < self.order.len()
+                && self.next - start < BATCH
+                && (self.next == start || weight < BATCH_WEIGHT)
+            {
+                let stats = self.agg.bucket(self.order[self.next]).1;
+                weight += stats.timeline_len() + stats.requesters.len();
+                self.next += 1;
+            }
+            // Buckets are independent: each is reported on a worker of the current pool.
+            self.ready = self.order[start..self.next]
+                .par_iter()
+                .map(|&at| {
+                    let (name, stats) = self.agg.bucket(at);
+                    self.with.bucket(name, stats, self.agg.interval())
+                })
+                .collect::<Vec<_>>()
+                .into();
+        }
+        self.ready.pop_front()
+    }
+}
+
+impl<'a> IntoIterator for &'a Buckets {
+    type Item = Cow<'a, BucketReport>;
+    type IntoIter = Box<dyn Iterator<Item = Cow<'a, BucketReport>> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl Serialize for Buckets {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl Report {
+    /// Builds the report of a finished run under `settings`; the buckets are built as
+    /// they are written (see [`Buckets`]).
+    pub fn build(agg: Aggregate, tally: &Tally, settings: &Settings) -> Report {
+        let mut changes: Vec<Change> = tally.changes.clone();
+        changes.sort_by_key(|c| c.epoch);
+        let loose = loose_changes(&agg, &changes);
+        let interval = agg.interval();
+        let zone = agg.zone();
+        let mut totals = Traffic::default();
+        let (mut first, mut last) = (None::<i64>, None::<i64>);
+        for at in 0..agg.len() as u32 {
+            let stats = agg.bucket(at).1;
+            totals += stats.counts;
+            first = Some(first.map_or(stats.first, |t| t.min(stats.first)));
+            last = Some(last.map_or(stats.last, |t| t.max(stats.last)));
+        }
+        let buckets = Buckets::of(Arc::new(agg), changes, loose.clone());
         let filter = &settings.filter;
         let summary = Summary {
             inputs: tally.counts.inputs,
@@ -681,9 +888,9 @@ impl Report {
             rejected: tally.counts.rejected,
             matched: tally.counts.matched,
             blank_lines: tally.counts.blank,
-            interval: interval_name(agg.interval()),
-            interval_seconds: agg.interval(),
-            time_zone: agg.zone().name().to_string(),
+            interval: interval_name(interval),
+            interval_seconds: interval,
+            time_zone: zone.name().to_string(),
             since: filter.since.map(rfc3339),
             until: filter.until.map(rfc3339),
             first: first.map(rfc3339),
@@ -714,15 +921,9 @@ impl Report {
             buckets,
             inputs: (settings.hashes.raw).then(|| InputHash::list(&tally.digests)),
             rejections: tally.rejections.clone(),
-            errors: tally
-                .errors
-                .iter()
-                .map(|e| ErrorEntry {
-                    source: e.source_name.clone(),
-                    message: e.message.clone(),
-                })
-                .collect(),
-            changes: loose.iter().map(|c| ChangeReport::of(c)).collect(),
+            errors: ErrorEntry::list(&tally.errors),
+            warnings: ErrorEntry::list(&tally.warnings),
+            changes: loose.iter().map(ChangeReport::of).collect(),
         }
     }
 }
@@ -730,57 +931,96 @@ impl Report {
 impl Report {
     /// Tags the public addresses with the AWS range they are in (`--aws-ip-ranges`):
     /// top addresses, moves to the internet, and per bucket where its public requests
-    /// came from, over every address `agg` counted.
-    pub fn tag_aws(&mut self, agg: &Aggregate, ranges: &AwsRanges) {
+    /// came from, over every address the run counted. A report of a run only: the
+    /// buckets are tagged as they are built.
+    pub fn tag_aws(&mut self, ranges: Arc<AwsRanges>) {
         self.summary.aws_ranges = Some(AwsRangesSummary {
             prefixes: ranges.prefixes,
             created: ranges.created.clone(),
         });
-        let stats = agg.buckets();
-        self.buckets.par_iter_mut().for_each(|b| {
-            let Ok(at) = stats.binary_search_by(|(name, _)| (**name).cmp(b.bucket.as_bytes()))
-            else {
-                return;
-            };
-            let s = stats[at].1;
-            let describe = |ip: &str| ip.parse().ok().map(|ip| ranges.describe(ip));
-            for t in &mut b.top_public_ips {
-                t.aws = describe(&t.name);
-            }
-            for t in &mut b.transitions {
-                if t.to == Class::Public {
-                    t.aws = describe(&t.remote_ip);
-                }
-            }
-            let region = s.region.as_deref().map(|r| escape::lossy(r).into_owned());
-            let mut n = PublicNetworks {
-                ec2_same_region: region.as_ref().map(|_| 0),
-                region,
-                not_looked_up: s.untracked_public,
-                ..PublicNetworks::default()
-            };
-            for (ip, requests) in s.public_ips.iter() {
-                match (ranges.lookup(ip), &n.region) {
-                    (None, _) => n.outside_aws += requests,
-                    (Some(tag), Some(region)) if tag.is_ec2_in(region) => {
-                        *n.ec2_same_region.get_or_insert(0) += requests
-                    }
-                    (Some(_), _) => n.other_aws += requests,
-                }
-            }
-            if let (Some(ec2), Some(region)) = (n.ec2_same_region, &n.region) {
-                if ec2 > 0 {
-                    b.warnings.push(format!(
-                        "{} from the internet came from EC2 addresses of {region}, the bucket's \
-                         own region: almost surely a VPC there that reached it past the endpoint \
-                         (a NAT gateway or a public instance)",
-                        plural(ec2, "request"),
-                    ));
-                }
-            }
-            b.public_networks = Some(n);
-        });
+        if let Source::Aggregated { with, .. } = &mut self.buckets.0 {
+            Arc::make_mut(with).ranges = Some(ranges);
+        }
     }
+}
+
+/// Tags bucket `b`'s public addresses with the AWS range they are in, and says where
+/// its public requests came from, over every address `s` counted.
+fn tag_bucket(b: &mut BucketReport, s: &BucketStats, ranges: &AwsRanges) {
+    let describe = |ip: &str| ip.parse().ok().map(|ip| ranges.describe(ip));
+    for t in &mut b.top_public_ips {
+        t.aws = describe(&t.name);
+    }
+    for t in &mut b.transitions {
+        if t.to == Class::Public {
+            t.aws = describe(&t.remote_ip);
+        }
+    }
+    let region = s.region.as_deref().map(|r| escape::lossy(r).into_owned());
+    let mut n = PublicNetworks {
+        ec2_same_region: region.as_ref().map(|_| 0),
+        region,
+        not_looked_up: s.untracked_public,
+        ..PublicNetworks::default()
+    };
+    for (ip, requests) in s.public_ips.iter() {
+        match (ranges.lookup(ip), &n.region) {
+            (None, _) => n.outside_aws += requests,
+            (Some(tag), Some(region)) if tag.is_ec2_in(region) => {
+                *n.ec2_same_region.get_or_insert(0) += requests
+            }
+            (Some(_), _) => n.other_aws += requests,
+        }
+    }
+    if let (Some(ec2), Some(region)) = (n.ec2_same_region, &n.region) {
+        if ec2 > 0 {
+            b.warnings.push(format!(
+                "{} from the internet came from EC2 addresses of {region}, the bucket's \
+                 own region: almost surely a VPC there that reached it past the endpoint \
+                 (a NAT gateway or a public instance)",
+                plural(ec2, "request"),
+            ));
+        }
+    }
+    b.public_networks = Some(n);
+}
+
+/// The changes (by time) that belong to no bucket of `agg`: a bucket policy event of a
+/// bucket with no request, an endpoint event of an endpoint that carried none (see
+/// [`attach_changes`]). One pass over the buckets, without building their reports.
+fn loose_changes(agg: &Aggregate, changes: &[Change]) -> Vec<Change> {
+    let mut attached = vec![false; changes.len()];
+    let mut by_bucket: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut by_endpoint: BTreeMap<&[u8], Vec<usize>> = BTreeMap::new();
+    for (i, c) in changes.iter().enumerate() {
+        match &c.bucket {
+            Some(bucket) => by_bucket.entry(bucket.as_str()).or_default().push(i),
+            None => {
+                for e in &c.endpoints {
+                    by_endpoint.entry(e.as_bytes()).or_default().push(i);
+                }
+            }
+        }
+    }
+    if !changes.is_empty() {
+        for at in 0..agg.len() as u32 {
+            let (name, stats) = agg.bucket(at);
+            if let Some(mine) = by_bucket.get(&*escape::lossy(name)) {
+                mine.iter().for_each(|&i| attached[i] = true);
+            }
+            for id in stats.endpoints.keys() {
+                if let Some(mine) = by_endpoint.get(id) {
+                    mine.iter().for_each(|&i| attached[i] = true);
+                }
+            }
+        }
+    }
+    changes
+        .iter()
+        .zip(attached)
+        .filter(|(_, attached)| !attached)
+        .map(|(c, _)| c.clone())
+        .collect()
 }
 
 /// The changes that belong to a bucket: its own bucket policy events, and the events
@@ -894,7 +1134,7 @@ fn bucket_report(name: &[u8], stats: &BucketStats) -> BucketReport {
     let mut talkers = Vec::with_capacity(stats.requesters.len());
     let mut requesters = Vec::with_capacity(stats.requesters.len());
     let mut traffic = Vec::with_capacity(stats.requesters.len());
-    for (who, r) in &stats.requesters {
+    for (who, r) in stats.requesters.iter() {
         let requester = requester_name(who).into_owned();
         traffic.push((requester.clone(), r.counts));
         talkers.push(Talker {

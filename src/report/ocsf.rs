@@ -62,7 +62,7 @@ pub fn write(report: &CheckReport, now: i64, out: &mut dyn Write) -> io::Result<
         };
         all.push(request_finding(kind, f, severity));
     }
-    serde_json::to_writer_pretty(&mut *out, &all)?;
+    crate::escape::write_json(&mut *out, &all, true)?;
     out.write_all(b"\n")
 }
 

@@ -12,7 +12,7 @@ use crate::escape;
 
 /// Writes the analysis as one JSON document followed by a newline.
 pub fn write_json(a: &Analysis, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, a)?;
+    crate::escape::write_json(&mut *out, a, true)?;
     out.write_all(b"\n")
 }
 

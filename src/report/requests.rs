@@ -158,7 +158,7 @@ impl<W: Write> RequestWriter<W> {
                     line,
                     aws,
                 };
-                serde_json::to_writer(&mut *out, &json)?;
+                escape::write_json(&mut *out, &json, false)?;
                 out.write_all(b"\n")
             }
             Form::Csv => {

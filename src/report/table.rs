@@ -2,11 +2,14 @@
 //! ([`super::grid`]).
 //!
 //! Every value that came from a log passes through [`escape::terminal`], so a key or
-//! user agent cannot move the cursor, clear the screen or hide text.
+//! user agent cannot move the cursor, clear the screen or hide text. Long tables (the
+//! bucket overview, a timeline) are printed in pages of [`super::grid::PAGE`] rows, each page a
+//! table of its own, so that a million rows never sit in memory as cells; each
+//! bucket is built, printed and let go in turn.
 
 use std::io::{self, Write};
 
-use super::grid::{Cell, Column, Grid, Kind, Screen, Tone};
+use super::grid::{paged, Cell, Column, Grid, Kind, Screen, Tone};
 use super::series::{Series, Slot};
 use super::{BucketReport, ChangeReport, Report, Requester, Verdict};
 use crate::escape;
@@ -85,7 +88,7 @@ pub fn write(report: &Report, out: &mut dyn Write, screen: &Screen) -> io::Resul
         return Ok(());
     }
     writeln!(out)?;
-    let mut overview = Grid::new(&[
+    let overview = [
         Column::keep("bucket", Kind::Text),
         Column::keep("verdict", Kind::Atom),
         Column::drop("requests", Kind::Number, 4),
@@ -99,9 +102,9 @@ pub fn write(report: &Report, out: &mut dyn Write, screen: &Screen) -> io::Resul
         Column::drop("public IPs", Kind::Number, 9),
         Column::drop("first seen", Kind::Atom, 10),
         Column::drop("last seen", Kind::Atom, 10),
-    ]);
-    for b in &report.buckets {
-        overview.row(vec![
+    ];
+    let rows = report.buckets.iter().map(|b| {
+        vec![
             escape::terminal(b.bucket.as_bytes()).into_owned().into(),
             verdict(b.verdict),
             b.requests.into(),
@@ -115,11 +118,12 @@ pub fn write(report: &Report, out: &mut dyn Write, screen: &Screen) -> io::Resul
             b.distinct_public_ips.into(),
             zone.show(&b.first_seen).into(),
             zone.show(&b.last_seen).into(),
-        ]);
-    }
-    overview.write(out, screen)?;
+        ]
+    });
+    paged(&overview, rows, out, screen)?;
+    // Each bucket is built, printed and let go in turn.
     for b in &report.buckets {
-        write_bucket(b, s.interval_seconds, &zone, out, screen)?;
+        write_bucket(&b, s.interval_seconds, &zone, out, screen)?;
     }
     if !report.changes.is_empty() {
         writeln!(out)?;
@@ -296,8 +300,7 @@ fn write_bucket(
         if causes {
             columns.push(Column::keep("likely cause (CloudTrail)", Kind::Text));
         }
-        let mut t = Grid::new(&columns);
-        for tr in &b.transitions {
+        let rows = b.transitions.iter().map(|tr| {
             let to = Cell::from(tr.to.name())
                 .tone_if(tr.to == crate::classify::Class::Public, Tone::Bad);
             let mut row = vec![
@@ -323,9 +326,9 @@ fn write_bucket(
                 });
                 row.push(escape::terminal(cause.as_bytes()).into_owned().into());
             }
-            t.row(row);
-        }
-        t.write(out, screen)?;
+            row
+        });
+        paged(&columns, rows, out, screen)?;
     }
 
     if !b.endpoints.is_empty() {
@@ -377,8 +380,7 @@ fn write_bucket(
     if !b.changes.is_empty() {
         columns.push(Column::keep("changes (CloudTrail)", Kind::Text));
     }
-    let mut timeline = Grid::new(&columns);
-    for p in &b.timeline {
+    let rows = b.timeline.iter().map(|p| {
         let mut row = vec![
             zone.show(&p.start).into(),
             p.requests.into(),
@@ -396,13 +398,13 @@ fn write_bucket(
             let marks = markers(&b.changes, &p.start, interval, zone);
             row.push(escape::terminal(marks.as_bytes()).into_owned().into());
         }
-        timeline.row(row);
-    }
-    timeline.write(out, screen)?;
+        row
+    });
+    paged(&columns, rows, out, screen)?;
 
     if !b.accounts.is_empty() {
         writeln!(out, "requests per account:")?;
-        let mut a = Grid::new(&[
+        let columns = [
             Column::keep("account", Kind::Text),
             Column::drop("requesters", Kind::Number, 5),
             Column::drop("requests", Kind::Number, 4),
@@ -412,9 +414,9 @@ fn write_bucket(
             Column::keep("public denied", Kind::Number),
             Column::drop("public refused", Kind::Number, 2),
             Column::drop("internal", Kind::Number, 1),
-        ]);
-        for acc in &b.accounts {
-            a.row(vec![
+        ];
+        let rows = b.accounts.iter().map(|acc| {
+            vec![
                 escape::terminal(acc.account.as_bytes()).into_owned().into(),
                 acc.requesters.into(),
                 acc.requests.into(),
@@ -424,9 +426,9 @@ fn write_bucket(
                 warn(acc.public_denied),
                 warn(acc.public_rejected),
                 acc.internal.into(),
-            ]);
-        }
-        a.write(out, screen)?;
+            ]
+        });
+        paged(&columns, rows, out, screen)?;
     }
     Ok(())
 }

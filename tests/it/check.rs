@@ -1379,17 +1379,25 @@ fn the_same_file_reached_twice_is_counted_once() {
     std::os::unix::fs::symlink(logs.join("a"), logs.join("archive/link-to-a")).unwrap();
     let all = logs.to_str().unwrap().to_string();
     let archive = logs.join("archive").to_str().unwrap().to_string();
+    // Links inside a folder are not followed without --follow: the second walk's file
+    // is the only duplicate, and the link is left out with a warning.
     let (code, r) = check_json(&["--require-private", "secure", &all, &archive]);
     assert_eq!(code, 1);
     assert_eq!(r["summary"]["violations"], 2);
     assert_eq!(r["summary"]["inputs"], 2);
-    // The link inside the folder, then the second walk's two files.
+    assert_eq!(r["summary"]["inputs_duplicate"], 1);
+    assert_eq!(r["warnings"].as_array().unwrap().len(), 2);
+    // Followed, the link inside the folder, then the second walk's two files.
+    let (code, r) = check_json(&["--require-private", "secure", "--follow", &all, &archive]);
+    assert_eq!(code, 1);
+    assert_eq!(r["summary"]["violations"], 2);
+    assert_eq!(r["summary"]["inputs"], 2);
     assert_eq!(r["summary"]["inputs_duplicate"], 3);
     assert_eq!(
         r["duplicates"][0]["same_as"],
         logs.join("a").to_str().unwrap()
     );
-    let report = util::report_json(&[&all, &archive], 0);
+    let report = util::report_json(&["--follow", &all, &archive], 0);
     assert_eq!(report["summary"]["requests"], 2);
     assert_eq!(report["summary"]["inputs_duplicate"], 3);
 }

@@ -323,7 +323,8 @@ fn hostile_log_fields_are_escaped() {
     let script = "&lt;script&gt;alert(1)&lt;/script&gt;";
     assert!(html.contains(&format!("<h2>{script}</h2>")), "bucket name");
     assert!(html.contains(&format!("<a href=\"#b1\">{script}</a>")));
-    assert!(html.contains(&format!("&#39;{script}&#39; is not an IP address")));
+    // A rejection quotes the first 16 bytes of the field: `<script>alert(1)`.
+    assert!(html.contains("&#39;&lt;script&gt;alert(1)…&#39; is not an IP address"));
     let requester = "&quot;&gt;&lt;img/src=x/onerror=alert(1)&gt;";
     assert!(html.contains(&format!("<td><code>{requester}</code></td>")));
     assert!(html.contains(&format!(
@@ -447,4 +448,84 @@ fn check_page_shows_violations_in_a_real_browser() {
             .replace('<', "&lt;")
             .replace('>', "&gt;")
     )));
+}
+
+/// The page's visible text: tags dropped, entities of the sample's text decoded,
+/// whitespace collapsed to single spaces.
+fn visible_text(dom: &str) -> String {
+    let mut text = String::with_capacity(dom.len());
+    let mut in_tag = false;
+    for c in dom.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.replace("&amp;", "&")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The sample logs with the CloudTrail files of the same story: the page shows, in a
+/// real browser, which endpoint carried the bucket's requests, the changes to its
+/// network path with the chart's markers, and the deleted endpoint as the likely cause
+/// of the move to the internet. Expected values are the fixtures' (testdata/README.md).
+#[test]
+fn cloudtrail_sections_render_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let status = vpce_audit()
+        .args(["report", "--format", "html", "-o"])
+        .arg(&page)
+        .args(["testdata/logs", "testdata/cloudtrail"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (dom, log) = dump_dom(&page);
+    assert_eq!(console_messages(&log), Vec::<&str>::new());
+    let shared = sections(&dom)
+        .into_iter()
+        .find(|s| s.contains("shared-data-prod"))
+        .expect("a section for shared-data-prod");
+    let text = visible_text(shared);
+    // Endpoint, account, requests, denied, first and last seen: the deleted endpoint
+    // carried three requests (one denied by its own policy), the new one two.
+    for row in [
+        "vpce-0a1b2c3d4e5f60718 111122223333 3 1 2022-05-09T10:02:11Z 2022-05-09T10:15:30Z",
+        "vpce-0f9e8d7c6b5a43210 111122223333 2 0 2022-05-09T11:30:00Z 2022-05-09T11:35:42Z",
+    ] {
+        assert!(text.contains(row), "endpoint row {row:?} in {text}");
+    }
+    for change in [
+        "2022-05-09T10:31:50Z DeleteVpcEndpoints vpce-0a1b2c3d4e5f60718",
+        "2022-05-09T11:04:30Z PutBucketPolicy shared-data-prod",
+        "2022-05-09T11:20:40Z CreateVpcEndpoint vpce-0f9e8d7c6b5a43210",
+    ] {
+        assert!(text.contains(change), "change {change:?} in {text}");
+    }
+    assert_eq!(
+        count(shared, "<g class=\"mark change\">"),
+        3,
+        "a marker per change"
+    );
+    assert!(
+        text.contains(
+            "2022-05-09T10:32:05Z private → public 52.79.54.241 \
+             arn:aws:sts::111122223333:assumed-role/ec2-s3-reader 111122223333 \
+             DeleteVpcEndpoints vpce-0a1b2c3d4e5f60718 at 2022-05-09T10:31:50Z"
+        ),
+        "the transition names its likely cause: {text}"
+    );
+    // The other bucket had no endpoint in CloudTrail: no such section there.
+    let reports = sections(&dom)
+        .into_iter()
+        .find(|s| s.contains("team-reports"))
+        .expect("a section for team-reports");
+    assert!(!reports.contains("VPC endpoints that carried requests"));
 }

@@ -17,6 +17,7 @@ mod fuzz_regressions;
 mod hostile;
 mod html;
 mod layers;
+mod limits;
 mod output;
 mod parse_props;
 mod policy;

@@ -7,8 +7,8 @@ use std::time::Instant;
 use chrono::{FixedOffset, NaiveDate, TimeZone};
 use proptest::collection::vec;
 use proptest::prelude::*;
-use vpce_audit::parse::LineParser;
-use vpce_audit::record::Record;
+use vpce_audit::parse::{LineParser, ParseError};
+use vpce_audit::record::{Field, Record};
 
 use crate::oracle;
 
@@ -90,6 +90,26 @@ fn referer() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+/// Does `text` hold a quote, blanks and a quote: a place where a quoted field could end
+/// and the next begin (`a" "b` in a user agent reads as well as referer `…a` and user
+/// agent `b`)?
+fn quote_blanks_quote(text: &[u8]) -> bool {
+    text.iter().enumerate().any(|(i, &c)| {
+        c == b'"' && {
+            let blanks = text[i + 1..].iter().take_while(|&&b| b == b' ').count();
+            blanks > 0 && text.get(i + 1 + blanks) == Some(&b'"')
+        }
+    })
+}
+
+/// A user agent: free text, but without a quote, blanks and a quote, counting the
+/// one that opens it (ambiguous).
+fn user_agent() -> impl Strategy<Value = Vec<u8>> {
+    quoted_text().prop_filter("unambiguous end", |t| {
+        !quote_blanks_quote(&[&b"\""[..], t].concat())
+    })
+}
+
 /// A timestamp: `[dd/Mon/yyyy:hh:mm:ss ±hhmm]` and its seconds since the epoch, as
 /// chrono computes them.
 fn timestamp() -> impl Strategy<Value = (String, i64)> {
@@ -128,9 +148,24 @@ fn ip() -> impl Strategy<Value = IpAddr> {
     ]
 }
 
-/// A fields after the user agent: ids, names and flags without quotes.
+/// A field after the user agent: ids, names and flags without quotes.
 fn later_field() -> impl Strategy<Value = Vec<u8>> {
     token()
+}
+
+/// The fields after the user agent (0 to 10 of them, one per era). The host header,
+/// the sixth, is a host name whenever the field is written, as S3 writes it: six
+/// fields of `-` or digits after the user agent's quote would read like the status,
+/// error code and numbers of a request-URI ending there, and a record written so
+/// would be ambiguous.
+fn later_fields() -> impl Strategy<Value = Vec<Option<Vec<u8>>>> {
+    let host = "[a-z][a-z0-9.-]{0,30}".prop_map(String::into_bytes);
+    (vec(maybe(later_field()), 0..=10), host).prop_map(|(mut fields, host)| {
+        if let Some(slot) = fields.get_mut(5) {
+            *slot = Some(host);
+        }
+        fields
+    })
 }
 
 /// Separators: S3 writes one space; the parser also takes runs of them.
@@ -162,8 +197,8 @@ fn record() -> impl Strategy<Value = Generated> {
     );
     let tail = (
         prop_oneof![1 => Just(None), 1 => Just(Some(None)), 4 => referer().prop_map(|r| Some(Some(r)))],
-        prop_oneof![1 => Just(None), 1 => Just(Some(None)), 4 => quoted_text().prop_map(|u| Some(Some(u)))],
-        vec(maybe(later_field()), 0..=10),
+        prop_oneof![1 => Just(None), 1 => Just(Some(None)), 4 => user_agent().prop_map(|u| Some(Some(u)))],
+        later_fields(),
         vec(sep(), 26),
         prop::sample::select(vec!["", "\r", "  ", " \t\r"]),
     );
@@ -323,6 +358,82 @@ proptest! {
     }
 }
 
+/// A record as S3 writes a request, its three free-text fields quoted.
+fn request_record(uri: &[u8], referer: &[u8], agent: &[u8]) -> Vec<u8> {
+    [
+        UP_TO_URI,
+        b"\"",
+        uri,
+        b"\" 200 - 512 512 10 4 \"",
+        referer,
+        b"\" \"",
+        agent,
+        b"\" - HOSTID SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader b.s3.amazonaws.com TLSv1.2",
+    ]
+    .concat()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// A requester who writes `" 403 AccessDenied 243 - 1 1 "` into a URI offers a
+    /// second place where it could end, with other status and numbers after it: the
+    /// line is rejected as ambiguous, whichever reading would have been picked.
+    #[test]
+    fn a_request_uri_with_a_second_place_to_end_is_rejected_as_ambiguous(
+        head in vec(token_byte(), 0..20),
+        tail in vec(token_byte(), 0..20),
+        status in prop_oneof![(100u16..=599).prop_map(|s| s.to_string()), Just("-".to_string())],
+        numbers in [maybe(any::<u64>()), maybe(any::<u64>()), maybe(any::<u64>()), maybe(any::<u64>())],
+        referer in referer(),
+        agent in user_agent(),
+    ) {
+        let numbers: Vec<String> = numbers
+            .iter()
+            .map(|n| n.map_or("-".to_string(), |n| n.to_string()))
+            .collect();
+        let fake = format!("\" {status} AccessDenied {} \"", numbers.join(" "));
+        let uri = [&b"GET /"[..], &head, fake.as_bytes(), &tail, b" HTTP/1.1"].concat();
+        let line = request_record(&uri, &referer, &agent);
+        for mut p in [LineParser::new(), LineParser::required_only()] {
+            prop_assert_eq!(
+                p.parse(&line),
+                Err(ParseError::Ambiguous { field: Field::RequestUri })
+            );
+        }
+        // Without the quote that opens the fake referer, only one reading is left.
+        let honest = [&b"GET /"[..], &head, fake.trim_end_matches('"').as_bytes(), &tail, b" HTTP/1.1"].concat();
+        let line = request_record(&honest, &referer, &agent);
+        let r = LineParser::new().parse(&line).unwrap();
+        prop_assert_eq!(r.request_uri, Some(&honest[..]));
+        prop_assert_eq!(r.http_status, Some(200));
+    }
+
+    /// `a" "b` in a referer or a user agent could be the end of the referer and the
+    /// start of the user agent: ambiguous, rejected.
+    #[test]
+    fn a_quote_blanks_quote_in_the_referer_or_user_agent_is_rejected_as_ambiguous(
+        a in vec(token_byte(), 0..12),
+        b in vec(token_byte(), 0..12),
+        blanks in 1usize..3,
+        in_agent in any::<bool>(),
+        uri in request_line(),
+    ) {
+        let both = [&a[..], b"\"", &b" ".repeat(blanks), b"\"", &b].concat();
+        let line = if in_agent {
+            request_record(&uri, b"-", &both)
+        } else {
+            request_record(&uri, &both, b"Mozilla/5.0")
+        };
+        for mut p in [LineParser::new(), LineParser::required_only()] {
+            prop_assert_eq!(
+                p.parse(&line),
+                Err(ParseError::Ambiguous { field: Field::Referer })
+            );
+        }
+    }
+}
+
 /// A prefix that reaches the request-URI, the start of the quoted fields.
 const UP_TO_URI: &[u8] = b"owner bkt [06/Feb/2019:00:00:38 +0000] 10.0.0.1 - ID REST.GET.OBJECT k ";
 
@@ -356,13 +467,31 @@ fn lines_of_quotes_and_spaces_cost_linear_time() {
             }
         }
     }
-    // 100 000 fields that each look like a closing quote of the referer.
+    // 100 000 fields that each look like a closing quote of the referer: each one
+    // could be its end, so the line is ambiguous, found in one pass.
     let mut line = UP_TO_URI.to_vec();
     line.extend(b"\"GET / HTTP/1.1\" 200 - 1 2 3 4 \"");
     line.extend(b"x\" \"".repeat(100_000));
     for p in &mut parsers {
-        let r = p.parse(&line).expect("a record with a long user agent");
-        assert_eq!(r.referer, Some(&b"x"[..]));
+        assert_eq!(
+            p.parse(&line),
+            Err(ParseError::Ambiguous {
+                field: Field::Referer
+            })
+        );
+    }
+    // 100 000 places where the request-URI could end.
+    let mut line = UP_TO_URI.to_vec();
+    line.push(b'"');
+    line.extend(b"GET /x\" 200 - 1 2 3 4 \"".repeat(100_000));
+    line.extend(b"y\" \"ua\"");
+    for p in &mut parsers {
+        assert_eq!(
+            p.parse(&line),
+            Err(ParseError::Ambiguous {
+                field: Field::RequestUri
+            })
+        );
     }
 }
 

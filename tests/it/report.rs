@@ -285,13 +285,34 @@ fn rejected_lines_are_counted_and_explained() {
         .map(|x| (x["line"].as_u64().unwrap(), x["reason"].as_str().unwrap()))
         .collect();
     let expected = [
-        (1, "truncated record: 12 of the 17 required fields, the object size field is missing"),
-        (2, "time field (#3): 'not an access log line' is not a time like [06/Feb/2019:00:00:38 +0000]"),
-        (3, "time field (#3): '[31/Feb/2022:10:00:00 +0000]' is not a time like [06/Feb/2019:00:00:38 +0000]"),
-        (4, "remote IP field (#4): 'xx.xx.xx.xx' is not an IP address or '-'"),
-        (5, "remote IP field (#4): '10.0.0.300' is not an IP address or '-'"),
-        (6, "HTTP status field (#10): 'OK' is not a 3-digit status or '-'"),
-        (7, "request-URI field (#9): no closing quote followed by the fields that come next"),
+        (
+            1,
+            "truncated record: 12 of the 17 required fields, the object size field is missing",
+        ),
+        (
+            2,
+            "time field (#3): 'not an access lo…' is not a time like [06/Feb/2019:00:00:38 +0000]",
+        ),
+        (
+            3,
+            "time field (#3): '[31/Feb/2022:10:…' is not a time like [06/Feb/2019:00:00:38 +0000]",
+        ),
+        (
+            4,
+            "remote IP field (#4): 'xx.xx.xx.xx' is not an IP address or '-'",
+        ),
+        (
+            5,
+            "remote IP field (#4): '10.0.0.300' is not an IP address or '-'",
+        ),
+        (
+            6,
+            "HTTP status field (#10): 'OK' is not a 3-digit status or '-'",
+        ),
+        (
+            7,
+            "request-URI field (#9): no closing quote followed by the fields that come next",
+        ),
         (8, "bytes sent field (#12): '12x' is not a number or '-'"),
     ];
     assert_eq!(reasons, expected);

@@ -67,7 +67,7 @@ fn a_broken_report_fails_validation() {
     assert_breaks(
         Doc::Report,
         &report,
-        |r| r["schema_version"] = json!(2),
+        |r| r["schema_version"] = json!(1),
         "/schema_version",
     );
 

@@ -399,3 +399,63 @@ fn a_state_of_the_older_format_is_refused_with_the_way_out() {
     assert!(err.contains("written by an older vpce-audit"), "{err}");
     assert!(err.contains("start a new state file"), "{err}");
 }
+
+/// The CloudTrail data event of the request [`get`] logs at `time` from `ip`: the same
+/// request id, bucket and requester.
+fn data_event(time: &str, ip: &str) -> String {
+    serde_json::json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "AssumedRole", "accountId": "111122223333",
+            "arn": "arn:aws:sts::111122223333:assumed-role/reader/i-0a"},
+        "eventTime": format!("2022-05-09T{time}Z"), "eventSource": "s3.amazonaws.com",
+        "eventName": "GetObject", "awsRegion": "ap-northeast-2", "sourceIPAddress": ip,
+        "requestParameters": {"bucketName": "secure", "key": "k"},
+        "requestID": format!("REQ{}", time.replace(':', "")),
+        "eventType": "AwsApiCall", "eventCategory": "Data"
+    })
+    .to_string()
+        + "\n"
+}
+
+#[test]
+fn a_state_judges_one_kind_of_log_so_a_request_in_both_never_alerts_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let trail = dir.path().join("trail");
+    write(
+        &logs.join("2022-05-09-11-00-00-AAAA"),
+        get("10:59:00", "52.0.0.1").as_bytes(),
+    );
+    write(
+        &trail.join("export.ndjson"),
+        data_event("10:59:00", "52.0.0.1").as_bytes(),
+    );
+    // A state of access logs alerts once; the same request in CloudTrail is refused
+    // (exit 2), and the state is left as it was.
+    let logs_job = Job::new();
+    assert_eq!(logs_job.alerts(&[&logs]), ["52.0.0.1"]);
+    let state: Value = serde_json::from_slice(&fs::read(&logs_job.state).unwrap()).unwrap();
+    assert_eq!(state["evidence"], "access-logs");
+    let before = fs::read(&logs_job.state).unwrap();
+    let out = logs_job.command(&[&trail]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "export.ndjson: holds CloudTrail, but this state file judges S3 server access logs"
+        ),
+        "{err}"
+    );
+    assert_eq!(fs::read(&logs_job.state).unwrap(), before);
+    // A state of CloudTrail judges the event once.
+    let trail_job = Job::new();
+    assert_eq!(trail_job.alerts(&[&trail]), ["52.0.0.1"]);
+    assert_eq!(trail_job.alerts(&[&trail]), Vec::<String>::new());
+    let state: Value = serde_json::from_slice(&fs::read(&trail_job.state).unwrap()).unwrap();
+    assert_eq!(state["evidence"], "cloudtrail");
+    // Both kinds in the first run of a new state: refused, and no state is written.
+    let mixed = Job::new();
+    let out = mixed.command(&[&logs, &trail]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!mixed.state.exists());
+}

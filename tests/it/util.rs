@@ -229,9 +229,30 @@ pub type Feed = Box<dyn FnOnce(&mut dyn Write) + Send>;
 /// small process, starts the command and reports the peak that `wait4` gives it
 /// (`scripts/test.sh` installs it when missing).
 pub fn run_measured(cmd: Command, feed: Option<Feed>) -> (i32, Vec<u8>, u64) {
+    let m = measure(cmd, feed);
+    (m.code, m.stdout, m.peak_kib)
+}
+
+/// What [`measure`] found out about a command.
+#[derive(Debug)]
+pub struct Measured {
+    /// Its exit code.
+    pub code: i32,
+    /// Its standard output.
+    pub stdout: Vec<u8>,
+    /// Its peak resident memory, in KiB.
+    pub peak_kib: u64,
+    /// The processor time it used, all its threads together (user and system), in
+    /// seconds: unlike the time on the clock, not stretched by other processes
+    /// sharing the machine.
+    pub cpu_seconds: f64,
+}
+
+/// Runs `cmd` as [`run_measured`] does, and returns its processor time too.
+pub fn measure(cmd: Command, feed: Option<Feed>) -> Measured {
     let report = tempfile::NamedTempFile::new().unwrap();
     let mut time = Command::new("/usr/bin/time");
-    time.args(["--quiet", "--format=%M", "--output"])
+    time.args(["--quiet", "--format=%M %U %S", "--output"])
         .arg(report.path())
         .arg(cmd.get_program())
         .args(cmd.get_args());
@@ -268,12 +289,24 @@ pub fn run_measured(cmd: Command, feed: Option<Feed>) -> (i32, Vec<u8>, u64) {
     let said = std::fs::read_to_string(report.path()).unwrap();
     // GNU time exits with 128 + N when the command was killed by signal N.
     assert!(code < 128, "the command was killed ({code}): {said}");
-    let peak = said
+    let numbers: Vec<f64> = said
         .lines()
         .last()
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or_else(|| panic!("time gave no peak: {said:?}"));
-    (code, out, peak)
+        .map(|l| {
+            l.split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let [peak, user, system] = numbers[..] else {
+        panic!("time gave no peak and times: {said:?}");
+    };
+    Measured {
+        code,
+        stdout: out,
+        peak_kib: peak as u64,
+        cpu_seconds: user + system,
+    }
 }
 
 #[test]

@@ -8,6 +8,11 @@
 //! then per bucket [`bucket_open`], [`bucket_body`], [`bucket_close`], then
 //! [`rejections`] and [`end`](super::end)) so another page can add its own sections,
 //! for example findings inside a bucket's section, between the body and the close.
+//!
+//! A page of many buckets stays readable and bounded ([`Shown`]): the
+//! [`SECTIONS`](super::SECTIONS) buckets with the most public traffic let through get a
+//! section, the next ones a row in a compact table, and the page says how many it
+//! leaves out; the JSON and CSV outputs have them all.
 
 use std::fmt::{self, Display};
 use std::io::{self, Write};
@@ -15,22 +20,24 @@ use std::io::{self, Write};
 use super::chart::{chart, Band, BANDS};
 use super::{
     begin, bytes, end, filter_and_lines, input_errors, input_hashes, invocation_rows, more, plural,
-    private_ranges_row, thousands, Esc, Invocation, MAX_ROWS, OPEN_ALL,
+    private_ranges_row, thousands, Esc, Invocation, Shown, MAX_ROWS, OPEN_ALL,
 };
 use crate::classify::Class;
 use crate::report::series::Slot;
-use crate::report::{BucketReport, ChangeReport, Report, Summary, Talker, Verdict};
+use crate::report::{BucketReport, Buckets, ChangeReport, Report, Summary, Talker, Verdict};
 use crate::time::Zone;
 
 /// Writes the whole report page.
 pub fn write(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> io::Result<()> {
     begin(&title(report), out)?;
     header(report, invocation, out)?;
-    contents(report, out)?;
+    let shown = shown(&report.buckets);
+    contents(report, &shown, out)?;
     let open_all = report.buckets.len() <= OPEN_ALL;
-    for (i, b) in report.buckets.iter().enumerate() {
-        bucket_open(i, b, open_all || needs_attention(b), out)?;
-        bucket_body(i, b, &report.summary, out)?;
+    for (n, &i) in shown.sections.iter().enumerate() {
+        let b = report.buckets.get(i);
+        bucket_open(n, &b, open_all || needs_attention(&b), out)?;
+        bucket_body(n, &b, &report.summary, out)?;
         bucket_close(out)?;
     }
     if !report.changes.is_empty() {
@@ -109,6 +116,12 @@ fn endpoints(b: &BucketReport, zone: &Zone, out: &mut dyn Write) -> io::Result<(
     more(b.endpoints.len(), "endpoints", out)
 }
 
+/// Which buckets get a section: in a page of many, those with the most public traffic
+/// let through, then denied, then requests.
+pub(crate) fn shown(buckets: &Buckets) -> Shown {
+    Shown::of(buckets.len(), |i| buckets.public_traffic(i))
+}
+
 /// The page title: what was audited and when.
 pub fn title(report: &Report) -> String {
     let s = &report.summary;
@@ -172,17 +185,26 @@ pub fn header(report: &Report, invocation: &Invocation, out: &mut dyn Write) -> 
     )?;
     private_ranges_row(&s.private_ranges, out)?;
     writeln!(out, "</dl>")?;
-    input_errors(&report.errors, out)?;
+    input_errors(&report.errors, &report.warnings, out)?;
     input_hashes(report.inputs.as_deref(), out)?;
     writeln!(out, "</header>")
 }
 
-/// The bucket overview: one row per bucket with its verdict, numbers, a bar of its
-/// traffic mix and a link to its section.
-pub fn contents(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+/// The bucket overview: one row per bucket with a section, with its verdict, numbers,
+/// a bar of its traffic mix and a link to the section; then, in a page of many, the
+/// compact table of the others and what was left out.
+pub(crate) fn contents(report: &Report, shown: &Shown, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "<nav>\n<h2>Buckets</h2>")?;
     if report.buckets.is_empty() {
         return writeln!(out, "<p>No requests matched.</p>\n</nav>");
+    }
+    if shown.capped() {
+        cap_note(
+            report.buckets.len(),
+            shown,
+            "the most public traffic let through (then denied, then requests)",
+            out,
+        )?;
     }
     if report.buckets.len() > OPEN_ALL {
         writeln!(
@@ -191,35 +213,82 @@ pub fn contents(report: &Report, out: &mut dyn Write) -> io::Result<()> {
              closed; click a name to open one.</p>"
         )?;
     }
-    writeln!(
-        out,
-        "<table class=\"toc\">\n<thead><tr><th>bucket</th><th>verdict</th>\
-         <th class=\"n\">requests</th><th class=\"n\">private</th>\
+    let head = "<th>verdict</th><th class=\"n\">requests</th><th class=\"n\">private</th>\
          <th class=\"n\">public let through</th><th class=\"n\">public denied</th>\
          <th class=\"n\">internal</th><th class=\"n\">private denied</th>\
-         <th class=\"n\">public refused</th><th>mix</th></tr></thead>\n<tbody>"
+         <th class=\"n\">public refused</th><th>mix</th></tr></thead>\n<tbody>";
+    writeln!(
+        out,
+        "<table class=\"toc\">\n<thead><tr><th>bucket</th>{head}"
     )?;
-    for (i, b) in report.buckets.iter().enumerate() {
+    for (n, &i) in shown.sections.iter().enumerate() {
+        let b = report.buckets.get(i);
+        let name = format!("<a href=\"#b{}\">{}</a>", n + 1, Esc(&b.bucket));
+        overview_row(&name, &b, out)?;
+    }
+    writeln!(out, "</tbody>\n</table>")?;
+    if !shown.compact.is_empty() {
         writeln!(
             out,
-            "<tr><td><a href=\"#b{}\">{}</a></td><td>{}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-             <td>{}</td></tr>",
-            i + 1,
-            Esc(&b.bucket),
-            badge(b.verdict),
-            thousands(b.requests),
-            thousands(b.private),
-            thousands(b.public_allowed),
-            thousands(b.public_denied),
-            thousands(b.internal),
-            thousands(b.private_denied),
-            thousands(b.public_rejected),
-            MixBar(b)
+            "<h3>Buckets without a section</h3>\n<table class=\"toc\">\n<thead><tr>\
+             <th>bucket</th>{head}"
+        )?;
+        for &i in &shown.compact {
+            let b = report.buckets.get(i);
+            overview_row(&Esc(&b.bucket).to_string(), &b, out)?;
+        }
+        writeln!(out, "</tbody>\n</table>")?;
+    }
+    writeln!(out, "</nav>\n<main>")
+}
+
+/// A row of the overview: the bucket's `name` cell (HTML), verdict, numbers and mix.
+fn overview_row(name: &str, b: &BucketReport, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "<tr><td>{name}</td><td>{}</td><td class=\"n\">{}</td>\
+         <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+         <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+         <td>{}</td></tr>",
+        badge(b.verdict),
+        thousands(b.requests),
+        thousands(b.private),
+        thousands(b.public_allowed),
+        thousands(b.public_denied),
+        thousands(b.internal),
+        thousands(b.private_denied),
+        thousands(b.public_rejected),
+        MixBar(b)
+    )
+}
+
+/// The note of a page with more buckets than sections: which have one, how many are
+/// listed without, how many are left out and where they are.
+pub(crate) fn cap_note(
+    total: usize,
+    shown: &Shown,
+    by: &str,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    write!(
+        out,
+        "<p class=\"note warn\">Of {} buckets, the {} with {by} have a section of their \
+         own; the next {} are listed without one",
+        thousands(total as u64),
+        thousands(shown.sections.len() as u64),
+        thousands(shown.compact.len() as u64)
+    )?;
+    if shown.hidden > 0 {
+        write!(
+            out,
+            ", and the other {} are not listed on this page",
+            thousands(shown.hidden as u64)
         )?;
     }
-    writeln!(out, "</tbody>\n</table>\n</nav>\n<main>")
+    writeln!(
+        out,
+        ". <code>--format json</code> and <code>--format csv</code> have every bucket.</p>"
+    )
 }
 
 /// Opens bucket `index`'s section (collapsible; `open` decides how it starts).
@@ -625,6 +694,7 @@ mod tests {
     use super::*;
     use crate::aggregate::Traffic;
     use crate::report::html::chart::{MAX_BARS, MAX_MARKS};
+    use crate::report::html::SECTIONS;
     use crate::report::{Account, Point, Summary, Transition};
     use crate::time::{duration_name, rfc3339};
 
@@ -720,11 +790,12 @@ mod tests {
                 buckets: buckets.len(),
                 ..Summary::of(&Traffic::default())
             },
-            buckets,
+            buckets: buckets.into(),
             inputs: None,
             rejections: Vec::new(),
             errors: Vec::new(),
             changes: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -762,28 +833,56 @@ mod tests {
 
     #[test]
     fn two_hundred_buckets_get_a_table_of_contents_and_closed_sections() {
-        let mut buckets: Vec<BucketReport> = (0..200)
+        let mut buckets: Vec<BucketReport> = (0..100)
             .map(|i| bucket(&format!("bkt-{i:03}"), 3, 3600))
             .collect();
         for b in &mut buckets[1..] {
             b.verdict = Verdict::PrivateOnly;
         }
         let html = render(&report(buckets, 3600));
-        assert_eq!(count(&html, "<a href=\"#b"), 200);
-        assert!(html.contains("<a href=\"#b200\">bkt-199</a>"));
-        assert_eq!(count(&html, "<details class=\"bucket\""), 200);
+        assert_eq!(count(&html, "<a href=\"#b"), 100);
+        assert!(html.contains("<a href=\"#b100\">bkt-099</a>"));
+        assert_eq!(count(&html, "<details class=\"bucket\""), 100);
         assert_eq!(count(&html, "<details class=\"bucket\" id=\"b1\" open>"), 1);
         assert_eq!(
             count(&html, " open>"),
             1,
             "only the mixed bucket starts open"
         );
-        assert_eq!(count(&html, "<svg class=\"timeline\""), 200);
+        assert_eq!(count(&html, "<svg class=\"timeline\""), 100);
+        assert!(!html.contains("Buckets without a section"));
         let few = render(&report(
             vec![bucket("a", 3, 3600), bucket("b", 3, 3600)],
             3600,
         ));
         assert_eq!(count(&few, " open>"), 2);
+    }
+
+    #[test]
+    fn a_page_of_many_buckets_gives_sections_to_those_with_the_most_public_traffic() {
+        // 250 buckets, each with its own amount of public traffic let through.
+        let buckets: Vec<BucketReport> = (0..250)
+            .map(|i| {
+                let mut b = bucket(&format!("bkt-{i:03}"), 3, 3600);
+                b.public_allowed = i * 37 % 250;
+                b
+            })
+            .collect();
+        let html = render(&report(buckets, 3600));
+        assert_eq!(count(&html, "<details class=\"bucket\""), SECTIONS);
+        assert_eq!(count(&html, "<svg class=\"timeline\""), SECTIONS);
+        assert_eq!(count(&html, "<a href=\"#b"), SECTIONS);
+        // The most public traffic first: 249 let through is bucket 27 (27 * 37 % 250).
+        assert!(
+            html.contains("<a href=\"#b1\">bkt-027</a>"),
+            "first section"
+        );
+        assert!(html.contains(
+            "Of 250 buckets, the 100 with the most public traffic let through (then denied, \
+             then requests) have a section of their own; the next 150 are listed without one."
+        ));
+        let compact = &html[html.find("Buckets without a section").unwrap()..];
+        assert_eq!(count(compact, "<tr><td>bkt-"), 150);
     }
 
     #[test]

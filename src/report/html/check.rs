@@ -9,21 +9,23 @@
 //! and then the violating requests, the refused attempts from the internet and the
 //! requests denied through the endpoint, at most [`MAX_LISTED`] of each with their
 //! count (the JSON and CSV outputs list them all). The findings about the run (missing
-//! or stale evidence, unreadable input, warnings) come first, in the header.
+//! or stale evidence, unreadable input, warnings) come first, in the header. With more
+//! than [`SECTIONS`](super::SECTIONS) buckets, the sections go to those with the most
+//! findings in this run, as in the report page.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use super::audit::{bucket_body, bucket_close, bucket_open, rejections};
+use super::audit::{bucket_body, bucket_close, bucket_open, cap_note, rejections};
 use super::{
     begin_with, end, filter_and_lines, input_errors, input_hashes, invocation_rows, plural,
-    private_ranges_row, thousands, Esc, Invocation, OPEN_ALL,
+    private_ranges_row, thousands, Esc, Invocation, Shown, OPEN_ALL,
 };
 use crate::check::counters::Counters;
 use crate::check::rules::RulesSpec;
 use crate::check::Flagged;
 use crate::report::check::{BucketSummary, CheckReport};
-use crate::report::{BucketReport, Report};
+use crate::report::Report;
 use crate::time::{rfc3339, Zone};
 
 /// Most violations (and, separately, contradictions) listed per bucket.
@@ -46,25 +48,56 @@ pub struct Evidence<'a> {
     pub bucket_policy_file: Option<&'a str>,
 }
 
+/// Which checked buckets get a section: in a page of many, those with the most
+/// findings in this run, then over all runs, then public requests.
+fn shown(check: &CheckReport) -> Shown {
+    let keys: Vec<_> = check
+        .buckets
+        .counters()
+        .map(|(all, now)| {
+            (
+                now.violations.saturating_add(now.contradictions),
+                all.violations.saturating_add(all.contradictions),
+                all.public,
+                all.requests,
+            )
+        })
+        .collect();
+    Shown::of(keys.len(), |i| keys[i])
+}
+
+/// The names of the buckets the page gives a section to, with a chart: what a second
+/// reading must aggregate when the check dropped its charts.
+pub fn charted(check: &CheckReport) -> Vec<String> {
+    let shown = shown(check);
+    let mut rows: Vec<_> = check.buckets.rows_at(&shown.sections).into_iter().collect();
+    rows.sort_by_key(|(i, _)| *i);
+    rows.into_iter().map(|(_, b)| b.bucket).collect()
+}
+
 /// Writes the whole page.
 pub fn write(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
     begin_with(&title(e.check), CSS, out)?;
     header(e, out)?;
-    overview(e.check, out)?;
-    let by_name: HashMap<&str, &BucketReport> = e
-        .report
+    let shown = shown(e.check);
+    let rows = e
+        .check
         .buckets
-        .iter()
-        .map(|b| (b.bucket.as_str(), b))
-        .collect();
+        .rows_at(&[&shown.sections[..], &shown.compact[..]].concat());
+    overview(e.check, &shown, &rows, out)?;
     let violations = by_bucket(&e.check.violations);
     let contradictions = by_bucket(&e.check.contradictions);
     let attempts = by_bucket(&e.check.attempts);
     let private_denied = by_bucket(&e.check.private_denied);
     let open_all = e.check.buckets.len() <= OPEN_ALL;
-    for (i, b) in e.check.buckets.iter().enumerate() {
+    for (i, b) in shown.sections.iter().map(|i| &rows[i]).enumerate() {
         let open = open_all || fails(&b.this_run);
-        match by_name.get(b.bucket.as_str()) {
+        let chart = e
+            .report
+            .buckets
+            .position(&b.bucket)
+            .map(|at| e.report.buckets.get(at));
+        match &chart {
             Some(chart) => bucket_open(i, chart, open, out)?,
             None => writeln!(
                 out,
@@ -77,7 +110,7 @@ pub fn write(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
             )?,
         }
         compliance(b, e.check.summary.state.is_some(), out)?;
-        if let Some(chart) = by_name.get(b.bucket.as_str()) {
+        if let Some(chart) = &chart {
             writeln!(out, "<h3>Traffic in this run</h3>")?;
             bucket_body(i, chart, &e.report.summary, out)?;
         }
@@ -223,7 +256,7 @@ fn header(e: &Evidence<'_>, out: &mut dyn Write) -> io::Result<()> {
     private_ranges_row(&r.private_ranges, out)?;
     writeln!(out, "</dl>")?;
     findings(e.check, out)?;
-    input_errors(&e.check.errors, out)?;
+    input_errors(&e.check.errors, &e.check.warnings, out)?;
     input_hashes(e.check.inputs.as_deref(), out)?;
     writeln!(out, "</header>")
 }
@@ -431,14 +464,28 @@ fn exceptions(cidrs: &[String], requesters: &[String], operations: &[String]) ->
     }
 }
 
-/// One row per checked bucket with its compliance verdict and counters.
-fn overview(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+/// One row per checked bucket with a section, with its compliance verdict and
+/// counters; then, in a page of many, the compact table of the others.
+fn overview(
+    check: &CheckReport,
+    shown: &Shown,
+    rows: &HashMap<usize, BucketSummary>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(out, "<nav>\n<h2>Buckets</h2>")?;
     if check.buckets.is_empty() {
         return writeln!(
             out,
             "<p>No request to a bucket under a rule was found.</p>\n</nav>\n<main>"
         );
+    }
+    if shown.capped() {
+        cap_note(
+            check.buckets.len(),
+            shown,
+            "the most findings in this run (then over all runs, then public requests)",
+            out,
+        )?;
     }
     if check.buckets.len() > OPEN_ALL {
         writeln!(
@@ -449,32 +496,25 @@ fn overview(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     }
     let incremental = check.summary.state.is_some();
     let policy = check.bucket_policy.is_some();
-    write!(
-        out,
-        "<table class=\"toc\">\n<thead><tr><th>bucket</th><th>rule</th><th>compliance</th>\
+    let mut head = "<thead><tr><th>bucket</th><th>rule</th><th>compliance</th>\
          <th class=\"n\">requests</th><th class=\"n\">private</th><th class=\"n\">public</th>\
          <th class=\"n\">internal</th><th class=\"n\">excepted</th>\
          <th class=\"n\">blocked attempts</th><th class=\"n\">violations</th>"
-    )?;
+        .to_string();
     if incremental {
-        write!(out, "<th class=\"n\">new violations</th>")?;
+        head.push_str("<th class=\"n\">new violations</th>");
     }
     if policy {
-        write!(out, "<th class=\"n\">contradictions</th>")?;
+        head.push_str("<th class=\"n\">contradictions</th>");
     }
-    writeln!(
-        out,
-        "<th>first violation</th><th>last violation</th></tr></thead>\n<tbody>"
-    )?;
-    for (i, b) in check.buckets.iter().enumerate() {
+    head.push_str("<th>first violation</th><th>last violation</th></tr></thead>\n<tbody>");
+    let row = |name: &str, b: &BucketSummary, out: &mut dyn Write| -> io::Result<()> {
         let c = &b.total;
         write!(
             out,
-            "<tr><td><a href=\"#b{}\">{}</a></td><td>{}</td><td>{}</td><td class=\"n\">{}</td>\
+            "<tr><td>{name}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
-            i + 1,
-            Esc(&b.bucket),
             rule_cell(b),
             compliance_badge(b),
             thousands(c.requests),
@@ -500,9 +540,27 @@ fn overview(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             "<td class=\"nw\">{}</td><td class=\"nw\">{}</td></tr>",
             Esc(&c.first_violation.0.map_or("-".into(), rfc3339)),
             Esc(&c.last_violation.0.map_or("-".into(), rfc3339))
-        )?;
+        )
+    };
+    writeln!(out, "<table class=\"toc\">\n{head}")?;
+    for (n, &i) in shown.sections.iter().enumerate() {
+        let b = &rows[&i];
+        let name = format!("<a href=\"#b{}\">{}</a>", n + 1, Esc(&b.bucket));
+        row(&name, b, out)?;
     }
-    writeln!(out, "</tbody>\n</table>\n</nav>\n<main>")
+    writeln!(out, "</tbody>\n</table>")?;
+    if !shown.compact.is_empty() {
+        writeln!(
+            out,
+            "<h3>Buckets without a section</h3>\n<table class=\"toc\">\n{head}"
+        )?;
+        for &i in &shown.compact {
+            let b = &rows[&i];
+            row(&Esc(&b.bucket).to_string(), b, out)?;
+        }
+        writeln!(out, "</tbody>\n</table>")?;
+    }
+    writeln!(out, "</nav>\n<main>")
 }
 
 fn rule_cell(b: &BucketSummary) -> String {

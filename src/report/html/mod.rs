@@ -28,6 +28,88 @@ pub const MAX_ROWS: usize = 100;
 /// With at most this many buckets every section starts open; with more, only the
 /// sections of buckets with public traffic let through do.
 pub const OPEN_ALL: usize = 10;
+/// Most buckets with a section of their own (chart, transitions, top talkers): in a
+/// page of more, the sections go to those with the most public traffic.
+pub const SECTIONS: usize = 100;
+/// Most buckets listed in the compact table of the buckets without a section; the
+/// others are counted, and the JSON and CSV outputs list them.
+pub const COMPACT_ROWS: usize = 10_000;
+
+/// Which buckets a page shows, and how: with at most [`SECTIONS`] buckets, all of them
+/// in name order with a section each; with more, the [`SECTIONS`] that come first by
+/// `rank` get a section, the next [`COMPACT_ROWS`] a row in a compact table, and the
+/// rest are only counted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Shown {
+    /// The buckets (their places in name order) that get a section, in page order.
+    pub sections: Vec<usize>,
+    /// The buckets listed in the compact table, in page order.
+    pub compact: Vec<usize>,
+    /// The buckets neither has room for.
+    pub hidden: usize,
+}
+
+impl Shown {
+    /// The choice among `len` buckets, ranked by `rank` (higher first; ties keep name
+    /// order) when there are more than [`SECTIONS`].
+    pub(crate) fn of<K: Ord>(len: usize, rank: impl Fn(usize) -> K) -> Shown {
+        if len <= SECTIONS {
+            return Shown {
+                sections: (0..len).collect(),
+                compact: Vec::new(),
+                hidden: 0,
+            };
+        }
+        let mut order: Vec<(std::cmp::Reverse<K>, usize)> =
+            (0..len).map(|i| (std::cmp::Reverse(rank(i)), i)).collect();
+        let kept = (SECTIONS + COMPACT_ROWS).min(len);
+        if kept < len {
+            order.select_nth_unstable(kept - 1);
+            order.truncate(kept);
+        }
+        order.sort_unstable();
+        let mut places = order.into_iter().map(|(_, i)| i);
+        Shown {
+            sections: places.by_ref().take(SECTIONS).collect(),
+            compact: places.collect(),
+            hidden: len - kept,
+        }
+    }
+
+    /// Did a limit leave buckets without a section?
+    pub(crate) fn capped(&self) -> bool {
+        !self.compact.is_empty() || self.hidden > 0
+    }
+}
+
+#[cfg(test)]
+mod shown_tests {
+    use super::*;
+
+    #[test]
+    fn a_page_shows_everything_up_to_its_sections_then_ranks_and_caps() {
+        let few = Shown::of(3, |i| i);
+        assert_eq!(
+            (few.sections, few.compact, few.hidden),
+            (vec![0, 1, 2], vec![], 0)
+        );
+        let len = SECTIONS + COMPACT_ROWS + 5;
+        // Ranked by the key, higher first; ties in name order.
+        let many = Shown::of(len, |i| i % 3);
+        assert!(many.capped());
+        assert_eq!(many.hidden, 5);
+        assert_eq!(many.sections.len(), SECTIONS);
+        assert_eq!(many.compact.len(), COMPACT_ROWS);
+        assert_eq!(&many.sections[..3], &[2, 5, 8]);
+        let ranks: Vec<usize> = many
+            .sections
+            .iter()
+            .chain(&many.compact)
+            .map(|i| i % 3)
+            .collect();
+        assert!(ranks.windows(2).all(|w| w[0] >= w[1]));
+    }
+}
 
 /// How the report was made, shown in its header so the evidence can be reproduced.
 #[derive(Clone, Debug)]
@@ -113,25 +195,33 @@ pub fn end(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     )
 }
 
-/// The inputs that could not be read, if any, in a box of their own.
-pub(crate) fn input_errors(errors: &[ErrorEntry], out: &mut dyn Write) -> io::Result<()> {
-    if errors.is_empty() {
-        return Ok(());
+/// The inputs that could not be read, and those left out with a warning, if any, each
+/// in a box of their own.
+pub(crate) fn input_errors(
+    errors: &[ErrorEntry],
+    warnings: &[ErrorEntry],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    for (list, title, what) in [
+        (errors, "Inputs that could not be read", "input errors"),
+        (warnings, "Inputs left out", "warnings"),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        writeln!(out, "<div class=\"errors\"><h2>{title}</h2><ul>")?;
+        for e in list.iter().take(MAX_ROWS) {
+            writeln!(
+                out,
+                "<li><code>{}</code>: {}</li>",
+                Esc(&e.source),
+                Esc(&e.message)
+            )?;
+        }
+        more(list.len(), what, out)?;
+        writeln!(out, "</ul></div>")?;
     }
-    writeln!(
-        out,
-        "<div class=\"errors\"><h2>Inputs that could not be read</h2><ul>"
-    )?;
-    for e in errors.iter().take(MAX_ROWS) {
-        writeln!(
-            out,
-            "<li><code>{}</code>: {}</li>",
-            Esc(&e.source),
-            Esc(&e.message)
-        )?;
-    }
-    more(errors.len(), "input errors", out)?;
-    writeln!(out, "</ul></div>")
+    Ok(())
 }
 
 /// Most inputs listed in the chain of custody (the JSON output lists them all).
