@@ -1317,12 +1317,13 @@ mod tests {
             coded(7400, "10.0.0.2", 403, "AccessDenied"),
         ];
         // (private, private_denied, public, public_denied, public_rejected) per window.
-        let expected = [
+        type Counts = (u64, u64, u64, u64, u64);
+        let expected: [(i64, Counts); 3] = [
             (0, (1, 1, 1, 0, 0)),
             (3600, (0, 0, 2, 2, 0)),
             (7200, (2, 1, 1, 0, 1)),
         ];
-        let per_window = |agg: &Aggregate| -> Vec<(i64, (u64, u64, u64, u64, u64))> {
+        let per_window = |agg: &Aggregate| -> Vec<(i64, Counts)> {
             agg.buckets()[0]
                 .1
                 .timeline()

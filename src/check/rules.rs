@@ -778,13 +778,13 @@ operations = ["*", "REST.GET.*"]
     #[test]
     fn rules_are_counted() {
         let none = Rules::new(RulesSpec::default()).unwrap();
-        assert!(none.is_empty() && none.len() == 0);
+        assert_eq!((none.is_empty(), none.len()), (true, 0));
         let two = Rules::new(RulesSpec {
             buckets: vec![BucketRule::private("a"), BucketRule::private("b*")],
             ..RulesSpec::default()
         })
         .unwrap();
-        assert!(!two.is_empty() && two.len() == 2);
+        assert_eq!((two.is_empty(), two.len()), (false, 2));
     }
 
     #[test]
