@@ -16,11 +16,12 @@
 #      - aws s3 cp --recursive (the AWS CLI from PyPI), to a local folder;
 #    and reports objects/s, MB/s, peak RSS and CPU seconds (median wall time, largest
 #    RSS).
-# 2. benches/s3/fake_listing.py answers ListObjectsV2 from a generated key space of
+# 2. examples/s3_fake_listing.rs answers ListObjectsV2 from a generated key space of
 #    BENCH_S3_KEYS keys (and GetObject with one line), 25 ms a request: the time
 #    vpce-audit's listing takes to hand out every key, against one sequential paginator
-#    of the AWS SDK (examples/s3_list.rs), and the time from starting `vpce-audit
-#    report` to its first GetObject.
+#    of the AWS SDK (examples/s3_list.rs), with the CPU seconds, requests and keys each
+#    costs the lister and the fake, and the time from starting `vpce-audit report` to
+#    its first GetObject.
 #
 # Environment:
 #   BENCH_S3_OBJECTS=10000   objects in the bucket
@@ -69,7 +70,7 @@ AWS="$aws_venv/bin/aws"
 
 # The release build a user installs, with the `s3` feature.
 say "building release binaries"
-cargo build --release --quiet --bin vpce-audit --example generate --example s3_list
+cargo build --release --quiet --bin vpce-audit --example generate --example s3_list --example s3_fake_listing
 BIN=target/release/vpce-audit
 
 # --- the server and the objects -----------------------------------------------------
@@ -174,16 +175,27 @@ listing="$tmp/listing.tsv"
 : >"$listing"
 if [ "$KEYS" -gt 0 ]; then
     fake_port=$(free_port)
-    python3 benches/s3/fake_listing.py "$fake_port" "$KEYS" "$tmp/fake.json" "$LATENCY" &
-    pids+=($!)
+    target/release/examples/s3_fake_listing "$fake_port" "$KEYS" "$LATENCY" &
+    fake_pid=$!
+    pids+=($fake_pid)
     FAKE="http://127.0.0.1:$fake_port"
-    # It makes its million keys first (a few seconds).
-    for _ in $(seq 600); do [ -s "$tmp/fake.json" ] && break; sleep 0.1; done
+    # The fake's counters (LIST requests, keys its answers held) and its CPU seconds.
+    fake_stats() {
+        python3 -c 'import json, os, sys, urllib.request
+s = json.load(urllib.request.urlopen(sys.argv[1] + "/__stats"))
+stat = open(f"/proc/{sys.argv[2]}/stat").read().rsplit(")", 1)[1].split()
+print(s["list"], s["keys"], (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK"))' "$FAKE" "$fake_pid"
+    }
+    for _ in $(seq 100); do fake_stats >/dev/null 2>&1 && break; sleep 0.1; done
     for mode in vpce paginator; do
         say "listing $KEYS keys: $mode"
+        read -r lists0 keys0 cpu0 < <(fake_stats)
         /usr/bin/time -f '%M %U %S' -o "$tmp/time" target/release/examples/s3_list "$mode" "$FAKE" s3://bench/logs/ >"$tmp/out"
+        read -r lists1 keys1 cpu1 < <(fake_stats)
         read -r rss user sys <"$tmp/time"
-        printf '%s\t%s\t%s\n' "$mode" "$(cat "$tmp/out")" "$rss" >>"$listing"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$(cat "$tmp/out")" "$rss" \
+            "$(awk "BEGIN {print $user + $sys}")" $((lists1 - lists0)) $((keys1 - keys0)) \
+            "$(awk "BEGIN {print $cpu1 - $cpu0}")" >>"$listing"
     done
     # Time to the first GetObject of a report over the million keys: started, then
     # stopped once the fake has seen a GetObject (or after 20 s).
@@ -194,7 +206,8 @@ if [ "$KEYS" -gt 0 ]; then
     pids+=($report_pid)
     first_get=""
     for _ in $(seq 200); do
-        first_get=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["first_get"] or "")' "$tmp/fake.json" 2>/dev/null || true)
+        first_get=$(python3 -c 'import json, sys, urllib.request
+print(json.load(urllib.request.urlopen(sys.argv[1] + "/__stats"))["first_get"] or "")' "$FAKE" 2>/dev/null || true)
         [ -n "$first_get" ] && break
         sleep 0.1
     done
@@ -266,7 +279,9 @@ if keys:
         if mode not in listing:
             return None
         n, seconds, first = listing[mode][0].split()
-        return int(n), float(seconds), float(first), int(listing[mode][1]) / 1024
+        rss, cpu, lists, returned, fake_cpu = listing[mode][1:6]
+        return (int(n), float(seconds), float(first), int(rss) / 1024, float(cpu), int(lists),
+                int(returned), float(fake_cpu))
     ours, sdk = parse("vpce"), parse("paginator")
     first_get = float(listing["first_get"][0]) if "first_get" in listing else None
     target(f"time to the first GetObject of `vpce-audit report`, {keys:,} keys",
@@ -274,12 +289,14 @@ if keys:
     target(f"listing {keys:,} keys, vpce-audit against one sequential paginator",
            ours and sdk and sdk[1] / ours[1], 10, "×")
     print()
-    print("| listing of the fake's keys | keys | seconds | first key after (s) | peak RSS (MiB) |")
-    print("|---|---:|---:|---:|---:|")
+    print("| listing of the fake's keys | keys | seconds | first key after (s) | peak RSS (MiB) "
+          "| CPU seconds | LIST requests | keys in the answers | the fake's CPU seconds |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label, r in [("vpce-audit (examples/s3_list.rs vpce)", ours),
                      ("one ListObjectsV2 paginator of the AWS SDK (examples/s3_list.rs paginator)", sdk)]:
         if r:
-            print(f"| {label} | {r[0]:,} | {r[1]:.1f} | {r[2]:.2f} | {r[3]:.0f} |")
+            print(f"| {label} | {r[0]:,} | {r[1]:.2f} | {r[2]:.2f} | {r[3]:.0f} | {r[4]:.2f} | "
+                  f"{r[5]:,} | {r[6]:,} | {r[7]:.2f} |")
 PYTHON
 } >"$out"
 

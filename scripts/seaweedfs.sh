@@ -74,7 +74,10 @@ export AWS_SHARED_CREDENTIALS_FILE="$seaweed_data/no-aws-credentials"
 export AWS_REQUEST_CHECKSUM_CALCULATION=when_required
 export AWS_RESPONSE_CHECKSUM_VALIDATION=when_required
 
-"$seaweed_bin" mini -dir="$seaweed_data" \
+# Every test bucket is a collection with volumes of its own: the count is fixed rather
+# than derived from the free disk space (which on a nearly full disk allows a handful,
+# and the tests' writes fail with "no free volumes left"); volumes are not preallocated.
+"$seaweed_bin" mini -dir="$seaweed_data" -volume.max=200 \
     -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
     -admin.ui=false -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 \
     -master.port="$p_master" -master.port.grpc=$((p_master + 10000)) \

@@ -28,10 +28,11 @@ use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use aws_sdk_s3::Client;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, Datelike, Duration, NaiveDate};
 use tokio::runtime::Handle;
 
 use super::error::{from_sdk, Action, Error, ErrorKind};
+use super::pages::{FastPages, Listed, Page, Slot};
 use super::progress::Progress;
 use super::ObjectCounts;
 
@@ -88,9 +89,21 @@ fn stamp_time(name: &str) -> Option<i64> {
     if !shape_ok {
         return None;
     }
-    NaiveDateTime::parse_from_str(&name[..19], "%Y-%m-%d-%H-%M-%S")
-        .ok()
-        .map(|t| t.and_utc().timestamp())
+    // Read once per listed key: the digits by hand, the calendar by chrono (a format
+    // string would be parsed again for every key).
+    let number = |at: usize, len: usize| {
+        b[at..at + len]
+            .iter()
+            .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'))
+    };
+    let date = NaiveDate::from_ymd_opt(number(0, 4) as i32, number(5, 2), number(8, 2))?;
+    // A leap second (`60`) is the second before it, as chrono's parser has it.
+    let second = match number(17, 2) {
+        60 => 59,
+        s => s,
+    };
+    let time = date.and_hms_opt(number(11, 2), number(14, 2), second)?;
+    Some(time.and_utc().timestamp())
 }
 
 fn stamp(time: i64) -> String {
@@ -146,14 +159,6 @@ fn day_prefixes(prefix: &str, years: &[i32], scope: &Scope) -> Vec<String> {
     out
 }
 
-/// A listed object worth reading.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Listed {
-    pub key: String,
-    pub size: u64,
-    pub etag: String,
-}
-
 /// One ListObjectsV2 request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct PageRequest {
@@ -163,17 +168,6 @@ pub(super) struct PageRequest {
     /// Only keys after this one (sent only without a token).
     pub start_after: Option<String>,
     pub token: Option<String>,
-}
-
-/// One ListObjectsV2 answer.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) struct Page {
-    /// Objects, in key order, without folder markers (keys ending in `/`).
-    pub objects: Vec<Listed>,
-    /// Common prefixes (with the delimiter), in key order.
-    pub folders: Vec<String>,
-    pub truncated: bool,
-    pub next_token: Option<String>,
 }
 
 /// Where pages come from: S3, or a fake in the tests.
@@ -210,32 +204,42 @@ impl Pages for S3Pages {
                 Some(token) => call.continuation_token(token),
                 None => call.set_start_after(request.start_after),
             };
+            let slot = Slot::default();
             let out = call
+                .customize()
+                .interceptor(FastPages(Arc::clone(&slot)))
                 .send()
                 .await
                 .map_err(|e| from_sdk(Action::List(&bucket), e))?;
+            if let Some(page) = slot.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                return Ok(page);
+            }
+            // An answer the fast reader left to the SDK's decoder: its strings are moved,
+            // not copied (a page is a thousand keys).
             let objects = out
-                .contents()
-                .iter()
+                .contents
+                .unwrap_or_default()
+                .into_iter()
                 .filter_map(|o| {
-                    let key = o.key()?;
-                    (!key.ends_with('/')).then(|| Listed {
-                        key: key.to_string(),
-                        size: o.size().unwrap_or(0).max(0) as u64,
-                        etag: o.e_tag().unwrap_or_default().to_string(),
+                    let key = o.key.filter(|k| !k.ends_with('/'))?;
+                    Some(Listed {
+                        key,
+                        size: o.size.unwrap_or(0).max(0) as u64,
+                        etag: o.e_tag.unwrap_or_default(),
                     })
                 })
                 .collect();
             let folders = out
-                .common_prefixes()
-                .iter()
-                .filter_map(|p| p.prefix().map(str::to_string))
+                .common_prefixes
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|p| p.prefix)
                 .collect();
             Ok(Page {
                 objects,
                 folders,
-                truncated: out.is_truncated() == Some(true),
-                next_token: out.next_continuation_token().map(str::to_string),
+                truncated: out.is_truncated == Some(true),
+                next_token: out.next_continuation_token,
             })
         })
     }
@@ -315,24 +319,35 @@ impl Base {
     }
 }
 
-/// Where to cut the names from time `lo` to `end` when one page covered the names from
-/// `first` to `last`: one range per four pages the rest is expected to fill (a range
-/// costs a request beyond its pages when its last page runs past its end), at most `max`,
-/// cut at whole hours (or minutes) when the ranges span that much. Empty: no cut.
-fn split_times(first: i64, last: i64, lo: i64, end: i64, max: usize) -> Vec<i64> {
+/// Where to cut the names from time `lo` to `end` when a full page of `page` entries held
+/// `count` dated names from `first` to `last`: into ranges expected to hold nine tenths
+/// of a page each, so that most ranges are listed by one request and the names past a
+/// range's end that its page also returns stay few; at most `max` ranges, cut at whole
+/// hours (or minutes) when they span that much. Empty: no cut.
+fn split_times(
+    count: u64,
+    page: u64,
+    first: i64,
+    last: i64,
+    lo: i64,
+    end: i64,
+    max: usize,
+) -> Vec<i64> {
     if end <= lo || max < 2 {
         return Vec::new();
     }
-    let covered = (last - first).max(1);
-    let pages = (end - lo + 4 * covered - 1) / (4 * covered);
-    let n = usize::try_from(pages).unwrap_or(usize::MAX).min(max) as i64;
+    let covered = i128::from((last - first).max(1));
+    let names = i128::from(count.max(1)) * i128::from(end - lo) / covered;
+    let per_range = i128::from((page * 9 / 10).max(1));
+    let ranges = (names + per_range - 1) / per_range;
+    let n = usize::try_from(ranges).unwrap_or(usize::MAX).min(max) as i64;
     if n < 2 {
         return Vec::new();
     }
     let step = (end - lo) / n;
     let unit = match step {
-        s if s >= 1800 => 3600,
-        s if s >= 30 => 60,
+        s if s >= 3600 => 3600,
+        s if s >= 60 => 60,
         _ => 1,
     };
     let mut times: Vec<i64> = (1..n)
@@ -648,7 +663,8 @@ impl Shared {
             if range.done && range.pages.is_empty() {
                 continue;
             }
-            let exempt = head;
+            // Exempt while the reader has nothing of it: one request at a time.
+            let exempt = head && range.pages.is_empty();
             head = false;
             // A range goes on with its next page as soon as it knows where that starts,
             // not when its pages are read: within the budget, each range reads ahead.
@@ -706,27 +722,30 @@ impl Shared {
         range.token = None;
         // What comes back must sort after what came before, or the listing loops.
         let mut problem = None;
-        let mut past_end = false;
-        let mut objects = Vec::with_capacity(page.objects.len());
-        for object in page.objects {
-            if range
-                .last_key
-                .as_deref()
-                .is_some_and(|l| object.key.as_str() <= l)
-            {
+        let returned = (page.objects.len() + page.folders.len()) as u64;
+        let mut objects = page.objects;
+        let mut previous = range.last_key.as_deref();
+        for object in &objects {
+            if previous.is_some_and(|l| object.key.as_str() <= l) {
                 problem = Some(format!(
                     "S3 listed {} again or out of key order; the listing does not move forward",
                     object.key
                 ));
                 break;
             }
-            range.last_key = Some(object.key.clone());
-            if range.holds(&object.key) {
-                objects.push(object);
-            } else {
-                past_end = true;
+            previous = Some(&object.key);
+        }
+        if problem.is_none() {
+            if let Some(last) = objects.last() {
+                range.last_key = Some(last.key.clone());
             }
         }
+        let mut past_end = false;
+        objects.retain(|o| {
+            let inside = range.holds(&o.key);
+            past_end |= !inside;
+            inside
+        });
         let mut folders = Vec::new();
         for folder in page.folders {
             if range
@@ -776,20 +795,28 @@ impl Shared {
             last.as_deref() == Some(k.as_str())
                 && (range.level.is_none() || !k[range.prefix.len()..].contains('/'))
         });
-        let times: Vec<i64> = objects.iter().filter_map(|o| key_time(&o.key)).collect();
         if let (Some(level), Some(found)) = (range.level, &range.found) {
             let mut found = found.lock().unwrap_or_else(|p| p.into_inner());
             for folder in &folders {
                 self.classify(&mut found, &range.prefix, folder, level);
             }
         }
-        // Count and keep.
+        // Count and keep; the names' times say how dense the page was.
         let listed = objects.len() as u64;
-        let (kept, skipped): (Vec<Listed>, Vec<Listed>) = objects
-            .into_iter()
-            .partition(|o| key_time(&o.key).is_none_or(|t| self.scope.wants(t)));
+        let (mut dated, mut first, mut skipped) = (0u64, None::<i64>, 0u64);
+        let mut kept = objects;
+        kept.retain(|o| {
+            let Some(t) = key_time(&o.key) else {
+                return true;
+            };
+            dated += 1;
+            first = Some(first.map_or(t, |f| f.min(t)));
+            let wanted = self.scope.wants(t);
+            skipped += u64::from(!wanted);
+            wanted
+        });
         state.keys += listed;
-        self.counters.add_listed(listed, skipped.len() as u64);
+        self.counters.add_listed(listed, skipped);
         self.progress.listing(listed as usize);
         if !kept.is_empty() {
             self.progress
@@ -853,8 +880,8 @@ impl Shared {
             }
         }
         let end = self.end_time(range, &base, time);
-        let first = times.iter().copied().min().unwrap_or(time);
-        let cuts: Vec<String> = split_times(first, time, time, end, room)
+        let first = first.unwrap_or(time);
+        let cuts: Vec<String> = split_times(dated, returned, first, time, time, end, room)
             .into_iter()
             .map(|t| base.boundary(t))
             .filter(|b| *b > last && range.holds(b))
@@ -1077,6 +1104,31 @@ mod tests {
         assert_eq!(stamp_time("2022-05-09-00-00-00-"), Some(MAY_9));
     }
 
+    #[test]
+    fn name_times_are_read_as_chronos_parser_reads_them() {
+        let chrono = |name: &str| {
+            chrono::NaiveDateTime::parse_from_str(&name[..19], "%Y-%m-%d-%H-%M-%S")
+                .ok()
+                .map(|t| t.and_utc().timestamp())
+        };
+        for name in [
+            "2022-05-09-10-31-44-X",
+            "2020-02-29-23-59-59-X",
+            "2021-02-29-00-00-00-X",
+            "2022-04-31-00-00-00-X",
+            "2022-00-10-00-00-00-X",
+            "2022-05-00-00-00-00-X",
+            "2022-12-31-23-59-60-X",
+            "2022-05-09-24-00-00-X",
+            "2022-05-09-10-60-00-X",
+            "2022-05-09-10-00-61-X",
+            "0000-01-01-00-00-00-X",
+            "9999-12-31-23-59-59-X",
+        ] {
+            assert_eq!(stamp_time(name), chrono(name), "{name}");
+        }
+    }
+
     /// ListObjectsV2 over a set of keys, `page` entries a page, like S3: a token says
     /// where the last page ended; with the delimiter, keys roll up into folders.
     struct Fake {
@@ -1101,9 +1153,12 @@ mod tests {
         }
 
         fn answer(&self, r: &PageRequest) -> Page {
-            use std::ops::Bound::{Excluded, Unbounded};
+            use std::ops::Bound::{Excluded, Included, Unbounded};
             let from = r.token.clone().or(r.start_after.clone());
-            let lower = from.clone().map_or(Unbounded, Excluded);
+            let lower = match from.clone() {
+                Some(f) if f >= r.prefix => Excluded(f),
+                _ => Included(r.prefix.clone()),
+            };
             let mut page = Page::default();
             let mut n = 0;
             let mut last = None;
@@ -1318,6 +1373,36 @@ mod tests {
     }
 
     #[test]
+    fn keys_at_every_minute_boundary_are_listed_once_in_both_layouts() {
+        // The first and last second of every minute of a day, names that are exactly a
+        // cut (no unique part), and a page of 10: ranges are cut at whole minutes.
+        let mut keys = Vec::new();
+        for minute in 0..24 * 60 {
+            let t = MAY_9 + minute * 60;
+            keys.push(flat(t, "A"));
+            keys.push(flat(t + 59, "Z"));
+            keys.push(partitioned("src", t, "A"));
+            keys.push(partitioned("src", t + 59, "Z"));
+            if minute % 7 == 0 {
+                keys.push(format!("logs/{}", stamp(t)));
+                keys.push(format!(
+                    "logs/123456789012/eu-west-1/src/2022/05/09/{}",
+                    stamp(t)
+                ));
+            }
+        }
+        keys.sort();
+        for page in [10, 1000] {
+            let fake = Fake::new(&keys, page);
+            assert_eq!(
+                listed(&fake, "logs/", Scope::default()),
+                under(&keys, "logs/"),
+                "page {page}"
+            );
+        }
+    }
+
+    #[test]
     fn a_busy_day_is_cut_into_hours_and_read_in_parallel() {
         // 24 hours of 60 names each: a 10-name page covers 10 minutes, so the rest of
         // the day is cut into many ranges at once.
@@ -1329,8 +1414,10 @@ mod tests {
             .most_in_flight
             .load(std::sync::atomic::Ordering::SeqCst);
         assert!(most >= 8, "at most {most} requests at once");
-        // Cutting costs few requests beyond the 144 pages.
-        assert!(requests < 144 * 3 / 2 + 64, "{requests} requests");
+        // Ranges hold nine tenths of a page, one request each: cutting costs under twice
+        // the 144 pages, plus one request for each of the 64 pieces the first page cut
+        // the time up to the horizon into (all but one past the last name).
+        assert!(requests < 144 * 2 + 64, "{requests} requests");
         // The same in the partitioned layout, with its date folders.
         let keys: Vec<String> = (0..24 * 60)
             .map(|m| partitioned("src", MAY_9 + m * 60, "U"))
@@ -1501,16 +1588,42 @@ mod tests {
 
     #[test]
     fn cuts_are_at_whole_hours_when_the_ranges_span_hours() {
-        // A page covered 150 s; the rest of the day is nearly 24 h.
-        let times = split_times(MAY_9, MAY_9 + 150, MAY_9 + 150, MAY_9 + DAY, 64);
+        // A page of 1,000 names covered 150 s; the rest of the day is nearly 24 h.
+        let times = split_times(1000, 1000, MAY_9, MAY_9 + 150, MAY_9 + 150, MAY_9 + DAY, 64);
         assert_eq!(times.len(), 64);
         assert_eq!(*times.last().unwrap(), MAY_9 + DAY);
         assert!(times[..63].iter().all(|t| t % 60 == 0), "{times:?}");
-        let hours = split_times(MAY_9, MAY_9 + 900, MAY_9 + 900, MAY_9 + DAY, 64);
-        assert!((20..=24).contains(&hours.len()), "{hours:?}");
+        // 1,000 names in 3 hours: the other 21 hold about 7,000, 8 ranges of hours.
+        let hours = split_times(
+            1000,
+            1000,
+            MAY_9,
+            MAY_9 + 3 * 3600,
+            MAY_9 + 3 * 3600,
+            MAY_9 + DAY,
+            64,
+        );
+        assert!((7..=8).contains(&hours.len()), "{hours:?}");
         assert!(hours.iter().all(|t| t % 3600 == 0), "{hours:?}");
-        // A page that covers as much as is left: no cut.
-        assert!(split_times(MAY_9, MAY_9 + DAY, MAY_9 + DAY, MAY_9 + DAY + 10, 64).is_empty());
+        // Minutes: 900 names a minute, 10 minutes left.
+        let minutes = split_times(900, 1000, MAY_9, MAY_9 + 60, MAY_9 + 60, MAY_9 + 660, 64);
+        assert_eq!(
+            minutes,
+            (2..=11).map(|m| MAY_9 + m * 60).collect::<Vec<_>>()
+        );
+        // What is left fits one range (or the limit is one): no cut.
+        assert!(split_times(
+            1000,
+            1000,
+            MAY_9,
+            MAY_9 + DAY,
+            MAY_9 + DAY,
+            MAY_9 + DAY + 10,
+            64
+        )
+        .is_empty());
+        assert!(split_times(800, 1000, MAY_9, MAY_9 + 60, MAY_9 + 60, MAY_9 + 120, 64).is_empty());
+        assert!(split_times(1000, 1000, MAY_9, MAY_9 + 1, MAY_9 + 1, MAY_9 + DAY, 1).is_empty());
         assert_eq!(
             Base::of("a/b/2022/05/09/2022-05-09-00-00-00-X"),
             Some((Base::Partitioned("a/b/".into()), MAY_9))

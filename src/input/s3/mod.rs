@@ -12,6 +12,7 @@ mod error;
 mod fetch;
 mod limit;
 mod list;
+mod pages;
 mod progress;
 
 use std::collections::HashSet;
