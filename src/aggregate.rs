@@ -1299,6 +1299,58 @@ mod tests {
         assert_eq!(denied, [("10.0.3.57".parse().unwrap(), 2)]);
     }
 
+    /// Each window counts the denials and refusals of its own requests, whatever
+    /// order the records come in and however the input was split between workers.
+    #[test]
+    fn denials_are_counted_in_their_own_window() {
+        let coded = |time: i64, ip: &str, status: u16, code: &'static str| Record {
+            error_code: Some(code.as_bytes()),
+            ..rec("b", time, Some(ip), status)
+        };
+        let records = [
+            coded(7200, "10.0.0.1", 200, "-"),
+            coded(10, "10.0.0.1", 403, "AccessDenied"),
+            coded(3700, "52.1.2.3", 403, "AccessDenied"),
+            coded(7300, "52.1.2.4", 403, "SignatureDoesNotMatch"),
+            coded(20, "52.1.2.3", 200, "-"),
+            coded(3800, "52.1.2.3", 403, "AccessDenied"),
+            coded(7400, "10.0.0.2", 403, "AccessDenied"),
+        ];
+        // (private, private_denied, public, public_denied, public_rejected) per window.
+        type Counts = (u64, u64, u64, u64, u64);
+        let expected: [(i64, Counts); 3] = [
+            (0, (1, 1, 1, 0, 0)),
+            (3600, (0, 0, 2, 2, 0)),
+            (7200, (2, 1, 1, 0, 1)),
+        ];
+        let per_window = |agg: &Aggregate| -> Vec<(i64, Counts)> {
+            agg.buckets()[0]
+                .1
+                .timeline()
+                .iter()
+                .map(|(start, w)| {
+                    let c = w.counts;
+                    let counts = (
+                        c.private,
+                        c.private_denied,
+                        c.public,
+                        c.public_denied,
+                        c.public_rejected,
+                    );
+                    (*start, counts)
+                })
+                .collect()
+        };
+        let mut whole = Aggregate::new(3600);
+        add_all(&mut whole, &records);
+        assert_eq!(per_window(&whole), expected);
+        let (mut first, mut second) = (Aggregate::new(3600), Aggregate::new(3600));
+        add_all(&mut first, &records[4..]);
+        add_all(&mut second, &records[..4]);
+        first.merge(second);
+        assert_eq!(per_window(&first), expected);
+    }
+
     #[test]
     fn merging_in_any_split_gives_the_same_result() {
         let records: Vec<_> = (0..40)

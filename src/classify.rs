@@ -227,6 +227,17 @@ mod tests {
     }
 
     #[test]
+    fn classes_are_written_by_their_lowercase_names() {
+        for (class, name) in [
+            (Class::Private, "private"),
+            (Class::Public, "public"),
+            (Class::Internal, "internal"),
+        ] {
+            assert_eq!((class.name(), class.to_string()), (name, name.to_string()));
+        }
+    }
+
+    #[test]
     fn extra_vpc_cidrs_count_as_private() {
         let c = Classifier::new(&[
             "198.19.0.0/16".parse().unwrap(),

@@ -1123,6 +1123,62 @@ mod tests {
         assert!(parse_line(open.as_bytes()).is_err());
     }
 
+    /// A record cut after any of its first 16 fields (the referer included, with or
+    /// without a trailing space) is truncated, and the error names the first missing
+    /// field: a line is counted only when all 17 required fields are there.
+    #[test]
+    fn a_record_cut_before_the_user_agent_is_truncated() {
+        let fields = [
+            "owner",
+            "bkt",
+            "[06/Feb/2019:00:00:38 +0000]",
+            "192.0.2.3",
+            "requester",
+            "3E57427F3EXAMPLE",
+            "REST.GET.OBJECT",
+            "k",
+            "\"GET /bkt/k HTTP/1.1\"",
+            "200",
+            "-",
+            "113",
+            "113",
+            "7",
+            "6",
+            "-",
+            "\"ua\"",
+        ];
+        assert_eq!(fields.len(), Field::REQUIRED);
+        assert!(parse_line(fields.join(" ").as_bytes()).is_ok());
+        for kept in 1..Field::REQUIRED {
+            let cut = fields[..kept].join(" ");
+            for line in [cut.clone(), format!("{cut} "), format!("{cut}  \r")] {
+                for mut parser in [LineParser::new(), LineParser::required_only()] {
+                    assert_eq!(
+                        parser.parse(line.as_bytes()).map(|_| ()),
+                        Err(ParseError::Truncated { fields: kept }),
+                        "{line:?}"
+                    );
+                }
+            }
+        }
+        let sixteen = fields[..16].join(" ");
+        assert_eq!(
+            parse_line(sixteen.as_bytes()).unwrap_err().to_string(),
+            "truncated record: 16 of the 17 required fields, the user-agent field is missing"
+        );
+        // A quoted referer that ends the line: no user-agent follows its quote.
+        for referer in ["\"-\"", "\"https://example.com/\"", "\"a\" b\""] {
+            let line = format!("{} {referer}", fields[..15].join(" "));
+            for mut parser in [LineParser::new(), LineParser::required_only()] {
+                assert_eq!(
+                    parser.parse(line.as_bytes()).map(|_| ()),
+                    Err(invalid(Field::Referer, Problem::Unterminated)),
+                    "{line:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn reading_only_the_required_fields_changes_nothing_else() {
         let mut lines = Vec::new();

@@ -349,6 +349,31 @@ mod tests {
         assert_eq!(window_start(1_652_090_699, 300), 1_652_090_400);
     }
 
+    /// Times before 1970 (a clock set wrong, a forged record) fall in windows aligned
+    /// like any other: the window holds the time, has the interval's length and starts
+    /// on a multiple of it; weeks start on Mondays; a named zone's days at its midnight.
+    #[test]
+    fn windows_before_the_epoch_are_aligned_like_the_others() {
+        for interval in [60, 300, 3600, 6 * 3600, DAY] {
+            for time in [-1, -interval, -interval - 1, -946_684_800 + 17] {
+                let (start, end) = Zone::Utc.window(time, interval);
+                assert!(start <= time && time < end, "{time} in {interval}");
+                assert_eq!((end - start, start.rem_euclid(interval)), (interval, 0));
+            }
+        }
+        // 1969-12-29 was a Monday.
+        let monday = -3 * DAY;
+        assert_eq!(Zone::Utc.window(-1, WEEK), (monday, monday + WEEK));
+        assert_eq!(Zone::Utc.window(monday, WEEK), (monday, monday + WEEK));
+        assert_eq!(Zone::Utc.window(monday - 1, WEEK), (monday - WEEK, monday));
+        // 1969-12-31T23:59:59Z is 08:59:59 on 1970-01-01 in Tokyo (UTC+9).
+        let tokyo = Zone::parse("Asia/Tokyo").unwrap();
+        let midnight = -9 * 3600;
+        assert_eq!(tokyo.window(-1, DAY), (midnight, midnight + DAY));
+        assert_eq!(tokyo.window(-1, 3600), (-3600, 0));
+        assert_eq!(tokyo.window(midnight - 1, DAY), (midnight - DAY, midnight));
+    }
+
     #[test]
     fn intervals_divide_a_day_or_are_a_week() {
         for (text, secs) in [

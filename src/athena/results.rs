@@ -681,6 +681,120 @@ mod tests {
         assert_eq!(b.top_requesters[0].requests, 4);
     }
 
+    /// Every row's counts must add up: requests are private + public + internal, and
+    /// no more are denied or refused than there were; no count is negative.
+    #[test]
+    fn counts_that_do_not_add_up_or_are_negative_are_refused() {
+        let internal = TOTAL.replacen(
+            "\"5\",\"3\",\"1\",\"2\",\"0\"",
+            "\"4\",\"3\",\"1\",\"2\",\"1\"",
+            1,
+        );
+        let refused = TOTAL.replacen(
+            "\"2\",\"0\",\"1\",\"0\",\"1\"",
+            "\"2\",\"0\",\"1\",\"2\",\"1\"",
+            1,
+        );
+        let negative = TOTAL.replacen("\"50\"", "\"-50\"", 1);
+        for (row, message) in [
+            (
+                &internal,
+                "requests 4 is not private 3 + public 2 + internal 1",
+            ),
+            (&refused, "more denied or rejected than there were"),
+            (&negative, "bytes_sent is negative (-50)"),
+        ] {
+            assert_ne!(row, TOTAL);
+            let e = read(csv(&[row, BUCKET, W0, W1]).as_bytes()).unwrap_err();
+            assert!(e.to_string().contains(message), "{e}");
+        }
+    }
+
+    /// A bucket's top public addresses and the private addresses refused through the
+    /// endpoint come from their own rows.
+    #[test]
+    fn address_rows_become_the_buckets_top_addresses() {
+        let address = |kind: &str, ip: &str, n: u64| {
+            format!("\"{kind}\",\"b\",,,\"{n}\",,,,,,,,,,,,,,,,,,,,,\"{ip}\",,,,,,")
+        };
+        let public = address("public_ip", "52.79.54.241", 1);
+        let denied = address("denied_private_ip", "10.0.3.57", 1);
+        let r = read(csv(&[TOTAL, BUCKET, W0, W1, ROLE, ANONYMOUS, &public, &denied]).as_bytes())
+            .unwrap();
+        let b = r.buckets.get(0);
+        let names = |list: &[crate::report::Talker]| -> Vec<(String, u64)> {
+            list.iter().map(|n| (n.name.clone(), n.requests)).collect()
+        };
+        assert_eq!(names(&b.top_public_ips), [("52.79.54.241".to_string(), 1)]);
+        assert_eq!(names(&b.denied_private_ips), [("10.0.3.57".to_string(), 1)]);
+        assert_eq!(b.bucket, "b");
+        assert!(
+            b.warnings[0].contains("denied (HTTP 403 AccessDenied), from 10.0.3.57 (1)"),
+            "{:?}",
+            b.warnings
+        );
+    }
+
+    /// The `total` row's lines must hold its rejected lines and matched requests: as
+    /// many as that is fine, fewer is refused.
+    #[test]
+    fn the_lines_must_hold_the_rejected_and_the_matched() {
+        let with_lines = |lines: u64, rejected: u64| {
+            TOTAL.replacen(
+                "\"3700\",\"7\",\"1\",\"2\"",
+                &format!("\"3700\",\"{lines}\",\"{rejected}\",\"2\""),
+                1,
+            )
+        };
+        let all = |total: &str| csv(&[total, BUCKET, W0, W1, ROLE, ANONYMOUS]);
+        // Every line rejected, no request: nothing to refuse.
+        let none = "\"total\",,,,\"0\",\"0\",\"0\",\"0\",\"0\",\"0\",\"0\",\"0\",\"0\",\"0\",\"0\",,,\"3\",\"3\",\"1\",\"3600\",,,\"10.0.0.0/8\",,,,,,,,\"UTC\"";
+        let empty = read(csv(&[none]).as_bytes()).unwrap();
+        assert_eq!((empty.summary.lines, empty.summary.rejected), (3, 3));
+        let exact = read(all(&with_lines(6, 1)).as_bytes()).unwrap();
+        assert_eq!(
+            (
+                exact.summary.lines,
+                exact.summary.parsed,
+                exact.summary.matched
+            ),
+            (6, 5, 5)
+        );
+        assert_eq!(exact.summary.inputs, 2);
+        for (lines, rejected) in [(5, 1), (7, 8), (0, 1)] {
+            let e = read(all(&with_lines(lines, rejected)).as_bytes()).unwrap_err();
+            assert!(
+                e.to_string().contains(&format!(
+                    "{lines} lines cannot hold {rejected} rejected and 5 matched"
+                )),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_total_row_becomes_the_summary() {
+        let total = TOTAL
+            .replacen("\"3600\",,,", "\"3600\",\"0\",\"7200\",", 1)
+            .replacen("\"UTC\"", "\"Asia/Seoul\"", 1);
+        assert_ne!(total, TOTAL);
+        let r = read(csv(&[&total, BUCKET, W0, W1, ROLE, ANONYMOUS]).as_bytes()).unwrap();
+        let s = &r.summary;
+        assert_eq!(
+            (s.interval_seconds, s.buckets, s.inputs, s.matched),
+            (3600, 1, 2, 5)
+        );
+        assert_eq!(
+            (s.since.as_deref(), s.until.as_deref()),
+            (Some("1970-01-01T00:00:00Z"), Some("1970-01-01T02:00:00Z"))
+        );
+        assert_eq!(
+            (s.first.as_deref(), s.last.as_deref()),
+            (Some("1970-01-01T00:00:00Z"), Some("1970-01-01T01:01:40Z"))
+        );
+        assert_eq!(s.time_zone, "Asia/Seoul");
+    }
+
     #[test]
     fn rows_and_rows_lengths_are_bounded() {
         let all = [TOTAL, BUCKET, W0, W1, ROLE, ANONYMOUS, ROLE_IP, SWITCH];

@@ -1137,6 +1137,337 @@ mod tests {
         );
     }
 
+    /// Findings of inputs read by different workers add up: every count, the
+    /// unlisted endpoints, the bucket counters and their totals; the policy's time is
+    /// taken from whichever found it.
+    #[test]
+    fn merged_findings_add_every_count() {
+        let counters = |requests, violations| Counters {
+            requests,
+            violations,
+            ..Counters::default()
+        };
+        let endpoint = |id: &str| ("secure".to_string(), id.to_string());
+        let mut first = Findings {
+            buckets: BTreeMap::from([("secure".to_string(), counters(5, 1))]),
+            before_horizon: 2,
+            before_policy: 3,
+            unlisted_endpoints: BTreeMap::from([(endpoint("vpce-1"), 4)]),
+            policy_from: None,
+            ..Findings::default()
+        };
+        let second = Findings {
+            buckets: BTreeMap::from([
+                ("secure".to_string(), counters(7, 2)),
+                ("other".to_string(), counters(11, 0)),
+            ]),
+            before_horizon: 5,
+            before_policy: 7,
+            unlisted_endpoints: BTreeMap::from([(endpoint("vpce-1"), 6), (endpoint("vpce-2"), 1)]),
+            policy_from: Some(9),
+            ..Findings::default()
+        };
+        first.merge(second);
+        assert_eq!(first.buckets["secure"], counters(12, 3));
+        assert_eq!(first.buckets["other"], counters(11, 0));
+        assert_eq!((first.before_horizon, first.before_policy), (7, 10));
+        assert_eq!(
+            first.unlisted_endpoints,
+            BTreeMap::from([(endpoint("vpce-1"), 10), (endpoint("vpce-2"), 1)])
+        );
+        assert_eq!(first.policy_from, Some(9));
+        assert_eq!(first.totals(), counters(23, 3));
+        assert_eq!(Findings::default().totals(), Counters::default());
+    }
+
+    /// The requesters remembered per bucket are bounded (a log may name millions):
+    /// at most [`TRACKED_REQUESTERS`], in a worker and when workers' sets merge.
+    #[test]
+    fn requesters_seen_through_the_endpoint_are_tracked_up_to_the_bound() {
+        let name = |i: usize| format!("arn:aws:iam::1:user/u{i}");
+        let mut one = Crossings::default();
+        let mut other = Crossings::default();
+        for i in 0..TRACKED_REQUESTERS + 3 {
+            one.private("b", name(i).as_bytes());
+            other.private("b", name(TRACKED_REQUESTERS + i).as_bytes());
+        }
+        // Seen again: no second entry.
+        one.private("b", name(0).as_bytes());
+        assert_eq!(one.buckets["b"].private.len(), TRACKED_REQUESTERS);
+        assert!(one.buckets["b"].private.contains(&name(0)));
+        let mut fresh = Crossings::default();
+        fresh.merge(other.clone());
+        assert_eq!(fresh.buckets["b"].private, other.buckets["b"].private);
+        one.merge(other);
+        assert_eq!(one.buckets["b"].private.len(), TRACKED_REQUESTERS);
+    }
+
+    /// A request through a VPC endpoint (named by CloudTrail) that the bucket policy
+    /// does not list for its action is noted per bucket and endpoint, and contradicts
+    /// the policy if it succeeded; through a listed endpoint, denied, or before the
+    /// policy took effect (at its time it is in force), it contradicts nothing.
+    #[test]
+    fn requests_through_an_endpoint_the_policy_does_not_list_contradict_it() {
+        let policy = bucket_policy::analyze(
+            r#"{"Statement": {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::secure/*",
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}}"#,
+            None,
+        )
+        .unwrap();
+        let settings = settings();
+        let rules = Rules::new(RulesSpec {
+            buckets: vec![BucketRule::private("secure")],
+            ..RulesSpec::default()
+        })
+        .unwrap();
+        let checker = Checker {
+            policy_since: Some(1000),
+            ..checker(&settings, &rules, Some(&policy))
+        };
+        let through = |time: i64, endpoint: &'static str, status: u16| Record {
+            bucket: Some(b"secure"),
+            time,
+            remote_ip: Some("10.0.0.1".parse().unwrap()),
+            requester: Some(b"arn:aws:iam::1:user/u"),
+            operation: Some(b"REST.GET.OBJECT"),
+            key: Some(b"k"),
+            http_status: Some(status),
+            vpc_endpoint_id: Some(endpoint.as_bytes()),
+            ..Record::default()
+        };
+        let records = [
+            through(2000, "vpce-2", 200),
+            through(2001, "vpce-2", 403),
+            through(2002, "vpce-1", 200),
+            through(999, "vpce-2", 200),
+            through(1000, "vpce-2", 200),
+            through(2003, "VPCE-1", 200),
+        ];
+        let mut f = checker.partial().findings;
+        let mut coverage = HashMap::new();
+        for (n, r) in records.iter().enumerate() {
+            checker.observe(
+                &mut f,
+                &mut coverage,
+                r,
+                Class::Private,
+                "mem",
+                n as u64 + 1,
+                None,
+            );
+        }
+        let c = f.buckets["secure"];
+        assert_eq!((c.private, c.contradictions, c.violations), (6, 2, 0));
+        let lines: Vec<u64> = f.contradictions.iter().map(|x| x.line).collect();
+        assert_eq!(lines, [1, 5]);
+        assert_eq!(f.contradictions[0].action.as_deref(), Some("s3:GetObject"));
+        assert_eq!(f.contradictions[0].statement.as_deref(), Some("#1"));
+        assert_eq!(
+            f.unlisted_endpoints,
+            BTreeMap::from([(("secure".to_string(), "vpce-2".to_string()), 3)])
+        );
+    }
+
+    /// A request through an endpoint the rules do not allow (`allowed_vpce`) that was
+    /// let through is a violation, counted as such too; through an allowed one, none.
+    #[test]
+    fn requests_through_an_endpoint_the_rules_do_not_allow_are_violations() {
+        let settings = settings();
+        let rules = Rules::new(RulesSpec {
+            allowed_vpce: vec!["vpce-0a1b2c3d4e5f60718".into()],
+            buckets: vec![BucketRule::private("secure")],
+            ..RulesSpec::default()
+        })
+        .unwrap();
+        let checker = checker(&settings, &rules, None);
+        let through = |endpoint: &'static str| Record {
+            bucket: Some(b"secure"),
+            time: 2000,
+            remote_ip: Some("10.0.0.1".parse().unwrap()),
+            http_status: Some(200),
+            vpc_endpoint_id: Some(endpoint.as_bytes()),
+            ..Record::default()
+        };
+        let mut f = checker.partial().findings;
+        let mut coverage = HashMap::new();
+        for (n, id) in [
+            "vpce-0bad0bad0bad0bad0",
+            "vpce-0a1b2c3d4e5f60718",
+            "vpce-0bad0bad0bad0bad0",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            checker.observe(
+                &mut f,
+                &mut coverage,
+                &through(id),
+                Class::Private,
+                "mem",
+                n as u64 + 1,
+                None,
+            );
+        }
+        let c = f.buckets["secure"];
+        assert_eq!((c.private, c.violations, c.foreign_endpoint), (3, 2, 2));
+        assert_eq!(
+            f.violations.iter().map(|v| v.line).collect::<Vec<_>>(),
+            [1, 3]
+        );
+    }
+
+    /// The cross-checked policy took effect at its bucket's latest successful
+    /// `PutBucketPolicy` in CloudTrail: not a failed one, not another bucket's.
+    #[test]
+    fn the_policy_takes_effect_at_its_latest_successful_put() {
+        let policy = bucket_policy::analyze(
+            r#"{"Statement": {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::secure/*",
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}}"#,
+            Some("secure"),
+        )
+        .unwrap();
+        let change = |epoch: i64, event: &str, bucket: &str, error: Option<&str>| {
+            crate::cloudtrail::Change {
+                epoch,
+                event: event.to_string(),
+                endpoints: Vec::new(),
+                bucket: Some(bucket.to_string()),
+                by: None,
+                error: error.map(str::to_string),
+            }
+        };
+        let mut tally = Tally::default();
+        assert_eq!(policy_time(&policy, &tally), None);
+        tally.changes = vec![
+            change(100, "PutBucketPolicy", "secure", None),
+            change(300, "PutBucketPolicy", "secure", None),
+            change(200, "PutBucketPolicy", "secure", None),
+            change(400, "PutBucketPolicy", "secure", Some("AccessDenied")),
+            change(500, "PutBucketPolicy", "other", None),
+            change(600, "DeleteBucketPolicy", "secure", None),
+        ];
+        assert_eq!(policy_time(&policy, &tally), Some(300));
+    }
+
+    /// At most [`KEPT_FINDINGS`] findings of each kind are kept, the first ones (the
+    /// counters count them all).
+    #[test]
+    fn the_first_findings_are_kept_up_to_the_bound() {
+        let one = |line: u64| {
+            let r = Record {
+                bucket: Some(b"b"),
+                ..Record::default()
+            };
+            flagged(&r, Class::Public, Outcome::Allowed, "mem", line)
+        };
+        let mut list = Vec::new();
+        for line in 0..KEPT_FINDINGS as u64 + 2 {
+            push(&mut list, || one(line));
+        }
+        assert_eq!(list.len(), KEPT_FINDINGS);
+        assert_eq!(list.last().unwrap().line, KEPT_FINDINGS as u64 - 1);
+        let mut merged = vec![one(7)];
+        keep_first(&mut merged, list);
+        assert_eq!(merged.len(), KEPT_FINDINGS);
+        assert_eq!((merged[0].line, merged[1].line), (7, 0));
+    }
+
+    /// Workers' crossings merge to what one worker reading everything finds: the
+    /// earliest excepted request of each requester, whichever worker saw it; and the
+    /// excepted requesters are bounded like the private ones, in a worker and in a merge.
+    #[test]
+    fn merged_crossings_keep_each_requesters_earliest_excepted_request() {
+        let exception = Exception {
+            rule: None,
+            kind: ExceptionKind::Cidr,
+            index: 0,
+        };
+        let record = |time: i64, ip: &str| Record {
+            time,
+            remote_ip: Some(ip.parse().unwrap()),
+            ..Record::default()
+        };
+        let role = b"arn:aws:sts::1:assumed-role/reader/i-0a";
+        let seen = |c: &Crossings| -> Vec<(String, i64, String)> {
+            c.found()
+                .iter()
+                .map(|x| (x.requester.clone(), x.time, x.remote_ip.clone()))
+                .collect()
+        };
+        let earliest = vec![(
+            "arn:aws:sts::1:assumed-role/reader".to_string(),
+            100,
+            "52.0.0.1".to_string(),
+        )];
+        for (first_time, second_time) in [(100, 200), (200, 100)] {
+            let ip = |t: i64| if t == 100 { "52.0.0.1" } else { "52.0.0.2" };
+            let mut one = Crossings::default();
+            one.private("b", role);
+            one.excepted("b", role, &record(first_time, ip(first_time)), exception);
+            let mut other = Crossings::default();
+            other.excepted("b", role, &record(second_time, ip(second_time)), exception);
+            let mut whole = one.clone();
+            whole.excepted("b", role, &record(second_time, ip(second_time)), exception);
+            assert_eq!(seen(&whole), earliest);
+            one.merge(other);
+            assert_eq!(seen(&one), earliest, "{first_time} then {second_time}");
+        }
+        // The bound: a full set takes no newcomer, in a worker or in a merge, but still
+        // moves a known requester's first request earlier.
+        let name = |i: usize| format!("arn:aws:iam::1:user/u{i}");
+        let mut full = Crossings::default();
+        let mut newcomers = Crossings::default();
+        for i in 0..TRACKED_REQUESTERS + 2 {
+            full.excepted("b", name(i).as_bytes(), &record(50, "52.0.0.1"), exception);
+            newcomers.excepted(
+                "b",
+                name(2 * TRACKED_REQUESTERS + i).as_bytes(),
+                &record(5, "52.0.0.1"),
+                exception,
+            );
+        }
+        assert_eq!(full.buckets["b"].excepted.len(), TRACKED_REQUESTERS);
+        full.excepted("b", name(0).as_bytes(), &record(10, "52.0.0.3"), exception);
+        assert_eq!(full.buckets["b"].excepted[&name(0)].time, 10);
+        let mut fresh = Crossings::default();
+        fresh.merge(newcomers.clone());
+        assert_eq!(fresh.buckets["b"].excepted.len(), TRACKED_REQUESTERS);
+        full.merge(newcomers);
+        assert_eq!(full.buckets["b"].excepted.len(), TRACKED_REQUESTERS);
+        assert!(full.buckets["b"].excepted.values().all(|c| c.time != 5));
+    }
+
+    /// Logs are not in time order (S3 delivers them late and out of order, and workers
+    /// read files in any order): the first violation is the earliest one, the last the
+    /// latest, whatever order the records come in.
+    #[test]
+    fn first_and_last_violation_are_the_earliest_and_latest_not_the_first_and_last_seen() {
+        let at = |clock: &str, ip: &str| {
+            format!("o secure [09/May/2022:{clock} +0000] {ip} arn:aws:iam::1:user/u R REST.GET.OBJECT k \"GET /k HTTP/1.1\" 200 - 1 1 1 1 \"-\" \"ua\"\n")
+        };
+        let text = [
+            at("10:05:00", "52.1.2.3"),
+            at("09:00:00", "10.0.0.1"),
+            at("10:00:00", "52.1.2.3"),
+            at("10:10:00", "52.1.2.3"),
+            at("11:00:00", "10.0.0.1"),
+            at("10:02:00", "52.1.2.3"),
+        ]
+        .concat();
+        let spec = RulesSpec {
+            buckets: vec![BucketRule::private("secure")],
+            ..RulesSpec::default()
+        };
+        let c = check(&text, spec, None).buckets["secure"];
+        let t = |clock: &str| crate::time::parse_rfc3339(&format!("2022-05-09T{clock}Z")).unwrap();
+        assert_eq!(c.violations, 4);
+        assert_eq!(c.first_violation, Earliest(Some(t("10:00:00"))));
+        assert_eq!(c.last_violation, Latest(Some(t("10:10:00"))));
+        assert_eq!(c.last_request, Latest(Some(t("11:00:00"))));
+    }
+
     #[test]
     fn records_before_the_horizon_are_not_judged() {
         let settings = settings();
@@ -1155,6 +1486,13 @@ mod tests {
             (f.before_horizon, f.buckets.len(), f.violations.len()),
             (1, 0, 0)
         );
+        // A record at the horizon itself is judged.
+        let at = Checker {
+            horizon: Some(1_549_411_238),
+            ..checker(&settings, &rules, None)
+        };
+        let f = check_with(&text, &at);
+        assert_eq!((f.before_horizon, f.violations.len()), (0, 1));
     }
 
     #[test]
@@ -1290,6 +1628,120 @@ mod tests {
             "{:?}",
             changed.tally.errors
         );
+    }
+
+    /// A state's counters hold only for what they were counted under: the fingerprint
+    /// changes with the rules, the private ranges, the bucket and operation filters,
+    /// the bucket policy and the time it took effect, and not with the time window.
+    #[test]
+    fn the_fingerprint_changes_with_everything_the_counters_depend_on() {
+        let rules = |pattern: &str| {
+            Rules::new(RulesSpec {
+                buckets: vec![BucketRule::private(pattern)],
+                ..RulesSpec::default()
+            })
+            .unwrap()
+        };
+        let policy = bucket_policy::analyze(
+            r#"{"Statement": {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::secure/*",
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}}"#,
+            None,
+        )
+        .unwrap();
+        let base = settings();
+        let secure = rules("secure");
+        let reference = fingerprint(&secure, &base, None, None);
+        assert_eq!(
+            reference["rules"],
+            serde_json::to_value(secure.spec()).unwrap()
+        );
+        let mut ranges = settings();
+        ranges.classifier = Classifier::new(&["203.0.113.0/24".parse().unwrap()]);
+        let mut buckets = settings();
+        buckets.filter.buckets = vec![b"secure".to_vec()];
+        let mut operations = settings();
+        operations.filter.operations = vec![b"REST.GET.OBJECT".to_vec()];
+        let changed = [
+            fingerprint(&rules("other"), &base, None, None),
+            fingerprint(&secure, &ranges, None, None),
+            fingerprint(&secure, &buckets, None, None),
+            fingerprint(&secure, &operations, None, None),
+            fingerprint(&secure, &base, Some(&policy), None),
+            fingerprint(&secure, &base, None, Some(1_652_090_400)),
+        ];
+        for (i, a) in changed.iter().enumerate() {
+            assert_ne!(*a, reference, "change {i}");
+            for b in &changed[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        let mut window = settings();
+        window.filter.since = Some(1_652_090_400);
+        window.filter.until = Some(1_652_176_800);
+        window.interval = 300;
+        assert_eq!(fingerprint(&secure, &window, None, None), reference);
+    }
+
+    /// An input unchanged at a place the state knows is skipped unread: what the
+    /// state says was there is not even compared with the content (an S3 object
+    /// already processed is never downloaded again).
+    #[test]
+    fn an_input_unchanged_at_a_known_place_is_skipped_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a");
+        std::fs::write(&path, line("secure", "52.1.2.3", "REST.GET.OBJECT", 200)).unwrap();
+        let place = locate(&Input::File(path)).unwrap().unwrap();
+        // A state that knows this place, unchanged, with other content.
+        let mut state = State::new(serde_json::json!({}));
+        let other = crate::input::digest::Digest::of(b"other content");
+        state
+            .record(
+                &[(other, place)],
+                &[],
+                &BTreeMap::new(),
+                0,
+                90,
+                std::path::Path::new("state.json"),
+            )
+            .unwrap();
+        let r = run_on(dir.path(), Some(&state));
+        assert_eq!((r.read.len(), r.skipped), (0, 1));
+        assert_eq!((r.tally.counts.inputs, r.findings.violations.len()), (0, 0));
+    }
+
+    /// Inputs that cannot be read are errors of the run, named, beside the others.
+    #[test]
+    fn unreadable_inputs_are_named_with_a_state_too() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("a"),
+            line("secure", "52.1.2.3", "REST.GET.OBJECT", 200),
+        )
+        .unwrap();
+        let settings = settings();
+        let rules = Rules::new(RulesSpec {
+            buckets: vec![BucketRule::private("secure")],
+            ..RulesSpec::default()
+        })
+        .unwrap();
+        let inputs = [
+            Input::File(dir.path().join("missing")),
+            Input::File(dir.path().join("a")),
+        ];
+        let state = State::new(serde_json::json!({}));
+        for state in [None, Some(&state)] {
+            let r = run(&checker(&settings, &rules, None), &inputs, state);
+            let errors: Vec<&str> = r
+                .tally
+                .errors
+                .iter()
+                .map(|e| e.source_name.as_str())
+                .collect();
+            assert_eq!(errors.len(), 1, "{:?}", r.tally.errors);
+            assert!(errors[0].ends_with("missing"), "{errors:?}");
+            assert_eq!(r.findings.violations.len(), 1);
+        }
     }
 
     #[test]

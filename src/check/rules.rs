@@ -764,6 +764,39 @@ operations = ["*", "REST.GET.*"]
         let rules = Rules::new(spec).unwrap();
         let r = rec(None, "AmazonS3", "S3.TRANSITION.OBJECT", 200);
         assert_eq!(rules.judge(0, &r, Class::Internal), Judgement::Compliant);
+        // In a policy file too, unless the rule says otherwise.
+        for (table, judgement) in [
+            ("", Judgement::Compliant),
+            ("allow_internal = false", Judgement::Violation),
+        ] {
+            let toml = format!("[[bucket]]\nname = \"b\"\n{table}\n");
+            let rules = Rules::new(RulesSpec::from_toml(&toml).unwrap()).unwrap();
+            assert_eq!(rules.judge(0, &r, Class::Internal), judgement, "{table}");
+        }
+    }
+
+    #[test]
+    fn rules_are_counted() {
+        let none = Rules::new(RulesSpec::default()).unwrap();
+        assert_eq!((none.is_empty(), none.len()), (true, 0));
+        let two = Rules::new(RulesSpec {
+            buckets: vec![BucketRule::private("a"), BucketRule::private("b*")],
+            ..RulesSpec::default()
+        })
+        .unwrap();
+        assert_eq!((two.is_empty(), two.len()), (false, 2));
+    }
+
+    #[test]
+    fn requirements_are_named_as_in_the_policy_file() {
+        for (require, name) in [(Require::Private, "private"), (Require::Any, "any")] {
+            assert_eq!(require.name(), name);
+            let toml = format!("[[bucket]]\nname = \"b\"\nrequire = \"{name}\"\n");
+            assert_eq!(
+                RulesSpec::from_toml(&toml).unwrap().buckets[0].require,
+                require
+            );
+        }
     }
 
     #[test]

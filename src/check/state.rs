@@ -718,6 +718,8 @@ mod tests {
         )
         .unwrap();
         assert!(s.objects.is_empty());
+        // The horizon moves up to the day b went.
+        assert_eq!(s.horizon(), Some(NOW - NOW % DAY + 51 * DAY));
     }
 
     #[test]
@@ -817,6 +819,81 @@ mod tests {
             waiter.join().unwrap(),
             "the waiting run gets the lock once it is free"
         );
+    }
+
+    /// No file yet is a new state; a file that is not text, or a path that cannot be
+    /// read as a file, is an error that names it, never a new state that would read
+    /// every log again.
+    #[test]
+    fn a_missing_state_is_new_and_an_unreadable_one_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("state.json");
+        let new = State::load(&missing, &settings()).unwrap();
+        assert_eq!(new.settings, settings());
+        assert!(new.objects.is_empty());
+        fs::write(&missing, b"{\"format\": \"\xff\"}").unwrap();
+        let e = State::load(&missing, &settings()).unwrap_err();
+        assert!(
+            matches!(&e, StateError::Corrupt { message, .. } if message == "not UTF-8 text"),
+            "{e}"
+        );
+        let e = State::load(dir.path(), &settings()).unwrap_err();
+        assert!(matches!(e, StateError::Io { .. }), "{e}");
+    }
+
+    /// Several objects saved together load back each with its content and place, and
+    /// a future or foreign format is refused.
+    #[test]
+    fn several_objects_load_back_each_at_its_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let mut s = State::new(settings());
+        let logs: Vec<(Digest, Location)> = (0..3)
+            .map(|i| {
+                let log = Digest::of(format!("log {i}\n").as_bytes());
+                (log, place(&format!("p{i}"), &format!("s{i}")))
+            })
+            .collect();
+        s.record(&logs[..2], &[], &BTreeMap::new(), NOW, 90, &path)
+            .unwrap();
+        s.record(&logs[2..], &[], &BTreeMap::new(), NOW + DAY, 90, &path)
+            .unwrap();
+        s.save(&path).unwrap();
+        let back = State::load(&path, &settings()).unwrap();
+        assert_eq!(back.objects.len(), 3);
+        for (i, (log, _)) in logs.iter().enumerate() {
+            assert!(back.knows(log), "log {i}");
+            let here = place(&format!("p{i}"), &format!("s{i}"));
+            assert_eq!(back.at(&here), AtPlace::Unchanged, "log {i}");
+            let changed = place(&format!("p{i}"), "other");
+            assert!(matches!(back.at(&changed), AtPlace::Was(p) if p.size == log.bytes));
+        }
+        let text = fs::read_to_string(&path).unwrap();
+        for (format, version) in [(FORMAT, VERSION + 1), ("another tool", VERSION)] {
+            let other = text.replacen(
+                &format!("\"version\":{VERSION}"),
+                &format!("\"version\":{version}"),
+                1,
+            );
+            let other = other.replacen(FORMAT, format, 1);
+            assert_ne!(other, text);
+            fs::write(&path, other).unwrap();
+            let e = State::load(&path, &settings()).unwrap_err();
+            assert!(
+                matches!(e, StateError::Corrupt { .. }),
+                "{format} {version}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_state_file_named_without_a_folder_lives_in_the_current_one() {
+        assert_eq!(directory(Path::new("state.json")), Path::new("."));
+        assert_eq!(
+            directory(Path::new("/var/lib/state.json")),
+            Path::new("/var/lib")
+        );
+        assert_eq!(directory(Path::new("dir/state.json")), Path::new("dir"));
     }
 
     #[test]

@@ -125,5 +125,17 @@ mod tests {
         assert!(!covers_prefix("arn:aws:s3:::b/*.csv", "arn:aws:s3:::b/"));
         assert!(!covers_prefix("arn:aws:s3:::other/*", "arn:aws:s3:::b/"));
         assert!(!covers_prefix("arn:aws:s3:::b", "arn:aws:s3:::b/"));
+        // `?` stands for one character of the prefix; a literal only for itself.
+        assert!(covers_prefix("arn:aws:s3:::?/*", "arn:aws:s3:::b/"));
+        assert!(covers_prefix("a?c*", "abc"));
+        assert!(!covers_prefix("a?c*", "ab"));
+        assert!(!covers_prefix("x*", "b"));
+        // A star may match nothing, before a literal too.
+        assert!(covers_prefix("*b/*", "arn:aws:s3:::b/"));
+        assert!(covers_prefix("*a*", "a"));
+        // A pattern the prefix uses up does not match what follows the prefix.
+        assert!(!covers_prefix("arn:aws:s3:::b/", "arn:aws:s3:::b/"));
+        assert!(!covers_prefix("", ""));
+        assert!(covers_prefix("*", ""));
     }
 }

@@ -1507,3 +1507,40 @@ fn junit_has_a_test_case_per_rule_and_bucket() {
         "{xml}"
     );
 }
+
+/// A log whose violations are out of time order (10:05 before 10:00, 10:20 before
+/// 10:10), split over two files read by several workers: the first violation reported
+/// is the earliest, the last the latest, in this run and in the total.
+#[test]
+fn first_and_last_violation_are_the_earliest_and_latest_whatever_the_order() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("a.log"),
+        &[
+            get("10:05:00", "secure", "52.79.54.241", 200),
+            get("09:00:00", "secure", "10.0.1.2", 200),
+            get("10:00:00", "secure", "52.79.54.241", 200),
+        ]
+        .concat(),
+    );
+    write(
+        &dir.path().join("b.log"),
+        &[
+            get("10:20:00", "secure", "52.79.54.241", 200),
+            get("10:10:00", "secure", "52.79.54.241", 200),
+            get("11:00:00", "secure", "10.0.1.2", 200),
+        ]
+        .concat(),
+    );
+    let logs = dir.path().to_str().unwrap();
+    for threads in ["1", "2"] {
+        let (code, r) = check_json(&["--require-private", "secure", "--threads", threads, logs]);
+        assert_eq!(code, 1);
+        let b = &r["buckets"][0];
+        for counters in [&b["this_run"], &b["total"]] {
+            assert_eq!(counters["violations"], 4, "{threads} threads");
+            assert_eq!(counters["first_violation"], "2022-05-09T10:00:00Z");
+            assert_eq!(counters["last_violation"], "2022-05-09T10:20:00Z");
+        }
+    }
+}

@@ -418,6 +418,12 @@ fn check_knows_allowed_endpoints_and_endpoint_policy_denials() {
     ]);
     assert_eq!(code, 1);
     let s = &r["summary"];
+    // No access log to join: every S3 request of the CloudTrail files is judged on
+    // its own, and counted.
+    assert_eq!(
+        (s["matched"].as_u64(), s["requests"].as_u64()),
+        (Some(9), Some(9))
+    );
     // Through the other endpoint: two; the NAT's and the IPv6 public read: two more.
     assert_eq!(s["foreign_endpoint"], 2);
     assert_eq!(s["violations"], 4);

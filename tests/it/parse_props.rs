@@ -2,6 +2,7 @@
 //! fields, and no input at all makes it panic or disagree with itself.
 
 use std::net::IpAddr;
+use std::time::Instant;
 
 use chrono::{FixedOffset, NaiveDate, TimeZone};
 use proptest::collection::vec;
@@ -437,9 +438,9 @@ proptest! {
 const UP_TO_URI: &[u8] = b"owner bkt [06/Feb/2019:00:00:38 +0000] 10.0.0.1 - ID REST.GET.OBJECT k ";
 
 /// The closing quote of a quoted field is searched among many candidates, each checked
-/// against a bounded look-ahead, so a line costs time linear in its length. A quadratic
-/// search would turn these loops into minutes (no timing is asserted: the suite's
-/// running time is the guard).
+/// against a bounded look-ahead: lines made of nothing but candidates are read to the
+/// right result (their cost is bounded by
+/// `quote_heavy_lines_cost_a_bounded_multiple_of_ordinary_records_per_byte`).
 #[test]
 fn lines_of_quotes_and_spaces_cost_linear_time() {
     let mut parsers = [LineParser::new(), LineParser::required_only()];
@@ -491,5 +492,83 @@ fn lines_of_quotes_and_spaces_cost_linear_time() {
                 field: Field::RequestUri
             })
         );
+    }
+}
+
+/// Nanoseconds per byte that `parsers` take on `lines`, the least of three tries (the
+/// try least disturbed by other work on the machine).
+fn nanos_per_byte(parsers: &mut [LineParser], lines: &[Vec<u8>]) -> f64 {
+    let bytes = lines.iter().map(Vec::len).sum::<usize>() * parsers.len();
+    let fastest = (0..3)
+        .map(|_| {
+            let start = Instant::now();
+            for p in parsers.iter_mut() {
+                for line in lines {
+                    std::hint::black_box(p.parse(line).is_ok());
+                }
+            }
+            start.elapsed().as_nanos()
+        })
+        .min()
+        .unwrap();
+    fastest as f64 / bytes as f64
+}
+
+/// How many times more a byte of a hostile line may cost than a byte of ordinary
+/// records. The look-ahead of at most seven tokens per candidate quote keeps the ratio
+/// constant whatever the length: about 60 for the worst shape here (`" ` after the
+/// request-URI's quote: every other byte a candidate), 10 or less for the others.
+/// A search that rereads the rest of the line per candidate makes the ratio grow with
+/// the length, past this bound by lines of 64 KiB.
+const COST_BOUND: f64 = 400.0;
+
+/// Lines of quotes and spaces cost a bounded multiple per byte of what ordinary records
+/// cost, measured in the same run (no wall-clock limit): a linear parser stays under
+/// [`COST_BOUND`] at every length from 4 KiB to 256 KiB, a quadratic one fails at a
+/// short length, quickly.
+#[test]
+fn quote_heavy_lines_cost_a_bounded_multiple_of_ordinary_records_per_byte() {
+    let mut parsers = [LineParser::new(), LineParser::required_only()];
+    let mut logs = Vec::new();
+    vpce_audit::synth::write_logs(&mut logs, 3, 3000).unwrap();
+    let records: Vec<Vec<u8>> = logs
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect();
+    let baseline = nanos_per_byte(&mut parsers, &records);
+    let to_referer = [UP_TO_URI, b"\"GET / HTTP/1.1\" 200 - 1 2 3 4 "].concat();
+    let shapes: [&[u8]; 6] = [
+        b"\" ",
+        b"\"",
+        b" ",
+        b"\"\" ",
+        b"\" 200 - 1 2 3 4 ",
+        b"x\" \"",
+    ];
+    for shape in shapes {
+        for prefix in [&b""[..], UP_TO_URI, &to_referer] {
+            let mut length = 4 << 10;
+            while length <= 256 << 10 {
+                let mut line = prefix.to_vec();
+                line.push(b'"');
+                while line.len() < length {
+                    line.extend(shape);
+                }
+                let ratio = nanos_per_byte(&mut parsers, std::slice::from_ref(&line)) / baseline;
+                eprintln!(
+                    "RATIO {} {} {length} {ratio:.2}",
+                    String::from_utf8_lossy(shape),
+                    prefix.len()
+                );
+                assert!(
+                    ratio < COST_BOUND,
+                    "{length} bytes of {:?} after {:?}: {ratio:.1} times the cost per byte of records",
+                    String::from_utf8_lossy(shape),
+                    String::from_utf8_lossy(prefix),
+                );
+                length *= 4;
+            }
+        }
     }
 }

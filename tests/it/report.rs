@@ -384,15 +384,6 @@ fn results_do_not_depend_on_the_thread_count() {
     assert_eq!(one, four);
 }
 
-#[test]
-fn completions_are_generated() {
-    vpce()
-        .args(["completions", "bash"])
-        .assert()
-        .success()
-        .stdout(contains("vpce-audit"));
-}
-
 /// One record of bucket `shared` at 10:0`minute` from `ip`, answered `status` `code`.
 fn answered(minute: u32, ip: &str, status: u16, code: &str) -> String {
     format!(

@@ -744,6 +744,19 @@ fn listing_denied_names_the_bucket_and_s3_list_bucket() {
             "vpce-audit: {url}: access denied: these credentials need s3:ListBucket on \
              arn:aws:s3:::{locked}"
         )));
+    // With a state as well: the run fails and names the listing, rather than passing
+    // on the logs it could read.
+    let dir = tempfile::tempdir().unwrap();
+    vpce_s3("check")
+        .args(["--require-private", "shared-data-prod", "--state"])
+        .arg(dir.path().join("state.json"))
+        .args([&url, "testdata/logs"])
+        .assert()
+        .code(2)
+        .stderr(contains(format!(
+            "{url}: access denied: these credentials need s3:ListBucket on \
+             arn:aws:s3:::{locked}"
+        )));
 }
 
 #[test]

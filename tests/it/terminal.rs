@@ -2,13 +2,11 @@
 //! rules, help grouped by kind of option, a mistyped command, the manual page and the
 //! completions.
 
-use std::process::Command;
-
 use predicates::prelude::*;
 use predicates::str::contains;
 use serde_json::Value;
 
-use crate::util::{log_line, report_json, testdata, vpce, vpce_command};
+use crate::util::{self, log_line, report_json, testdata, vpce, vpce_command};
 
 const LAMBDA: &str =
     "arn:aws:sts::444455556666:assumed-role/etl-lambda-with-a-rather-long-role-name/etl";
@@ -224,28 +222,14 @@ fn colour_follows_the_flag_the_terminal_and_no_color() {
     assert!(text.contains("\x1b[1;31mFAIL\x1b[0m"), "{text}");
 }
 
-/// Runs `vpce-audit ARGS` on a pseudo-terminal (util-linux `script`) with `env`, and
-/// returns what it printed there.
+/// Runs `vpce-audit ARGS` on a pseudo-terminal with `env`, and returns what it printed
+/// there.
 fn on_a_terminal(args: &str, env: &[(&str, &str)]) -> String {
-    let bin = env!("CARGO_BIN_EXE_vpce-audit");
-    let mut cmd = Command::new("script");
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["-qec", &format!("{bin} {args}"), "/dev/null"])
-        .env("TERM", "xterm")
-        .env_remove("NO_COLOR")
-        .env("COLUMNS", "100");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("script (util-linux) runs");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    util::on_a_terminal(&format!("{} {args}", env!("CARGO_BIN_EXE_vpce-audit")), env)
 }
 
 #[test]
 fn auto_colour_on_a_terminal_unless_no_color_or_a_dumb_terminal() {
-    if Command::new("script").arg("--version").output().is_err() {
-        panic!("the colour rules need util-linux `script` to run on a terminal");
-    }
     let coloured = on_a_terminal("testdata/logs", &[]);
     assert!(coloured.contains("\x1b[1;31mmixed\x1b[0m"), "{coloured}");
     assert!(
@@ -306,29 +290,123 @@ fn a_mistyped_command_gets_a_suggestion_not_a_report() {
         .stderr(contains("did you mean").not());
 }
 
+/// Every command a person can type, as paths from the top: what the manual page and
+/// the completions must offer.
+const COMMANDS: [&[&str]; 10] = [
+    &["report"],
+    &["requests"],
+    &["athena"],
+    &["athena", "ddl"],
+    &["athena", "query"],
+    &["athena", "requests"],
+    &["check"],
+    &["policy"],
+    &["completions"],
+    &["man"],
+];
+
+/// The names under "Commands:" in `vpce-audit ARGS --help`, `help` left out.
+fn listed_commands(args: &[&str]) -> Vec<String> {
+    let out = vpce().args(args).arg("--help").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    text.split("Commands:\n")
+        .nth(1)
+        .expect("a Commands: section")
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .filter(|name| name != "help")
+        .collect()
+}
+
 #[test]
-fn the_manual_page_and_the_completions_name_every_command() {
+fn the_test_knows_every_command_the_help_lists() {
+    let top: Vec<&str> = COMMANDS
+        .iter()
+        .filter(|p| p.len() == 1)
+        .map(|p| p[0])
+        .collect();
+    assert_eq!(listed_commands(&[]), top);
+    let athena: Vec<&str> = COMMANDS
+        .iter()
+        .filter(|p| p.len() == 2)
+        .map(|p| p[1])
+        .collect();
+    assert_eq!(listed_commands(&["athena"]), athena);
+}
+
+#[test]
+fn the_manual_page_names_every_command() {
     let man = vpce().arg("man").assert().success();
     let man = String::from_utf8_lossy(&man.get_output().stdout).into_owned();
     assert!(
         man.starts_with(".ie") || man.contains(".TH vpce-audit"),
         "{man}"
     );
-    for command in [
-        "report",
-        "requests",
-        "athena",
-        "check",
-        "policy",
-        "completions",
-        "man",
-    ] {
-        assert!(man.contains(command), "man: {command}");
-        for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
-            let out = vpce().args(["completions", shell]).assert().success();
-            let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
-            assert!(text.contains(command), "{shell}: {command}");
+    // The page lists each top-level command as a page of its own, `vpce-audit-NAME(1)`.
+    for path in COMMANDS.iter().filter(|p| p.len() == 1) {
+        let name = path[0];
+        assert!(
+            man.lines()
+                .any(|l| l == format!("vpce\\-audit\\-{name}(1)")),
+            "man: {name}"
+        );
+    }
+}
+
+/// Each shell's completion script offers every command as a command (where the word
+/// may be typed, not merely somewhere in a help text), by the mark its generator
+/// gives a command at that place.
+#[test]
+fn completions_offer_every_command_in_every_shell() {
+    let script = |shell: &str| {
+        let out = vpce().args(["completions", shell]).assert().success();
+        String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+    };
+    let (bash, zsh, fish, elvish, powershell) = (
+        script("bash"),
+        script("zsh"),
+        script("fish"),
+        script("elvish"),
+        script("powershell"),
+    );
+    for path in COMMANDS {
+        let (name, parents) = path.split_last().unwrap();
+        let mut bash_parent = "vpce__audit".to_string();
+        for p in parents {
+            bash_parent += &format!("__subcmd__{p}");
         }
+        assert!(
+            bash.contains(&format!("            {bash_parent},{name})\n")),
+            "bash: {path:?}"
+        );
+        // zsh: an entry `'NAME:description'` in the list of its parent's commands.
+        assert!(
+            zsh.lines().any(|l| l.starts_with(&format!("'{name}:"))),
+            "zsh: {path:?}"
+        );
+        let fish_mark = match parents {
+            [] => format!("-n \"__fish_vpce_audit_needs_command\" -a \"{name}\""),
+            [p] => format!(
+                "__fish_vpce_audit_using_subcommand {p}; and not __fish_seen_subcommand_from "
+            ),
+            _ => unreachable!(),
+        };
+        assert!(
+            fish.lines()
+                .any(|l| l.contains(&fish_mark) && l.contains(&format!(" -a \"{name}\""))),
+            "fish: {path:?}"
+        );
+        let key = format!("vpce-audit;{}", path.join(";"));
+        assert!(
+            elvish.contains(&format!("&'{key}'= {{")),
+            "elvish: {path:?}"
+        );
+        assert!(
+            powershell.contains(&format!("'{key}' {{")),
+            "powershell: {path:?}"
+        );
     }
 }
 

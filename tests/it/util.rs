@@ -27,6 +27,25 @@ pub fn vpce() -> assert_cmd::Command {
     assert_cmd::Command::from_std(vpce_command())
 }
 
+/// Runs the shell command line `command` on a pseudo-terminal (util-linux `script`):
+/// its standard output and error are a terminal (`TERM=xterm`, 100 columns, `NO_COLOR`
+/// unset) unless `env` says otherwise. Returns what was printed there, both streams.
+pub fn on_a_terminal(command: &str, env: &[(&str, &str)]) -> String {
+    let mut cmd = Command::new("script");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["-qec", command, "/dev/null"])
+        .env("TERM", "xterm")
+        .env_remove("NO_COLOR")
+        .env("COLUMNS", "100");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .output()
+        .expect("util-linux `script` runs, for a pseudo-terminal");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A path under `testdata/`.
 pub fn testdata(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
