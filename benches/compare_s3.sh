@@ -303,22 +303,6 @@ PYTHON
 echo
 cat "$out"
 if [ -n "$DOC" ]; then
-    # Replace the part between the markers; without them, put it right above the part
-    # benches/compare.sh writes (or at the end of the page).
-    python3 - "$DOC" "$out" "$BEGIN" "$END" "$CORE_MARKER" <<'PYTHON'
-import os, sys
-doc, out, begin, end, core = sys.argv[1:]
-page = open(doc).read() if os.path.exists(doc) else "# Performance\n"
-block = f"{begin}\n\n{open(out).read().strip()}\n\n{end}\n"
-if begin in page and end in page:
-    head, rest = page.split(begin, 1)
-    page = head + block + rest.split(end, 1)[1].lstrip("\n")
-elif core in page:
-    head, rest = page.split(core, 1)
-    page = head + block + "\n" + core + rest
-else:
-    page = page.rstrip("\n") + "\n\n" + block
-open(doc, "w").write(page)
-PYTHON
+    python3 benches/write_section.py "$DOC" "$out" "$BEGIN" "$END" "$CORE_MARKER"
     say "results written into $DOC"
 fi
