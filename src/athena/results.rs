@@ -316,8 +316,8 @@ impl BucketRows {
             b"transition" => {
                 let requester = row.string("requester");
                 self.transitions.push(Transition {
-                    account: account_of(&requester),
-                    requester,
+                    account: account_of(&requester).into(),
+                    requester: requester.into(),
                     from: row.class("from_class")?,
                     to: row.class("to_class")?,
                     at: rfc3339(row.epoch("at_epoch")?),

@@ -604,8 +604,10 @@ impl Point {
 /// A requester's traffic switching between the VPC endpoint and the internet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Transition {
-    pub requester: String,
-    pub account: String,
+    /// Shared by the transitions of one requester: a bucket may hold hundreds of
+    /// thousands of them.
+    pub requester: Arc<str>,
+    pub account: Arc<str>,
     pub from: Class,
     pub to: Class,
     /// The first request on the new network (see docs/report.md for the precision).
@@ -613,7 +615,8 @@ pub struct Transition {
     pub remote_ip: String,
     /// For a move from the endpoint to the internet: the endpoint deletion or route
     /// change (CloudTrail) at most one window before it, the latest one.
-    pub likely_cause: Option<Cause>,
+    /// Boxed: most transitions have none, and a bucket may hold hundreds of thousands.
+    pub likely_cause: Option<Box<Cause>>,
     /// For a move to the internet with `--aws-ip-ranges`: the AWS range of `remote_ip`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aws: Option<String>,
@@ -694,7 +697,7 @@ impl Context {
             let loose: Vec<&Change> = self.loose.iter().collect();
             for t in &mut b.transitions {
                 if t.likely_cause.is_none() && t.from == Class::Private && t.to == Class::Public {
-                    t.likely_cause = cause(&loose, &t.at, interval);
+                    t.likely_cause = cause(&loose, &t.at, interval).map(Box::new);
                 }
             }
         }
@@ -1053,7 +1056,7 @@ fn attach_changes(b: &mut BucketReport, stats: &BucketStats, changes: &[&Change]
         .collect();
     for t in &mut b.transitions {
         if t.from == Class::Private && t.to == Class::Public {
-            t.likely_cause = cause(&own, &t.at, interval);
+            t.likely_cause = cause(&own, &t.at, interval).map(Box::new);
         }
     }
 }
@@ -1276,13 +1279,14 @@ fn transitions_of(
     cells: &BTreeMap<i64, Cell>,
     out: &mut Vec<Transition>,
 ) {
+    let (requester, account): (Arc<str>, Arc<str>) = (requester.into(), account.into());
     let mut state: Option<Class> = None;
     let mut emit = |state: &mut Option<Class>, to: Class, (at, ip): (i64, IpAddr)| {
         if let Some(from) = *state {
             if from != to {
                 out.push(Transition {
-                    requester: requester.to_string(),
-                    account: account.to_string(),
+                    requester: Arc::clone(&requester),
+                    account: Arc::clone(&account),
                     from,
                     to,
                     at: rfc3339(at),
