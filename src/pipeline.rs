@@ -37,7 +37,7 @@ use crate::join::{Held, Join, Keeper};
 use crate::parse::{trim_end, LineParser};
 use crate::record::Record;
 use crate::settings::Settings;
-use crate::tally::{InputDigest, Tally};
+use crate::tally::{InputDigest, Rejection, Tally, Unfinished};
 
 /// A large plain file is read in pieces of this size, in parallel.
 pub const PIECE: u64 = 32 * 1024 * 1024;
@@ -115,9 +115,46 @@ impl Tally {
         }
     }
 
-    /// Turns line numbers counted from the start of a piece into line numbers in the
-    /// whole file.
-    fn number_lines(&mut self, units: &[Unit<'_>]) {
+    /// Joins the tallies of the pieces of a file: measures the over-long lines that ran
+    /// past the piece they start in, and turns line numbers counted from the start of a
+    /// piece into line numbers in the whole file.
+    fn join_pieces(&mut self, units: &[Unit<'_>]) {
+        let mut first_newline = vec![None; units.len()];
+        for &(unit, newline) in &self.first_newlines {
+            first_newline[unit] = Some(newline);
+        }
+        for line in std::mem::take(&mut self.unfinished) {
+            let size = units[line.unit]
+                .piece
+                .as_ref()
+                .map_or(line.read_to, |(_, file)| file.size());
+            // The line ends at the first newline of the pieces after its own, or with
+            // the file; a piece that could not be read leaves it measured as far as read.
+            let mut end = Some(size);
+            for (unit, newline) in units.iter().zip(&first_newline).skip(line.unit + 1) {
+                if !unit.continues_previous {
+                    break;
+                }
+                match newline {
+                    Some(None) => {}
+                    Some(Some(at)) => {
+                        end = Some(*at);
+                        break;
+                    }
+                    None => {
+                        end = None;
+                        break;
+                    }
+                }
+            }
+            let end = end.unwrap_or(line.read_to).max(line.read_to);
+            self.counts.bytes += (end + 1).min(size).saturating_sub(line.read_to);
+            let this = |r: &&mut Rejection| r.unit == line.unit && r.line == line.line;
+            if let Some(rejection) = self.rejections.iter_mut().find(this) {
+                rejection.reason = too_long(end - line.start);
+            }
+        }
+        self.first_newlines.clear();
         let mut lines = vec![0; units.len()];
         for &(unit, n) in &self.unit_lines {
             lines[unit] = n;
@@ -294,6 +331,7 @@ fn aggregate_each(
                         budget: u64::MAX,
                         required_only: true,
                         join,
+                        cut: None,
                     };
                     scan_whole(&input, span, settings, &mut t, |record, class, _| {
                         agg.add(record, class);
@@ -503,6 +541,7 @@ fn aggregate_units(
                         budget: u64::MAX,
                         required_only: true,
                         join,
+                        cut: None,
                     };
                     scan_whole(unit.input, span, settings, &mut tally, add);
                 }
@@ -513,6 +552,7 @@ fn aggregate_units(
                         budget: u64::MAX,
                         required_only: true,
                         join,
+                        cut: None,
                     };
                     scan_piece(&name, file, range, span, settings, &mut tally, add);
                 }
@@ -529,7 +569,7 @@ fn aggregate_units(
     for (_, t) in in_order {
         tally.merge(t);
     }
-    tally.number_lines(units);
+    tally.join_pieces(units);
     (agg, tally)
 }
 
@@ -580,6 +620,7 @@ fn aggregate_stream(
                             budget: u64::MAX,
                             required_only: true,
                             join,
+                            cut: None,
                         };
                         let add = |record: &Record<'_>, class, _| {
                             agg.add(record, class);
@@ -730,6 +771,7 @@ pub fn scan_input(
 ) -> bool {
     let span = Span {
         join,
+        cut: None,
         ..Span::WHOLE
     };
     scan_whole(input, span, settings, tally, each)
@@ -879,7 +921,11 @@ fn scan_events<R: Read>(
 }
 
 /// Reads the lines of the plain file `name` (opened once as `file`) that start inside
-/// `range`, as work unit `unit`.
+/// `range`, as work unit `unit`. The piece reads its own bytes and a look-ahead of
+/// [`MAX_LINE`] past its end, enough to finish any line that is not over-long: a line
+/// still going there is measured from the first newline of the pieces after it
+/// ([`Tally::join_pieces`]). So every byte of a file is read about once, however
+/// few newlines it has.
 fn scan_piece(
     name: &str,
     file: &OpenFile,
@@ -889,26 +935,31 @@ fn scan_piece(
     tally: &mut Tally,
     each: impl FnMut(&Record<'_>, Class, u64) -> bool,
 ) {
-    if range.start == 0 {
+    let first_line = if range.start == 0 {
         tally.counts.inputs += 1;
-    }
-    match first_line_start(file, range) {
+        Ok(Some(0))
+    } else {
+        first_newline(file, range).map(|newline| {
+            tally.first_newlines.push((span.unit, newline));
+            newline.map(|at| at + 1).filter(|&start| start < range.end)
+        })
+    };
+    match first_line {
         // The line that starts before the range runs through all of it: the piece
         // that holds its start reads it.
         Ok(None) => {}
         Ok(Some(start)) => {
+            let look_ahead = (range.end + MAX_LINE as u64 + 1).min(file.size());
             let span = Span {
                 budget: range.end - start,
+                cut: (look_ahead < file.size()).then_some(Cut {
+                    origin: start,
+                    len: look_ahead - start,
+                }),
                 ..span
             };
-            scan_lines(
-                name,
-                Stream(file.reader(start)),
-                span,
-                settings,
-                tally,
-                each,
-            );
+            let reader = file.reader(start).take(look_ahead - start);
+            scan_lines(name, Stream(reader), span, settings, tally, each);
         }
         Err(e) => {
             let message = format!("read failed at byte {}: {}", range.start, describe(&e));
@@ -917,33 +968,31 @@ fn scan_piece(
     }
 }
 
-/// The offset of the first line that starts inside `range`: its start if a line ends
-/// just before it, otherwise just past the next newline in the range; `None` if no
-/// newline is in it. The look-ahead never leaves the range, so each piece reads at
-/// most its own bytes to find its first line, and a file without newlines costs
-/// linear time however many pieces it has.
-fn first_line_start(file: &OpenFile, range: &Range<u64>) -> io::Result<Option<u64>> {
-    if range.start == 0 {
-        return Ok(Some(0));
-    }
-    let mut buf = vec![0u8; 64 * 1024];
-    // A newline at `pos` starts a line at `pos + 1`, inside the range when `pos` is in
-    // range.start - 1 .. range.end - 1.
-    let mut pos = range.start - 1;
-    while pos < range.end - 1 {
-        let want = buf
-            .len()
-            .min(usize::try_from(range.end - 1 - pos).unwrap_or(usize::MAX));
-        let n = file.read_at(&mut buf[..want], pos)?;
-        if n == 0 {
-            return Ok(None);
-        }
+/// The offset of the first newline from the byte before `range` to its last byte,
+/// `None` if there is none. The search never leaves the range (but for that one byte
+/// before it), so a file without newlines costs linear time however many pieces it
+/// has.
+fn first_newline(file: &OpenFile, range: &Range<u64>) -> io::Result<Option<u64>> {
+    // Reads start small, as the first line usually starts within a few hundred bytes,
+    // and grow to the size of a line reader's.
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut want = 4096;
+    let from = range.start.saturating_sub(1);
+    let mut reader = file.reader(from).take(range.end - from);
+    let mut pos = from;
+    loop {
+        let n = match reader.read(&mut buf[..want]) {
+            Ok(0) => return Ok(None),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
         if let Some(i) = memchr::memchr(b'\n', &buf[..n]) {
-            return Ok(Some(pos + i as u64 + 1));
+            return Ok(Some(pos + i as u64));
         }
         pos += n as u64;
+        want = (want * 2).min(buf.len());
     }
-    Ok(None)
 }
 
 /// Like [`scan_input`] for an already decoded stream named `name`.
@@ -975,6 +1024,18 @@ struct Span<'j> {
     required_only: bool,
     /// The CloudTrail requests to join the records with.
     join: Option<&'j Join>,
+    /// Where the stream was cut short of its input's end, if it was.
+    cut: Option<Cut>,
+}
+
+/// Where the stream of a piece of a file stops before the file's end: a line still
+/// going there is unfinished ([`Unfinished`]).
+#[derive(Clone, Copy, Debug)]
+struct Cut {
+    /// The file offset the stream starts at.
+    origin: u64,
+    /// The bytes it has.
+    len: u64,
 }
 
 impl Span<'_> {
@@ -984,6 +1045,7 @@ impl Span<'_> {
         budget: u64::MAX,
         required_only: false,
         join: None,
+        cut: None,
     };
 }
 
@@ -1034,6 +1096,7 @@ fn scan_lines(
         budget,
         required_only,
         join,
+        cut,
     } = span;
     let mut parser = if required_only {
         LineParser::required_only()
@@ -1060,9 +1123,18 @@ fn scan_lines(
                 trim_end(text)
             }
             Line::TooLong(len) => {
+                let start = offset;
                 offset += len + 1;
                 tally.counts.lines += 1;
                 tally.reject(name, unit, line_no, too_long(len));
+                if let Some(cut) = cut.filter(|cut| start + len == cut.len) {
+                    tally.unfinished.push(Unfinished {
+                        unit,
+                        line: line_no,
+                        start: cut.origin + start,
+                        read_to: cut.origin + cut.len,
+                    });
+                }
                 return true;
             }
         };
@@ -1208,6 +1280,75 @@ mod tests {
             };
             assert_eq!(counts(&agg), counts(&whole_agg), "piece {piece}");
         }
+    }
+
+    #[test]
+    fn over_long_lines_across_pieces_are_measured_as_in_whole_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = |c: &str, len: usize| c.repeat(len);
+        // Over-long lines ending in the next piece, far past it, one byte past a
+        // piece's look-ahead (a line of MAX_LINE + 2 from a one-byte piece), on the
+        // file's last byte, or not at all; and a file with no newline.
+        let body = format!(
+            "{GOOD}\n{}\n{GOOD}\n{}\n{}\nshort\n{GOOD}\n{}",
+            long("x", 3 * MAX_LINE),
+            long("y", MAX_LINE + 1),
+            long("w", MAX_LINE + 2),
+            long("z", 2 * MAX_LINE + 5),
+        );
+        let files = [
+            body.clone(),
+            body + "\n",
+            long("n", 5 * MAX_LINE),
+            long("n", 5 * MAX_LINE) + "\n",
+        ];
+        for (i, text) in files.iter().enumerate() {
+            let path = dir.path().join(format!("log{i}"));
+            std::fs::write(&path, text).unwrap();
+            let inputs = [Input::File(path.clone()), Input::File(path)];
+            let (_, whole) = aggregate_in_pieces(&inputs, &settings(), u64::MAX, None);
+            assert_eq!(whole.counts.bytes, 2 * text.len() as u64, "file {i}");
+            assert!(whole.counts.rejected >= 2, "file {i}");
+            let pieces = [
+                1,
+                7,
+                1000,
+                MAX_LINE - 1,
+                MAX_LINE,
+                MAX_LINE + 1,
+                2 * MAX_LINE + 3,
+            ];
+            for (piece, threads) in pieces.into_iter().zip([2, 3, 1, 2, 4, 2, 3]) {
+                let pool = pool(threads);
+                let (_, tally) =
+                    pool.install(|| aggregate_in_pieces(&inputs, &settings(), piece as u64, None));
+                assert_eq!(tally, whole, "file {i}, piece {piece}, {threads} threads");
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_without_newlines_is_read_about_once_however_many_pieces() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let size = 40 * MAX_LINE as u64;
+        File::create(&path).unwrap().set_len(size).unwrap();
+        let inputs = [Input::File(path)];
+        let pool = pool(2);
+        let units = pool.install(|| plan(&inputs, 100_000));
+        assert!(units.len() > 20, "{}", units.len());
+        let (_, tally) = pool.install(|| aggregate_units(&units, &settings(), None));
+        assert_eq!((tally.counts.lines, tally.counts.bytes), (1, size));
+        assert_eq!(tally.rejections[0].reason, too_long(size));
+        // Each piece reads itself and the byte before it; the first reads a look-ahead
+        // too, and the plan looked at two bytes for gzip. Reading the line through
+        // from its start would read it twice.
+        let (_, file) = units[0].piece.as_ref().unwrap();
+        let read = file.bytes_read.load(Ordering::Relaxed);
+        assert!(
+            read <= size + MAX_LINE as u64 + 1 + units.len() as u64 + 2,
+            "{read} bytes read of {size}"
+        );
     }
 
     #[test]

@@ -112,6 +112,25 @@ pub struct Tally {
     pub warnings: Vec<InputError>,
     /// Lines (blank ones included) of each work unit, to number lines across pieces.
     pub(crate) unit_lines: Vec<(usize, u64)>,
+    /// The first newline of each piece of a file but its first (`None`: the piece has
+    /// none), to measure the lines still going where a piece stopped reading.
+    pub(crate) first_newlines: Vec<(usize, Option<u64>)>,
+    /// Over-long lines still going where the piece they start in stopped reading.
+    pub(crate) unfinished: Vec<Unfinished>,
+}
+
+/// An over-long line that starts in a piece of a file and was read only to the end of
+/// that piece's look-ahead: it is measured once every piece was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Unfinished {
+    /// The work unit it starts in.
+    pub unit: usize,
+    /// Its line number, counted from the start of that unit.
+    pub line: u64,
+    /// The file offset it starts at.
+    pub start: u64,
+    /// The file offset its piece read (and counted) up to.
+    pub read_to: u64,
 }
 
 impl Tally {
@@ -135,6 +154,8 @@ impl Tally {
         self.other_logs.extend(other.other_logs);
         self.warnings.extend(other.warnings);
         self.unit_lines.extend(other.unit_lines);
+        self.first_newlines.extend(other.first_newlines);
+        self.unfinished.extend(other.unfinished);
     }
 
     /// Keeps a change to the network path, up to [`KEPT_CHANGES`].

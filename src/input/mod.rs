@@ -201,7 +201,12 @@ impl Input {
             Input::File(path) => {
                 let file = File::open(path)?;
                 let size = file.metadata()?.len();
-                Ok(OpenFile { file, size })
+                Ok(OpenFile {
+                    file,
+                    size,
+                    #[cfg(test)]
+                    bytes_read: Default::default(),
+                })
             }
             #[cfg(feature = "s3")]
             Input::S3(_) => Err(io::Error::new(
@@ -335,6 +340,9 @@ fn shrank(read: u64, size: u64) -> io::Error {
 pub struct OpenFile {
     file: File,
     size: u64,
+    /// Bytes read from it, for tests of how often each byte is read.
+    #[cfg(test)]
+    pub(crate) bytes_read: std::sync::atomic::AtomicU64,
 }
 
 impl OpenFile {
@@ -354,7 +362,12 @@ impl OpenFile {
         loop {
             match self.file.read_at(&mut buf[..want], offset) {
                 Ok(0) => return Err(shrank(offset, self.size)),
-                Ok(n) => return Ok(n),
+                Ok(n) => {
+                    #[cfg(test)]
+                    self.bytes_read
+                        .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+                    return Ok(n);
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
