@@ -266,6 +266,21 @@ cat ${args[*]} | "$BIN" --threads 2 --format json --output "$tmp/report.json" -
 EOF
     measure "vpce-audit, stdin ×$copies" 2 big audit_count bash "$tmp/big.sh"
 fi
+# A hostile file: 4 GiB without a newline (sparse: no disk used), one over-long line,
+# read with one thread and with two, in alternation, from the page cache.
+no_newlines="$tmp/no-newlines.log"
+truncate -s 4G "$no_newlines"
+cat "$no_newlines" >/dev/null
+for ((round = 1; round <= RUNS; round++)); do
+    for t in 1 2; do
+        say "round $round of $RUNS: vpce-audit, 4 GiB without newlines ($t thread(s))"
+        start=$EPOCHREALTIME
+        "$BIN" --threads "$t" --format json --output "$tmp/hostile.json" "$no_newlines" 2>/dev/null
+        end=$EPOCHREALTIME
+        printf '%s\t%s\n' "$t" "$(awk "BEGIN {print $end - $start}")" >>"$tmp/no-newlines.tsv"
+    done
+done
+rm -f "$no_newlines"
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- the results -------------------------------------------------------------------
@@ -356,6 +371,27 @@ for r in rows:
         target(label, r["rss"], 100, " MiB", higher=False)
     if r["name"].startswith("vpce-audit") and r["count"] is not None and r["count"] != r["lines"]:
         print(f"| records read by {r['name']} {r['threads']} thread(s) | {r['count']:,} | {r['lines']:,} | no |")
+PYTHON
+echo
+echo "A file of 4 GiB without a newline (one over-long line, rejected), median of $RUNS round(s):"
+echo
+"$PY" - "$tmp/no-newlines.tsv" <<'PYTHON'
+import statistics
+import sys
+
+times = {}
+for line in open(sys.argv[1]):
+    threads, seconds = line.split()
+    times.setdefault(int(threads), []).append(float(seconds))
+one, two = (statistics.median(times[t]) for t in (1, 2))
+print("| threads | seconds |")
+print("|---:|---:|")
+for t, s in ((1, one), (2, two)):
+    print(f"| {t} | {s:.2f} |")
+print()
+print("| what | measured | goal | met |")
+print("|---|---:|---:|---|")
+print(f"| 2 threads against 1, no newlines | {two / one:.2f}× the time | ≤ 1× | {'yes' if two <= one else 'no'} |")
 PYTHON
 } >"$out"
 
