@@ -147,8 +147,12 @@ impl Tally {
                     }
                 }
             }
-            let end = end.unwrap_or(line.read_to).max(line.read_to);
-            self.counts.bytes += (end + 1).min(size).saturating_sub(line.read_to);
+            // The bytes past the piece's look-ahead are counted here, up to the newline.
+            let (end, counted_to) = match end {
+                Some(end) => (end.max(line.read_to), (end + 1).min(size)),
+                None => (line.read_to, line.read_to),
+            };
+            self.counts.bytes += counted_to.saturating_sub(line.read_to);
             let this = |r: &&mut Rejection| r.unit == line.unit && r.line == line.line;
             if let Some(rejection) = self.rejections.iter_mut().find(this) {
                 rejection.reason = too_long(end - line.start);
