@@ -458,6 +458,75 @@ mod tests {
     }
 
     #[test]
+    fn utc_in_any_spelling_is_utc_and_other_zones_keep_their_iana_names() {
+        for utc in ["UTC", "utc", "Utc", "Z"] {
+            assert_eq!(Zone::parse(utc), Ok(Zone::Utc), "{utc}");
+        }
+        let seoul = Zone::named("Asia/Seoul");
+        assert_eq!(seoul, Zone::Named(chrono_tz::Asia::Seoul));
+        assert_eq!((seoul.name(), Zone::Utc.name()), ("Asia/Seoul", "UTC"));
+        assert_eq!(seoul.note(), ", times in Asia/Seoul");
+        assert_eq!(Zone::Utc.note(), "");
+    }
+
+    /// Zones that skipped their midnight, or went back across it: every window holds
+    /// its time and a day starts at its first instant that exists.
+    #[test]
+    fn windows_hold_their_time_where_clocks_skip_or_repeat_midnight() {
+        let utc = |y, mo, d, h, mi, s| {
+            Utc.with_ymd_and_hms(y, mo, d, h, mi, s)
+                .unwrap()
+                .timestamp()
+        };
+        // Antarctica/Casey went from +08 to +11 at midnight on 2016-10-22: the day
+        // starts at 03:00 (16:00 UTC the day before).
+        let casey = Zone::parse("Antarctica/Casey").unwrap();
+        let noon = utc(2016, 10, 22, 1, 0, 0);
+        let day = casey.window(noon, DAY);
+        assert_eq!(
+            day,
+            (utc(2016, 10, 21, 16, 0, 0), utc(2016, 10, 22, 13, 0, 0))
+        );
+        assert_eq!(casey.show_secs(day.0), "2016-10-22T03:00:00+11:00");
+        // Africa/Monrovia went from -00:44:30 to GMT at 00:44:30 UTC on 1972-01-07:
+        // 00:44:40 is on the 7th but before its first quarter hour that exists (00:45),
+        // so it is in the 6th's last hour.
+        let monrovia = Zone::parse("Africa/Monrovia").unwrap();
+        let t = utc(1972, 1, 7, 0, 44, 40);
+        assert_eq!(
+            monrovia.window(t, 3600),
+            (utc(1972, 1, 6, 23, 44, 30), utc(1972, 1, 7, 0, 45, 0))
+        );
+        // America/Goose_Bay went back from 00:01 ADT to 23:01 AST on 2010-11-07: 23:30
+        // AST is on the 6th, after the 7th's midnight came once already.
+        let goose_bay = Zone::parse("America/Goose_Bay").unwrap();
+        let t = utc(2010, 11, 7, 3, 30, 0);
+        let (start, end) = goose_bay.window(t, DAY);
+        assert_eq!(start, utc(2010, 11, 6, 3, 0, 0));
+        assert!(start <= t && t < end, "{start} <= {t} < {end}");
+    }
+
+    #[test]
+    fn a_named_zone_shows_formats_and_offsets_on_its_own_clock() {
+        let seoul = Zone::parse("Asia/Seoul").unwrap();
+        assert_eq!(seoul.offset(0), 9 * 3600);
+        assert_eq!(Zone::Utc.offset(0), 0);
+        assert_eq!(seoul.format(0, "%Y-%m-%d %H:%M"), "1970-01-01 09:00");
+        assert_eq!(Zone::Utc.format(0, "%Y-%m-%d %H:%M"), "1970-01-01 00:00");
+        // The last hours of 9999 are in the year 10000 in Seoul: shown in UTC.
+        assert_eq!(seoul.show_secs(LAST), "9999-12-31T23:59:59Z");
+        assert_eq!(seoul.show_secs(LAST - 9 * 3600 + 1), "9999-12-31T15:00:00Z");
+        assert_eq!(
+            seoul.show_secs(LAST - 9 * 3600),
+            "9999-12-31T23:59:59+09:00"
+        );
+        assert_eq!(seoul.show_secs(LAST + 1), "253402300800");
+        // A week in Seoul starts on the local Monday, whatever the day.
+        let wednesday = 1_652_054_400 + 2 * DAY; // 2022-05-11
+        assert_eq!(seoul.window(wednesday, WEEK).0, 1_652_054_400 - 9 * 3600);
+    }
+
+    #[test]
     fn civil_days() {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
@@ -467,6 +536,17 @@ mod tests {
             assert_eq!(days_from_civil(y, m, d), days);
         }
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        // Every month of four centuries and more, against chrono's calendar.
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        for days in (-800_000..400_000).step_by(29) {
+            let date = epoch + Duration::days(days);
+            let civil = (
+                i64::from(date.year()),
+                i64::from(date.month()),
+                i64::from(date.day()),
+            );
+            assert_eq!(civil_from_days(days), civil, "{days}");
+        }
     }
 
     #[test]
