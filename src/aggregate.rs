@@ -1168,7 +1168,7 @@ mod tests {
 
     #[test]
     fn same_bytes_is_slice_equality() {
-        let names: [&[u8]; 10] = [
+        let names: [&[u8]; 11] = [
             b"data-lake-07",
             b"data-lake-17",
             b"",
@@ -1179,6 +1179,8 @@ mod tests {
             b"xbcdefgh",
             b"logs-2024-prod-x",
             b"logs-2024-prod-y",
+            // Its first and last eight bytes are those of `abcdefgh`.
+            b"abcdefghabcdefgh",
         ];
         for a in names {
             for b in names {
@@ -1209,6 +1211,12 @@ mod tests {
             ("b.s3.amazonaws.com", None),
             ("example.com", None),
             ("s3.evil.amazonaws.com", None),
+            // Almost regions: two parts, a three-letter start, capitals, no number.
+            ("b.s3.us-1.amazonaws.com", None),
+            ("b.s3.abc-east-1.amazonaws.com", None),
+            ("b.s3.US-EAST-1.amazonaws.com", None),
+            ("b.s3.us-east-x.amazonaws.com", None),
+            ("b.s3.us-east-.amazonaws.com", None),
         ] {
             assert_eq!(
                 region_of_host(host.as_bytes()),
@@ -1613,5 +1621,352 @@ mod tests {
         small.insert(ip(1));
         small.merge(&big);
         assert_eq!(small.count(), big.count());
+    }
+
+    #[test]
+    fn short_lists_grow_one_entry_at_a_time_then_geometrically() {
+        let mut list = Vec::new();
+        for i in 0..SHORT {
+            push_short(&mut list, i);
+            assert_eq!(list.capacity(), list.len(), "no spare room up to SHORT");
+        }
+        push_short(&mut list, SHORT);
+        assert!(
+            list.capacity() > SHORT + 1,
+            "past SHORT a list grows by more than one entry: {}",
+            list.capacity()
+        );
+    }
+
+    #[test]
+    fn distinct_addresses_of_both_families_count_together_towards_the_exact_limit() {
+        let v4 = |i: u32| IpAddr::from(Ipv4Addr::from(0x3400_0000u32 + i));
+        let v6 = |i: u128| IpAddr::from(Ipv6Addr::from(0x2001_0db8_u128 << 96 | i));
+        let set = |four: u32, six: u128| {
+            let mut d = Distinct::default();
+            (0..four).for_each(|i| d.insert(v4(i)));
+            (0..six).for_each(|i| d.insert(v6(i)));
+            d
+        };
+        assert_eq!(set(1, 2).count(), 3);
+        assert!(set(512, 512).is_exact());
+        assert!(
+            !set(600, 600).is_exact(),
+            "1200 addresses are past the limit"
+        );
+        assert!(!set(0, EXACT_DISTINCT as u128 + 1).is_exact());
+        // Merged: exactly the limit stays exact, one more is estimated.
+        let mut half = set(512, 0);
+        half.merge(&set(0, 512));
+        assert!(half.is_exact());
+        assert_eq!(half.count(), EXACT_DISTINCT);
+        let mut over = set(1, 0);
+        over.merge(&set(0, EXACT_DISTINCT as u128));
+        assert!(!over.is_exact());
+        // The union likewise, and it holds the addresses of every set.
+        let union = Distinct::union([&set(3, 0), &set(0, 2), &set(2, 1)]);
+        assert!(union.is_exact());
+        assert_eq!(union.count(), 5);
+        let at_limit = Distinct::union([&set(512, 0), &set(0, 512)]);
+        assert!(at_limit.is_exact());
+        assert_eq!(at_limit.count(), EXACT_DISTINCT);
+        assert!(!Distinct::union([&set(513, 0), &set(0, 512)]).is_exact());
+    }
+
+    /// The earliest and latest request of a class in a window; equal times are told
+    /// apart by the address, so the result does not depend on the order of records.
+    #[test]
+    fn a_cell_keeps_the_earliest_and_latest_request_whatever_the_order() {
+        let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let mut cell = Cell::default();
+        cell.add(Class::Public, 5, ip("52.0.0.2"));
+        cell.add(Class::Public, 5, ip("52.0.0.9"));
+        cell.add(Class::Public, 5, ip("52.0.0.1"));
+        let fives = FirstLast {
+            first: (5, ip("52.0.0.1")),
+            last: (5, ip("52.0.0.9")),
+        };
+        assert_eq!(cell.public, Some(fives));
+        cell.add(Class::Public, 3, ip("52.0.0.7"));
+        cell.add(Class::Public, 3, ip("52.0.0.8"));
+        cell.add(Class::Internal, 1, ip("52.0.0.3"));
+        cell.add(Class::Private, 4, ip("10.0.0.1"));
+        assert_eq!(
+            cell.public,
+            Some(FirstLast {
+                first: (3, ip("52.0.0.7")),
+                last: (5, ip("52.0.0.9")),
+            })
+        );
+        let private = Some(FirstLast {
+            first: (4, ip("10.0.0.1")),
+            last: (4, ip("10.0.0.1")),
+        });
+        assert_eq!(cell.private, private);
+    }
+
+    #[test]
+    fn a_requester_keeps_its_cells_and_public_span_per_window() {
+        let mut agg = Aggregate::new(3600);
+        let who = |time, ip| Record {
+            requester: Some(&b"arn:aws:iam::111122223333:user/alice"[..]),
+            ..rec("b", time, Some(ip), 200)
+        };
+        add_all(
+            &mut agg,
+            &[
+                who(7300, "52.1.2.3"),
+                who(100, "10.0.0.1"),
+                who(200, "52.1.2.4"),
+                who(3700, "10.0.0.2"),
+                who(7250, "52.1.2.5"),
+            ],
+        );
+        let (_, stats) = agg.buckets()[0];
+        assert!(!stats.requesters.is_empty());
+        assert!(stats
+            .requesters
+            .contains_key(b"arn:aws:iam::111122223333:user/alice"));
+        assert!(!stats
+            .requesters
+            .contains_key(b"arn:aws:iam::111122223333:user/bob"));
+        let (name, r) = stats.requesters.iter().next().unwrap();
+        assert_eq!(name, b"arn:aws:iam::111122223333:user/alice");
+        assert_eq!(r.public_span(), Some((200, 7300)));
+        let cells = r.cells();
+        assert_eq!(cells.keys().copied().collect::<Vec<_>>(), [0, 3600, 7200]);
+        assert_eq!(cells[&0].private.unwrap().first.0, 100);
+        assert_eq!(cells[&0].public.unwrap().first.0, 200);
+        assert_eq!(cells[&3600].public, None);
+        assert_eq!(cells[&7200].public.unwrap().first.0, 7250);
+        // Only public addresses are counted per requester.
+        let mut ips: Vec<_> = r.public_ips.iter().map(|(ip, _)| ip.to_string()).collect();
+        ips.sort();
+        assert_eq!(ips, ["52.1.2.3", "52.1.2.4", "52.1.2.5"]);
+        assert!(!r.public_ips.is_empty());
+        // A requester with no public request has no span.
+        let mut private_only = Aggregate::new(3600);
+        add_all(&mut private_only, &[rec("b", 0, Some("10.0.0.1"), 200)]);
+        let (_, stats) = private_only.buckets()[0];
+        assert_eq!(
+            stats.requesters.iter().next().unwrap().1.public_span(),
+            None
+        );
+        assert!(Requesters::default().is_empty());
+    }
+
+    #[test]
+    fn an_aggregate_tells_its_interval_zone_and_buckets() {
+        let seoul = Zone::parse("Asia/Seoul").unwrap();
+        let mut agg = Aggregate::in_zone(600, seoul);
+        assert_eq!((agg.interval(), agg.zone()), (600, seoul));
+        assert!(agg.is_empty());
+        assert_eq!(agg.len(), 0);
+        add_all(&mut agg, &[rec("a", 0, None, 200), rec("b", 0, None, 200)]);
+        assert!(!agg.is_empty());
+        assert_eq!(agg.len(), 2);
+        let (_, a) = agg.bucket(agg.by_name()[0]);
+        assert_eq!(a.timeline_len(), 1);
+        add_all(&mut agg, &[rec("a", 600, None, 200)]);
+        assert_eq!(agg.buckets()[0].1.timeline_len(), 2);
+    }
+
+    #[test]
+    fn address_counts_in_maps_add_up_and_refuse_new_addresses_without_room() {
+        let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let mut c = AddressCounts::default();
+        assert!(c.add(ip("52.1.2.3"), 2, true));
+        assert!(!c.is_empty());
+        assert!(c.add(ip("52.1.2.4"), 1, true));
+        assert!(matches!(c.0, Addresses::Many(_)));
+        assert!(
+            c.add(ip("52.1.2.4"), 3, false),
+            "a known address needs no room"
+        );
+        assert!(!c.add(ip("52.1.2.5"), 1, false), "a new one does");
+        let mut all: Vec<_> = c.iter().collect();
+        all.sort();
+        assert_eq!(all, [(ip("52.1.2.3"), 2), (ip("52.1.2.4"), 4)]);
+        // Room made ahead for many is a map.
+        let mut one = AddressCounts::default();
+        one.add(ip("10.0.0.1"), 1, true);
+        one.reserve(10);
+        assert!(matches!(one.0, Addresses::Many(_)));
+    }
+
+    /// Past the limits, requests are still counted, once, in the bucket's untracked
+    /// counters, whether one aggregate saw them all or two were merged either way.
+    #[test]
+    fn requests_past_the_address_limits_are_counted_as_untracked_once() {
+        let limit = TRACKED_PUBLIC_IPS as u32;
+        assert_eq!(TRACKED_PUBLIC_IPS, TRACKED_REQUESTER_IPS);
+        let public = |i: u32| IpAddr::from(Ipv4Addr::from(0x3400_0000u32 + i));
+        let private = |i: u32| IpAddr::from(Ipv4Addr::from(0x0a00_0000u32 + i));
+        let record = |ip: IpAddr, status| Record {
+            remote_ip: Some(ip),
+            error_code: (status == 403).then_some(&b"AccessDenied"[..]),
+            ..rec("b", 0, None, status)
+        };
+        let many: Vec<_> = (0..limit)
+            .flat_map(|i| [record(public(i), 200), record(private(i), 403)])
+            .collect();
+        let extra = [record(public(limit), 200), record(private(limit), 403)];
+        let check = |agg: &Aggregate, what: &str| {
+            let (_, s) = agg.buckets()[0];
+            assert_eq!(s.public_ips.len(), TRACKED_PUBLIC_IPS, "{what}");
+            assert_eq!(s.denied_private_ips.len(), TRACKED_PUBLIC_IPS, "{what}");
+            assert_eq!(s.untracked_public, 1, "{what}");
+            assert_eq!(s.untracked_requester_public, 1, "{what}");
+            assert_eq!(s.counts.public, u64::from(limit) + 1, "{what}");
+        };
+        let mut whole = Aggregate::new(3600);
+        add_all(&mut whole, &many);
+        add_all(&mut whole, &extra);
+        check(&whole, "one aggregate");
+        let (mut left, mut right) = (Aggregate::new(3600), Aggregate::new(3600));
+        add_all(&mut left, &many);
+        add_all(&mut right, &extra);
+        let mut right_first = right.clone();
+        left.merge(right);
+        check(&left, "merged after");
+        right_first.merge(left_of(&many));
+        check(&right_first, "merged before");
+        // Untracked on both sides adds up.
+        let mut twice = whole.clone();
+        twice.merge(whole);
+        let (_, s) = twice.buckets()[0];
+        assert_eq!((s.untracked_public, s.untracked_requester_public), (2, 2));
+    }
+
+    fn left_of(records: &[Record<'static>]) -> Aggregate {
+        let mut agg = Aggregate::new(3600);
+        add_all(&mut agg, records);
+        agg
+    }
+
+    #[test]
+    fn requesters_past_the_limit_are_pooled_whether_added_or_merged() {
+        let names: Vec<Vec<u8>> = (0..TRACKED_REQUESTERS)
+            .map(|i| format!("arn:aws:iam::111122223333:user/u{i}").into_bytes())
+            .collect();
+        let names: &'static [Vec<u8>] = Box::leak(names.into_boxed_slice());
+        let records: Vec<_> = names
+            .iter()
+            .map(|n| Record {
+                requester: Some(&n[..]),
+                ..rec("b", 0, None, 200)
+            })
+            .collect();
+        let newcomer = Record {
+            requester: Some(&b"arn:aws:iam::111122223333:user/new"[..]),
+            ..rec("b", 0, None, 200)
+        };
+        let mut merged = left_of(&records);
+        merged.merge(left_of(&[newcomer.clone()]));
+        let mut added = left_of(&records);
+        add_all(&mut added, &[newcomer]);
+        for agg in [merged, added] {
+            let (_, s) = agg.buckets()[0];
+            assert!(s.requesters.contains_key(OTHER_REQUESTERS));
+            assert!(!s
+                .requesters
+                .contains_key(b"arn:aws:iam::111122223333:user/new"));
+        }
+    }
+
+    /// CloudTrail names the endpoint and the region: each endpoint's requests and
+    /// denials are counted, merged, and pooled past the limit.
+    #[test]
+    fn endpoints_count_their_requests_and_denials_and_merge() {
+        let through = |id: &'static str, time, status, code: &'static str| Record {
+            vpc_endpoint_id: Some(id.as_bytes()),
+            vpc_endpoint_account: Some(b"111122223333"),
+            region: Some(b"ap-northeast-2"),
+            error_code: Some(code.as_bytes()),
+            ..rec("b", time, Some("10.0.0.1"), status)
+        };
+        let a = [
+            through("vpce-1", 10, 200, "-"),
+            through("vpce-1", 5, 403, "AccessDenied"),
+        ];
+        let b = [
+            through("vpce-1", 30, 403, VPCE_ACCESS_DENIED),
+            through("vpce-2", 20, 200, "-"),
+        ];
+        let expected = EndpointStats {
+            account: Some(Box::from(&b"111122223333"[..])),
+            requests: 3,
+            denied: 2,
+            denied_by_endpoint_policy: 1,
+            first: 5,
+            last: 30,
+        };
+        let mut whole = left_of(&a);
+        add_all(&mut whole, &b);
+        let mut merged = left_of(&a);
+        merged.merge(left_of(&b));
+        for agg in [&whole, &merged] {
+            let (_, s) = agg.buckets()[0];
+            assert_eq!(s.region.as_deref(), Some(&b"ap-northeast-2"[..]));
+            assert_eq!(s.endpoints.len(), 2);
+            assert!(!s.endpoints.is_empty());
+            assert!(s.endpoints.contains_key(b"vpce-2"));
+            assert!(!s.endpoints.contains_key(b"vpce-3"));
+            let one = s
+                .endpoints
+                .iter()
+                .find(|(id, _)| *id == b"vpce-1")
+                .unwrap()
+                .1;
+            assert_eq!(one, &expected);
+            let mut keys: Vec<_> = s.endpoints.keys().collect();
+            keys.sort();
+            assert_eq!(keys, [&b"vpce-1"[..], b"vpce-2"]);
+            assert_eq!(s.endpoints.values().map(|e| e.requests).sum::<u64>(), 4);
+        }
+        assert!(Endpoints::default().is_empty());
+        // Past TRACKED_ENDPOINTS, new endpoints are pooled; known ones still count.
+        let ids: Vec<String> = (0..=TRACKED_ENDPOINTS)
+            .map(|i| format!("vpce-{i}"))
+            .collect();
+        let ids: &'static [String] = Box::leak(ids.into_boxed_slice());
+        let records: Vec<_> = ids
+            .iter()
+            .chain([&ids[0]])
+            .map(|id| Record {
+                vpc_endpoint_id: Some(id.as_bytes()),
+                ..rec("b", 0, Some("10.0.0.1"), 200)
+            })
+            .collect();
+        let agg = left_of(&records);
+        let (_, s) = agg.buckets()[0];
+        assert_eq!(s.endpoints.len(), TRACKED_ENDPOINTS + 1);
+        let pooled = s.endpoints.iter().find(|(id, _)| *id == OTHER_ENDPOINTS);
+        assert_eq!(pooled.map(|(_, e)| e.requests), Some(1));
+        let first = s.endpoints.iter().find(|(id, _)| *id == b"vpce-0");
+        assert_eq!(first.map(|(_, e)| e.requests), Some(2));
+    }
+
+    #[test]
+    fn the_region_comes_from_cloudtrail_or_else_from_the_host_name() {
+        let host = |name: &'static [u8]| Record {
+            host_header: Some(name),
+            ..rec("b", 0, None, 200)
+        };
+        let region = |records: &[Record<'static>]| {
+            let agg = left_of(records);
+            agg.buckets()[0].1.region.as_deref().map(<[u8]>::to_vec)
+        };
+        let eu = host(b"b.s3.eu-west-1.amazonaws.com");
+        assert_eq!(region(&[eu.clone()]), Some(b"eu-west-1".to_vec()));
+        let cloudtrail = Record {
+            region: Some(b"ap-northeast-2"),
+            ..rec("b", 0, None, 200)
+        };
+        assert_eq!(region(&[cloudtrail]), Some(b"ap-northeast-2".to_vec()));
+        assert_eq!(region(&[rec("b", 0, None, 200)]), None);
+        // The first host name that names a region decides.
+        let us = host(b"b.s3.us-east-2.amazonaws.com");
+        assert_eq!(region(&[eu.clone(), us]), Some(b"eu-west-1".to_vec()));
     }
 }
