@@ -1734,4 +1734,296 @@ mod tests {
         assert!(!principal_is("arn:aws:iam::111122223333:role/writer", who));
         assert!(!principal_is("arn:aws:iam::999988887777:root", who));
     }
+
+    #[test]
+    fn every_output_names_levels_verdicts_and_gaps_alike() {
+        assert_eq!(
+            (Level::Object.name(), Level::Bucket.name()),
+            ("object", "bucket")
+        );
+        let verdicts = [
+            Enforcement::NotEnforced,
+            Enforcement::Partial,
+            Enforcement::Enforced,
+        ];
+        let kinds = [
+            GapKind::ActionNotCovered,
+            GapKind::ActionPartial,
+            GapKind::AllowOnly,
+            GapKind::WrongKey,
+            GapKind::WrongOperator,
+            GapKind::NoEndpointLeft,
+            GapKind::AnyEndpoint,
+            GapKind::EmptyValues,
+        ];
+        // The names are the ones the JSON report serializes.
+        for level in [Level::Object, Level::Bucket] {
+            assert_eq!(serde_json::json!(level), level.name());
+        }
+        for verdict in verdicts {
+            assert_eq!(serde_json::json!(verdict), verdict.name());
+        }
+        for kind in kinds {
+            assert_eq!(serde_json::json!(kind), kind.name());
+        }
+    }
+
+    /// Each endpoint key's allowed values are reported in the field of that key.
+    #[test]
+    fn every_endpoint_key_reports_its_allowed_values() {
+        let fields: [(&str, fn(&ActionReport) -> &Vec<String>); 7] = [
+            ("aws:SourceVpce", |r| &r.endpoints),
+            ("aws:SourceVpc", |r| &r.vpcs),
+            ("aws:SourceVpcArn", |r| &r.vpc_arns),
+            ("aws:VpceAccount", |r| &r.vpce_accounts),
+            ("aws:VpceOrgID", |r| &r.vpce_orgs),
+            ("aws:VpceOrgPaths", |r| &r.vpce_org_paths),
+            ("aws:VpcSourceIp", |r| &r.vpc_source_ips),
+        ];
+        for (key, field) in fields {
+            let (operator, value) = match key {
+                "aws:VpcSourceIp" => ("NotIpAddress", "10.20.0.0/16"),
+                "aws:SourceVpcArn" => ("ArnNotEquals", "arn:aws:ec2:ap-northeast-2:1:vpc/vpc-1"),
+                _ => ("StringNotEquals", "allowed-1"),
+            };
+            let policy = format!(
+                r#"{{"Statement": {{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                    "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+                    "Condition": {{"{operator}": {{"{key}": "{value}"}}}}}}}}"#
+            );
+            let a = analyze(&policy, None).unwrap();
+            let get = a
+                .actions
+                .iter()
+                .find(|r| r.action == "s3:GetObject")
+                .unwrap();
+            assert_eq!(field(get), &[value.to_string()], "{key}");
+        }
+    }
+
+    #[test]
+    fn a_null_condition_that_is_false_denies_the_endpoint_itself() {
+        let a = analyze(
+            r#"{"Statement": {"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+                "Condition": {"Null": {"aws:SourceVpce": "false"}}}}"#,
+            None,
+        )
+        .unwrap();
+        let kinds: Vec<_> = a.gaps.iter().map(|g| g.kind).collect();
+        assert!(kinds.contains(&GapKind::WrongOperator), "{kinds:?}");
+        assert!(!kinds.contains(&GapKind::AnyEndpoint), "{kinds:?}");
+        // A JSON true is the string "true": the key merely present.
+        let a = analyze(
+            r#"{"Statement": {"Effect": "Deny", "Principal": {"AWS": 111122223333},
+                "Action": "s3:*", "Resource": "arn:aws:s3:::b/*",
+                "Condition": {"Null": {"aws:SourceVpce": true}}}}"#,
+            None,
+        )
+        .unwrap();
+        assert!(a.gaps.iter().any(|g| g.kind == GapKind::AnyEndpoint));
+    }
+
+    #[test]
+    fn a_statement_without_resource_covers_every_resource_and_the_document_is_kept() {
+        let policy = r#"{"Statement": {"Sid": "vpce", "Effect": "Deny", "Principal": "*",
+            "Action": "s3:GetObject",
+            "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}}"#;
+        let a = analyze(policy, Some("b")).unwrap();
+        assert_eq!(
+            status(&a, "s3:GetObject"),
+            Enforcement::Enforced,
+            "{:?}",
+            a.gaps
+        );
+        let wrapped = serde_json::json!({ "Policy": policy }).to_string();
+        let expected: Value = serde_json::from_str(policy).unwrap();
+        assert_eq!(a.document(), &expected);
+        assert_eq!(analyze(&wrapped, Some("b")).unwrap().document(), &expected);
+    }
+
+    #[test]
+    fn claims_follow_object_resources_not_resource_and_not_principal() {
+        let deny = |extra: &str| {
+            analyze(
+                &format!(
+                    r#"{{"Statement": {{"Sid": "s", "Effect": "Deny", "Action": "s3:*", {extra},
+                        "Condition": {{"StringNotEquals": {{"aws:SourceVpce": "vpce-1"}}}}}}}}"#
+                ),
+                Some("b"),
+            )
+            .unwrap()
+        };
+        let get = |a: &Analysis, key: &str, who: &str| {
+            a.claim("b", Some(key), "REST.GET.OBJECT", Some(who))
+                .map(|c| c.statement)
+        };
+        let user = "arn:aws:iam::1:user/x";
+        let private = deny(r#""Principal": "*", "Resource": "arn:aws:s3:::b/private/*""#);
+        assert_eq!(get(&private, "private/x", user).as_deref(), Some("s"));
+        assert_eq!(get(&private, "public/x", user), None);
+        let not_public = deny(r#""Principal": "*", "NotResource": "arn:aws:s3:::b/public/*""#);
+        assert_eq!(get(&not_public, "private/x", user).as_deref(), Some("s"));
+        assert_eq!(get(&not_public, "public/x", user), None);
+        let not_admin = deny(
+            r#""NotPrincipal": {"AWS": "arn:aws:iam::1:role/admin"}, "Resource": "arn:aws:s3:::b/*""#,
+        );
+        assert_eq!(get(&not_admin, "k", user).as_deref(), Some("s"));
+        assert_eq!(
+            get(&not_admin, "k", "arn:aws:sts::1:assumed-role/admin/s1"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_principal_matches_its_own_arn_and_patterns_of_it() {
+        let user = "arn:aws:iam::1:user/x";
+        assert!(principal_is(user, user));
+        assert!(principal_is("arn:aws:iam::1:user/*", user));
+        assert!(!principal_is("arn:aws:iam::1:user/y", user));
+        assert!(principal_is("*", user));
+    }
+
+    #[test]
+    fn other_s3_actions_the_policy_names_are_reported_with_their_level() {
+        let a = analyze(
+            r#"{"Statement": {"Effect": "Deny", "Principal": "*", "Resource": "*",
+                "Action": ["s3:GetObject", "s3:PutBucketTagging", "s3:PutObjectRetention",
+                           "s3:ListAllMyBuckets", "s3:Get*", "kms:Decrypt"],
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}}"#,
+            None,
+        )
+        .unwrap();
+        let level = |name: &str| a.actions.iter().find(|r| r.action == name).map(|r| r.level);
+        assert_eq!(level("s3:PutBucketTagging"), Some(Level::Bucket));
+        assert_eq!(level("s3:ListAllMyBuckets"), Some(Level::Bucket));
+        assert_eq!(level("s3:PutObjectRetention"), Some(Level::Object));
+        assert_eq!(level("s3:Get*"), None, "a pattern is no action");
+        assert_eq!(level("kms:Decrypt"), None, "not an S3 action");
+        assert_eq!(a.actions.len(), ACTIONS.len() + 3);
+    }
+
+    #[test]
+    fn a_pattern_touches_the_objects_of_a_bucket_only_if_it_could_match_one() {
+        let objects = "arn:aws:s3:::b/";
+        assert!(touches("arn:aws:s3:::b/logs/*", objects));
+        assert!(touches("arn:aws:s3:::*", objects));
+        assert!(touches("arn:aws:s3:::b/x", objects));
+        assert!(
+            !touches("arn:aws:s3:::b", objects),
+            "the bucket, not its objects"
+        );
+        assert!(!touches("arn:aws:s3:::c/*", objects));
+    }
+
+    /// Each access log operation and CloudTrail event needs the IAM action AWS
+    /// documents for it; ACL operations act on the object when a key is logged.
+    #[test]
+    fn every_logged_operation_and_event_needs_its_iam_action() {
+        use Level::{Bucket, Object};
+        let table = [
+            ("REST.GET.OBJECT", "s3:GetObject", Object),
+            ("REST.DELETE.OBJECT", "s3:DeleteObject", Object),
+            ("REST.POST.MULTI_OBJECT_DELETE", "s3:DeleteObject", Object),
+            ("REST.DELETE.UPLOAD", "s3:AbortMultipartUpload", Object),
+            ("REST.GET.UPLOAD", "s3:ListMultipartUploadParts", Object),
+            ("REST.GET.OBJECT_TAGGING", "s3:GetObjectTagging", Object),
+            ("REST.PUT.OBJECT_TAGGING", "s3:PutObjectTagging", Object),
+            ("REST.POST.RESTORE", "s3:RestoreObject", Object),
+            ("REST.GET.BUCKET", "s3:ListBucket", Bucket),
+            ("REST.HEAD.BUCKET", "s3:ListBucket", Bucket),
+            ("REST.GET.BUCKETVERSIONS", "s3:ListBucketVersions", Bucket),
+            ("REST.GET.UPLOADS", "s3:ListBucketMultipartUploads", Bucket),
+            ("REST.GET.LOCATION", "s3:GetBucketLocation", Bucket),
+            ("REST.GET.BUCKETPOLICY", "s3:GetBucketPolicy", Bucket),
+            ("REST.PUT.BUCKETPOLICY", "s3:PutBucketPolicy", Bucket),
+            ("REST.DELETE.BUCKETPOLICY", "s3:DeleteBucketPolicy", Bucket),
+            ("GetObject", "s3:GetObject", Object),
+            ("SelectObjectContent", "s3:GetObject", Object),
+            ("PutObject", "s3:PutObject", Object),
+            ("CompleteMultipartUpload", "s3:PutObject", Object),
+            ("DeleteObjects", "s3:DeleteObject", Object),
+            ("AbortMultipartUpload", "s3:AbortMultipartUpload", Object),
+            ("ListParts", "s3:ListMultipartUploadParts", Object),
+            ("GetObjectTagging", "s3:GetObjectTagging", Object),
+            ("PutObjectTagging", "s3:PutObjectTagging", Object),
+            ("RestoreObject", "s3:RestoreObject", Object),
+            ("GetObjectAcl", "s3:GetObjectAcl", Object),
+            ("PutObjectAcl", "s3:PutObjectAcl", Object),
+            ("GetBucketAcl", "s3:GetBucketAcl", Bucket),
+            ("PutBucketAcl", "s3:PutBucketAcl", Bucket),
+            ("ListObjectsV2", "s3:ListBucket", Bucket),
+            ("ListObjectVersions", "s3:ListBucketVersions", Bucket),
+            (
+                "ListMultipartUploads",
+                "s3:ListBucketMultipartUploads",
+                Bucket,
+            ),
+            ("GetBucketLocation", "s3:GetBucketLocation", Bucket),
+            ("GetBucketPolicy", "s3:GetBucketPolicy", Bucket),
+            ("PutBucketPolicy", "s3:PutBucketPolicy", Bucket),
+            ("DeleteBucketPolicy", "s3:DeleteBucketPolicy", Bucket),
+        ];
+        for (operation, action, level) in table {
+            assert_eq!(
+                action_for_operation(operation, level == Object),
+                Some((action, level)),
+                "{operation}"
+            );
+        }
+        for (operation, with_key, action, level) in [
+            ("REST.GET.ACL", true, "s3:GetObjectAcl", Object),
+            ("REST.PUT.ACL", true, "s3:PutObjectAcl", Object),
+            ("REST.GET.ACL", false, "s3:GetBucketAcl", Bucket),
+            ("REST.PUT.ACL", false, "s3:PutBucketAcl", Bucket),
+        ] {
+            assert_eq!(
+                action_for_operation(operation, with_key),
+                Some((action, level)),
+                "{operation} {with_key}"
+            );
+        }
+        assert_eq!(action_for_operation("REST.GET.NOTHING", true), None);
+    }
+
+    #[test]
+    fn statements_denying_different_vpcs_leave_no_vpc_and_are_named_by_place() {
+        let a = analyze(
+            r#"{"Statement": [
+                {"Sid": "", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                 "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+                 "Condition": {"StringNotEquals": {"aws:SourceVpc": "vpc-1"}}},
+                {"Sid": "two", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                 "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+                 "Condition": {"StringNotEquals": {"aws:SourceVpc": "vpc-2"}}}]}"#,
+            None,
+        )
+        .unwrap();
+        let gap = a.gaps.iter().find(|g| g.kind == GapKind::NoEndpointLeft);
+        assert_eq!(
+            gap.map(|g| g.statement.as_str()),
+            Some("#1, two"),
+            "{:?}",
+            a.gaps
+        );
+    }
+
+    #[test]
+    fn a_deny_for_named_principals_only_is_partial() {
+        let a = analyze(
+            r#"{"Statement": {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::1:role/app"},
+                "Action": "s3:*", "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(status(&a, "s3:GetObject"), Enforcement::Partial);
+        assert!(
+            a.gaps.iter().any(|g| g
+                .message
+                .contains("applies only to arn:aws:iam::1:role/app")),
+            "{:?}",
+            a.gaps
+        );
+    }
 }
