@@ -34,14 +34,7 @@ DUCKDB_VERSION=2.0.1
 say() { echo "compare: $*" >&2; }
 
 # --- tools -------------------------------------------------------------------------
-apt_install() {
-    local SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    say "installing $* from Debian"
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
-[ -x /usr/bin/time ] || apt_install time
+. benches/common.sh
 command -v goaccess >/dev/null || apt_install goaccess || say "GoAccess unavailable, skipped"
 
 venv=target/bench-venv

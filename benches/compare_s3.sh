@@ -51,14 +51,7 @@ BUCKET=bench-s3
 say() { echo "compare_s3: $*" >&2; }
 
 # --- tools -------------------------------------------------------------------------
-apt_install() {
-    local SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    say "installing $* from Debian"
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
-[ -x /usr/bin/time ] || apt_install time
+. benches/common.sh
 command -v rclone >/dev/null || apt_install rclone
 aws_venv=target/bench-awscli
 if ! "$aws_venv/bin/aws" --version >/dev/null 2>&1; then

@@ -27,10 +27,7 @@ CORE_MARKER='<!-- Everything below this line is written by benches/compare.sh; e
 MEMBER=$((64 << 20))
 
 say() { echo "gzip: $*" >&2; }
-[ -x /usr/bin/time ] || {
-    say "installing GNU time from Debian"
-    env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
-}
+. benches/common.sh
 
 # The same release build as benches/compare_s3.sh (the `s3` feature plays no part in
 # reading a local file).

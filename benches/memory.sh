@@ -25,10 +25,7 @@ END='<!-- End of the part written by benches/memory.sh. -->'
 CORE_MARKER='<!-- Everything below this line is written by benches/compare.sh; edit above it. -->'
 
 say() { echo "memory: $*" >&2; }
-[ -x /usr/bin/time ] || {
-    say "installing GNU time from Debian"
-    env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
-}
+. benches/common.sh
 
 BIN=${BENCH_BIN:-}
 if [ -z "$BIN" ]; then

@@ -68,6 +68,17 @@ fn settings() -> Settings {
     }
 }
 
+/// What a run counts of `data`: every record aggregated, every line tallied.
+fn scan_all(data: &[u8], settings: &Settings) -> (Aggregate, Tally) {
+    let mut agg = Aggregate::new(settings.interval);
+    let mut tally = Tally::default();
+    pipeline::scan("bench", data, settings, &mut tally, |record, class, _| {
+        agg.add(record, class);
+        true
+    });
+    (agg, tally)
+}
+
 fn group<'c>(c: &'c mut Criterion, name: &str, bytes: usize) -> BenchmarkGroup<'c, WallTime> {
     let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Bytes(bytes as u64))
@@ -122,12 +133,7 @@ fn benches(c: &mut Criterion) {
     let mut g = group(c, "pipeline", buf.len());
     g.bench_function("scan_aggregate_report", |b| {
         b.iter(|| {
-            let mut agg = Aggregate::new(settings.interval);
-            let mut tally = Tally::default();
-            pipeline::scan("bench", buf, &settings, &mut tally, |record, class, _| {
-                agg.add(record, class);
-                true
-            });
+            let (agg, tally) = scan_all(buf, &settings);
             assert_eq!(
                 tally.counts.parsed, LINES,
                 "every generated line is a record"
@@ -161,12 +167,7 @@ fn benches(c: &mut Criterion) {
         };
         g.bench_function(name, |b| {
             b.iter(|| {
-                let mut agg = Aggregate::new(settings.interval);
-                let mut tally = Tally::default();
-                pipeline::scan("bench", buf, &settings, &mut tally, |record, class, _| {
-                    agg.add(record, class);
-                    true
-                });
+                let (agg, tally) = scan_all(buf, &settings);
                 let mut report = Report::build(agg, &tally, &settings);
                 if with_ranges {
                     report.tag_aws(Arc::clone(&ranges));
@@ -188,12 +189,7 @@ fn benches(c: &mut Criterion) {
     let mut g = group(c, "cloudtrail", trail.len());
     g.bench_function("scan_aggregate_report", |b| {
         b.iter(|| {
-            let mut agg = Aggregate::new(settings.interval);
-            let mut tally = Tally::default();
-            pipeline::scan("bench", trail, &settings, &mut tally, |record, class, _| {
-                agg.add(record, class);
-                true
-            });
+            let (agg, tally) = scan_all(trail, &settings);
             assert_eq!(tally.counts.rejected, 0, "every generated event is read");
             let report = Report::build(agg, &tally, &settings);
             report
