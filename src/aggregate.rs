@@ -1870,7 +1870,7 @@ mod tests {
             ..rec("b", 0, None, 200)
         };
         let mut merged = left_of(&records);
-        merged.merge(left_of(&[newcomer.clone()]));
+        merged.merge(left_of(std::slice::from_ref(&newcomer)));
         let mut added = left_of(&records);
         add_all(&mut added, &[newcomer]);
         for agg in [merged, added] {
@@ -1966,7 +1966,10 @@ mod tests {
             agg.buckets()[0].1.region.as_deref().map(<[u8]>::to_vec)
         };
         let eu = host(b"b.s3.eu-west-1.amazonaws.com");
-        assert_eq!(region(&[eu.clone()]), Some(b"eu-west-1".to_vec()));
+        assert_eq!(
+            region(std::slice::from_ref(&eu)),
+            Some(b"eu-west-1".to_vec())
+        );
         let cloudtrail = Record {
             region: Some(b"ap-northeast-2"),
             ..rec("b", 0, None, 200)

@@ -1771,7 +1771,8 @@ mod tests {
     /// Each endpoint key's allowed values are reported in the field of that key.
     #[test]
     fn every_endpoint_key_reports_its_allowed_values() {
-        let fields: [(&str, fn(&ActionReport) -> &Vec<String>); 7] = [
+        type Field = fn(&ActionReport) -> &Vec<String>;
+        let fields: [(&str, Field); 7] = [
             ("aws:SourceVpce", |r| &r.endpoints),
             ("aws:SourceVpc", |r| &r.vpcs),
             ("aws:SourceVpcArn", |r| &r.vpc_arns),
