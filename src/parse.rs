@@ -1057,6 +1057,36 @@ mod tests {
         assert_eq!(r.remote_ip, None);
         assert_eq!((r.request_uri, r.referer, r.user_agent), (None, None, None));
         assert_eq!(r.host_id, Some(&b"HOST"[..]));
+        // The field after a double space starts after both, also in the full parser
+        // (the fast path leaves such lines to it).
+        assert_eq!((r.requester, r.request_id), (None, Some(&b"ID"[..])));
+        assert_eq!((r.total_time, r.version_id), (Some(5), None));
+        assert_eq!(
+            LineParser::new().without_fast_path().parse(l.as_bytes()),
+            Ok(r)
+        );
+    }
+
+    /// A quoted request-URI followed by a bare referer and user-agent is read by the
+    /// second reading (no quoted referer to end before): its text is what is between
+    /// the quotes.
+    #[test]
+    fn a_quoted_field_before_bare_dashes_is_the_text_between_its_quotes() {
+        let l = line(r#"1.2.3.4 - ID OP k "GET /a" b HTTP/1.1" 200 - 1 2 3 4 - - - HOST"#);
+        for mut parser in [LineParser::new(), LineParser::new().without_fast_path()] {
+            let r = parser.parse(l.as_bytes()).unwrap();
+            assert_eq!(r.request_uri, Some(&b"GET /a\" b HTTP/1.1"[..]));
+            assert_eq!(
+                (r.http_status, r.referer, r.user_agent),
+                (Some(200), None, None)
+            );
+        }
+        let l = line(r#"1.2.3.4 - ID OP k - 200 - 1 2 3 4 "http://x/" y" - - HOST"#);
+        let r = LineParser::new()
+            .without_fast_path()
+            .parse(l.as_bytes())
+            .unwrap();
+        assert_eq!(r.referer, Some(&b"http://x/\" y"[..]));
     }
 
     #[test]
@@ -1077,6 +1107,41 @@ mod tests {
             parse_line(l.as_bytes()).unwrap().time,
             1_549_411_238 + 5 * 3600
         );
+    }
+
+    #[test]
+    fn utc_offsets_have_hours_up_to_23_and_minutes_up_to_59() {
+        let at = |offset: &str| {
+            let l = format!("o b [06/Feb/2019:00:00:38 {offset}] 1.2.3.4 - I O k \"GET / HTTP/1.1\" 200 - 1 1 1 1 \"-\" \"ua\"");
+            parse_line(l.as_bytes()).map(|r| r.time - 1_549_411_238)
+        };
+        assert_eq!(at("+0530"), Ok(-(5 * 3600 + 30 * 60)));
+        assert_eq!(at("-0930"), Ok(9 * 3600 + 30 * 60));
+        assert_eq!(at("+2359"), Ok(-(23 * 3600 + 59 * 60)));
+        assert_eq!(at("-2359"), Ok(23 * 3600 + 59 * 60));
+        for bad in ["+2400", "+0060", "-2400", "+2460"] {
+            assert!(at(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_time_with_a_wrong_separator_or_digit_is_rejected() {
+        let at = |time: &str| {
+            let l =
+                format!("o b {time} 1.2.3.4 - I O k \"GET / HTTP/1.1\" 200 - 1 1 1 1 \"-\" \"ua\"");
+            parse_line(l.as_bytes()).map(|r| r.time)
+        };
+        assert_eq!(at("[06/Feb/2019:00:00:38 +0000]"), Ok(1_549_411_238));
+        for bad in [
+            "[06/Feb/2019-00:00:38 +0000]",
+            "[06/Feb/2019:00-00:38 +0000]",
+            "[06/Feb/2019:00:00-38 +0000]",
+            "[06/Feb/2019:1::00:38 +0000]",
+            "[06/Feb/2019:00:1::38 +0000]",
+            "[06/Feb/2019:00:00:1: +0000]",
+        ] {
+            assert!(at(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -1108,6 +1173,10 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("time field (#3): '[31/Feb"));
+        // A short time is shown whole, up to its closing bracket and no further.
+        let e = parse_line(b"o b [06/Feb] 1.2.3.4").unwrap_err();
+        let shown = invalid(Field::Time, Problem::NotATime("[06/Feb]".into()));
+        assert_eq!(e.to_string(), shown.to_string());
         let size = line(
             r#"1.2.3.4 - I O k "GET / HTTP/1.1" 200 - 99999999999999999999999 1 1 1 "-" "ua""#,
         );
@@ -1179,6 +1248,17 @@ mod tests {
         }
     }
 
+    /// The reference the fast path is tested against reads every line with the full
+    /// parser, whatever it was made for; else the tests would compare the fast path
+    /// with itself.
+    #[test]
+    fn the_reference_parser_has_no_fast_path() {
+        assert!(!LineParser::new().no_fast_path);
+        assert!(LineParser::new().without_fast_path().no_fast_path);
+        let reference = LineParser::required_only().without_fast_path();
+        assert!(reference.no_fast_path && reference.required_only);
+    }
+
     #[test]
     fn reading_only_the_required_fields_changes_nothing_else() {
         let mut lines = Vec::new();
@@ -1245,8 +1325,22 @@ mod tests {
             "1..1.1",
             "a.b.c.d",
             "1.1.1.1 ",
+            // `:` is the byte after `9`.
+            "1.2.3.:",
+            "1.2.:.4",
+            "19:.1.1.1",
         ] {
             assert_eq!(ipv4(s.as_bytes()), s.parse().ok(), "{s}");
+        }
+    }
+
+    #[test]
+    fn a_status_is_three_digits_or_a_dash() {
+        assert_eq!(status(b"-"), Ok(None));
+        assert_eq!(status(b"429"), Ok(Some(429)));
+        assert_eq!(status(b"099"), Ok(Some(99)));
+        for bad in [&b"42"[..], b"4290", b"4x9", b"--"] {
+            assert!(status(bad).is_err(), "{bad:?}");
         }
     }
 
