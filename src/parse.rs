@@ -1248,6 +1248,108 @@ mod tests {
         }
     }
 
+    /// The line read by the full parser, which the fast path declines and leaves to it:
+    /// both give the same.
+    fn full_and_fast(l: &str) -> Result<Record<'_>, ParseError> {
+        let full = LineParser::new().without_fast_path().parse(l.as_bytes());
+        assert_eq!(LineParser::new().parse(l.as_bytes()), full, "{l:?}");
+        full
+    }
+
+    /// A request-URI that can end at one quote only ends there, even when the fields
+    /// after it do not fit: the wrong field is named, whether the referer and
+    /// user-agent are quoted (a single end before the referer's) or bare dashes (an
+    /// end after which all fits but one field).
+    #[test]
+    fn a_wrong_status_after_a_request_uri_with_one_end_is_named() {
+        let not_a_status = Err(invalid(
+            Field::HttpStatus,
+            Problem::NotAStatus("2000".into()),
+        ));
+        for after in [r#""ref" "ua""#, "- -"] {
+            let l = line(&format!(
+                r#"1.2.3.4 - ID OP k "GET / HTTP/1.1" 2000 - 1 2 3 4 {after}"#
+            ));
+            assert_eq!(full_and_fast(&l), not_a_status, "{l:?}");
+        }
+    }
+
+    /// A referer may hold what follows a request-URI (`" 200 - 1 2 3 4 "`). Read with
+    /// the referer and user-agent quoted, the request-URI ends at the one quote after
+    /// which those fields and a referer opening before the referer's last possible end
+    /// follow (a referer cannot open at the quote that ends it); the line is read, not
+    /// rejected as ambiguous, which the reading with bare dashes alone would find it.
+    #[test]
+    fn a_referer_holding_what_follows_a_request_uri_is_read_with_all_three_quoted() {
+        let l = line(r#"1.2.3.4 - ID OP k "GET /" 200 - 1 2 3 4 "x" 200 - 1 2 3 4 " "ua""#);
+        let r = full_and_fast(&l).unwrap();
+        assert_eq!(r.request_uri, Some(&b"GET /"[..]));
+        assert_eq!((r.http_status, r.bytes_sent), (Some(200), Some(1)));
+        assert_eq!(r.referer, Some(&b"x\" 200 - 1 2 3 4 "[..]));
+        assert_eq!(r.user_agent, Some(&b"ua"[..]));
+    }
+
+    /// A status is three digits or `-`: three letters after an inner quote of the
+    /// request-URI end nothing, in either reading. With the referer and user-agent
+    /// quoted, the only end is the later quote (not two ends, ambiguous); in a line
+    /// cut short, the later end is taken and the line is truncated, not rejected for a
+    /// status `abc`.
+    #[test]
+    fn three_letters_after_an_inner_quote_are_no_status() {
+        let l = line(
+            r#"1.2.3.4 - ID OP k "GET /" abc - 1 2 3 4 "x HTTP/1.1" 200 - 1 2 3 4 "ref" "ua""#,
+        );
+        let r = full_and_fast(&l).unwrap();
+        assert_eq!(
+            r.request_uri,
+            Some(&b"GET /\" abc - 1 2 3 4 \"x HTTP/1.1"[..])
+        );
+        assert_eq!((r.http_status, r.referer), (Some(200), Some(&b"ref"[..])));
+        let cut = line(r#"1.2.3.4 - ID OP k "GET /a" abc HTTP/1.1" 200 - 1 2"#);
+        assert_eq!(
+            full_and_fast(&cut).map(|_| ()),
+            Err(ParseError::Truncated {
+                fields: Field::TotalTime as usize
+            })
+        );
+    }
+
+    /// In a line cut short after the request-URI, the reading with bare dashes takes an
+    /// end after which every field there fits (a `-` status fits) over one after
+    /// which one field does not: the line is truncated, not unterminated, and not
+    /// rejected for the bytes sent `x` that an earlier end would give.
+    #[test]
+    fn a_line_cut_short_is_read_at_the_end_after_which_every_field_fits() {
+        let l = line(r#"1.2.3.4 - ID OP k "GET / HTTP/1.1" - AccessDenied 243"#);
+        assert_eq!(
+            full_and_fast(&l).map(|_| ()),
+            Err(ParseError::Truncated {
+                fields: Field::ObjectSize as usize
+            })
+        );
+        let l = line(r#"1.2.3.4 - ID OP k "GET /a" - - x 2 3 4 - b" - - 1 2"#);
+        assert_eq!(
+            full_and_fast(&l).map(|_| ()),
+            Err(ParseError::Truncated {
+                fields: Field::TotalTime as usize
+            })
+        );
+    }
+
+    /// The referer's last possible end is a quote followed by blanks and the
+    /// user-agent's opening quote; a pair of quotes `""` inside the request-URI is not
+    /// one (no blank between them), so the request-URI is not cut before it.
+    #[test]
+    fn an_empty_pair_of_quotes_inside_the_request_uri_ends_no_referer() {
+        let l = line(r#"1.2.3.4 - ID OP k "GET /x" "" HTTP/1.1" 200 - 1 2 3 4 - -"#);
+        let r = full_and_fast(&l).unwrap();
+        assert_eq!(r.request_uri, Some(&b"GET /x\" \"\" HTTP/1.1"[..]));
+        assert_eq!(
+            (r.http_status, r.referer, r.user_agent),
+            (Some(200), None, None)
+        );
+    }
+
     /// The reference the fast path is tested against reads every line with the full
     /// parser, whatever it was made for; else the tests would compare the fast path
     /// with itself.
