@@ -841,4 +841,77 @@ mod tests {
         let e = read("a,b\n1,2\n".as_bytes()).unwrap_err();
         assert!(e.to_string().contains("no column 'kind'"), "{e}");
     }
+
+    /// A reader that hands out at most `chunk` bytes a call, as a pipe or a slow
+    /// network may.
+    struct Trickle<'a> {
+        text: &'a [u8],
+        chunk: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.chunk.min(buf.len()).min(self.text.len());
+            buf[..n].copy_from_slice(&self.text[..n]);
+            self.text = &self.text[n..];
+            Ok(n)
+        }
+    }
+
+    /// A row may take 128 KiB, its line end included ([`MAX_ROW_BYTES`], 64 KiB, and
+    /// the CSV reader's read-ahead of 64 KiB), and not one byte more, whatever size the
+    /// reads come in: a byte at a time (the bytes read for a row are then the row's),
+    /// or in chunks of 1000 bytes, which never add up to the bound exactly (a row is
+    /// then refused once a chunk past the bound; its first bytes may have come with the
+    /// row before).
+    #[test]
+    fn a_row_is_refused_one_byte_past_the_bound_whatever_the_reads() {
+        let bound = 128 * 1024;
+        // W1 for a bucket whose name makes the row, with its '\n', `len` bytes long.
+        let row_of = |len: u64| {
+            let name = "b".repeat(len as usize - W1.len());
+            W1.replacen("\"b\"", &format!("\"{name}\""), 1)
+        };
+        let too_long = |text: &str, chunk: usize| {
+            let e = read(Trickle {
+                text: text.as_bytes(),
+                chunk,
+            })
+            .unwrap_err();
+            e.to_string().ends_with("a row longer than 64 KiB")
+        };
+        let fits = csv(&[TOTAL, &row_of(bound)]);
+        let over = csv(&[TOTAL, &row_of(bound + 1)]);
+        assert_eq!(row_of(bound).len() as u64 + 1, bound);
+        // The row that fits is read, and refused for what it says (a bucket with a
+        // window and no 'bucket' row), not for its length.
+        assert!(!too_long(&fits, 1));
+        assert!(too_long(&over, 1));
+        assert!(too_long(&csv(&[TOTAL, &row_of(bound + 1000)]), 1000));
+    }
+
+    /// Every time column is refused outside the years 0000 to 9999, which RFC 3339
+    /// cannot write: the report never shows a time it cannot write as one.
+    #[test]
+    fn times_outside_the_years_0000_to_9999_are_refused() {
+        let after = crate::time::LAST + 1;
+        let first = TOTAL.replacen("\"0\",\"3700\"", &format!("\"{after}\",\"3700\""), 1);
+        assert_ne!(first, TOTAL);
+        let e = read(csv(&[&first, BUCKET, W0, W1, ROLE, ANONYMOUS]).as_bytes()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "Athena results, line 2: first_epoch {after} is outside the years 0000 to 9999"
+            )
+        );
+        let before = crate::time::FIRST - 1;
+        let since = TOTAL.replacen("\"3600\",,,", &format!("\"3600\",\"{before}\",,"), 1);
+        let e = read(csv(&[&since, BUCKET, W0, W1, ROLE, ANONYMOUS]).as_bytes()).unwrap_err();
+        assert!(
+            e.to_string().ends_with(&format!(
+                "since_epoch {before} is outside the years 0000 to 9999"
+            )),
+            "{e}"
+        );
+    }
 }

@@ -839,6 +839,9 @@ mod tests {
         );
         let e = State::load(dir.path(), &settings()).unwrap_err();
         assert!(matches!(e, StateError::Io { .. }), "{e}");
+        // A state that cannot even be opened (its folder is a file) is no missing one.
+        let e = State::load(&missing.join("state.json"), &settings()).unwrap_err();
+        assert!(matches!(e, StateError::Io { .. }), "{e}");
     }
 
     /// Several objects saved together load back each with its content and place, and
