@@ -153,6 +153,8 @@ pub struct LineParser {
     last_date: LastDate,
     /// Read every line with the full parser, never the fast path.
     no_fast_path: bool,
+    /// The fast path's index, reused from line to line.
+    index: fast::Index,
 }
 
 impl LineParser {
@@ -198,7 +200,14 @@ impl LineParser {
     ) -> Result<(), ParseError> {
         let line = trim_end(line);
         if !self.no_fast_path
-            && fast::parse(line, self.required_only, &mut self.last_date, record).is_some()
+            && fast::parse(
+                line,
+                self.required_only,
+                &mut self.last_date,
+                &mut self.index,
+                record,
+            )
+            .is_some()
         {
             return Ok(());
         }

@@ -39,15 +39,15 @@ const LATER: usize = 18;
 
 /// Reads `line` (trimmed by [`super::trim_end`]) into `r` when it has the common shape,
 /// exactly as the full parser would; `None` leaves the line to the full parser (and
-/// `r` partly written).
+/// `r` partly written). `ix` is the index of an earlier line, reused (see [`Index`]).
 #[inline]
 pub(super) fn parse<'a>(
     line: &'a [u8],
     required_only: bool,
     last_date: &mut LastDate,
+    ix: &mut Index,
     r: &mut Record<'a>,
 ) -> Option<()> {
-    let mut ix = Index::new();
     ix.fill(line, required_only)?;
     if ix.quotes_seen != QUOTES || ix.seps_seen + 1 < LATER {
         return None;
@@ -121,8 +121,11 @@ pub(super) fn parse<'a>(
     Some(())
 }
 
-/// Where the separators and quotes of a line are, found in one pass.
-struct Index {
+/// Where the separators and quotes of a line are, found in one pass. The parser keeps
+/// one for all its lines, not zeroed in between: only the places written for the
+/// current line are read.
+#[derive(Clone, Debug)]
+pub(super) struct Index {
     /// `cuts[t + 1]`: where token t ends, at the t-th separator (a space outside
     /// quotes), for the first [`TOKENS`] tokens; `cuts[0]` is unused, and the last
     /// four are slack for [`Index::block`].
@@ -146,6 +149,12 @@ struct Carry {
     after_sep: u64,
     /// Bit 0 set when the previous block ended in a space (or before the line).
     after_space: u64,
+}
+
+impl Default for Index {
+    fn default() -> Index {
+        Index::new()
+    }
 }
 
 impl Index {
@@ -512,6 +521,7 @@ mod tests {
             trim_end(line),
             required_only,
             &mut LastDate::default(),
+            &mut Index::new(),
             &mut r,
         )
         .map(|()| r)
@@ -606,11 +616,23 @@ mod tests {
     #[test]
     fn mutated_lines_read_the_same_with_and_without_the_fast_path() {
         let (mut settled, mut left) = (0, 0);
+        // Parsers that read every line one after the other, as the workers' do: what
+        // the index holds from earlier lines must not matter.
+        let mut reused = [LineParser::new(), LineParser::required_only()];
         for l in mutated_lines() {
-            for make in [LineParser::new, LineParser::required_only] {
+            for (make, reused) in [LineParser::new, LineParser::required_only]
+                .into_iter()
+                .zip(&mut reused)
+            {
                 let reference = make().without_fast_path().parse(&l);
                 assert_eq!(
                     make().parse(&l),
+                    reference,
+                    "{}",
+                    String::from_utf8_lossy(&l)
+                );
+                assert_eq!(
+                    reused.parse(&l),
                     reference,
                     "{}",
                     String::from_utf8_lossy(&l)
