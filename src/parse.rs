@@ -1515,6 +1515,16 @@ mod tests {
         }
     }
 
+    /// A fixed-seed linear congruential generator of numbers below 2^31.
+    fn lcg(mut state: u64) -> impl FnMut() -> usize {
+        move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) as usize
+        }
+    }
+
     #[test]
     fn ipv6_of_hex_groups_matches_std_and_leaves_dotted_endings_to_it() {
         for s in [
@@ -1561,28 +1571,22 @@ mod tests {
     fn ipv6_matches_std_on_generated_text() {
         // Groups of 0 to 5 hex digits joined by one or two colons, with a colon at
         // either end now and then, from a fixed-seed LCG.
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1);
-            (state >> 33) as usize
-        };
+        let mut next = lcg(0x9e37_79b9_7f4a_7c15u64);
         let mut valid = 0;
         for _ in 0..200_000 {
             let mut text = String::new();
-            if next() % 8 == 0 {
+            if next().is_multiple_of(8) {
                 text.push(':');
             }
             for g in 0..next() % 10 {
                 if g > 0 {
-                    text.push_str(if next() % 6 == 0 { "::" } else { ":" });
+                    text.push_str(if next().is_multiple_of(6) { "::" } else { ":" });
                 }
                 for _ in 0..next() % 6 {
                     text.push(b"0123456789abcdefABCDEF"[next() % 22] as char);
                 }
             }
-            if next() % 8 == 0 {
+            if next().is_multiple_of(8) {
                 text.push(':');
             }
             let expected = text.parse::<Ipv6Addr>().ok();
@@ -1598,13 +1602,7 @@ mod tests {
     #[test]
     fn ipv4_matches_std_on_generated_text() {
         // Digits and dots in every arrangement up to 15 bytes, from a fixed-seed LCG.
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1);
-            (state >> 33) as usize
-        };
+        let mut next = lcg(0x2545_f491_4f6c_dd1du64);
         let mut valid = 0;
         for _ in 0..200_000 {
             let len = 7 + next() % 9;
