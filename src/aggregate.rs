@@ -382,15 +382,22 @@ impl RequesterStats {
     /// What the requester did per window start; windows with only internal requests
     /// are absent.
     pub fn cells(&self) -> BTreeMap<i64, Cell> {
-        self.clone().into_cells()
+        Self::with_latest(self.earlier.clone(), self.latest.as_ref())
     }
 
     fn into_cells(self) -> BTreeMap<i64, Cell> {
-        let mut all = self.earlier;
-        if let Some((at, cell)) = self.latest {
-            all.entry(at).or_default().merge(&cell);
+        Self::with_latest(self.earlier, self.latest.as_ref())
+    }
+
+    /// The `earlier` cells with the `latest` one added.
+    fn with_latest(
+        mut earlier: BTreeMap<i64, Cell>,
+        latest: Option<&(i64, Cell)>,
+    ) -> BTreeMap<i64, Cell> {
+        if let Some((at, cell)) = latest {
+            earlier.entry(*at).or_default().merge(cell);
         }
-        all
+        earlier
     }
 
     /// Adds what `other` did. Pieces of a log mostly cover different windows: those

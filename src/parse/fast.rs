@@ -39,22 +39,23 @@ const LATER: usize = 18;
 
 /// Reads `line` (trimmed by [`super::trim_end`]) into `r` when it has the common shape,
 /// exactly as the full parser would; `None` leaves the line to the full parser (and
-/// `r` partly written).
+/// `r` partly written). `ix` is the index of an earlier line, reused (see [`Index`]).
 #[inline]
 pub(super) fn parse<'a>(
     line: &'a [u8],
     required_only: bool,
     last_date: &mut LastDate,
+    ix: &mut Index,
     r: &mut Record<'a>,
 ) -> Option<()> {
-    let mut ix = Index::new();
-    ix.fill(line)?;
+    ix.fill(line, required_only)?;
     if ix.quotes_seen != QUOTES || ix.seps_seen + 1 < LATER {
         return None;
     }
     let tokens = (ix.seps_seen + 1).min(TOKENS);
     if tokens > ix.seps_seen {
-        // The last token runs to the end of the line.
+        // The last token runs to the end of the line (or, when `fill` stopped after
+        // the user-agent, is not read).
         ix.cuts[tokens] = line.len();
     }
 
@@ -120,8 +121,11 @@ pub(super) fn parse<'a>(
     Some(())
 }
 
-/// Where the separators and quotes of a line are, found in one pass.
-struct Index {
+/// Where the separators and quotes of a line are, found in one pass. The parser keeps
+/// one for all its lines, not zeroed in between: only the places written for the
+/// current line are read.
+#[derive(Clone, Debug)]
+pub(super) struct Index {
     /// `cuts[t + 1]`: where token t ends, at the t-th separator (a space outside
     /// quotes), for the first [`TOKENS`] tokens; `cuts[0]` is unused, and the last
     /// four are slack for [`Index::block`].
@@ -145,6 +149,12 @@ struct Carry {
     after_sep: u64,
     /// Bit 0 set when the previous block ended in a space (or before the line).
     after_space: u64,
+}
+
+impl Default for Index {
+    fn default() -> Index {
+        Index::new()
+    }
 }
 
 impl Index {
@@ -188,27 +198,31 @@ impl Index {
 
     /// Indexes `line`, or `None` when the line is not for the fast path: shorter than
     /// 64 bytes, or with a carriage return, more than six quotes, a leading space or two
-    /// separators in a row.
+    /// separators in a row. With `required_only`, the blocks after the one that ends
+    /// the user-agent are not indexed: the full parser then reads no further either,
+    /// and the rest of the line only has to hold no quote (which could change how the
+    /// full parser reads the quoted fields) and no carriage return (which it rejects
+    /// wherever it is).
     #[inline]
-    fn fill(&mut self, line: &[u8]) -> Option<()> {
+    fn fill(&mut self, line: &[u8], required_only: bool) -> Option<()> {
         #[cfg(target_arch = "x86_64")]
         if let Some(avx2) = avx2::Avx2::detect() {
             // SAFETY: `Avx2::detect` found that the processor has AVX2, BMI1 and POPCNT.
-            return unsafe { self.fill_avx2(line, avx2) };
+            return unsafe { self.fill_avx2(line, required_only, avx2) };
         }
-        self.scan(line, Portable)
+        self.scan(line, required_only, Portable)
     }
 
     /// [`Index::scan`] compiled for AVX2, with the bit instructions of the same
     /// processors (`tzcnt`, `blsr`, `popcnt`).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,bmi1,popcnt")]
-    fn fill_avx2(&mut self, line: &[u8], avx2: avx2::Avx2) -> Option<()> {
-        self.scan(line, avx2)
+    fn fill_avx2(&mut self, line: &[u8], required_only: bool, avx2: avx2::Avx2) -> Option<()> {
+        self.scan(line, required_only, avx2)
     }
 
     #[inline(always)]
-    fn scan(&mut self, line: &[u8], kernel: impl Kernel) -> Option<()> {
+    fn scan(&mut self, line: &[u8], required_only: bool, kernel: impl Kernel) -> Option<()> {
         if line.len() < 64 {
             return None;
         }
@@ -225,6 +239,13 @@ impl Index {
             let block: &[u8; 64] = block.try_into().ok()?;
             self.block(&mut carry, line, base, 64, kernel.masks(block)?)?;
             base += 64;
+            if required_only && carry.seps_seen >= LATER {
+                // The separator after the user-agent is behind: see `fill`.
+                no_quote_or_cr_from(line, base, kernel)?;
+                self.seps_seen = carry.seps_seen;
+                self.quotes_seen = carry.quotes_seen;
+                return Some(());
+            }
         }
         let rest = blocks.remainder().len();
         if rest > 0 {
@@ -302,6 +323,27 @@ impl Index {
     }
 }
 
+/// `None` if `line` (at least 64 bytes long) holds a quote or a carriage return at or
+/// after `from`.
+#[inline(always)]
+fn no_quote_or_cr_from(line: &[u8], from: usize, kernel: impl Kernel) -> Option<()> {
+    let mut blocks = line[from..].chunks_exact(64);
+    for block in blocks.by_ref() {
+        if kernel.quotes_or_crs(block.try_into().ok()?) != 0 {
+            return None;
+        }
+    }
+    let rest = blocks.remainder().len();
+    if rest > 0 {
+        // The line's last 64 bytes, of which the first 64 - rest were seen.
+        let last: &[u8; 64] = line[line.len() - 64..].try_into().ok()?;
+        if kernel.quotes_or_crs(last) >> (64 - rest) != 0 {
+            return None;
+        }
+    }
+    Some(())
+}
+
 /// Bit i set: an odd number of bits at or below i in `x`.
 #[inline(always)]
 fn prefix_xor(mut x: u64) -> u64 {
@@ -324,6 +366,9 @@ struct Masks {
 trait Kernel: Copy {
     /// The masks of `block`, or `None` if it holds a carriage return.
     fn masks(self, block: &[u8; 64]) -> Option<Masks>;
+
+    /// The mask of the quotes and carriage returns of `block`.
+    fn quotes_or_crs(self, block: &[u8; 64]) -> u64;
 }
 
 /// SSE2 on x86_64 (part of its baseline), a loop the compiler vectorises elsewhere.
@@ -356,6 +401,26 @@ impl Kernel for Portable {
         (cr == 0).then_some(Masks { spaces, quotes })
     }
 
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn quotes_or_crs(self, block: &[u8; 64]) -> u64 {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        let mut found = 0u64;
+        // SAFETY: as in `masks`.
+        unsafe {
+            for i in 0..4 {
+                let v = _mm_loadu_si128(block.as_ptr().add(16 * i).cast::<__m128i>());
+                let q = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+                let cr = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\r' as i8));
+                found |= u64::from(_mm_movemask_epi8(_mm_or_si128(q, cr)) as u16) << (16 * i);
+            }
+        }
+        found
+    }
+
     #[cfg(not(target_arch = "x86_64"))]
     #[inline(always)]
     fn masks(self, block: &[u8; 64]) -> Option<Masks> {
@@ -366,6 +431,16 @@ impl Kernel for Portable {
             cr |= c == b'\r';
         }
         (!cr).then_some(Masks { spaces, quotes })
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    #[inline(always)]
+    fn quotes_or_crs(self, block: &[u8; 64]) -> u64 {
+        let mut found = 0u64;
+        for (i, &c) in block.iter().enumerate() {
+            found |= u64::from(c == b'"' || c == b'\r') << i;
+        }
+        found
     }
 }
 
@@ -417,12 +492,26 @@ mod avx2 {
                 quotes: low.1 | high.1 << 32,
             })
         }
+
+        #[inline(always)]
+        fn quotes_or_crs(self, block: &[u8; 64]) -> u64 {
+            let p = block.as_ptr().cast::<__m256i>();
+            // SAFETY: as in `masks`.
+            unsafe {
+                let eq = |v, c: u8| _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c as i8));
+                let found = |v| {
+                    let either = _mm256_or_si256(eq(v, b'"'), eq(v, b'\r'));
+                    u64::from(_mm256_movemask_epi8(either) as u32)
+                };
+                found(_mm256_loadu_si256(p)) | found(_mm256_loadu_si256(p.add(1))) << 32
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::{trim_end, LineParser};
+    use super::super::{trim_end, LineParser, ParseError};
     use super::*;
 
     /// The fast path's reading of `line`, if it settles it.
@@ -432,6 +521,7 @@ mod tests {
             trim_end(line),
             required_only,
             &mut LastDate::default(),
+            &mut Index::new(),
             &mut r,
         )
         .map(|()| r)
@@ -526,11 +616,23 @@ mod tests {
     #[test]
     fn mutated_lines_read_the_same_with_and_without_the_fast_path() {
         let (mut settled, mut left) = (0, 0);
+        // Parsers that read every line one after the other, as the workers' do: what
+        // the index holds from earlier lines must not matter.
+        let mut reused = [LineParser::new(), LineParser::required_only()];
         for l in mutated_lines() {
-            for make in [LineParser::new, LineParser::required_only] {
+            for (make, reused) in [LineParser::new, LineParser::required_only]
+                .into_iter()
+                .zip(&mut reused)
+            {
                 let reference = make().without_fast_path().parse(&l);
                 assert_eq!(
                     make().parse(&l),
+                    reference,
+                    "{}",
+                    String::from_utf8_lossy(&l)
+                );
+                assert_eq!(
+                    reused.parse(&l),
                     reference,
                     "{}",
                     String::from_utf8_lossy(&l)
@@ -558,16 +660,21 @@ mod tests {
         };
         for l in mutated_lines() {
             let line = trim_end(&l);
-            let (mut chosen, mut portable) = (Index::new(), Index::new());
-            match (chosen.fill(line), portable.scan(line, Portable)) {
-                (Some(()), Some(())) => {
-                    assert!(
-                        same(&chosen, &portable),
-                        "{}",
-                        String::from_utf8_lossy(line)
-                    )
+            for required_only in [false, true] {
+                let (mut chosen, mut portable) = (Index::new(), Index::new());
+                match (
+                    chosen.fill(line, required_only),
+                    portable.scan(line, required_only, Portable),
+                ) {
+                    (Some(()), Some(())) => {
+                        assert!(
+                            same(&chosen, &portable),
+                            "{}",
+                            String::from_utf8_lossy(line)
+                        )
+                    }
+                    (a, b) => assert_eq!(a, b, "{}", String::from_utf8_lossy(line)),
                 }
-                (a, b) => assert_eq!(a, b, "{}", String::from_utf8_lossy(line)),
             }
         }
     }
@@ -611,6 +718,41 @@ mod tests {
         assert!(fast(format!(" {common}").as_bytes(), false).is_none());
         let bad_ip = common.replace("1.2.3.4", "1.2.3.400");
         assert!(fast(bad_ip.as_bytes(), false).is_none());
+    }
+
+    #[test]
+    fn for_the_required_fields_the_line_after_the_user_agent_is_only_searched_for_quotes_and_crs() {
+        let head = "owner bkt [06/Feb/2019:00:00:38 +0000] 10.0.0.1 - ID REST.GET.OBJECT k \"GET /k HTTP/1.1\" 200 - 1 2 3 4 \"-\" \"ua/1.0\"";
+        let later = " v h SigV4 c AuthHeader host TLSv1.3 - Yes us-east-1".repeat(6);
+        let line = |end: &str| format!("{head}{later}{end}");
+        fn reference(l: &str, make: fn() -> LineParser) -> Result<Record<'_>, ParseError> {
+            make().without_fast_path().parse(l.as_bytes())
+        }
+
+        // Two spaces in a row far after the user-agent: the whole line is left to the
+        // full parser, which reads the required fields alone as the fast path does.
+        let l = line(" x  y");
+        assert!(fast(l.as_bytes(), false).is_none());
+        let settled =
+            fast(l.as_bytes(), true).expect("the blocks after the user-agent are not indexed");
+        assert_eq!(Ok(settled), reference(&l, LineParser::required_only));
+        assert_eq!(
+            LineParser::new().parse(l.as_bytes()),
+            reference(&l, LineParser::new)
+        );
+
+        // A quote or a carriage return there still sends the line to the full parser.
+        for end in [" x\"", " \"x y\"", " x\ry"] {
+            let l = line(end);
+            assert!(fast(l.as_bytes(), true).is_none(), "{end:?}");
+            for make in [LineParser::new, LineParser::required_only] {
+                assert_eq!(make().parse(l.as_bytes()), reference(&l, make), "{end:?}");
+            }
+        }
+        assert_eq!(
+            LineParser::required_only().parse(line(" x\ry").as_bytes()),
+            Err(ParseError::CarriageReturn)
+        );
     }
 
     #[test]
