@@ -1640,6 +1640,8 @@ mod tests {
             "1:2:3:4:5:6:7::",
             "::2:3:4:5:6:7:8",
             "0001:0:0:0:0:0:0:0",
+            // The longest, 39 bytes: eight groups of four digits.
+            "2001:0db8:85a3:0000:0000:8a2e:0370:7334",
         ] {
             assert_eq!(ipv6(s.as_bytes()), Some(s.parse().unwrap()), "{s}");
         }
