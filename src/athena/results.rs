@@ -47,7 +47,9 @@ pub const NOT_AVAILABLE: [&str; 4] = [
 /// 570 buckets).
 pub const MAX_ROWS: u64 = 5_000_000;
 /// The longest row a result file may have: 64 KiB (a row is a few hundred bytes; a
-/// bucket name from a hostile log can be long, but not that long).
+/// bucket name from a hostile log can be long, but not that long). The bound is
+/// checked on what the CSV reader has read, which runs up to its 64 KiB buffer past the
+/// row: a row is refused somewhere between this and twice this length.
 pub const MAX_ROW_BYTES: u64 = 64 * 1024;
 
 /// `a + b`, or `None` when a count would not fit in 64 bits (Traffic's `+=` wraps in
