@@ -715,6 +715,16 @@ mod tests {
         }
         let other_offset = common.replace("+0000", "-0500");
         assert!(fast(other_offset.as_bytes(), false).is_none());
+        // A time whose second half runs on past its bracket: both halves of the time
+        // are checked for their length, not the first alone.
+        let time_runs_on = common.replace("+0000]", "+0000]x");
+        assert!(fast(time_runs_on.as_bytes(), false).is_none());
+        assert_eq!(
+            LineParser::new().parse(time_runs_on.as_bytes()),
+            LineParser::new()
+                .without_fast_path()
+                .parse(time_runs_on.as_bytes())
+        );
         assert!(fast(format!(" {common}").as_bytes(), false).is_none());
         let bad_ip = common.replace("1.2.3.4", "1.2.3.400");
         assert!(fast(bad_ip.as_bytes(), false).is_none());
