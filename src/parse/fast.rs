@@ -713,6 +713,20 @@ mod tests {
         ] {
             assert!(fast(line(middle).as_bytes(), false).is_none(), "{middle}");
         }
+        // A line that ends with its user-agent, the last required field, is settled.
+        let ua_last = common.trim_end_matches(" - HOST");
+        for required in [false, true] {
+            let settled = fast(ua_last.as_bytes(), required).expect(ua_last);
+            let reference = if required {
+                LineParser::required_only()
+            } else {
+                LineParser::new()
+            };
+            assert_eq!(
+                Ok(settled),
+                reference.without_fast_path().parse(ua_last.as_bytes())
+            );
+        }
         let other_offset = common.replace("+0000", "-0500");
         assert!(fast(other_offset.as_bytes(), false).is_none());
         // A time whose second half runs on past its bracket: both halves of the time
