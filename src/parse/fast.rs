@@ -532,6 +532,37 @@ mod tests {
         assert_eq!(prefix_xor(0b1000_0100), 0b0111_1100);
         assert_eq!(prefix_xor(1 << 63), 1 << 63);
         assert_eq!(prefix_xor(1), u64::MAX);
+        // Two quotes side by side (`""`): only the first byte is inside.
+        assert_eq!(prefix_xor(0b0110_0000), 0b0010_0000);
+    }
+
+    /// The quotes and separators fall at every place of a 64-byte block (the key grows a
+    /// byte at a time): each line is settled, as the full parser reads it. A quote inside
+    /// a token (`="b.pdf"`) stays text wherever it falls.
+    #[test]
+    fn quotes_and_separators_anywhere_in_a_block_are_settled() {
+        let mut lines = Vec::new();
+        for n in 1..=130 {
+            let key = "k".repeat(n);
+            lines.push(format!(
+                "owner bkt [06/Feb/2019:00:00:38 +0000] 1.2.3.4 - ID OP {key} \"GET /x?a=\"b.pdf\"&c=d HTTP/1.1\" 200 - 1 2 3 4 \"\" \"ua/1 x\" - HOST"
+            ));
+        }
+        for l in &lines {
+            for required in [false, true] {
+                let settled = fast(l.as_bytes(), required).expect(l);
+                let reference = if required {
+                    LineParser::required_only()
+                } else {
+                    LineParser::new()
+                };
+                assert_eq!(
+                    Ok(settled),
+                    reference.without_fast_path().parse(l.as_bytes()),
+                    "{l}"
+                );
+            }
+        }
     }
 
     #[test]
