@@ -527,6 +527,19 @@ mod tests {
         .map(|()| r)
     }
 
+    /// `l` is settled by the fast path, for every field and for the required ones, as
+    /// the full parser reads it.
+    fn assert_settled_as_the_full_parser_reads(l: &str) {
+        for (required, make) in [
+            (false, LineParser::new as fn() -> LineParser),
+            (true, LineParser::required_only),
+        ] {
+            let settled = fast(l.as_bytes(), required).expect(l);
+            let reference = make().without_fast_path().parse(l.as_bytes());
+            assert_eq!(Ok(settled), reference, "{l}");
+        }
+    }
+
     #[test]
     fn prefix_xor_marks_the_bytes_between_quotes() {
         assert_eq!(prefix_xor(0b1000_0100), 0b0111_1100);
@@ -549,19 +562,7 @@ mod tests {
             ));
         }
         for l in &lines {
-            for required in [false, true] {
-                let settled = fast(l.as_bytes(), required).expect(l);
-                let reference = if required {
-                    LineParser::required_only()
-                } else {
-                    LineParser::new()
-                };
-                assert_eq!(
-                    Ok(settled),
-                    reference.without_fast_path().parse(l.as_bytes()),
-                    "{l}"
-                );
-            }
+            assert_settled_as_the_full_parser_reads(l);
         }
     }
 
@@ -745,19 +746,7 @@ mod tests {
             assert!(fast(line(middle).as_bytes(), false).is_none(), "{middle}");
         }
         // A line that ends with its user-agent, the last required field, is settled.
-        let ua_last = common.trim_end_matches(" - HOST");
-        for required in [false, true] {
-            let settled = fast(ua_last.as_bytes(), required).expect(ua_last);
-            let reference = if required {
-                LineParser::required_only()
-            } else {
-                LineParser::new()
-            };
-            assert_eq!(
-                Ok(settled),
-                reference.without_fast_path().parse(ua_last.as_bytes())
-            );
-        }
+        assert_settled_as_the_full_parser_reads(common.trim_end_matches(" - HOST"));
         let other_offset = common.replace("+0000", "-0500");
         assert!(fast(other_offset.as_bytes(), false).is_none());
         // A time whose second half runs on past its bracket: both halves of the time
