@@ -17,7 +17,8 @@
 //! time while there are at most [`SHORT`], indexed by a hash map beyond, so that a
 //! million buckets of one request each cost about 800 bytes each, not 3 KB.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -143,6 +144,31 @@ fn insert_sorted<T: Ord>(set: &mut Vec<T>, x: T) -> bool {
     }
 }
 
+/// Adds the sorted `theirs` to the sorted `set`, each value once: one pass over both.
+fn merge_sorted<T: Ord + Copy>(set: &mut Vec<T>, theirs: &[T]) {
+    match (set.last(), theirs.first()) {
+        (_, None) => {}
+        (None, Some(_)) => set.extend_from_slice(theirs),
+        (Some(last), Some(first)) if last < first => set.extend_from_slice(theirs),
+        _ => {
+            let mut merged = Vec::with_capacity(set.len() + theirs.len());
+            let (mut a, mut b) = (set.iter().peekable(), theirs.iter().peekable());
+            while let (Some(&&x), Some(&&y)) = (a.peek(), b.peek()) {
+                merged.push(x.min(y));
+                if x <= y {
+                    a.next();
+                }
+                if y <= x {
+                    b.next();
+                }
+            }
+            merged.extend(a);
+            merged.extend(b);
+            *set = merged;
+        }
+    }
+}
+
 impl Distinct {
     /// Counts one address.
     #[inline]
@@ -180,12 +206,8 @@ impl Distinct {
     pub fn merge(&mut self, other: &Distinct) {
         match (&mut *self, other) {
             (Distinct::Exact { v4, v6 }, Distinct::Exact { v4: o4, v6: o6 }) => {
-                v4.extend_from_slice(o4);
-                v4.sort_unstable();
-                v4.dedup();
-                v6.extend_from_slice(o6);
-                v6.sort_unstable();
-                v6.dedup();
+                merge_sorted(v4, o4);
+                merge_sorted(v6, o6);
                 if v4.len() + v6.len() > EXACT_DISTINCT {
                     self.estimate_from_now_on();
                 }
@@ -326,6 +348,89 @@ impl Cell {
 /// requests from addresses beyond are counted in `untracked_requester_public`.
 pub const TRACKED_REQUESTER_IPS: usize = 100_000;
 
+/// A requester's cells by window start, in one vector: a run sorted by start, each
+/// start once, followed by the cells of windows that came out of order, unsorted and
+/// possibly repeated. Records come roughly in time order, so nearly every new window
+/// extends the run; the others are sorted into it once they are as many as the run
+/// (or [`SHORT`]), so the list stays within twice the windows and sorting costs a
+/// logarithmic number of moves per cell added. Two lists merge by concatenation and
+/// one sort of their two runs: a pass over both, where a tree would be walked for
+/// every cell.
+#[derive(Clone, Debug, Default)]
+struct Cells {
+    list: Vec<(i64, Cell)>,
+    /// `list[..sorted]` is the run.
+    sorted: usize,
+    /// Where the latest record's cell is likely to be in `list` (checked before use).
+    latest: usize,
+}
+
+impl Cells {
+    /// Notes a request of `class` from `ip` at `time`, in the window starting at `start`.
+    #[inline]
+    fn add(&mut self, start: i64, class: Class, time: i64, ip: IpAddr) {
+        match self.list.get_mut(self.latest) {
+            Some((at, cell)) if *at == start => cell.add(class, time, ip),
+            _ => {
+                self.latest = self.slot(start);
+                self.list[self.latest].1.add(class, time, ip);
+            }
+        }
+    }
+
+    /// Where the cell of the window starting at `start` is, added if it is not in the
+    /// run (the unsorted tail is not searched: a repeat there is merged when sorted).
+    fn slot(&mut self, start: i64) -> usize {
+        let run = &self.list[..self.sorted];
+        if let Ok(at) = run.binary_search_by_key(&start, |(s, _)| *s) {
+            return at;
+        }
+        let extends_run = run.last().is_none_or(|(last, _)| *last < start);
+        if extends_run && self.sorted == self.list.len() {
+            self.sorted += 1;
+        } else if self.list.len() - self.sorted >= self.sorted.max(SHORT) {
+            self.sort();
+            return self.slot(start);
+        }
+        self.list.push((start, Cell::default()));
+        self.list.len() - 1
+    }
+
+    /// Sorts the whole list into the run, merging the cells of the same window.
+    fn sort(&mut self) {
+        self.list.sort_by_key(|(start, _)| *start);
+        self.list.dedup_by(|(start, cell), (kept_start, kept)| {
+            let same = start == kept_start;
+            if same {
+                kept.merge(cell);
+            }
+            same
+        });
+        self.sorted = self.list.len();
+        self.latest = usize::MAX;
+    }
+
+    /// Adds every cell of `other`.
+    fn merge(&mut self, other: Cells) {
+        if self.list.is_empty() {
+            *self = other;
+            return;
+        }
+        self.list.extend(other.list);
+        self.sort();
+    }
+
+    /// The cells in time order, each window once.
+    fn in_order(&self) -> Cow<'_, [(i64, Cell)]> {
+        if self.sorted == self.list.len() {
+            return Cow::Borrowed(&self.list);
+        }
+        let mut all = self.clone();
+        all.sort();
+        Cow::Owned(all.list)
+    }
+}
+
 /// Everything one requester did to one bucket.
 #[derive(Clone, Debug, Default)]
 pub struct RequesterStats {
@@ -335,11 +440,8 @@ pub struct RequesterStats {
     pub last: i64,
     /// Requests per public address.
     pub public_ips: AddressCounts,
-    /// The cell of the latest record's window, kept at hand: records come roughly in
-    /// time order, so the next one nearly always falls in the same window.
-    latest: Option<(i64, Cell)>,
-    /// The cells of the other windows.
-    earlier: BTreeMap<i64, Cell>,
+    /// What it did per window.
+    cells: Cells,
 }
 
 impl RequesterStats {
@@ -353,12 +455,10 @@ impl RequesterStats {
 
     /// The first and last public request over all windows: `(first, last)`.
     pub fn public_span(&self) -> Option<(i64, i64)> {
-        let cells = self
-            .earlier
-            .values()
-            .chain(self.latest.iter().map(|(_, c)| c));
-        cells
-            .filter_map(|c| c.public)
+        self.cells
+            .list
+            .iter()
+            .filter_map(|(_, c)| c.public)
             .map(|p| (p.first.0, p.last.0))
             .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
     }
@@ -366,42 +466,16 @@ impl RequesterStats {
     /// Notes a request of `class` from `ip` at `time`, in the window starting at `start`.
     #[inline]
     fn add_cell(&mut self, start: i64, class: Class, time: i64, ip: IpAddr) {
-        match &mut self.latest {
-            Some((at, cell)) if *at == start => cell.add(class, time, ip),
-            latest => {
-                if let Some((at, cell)) = latest.take() {
-                    self.earlier.entry(at).or_default().merge(&cell);
-                }
-                let mut cell = Cell::default();
-                cell.add(class, time, ip);
-                *latest = Some((start, cell));
-            }
-        }
+        self.cells.add(start, class, time, ip);
     }
 
-    /// What the requester did per window start; windows with only internal requests
-    /// are absent.
-    pub fn cells(&self) -> BTreeMap<i64, Cell> {
-        Self::with_latest(self.earlier.clone(), self.latest.as_ref())
+    /// What the requester did per window start, in time order; windows with only
+    /// internal requests are absent.
+    pub fn cells(&self) -> Cow<'_, [(i64, Cell)]> {
+        self.cells.in_order()
     }
 
-    fn into_cells(self) -> BTreeMap<i64, Cell> {
-        Self::with_latest(self.earlier, self.latest.as_ref())
-    }
-
-    /// The `earlier` cells with the `latest` one added.
-    fn with_latest(
-        mut earlier: BTreeMap<i64, Cell>,
-        latest: Option<&(i64, Cell)>,
-    ) -> BTreeMap<i64, Cell> {
-        if let Some((at, cell)) = latest {
-            earlier.entry(*at).or_default().merge(cell);
-        }
-        earlier
-    }
-
-    /// Adds what `other` did. Pieces of a log mostly cover different windows: those
-    /// only one side has are moved over in one sorted pass, not inserted one by one.
+    /// Adds what `other` did.
     fn merge(&mut self, mut other: RequesterStats, ips_room: &mut usize) -> u64 {
         if self.counts.requests == 0 {
             self.first = other.first;
@@ -421,16 +495,7 @@ impl RequesterStats {
                 untracked += n;
             }
         }
-        let mut only_theirs = BTreeMap::new();
-        for (start, cell) in other.into_cells() {
-            match self.earlier.get_mut(&start) {
-                Some(mine) => mine.merge(&cell),
-                None => {
-                    only_theirs.insert(start, cell);
-                }
-            }
-        }
-        self.earlier.append(&mut only_theirs);
+        self.cells.merge(other.cells);
         untracked
     }
 }
@@ -901,7 +966,13 @@ impl BucketStats {
         self.first = self.first.min(o.first);
         self.last = self.last.max(o.last);
         for (start, w) in o.windows {
+            let known = self.windows.len();
             let at = self.window_slot(start);
+            if at == known {
+                // A window only they have is moved over whole.
+                self.windows[at].1 = w;
+                continue;
+            }
             let mine = &mut self.windows[at].1;
             mine.counts += w.counts;
             mine.private_ips.merge(&w.private_ips);
@@ -1154,6 +1225,8 @@ impl Aggregate {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::classify::Classifier;
 
@@ -1404,8 +1477,8 @@ mod tests {
                     .map(|(k, w)| (*k, w.counts, w.private_ips.count()))
                     .collect();
                 assert_eq!(w1, w2);
-                let r1: Vec<_> = s1.requesters.iter().flat_map(|(_, r)| r.cells()).collect();
-                let r2: Vec<_> = s2.requesters.iter().flat_map(|(_, r)| r.cells()).collect();
+                let r1: Vec<_> = s1.requesters.iter().map(|(_, r)| r.cells()).collect();
+                let r2: Vec<_> = s2.requesters.iter().map(|(_, r)| r.cells()).collect();
                 assert_eq!(r1, r2);
             }
         }
@@ -1688,6 +1761,67 @@ mod tests {
         assert!(!Distinct::union([&set(513, 0), &set(0, 512)]).is_exact());
     }
 
+    /// Requests of one requester in windows of 100 s, in the orders logs can come in
+    /// (in time order, backwards, shuffled, two windows in turn): the cells read back
+    /// in time order, one per window, as a map of every request says; the list never
+    /// holds more than twice the windows (plus [`SHORT`]); and two halves merged in
+    /// either order give the same cells.
+    #[test]
+    fn cells_come_out_in_time_order_whatever_order_the_requests_came_in() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |below: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) % below
+        };
+        let mut orders: Vec<Vec<i64>> = vec![
+            (0..500).collect(),
+            (0..500).rev().collect(),
+            (0..500).map(|i| i / 2 * 2 + (1 - i % 2)).collect(),
+            (0..500).map(|i| [7, 3][i as usize % 2]).collect(),
+        ];
+        for windows in [3, 40, 1000] {
+            orders.push((0..600).map(|_| next(windows) as i64).collect());
+        }
+        for order in orders {
+            let requests: Vec<(i64, Class, i64, IpAddr)> = order
+                .iter()
+                .map(|&w| {
+                    let class = if next(3) == 0 {
+                        Class::Public
+                    } else {
+                        Class::Private
+                    };
+                    let ip = IpAddr::from([10, 0, 0, next(4) as u8]);
+                    (w * 100, class, w * 100 + next(100) as i64, ip)
+                })
+                .collect();
+            let mut model: BTreeMap<i64, Cell> = BTreeMap::new();
+            let mut cells = Cells::default();
+            for &(start, class, time, ip) in &requests {
+                model.entry(start).or_default().add(class, time, ip);
+                cells.add(start, class, time, ip);
+                assert!(cells.list.len() <= 2 * model.len() + SHORT, "{order:?}");
+            }
+            let expected: Vec<(i64, Cell)> = model.into_iter().collect();
+            assert_eq!(&*cells.in_order(), &expected[..], "{order:?}");
+            let half = requests.len() / 2;
+            let (mut a, mut b) = (Cells::default(), Cells::default());
+            for &(start, class, time, ip) in &requests[..half] {
+                a.add(start, class, time, ip);
+            }
+            for &(start, class, time, ip) in &requests[half..] {
+                b.add(start, class, time, ip);
+            }
+            let (mut ab, mut ba) = (a.clone(), b.clone());
+            ab.merge(b);
+            ba.merge(a);
+            assert_eq!(&*ab.in_order(), &expected[..], "{order:?}");
+            assert_eq!(&*ba.in_order(), &expected[..], "{order:?}");
+        }
+    }
+
     /// The earliest and latest request of a class in a window; equal times are told
     /// apart by the address, so the result does not depend on the order of records.
     #[test]
@@ -1749,11 +1883,12 @@ mod tests {
         assert_eq!(name, b"arn:aws:iam::111122223333:user/alice");
         assert_eq!(r.public_span(), Some((200, 7300)));
         let cells = r.cells();
-        assert_eq!(cells.keys().copied().collect::<Vec<_>>(), [0, 3600, 7200]);
-        assert_eq!(cells[&0].private.unwrap().first.0, 100);
-        assert_eq!(cells[&0].public.unwrap().first.0, 200);
-        assert_eq!(cells[&3600].public, None);
-        assert_eq!(cells[&7200].public.unwrap().first.0, 7250);
+        let starts: Vec<i64> = cells.iter().map(|(start, _)| *start).collect();
+        assert_eq!(starts, [0, 3600, 7200]);
+        assert_eq!(cells[0].1.private.unwrap().first.0, 100);
+        assert_eq!(cells[0].1.public.unwrap().first.0, 200);
+        assert_eq!(cells[1].1.public, None);
+        assert_eq!(cells[2].1.public.unwrap().first.0, 7250);
         // Only public addresses are counted per requester.
         let mut ips: Vec<_> = r.public_ips.iter().map(|(ip, _)| ip.to_string()).collect();
         ips.sort();

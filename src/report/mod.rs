@@ -1332,7 +1332,7 @@ fn plural(n: u64, what: &str) -> String {
 fn transitions_of(
     requester: &str,
     account: &str,
-    cells: &BTreeMap<i64, Cell>,
+    cells: &[(i64, Cell)],
     out: &mut Vec<Transition>,
 ) {
     let (requester, account): (Arc<str>, Arc<str>) = (requester.into(), account.into());
@@ -1354,7 +1354,7 @@ fn transitions_of(
         }
         *state = Some(to);
     };
-    for cell in cells.values() {
+    for (_, cell) in cells {
         let mut parts: Vec<(Class, FirstLast)> =
             [(Class::Private, cell.private), (Class::Public, cell.public)]
                 .into_iter()
@@ -1509,21 +1509,22 @@ mod tests {
     fn transitions_follow_the_blog_post_experiment() {
         // 10:00 private; 10:32 endpoint deleted, public until 10:40; 10:50 back private.
         let h = 36_000;
-        let mut cells = BTreeMap::new();
-        cells.insert(
-            h,
-            Cell {
-                private: seen(h + 300, h + 3000, "10.0.1.5"),
-                public: seen(h + 1920, h + 2400, "52.79.54.241"),
-            },
-        );
-        cells.insert(
-            h + 3600,
-            Cell {
-                private: None,
-                public: seen(h + 3700, h + 3800, "52.79.54.241"),
-            },
-        );
+        let cells = [
+            (
+                h,
+                Cell {
+                    private: seen(h + 300, h + 3000, "10.0.1.5"),
+                    public: seen(h + 1920, h + 2400, "52.79.54.241"),
+                },
+            ),
+            (
+                h + 3600,
+                Cell {
+                    private: None,
+                    public: seen(h + 3700, h + 3800, "52.79.54.241"),
+                },
+            ),
+        ];
         let mut out = Vec::new();
         transitions_of("role", "1", &cells, &mut out);
         let got: Vec<_> = out
