@@ -392,7 +392,7 @@ impl Cells {
             self.sort();
             return self.slot(start);
         }
-        self.list.push((start, Cell::default()));
+        push_short(&mut self.list, (start, Cell::default()));
         self.list.len() - 1
     }
 
