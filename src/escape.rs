@@ -52,18 +52,83 @@ pub fn write_json<W: io::Write, T: serde::Serialize + ?Sized>(
     pretty: bool,
 ) -> io::Result<()> {
     if pretty {
-        let f = JsonEscapes(PrettyFormatter::new());
-        value.serialize(&mut serde_json::Serializer::with_formatter(out, f))?;
+        write_json_nested(out, value, 0)
     } else {
-        let f = JsonEscapes(CompactFormatter);
+        let f = JsonEscapes {
+            layout: CompactFormatter,
+            depth: 0,
+        };
         value.serialize(&mut serde_json::Serializer::with_formatter(out, f))?;
+        Ok(())
     }
+}
+
+/// [`write_json`], indented, for a value that stands `depth` levels deep in a larger
+/// document: every line after its first is indented `depth` levels more, so that the
+/// text is what the document's own writing would put there.
+pub fn write_json_nested<W: io::Write, T: serde::Serialize + ?Sized>(
+    out: W,
+    value: &T,
+    depth: usize,
+) -> io::Result<()> {
+    let f = JsonEscapes {
+        layout: PrettyFormatter::new(),
+        depth,
+    };
+    value.serialize(&mut serde_json::Serializer::with_formatter(out, f))?;
     Ok(())
 }
 
 /// A serde_json formatter that escapes what [`terminal`] escapes, as `\uXXXX`, and
-/// leaves the layout to `F`.
-struct JsonEscapes<F>(F);
+/// leaves the layout to `layout`, `depth` levels deeper.
+struct JsonEscapes<F> {
+    layout: F,
+    depth: usize,
+}
+
+impl<F> JsonEscapes<F> {
+    /// `w` for the layout's line breaks and indents: two spaces per level of `depth`
+    /// after each line break.
+    fn nested<'w, W: ?Sized>(&self, w: &'w mut W) -> Nested<'w, W> {
+        Nested {
+            w,
+            spaces: 2 * self.depth,
+        }
+    }
+}
+
+/// What a layout writes around values (`[`, `,\n` and an indent, `: `…), with
+/// `spaces` more after a line break: the layout writes each line break at the end of
+/// a write, and never inside a string.
+struct Nested<'w, W: ?Sized> {
+    w: &'w mut W,
+    spaces: usize,
+}
+
+impl<W: ?Sized + io::Write> io::Write for Nested<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        const SPACES: &[u8] = &[b' '; 32];
+        self.w.write_all(buf)?;
+        if buf.ends_with(b"\n") {
+            let mut left = self.spaces;
+            while left > 0 {
+                let n = left.min(SPACES.len());
+                self.w.write_all(&SPACES[..n])?;
+                left -= n;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+}
 
 impl<F: Formatter> Formatter for JsonEscapes<F> {
     fn write_string_fragment<W: ?Sized + io::Write>(
@@ -91,11 +156,11 @@ impl<F: Formatter> Formatter for JsonEscapes<F> {
     }
 
     fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_array(w)
+        self.layout.begin_array(w)
     }
 
     fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array(w)
+        self.layout.end_array(&mut self.nested(w))
     }
 
     fn begin_array_value<W: ?Sized + io::Write>(
@@ -103,19 +168,19 @@ impl<F: Formatter> Formatter for JsonEscapes<F> {
         w: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        self.0.begin_array_value(w, first)
+        self.layout.begin_array_value(&mut self.nested(w), first)
     }
 
     fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array_value(w)
+        self.layout.end_array_value(w)
     }
 
     fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object(w)
+        self.layout.begin_object(w)
     }
 
     fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object(w)
+        self.layout.end_object(&mut self.nested(w))
     }
 
     fn begin_object_key<W: ?Sized + io::Write>(
@@ -123,19 +188,19 @@ impl<F: Formatter> Formatter for JsonEscapes<F> {
         w: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        self.0.begin_object_key(w, first)
+        self.layout.begin_object_key(&mut self.nested(w), first)
     }
 
     fn end_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object_key(w)
+        self.layout.end_object_key(w)
     }
 
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object_value(w)
+        self.layout.begin_object_value(w)
     }
 
     fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object_value(w)
+        self.layout.end_object_value(w)
     }
 }
 
@@ -237,6 +302,36 @@ mod tests {
         assert!(String::from_utf8(out)
             .unwrap()
             .contains("\n  \"n\": [\n    1,"));
+    }
+
+    /// A value written apart at its depth is the text the whole document holds for
+    /// it: objects and arrays nested, empty and not, and strings with line breaks.
+    #[test]
+    fn nested_json_is_the_text_of_the_value_in_its_document() {
+        let inner = serde_json::json!({
+            "a": [1, {"b": [], "c": {}}, [[2], []]],
+            "s": "x\ny\u{9b}",
+            "e": {},
+        });
+        for depth in 0..4 {
+            let mut document = inner.clone();
+            for _ in 0..depth {
+                document = serde_json::json!([document]);
+            }
+            let mut whole = Vec::new();
+            write_json(&mut whole, &document, true).unwrap();
+            let mut apart = Vec::new();
+            write_json_nested(&mut apart, &inner, depth).unwrap();
+            let at = whole.iter().position(|&b| b == b'{').unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&whole[at..at + apart.len()]),
+                String::from_utf8_lossy(&apart),
+                "depth {depth}"
+            );
+            assert!(whole[at + apart.len()..]
+                .iter()
+                .all(|&b| b" \n]".contains(&b)));
+        }
     }
 
     #[test]

@@ -1,17 +1,201 @@
 //! `--format json`: the report model, pretty-printed. This is the scripting contract
 //! documented in docs/json.md.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
-use super::Report;
+use super::{BucketReport, Buckets, Report, BATCH_WEIGHT};
 use crate::escape;
 
-/// Writes the report as one JSON document followed by a newline.
+/// Writes the report as one JSON document followed by a newline: byte for byte what
+/// serde_json writes for the whole report, but with the buckets, most of it, built and
+/// written to text on every worker of the current pool.
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    write_with(report, out, BATCH_WEIGHT)
+}
+
+/// [`write`], with the buckets heavier than `in_line` windows and requesters written
+/// straight to `out` as they are built rather than to a text of their own, so that a
+/// bucket of a million windows does not stand in memory twice.
+fn write_with(report: &Report, out: &mut dyn Write, in_line: usize) -> io::Result<()> {
     // serde_json writes token by token: into a buffer of a known type, each write is
     // a copy the compiler inlines rather than a call through `dyn Write`.
     let mut out = io::BufWriter::with_capacity(1 << 16, out);
-    escape::write_json(&mut out, report, true)?;
+    // The report around its buckets: the same report with none.
+    let Report {
+        schema_version,
+        summary,
+        buckets: _,
+        inputs,
+        rejections,
+        errors,
+        changes,
+        warnings,
+    } = report;
+    let frame = Report {
+        schema_version: *schema_version,
+        summary: summary.clone(),
+        buckets: Buckets::from(Vec::new()),
+        inputs: inputs.clone(),
+        rejections: rejections.clone(),
+        errors: errors.clone(),
+        changes: changes.clone(),
+        warnings: warnings.clone(),
+    };
+    let mut text = Vec::new();
+    escape::write_json(&mut text, &frame, true)?;
+    let Some(list) = empty_bucket_list(&text) else {
+        // Not reached: the frame always has the key. The whole report in one piece
+        // is the same document.
+        escape::write_json(&mut out, report, true)?;
+        return finish(out);
+    };
+    out.write_all(&text[..list])?;
+    let pieces = report.buckets.map(|b| -> io::Result<Piece<'_>> {
+        if b.timeline.len() + b.requesters.len() > in_line {
+            return Ok(Piece::InLine(Box::new(b)));
+        }
+        let mut text = Vec::new();
+        escape::write_json_nested(&mut text, &*b, BUCKET_DEPTH)?;
+        Ok(Piece::Text(text))
+    });
+    let mut first = true;
+    for piece in pieces {
+        // As serde_json's pretty printer places an array's values, two levels deep.
+        out.write_all(if first { b"\n    " } else { b",\n    " })?;
+        first = false;
+        match piece? {
+            Piece::Text(text) => out.write_all(&text)?,
+            Piece::InLine(b) => escape::write_json_nested(&mut out, &**b, BUCKET_DEPTH)?,
+        }
+    }
+    if !first {
+        out.write_all(b"\n  ")?;
+    }
+    out.write_all(&text[list..])?;
+    finish(out)
+}
+
+/// Ends the document with its line break and flushes it.
+fn finish(mut out: impl Write) -> io::Result<()> {
     out.write_all(b"\n")?;
     out.flush()
+}
+
+/// How deep a bucket stands in the report: in the list under the report's key.
+const BUCKET_DEPTH: usize = 2;
+
+/// A bucket of the report, written on a worker or left to the writer.
+enum Piece<'a> {
+    Text(Vec<u8>),
+    InLine(Box<Cow<'a, BucketReport>>),
+}
+
+/// Where the values of the report's empty `"buckets": []` go: after its `[`. A line
+/// break inside a JSON string is written `\n`, so the only line that starts with the
+/// key, indented once, is the report's own.
+fn empty_bucket_list(text: &[u8]) -> Option<usize> {
+    const KEY: &[u8] = b"\n  \"buckets\": []";
+    memchr::memmem::find(text, KEY).map(|at| at + KEY.len() - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::Aggregate;
+    use crate::classify::Classifier;
+    use crate::filter::Filter;
+    use crate::record::Record;
+    use crate::settings::Settings;
+    use crate::tally::Tally;
+
+    /// A report of `buckets` buckets with names and principals chosen to be escaped
+    /// (a quote, a line break, ESC, a C1 control, a bidi override), of 1 to 40 windows.
+    fn report(buckets: usize) -> Report {
+        let settings = Settings {
+            classifier: Classifier::new(&[]),
+            filter: Filter::default(),
+            interval: 60,
+            hashes: Default::default(),
+            zone: crate::time::Zone::Utc,
+            regions: false,
+        };
+        let classifier = Classifier::new(&[]);
+        let mut agg = Aggregate::new(settings.interval);
+        let names: Vec<String> = (0..buckets)
+            .map(|b| format!("b{b}-\"q\"\n\u{1b}[2J\u{9b}\u{202e}"))
+            .collect();
+        let roles: Vec<String> = (0..3)
+            .map(|r| format!("arn:aws:sts::111122223333:assumed-role/r{r}\n\"x\"/s"))
+            .collect();
+        for (b, name) in names.iter().enumerate() {
+            for i in 0..(b * 13 % 40 + 1) as i64 {
+                for (r, role) in roles.iter().enumerate() {
+                    let ip = if (i + r as i64) % 3 == 0 {
+                        format!("52.0.{b}.{i}")
+                    } else {
+                        format!("10.0.{r}.{i}")
+                    };
+                    let record = Record {
+                        bucket: Some(name.as_bytes()),
+                        time: 1_700_000_000 + i * 60 + r as i64,
+                        remote_ip: Some(ip.parse().unwrap()),
+                        requester: Some(role.as_bytes()),
+                        http_status: Some(if i % 7 == 0 { 403 } else { 200 }),
+                        bytes_sent: Some(10),
+                        ..Record::default()
+                    };
+                    agg.add(&record, classifier.classify(record.remote_ip));
+                }
+            }
+        }
+        Report::build(agg, &Tally::default(), &settings)
+    }
+
+    /// The report's JSON written by serde_json in one piece.
+    fn whole(report: &Report) -> Vec<u8> {
+        let mut expected = Vec::new();
+        escape::write_json(&mut expected, report, true).unwrap();
+        expected.push(b'\n');
+        expected
+    }
+
+    #[test]
+    fn buckets_written_apart_make_the_document_serde_json_writes_whole() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        for buckets in [0, 1, 2, 9] {
+            let report = report(buckets);
+            let expected = whole(&report);
+            assert!(buckets == 0 || expected.windows(4).any(|w| w == b"\\n\\u"));
+            // Every bucket as text, every bucket in line, and some of each.
+            for in_line in [usize::MAX, 0, 20] {
+                let mut out = Vec::new();
+                pool.install(|| write_with(&report, &mut out, in_line))
+                    .unwrap();
+                assert_eq!(
+                    String::from_utf8_lossy(&out),
+                    String::from_utf8_lossy(&expected),
+                    "{buckets} buckets, in line above {in_line}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_empty_bucket_list_is_found_at_the_top_level_only() {
+        let text =
+            b"{\n  \"summary\": {\n    \"buckets\": []\n  },\n  \"buckets\": [],\n  \"x\": 1\n}";
+        let at = empty_bucket_list(text).unwrap();
+        assert_eq!(
+            &text[..at],
+            b"{\n  \"summary\": {\n    \"buckets\": []\n  },\n  \"buckets\": ["
+        );
+        assert_eq!(
+            empty_bucket_list(b"{\n  \"buckets\": [\n    1\n  ]\n}"),
+            None
+        );
+    }
 }

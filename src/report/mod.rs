@@ -852,51 +852,71 @@ impl Buckets {
     pub fn iter(&self) -> Box<dyn Iterator<Item = Cow<'_, BucketReport>> + '_> {
         match &self.0 {
             Source::Built(v) => Box::new(v.iter().map(Cow::Borrowed)),
-            Source::Aggregated { agg, order, with } => Box::new(
-                Batches {
-                    agg,
-                    order,
-                    with,
-                    next: 0,
-                    ready: VecDeque::new(),
-                }
-                .map(Cow::Owned),
-            ),
+            Source::Aggregated { .. } => Box::new(self.map(|b| b)),
+        }
+    }
+
+    /// `f` of every bucket, in name order: the buckets are built and passed to `f` on
+    /// the workers of the current pool, a batch at a time (a batch holds up to
+    /// [`BATCH`] buckets of [`BATCH_WEIGHT`] windows and requesters together, or one
+    /// heavier bucket), so that what `f` makes of them is made in parallel too.
+    pub fn map<'a, T, F>(&'a self, f: F) -> impl Iterator<Item = T> + 'a
+    where
+        T: Send + 'a,
+        F: Fn(Cow<'a, BucketReport>) -> T + Sync + 'a,
+    {
+        Batches {
+            buckets: self,
+            f,
+            next: 0,
+            ready: VecDeque::new(),
+        }
+    }
+
+    /// The windows and requesters of bucket `i`, what its report grows with.
+    fn weight(&self, i: usize) -> usize {
+        match &self.0 {
+            Source::Built(v) => v[i].timeline.len() + v[i].requesters.len(),
+            Source::Aggregated { agg, order, .. } => {
+                let stats = agg.bucket(order[i]).1;
+                stats.timeline_len() + stats.requesters.len()
+            }
         }
     }
 }
 
-/// The buckets of an aggregate, built a batch at a time.
-struct Batches<'a> {
-    agg: &'a Aggregate,
-    order: &'a [u32],
-    with: &'a Context,
+/// `f` of the buckets, a batch at a time (see [`Buckets::map`]).
+struct Batches<'a, F, T> {
+    buckets: &'a Buckets,
+    f: F,
     next: usize,
-    ready: VecDeque<BucketReport>,
+    ready: VecDeque<T>,
 }
 
-impl Iterator for Batches<'_> {
-    type Item = BucketReport;
+impl<'a, F, T> Iterator for Batches<'a, F, T>
+where
+    T: Send,
+    F: Fn(Cow<'a, BucketReport>) -> T + Sync,
+{
+    type Item = T;
 
-    fn next(&mut self) -> Option<BucketReport> {
-        if self.ready.is_empty() && self.next < self.order.len() {
+    fn next(&mut self) -> Option<T> {
+        let len = self.buckets.len();
+        if self.ready.is_empty() && self.next < len {
             let start = self.next;
             let mut weight = 0;
-            while self.next < self.order.len()
+            while self.next < len
                 && self.next - start < BATCH
                 && (self.next == start || weight < BATCH_WEIGHT)
             {
-                let stats = self.agg.bucket(self.order[self.next]).1;
-                weight += stats.timeline_len() + stats.requesters.len();
+                weight += self.buckets.weight(self.next);
                 self.next += 1;
             }
-            // Buckets are independent: each is reported on a worker of the current pool.
-            self.ready = self.order[start..self.next]
-                .par_iter()
-                .map(|&at| {
-                    let (name, stats) = self.agg.bucket(at);
-                    self.with.bucket(name, stats, self.agg.interval())
-                })
+            // Buckets are independent: each is built on a worker of the current pool.
+            let (buckets, f) = (self.buckets, &self.f);
+            self.ready = (start..self.next)
+                .into_par_iter()
+                .map(|i| f(buckets.get(i)))
                 .collect::<Vec<_>>()
                 .into();
         }
