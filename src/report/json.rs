@@ -1,10 +1,9 @@
 //! `--format json`: the report model, pretty-printed. This is the scripting contract
 //! documented in docs/json.md.
 
-use std::borrow::Cow;
 use std::io::{self, Write};
 
-use super::{BucketReport, Buckets, Report, BATCH_WEIGHT};
+use super::{Buckets, Drawn, Report, BATCH_WEIGHT};
 use crate::escape;
 
 /// Writes the report as one JSON document followed by a newline: byte for byte what
@@ -51,22 +50,17 @@ fn write_with(report: &Report, out: &mut dyn Write, in_line: usize) -> io::Resul
         return finish(out);
     };
     out.write_all(&text[..list])?;
-    let pieces = report.buckets.map(|b| -> io::Result<Piece<'_>> {
-        if b.timeline.len() + b.requesters.len() > in_line {
-            return Ok(Piece::InLine(Box::new(b)));
-        }
-        let mut text = Vec::new();
-        escape::write_json_nested(&mut text, &*b, BUCKET_DEPTH)?;
-        Ok(Piece::Text(text))
+    let buckets = report.buckets.drawn(in_line, |b, text| {
+        escape::write_json_nested(text, b, BUCKET_DEPTH)
     });
     let mut first = true;
-    for piece in pieces {
+    for bucket in buckets {
         // As serde_json's pretty printer places an array's values, two levels deep.
         out.write_all(if first { b"\n    " } else { b",\n    " })?;
         first = false;
-        match piece? {
-            Piece::Text(text) => out.write_all(&text)?,
-            Piece::InLine(b) => escape::write_json_nested(&mut out, &**b, BUCKET_DEPTH)?,
+        match bucket? {
+            Drawn::Text(text) => out.write_all(&text)?,
+            Drawn::Bucket(b) => escape::write_json_nested(&mut out, &**b, BUCKET_DEPTH)?,
         }
     }
     if !first {
@@ -84,12 +78,6 @@ fn finish(mut out: impl Write) -> io::Result<()> {
 
 /// How deep a bucket stands in the report: in the list under the report's key.
 const BUCKET_DEPTH: usize = 2;
-
-/// A bucket of the report, written on a worker or left to the writer.
-enum Piece<'a> {
-    Text(Vec<u8>),
-    InLine(Box<Cow<'a, BucketReport>>),
-}
 
 /// Where the values of the report's empty `"buckets": []` go: after its `[`. A line
 /// break inside a JSON string is written `\n`, so the only line that starts with the

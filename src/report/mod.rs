@@ -873,6 +873,28 @@ impl Buckets {
         }
     }
 
+    /// Every bucket in name order, drawn by `draw` into a text of its own on the
+    /// workers (see [`Buckets::map`]), but for a bucket of more than `in_line` windows
+    /// and requesters: that one is handed over as it is, for the writer to draw straight
+    /// to its output, so that its text never stands in memory whole.
+    pub fn drawn<'a, D>(
+        &'a self,
+        in_line: usize,
+        draw: D,
+    ) -> impl Iterator<Item = io::Result<Drawn<'a>>> + 'a
+    where
+        D: Fn(&BucketReport, &mut Vec<u8>) -> io::Result<()> + Sync + 'a,
+    {
+        self.map(move |b| {
+            if b.timeline.len() + b.requesters.len() > in_line {
+                return Ok(Drawn::Bucket(Box::new(b)));
+            }
+            let mut text = Vec::new();
+            draw(&b, &mut text)?;
+            Ok(Drawn::Text(text))
+        })
+    }
+
     /// The windows and requesters of bucket `i`, what its report grows with.
     fn weight(&self, i: usize) -> usize {
         match &self.0 {
@@ -883,6 +905,14 @@ impl Buckets {
             }
         }
     }
+}
+
+/// A bucket as [`Buckets::drawn`] hands it to the writer.
+pub enum Drawn<'a> {
+    /// Its text, drawn on a worker.
+    Text(Vec<u8>),
+    /// The bucket itself, too heavy for its text to be held.
+    Bucket(Box<Cow<'a, BucketReport>>),
 }
 
 /// `f` of the buckets, a batch at a time (see [`Buckets::map`]).

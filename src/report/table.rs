@@ -4,14 +4,15 @@
 //! Every value that came from a log passes through [`escape::terminal`], so a key or
 //! user agent cannot move the cursor, clear the screen or hide text. Long tables (the
 //! bucket overview, a timeline) are printed in pages of [`super::grid::PAGE`] rows, each page a
-//! table of its own, so that a million rows never sit in memory as cells; each
-//! bucket is built, printed and let go in turn.
+//! table of its own, so that a million rows never sit in memory as cells. The buckets
+//! are built and drawn on every worker, a batch at a time, and printed in order; a
+//! bucket too large for its text to be held is drawn straight to the output.
 
 use std::io::{self, Write};
 
 use super::grid::{paged, Cell, Column, Grid, Kind, Screen, Tone};
 use super::series::{Series, Slot};
-use super::{BucketReport, ChangeReport, Report, Requester, Verdict};
+use super::{BucketReport, ChangeReport, Drawn, Report, Requester, Verdict, BATCH_WEIGHT};
 use crate::escape;
 use crate::time::{duration_name, Zone};
 
@@ -103,7 +104,7 @@ pub fn write(report: &Report, out: &mut dyn Write, screen: &Screen) -> io::Resul
         Column::drop("first seen", Kind::Atom, 10),
         Column::drop("last seen", Kind::Atom, 10),
     ];
-    let rows = report.buckets.iter().map(|b| {
+    let rows = report.buckets.map(|b| {
         vec![
             escape::terminal(b.bucket.as_bytes()).into_owned().into(),
             verdict(b.verdict),
@@ -121,9 +122,15 @@ pub fn write(report: &Report, out: &mut dyn Write, screen: &Screen) -> io::Resul
         ]
     });
     paged(&overview, rows, out, screen)?;
-    // Each bucket is built, printed and let go in turn.
-    for b in &report.buckets {
-        write_bucket(&b, s.interval_seconds, &zone, out, screen)?;
+    let interval = s.interval_seconds;
+    let buckets = report.buckets.drawn(BATCH_WEIGHT, |b, text| {
+        write_bucket(b, interval, &zone, text, screen)
+    });
+    for bucket in buckets {
+        match bucket? {
+            Drawn::Text(text) => out.write_all(&text)?,
+            Drawn::Bucket(b) => write_bucket(&b, interval, &zone, out, screen)?,
+        }
     }
     if !report.changes.is_empty() {
         writeln!(out)?;
