@@ -90,55 +90,7 @@ fn empty_bucket_list(text: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::Aggregate;
-    use crate::classify::Classifier;
-    use crate::filter::Filter;
-    use crate::record::Record;
-    use crate::settings::Settings;
-    use crate::tally::Tally;
-
-    /// A report of `buckets` buckets with names and principals chosen to be escaped
-    /// (a quote, a line break, ESC, a C1 control, a bidi override), of 1 to 40 windows.
-    fn report(buckets: usize) -> Report {
-        let settings = Settings {
-            classifier: Classifier::new(&[]),
-            filter: Filter::default(),
-            interval: 60,
-            hashes: Default::default(),
-            zone: crate::time::Zone::Utc,
-            regions: false,
-        };
-        let classifier = Classifier::new(&[]);
-        let mut agg = Aggregate::new(settings.interval);
-        let names: Vec<String> = (0..buckets)
-            .map(|b| format!("b{b}-\"q\"\n\u{1b}[2J\u{9b}\u{202e}"))
-            .collect();
-        let roles: Vec<String> = (0..3)
-            .map(|r| format!("arn:aws:sts::111122223333:assumed-role/r{r}\n\"x\"/s"))
-            .collect();
-        for (b, name) in names.iter().enumerate() {
-            for i in 0..(b * 13 % 40 + 1) as i64 {
-                for (r, role) in roles.iter().enumerate() {
-                    let ip = if (i + r as i64) % 3 == 0 {
-                        format!("52.0.{b}.{i}")
-                    } else {
-                        format!("10.0.{r}.{i}")
-                    };
-                    let record = Record {
-                        bucket: Some(name.as_bytes()),
-                        time: 1_700_000_000 + i * 60 + r as i64,
-                        remote_ip: Some(ip.parse().unwrap()),
-                        requester: Some(role.as_bytes()),
-                        http_status: Some(if i % 7 == 0 { 403 } else { 200 }),
-                        bytes_sent: Some(10),
-                        ..Record::default()
-                    };
-                    agg.add(&record, classifier.classify(record.remote_ip));
-                }
-            }
-        }
-        Report::build(agg, &Tally::default(), &settings)
-    }
+    use crate::report::tests::escaped_report;
 
     /// The report's JSON written by serde_json in one piece.
     fn whole(report: &Report) -> Vec<u8> {
@@ -155,7 +107,7 @@ mod tests {
             .build()
             .unwrap();
         for buckets in [0, 1, 2, 9] {
-            let report = report(buckets);
+            let report = escaped_report(buckets);
             let expected = whole(&report);
             assert!(buckets == 0 || expected.windows(4).any(|w| w == b"\\n\\u"));
             // Every bucket as text, every bucket in line, and some of each.

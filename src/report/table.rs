@@ -18,6 +18,17 @@ use crate::time::{duration_name, Zone};
 
 /// Writes the summary, the bucket overview and each bucket's details.
 pub fn write(report: &Report, out: &mut dyn Write, screen: &Screen) -> io::Result<()> {
+    write_with(report, out, screen, BATCH_WEIGHT)
+}
+
+/// [`write`], with the buckets of more than `in_line` windows and requesters drawn
+/// straight to `out` (see [`super::Buckets::drawn`]).
+fn write_with(
+    report: &Report,
+    out: &mut dyn Write,
+    screen: &Screen,
+    in_line: usize,
+) -> io::Result<()> {
     let s = &report.summary;
     let zone = Zone::named(&s.time_zone);
     screen.say(
@@ -123,7 +134,7 @@ pub fn write(report: &Report, out: &mut dyn Write, screen: &Screen) -> io::Resul
     });
     paged(&overview, rows, out, screen)?;
     let interval = s.interval_seconds;
-    let buckets = report.buckets.drawn(BATCH_WEIGHT, |b, text| {
+    let buckets = report.buckets.drawn(in_line, |b, text| {
         write_bucket(b, interval, &zone, text, screen)
     });
     for bucket in buckets {
@@ -591,6 +602,39 @@ pub fn sparkline(values: &[u64], max: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Buckets drawn on the workers and buckets drawn straight to the output make the
+    /// same text, in name order, escaped for the terminal.
+    #[test]
+    fn buckets_drawn_apart_or_in_line_make_the_same_text() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        let report = crate::report::tests::escaped_report(9);
+        let screen = Screen {
+            width: Some(100),
+            color: true,
+        };
+        let draw = |in_line| {
+            let mut out = Vec::new();
+            pool.install(|| write_with(&report, &mut out, &screen, in_line))
+                .unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let apart = draw(usize::MAX);
+        assert_eq!(apart, draw(0));
+        assert_eq!(apart, draw(20));
+        let names: Vec<usize> = (0..9)
+            .map(|b| {
+                apart
+                    .find(&format!("bucket b{b}-\"q\"\\x0a\\x1b[2J"))
+                    .unwrap()
+            })
+            .collect();
+        assert!(names.is_sorted(), "{names:?}");
+        assert!(!apart.contains("\u{1b}[2J"));
+    }
 
     #[test]
     fn sparklines_scale_to_the_largest_value_and_keep_single_requests() {
