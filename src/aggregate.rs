@@ -486,7 +486,8 @@ impl RequesterStats {
         }
         self.counts += other.counts;
         let mut untracked = 0;
-        self.public_ips.reserve(other.public_ips.len().min(*ips_room));
+        self.public_ips
+            .reserve(other.public_ips.len().min(*ips_room));
         for (ip, n) in std::mem::take(&mut other.public_ips).iter() {
             let room = *ips_room > 0;
             let known = self.public_ips.len();
