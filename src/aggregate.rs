@@ -1824,6 +1824,48 @@ mod tests {
         }
     }
 
+    /// Requests in time order, several per window, keep the cells one sorted run: the
+    /// common case reads them back without a copy.
+    #[test]
+    fn cells_of_requests_in_time_order_stay_one_sorted_run() {
+        let mut cells = Cells::default();
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        for time in 0..1_000 {
+            cells.add(time / 60 * 60, Class::Private, time, ip);
+            assert_eq!(cells.sorted, cells.list.len(), "at {time}");
+        }
+        assert_eq!(cells.list.len(), 17);
+        assert!(matches!(cells.in_order(), Cow::Borrowed(_)));
+    }
+
+    /// Two sorted sets merged hold each value of either once, in order, whether they
+    /// are empty, one follows the other, they touch at one value or interleave.
+    #[test]
+    fn sorted_sets_merge_into_their_union() {
+        let cases: [(&[u32], &[u32]); 9] = [
+            (&[], &[]),
+            (&[], &[1, 2]),
+            (&[1, 2], &[]),
+            (&[1, 2], &[3, 4]),
+            (&[3, 4], &[1, 2]),
+            (&[1, 2], &[2, 3]),
+            (&[2, 3], &[1, 2]),
+            (&[1, 3, 5, 7], &[2, 3, 6, 7, 9]),
+            (&[1, 2, 3], &[1, 2, 3]),
+        ];
+        for (mine, theirs) in cases {
+            let mut set = mine.to_vec();
+            merge_sorted(&mut set, theirs);
+            let union: std::collections::BTreeSet<u32> =
+                mine.iter().chain(theirs).copied().collect();
+            assert_eq!(
+                set,
+                union.into_iter().collect::<Vec<_>>(),
+                "{mine:?} {theirs:?}"
+            );
+        }
+    }
+
     /// The earliest and latest request of a class in a window; equal times are told
     /// apart by the address, so the result does not depend on the order of records.
     #[test]

@@ -334,6 +334,73 @@ mod tests {
         }
     }
 
+    /// Where there is nothing to escape, the text is serde_json's own, indented or
+    /// compact: the layout is left to it, empty and nested objects and arrays too.
+    #[test]
+    fn json_without_characters_to_escape_is_laid_out_as_serde_json_does() {
+        let value = serde_json::json!({
+            "a": [1, {"b": [], "c": {}}, [[2], []], "x"],
+            "e": {},
+            "n": null,
+            "o": {"p": {"q": [true, 1.5]}},
+        });
+        let mut out = Vec::new();
+        write_json(&mut out, &value, true).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            serde_json::to_string_pretty(&value).unwrap()
+        );
+        let mut out = Vec::new();
+        write_json(&mut out, &value, false).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            serde_json::to_string(&value).unwrap()
+        );
+    }
+
+    /// serde_json hands a string over in pieces cut at the characters it escapes
+    /// itself: a piece made only of DEL, a C1 control, a bidi override or other
+    /// characters beyond ASCII is escaped like one that starts with a letter.
+    #[test]
+    fn json_escapes_a_piece_of_a_string_made_only_of_characters_to_escape() {
+        let value = serde_json::json!([
+            "\u{7f}",
+            "\u{9b}",
+            "\n\u{202e}\n",
+            "\"\u{7f}\u{7f}\"",
+            "\té",
+        ]);
+        for pretty in [false, true] {
+            let mut out = Vec::new();
+            write_json(&mut out, &value, pretty).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            for escaped in [
+                r#""\u007f""#,
+                r#""\u009b""#,
+                r#""\n\u202e\n""#,
+                r#""\"\u007f\u007f\"""#,
+                r#""\té""#,
+            ] {
+                assert!(text.contains(escaped), "{escaped} in {text}");
+            }
+        }
+    }
+
+    /// The indenting writer is a whole `io::Write`: `write` takes the whole buffer and
+    /// indents after its line break, and `flush` reaches the writer underneath.
+    #[test]
+    fn the_indenting_writer_writes_whole_buffers_and_flushes_through() {
+        let mut inner = io::BufWriter::new(Vec::new());
+        let mut nested = Nested {
+            w: &mut inner,
+            spaces: 3,
+        };
+        assert_eq!(io::Write::write(&mut nested, b"[\n").unwrap(), 2);
+        assert_eq!(io::Write::write(&mut nested, b"1").unwrap(), 1);
+        io::Write::flush(&mut nested).unwrap();
+        assert_eq!(inner.get_ref(), b"[\n   1");
+    }
+
     #[test]
     fn messages_keep_their_line_breaks_and_escape_the_rest() {
         assert_eq!(

@@ -1475,6 +1475,103 @@ mod tests {
         Report::build(agg, &Tally::default(), &settings)
     }
 
+    /// Buckets of `windows` windows each, one request a minute by one requester, in
+    /// name order.
+    fn buckets_of(sizes: &[(&str, i64)]) -> Buckets {
+        let classifier = Classifier::new(&[]);
+        let mut agg = Aggregate::new(60);
+        for (name, windows) in sizes {
+            for i in 0..*windows {
+                let record = Record {
+                    bucket: Some(name.as_bytes()),
+                    time: 1_700_000_040 + i * 60,
+                    remote_ip: Some(IpAddr::from([10, 0, 0, 1])),
+                    requester: Some(b"arn:aws:iam::111122223333:user/alice"),
+                    http_status: Some(200),
+                    ..Record::default()
+                };
+                agg.add(&record, classifier.classify(record.remote_ip));
+            }
+        }
+        Buckets::of(Arc::new(agg), Vec::new(), Vec::new())
+    }
+
+    /// A batch holds up to 64 buckets, and stops at the bucket that brings it to
+    /// 100,000 windows and requesters (a heavier bucket is a batch alone): the buckets
+    /// are built a batch at a time, in name order, whether they come from an
+    /// aggregate or were built before.
+    #[test]
+    fn buckets_are_built_in_batches_of_64_or_of_100_000_windows_and_requesters() {
+        // `a`: 99,999 windows and a requester; 70 light buckets; `c0` and `c1`: half
+        // as heavy; `d`: light.
+        let mut sizes: Vec<(String, i64)> = vec![("a".into(), 99_999)];
+        sizes.extend((0..70).map(|i| (format!("b{i:03}"), 1)));
+        sizes.extend([
+            ("c0".into(), 50_000),
+            ("c1".into(), 50_000),
+            ("d".into(), 1),
+        ]);
+        let named: Vec<(&str, i64)> = sizes.iter().map(|(n, w)| (n.as_str(), *w)).collect();
+        let aggregated = buckets_of(&named);
+        let first = aggregated.get(0);
+        assert_eq!(first.timeline.len() + first.requesters.len(), 100_000);
+        drop(first);
+        let built = Buckets::from(aggregated.iter().map(Cow::into_owned).collect::<Vec<_>>());
+        // Buckets built by the end of each batch: 1, 64, 6 + 2, 1.
+        let ends = [1, 65, 73, 74];
+        for buckets in [&aggregated, &built] {
+            let calls = std::sync::atomic::AtomicUsize::new(0);
+            let mut seen = Vec::new();
+            for (i, name) in buckets
+                .map(|b| {
+                    calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    b.bucket.clone()
+                })
+                .enumerate()
+            {
+                let built_by_now = calls.load(std::sync::atomic::Ordering::Relaxed);
+                let end = *ends.iter().find(|&&end| i < end).unwrap();
+                assert_eq!(built_by_now, end, "bucket {i}");
+                seen.push(name);
+            }
+            assert_eq!(
+                seen,
+                sizes.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    /// `drawn` hands over the text `draw` made of every bucket, in name order, but for
+    /// a bucket of more windows and requesters than asked: that one comes as it is.
+    #[test]
+    fn buckets_heavier_than_asked_are_handed_over_undrawn() {
+        let report = escaped_report(9);
+        let buckets = &report.buckets;
+        let weights: Vec<usize> = buckets
+            .iter()
+            .map(|b| b.timeline.len() + b.requesters.len())
+            .collect();
+        for in_line in 0..=weights.iter().max().unwrap() + 1 {
+            let drawn = buckets.drawn(in_line, |b, text| {
+                text.extend_from_slice(b.bucket.as_bytes());
+                Ok(())
+            });
+            for (i, d) in drawn.enumerate() {
+                let name = buckets.get(i).bucket.clone();
+                match d.unwrap() {
+                    Drawn::Text(text) => {
+                        assert!(weights[i] <= in_line, "bucket {i} above {in_line}");
+                        assert_eq!(text, name.as_bytes());
+                    }
+                    Drawn::Bucket(b) => {
+                        assert!(weights[i] > in_line, "bucket {i} at {in_line}");
+                        assert_eq!(b.bucket, name);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn top_addresses_name_only_the_contenders_and_agree_with_top() {
         // Ties at the cut-off are broken by the address as text ("10.0.0.10" < "10.0.0.9",
